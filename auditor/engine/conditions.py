@@ -1,0 +1,175 @@
+"""The condition grammar, after Azure Policy's: `allOf`/`anyOf`/`not` over `field` + operator leaves.
+
+Conditions are data. They are evaluated with three-valued logic: a field whose source could not be
+read is UNKNOWN, and UNKNOWN propagates (Kleene), so an unreadable fact never turns into a pass.
+String comparisons ignore case, as Azure Policy's do.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from typing import Any, Callable, Mapping
+
+
+class _Unknown:
+    """The value of a fact that could not be determined."""
+
+    _instance: _Unknown | None = None
+
+    def __new__(cls) -> _Unknown:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+    def __bool__(self) -> bool:
+        raise TypeError("UNKNOWN has no truth value")
+
+
+UNKNOWN: Any = _Unknown()
+
+Truth = bool | _Unknown
+
+
+def resolve(subject: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted path; a missing key is None, an unknown branch is UNKNOWN."""
+    node: Any = subject
+    for part in path.split("."):
+        if node is UNKNOWN:
+            return UNKNOWN
+        if isinstance(node, Mapping):
+            node = node.get(part)
+        else:
+            return None
+    return node
+
+
+def _fold(value: Any) -> Any:
+    return value.casefold() if isinstance(value, str) else value
+
+
+def _equals(actual: Any, expected: Any) -> bool:
+    if isinstance(actual, bool) or isinstance(expected, bool):
+        return type(actual) is type(expected) and actual == expected
+    if isinstance(actual, (int, float)) and isinstance(expected, (int, float)):
+        return float(actual) == float(expected)
+    return _fold(actual) == _fold(expected)
+
+
+def _contains(actual: Any, expected: Any) -> bool:
+    if actual is None:
+        return False
+    if isinstance(actual, str):
+        return isinstance(expected, str) and expected.casefold() in actual.casefold()
+    if isinstance(actual, Mapping):
+        return any(_equals(key, expected) for key in actual)
+    if isinstance(actual, (list, tuple, set, frozenset)):
+        return any(_equals(item, expected) for item in actual)
+    return False
+
+
+def _in(actual: Any, expected: Any) -> bool:
+    if not isinstance(expected, (list, tuple)):
+        return False
+    return any(_equals(actual, item) for item in expected)
+
+
+def _like(actual: Any, pattern: Any) -> bool:
+    return isinstance(actual, str) and fnmatch.fnmatchcase(actual.casefold(), str(pattern).casefold())
+
+
+def _match(actual: Any, pattern: Any) -> bool:
+    return isinstance(actual, str) and re.search(str(pattern), actual) is not None
+
+
+def _ordered(compare: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
+    def check(actual: Any, expected: Any) -> bool:
+        if actual is None or expected is None or isinstance(actual, bool):
+            return False
+        try:
+            return compare(actual, expected)
+        except TypeError:
+            return False
+
+    return check
+
+
+def _exists(actual: Any, expected: Any) -> bool:
+    present = actual is not None and actual != [] and actual != {}
+    return present if expected else not present
+
+
+def _intersects(actual: Any, expected: Any) -> bool:
+    if not isinstance(actual, (list, tuple)) or not isinstance(expected, (list, tuple)):
+        return False
+    return any(_in(item, expected) for item in actual)
+
+
+OPERATORS: Mapping[str, Callable[[Any, Any], bool]] = {
+    "equals": _equals,
+    "notEquals": lambda a, e: not _equals(a, e),
+    "in": _in,
+    "notIn": lambda a, e: not _in(a, e),
+    "contains": _contains,
+    "notContains": lambda a, e: not _contains(a, e),
+    "containsAny": _intersects,
+    "containsNone": lambda a, e: not _intersects(a, e),
+    "like": _like,
+    "notLike": lambda a, e: not _like(a, e),
+    "match": _match,
+    "notMatch": lambda a, e: not _match(a, e),
+    "exists": _exists,
+    "greater": _ordered(lambda a, e: a > e),
+    "greaterOrEquals": _ordered(lambda a, e: a >= e),
+    "less": _ordered(lambda a, e: a < e),
+    "lessOrEquals": _ordered(lambda a, e: a <= e),
+}
+
+LOGICAL = ("allOf", "anyOf", "not")
+
+
+def _operand(subject: Mapping[str, Any], raw: Any) -> Any:
+    """A literal, or `{field: path}` to compare against another fact."""
+    if isinstance(raw, Mapping) and set(raw) == {"field"}:
+        return resolve(subject, str(raw["field"]))
+    return raw
+
+
+def evaluate(condition: Mapping[str, Any], subject: Mapping[str, Any]) -> Truth:
+    """Evaluate a validated condition against one subject document."""
+    if "allOf" in condition:
+        results = [evaluate(c, subject) for c in condition["allOf"]]
+        if any(r is False for r in results):
+            return False
+        return UNKNOWN if any(r is UNKNOWN for r in results) else True
+    if "anyOf" in condition:
+        results = [evaluate(c, subject) for c in condition["anyOf"]]
+        if any(r is True for r in results):
+            return True
+        return UNKNOWN if any(r is UNKNOWN for r in results) else False
+    if "not" in condition:
+        inner = evaluate(condition["not"], subject)
+        return UNKNOWN if inner is UNKNOWN else not inner
+    actual = resolve(subject, str(condition["field"]))
+    (operator,) = [key for key in condition if key in OPERATORS]
+    expected = _operand(subject, condition[operator])
+    if actual is UNKNOWN or expected is UNKNOWN:
+        return UNKNOWN
+    return OPERATORS[operator](actual, expected)
+
+
+def unknown_fields(condition: Mapping[str, Any], subject: Mapping[str, Any]) -> list[str]:
+    """The field paths in a condition whose values are unknown: the reason behind an UNKNOWN."""
+    if "allOf" in condition or "anyOf" in condition:
+        key = "allOf" if "allOf" in condition else "anyOf"
+        return [p for c in condition[key] for p in unknown_fields(c, subject)]
+    if "not" in condition:
+        return unknown_fields(condition["not"], subject)
+    paths = [str(condition["field"])]
+    for key, raw in condition.items():
+        if key in OPERATORS and isinstance(raw, Mapping) and "field" in raw:
+            paths.append(str(raw["field"]))
+    return [p for p in paths if resolve(subject, p) is UNKNOWN]

@@ -1,0 +1,114 @@
+"""Apply rules to subjects: pure functions from (rules, facts, knowledge, date) to findings."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any, Iterable, Iterator, Mapping
+
+from auditor.engine.conditions import UNKNOWN, evaluate, resolve, unknown_fields
+from auditor.engine.rules import Rule
+from auditor.engine.subjects import Subject, build_subjects
+from auditor.facts import Facts
+from auditor.knowledge import KnowledgeBase
+from auditor.results import Finding, Status
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\}")
+
+
+def _text(value: Any) -> str:
+    if value is UNKNOWN:
+        return "unknown"
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_text(v) for v in value) or "none"
+    return str(value)
+
+
+def render_message(template: str, document: Mapping[str, Any]) -> str:
+    """Fill `{dotted.path}` placeholders from the subject; data in, text out, nothing evaluated."""
+    return _PLACEHOLDER.sub(lambda m: _text(resolve(document, m.group(1))), template)
+
+
+def _fields(condition: Mapping[str, Any] | None) -> Iterator[str]:
+    if not condition:
+        return
+    for key in ("allOf", "anyOf"):
+        for child in condition.get(key, ()):
+            yield from _fields(child)
+    if "not" in condition:
+        yield from _fields(condition["not"])
+    if "field" in condition:
+        yield str(condition["field"])
+
+
+def _disputed_note(rule: Rule, document: Mapping[str, Any]) -> str:
+    model = document.get("model")
+    if not isinstance(model, Mapping) or not model.get("disputed"):
+        return ""
+    used = {path.split(".")[1] for path in _fields(rule.fails_when) if path.startswith("model.") and "." in path}
+    used |= {"apis"} if any(p == "model.responses_only" for p in _fields(rule.fails_when)) else set()
+    notes = [f"{fact}: {text}" for fact, text in model["disputed"].items() if fact in used]
+    return f" Note: this relies on a disputed knowledge-base fact ({'; '.join(notes)})." if notes else ""
+
+
+def evaluate_rule(rule: Rule, subject: Subject) -> Finding | None:
+    """The finding of one rule on one subject, or None when the rule does not apply."""
+    document = subject.document
+    status: Status
+    reason = None
+    applies = evaluate(rule.where, document) if rule.where else True
+    if applies is False:
+        return None
+    if applies is UNKNOWN:
+        status = Status.UNKNOWN
+        reason = "could not tell whether the rule applies: unknown " + ", ".join(unknown_fields(rule.where or {}, document))
+    else:
+        outcome = evaluate(rule.fails_when, document)
+        if outcome is UNKNOWN:
+            status = Status.UNKNOWN
+            reason = "unknown " + ", ".join(sorted(set(unknown_fields(rule.fails_when, document))))
+        else:
+            status = Status.FAIL if outcome else Status.PASS
+    if status is Status.FAIL:
+        message = render_message(rule.message, document) + _disputed_note(rule, document)
+    elif status is Status.PASS:
+        message = render_message(rule.pass_message or f"OK: {rule.title}", document)
+    else:
+        message = f"Could not evaluate: {reason}."
+    return Finding(
+        rule_id=rule.id,
+        title=rule.title,
+        category=rule.category,
+        severity=rule.severity,
+        status=status,
+        target=subject.target,
+        target_name=subject.target_name,
+        message=message,
+        remediation=render_message(rule.remediation, document),
+        docs=rule.docs,
+        account_id=subject.account_id,
+        deployment=subject.deployment,
+        location=subject.location,
+        reason=reason,
+    )
+
+
+def evaluate_all(rules: Iterable[Rule], facts: Facts, kb: KnowledgeBase, today: date) -> list[Finding]:
+    """Every rule on every subject it applies to, sorted for stable reports."""
+    subjects = list(build_subjects(facts, kb, today))
+    by_kind: dict[str, list[Subject]] = {}
+    for subject in subjects:
+        by_kind.setdefault(subject.kind, []).append(subject)
+    findings = []
+    for rule in rules:
+        for subject in by_kind.get(rule.applies_to, ()):
+            finding = evaluate_rule(rule, subject)
+            if finding is not None:
+                findings.append(finding)
+    return sorted(findings, key=lambda f: f.sort_key)

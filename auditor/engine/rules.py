@@ -1,0 +1,104 @@
+"""Rules as data: loading and validating rule files, failing fast with file and line."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import jsonschema
+
+from auditor.errors import InputError
+from auditor.resources import data_dir, schema_path
+from auditor.results import Severity
+from auditor.yamlfile import line_of, load_yaml
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One check: when it applies, what counts as a violation, and what to tell people."""
+
+    id: str
+    title: str
+    category: str
+    severity: Severity
+    applies_to: str
+    fails_when: Mapping[str, Any]
+    message: str
+    remediation: str
+    docs: str
+    since: str
+    where: Mapping[str, Any] | None = None
+    pass_message: str | None = None
+    rationale: str | None = None
+    references: tuple[str, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+    source: str = ""
+
+
+@lru_cache(maxsize=1)
+def _validator() -> jsonschema.protocols.Validator:
+    schema = json.loads(schema_path("rules.schema.json").read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    """One readable line for the most specific schema complaint."""
+    best = jsonschema.exceptions.best_match([error])
+    where = "/".join(str(p) for p in best.absolute_path) or "top level"
+    if best.validator == "oneOf" and isinstance(best.instance, dict):
+        keys = ", ".join(sorted(map(str, best.instance)))
+        return f"{where}: not a valid condition (keys: {keys}); use allOf, anyOf, not, or field with one operator"
+    return f"{where}: {best.message}"
+
+
+def load_rule_file(path: Path) -> list[Rule]:
+    """Parse and validate one rule file; any problem is an InputError naming file and line."""
+    document = load_yaml(path, what="rule")
+    errors = sorted(_validator().iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        error = jsonschema.exceptions.best_match(errors)
+        line = line_of(document, error.absolute_path)
+        raise InputError(f"{path}:{line}: invalid rule: {_describe(error)}")
+    rules = []
+    for raw in document["rules"]:
+        rules.append(
+            Rule(
+                id=raw["id"],
+                title=raw["title"],
+                category=raw["category"],
+                severity=Severity(raw["severity"]),
+                applies_to=raw["applies_to"],
+                fails_when=raw["fails_when"],
+                message=raw["message"],
+                remediation=raw["remediation"],
+                docs=raw["docs"],
+                since=raw["since"],
+                where=raw.get("where"),
+                pass_message=raw.get("pass_message"),
+                rationale=raw.get("rationale"),
+                references=tuple(raw.get("references", ())),
+                labels=dict(raw.get("labels", {})),
+                source=f"{path}:{raw.line}",
+            )
+        )
+    return rules
+
+
+def load_rules(directories: Iterable[Path] = (), *, builtin: bool = True) -> list[Rule]:
+    """The built-in rules plus every `*.yaml` under the given directories; ids must be unique."""
+    roots = ([data_dir("rules") / "builtin"] if builtin else []) + [Path(d) for d in directories]
+    rules: list[Rule] = []
+    seen: dict[str, str] = {}
+    for root in roots:
+        if not root.is_dir():
+            raise InputError(f"{root}: rules directory not found")
+        for path in sorted(root.rglob("*.yaml")) + sorted(root.rglob("*.yml")):
+            for rule in load_rule_file(path):
+                if rule.id in seen:
+                    raise InputError(f"{rule.source}: duplicate rule id {rule.id} (first at {seen[rule.id]})")
+                seen[rule.id] = rule.source
+                rules.append(rule)
+    return sorted(rules, key=lambda r: r.id)

@@ -1,0 +1,279 @@
+"""Turn the fact model into the documents rules read: one per account, deployment, quota line,
+contract call and contract parameter. Joins happen here (deployment -> catalog entry, quota line,
+knowledge base, contract), so rules stay declarative. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Iterator, Mapping
+
+from auditor.engine.conditions import UNKNOWN
+from auditor.facts import Account, CatalogModel, CatalogSku, ContractCall, Deployment, Facts, Region, SourceLocation
+from auditor.knowledge import KnowledgeBase, model_view
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A document a rule is evaluated on, with what it is about."""
+
+    kind: str
+    target: str
+    target_name: str
+    document: Mapping[str, Any]
+    account_id: str | None = None
+    deployment: str | None = None
+    location: SourceLocation | None = None
+
+
+def _account_view(account: Account, facts: Facts, kb: KnowledgeBase) -> dict[str, Any]:
+    regions = kb.responses_regions.value if kb.responses_regions else None
+    return {
+        "id": account.id,
+        "name": account.name,
+        "kind": account.kind,
+        "location": account.location,
+        "subscription_id": account.subscription_id,
+        "resource_group": account.resource_group,
+        "sku_name": account.sku_name,
+        "endpoint": account.endpoint,
+        "custom_subdomain": account.custom_subdomain,
+        "provisioning_state": account.provisioning_state,
+        "disable_local_auth": account.disable_local_auth,
+        "local_auth_enabled": account.disable_local_auth is not True,
+        "public_network_access": account.public_network_access,
+        "network_default_action": account.network_default_action,
+        "network_ip_rules": list(account.network_ip_rules),
+        "private_endpoint_count": len(account.private_endpoint_connections),
+        "identity_type": account.identity_type,
+        "has_managed_identity": bool(account.identity_type) and account.identity_type != "None",
+        "encryption_key_source": account.encryption_key_source,
+        "restrict_outbound_network_access": account.restrict_outbound_network_access,
+        "responses_api_region": UNKNOWN if regions is None else account.location.lower() in regions,
+        "deployment_count": sum(1 for d in facts.deployments if d.account_id == account.id),
+    }
+
+
+def _deployment_view(deployment: Deployment) -> dict[str, Any]:
+    return {
+        "exists": True,
+        "id": deployment.id,
+        "name": deployment.name,
+        "model_format": deployment.model_format,
+        "model_name": deployment.model_name,
+        "model_version": deployment.model_version,
+        "sku_name": deployment.sku_name,
+        "sku_capacity": deployment.sku_capacity,
+        "version_upgrade_option": deployment.version_upgrade_option,
+        "rai_policy_name": deployment.rai_policy_name,
+        "provisioning_state": deployment.provisioning_state,
+        "capabilities": dict(deployment.capabilities),
+        "tokens_per_minute": _per_minute(deployment, "token"),
+    }
+
+
+def _per_minute(deployment: Deployment, key: str) -> float | None:
+    """The deployment's rate limit for `key`, per minute, as ARM reports it."""
+    for limit in deployment.rate_limits:
+        if limit.key == key and limit.renewal_period > 0:
+            return round(limit.count * 60 / limit.renewal_period, 3)
+    if key == "token" and deployment.sku_capacity is not None and (deployment.sku_name or "").endswith("Standard"):
+        return float(deployment.sku_capacity * 1000)
+    return None
+
+
+def _lifecycle_view(catalog: Any, model: Mapping[str, Any]) -> Any:
+    """When the deployed version retires: the live catalog wins; the knowledge base fills in."""
+    retirement = model.get("retirement")
+    if isinstance(catalog, Mapping) and catalog.get("deprecation_date"):
+        return {
+            "retirement_date": catalog["deprecation_date"],
+            "days_left": catalog["days_to_deprecation"],
+            "source": "live catalog",
+            "replacement": catalog.get("replacement") or (retirement.get("replacement") if isinstance(retirement, Mapping) else None),
+            "status": catalog.get("lifecycle_status"),
+        }
+    if isinstance(retirement, Mapping) and retirement.get("date"):
+        return {
+            "retirement_date": retirement["date"],
+            "days_left": retirement["days_left"],
+            "source": "knowledge base",
+            "replacement": retirement.get("replacement"),
+            "status": retirement.get("status"),
+        }
+    if catalog is UNKNOWN and retirement is UNKNOWN:
+        return UNKNOWN
+    return {"retirement_date": None, "days_left": None, "source": None, "replacement": None, "status": None}
+
+
+def _catalog_entries(region: Region | None, account: Account, deployment: Deployment) -> list[CatalogModel] | None:
+    if region is None or region.catalog is None:
+        return None
+    return [
+        m
+        for m in region.catalog
+        if m.kind.lower() == account.kind.lower()
+        and m.name == deployment.model_name
+        and (deployment.model_format is None or m.format.lower() == deployment.model_format.lower())
+    ]
+
+
+def _catalog_sku(entry: CatalogModel | None, sku_name: str | None) -> CatalogSku | None:
+    if entry is None or sku_name is None:
+        return None
+    return next((s for s in entry.skus if s.name.lower() == sku_name.lower()), None)
+
+
+def _catalog_view(entries: list[CatalogModel] | None, deployment: Deployment, today: date) -> Any:
+    if entries is None:
+        return UNKNOWN
+    entry = next((m for m in entries if m.version == deployment.model_version), None)
+    sku = _catalog_sku(entry, deployment.sku_name)
+    default = next((m.version for m in entries if m.is_default_version), None)
+    deprecation = sku.deprecation_date if sku and sku.deprecation_date else (entry.inference_deprecation if entry else None)
+    return {
+        "model_offered": bool(entries),
+        "version_offered": entry is not None,
+        "sku_offered": sku is not None,
+        "offered": sku is not None,
+        "versions": sorted(m.version for m in entries),
+        "skus": sorted(s.name for s in entry.skus) if entry else [],
+        "default_version": default,
+        "is_default_version": bool(entry and entry.is_default_version),
+        "lifecycle_status": entry.lifecycle_status if entry else None,
+        "deprecation_date": str(deprecation) if deprecation else None,
+        "days_to_deprecation": (deprecation - today).days if deprecation else None,
+        "usage_name": sku.usage_name if sku else None,
+        "capabilities": dict(entry.capabilities) if entry else {},
+        "replacement": f"{entry.replacement_name} {entry.replacement_version or ''}".strip() if entry and entry.replacement_name else None,
+    }
+
+
+def _quota_view(region: Region | None, usage_name: str | None) -> Any:
+    if region is None or region.usages is None:
+        return UNKNOWN
+    usage = next((u for u in region.usages if usage_name and u.name.lower() == usage_name.lower()), None)
+    if usage is None:
+        return None
+    return _usage_numbers(usage.name, usage.localized_name, usage.current_value, usage.limit)
+
+
+def _usage_numbers(name: str, localized: str | None, current: float, limit: float) -> dict[str, Any]:
+    utilization = current / limit if limit > 0 else (1.0 if current > 0 else 0.0)
+    return {
+        "name": name,
+        "localized_name": localized or name,
+        "current": current,
+        "limit": limit,
+        "available": max(limit - current, 0.0),
+        "utilization": round(utilization, 4),
+        "percent": round(utilization * 100, 1),
+    }
+
+
+def _contract_view(calls: tuple[ContractCall, ...] | None, deployment: Deployment, account: Account) -> dict[str, Any]:
+    if calls is None:
+        return {"present": False, "file_given": False, "apis": []}
+    mine = [c for c in calls if c.deployment == deployment.name and c.account in (None, account.name)]
+    return {"present": bool(mine), "file_given": True, "apis": sorted({c.api for c in mine})}
+
+
+def _suggestions(facts: Facts, call: ContractCall) -> list[str]:
+    names = {a.id: a.name for a in facts.accounts}
+    return sorted(
+        f"{d.name} ({names.get(d.account_id, '?')})"
+        for d in facts.deployments
+        if d.model_name and d.model_name.lower() == call.deployment.lower() and d.name != call.deployment
+    )
+
+
+def build_subjects(facts: Facts, kb: KnowledgeBase, today: date) -> Iterator[Subject]:
+    """Every subject of every kind, in a stable order."""
+    accounts = {a.id: a for a in facts.accounts}
+    for account in facts.accounts:
+        yield Subject("account", account.id, account.name, {"account": _account_view(account, facts, kb)}, account_id=account.id)
+
+    used_usages: dict[tuple[str, str, str], list[str]] = {}
+    deployment_docs: dict[str, dict[str, Any]] = {}
+    for deployment in facts.deployments:
+        account = accounts[deployment.account_id]
+        region = facts.region_of(account)
+        catalog = _catalog_view(_catalog_entries(region, account, deployment), deployment, today)
+        usage_name = catalog.get("usage_name") if isinstance(catalog, dict) else None
+        if usage_name:
+            used_usages.setdefault((account.subscription_id, account.location, usage_name.lower()), []).append(deployment.name)
+        model = model_view(kb, deployment.model_name, deployment.model_version, deployment.sku_name, today)
+        document = {
+            "account": _account_view(account, facts, kb),
+            "deployment": _deployment_view(deployment),
+            "model": model,
+            "catalog": catalog,
+            "lifecycle": _lifecycle_view(catalog, model),
+            "quota": _quota_view(region, usage_name) if usage_name or catalog is UNKNOWN else None,
+            "contract": _contract_view(facts.contract, deployment, account),
+        }
+        deployment_docs[deployment.id] = document
+        yield Subject(
+            "deployment", deployment.id, f"{account.name}/{deployment.name}", document,
+            account_id=account.id, deployment=deployment.name,
+        )
+
+    for region in facts.regions:
+        for usage in region.usages or ():
+            users = used_usages.get((region.subscription_id, region.location, usage.name.lower()))
+            if not users:
+                continue
+            numbers = _usage_numbers(usage.name, usage.localized_name, usage.current_value, usage.limit)
+            numbers["deployments"] = sorted(users)
+            target = (
+                f"/subscriptions/{region.subscription_id}/providers/Microsoft.CognitiveServices"
+                f"/locations/{region.location}/usages/{usage.name}"
+            )
+            yield Subject(
+                "quota_usage", target, f"{region.location}/{usage.name}",
+                {"usage": numbers, "region": {"subscription_id": region.subscription_id, "location": region.location}},
+            )
+
+    for call in facts.contract or ():
+        matches = [
+            d for d in facts.deployments
+            if d.name == call.deployment and (call.account is None or accounts[d.account_id].name == call.account)
+        ]
+        call_view = {
+            "deployment": call.deployment,
+            "api": call.api,
+            "parameters": sorted(call.parameters),
+            "account": call.account,
+            "min_context_tokens": call.min_context_tokens,
+            "tokens_per_minute": call.tokens_per_minute,
+        }
+        suggestions = _suggestions(facts, call)
+        base = {"call": call_view, "suggestions": suggestions, "suggestions_text": ", ".join(suggestions)}
+        if not matches:
+            document = dict(base, deployment={"exists": False, "name": call.deployment}, model=UNKNOWN, account=UNKNOWN)
+            yield Subject("contract_call", f"contract:{call.deployment}", call.deployment, document, deployment=call.deployment, location=call.location)
+            continue
+        for deployment in matches:
+            account = accounts[deployment.account_id]
+            parent = deployment_docs[deployment.id]
+            document = dict(base, deployment=parent["deployment"], model=parent["model"], account=parent["account"],
+                            catalog=parent["catalog"], quota=parent["quota"], lifecycle=parent["lifecycle"])
+            name = f"{account.name}/{deployment.name}"
+            yield Subject("contract_call", deployment.id, name, document, account_id=account.id,
+                          deployment=deployment.name, location=call.location)
+            table = parent["model"]["parameters"]
+            for param, value in sorted(call.parameters.items()):
+                if table is UNKNOWN:
+                    spec: Any = UNKNOWN
+                else:
+                    spec = dict(table.get(param) or {"support": "supported"})
+                param_view = {
+                    "name": param,
+                    "value": UNKNOWN if value is None else value,
+                    "support": UNKNOWN if spec is UNKNOWN else spec.get("support"),
+                    "default": UNKNOWN if spec is UNKNOWN else spec.get("default"),
+                    "use_instead": UNKNOWN if spec is UNKNOWN else spec.get("use_instead"),
+                }
+                yield Subject("contract_parameter", deployment.id, name, dict(document, param=param_view),
+                              account_id=account.id, deployment=deployment.name, location=call.location)

@@ -1,0 +1,165 @@
+"""The fact model: everything the auditor knows about a tenant, in one typed, immutable shape.
+
+Sources of facts (the Azure enumerator, a contract file, later plans and probes) produce these
+objects; the rule engine reads only these. Nothing here knows an SDK type or a wire name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class SourceLocation:
+    """Where a fact was written down by a person: a file and a 1-based line."""
+
+    file: str
+    line: int
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """One throttling rule: `count` calls or tokens per `renewal_period` seconds."""
+
+    key: str
+    count: float
+    renewal_period: float
+
+
+@dataclass(frozen=True)
+class Account:
+    """An Azure OpenAI (`OpenAI`) or Azure AI services (`AIServices`) account."""
+
+    id: str
+    name: str
+    subscription_id: str
+    resource_group: str
+    location: str
+    kind: str
+    sku_name: str | None = None
+    endpoint: str | None = None
+    endpoints: Mapping[str, str] = field(default_factory=dict)
+    custom_subdomain: str | None = None
+    provisioning_state: str | None = None
+    disable_local_auth: bool | None = None
+    public_network_access: str | None = None
+    network_default_action: str | None = None
+    network_ip_rules: tuple[str, ...] = ()
+    network_virtual_network_rules: tuple[str, ...] = ()
+    private_endpoint_connections: tuple[str, ...] = ()
+    identity_type: str | None = None
+    encryption_key_source: str | None = None
+    restrict_outbound_network_access: bool | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A model deployment inside an account, as ARM reports it."""
+
+    id: str
+    name: str
+    account_id: str
+    model_format: str | None
+    model_name: str | None
+    model_version: str | None
+    sku_name: str | None
+    sku_capacity: int | None
+    version_upgrade_option: str | None = None
+    rai_policy_name: str | None = None
+    provisioning_state: str | None = None
+    capabilities: Mapping[str, str] = field(default_factory=dict)
+    rate_limits: tuple[RateLimit, ...] = ()
+
+
+@dataclass(frozen=True)
+class CatalogSku:
+    """A deployment type (SKU) under which the location offers a model version."""
+
+    name: str
+    usage_name: str | None
+    deprecation_date: date | None = None
+    capacity_default: int | None = None
+    capacity_maximum: int | None = None
+    rate_limits: tuple[RateLimit, ...] = ()
+
+
+@dataclass(frozen=True)
+class CatalogModel:
+    """One model version in a location's live catalog (`models.list(location)`), for one account kind."""
+
+    kind: str
+    format: str
+    name: str
+    version: str
+    lifecycle_status: str | None = None
+    is_default_version: bool = False
+    capabilities: Mapping[str, str] = field(default_factory=dict)
+    inference_deprecation: date | None = None
+    fine_tune_deprecation: date | None = None
+    skus: tuple[CatalogSku, ...] = ()
+    replacement_name: str | None = None
+    replacement_version: str | None = None
+
+
+@dataclass(frozen=True)
+class QuotaUsage:
+    """One quota line of a subscription in a location (`usages.list(location)`)."""
+
+    name: str
+    localized_name: str | None
+    current_value: float
+    limit: float
+    unit: str | None = None
+
+
+@dataclass(frozen=True)
+class Region:
+    """What one (subscription, location) offers and has left. `None` means it could not be read."""
+
+    subscription_id: str
+    location: str
+    catalog: tuple[CatalogModel, ...] | None
+    usages: tuple[QuotaUsage, ...] | None
+
+
+@dataclass(frozen=True)
+class ContractCall:
+    """What the application sends to one deployment name: the API and the request parameters."""
+
+    deployment: str
+    api: str
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    account: str | None = None
+    min_context_tokens: int | None = None
+    tokens_per_minute: int | None = None
+    location: SourceLocation | None = None
+
+
+@dataclass(frozen=True)
+class CollectionGap:
+    """Something that could not be read: the audit is incomplete for `target`, for `reason`."""
+
+    target: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything gathered for one run: the single input of the rule engine."""
+
+    accounts: tuple[Account, ...] = ()
+    deployments: tuple[Deployment, ...] = ()
+    regions: tuple[Region, ...] = ()
+    contract: tuple[ContractCall, ...] | None = None
+    gaps: tuple[CollectionGap, ...] = ()
+    subscriptions_searched: tuple[str, ...] = ()
+
+    def region_of(self, account: Account) -> Region | None:
+        """The region facts for the account's subscription and location, if they were gathered."""
+        for region in self.regions:
+            if region.subscription_id == account.subscription_id and region.location == account.location:
+                return region
+        return None

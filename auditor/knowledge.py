@@ -1,0 +1,226 @@
+"""The model knowledge base: facts Azure does not report, each with its sources and the date checked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Mapping
+
+from auditor.engine.conditions import UNKNOWN
+from auditor.errors import InputError
+from auditor.resources import data_dir
+from auditor.yamlfile import load_yaml
+
+MODEL_FACTS = (
+    "apis",
+    "reasoning",
+    "parameters",
+    "token_limit_parameter",
+    "rejected_roles",
+    "streaming",
+    "parallel_tool_calls",
+    "reasoning_effort",
+    "context_window",
+    "max_input_tokens",
+    "max_output_tokens",
+    "input_modalities",
+    "registration",
+    "retirement",
+)
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One claim about a model, with where it comes from and how sure we are."""
+
+    value: Any
+    sources: tuple[str, ...]
+    checked: date | None
+    disputed: str | None = None
+    unverified: bool = False
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """Everything the knowledge base holds about one model name."""
+
+    name: str
+    family: str | None
+    publisher: str | None
+    versions: tuple[str, ...]
+    facts: Mapping[str, Fact] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """The loaded knowledge base."""
+
+    checked: date | None
+    sources: Mapping[str, Mapping[str, Any]]
+    models: Mapping[str, ModelEntry]
+    parameter_groups: Mapping[str, Mapping[str, Mapping[str, Any]]]
+    responses_regions: Fact | None
+    path: str = ""
+
+    def model(self, name: str | None) -> ModelEntry | None:
+        if not name:
+            return None
+        return self.models.get(name) or self.models.get(name.lower())
+
+    def parameters(self, entry: ModelEntry) -> dict[str, dict[str, Any]]:
+        """Parameter handling for a model: its group's table with the model's overrides on top."""
+        fact = entry.facts.get("parameters")
+        if fact is None or not isinstance(fact.value, Mapping):
+            return {}
+        value = fact.value
+        table: dict[str, dict[str, Any]] = {}
+        group = value.get("group")
+        if group:
+            table.update({k: dict(v) for k, v in self.parameter_groups.get(group, {}).items()})
+        for key, spec in value.items():
+            if key == "group":
+                continue
+            if key == "overrides" and isinstance(spec, Mapping):
+                table.update({k: dict(v) for k, v in spec.items()})
+            elif isinstance(spec, Mapping):
+                table[key] = dict(spec)
+        return table
+
+
+def _fact(raw: Any, where: str) -> Fact:
+    if not isinstance(raw, Mapping) or "value" not in raw:
+        raise InputError(f"{where}: a knowledge-base fact needs value, sources and checked")
+    return Fact(
+        value=raw["value"],
+        sources=tuple(raw.get("sources") or ()),
+        checked=raw.get("checked"),
+        disputed=raw.get("disputed"),
+        unverified=bool(raw.get("unverified", False)),
+    )
+
+
+def load_knowledge(path: Path | None = None) -> KnowledgeBase:
+    """Load the knowledge base (the packaged one unless a path is given)."""
+    path = path or data_dir("rules") / "knowledge" / "models.yaml"
+    document = load_yaml(path, what="knowledge-base")
+    if not isinstance(document, Mapping) or not isinstance(document.get("models"), Mapping):
+        raise InputError(f"{path}:1: a knowledge base needs a `models` mapping")
+    models = {}
+    for name, raw in document["models"].items():
+        line = getattr(raw, "line", 1)
+        facts_raw = raw.get("facts") or {}
+        facts = {key: _fact(value, f"{path}:{getattr(value, 'line', line)}") for key, value in facts_raw.items()}
+        models[str(name)] = ModelEntry(
+            name=str(name),
+            family=raw.get("family"),
+            publisher=raw.get("publisher"),
+            versions=tuple(str(v) for v in raw.get("versions") or ()),
+            facts=facts,
+        )
+    responses = (document.get("responses_api") or {}).get("regions")
+    return KnowledgeBase(
+        checked=document.get("checked"),
+        sources=document.get("sources") or {},
+        models=models,
+        parameter_groups=document.get("parameter_groups") or {},
+        responses_regions=_fact(responses, f"{path}") if responses else None,
+        path=str(path),
+    )
+
+
+def _current_registration(fact: Fact | None, today: date) -> dict[str, Any] | Any:
+    if fact is None:
+        return UNKNOWN
+    history = fact.value if isinstance(fact.value, list) else [fact.value]
+    current = None
+    for entry in history:
+        as_of = entry.get("as_of")
+        if as_of is None or as_of <= today:
+            current = entry
+    if current is None:
+        return UNKNOWN
+    return {
+        "required": bool(current.get("required")),
+        "link": current.get("link"),
+        "as_of": str(current.get("as_of")) if current.get("as_of") else None,
+    }
+
+
+def _context_window(fact: Fact | None, sku_name: str | None) -> Any:
+    if fact is None:
+        return UNKNOWN
+    value = fact.value
+    if isinstance(value, Mapping):
+        by_sku = value.get("by_sku") or {}
+        if sku_name and sku_name in by_sku:
+            return by_sku[sku_name]
+        return value.get("default", UNKNOWN)
+    return value
+
+
+def _retirement(fact: Fact | None, version: str | None, today: date) -> dict[str, Any] | Any:
+    if fact is None or not isinstance(fact.value, Mapping) or version not in fact.value:
+        return UNKNOWN
+    entry = fact.value[version] or {}
+    retires = entry.get("retires")
+    return {
+        "date": str(retires) if retires else None,
+        "days_left": (retires - today).days if isinstance(retires, date) else None,
+        "replacement": entry.get("replacement"),
+        "status": entry.get("status"),
+    }
+
+
+def _describe_parameters(table: Mapping[str, Mapping[str, Any]]) -> str:
+    parts = []
+    for name, spec in sorted(table.items()):
+        support = spec.get("support")
+        if support == "rejected":
+            hint = f" (use {spec['use_instead']})" if spec.get("use_instead") else ""
+            parts.append(f"{name}{hint}")
+        elif support == "default_only":
+            parts.append(f"{name} other than {spec.get('default')}")
+    return ", ".join(parts)
+
+
+def model_view(kb: KnowledgeBase, name: str | None, version: str | None, sku_name: str | None, today: date) -> dict[str, Any]:
+    """The `model.*` facts a rule sees for one deployment; UNKNOWN where the knowledge base is silent."""
+    entry = kb.model(name)
+    if entry is None:
+        view: dict[str, Any] = {key: UNKNOWN for key in MODEL_FACTS}
+        view.update({"known": False, "name": name, "responses_only": UNKNOWN, "disputed": {}})
+        return view
+    facts = entry.facts
+
+    def value(key: str) -> Any:
+        return facts[key].value if key in facts else UNKNOWN
+
+    apis = value("apis")
+    reasoning = value("reasoning")
+    parameters = kb.parameters(entry) if "parameters" in facts else ({} if reasoning is False else UNKNOWN)
+    effort = value("reasoning_effort")
+    view = {
+        "known": True,
+        "name": entry.name,
+        "family": entry.family,
+        "apis": apis,
+        "responses_only": UNKNOWN if apis is UNKNOWN else ("responses" in apis and "chat_completions" not in apis),
+        "reasoning": reasoning,
+        "parameters": parameters,
+        "rejected_parameters_text": UNKNOWN if parameters is UNKNOWN else _describe_parameters(parameters),
+        "token_limit_parameter": value("token_limit_parameter"),
+        "rejected_roles": value("rejected_roles"),
+        "streaming": value("streaming"),
+        "parallel_tool_calls": value("parallel_tool_calls"),
+        "reasoning_effort": effort,
+        "reasoning_effort_values": effort.get("values") if isinstance(effort, Mapping) else (None if effort is None else UNKNOWN),
+        "context_window": _context_window(facts.get("context_window"), sku_name),
+        "max_output_tokens": value("max_output_tokens"),
+        "input_modalities": value("input_modalities"),
+        "registration": _current_registration(facts.get("registration"), today),
+        "retirement": _retirement(facts.get("retirement"), version, today),
+        "version_known": version in entry.versions if version else UNKNOWN,
+        "disputed": {key: fact.disputed for key, fact in sorted(facts.items()) if fact.disputed},
+    }
+    return view

@@ -1,0 +1,364 @@
+"""The enumerator: reads accounts, deployments, the location catalog and quota through the
+management SDK, and turns SDK objects into the fact model. The only module that knows SDK shapes.
+
+Read-only by construction: it calls list/get operations and nothing else (no listKeys, no writes).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, TypeVar
+
+from auditor.clouds import Cloud
+from auditor.errors import InputError, SignInError, TargetNotFoundError
+from auditor.facts import (
+    Account,
+    CatalogModel,
+    CatalogSku,
+    CollectionGap,
+    Deployment,
+    QuotaUsage,
+    RateLimit,
+    Region,
+)
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+
+OPENAI_KINDS = ("openai", "aiservices")
+T = TypeVar("T")
+
+SIGN_IN_HELP = (
+    "No Azure credential is available. Sign in with `az login` (and `az account set --subscription ID`), "
+    "or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET for a service principal, or run where a "
+    "managed identity or GitHub Actions workload identity (azure/login with OIDC) is configured. "
+    "The identity needs the Reader role (or Cognitive Services Usages Reader for quota) on the subscriptions to audit."
+)
+
+
+@dataclass(frozen=True)
+class AccountRef:
+    """Where an account lives, parsed from its ARM id."""
+
+    subscription_id: str
+    resource_group: str
+    name: str
+
+    @classmethod
+    def parse(cls, resource_id: str) -> AccountRef:
+        parts = resource_id.strip("/").split("/")
+        lowered = [p.lower() for p in parts]
+        try:
+            sub = parts[lowered.index("subscriptions") + 1]
+            rg = parts[lowered.index("resourcegroups") + 1]
+            provider = lowered.index("microsoft.cognitiveservices")
+            if lowered[provider + 1] != "accounts":
+                raise ValueError
+            name = parts[provider + 2]
+        except (ValueError, IndexError):
+            raise InputError(
+                f"not an Azure OpenAI account resource ID: {resource_id!r} "
+                "(expected /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.CognitiveServices/accounts/NAME)"
+            ) from None
+        return cls(sub, rg, name)
+
+
+def _str(value: Any) -> str | None:
+    if value is None:
+        return None
+    return str(getattr(value, "value", value))
+
+
+def _date(value: Any) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def _rate_limits(items: Iterable[Any] | None) -> tuple[RateLimit, ...]:
+    return tuple(
+        RateLimit(key=str(getattr(r, "key", None) or ""), count=float(r.count or 0), renewal_period=float(r.renewal_period or 0))
+        for r in items or ()
+        if r is not None and r.count is not None
+    )
+
+
+def account_from_sdk(item: Any) -> Account:
+    """Normalise an SDK `Account` into the fact model."""
+    ref = AccountRef.parse(item.id)
+    props = item.properties
+    acls = getattr(props, "network_acls", None) if props else None
+    encryption = getattr(props, "encryption", None) if props else None
+    identity = getattr(item, "identity", None)
+    return Account(
+        id=item.id,
+        name=item.name,
+        subscription_id=ref.subscription_id,
+        resource_group=ref.resource_group,
+        location=(item.location or "").replace(" ", "").lower(),
+        kind=item.kind or "",
+        sku_name=item.sku.name if item.sku else None,
+        endpoint=props.endpoint if props else None,
+        endpoints=dict(props.endpoints or {}) if props else {},
+        custom_subdomain=props.custom_sub_domain_name if props else None,
+        provisioning_state=_str(props.provisioning_state) if props else None,
+        disable_local_auth=props.disable_local_auth if props else None,
+        public_network_access=_str(props.public_network_access) if props else None,
+        network_default_action=_str(acls.default_action) if acls else None,
+        network_ip_rules=tuple(r.value for r in (acls.ip_rules or ()) if r.value) if acls else (),
+        network_virtual_network_rules=tuple(r.id for r in (acls.virtual_network_rules or ()) if r.id) if acls else (),
+        private_endpoint_connections=tuple(c.id or c.name or "" for c in (props.private_endpoint_connections or ())) if props else (),
+        identity_type=_str(identity.type) if identity else None,
+        encryption_key_source=_str(encryption.key_source) if encryption else None,
+        restrict_outbound_network_access=props.restrict_outbound_network_access if props else None,
+        tags=dict(item.tags or {}),
+    )
+
+
+def deployment_from_sdk(item: Any, account_id: str) -> Deployment:
+    """Normalise an SDK `Deployment` into the fact model."""
+    props = item.properties
+    model = props.model if props else None
+    return Deployment(
+        id=item.id,
+        name=item.name,
+        account_id=account_id,
+        model_format=model.format if model else None,
+        model_name=model.name if model else None,
+        model_version=model.version if model else None,
+        sku_name=item.sku.name if item.sku else None,
+        sku_capacity=item.sku.capacity if item.sku else None,
+        version_upgrade_option=_str(props.version_upgrade_option) if props else None,
+        rai_policy_name=props.rai_policy_name if props else None,
+        provisioning_state=_str(props.provisioning_state) if props else None,
+        capabilities=dict(props.capabilities or {}) if props else {},
+        rate_limits=_rate_limits(props.rate_limits) if props else (),
+    )
+
+
+def catalog_model_from_sdk(item: Any) -> CatalogModel | None:
+    """Normalise one entry of `models.list(location)`."""
+    model = item.model
+    if model is None or not model.name:
+        return None
+    deprecation = model.deprecation
+    replacement = getattr(model, "replacement_config", None)
+    skus = tuple(
+        CatalogSku(
+            name=sku.name or "",
+            usage_name=sku.usage_name,
+            deprecation_date=_date(sku.deprecation_date),
+            capacity_default=sku.capacity.default if sku.capacity else None,
+            capacity_maximum=sku.capacity.maximum if sku.capacity else None,
+            rate_limits=_rate_limits(sku.rate_limits),
+        )
+        for sku in model.skus or ()
+    )
+    return CatalogModel(
+        kind=item.kind or "",
+        format=model.format or "",
+        name=model.name,
+        version=model.version or "",
+        lifecycle_status=_str(model.lifecycle_status),
+        is_default_version=bool(model.is_default_version),
+        capabilities=dict(model.capabilities or {}),
+        inference_deprecation=_date(deprecation.inference) if deprecation else None,
+        fine_tune_deprecation=_date(deprecation.fine_tune) if deprecation else None,
+        skus=skus,
+        replacement_name=getattr(replacement, "target_model_name", None) if replacement else None,
+        replacement_version=getattr(replacement, "target_model_version", None) if replacement else None,
+    )
+
+
+def usage_from_sdk(item: Any) -> QuotaUsage:
+    """Normalise one entry of `usages.list(location)`."""
+    name = item.name
+    return QuotaUsage(
+        name=(name.value if name else "") or "",
+        localized_name=name.localized_value if name else None,
+        current_value=float(item.current_value or 0),
+        limit=float(item.limit or 0),
+        unit=_str(item.unit),
+    )
+
+
+def describe_azure_error(exc: BaseException) -> str:
+    """A short, secret-free account of what Azure answered."""
+    status = getattr(exc, "status_code", None)
+    error = getattr(exc, "error", None)
+    code = getattr(error, "code", None)
+    message = getattr(error, "message", None) or getattr(exc, "message", None) or str(exc)
+    message = " ".join(str(message).split())[:300]
+    parts = [p for p in (f"HTTP {status}" if status else None, code) if p]
+    return f"{' '.join(parts)}: {message}" if parts else message
+
+
+class AzureEnumerator:
+    """Reads an Azure tenant through the management SDK's public clients."""
+
+    def __init__(
+        self,
+        credential: TokenCredential,
+        cloud: Cloud,
+        *,
+        connection_verify: str | bool = True,
+        retry_total: int = 3,
+        timeout: float = 60.0,
+    ) -> None:
+        self._credential = credential
+        self._cloud = cloud
+        self._client_kwargs: dict[str, Any] = {
+            "base_url": cloud.management_endpoint,
+            "credential_scopes": [cloud.management_scope],
+            "connection_verify": connection_verify,
+            "retry_total": retry_total,
+            "retry_backoff_factor": 0.5,
+            "retry_backoff_max": 10,
+            "connection_timeout": min(timeout, 30.0),
+            "read_timeout": timeout,
+        }
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def _client(self, subscription_id: str) -> Any:
+        from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
+
+        with self._lock:
+            if subscription_id not in self._clients:
+                self._clients[subscription_id] = CognitiveServicesManagementClient(
+                    self._credential, subscription_id, **self._client_kwargs
+                )
+            return self._clients[subscription_id]
+
+    def _call(self, what: Callable[[], T]) -> T:
+        """Run one SDK read; a credential problem becomes a SignInError."""
+        from azure.core.exceptions import ClientAuthenticationError
+
+        try:
+            return what()
+        except ClientAuthenticationError as exc:
+            if getattr(exc, "status_code", None) is None:
+                raise SignInError(SIGN_IN_HELP + f" (Azure Identity said: {' '.join(str(exc).split())[:200]})") from None
+            raise
+
+    def list_subscriptions(self) -> list[str]:
+        """Subscription ids the credential can see."""
+        from azure.mgmt.subscription import SubscriptionClient
+
+        client = SubscriptionClient(self._credential, **self._client_kwargs)
+        return self._call(lambda: sorted(s.subscription_id for s in client.subscriptions.list() if s.subscription_id))
+
+    def list_accounts(self, subscription_id: str, resource_group: str | None = None) -> list[Account]:
+        """Every Azure OpenAI / AI services account in a subscription (or one resource group of it)."""
+        client = self._client(subscription_id)
+        if resource_group:
+            pager = lambda: list(client.accounts.list_by_resource_group(resource_group))  # noqa: E731
+        else:
+            pager = lambda: list(client.accounts.list())  # noqa: E731
+        items = self._call(pager)
+        return [account_from_sdk(a) for a in items if (a.kind or "").lower() in OPENAI_KINDS]
+
+    def get_account(self, ref: AccountRef) -> Account:
+        """One account by its ARM id parts; a missing one is a TargetNotFoundError."""
+        from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+
+        client = self._client(ref.subscription_id)
+        try:
+            item = self._call(lambda: client.accounts.get(ref.resource_group, ref.name))
+        except ResourceNotFoundError as exc:
+            raise TargetNotFoundError(
+                f"account {ref.name!r} not found in resource group {ref.resource_group!r} of subscription "
+                f"{ref.subscription_id} ({describe_azure_error(exc)})"
+            ) from None
+        except HttpResponseError as exc:
+            if exc.status_code in (403, 404):
+                raise TargetNotFoundError(f"cannot read account {ref.name!r}: {describe_azure_error(exc)}") from None
+            raise
+        if (item.kind or "").lower() not in OPENAI_KINDS:
+            raise TargetNotFoundError(f"{item.id} is a {item.kind} account, not Azure OpenAI (OpenAI or AIServices)")
+        return account_from_sdk(item)
+
+    def list_deployments(self, account: Account) -> list[Deployment]:
+        client = self._client(account.subscription_id)
+        items = self._call(lambda: list(client.deployments.list(account.resource_group, account.name)))
+        return [deployment_from_sdk(d, account.id) for d in items]
+
+    def list_catalog(self, subscription_id: str, location: str) -> list[CatalogModel]:
+        client = self._client(subscription_id)
+        items = self._call(lambda: list(client.models.list(location)))
+        return [m for m in (catalog_model_from_sdk(i) for i in items) if m is not None]
+
+    def list_usages(self, subscription_id: str, location: str) -> list[QuotaUsage]:
+        client = self._client(subscription_id)
+        return [usage_from_sdk(u) for u in self._call(lambda: list(client.usages.list(location)))]
+
+
+def resolve_accounts(
+    enumerator: AzureEnumerator,
+    resources: Sequence[str],
+    *,
+    all_accounts: bool,
+    subscriptions: Sequence[str],
+    resource_group: str | None,
+) -> tuple[list[Account], tuple[str, ...]]:
+    """The accounts to audit, and the subscriptions that were searched for them."""
+    accounts: dict[str, Account] = {}
+    by_id = [r for r in resources if r.startswith("/")]
+    by_name = [r for r in resources if not r.startswith("/")]
+    for resource_id in by_id:
+        account = enumerator.get_account(AccountRef.parse(resource_id))
+        accounts[account.id.lower()] = account
+    searched: tuple[str, ...] = tuple(subscriptions)
+    if by_name or all_accounts:
+        if not searched:
+            searched = tuple(enumerator.list_subscriptions())
+        if not searched:
+            raise TargetNotFoundError("the credential can see no subscriptions; pass --subscription ID")
+        found: list[Account] = []
+        for subscription_id in searched:
+            found.extend(enumerator.list_accounts(subscription_id, resource_group))
+        if all_accounts:
+            accounts.update({a.id.lower(): a for a in found})
+        for name in by_name:
+            matches = [a for a in found if a.name.lower() == name.lower()]
+            if not matches:
+                scope = f" resource group {resource_group!r} of" if resource_group else ""
+                raise TargetNotFoundError(
+                    f"no Azure OpenAI account named {name!r} in{scope} subscription(s) {', '.join(searched)}"
+                )
+            accounts.update({a.id.lower(): a for a in matches})
+    return sorted(accounts.values(), key=lambda a: a.id.lower()), searched
+
+
+def gap(target: str, what: str, exc: BaseException) -> CollectionGap:
+    return CollectionGap(target=target, reason=f"could not read {what}: {describe_azure_error(exc)}")
+
+
+def collect_region(enumerator: AzureEnumerator, subscription_id: str, location: str) -> tuple[Region, list[CollectionGap]]:
+    """The catalog and quota of one (subscription, location), read once and shared by its accounts."""
+    from azure.core.exceptions import AzureError
+
+    gaps: list[CollectionGap] = []
+    target = f"/subscriptions/{subscription_id}/providers/Microsoft.CognitiveServices/locations/{location}"
+    catalog: tuple[CatalogModel, ...] | None
+    usages: tuple[QuotaUsage, ...] | None
+    try:
+        catalog = tuple(enumerator.list_catalog(subscription_id, location))
+    except AzureError as exc:
+        catalog = None
+        gaps.append(gap(target, "the model catalog", exc))
+    try:
+        usages = tuple(enumerator.list_usages(subscription_id, location))
+    except AzureError as exc:
+        usages = None
+        gaps.append(gap(target, "quota usages", exc))
+    return Region(subscription_id, location, catalog, usages), gaps

@@ -1,0 +1,72 @@
+"""Shared fixtures: fact factories (fakes of the sources) and the loaded rules and knowledge base."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from auditor.engine.rules import load_rules
+from auditor.facts import Account, CatalogModel, CatalogSku, ContractCall, Deployment, Facts, QuotaUsage, Region
+from auditor.knowledge import load_knowledge
+
+TODAY = date(2026, 11, 22)
+SUB = "00000000-0000-4000-8000-0000000000ff"
+ACCOUNT_ID = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/acct"
+
+
+def make_account(**overrides: Any) -> Account:
+    values: dict[str, Any] = dict(
+        id=ACCOUNT_ID, name="acct", subscription_id=SUB, resource_group="rg", location="eastus2", kind="OpenAI",
+        sku_name="S0", endpoint="https://acct.openai.azure.com/", custom_subdomain="acct", provisioning_state="Succeeded",
+        disable_local_auth=True, public_network_access="Disabled", network_default_action="Deny",
+        private_endpoint_connections=("pe1",), identity_type="SystemAssigned", encryption_key_source="Microsoft.KeyVault",
+        restrict_outbound_network_access=True,
+    )
+    values.update(overrides)
+    return Account(**values)
+
+
+def make_deployment(name: str = "dep", model: str = "gpt-4o", version: str = "2024-11-20", sku: str = "GlobalStandard",
+                    capacity: int = 10, **overrides: Any) -> Deployment:
+    values: dict[str, Any] = dict(
+        id=f"{ACCOUNT_ID}/deployments/{name}", name=name, account_id=ACCOUNT_ID, model_format="OpenAI",
+        model_name=model, model_version=version, sku_name=sku, sku_capacity=capacity,
+        version_upgrade_option="OnceNewDefaultVersionAvailable", rai_policy_name="Microsoft.DefaultV2",
+        provisioning_state="Succeeded",
+    )
+    values.update(overrides)
+    return Deployment(**values)
+
+
+def catalog_for(*deployments: Deployment, kind: str = "OpenAI", deprecation: date | None = None) -> tuple[CatalogModel, ...]:
+    """A catalog that offers exactly what the given deployments run."""
+    entries = []
+    for d in deployments:
+        usage = f"OpenAI.{d.sku_name}.{d.model_name}"
+        entries.append(CatalogModel(
+            kind=kind, format="OpenAI", name=d.model_name or "", version=d.model_version or "",
+            lifecycle_status="GenerallyAvailable", is_default_version=True,
+            inference_deprecation=deprecation,
+            skus=(CatalogSku(name=d.sku_name or "", usage_name=usage, deprecation_date=deprecation),),
+        ))
+    return tuple(entries)
+
+
+def make_facts(*deployments: Deployment, account: Account | None = None, catalog: Any = "auto",
+               usages: tuple[QuotaUsage, ...] | None = (), contract: tuple[ContractCall, ...] | None = None) -> Facts:
+    account = account or make_account()
+    chosen = catalog_for(*deployments) if catalog == "auto" else catalog
+    region = Region(account.subscription_id, account.location, chosen, usages)
+    return Facts(accounts=(account,), deployments=deployments, regions=(region,), contract=contract)
+
+
+@pytest.fixture(scope="session")
+def rules():
+    return load_rules()
+
+
+@pytest.fixture(scope="session")
+def kb():
+    return load_knowledge()

@@ -1,0 +1,152 @@
+"""Every built-in rule, table-driven: facts that pass and facts that fail."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from typing import Callable
+
+import pytest
+
+from auditor.engine.evaluate import evaluate_all
+from auditor.facts import ContractCall, Facts, QuotaUsage, SourceLocation
+from auditor.results import Status
+from tests.conftest import TODAY, make_account, make_deployment, make_facts
+
+LOC = SourceLocation("contract.yaml", 3)
+
+
+def call(deployment: str, api: str = "chat_completions", **params: object) -> ContractCall:
+    return ContractCall(deployment=deployment, api=api, parameters=params, location=LOC)
+
+
+def call_with(deployment: str, api: str = "chat_completions", **fields: object) -> ContractCall:
+    return ContractCall(deployment=deployment, api=api, location=LOC, **fields)  # type: ignore[arg-type]
+
+
+def usage(current: float, limit: float = 100.0) -> tuple[QuotaUsage, ...]:
+    return (QuotaUsage("OpenAI.GlobalStandard.gpt-4o", "Tokens Per Minute (thousands) - gpt-4o", current, limit),)
+
+
+def healthy() -> Facts:
+    return make_facts(make_deployment("chat"))
+
+
+CASES: list[tuple[str, Status, Callable[[], Facts]]] = [
+    # api-support
+    ("AOAI-API-001", Status.FAIL, lambda: make_facts(make_deployment("pro", "gpt-5-pro", "2025-10-06"), contract=(call("pro"),))),
+    ("AOAI-API-001", Status.PASS, lambda: make_facts(make_deployment("pro", "gpt-5-pro", "2025-10-06"), contract=(call("pro", "responses"),))),
+    ("AOAI-API-001", Status.FAIL, lambda: make_facts(make_deployment("emb", "text-embedding-3-large", "1", "Standard"), contract=(call("emb"),))),
+    ("AOAI-API-002", Status.FAIL, lambda: make_facts(make_deployment("pro", "gpt-5-pro", "2025-10-06"))),
+    ("AOAI-API-002", Status.PASS, healthy),
+    ("AOAI-API-003", Status.FAIL, lambda: make_facts(make_deployment("c", "gpt-5.1-codex", "2025-11-13"), contract=(call("c", "responses", messages=None),))),
+    ("AOAI-API-003", Status.PASS, lambda: make_facts(make_deployment("c", "gpt-5.1-codex", "2025-11-13"), contract=(call("c", "responses", input=None),))),
+    # parameters
+    ("AOAI-PARAM-001", Status.FAIL, lambda: make_facts(make_deployment("r", "o4-mini", "2025-04-16"), contract=(call("r", temperature=0.7),))),
+    ("AOAI-PARAM-001", Status.PASS, lambda: make_facts(make_deployment("r", "o4-mini", "2025-04-16"), contract=(call("r", temperature=1),))),
+    ("AOAI-PARAM-001", Status.FAIL, lambda: make_facts(make_deployment("r", "o3-mini", "2025-01-31"), contract=(call("r", temperature=1),))),
+    ("AOAI-PARAM-001", Status.FAIL, lambda: make_facts(make_deployment("r", "o4-mini", "2025-04-16"), contract=(call("r", max_tokens=100),))),
+    ("AOAI-PARAM-001", Status.PASS, lambda: make_facts(make_deployment("c"), contract=(call("c", temperature=0.7),))),
+    ("AOAI-PARAM-001", Status.UNKNOWN, lambda: make_facts(make_deployment("r", "o4-mini", "2025-04-16"), contract=(call("r", temperature=None),))),
+    ("AOAI-PARAM-002", Status.FAIL, lambda: make_facts(make_deployment("r", "o4-mini", "2025-04-16"))),
+    ("AOAI-PARAM-002", Status.PASS, healthy),
+    ("AOAI-PARAM-003", Status.FAIL, lambda: make_facts(make_deployment("big", "gpt-4.1", "2025-04-14", "Standard"), contract=(call_with("big", min_context_tokens=500_000),))),
+    ("AOAI-PARAM-003", Status.PASS, lambda: make_facts(make_deployment("big", "gpt-4.1", "2025-04-14", "GlobalStandard"), contract=(call_with("big", min_context_tokens=500_000),))),
+    # access
+    ("AOAI-ACCESS-001", Status.FAIL, lambda: make_facts(make_deployment("g", "gpt-5.4", "2026-03-05"))),
+    ("AOAI-ACCESS-001", Status.PASS, healthy),
+    # region
+    ("AOAI-REGION-001", Status.FAIL, lambda: make_facts(make_deployment("c"), catalog=())),
+    ("AOAI-REGION-001", Status.PASS, healthy),
+    ("AOAI-REGION-001", Status.UNKNOWN, lambda: make_facts(make_deployment("c"), catalog=None)),
+    ("AOAI-REGION-002", Status.FAIL, lambda: make_facts(make_deployment("c"), account=make_account(location="westeurope"), contract=(call("c", "responses"),))),
+    ("AOAI-REGION-002", Status.PASS, lambda: make_facts(make_deployment("c"), contract=(call("c", "responses"),))),
+    # quota
+    ("AOAI-QUOTA-001", Status.FAIL, lambda: make_facts(make_deployment("c"), usages=usage(95))),
+    ("AOAI-QUOTA-001", Status.PASS, lambda: make_facts(make_deployment("c"), usages=usage(50))),
+    ("AOAI-QUOTA-002", Status.FAIL, lambda: make_facts(make_deployment("c", capacity=10), contract=(call_with("c", tokens_per_minute=50_000),))),
+    ("AOAI-QUOTA-002", Status.PASS, lambda: make_facts(make_deployment("c", capacity=100), contract=(call_with("c", tokens_per_minute=50_000),))),
+    # lifecycle: the live catalog's date wins
+    ("AOAI-LIFE-001", Status.FAIL, lambda: _retiring(-5)),
+    ("AOAI-LIFE-001", Status.PASS, lambda: _retiring(200)),
+    ("AOAI-LIFE-002", Status.FAIL, lambda: _retiring(10)),
+    ("AOAI-LIFE-002", Status.PASS, lambda: _retiring(60)),
+    ("AOAI-LIFE-003", Status.FAIL, lambda: _retiring(60)),
+    ("AOAI-LIFE-003", Status.PASS, lambda: _retiring(200)),
+    ("AOAI-LIFE-004", Status.FAIL, lambda: _retiring(60, version_upgrade_option="NoAutoUpgrade")),
+    ("AOAI-LIFE-004", Status.PASS, lambda: _retiring(60)),
+    # deployment
+    ("AOAI-DEPLOY-001", Status.FAIL, lambda: make_facts(make_deployment("c", provisioning_state="Failed"))),
+    ("AOAI-DEPLOY-001", Status.PASS, healthy),
+    ("AOAI-DEPLOY-002", Status.FAIL, lambda: make_facts(make_deployment("c", provisioning_state="Creating"))),
+    ("AOAI-DEPLOY-002", Status.PASS, healthy),
+    ("AOAI-DEPLOY-003", Status.FAIL, lambda: make_facts(make_deployment("chat-prod"), contract=(call("gpt-4o"),))),
+    ("AOAI-DEPLOY-003", Status.PASS, lambda: make_facts(make_deployment("chat-prod"), contract=(call("nonexistent"),))),
+    ("AOAI-DEPLOY-004", Status.FAIL, lambda: make_facts(make_deployment("chat-prod"), contract=(call("nonexistent"),))),
+    ("AOAI-DEPLOY-004", Status.PASS, lambda: make_facts(make_deployment("chat-prod"), contract=(call("gpt-4o"),))),
+    ("AOAI-DEPLOY-005", Status.FAIL, lambda: make_facts(make_deployment("c", capacity=0))),
+    ("AOAI-DEPLOY-005", Status.PASS, healthy),
+    # security
+    ("AOAI-SEC-001", Status.FAIL, lambda: make_facts(make_deployment("c"), account=make_account(disable_local_auth=None))),
+    ("AOAI-SEC-001", Status.PASS, healthy),
+    ("AOAI-SEC-002", Status.FAIL, lambda: make_facts(make_deployment("c"), account=make_account(public_network_access="Enabled", network_default_action=None))),
+    ("AOAI-SEC-002", Status.PASS, lambda: make_facts(make_deployment("c"), account=make_account(public_network_access="Enabled", network_default_action="Deny"))),
+    ("AOAI-SEC-003", Status.FAIL, lambda: make_facts(make_deployment("c"), account=make_account(private_endpoint_connections=()))),
+    ("AOAI-SEC-003", Status.PASS, healthy),
+    ("AOAI-SEC-004", Status.FAIL, lambda: make_facts(make_deployment("c"), account=make_account(identity_type=None))),
+    ("AOAI-SEC-004", Status.PASS, healthy),
+    ("AOAI-SEC-005", Status.FAIL, lambda: make_facts(make_deployment("c"), account=make_account(encryption_key_source=None))),
+    ("AOAI-SEC-005", Status.PASS, healthy),
+    ("AOAI-SEC-006", Status.FAIL, lambda: make_facts(make_deployment("c", rai_policy_name=None))),
+    ("AOAI-SEC-006", Status.PASS, healthy),
+    ("AOAI-SEC-007", Status.FAIL, lambda: make_facts(make_deployment("c"), account=make_account(restrict_outbound_network_access=None))),
+    ("AOAI-SEC-007", Status.PASS, healthy),
+]
+
+
+def _retiring(days: int, **deployment_fields: object) -> Facts:
+    from tests.conftest import catalog_for
+
+    deployment = make_deployment("c", **deployment_fields)
+    return make_facts(deployment, catalog=catalog_for(deployment, deprecation=TODAY + timedelta(days=days)))
+
+
+@pytest.mark.parametrize("rule_id,expected,build", CASES, ids=[f"{c[0]}-{c[1].value}-{i}" for i, c in enumerate(CASES)])
+def test_rule_case(rule_id: str, expected: Status, build: Callable[[], Facts], rules, kb) -> None:
+    rule = next(r for r in rules if r.id == rule_id)
+    findings = evaluate_all([rule], build(), kb, TODAY)
+    statuses = {f.status for f in findings}
+    assert expected in statuses, [(f.status, f.message) for f in findings]
+    if expected is Status.FAIL:
+        failing = [f for f in findings if f.status is Status.FAIL]
+        assert all("{" not in f.message for f in failing), "placeholders left unfilled"
+
+
+def test_every_builtin_rule_has_a_passing_and_a_failing_case(rules) -> None:
+    covered = {(rule_id, status) for rule_id, status, _ in CASES}
+    for rule in rules:
+        assert (rule.id, Status.FAIL) in covered, f"{rule.id} has no failing case"
+        assert (rule.id, Status.PASS) in covered, f"{rule.id} has no passing case"
+
+
+def test_contract_findings_point_at_the_contract_line(rules, kb) -> None:
+    facts = make_facts(make_deployment("r", "o4-mini", "2025-04-16"), contract=(call("r", temperature=0.5),))
+    findings = [f for f in evaluate_all(rules, facts, kb, TODAY) if f.rule_id == "AOAI-PARAM-001"]
+    assert findings and findings[0].location == LOC
+    assert "temperature=0.5" in findings[0].message
+
+
+def test_disputed_fact_is_named_in_the_message(rules, kb) -> None:
+    # gpt-5.2-codex: the KB records the Chat Completions support as disputed between Microsoft pages.
+    entry = kb.model("gpt-5.2-codex")
+    assert entry is not None and entry.facts["apis"].disputed
+    facts = make_facts(make_deployment("c", "gpt-5.2-codex", "2026-01-14"), contract=(call("c"),))
+    failing = [f for f in evaluate_all(rules, facts, kb, TODAY) if f.rule_id == "AOAI-API-001" and f.status is Status.FAIL]
+    assert failing and "disputed" in failing[0].message
+
+
+def test_unknown_model_is_unknown_not_pass(rules, kb) -> None:
+    facts = make_facts(make_deployment("x", "brand-new-model", "1"), contract=(call("x"),))
+    api = [f for f in evaluate_all(rules, facts, kb, TODAY) if f.rule_id == "AOAI-API-001"]
+    assert [f.status for f in api] == [Status.UNKNOWN]
+    assert "model.apis" in (api[0].reason or "")
