@@ -135,6 +135,8 @@ def _current_registration(fact: Fact | None, today: date) -> dict[str, Any] | An
     history = fact.value if isinstance(fact.value, list) else [fact.value]
     current = None
     for entry in history:
+        if entry.get("feature"):
+            continue
         as_of = entry.get("as_of")
         if as_of is None or as_of <= today:
             current = entry
@@ -160,9 +162,12 @@ def _context_window(fact: Fact | None, sku_name: str | None) -> Any:
 
 
 def _retirement(fact: Fact | None, version: str | None, today: date) -> dict[str, Any] | Any:
-    if fact is None or not isinstance(fact.value, Mapping) or version not in fact.value:
+    if fact is None or not isinstance(fact.value, Mapping):
         return UNKNOWN
-    entry = fact.value[version] or {}
+    key = version if version in fact.value else "*"
+    if key not in fact.value:
+        return UNKNOWN
+    entry = fact.value[key] or {}
     retires = entry.get("retires")
     return {
         "date": str(retires) if retires else None,
@@ -170,6 +175,18 @@ def _retirement(fact: Fact | None, version: str | None, today: date) -> dict[str
         "replacement": entry.get("replacement"),
         "status": entry.get("status"),
     }
+
+
+def _by_version(value: Any, version: str | None) -> Any:
+    if isinstance(value, Mapping) and "by_version" in value:
+        return (value.get("by_version") or {}).get(version, value.get("default", UNKNOWN))
+    return value
+
+
+def _gated_features(fact: Fact | None, today: date) -> list[str]:
+    if fact is None or not isinstance(fact.value, list):
+        return []
+    return sorted({e["feature"] for e in fact.value if e.get("feature") and e.get("required") and (e.get("as_of") or today) <= today})
 
 
 def _describe_parameters(table: Mapping[str, Mapping[str, Any]]) -> str:
@@ -216,9 +233,10 @@ def model_view(kb: KnowledgeBase, name: str | None, version: str | None, sku_nam
         "reasoning_effort": effort,
         "reasoning_effort_values": effort.get("values") if isinstance(effort, Mapping) else (None if effort is None else UNKNOWN),
         "context_window": _context_window(facts.get("context_window"), sku_name),
-        "max_output_tokens": value("max_output_tokens"),
+        "max_output_tokens": _by_version(value("max_output_tokens"), version),
         "input_modalities": value("input_modalities"),
         "registration": _current_registration(facts.get("registration"), today),
+        "gated_features": _gated_features(facts.get("registration"), today),
         "retirement": _retirement(facts.get("retirement"), version, today),
         "version_known": version in entry.versions if version else UNKNOWN,
         "disputed": {key: fact.disputed for key, fact in sorted(facts.items()) if fact.disputed},
