@@ -163,8 +163,8 @@ def gate(report: Report, fail_on: str) -> int:
     )
     if failing:
         return ExitCode.FINDINGS
-    unknown = any(
-        f.status is Status.UNKNOWN and (threshold is None or f.severity.rank >= threshold) for f in report.findings
+    unknown = threshold is not None and any(
+        f.status is Status.UNKNOWN and f.severity.rank >= threshold for f in report.findings
     )
     if not report.complete or unknown:
         return ExitCode.INCOMPLETE

@@ -1,0 +1,1 @@
+"""A simulated Azure tenant (ARM, Resource Graph, managed identity, Azure OpenAI data plane) for demos and tests."""

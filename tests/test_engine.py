@@ -1,0 +1,151 @@
+"""The condition grammar, rule-file validation and contract loading."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from auditor.engine.conditions import UNKNOWN, evaluate
+from auditor.engine.evaluate import render_message
+from auditor.engine.rules import load_rule_file, load_rules
+from auditor.errors import InputError
+from auditor.sources.contract import load_contract
+
+DOC = {
+    "a": {"n": 5, "s": "Succeeded", "list": ["chat_completions", "responses"], "none": None, "flag": True},
+    "u": UNKNOWN,
+}
+
+
+@pytest.mark.parametrize(
+    "condition,expected",
+    [
+        ({"field": "a.s", "equals": "succeeded"}, True),  # case-insensitive, as in Azure Policy
+        ({"field": "a.s", "notEquals": "Succeeded"}, False),
+        ({"field": "a.n", "greater": 4}, True),
+        ({"field": "a.n", "lessOrEquals": 4}, False),
+        ({"field": "a.n", "in": [1, 5]}, True),
+        ({"field": "a.list", "contains": "responses"}, True),
+        ({"field": "a.list", "notContains": "completions"}, True),
+        ({"field": "a.list", "containsAny": ["x", "responses"]}, True),
+        ({"field": "a.none", "exists": False}, True),
+        ({"field": "a.missing", "exists": True}, False),
+        ({"field": "a.s", "like": "succ*"}, True),
+        ({"field": "a.s", "match": "^Suc"}, True),
+        ({"field": "a.flag", "equals": 1}, False),  # booleans are not numbers
+        ({"field": "a.n", "equals": {"field": "a.n"}}, True),
+        ({"allOf": [{"field": "a.n", "equals": 5}, {"field": "a.flag", "equals": True}]}, True),
+        ({"anyOf": [{"field": "a.n", "equals": 1}, {"field": "a.flag", "equals": True}]}, True),
+        ({"not": {"field": "a.n", "equals": 5}}, False),
+        # three-valued logic: unknown facts propagate, but cannot hide a decided outcome
+        ({"field": "u.x", "equals": 1}, UNKNOWN),
+        ({"not": {"field": "u.x", "equals": 1}}, UNKNOWN),
+        ({"allOf": [{"field": "u.x", "equals": 1}, {"field": "a.n", "equals": 1}]}, False),
+        ({"allOf": [{"field": "u.x", "equals": 1}, {"field": "a.n", "equals": 5}]}, UNKNOWN),
+        ({"anyOf": [{"field": "u.x", "equals": 1}, {"field": "a.n", "equals": 5}]}, True),
+        ({"anyOf": [{"field": "u.x", "equals": 1}, {"field": "a.n", "equals": 1}]}, UNKNOWN),
+        ({"field": "a.n", "equals": {"field": "u.y"}}, UNKNOWN),
+    ],
+)
+def test_condition(condition, expected) -> None:
+    assert evaluate(condition, DOC) is expected
+
+
+def test_message_placeholders_are_filled_from_facts_not_evaluated() -> None:
+    text = render_message("{a.s} {a.list} {u.x} {a.none} {__import__}", DOC)
+    assert text == "Succeeded chat_completions, responses unknown none none"
+
+
+def _write(tmp_path: Path, text: str, name: str = "rule.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+VALID_RULE = """\
+apiVersion: auditor/v1
+rules:
+  - id: ACME-001
+    title: A team rule about deployments
+    category: deployment
+    severity: warning
+    applies_to: deployment
+    fails_when: {field: deployment.sku_name, equals: Standard}
+    message: "{deployment.name} uses Standard"
+    remediation: Use GlobalStandard.
+    docs: https://example.com/rule
+    since: "2026.11"
+"""
+
+
+def test_a_valid_rule_file_loads(tmp_path: Path) -> None:
+    (rule,) = load_rule_file(_write(tmp_path, VALID_RULE))
+    assert rule.id == "ACME-001" and rule.source.endswith("rule.yaml:3")
+
+
+@pytest.mark.parametrize(
+    "broken,line,words",
+    [
+        (VALID_RULE.replace("severity: warning", "severity: fatal"), 6, "fatal"),
+        (VALID_RULE.replace("fails_when: {field: deployment.sku_name, equals: Standard}", "fails_when: {field: deployment.sku_name, eq: Standard}"), 8, "not a valid condition"),
+        (VALID_RULE.replace("    docs: https://example.com/rule\n", ""), 3, "docs"),
+        (VALID_RULE.replace("title: A team", "title: [A team"), 5, "invalid YAML"),
+        (VALID_RULE.replace("fails_when: {field: deployment.sku_name, equals: Standard}", "fails_when: \"__import__('os').system('x')\""), 8, "not of type 'object'"),
+    ],
+)
+def test_a_malformed_rule_names_file_line_and_problem(tmp_path: Path, broken: str, line: int, words: str) -> None:
+    path = _write(tmp_path, broken)
+    with pytest.raises(InputError) as info:
+        load_rule_file(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}:{line}:"), message
+    assert words in message
+    assert "\n" not in message
+
+
+def test_duplicate_rule_ids_are_refused(tmp_path: Path) -> None:
+    _write(tmp_path, VALID_RULE, "a.yaml")
+    _write(tmp_path, VALID_RULE, "b.yaml")
+    with pytest.raises(InputError, match="duplicate rule id ACME-001"):
+        load_rules([tmp_path], builtin=False)
+
+
+def test_extra_rule_packs_add_to_the_builtin_rules(tmp_path: Path) -> None:
+    _write(tmp_path, VALID_RULE)
+    ids = [r.id for r in load_rules([tmp_path])]
+    assert "ACME-001" in ids and "AOAI-API-001" in ids
+
+
+def test_contract_loads_values_and_lines(tmp_path: Path) -> None:
+    path = _write(tmp_path, "deployments:\n  chat:\n    api: chat_completions\n    parameters: {temperature: 0.2}\n"
+                  "  reasoner:\n    - {api: responses, parameters: [reasoning_effort]}\n", "c.yaml")
+    calls = load_contract(path)
+    assert [(c.deployment, c.api, dict(c.parameters), c.location.line) for c in calls] == [
+        ("chat", "chat_completions", {"temperature": 0.2}, 3),
+        ("reasoner", "responses", {"reasoning_effort": None}, 6),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text,line,words",
+    [
+        ("deployments:\n  chat:\n    api: chat\n", 3, "api must be one of"),
+        ("deployments:\n  chat:\n    api: responses\n    temprature: 1\n", 4, "unknown key 'temprature'"),
+        ("deployment:\n  chat: {}\n", 1, "deployments"),
+        ("deployments:\n  chat:\n    api: responses\n    tokens_per_minute: lots\n", 3, "whole number"),
+        ("deployments: [\n", 2, "invalid YAML"),
+    ],
+)
+def test_a_malformed_contract_names_file_and_line(tmp_path: Path, text: str, line: int, words: str) -> None:
+    path = _write(tmp_path, text, "contract.yaml")
+    with pytest.raises(InputError) as info:
+        load_contract(path)
+    assert str(info.value).startswith(f"{path}:{line}:"), str(info.value)
+    assert words in str(info.value)
+
+
+def test_yaml_is_loaded_safely(tmp_path: Path) -> None:
+    path = _write(tmp_path, "deployments: !!python/object/apply:os.system ['echo owned']\n", "evil.yaml")
+    with pytest.raises(InputError, match="invalid YAML"):
+        load_contract(path)
