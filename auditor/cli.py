@@ -15,6 +15,8 @@ from auditor.errors import AuditorError, ExitCode, InputError
 
 EXAMPLES = """\
 examples:
+  audit rules                                   list the rules; audit rules explain AOAI-API-001 explains one
+  audit kb                                      the knowledge base's date and coverage
   audit --demo                                  audit the embedded simulated tenant (no Azure needed)
   audit --resource myres                        audit one account found by name in your subscriptions
   audit --resource /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.CognitiveServices/accounts/myres
@@ -197,10 +199,41 @@ def run(argv: Sequence[str]) -> int:
     return exit_code
 
 
+def run_info(argv: Sequence[str]) -> int:
+    """`audit rules [explain ID]` and `audit kb`: what the auditor knows, without touching Azure."""
+    from datetime import date
+
+    from auditor.engine.rules import load_rules
+    from auditor.knowledge import load_knowledge
+    from auditor.render.docs import explain, kb_summary, rules_markdown
+
+    parser = argparse.ArgumentParser(prog=f"audit {argv[0]}", description="List the rules, explain one, or summarise the knowledge base.")
+    if argv[0] == "rules":
+        parser.add_argument("action", nargs="?", choices=["list", "explain"], default="list")
+        parser.add_argument("rule_id", nargs="?", help="with explain: the rule id, e.g. AOAI-API-001")
+        parser.add_argument("--rules", action="append", default=[], type=Path, metavar="DIR", help="include an extra rule pack")
+        args = parser.parse_args(argv[1:])
+        rules = load_rules(args.rules)
+        if args.action == "explain":
+            match = [r for r in rules if args.rule_id and r.id.lower() == args.rule_id.lower()]
+            if not match:
+                raise InputError(f"no rule with id {args.rule_id!r} (see audit rules)")
+            sys.stdout.write(explain(match[0]))
+        else:
+            sys.stdout.write(rules_markdown(rules))
+        return 0
+    parser.add_argument("--knowledge", type=Path, metavar="FILE", help="a knowledge-base file other than the packaged one")
+    args = parser.parse_args(argv[1:])
+    sys.stdout.write(kb_summary(load_knowledge(args.knowledge), date.today()))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `audit` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        if argv and argv[0] in ("rules", "kb"):
+            return run_info(argv)
         return run(argv)
     except AuditorError as exc:
         print(f"audit: error: {exc}", file=sys.stderr)

@@ -40,7 +40,8 @@ def make_deployment(name: str = "dep", model: str = "gpt-4o", version: str = "20
     return Deployment(**values)
 
 
-def catalog_for(*deployments: Deployment, kind: str = "OpenAI", deprecation: date | None = None) -> tuple[CatalogModel, ...]:
+def catalog_for(*deployments: Deployment, kind: str = "OpenAI", deprecation: date | None = None,
+                capabilities: dict[str, str] | None = None) -> tuple[CatalogModel, ...]:
     """A catalog that offers exactly what the given deployments run."""
     entries = []
     for d in deployments:
@@ -48,7 +49,7 @@ def catalog_for(*deployments: Deployment, kind: str = "OpenAI", deprecation: dat
         entries.append(CatalogModel(
             kind=kind, format="OpenAI", name=d.model_name or "", version=d.model_version or "",
             lifecycle_status="GenerallyAvailable", is_default_version=True,
-            inference_deprecation=deprecation,
+            inference_deprecation=deprecation, capabilities=dict(capabilities or {}),
             skus=(CatalogSku(name=d.sku_name or "", usage_name=usage, deprecation_date=deprecation),),
         ))
     return tuple(entries)

@@ -101,7 +101,28 @@ CASES: list[tuple[str, Status, Callable[[], Facts]]] = [
     ("AOAI-SEC-006", Status.PASS, healthy),
     ("AOAI-SEC-007", Status.FAIL, lambda: make_facts(make_deployment("c"), account=make_account(restrict_outbound_network_access=None))),
     ("AOAI-SEC-007", Status.PASS, healthy),
+    # the live catalog wins over the knowledge base, and the disagreement is reported
+    ("AOAI-API-010", Status.FAIL, lambda: _with_caps(make_deployment("t", "gpt-4", "turbo-2024-04-09"), {"chatCompletion": "true", "responses": "true"})),
+    ("AOAI-API-010", Status.PASS, healthy),
+    ("AOAI-PARAM-010", Status.FAIL, lambda: _with_caps(make_deployment("c"), {"maxContextToken": "64000"})),
+    ("AOAI-PARAM-010", Status.PASS, lambda: _with_caps(make_deployment("c"), {"maxContextToken": "128000"})),
+    ("AOAI-LIFE-010", Status.FAIL, lambda: _retiring(200)),
+    ("AOAI-LIFE-010", Status.PASS, healthy),
+    ("AOAI-LIFE-011", Status.PASS, healthy),
+    ("AOAI-LIFE-011", Status.FAIL, lambda: (healthy(), _stale_kb())),
 ]
+
+
+def _stale_kb():
+    from auditor.knowledge import load_knowledge
+
+    return replace(load_knowledge(), checked=TODAY - timedelta(days=91))
+
+
+def _with_caps(deployment, capabilities) -> Facts:
+    from tests.conftest import catalog_for
+
+    return make_facts(deployment, catalog=catalog_for(deployment, capabilities=capabilities))
 
 
 def _retiring(days: int, **deployment_fields: object) -> Facts:
@@ -114,7 +135,9 @@ def _retiring(days: int, **deployment_fields: object) -> Facts:
 @pytest.mark.parametrize("rule_id,expected,build", CASES, ids=[f"{c[0]}-{c[1].value}-{i}" for i, c in enumerate(CASES)])
 def test_rule_case(rule_id: str, expected: Status, build: Callable[[], Facts], rules, kb) -> None:
     rule = next(r for r in rules if r.id == rule_id)
-    findings = evaluate_all([rule], build(), kb, TODAY)
+    built = build()
+    facts, knowledge = built if isinstance(built, tuple) else (built, kb)
+    findings = evaluate_all([rule], facts, knowledge, TODAY)
     statuses = {f.status for f in findings}
     assert expected in statuses, [(f.status, f.message) for f in findings]
     if expected is Status.FAIL:
@@ -150,3 +173,23 @@ def test_unknown_model_is_unknown_not_pass(rules, kb) -> None:
     api = [f for f in evaluate_all(rules, facts, kb, TODAY) if f.rule_id == "AOAI-API-001"]
     assert [f.status for f in api] == [Status.UNKNOWN]
     assert "model.apis" in (api[0].reason or "")
+
+
+def test_stale_knowledge_base_is_reported(rules, kb) -> None:
+    stale = replace(kb, checked=TODAY - timedelta(days=120))
+    rule = next(r for r in rules if r.id == "AOAI-LIFE-011")
+    (finding,) = evaluate_all([rule], healthy(), stale, TODAY)
+    assert finding.status is Status.FAIL and "120 days ago" in finding.message
+
+
+def test_live_catalog_wins_over_the_knowledge_base(rules, kb) -> None:
+    # The KB says gpt-4 turbo-2024-04-09 is Chat Completions only; the catalog says it serves Responses too.
+    deployment = make_deployment("t", "gpt-4", "turbo-2024-04-09")
+    facts = _with_caps(deployment, {"chatCompletion": "true", "responses": "true"})
+    contract = (call("t", "responses"),)
+    facts = replace(facts, contract=contract)
+    findings = evaluate_all(rules, facts, kb, TODAY)
+    api = [f for f in findings if f.rule_id == "AOAI-API-001"]
+    assert [f.status for f in api] == [Status.PASS], "the catalog's answer decides"
+    info = [f for f in findings if f.rule_id == "AOAI-API-010"]
+    assert info[0].status is Status.FAIL and "knowledge base lists only chat_completions" in info[0].message

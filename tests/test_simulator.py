@@ -1,3 +1,5 @@
+# SDK models type every field Optional; the assertions below read fields the simulator always sends.
+# mypy: disable-error-code="union-attr,index"
 """The simulated tenant speaks Azure's wire protocol well enough for the real, unmodified SDKs.
 
 Every test drives a real client (azure-identity, azure-mgmt-*, openai) against the simulator; nothing in
@@ -10,8 +12,9 @@ import json
 import ssl
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx2
 import openai
@@ -23,6 +26,7 @@ from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 from azure.mgmt.resourcegraph import ResourceGraphClient
 from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 from azure.mgmt.subscription import SubscriptionClient
+from openai.types.chat import ChatCompletionMessageParam
 
 from auditor.demo.simulator import (
     FaultRule,
@@ -109,7 +113,7 @@ def raw_client(tenant: SimulatedTenant) -> httpx2.Client:
     return httpx2.Client(verify=ssl.create_default_context(cafile=tenant.ca_path))
 
 
-HELLO = [{"role": "user", "content": "hello"}]
+HELLO: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hello"}]
 
 
 # --- lifecycle -----------------------------------------------------------------------------------------
@@ -152,7 +156,8 @@ def test_subscriptions_and_accounts_of_every_kind(tenant: SimulatedTenant, crede
     assert locked.properties.disable_local_auth is True
     assert locked.properties.public_network_access == "Disabled"
     assert locked.properties.network_acls.default_action == "Deny"
-    assert locked.properties.private_endpoint_connections[0].properties.private_link_service_connection_state.status == "Approved"
+    connection = locked.properties.private_endpoint_connections[0].properties
+    assert connection.private_link_service_connection_state.status == "Approved"
     assert locked.identity.type == "SystemAssigned"
     assert locked.properties.endpoint == tenant.data_endpoint("contoso-aoai-eus2")
     assert locked.properties.endpoints["OpenAI Language Model Instance API"] == locked.properties.endpoint
@@ -190,7 +195,7 @@ def test_model_catalog_spans_pages_and_lists_both_kinds(tenant: SimulatedTenant,
     models = list(mgmt(tenant, credential).models.list("eastus2"))
     assert len(tenant.requests(plane="arm", path_pattern=r"/locations/eastus2/models$")) >= 2
     gpt4o = [m for m in models if m.model.name == "gpt-4o" and m.model.version == "2024-11-20"]
-    assert sorted(m.kind for m in gpt4o) == ["AIServices", "OpenAI"]
+    assert sorted(str(m.kind) for m in gpt4o) == ["AIServices", "OpenAI"]
     assert all(isinstance(v, str) for m in models for v in (m.model.capabilities or {}).values())
     usage_names = {s.usage_name for m in models for s in m.model.skus}
     assert "OpenAI.GlobalStandard.gpt4.1-mini" in usage_names
@@ -397,8 +402,9 @@ def test_reasoning_model_temperature_rules(tenant: SimulatedTenant, credential: 
         client.chat.completions.create(model="reasoner", messages=HELLO, temperature=0.7)
     assert error.value.code == "unsupported_value"
     assert error.value.param == "temperature"
-    assert error.value.body["message"] == ("Unsupported value: 'temperature' does not support 0.7 with this model. Only "
-                                   "the default (1) value is supported.")
+    assert error.value.body["message"] == (
+        "Unsupported value: 'temperature' does not support 0.7 with this model. Only the default (1) value is "
+        "supported.")
     assert error.value.response.text.startswith('{\n  "error": {\n    "message": ')  # pretty-printed
     assert client.chat.completions.create(model="reasoner", messages=HELLO, temperature=1).choices
 
@@ -524,13 +530,16 @@ def test_data_latency_is_injected(monkeypatch: pytest.MonkeyPatch) -> None:
         assert time.perf_counter() - started >= 0.2
 
 
-def test_custom_spec_private_network_and_o1_mini_system_role(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_custom_spec_network_system_role_and_server_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     data = yaml.safe_load(TENANT_YAML.read_text())
     data["caller"]["network"] = "public"
     swc = data["subscriptions"][0]["resourceGroups"][0]["accounts"][1]
     swc["deployments"].append({"name": "tiny-reasoner", "model": {"format": "OpenAI", "name": "o1-mini",
                                                                     "version": "2024-09-12"},
                                "sku": {"name": "GlobalStandard", "capacity": 1}})
+    swc["deployments"].append({"name": "flaky", "model": {"name": "gpt-4o-mini", "version": "2024-07-18"},
+                               "sku": {"name": "GlobalStandard", "capacity": 1},
+                               "simulate": {"serverErrorFirstCalls": 1}})
     with SimulatedTenant(TenantSpec.from_mapping(data)) as custom:
         credential = host_identity(monkeypatch, custom)
         with pytest.raises(openai.PermissionDeniedError) as blocked:
@@ -542,6 +551,10 @@ def test_custom_spec_private_network_and_o1_mini_system_role(monkeypatch: pytest
                 model="tiny-reasoner", messages=[{"role": "system", "content": "be brief"}, *HELLO])
         assert (system_role.value.code, system_role.value.param) == ("unsupported_value", "messages[0].role")
         assert system_role.value.response.headers["content-length"] == "221"  # as captured from Azure
+
+        flaky = aoai(custom, credential, "contoso-ai-swc").chat.completions.create(model="flaky", messages=HELLO)
+        assert flaky.model == "gpt-4o-mini-2024-07-18"
+        assert [r.status for r in custom.requests(plane="data", path_pattern="chat/completions$")][-2:] == [500, 200]
 
 
 def test_invalid_spec_is_reported_with_its_place() -> None:

@@ -42,12 +42,13 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Sequence
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import trustme
@@ -315,7 +316,7 @@ class TenantSpec:
         return float(default[usage_name]) if usage_name in default else None
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> "TenantSpec":
+    def from_mapping(cls, data: Mapping[str, Any]) -> TenantSpec:
         """Build and check a spec from parsed YAML; raises ValueError naming the offending place."""
         return _parse_spec(data)
 
@@ -589,7 +590,7 @@ class FaultRule:
 
     @classmethod
     def arm_throttled(cls, path_pattern: str, *, retry_after: int = 1, times: int | None = 1,
-                      subscription_id: str = "00000000-0000-0000-0000-000000000000") -> "FaultRule":
+                      subscription_id: str = "00000000-0000-0000-0000-000000000000") -> FaultRule:
         """ARM's subscription read throttling: 429 SubscriptionRequestsThrottled with Retry-After (§1.9)."""
         body = {"error": {"code": "SubscriptionRequestsThrottled", "message": (
             f"Number of 'read' requests for subscription '{subscription_id}' actor "
@@ -600,7 +601,7 @@ class FaultRule:
 
     @classmethod
     def server_error(cls, path_pattern: str, *, status: int = 500, times: int | None = 1,
-                     plane: str | None = None) -> "FaultRule":
+                     plane: str | None = None) -> FaultRule:
         """A generic 5xx in ARM's error envelope."""
         body = {"error": {"code": "InternalServerError", "message": (
             "Encountered internal server error. Diagnostic information: timestamp "
@@ -863,7 +864,8 @@ class _Backend:
     def _take_fault(self, method: str, path: str, plane: str) -> FaultRule | None:
         with self._lock:
             for entry in self._faults:
-                rule, remaining = entry
+                rule: FaultRule = entry[0]
+                remaining: int | None = entry[1]
                 if remaining is not None and remaining <= 0:
                     continue
                 if rule.plane and rule.plane != plane:
@@ -1145,7 +1147,7 @@ class _Backend:
         props.setdefault("provisioningState", "Succeeded")
         props.setdefault("publicNetworkAccess", "Enabled")
         props["endpoint"] = endpoint
-        props["endpoints"] = {key: endpoint for key in endpoint_keys}
+        props["endpoints"] = dict.fromkeys(endpoint_keys, endpoint)
         props["internalId"] = _stable_uuid(account.id, "internal").replace("-", "")
         props["dateCreated"] = "2025-03-14T09:26:53.4185126Z"
         props["isMigrated"] = False
@@ -1714,7 +1716,7 @@ class _Backend:
         created = int(time.time())
         completion_id = "chatcmpl-" + _random_alnum(29)
         fingerprint = "fp_" + secrets.token_hex(5)
-        usage = {
+        usage: dict[str, Any] = {
             "completion_tokens": completion + reasoning, "prompt_tokens": prompt_tokens,
             "total_tokens": prompt_tokens + completion + reasoning,
             "completion_tokens_details": {"accepted_prediction_tokens": 0, "audio_tokens": 0,
@@ -1726,7 +1728,7 @@ class _Backend:
                          "violence": _SAFE}
         prompt_filter = [{"prompt_index": 0, "content_filter_results": {
             "hate": _SAFE, "jailbreak": _NOT_DETECTED, "self_harm": _SAFE, "sexual": _SAFE, "violence": _SAFE}}]
-        used = usage["total_tokens"]
+        used = int(usage["total_tokens"])
         if request.get("stream"):
             include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
             common = {"created": created, "id": completion_id, "model": model_id, "object": "chat.completion.chunk",
@@ -1894,7 +1896,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "SimulatedAzure/1.0"
     sys_version = ""
     timeout = 30
-    server: "_Server"
+    server: _Server
 
     def setup(self) -> None:
         if isinstance(self.request, ssl.SSLSocket):
@@ -1992,7 +1994,7 @@ class SimulatedTenant:
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
-    def start(self) -> "SimulatedTenant":
+    def start(self) -> SimulatedTenant:
         """Generate a CA and a 127.0.0.1 certificate, bind two random free ports and serve."""
         if self._servers:
             return self
@@ -2027,7 +2029,7 @@ class SimulatedTenant:
             shutil.rmtree(self._tempdir, ignore_errors=True)
             self._tempdir = None
 
-    def __enter__(self) -> "SimulatedTenant":
+    def __enter__(self) -> SimulatedTenant:
         return self.start()
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -150,6 +150,59 @@ def _catalog_view(entries: list[CatalogModel] | None, deployment: Deployment, to
     }
 
 
+_CATALOG_APIS = {"chatCompletion": "chat_completions", "responses": "responses", "completion": "completions", "embeddings": "embeddings"}
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _with_catalog(model: dict[str, Any], catalog: Any, kb: KnowledgeBase, deployment: Deployment) -> tuple[dict[str, Any], dict[str, str]]:
+    """Let the live catalog win where it reports a fact, and say where the knowledge base disagrees."""
+    disagreements: dict[str, str] = {}
+    if not isinstance(catalog, Mapping) or not catalog.get("version_offered"):
+        return model, disagreements
+    caps = catalog.get("capabilities") or {}
+    merged = dict(model)
+    apis = model.get("apis")
+    reported = sorted(api for cap, api in _CATALOG_APIS.items() if str(caps.get(cap, "")).lower() == "true")
+    if reported and isinstance(apis, list):
+        missing = [api for api in reported if api not in apis]
+        if missing:
+            merged["apis"] = sorted(set(apis) | set(missing))
+            merged["responses_only"] = "responses" in merged["apis"] and "chat_completions" not in merged["apis"]
+            disagreements["apis"] = (
+                f"the live catalog reports {', '.join(missing)} for {deployment.model_name} {deployment.model_version}; "
+                f"the knowledge base lists only {', '.join(apis) or 'none'}"
+            )
+    elif reported and apis is UNKNOWN:
+        merged["apis"] = reported
+        merged["responses_only"] = "responses" in reported and "chat_completions" not in reported
+    entry = kb.model(deployment.model_name)
+    context_fact = entry.facts.get("context_window") if entry else None
+    sku_specific = bool(
+        context_fact and isinstance(context_fact.value, Mapping) and deployment.sku_name in (context_fact.value.get("by_sku") or {})
+    )
+    for cap, key in (("maxContextToken", "context_window"), ("maxOutputToken", "max_output_tokens")):
+        live = _int(caps.get(cap))
+        if live is None or (key == "context_window" and sku_specific):
+            continue
+        known = model.get(key)
+        merged[key] = live
+        if isinstance(known, int) and known != live:
+            disagreements[key] = f"the live catalog reports {cap} {live}; the knowledge base says {known}"
+    retirement = model.get("retirement")
+    live_date = catalog.get("deprecation_date")
+    if live_date and isinstance(retirement, Mapping) and retirement.get("date") and retirement["date"] != live_date:
+        disagreements["retirement"] = (
+            f"the live catalog retires {deployment.model_version} on {live_date}; the knowledge base says {retirement['date']}"
+        )
+    return merged, disagreements
+
+
 def _quota_view(region: Region | None, usage_name: str | None) -> Any:
     if region is None or region.usages is None:
         return UNKNOWN
@@ -194,6 +247,16 @@ def build_subjects(facts: Facts, kb: KnowledgeBase, today: date) -> Iterator[Sub
     for account in facts.accounts:
         yield Subject("account", account.id, account.name, {"account": _account_view(account, facts, kb)}, account_id=account.id)
 
+    checked = kb.checked
+    yield Subject(
+        "knowledge_base", f"knowledge-base:{kb.path}", "knowledge base",
+        {"knowledge": {
+            "checked": str(checked) if checked else None,
+            "age_days": (today - checked).days if checked else UNKNOWN,
+            "models": len(kb.models),
+        }},
+    )
+
     used_usages: dict[tuple[str, str, str], list[str]] = {}
     deployment_docs: dict[str, dict[str, Any]] = {}
     for deployment in facts.deployments:
@@ -203,13 +266,15 @@ def build_subjects(facts: Facts, kb: KnowledgeBase, today: date) -> Iterator[Sub
         usage_name = catalog.get("usage_name") if isinstance(catalog, dict) else None
         if usage_name:
             used_usages.setdefault((account.subscription_id, account.location, usage_name.lower()), []).append(deployment.name)
-        model = model_view(kb, deployment.model_name, deployment.model_version, deployment.sku_name, today)
+        known = model_view(kb, deployment.model_name, deployment.model_version, deployment.sku_name, today)
+        model, disagreements = _with_catalog(known, catalog, kb, deployment)
         document = {
             "account": _account_view(account, facts, kb),
             "deployment": _deployment_view(deployment),
             "model": model,
             "catalog": catalog,
             "lifecycle": _lifecycle_view(catalog, model),
+            "knowledge": {"disagreements": disagreements, "checked": str(kb.checked) if kb.checked else None},
             "quota": _quota_view(region, usage_name) if usage_name or catalog is UNKNOWN else None,
             "contract": _contract_view(facts.contract, deployment, account),
         }
