@@ -35,6 +35,7 @@ class AuditOptions:
     concurrency: int = 8
     select: tuple[str, ...] = field(default=())
     ignore: tuple[str, ...] = field(default=())
+    ruleset: str | None = None
 
 
 def gather_facts(enumerator: AzureEnumerator, options: AuditOptions) -> Facts:
@@ -81,13 +82,27 @@ def gather_facts(enumerator: AzureEnumerator, options: AuditOptions) -> Facts:
     )
 
 
-def select_rules(rules: Sequence[Rule], select: Sequence[str] = (), ignore: Sequence[str] = ()) -> list[Rule]:
-    """Keep rules whose id or category is selected (all when none is), minus the ignored ones."""
+def select_rules(
+    rules: Sequence[Rule], select: Sequence[str] = (), ignore: Sequence[str] = (), ruleset: str | None = None
+) -> list[Rule]:
+    """Keep rules whose id or category is selected (all when none is), minus the ignored ones, and,
+    with a pinned rule-set version, only the rules that version already had."""
+    import re
+
+    from auditor.errors import InputError
+
+    if ruleset not in (None, "latest") and not re.fullmatch(r"\d{4}\.\d{2}", str(ruleset)):
+        raise InputError(f"--ruleset must be a rule-set version like {RULESET_VERSION} or 'latest', not {ruleset!r}")
+    pinned = None if ruleset in (None, "latest") else str(ruleset)
 
     def named(rule: Rule, names: Sequence[str]) -> bool:
         return any(n.lower() in (rule.id.lower(), rule.category.lower()) for n in names)
 
-    return [r for r in rules if (not select or named(r, select)) and not named(r, ignore)]
+    return [
+        r
+        for r in rules
+        if (not select or named(r, select)) and not named(r, ignore) and (pinned is None or r.since <= pinned)
+    ]
 
 
 def _targets(facts: Facts) -> tuple[TargetResult, ...]:
@@ -188,7 +203,7 @@ def run_audit(
     from auditor.knowledge import load_knowledge
 
     chosen_cloud = cloud if isinstance(cloud, Cloud) else CLOUDS["AzureCloud"]
-    rules = select_rules(rules if rules is not None else load_rules(rule_dirs), options.select, options.ignore)
+    rules = select_rules(rules if rules is not None else load_rules(rule_dirs), options.select, options.ignore, options.ruleset)
     kb = kb or load_knowledge()
     enumerator = AzureEnumerator(credential, chosen_cloud, connection_verify=connection_verify)  # type: ignore[arg-type]
     facts = gather_facts(enumerator, options)

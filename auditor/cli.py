@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run only these rules or categories; repeatable. Example: --select api-support")
     rules.add_argument("--ignore", action="append", default=[], metavar="ID_OR_CATEGORY",
                        help="skip these rules or categories; repeatable. Example: --ignore security")
+    rules.add_argument("--ruleset", default="latest", metavar="VERSION",
+                       help="pin the rule set of a release so new rules never break a gate unannounced "
+                       "(default latest). Example: --ruleset 2026.11")
     out = parser.add_argument_group("output")
     out.add_argument("--out", type=Path, default=Path("audit-report"), metavar="DIR",
                      help="where reports are written (default ./audit-report)")
@@ -169,6 +172,9 @@ def run(argv: Sequence[str]) -> int:
     from auditor.render import write_reports
 
     rules = load_rules(args.rules)
+    from auditor.audit import select_rules
+
+    select_rules(rules, ruleset=args.ruleset)
     subscriptions = tuple(args.subscription) or tuple(
         s for s in [os.environ.get("AZURE_SUBSCRIPTION_ID", "").strip()] if s
     )
@@ -190,6 +196,7 @@ def run(argv: Sequence[str]) -> int:
             concurrency=args.concurrency,
             select=tuple(args.select),
             ignore=tuple(args.ignore),
+            ruleset=args.ruleset,
         )
         report = run_audit(options, credential=credential, cloud=args.cloud_obj, connection_verify=verify, rules=rules)
     paths = write_reports(report, args.out, args.formats)

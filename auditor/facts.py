@@ -136,6 +136,7 @@ class ContractCall:
     min_context_tokens: int | None = None
     tokens_per_minute: int | None = None
     location: SourceLocation | None = None
+    roles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

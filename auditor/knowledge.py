@@ -62,6 +62,19 @@ class KnowledgeBase:
     parameter_groups: Mapping[str, Mapping[str, Mapping[str, Any]]]
     responses_regions: Fact | None
     path: str = ""
+    api_parameters: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
+
+    def api_parameter(self, api: str, name: str) -> dict[str, Any]:
+        """Whether a request parameter belongs to only one API, and the other API's counterpart."""
+        chat_only = self.api_parameters.get("chat_only", {})
+        responses_only = self.api_parameters.get("responses_only", {})
+        wrong = (responses_only if api == "chat_completions" else chat_only if api == "responses" else {}).get(name)
+        return {
+            "chat_only": name in chat_only,
+            "responses_only": name in responses_only,
+            "wrong_api": wrong is not None,
+            "other_api_name": (wrong or {}).get("use_instead"),
+        }
 
     def model(self, name: str | None) -> ModelEntry | None:
         if not name:
@@ -119,6 +132,7 @@ def load_knowledge(path: Path | None = None) -> KnowledgeBase:
             facts=facts,
         )
     responses = (document.get("responses_api") or {}).get("regions")
+    api_parameters = document.get("api_parameters")
     return KnowledgeBase(
         checked=document.get("checked"),
         sources=document.get("sources") or {},
@@ -126,6 +140,7 @@ def load_knowledge(path: Path | None = None) -> KnowledgeBase:
         parameter_groups=document.get("parameter_groups") or {},
         responses_regions=_fact(responses, f"{path}") if responses else None,
         path=str(path),
+        api_parameters=_fact(api_parameters, f"{path}").value if api_parameters else {},
     )
 
 
@@ -175,6 +190,16 @@ def _retirement(fact: Fact | None, version: str | None, today: date) -> dict[str
         "replacement": entry.get("replacement"),
         "status": entry.get("status"),
     }
+
+
+def _effort_values(effort: Any) -> Any:
+    """Accepted reasoning_effort values: [] when the model takes none, UNKNOWN when the docs do not say."""
+    if effort is None:
+        return []
+    if isinstance(effort, Mapping):
+        values = effort.get("values")
+        return list(values) if values is not None else UNKNOWN
+    return UNKNOWN
 
 
 def _by_version(value: Any, version: str | None) -> Any:
@@ -231,7 +256,7 @@ def model_view(kb: KnowledgeBase, name: str | None, version: str | None, sku_nam
         "streaming": value("streaming"),
         "parallel_tool_calls": value("parallel_tool_calls"),
         "reasoning_effort": effort,
-        "reasoning_effort_values": effort.get("values") if isinstance(effort, Mapping) else (None if effort is None else UNKNOWN),
+        "reasoning_effort_values": _effort_values(effort),
         "context_window": _context_window(facts.get("context_window"), sku_name),
         "max_output_tokens": _by_version(value("max_output_tokens"), version),
         "input_modalities": value("input_modalities"),

@@ -149,3 +149,18 @@ def test_yaml_is_loaded_safely(tmp_path: Path) -> None:
     path = _write(tmp_path, "deployments: !!python/object/apply:os.system ['echo owned']\n", "evil.yaml")
     with pytest.raises(InputError, match="invalid YAML"):
         load_contract(path)
+
+
+def test_ruleset_pin_keeps_only_rules_that_version_had(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from auditor.audit import select_rules
+
+    rules = load_rules()
+    newer = [replace(r, id="AOAI-NEW-001", since="2027.03") for r in rules[:1]]
+    assert "AOAI-NEW-001" not in [r.id for r in select_rules(rules + newer, ruleset="2026.11")]
+    assert "AOAI-NEW-001" in [r.id for r in select_rules(rules + newer, ruleset="latest")]
+    assert [r.id for r in select_rules(rules, select=["quota"])] == ["AOAI-QUOTA-001", "AOAI-QUOTA-002"]
+    assert "AOAI-SEC-001" not in [r.id for r in select_rules(rules, ignore=["security"])]
+    with pytest.raises(InputError, match="--ruleset must be"):
+        select_rules(rules, ruleset="newest")

@@ -65,6 +65,8 @@ def _all_facts(kb: dict):
         yield f"{model}.{name}", fact
     for name, fact in kb["responses_api"].items():
         yield f"responses_api.{name}", fact
+    if "api_parameters" in kb:
+        yield "api_parameters", kb["api_parameters"]
 
 
 def _is_fact(fact) -> bool:

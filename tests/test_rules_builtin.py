@@ -41,6 +41,9 @@ CASES: list[tuple[str, Status, Callable[[], Facts]]] = [
     ("AOAI-API-002", Status.PASS, healthy),
     ("AOAI-API-003", Status.FAIL, lambda: make_facts(make_deployment("c", "gpt-5.1-codex", "2025-11-13"), contract=(call("c", "responses", messages=None),))),
     ("AOAI-API-003", Status.PASS, lambda: make_facts(make_deployment("c", "gpt-5.1-codex", "2025-11-13"), contract=(call("c", "responses", input=None),))),
+    ("AOAI-API-003", Status.FAIL, lambda: make_facts(make_deployment("c"), contract=(call("c", "responses", response_format={"type": "json_object"}),))),
+    ("AOAI-API-004", Status.FAIL, lambda: make_facts(make_deployment("c"), contract=(call("c", max_output_tokens=100),))),
+    ("AOAI-API-004", Status.PASS, lambda: make_facts(make_deployment("c"), contract=(call("c", max_completion_tokens=100),))),
     # parameters
     ("AOAI-PARAM-001", Status.FAIL, lambda: make_facts(make_deployment("r", "o4-mini", "2025-04-16"), contract=(call("r", temperature=0.7),))),
     ("AOAI-PARAM-001", Status.PASS, lambda: make_facts(make_deployment("r", "o4-mini", "2025-04-16"), contract=(call("r", temperature=1),))),
@@ -48,6 +51,15 @@ CASES: list[tuple[str, Status, Callable[[], Facts]]] = [
     ("AOAI-PARAM-001", Status.FAIL, lambda: make_facts(make_deployment("r", "o4-mini", "2025-04-16"), contract=(call("r", max_tokens=100),))),
     ("AOAI-PARAM-001", Status.PASS, lambda: make_facts(make_deployment("c"), contract=(call("c", temperature=0.7),))),
     ("AOAI-PARAM-001", Status.UNKNOWN, lambda: make_facts(make_deployment("r", "o4-mini", "2025-04-16"), contract=(call("r", temperature=None),))),
+    ("AOAI-PARAM-004", Status.FAIL, lambda: make_facts(make_deployment("p", "gpt-5-pro", "2025-10-06"), contract=(call("p", "responses", reasoning_effort="low"),))),
+    ("AOAI-PARAM-004", Status.PASS, lambda: make_facts(make_deployment("p", "gpt-5-pro", "2025-10-06"), contract=(call("p", "responses", reasoning_effort="high"),))),
+    ("AOAI-PARAM-004", Status.FAIL, lambda: make_facts(make_deployment("m", "o1-mini", "2024-09-12"), contract=(call("m", reasoning_effort="low"),))),
+    ("AOAI-PARAM-005", Status.FAIL, lambda: make_facts(make_deployment("m", "o1-mini", "2024-09-12"), contract=(call_with("m", roles=("system", "user")),))),
+    ("AOAI-PARAM-005", Status.PASS, lambda: make_facts(make_deployment("m", "o4-mini", "2025-04-16"), contract=(call_with("m", roles=("system", "user")),))),
+    ("AOAI-PARAM-006", Status.FAIL, lambda: make_facts(make_deployment("p", "gpt-5-pro", "2025-10-06"), contract=(call("p", "responses", stream=True),))),
+    ("AOAI-PARAM-006", Status.PASS, lambda: make_facts(make_deployment("r", "o4-mini", "2025-04-16"), contract=(call("r", stream=True),))),
+    ("AOAI-PARAM-007", Status.FAIL, lambda: make_facts(make_deployment("r", "o4-mini", "2025-04-16"), contract=(call("r", parallel_tool_calls=True),))),
+    ("AOAI-PARAM-007", Status.PASS, lambda: make_facts(make_deployment("g", "gpt-5", "2025-08-07"), contract=(call("g", parallel_tool_calls=True),))),
     ("AOAI-PARAM-002", Status.FAIL, lambda: make_facts(make_deployment("r", "o4-mini", "2025-04-16"))),
     ("AOAI-PARAM-002", Status.PASS, healthy),
     ("AOAI-PARAM-003", Status.FAIL, lambda: make_facts(make_deployment("big", "gpt-4.1", "2025-04-14", "Standard"), contract=(call_with("big", min_context_tokens=500_000),))),
@@ -75,6 +87,8 @@ CASES: list[tuple[str, Status, Callable[[], Facts]]] = [
     ("AOAI-LIFE-003", Status.PASS, lambda: _retiring(200)),
     ("AOAI-LIFE-004", Status.FAIL, lambda: _retiring(60, version_upgrade_option="NoAutoUpgrade")),
     ("AOAI-LIFE-004", Status.PASS, lambda: _retiring(60)),
+    ("AOAI-LIFE-005", Status.FAIL, lambda: _with_status("Deprecated")),
+    ("AOAI-LIFE-005", Status.PASS, lambda: _with_status("GenerallyAvailable")),
     # deployment
     ("AOAI-DEPLOY-001", Status.FAIL, lambda: make_facts(make_deployment("c", provisioning_state="Failed"))),
     ("AOAI-DEPLOY-001", Status.PASS, healthy),
@@ -111,6 +125,14 @@ CASES: list[tuple[str, Status, Callable[[], Facts]]] = [
     ("AOAI-LIFE-011", Status.PASS, healthy),
     ("AOAI-LIFE-011", Status.FAIL, lambda: (healthy(), _stale_kb())),
 ]
+
+
+def _with_status(status: str) -> Facts:
+    from tests.conftest import catalog_for
+
+    deployment = make_deployment("c")
+    (entry,) = catalog_for(deployment)
+    return make_facts(deployment, catalog=(replace(entry, lifecycle_status=status),))
 
 
 def _stale_kb():

@@ -198,7 +198,8 @@ def _with_catalog(model: dict[str, Any], catalog: Any, kb: KnowledgeBase, deploy
     live_date = catalog.get("deprecation_date")
     if live_date and isinstance(retirement, Mapping) and retirement.get("date") and retirement["date"] != live_date:
         disagreements["retirement"] = (
-            f"the live catalog retires {deployment.model_version} on {live_date}; the knowledge base says {retirement['date']}"
+            f"the live catalog gives {live_date} as the retirement date of version {deployment.model_version}; "
+            f"the knowledge base says {retirement['date']}"
         )
     return merged, disagreements
 
@@ -312,6 +313,7 @@ def build_subjects(facts: Facts, kb: KnowledgeBase, today: date) -> Iterator[Sub
             "account": call.account,
             "min_context_tokens": call.min_context_tokens,
             "tokens_per_minute": call.tokens_per_minute,
+            "roles": list(call.roles),
         }
         suggestions = _suggestions(facts, call)
         base = {"call": call_view, "suggestions": suggestions, "suggestions_text": ", ".join(suggestions)}
@@ -334,6 +336,7 @@ def build_subjects(facts: Facts, kb: KnowledgeBase, today: date) -> Iterator[Sub
                 else:
                     spec = dict(table.get(param) or {"support": "supported"})
                 param_view = {
+                    **kb.api_parameter(call.api, param),
                     "name": param,
                     "value": UNKNOWN if value is None else value,
                     "support": UNKNOWN if spec is UNKNOWN else spec.get("support"),

@@ -8,6 +8,7 @@ deployments:
     account: contoso-aoai-eus2    # optional: only this account
     min_context_tokens: 100000    # optional
     tokens_per_minute: 60000      # optional
+    roles: [system, user]         # optional: the message roles it sends
   reasoner:                       # a list when the app calls one deployment in several ways
     - {api: responses, parameters: [reasoning_effort]}
 ```
@@ -23,7 +24,7 @@ from auditor.facts import ContractCall, SourceLocation
 from auditor.yamlfile import LineDict, load_yaml
 
 APIS = ("chat_completions", "responses", "completions", "embeddings")
-_CALL_KEYS = {"api", "parameters", "account", "min_context_tokens", "tokens_per_minute"}
+_CALL_KEYS = {"api", "parameters", "account", "min_context_tokens", "tokens_per_minute", "roles"}
 
 
 def _call(path: Path, name: str, raw: Any, line: int) -> ContractCall:
@@ -47,6 +48,9 @@ def _call(path: Path, name: str, raw: Any, line: int) -> ContractCall:
         value = raw.get(key)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
             raise InputError(f"{path}:{line}: deployment {name!r}: {key} must be a whole number, not {value!r}")
+    roles = raw.get("roles") or []
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise InputError(f"{path}:{line}: deployment {name!r}: roles must be a list of message roles, e.g. [system, user]")
     account = raw.get("account")
     return ContractCall(
         deployment=name,
@@ -56,6 +60,7 @@ def _call(path: Path, name: str, raw: Any, line: int) -> ContractCall:
         min_context_tokens=raw.get("min_context_tokens"),
         tokens_per_minute=raw.get("tokens_per_minute"),
         location=SourceLocation(str(path), line),
+        roles=tuple(roles),
     )
 
 
