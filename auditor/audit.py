@@ -14,7 +14,7 @@ from typing import Sequence
 from auditor._version import __version__
 from auditor.engine.evaluate import evaluate_all
 from auditor.engine.rules import Rule
-from auditor.facts import Account, CollectionGap, Deployment, Facts, Region
+from auditor.facts import Account, CollectionGap, ContentFilterPolicy, Deployment, Facts, Region
 from auditor.knowledge import KnowledgeBase
 from auditor.results import Finding, InventoryRow, Report, Severity, Status, TargetResult
 from auditor.sources.azure import AzureEnumerator, collect_region, gap, resolve_accounts
@@ -61,9 +61,16 @@ def gather_facts(enumerator: AzureEnumerator, options: AuditOptions) -> Facts:
         except AzureError as exc:
             return [], [gap(account.id, "deployments", exc)]
 
+    def read_policies(account: Account) -> tuple[tuple[ContentFilterPolicy, ...] | None, list[CollectionGap]]:
+        try:
+            return tuple(enumerator.list_content_filter_policies(account)), []
+        except AzureError as exc:
+            return None, [gap(account.id, "content filter policies", exc)]
+
     with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
         region_jobs = [pool.submit(collect_region, enumerator, sub, loc) for sub, loc in region_keys]
         deployment_jobs = [pool.submit(read_deployments, a) for a in accounts]
+        policy_jobs = {a.id: pool.submit(read_policies, a) for a in accounts}
         for job in region_jobs:
             region, region_gaps = job.result()
             regions.append(region)
@@ -72,6 +79,10 @@ def gather_facts(enumerator: AzureEnumerator, options: AuditOptions) -> Facts:
             found, account_gaps = job.result()
             deployments.extend(found)
             gaps.extend(account_gaps)
+        policies: dict[str, tuple[ContentFilterPolicy, ...] | None] = {}
+        for account_id, policy_job in policy_jobs.items():
+            policies[account_id], policy_gaps = policy_job.result()
+            gaps.extend(policy_gaps)
     return Facts(
         accounts=tuple(accounts),
         deployments=tuple(sorted(deployments, key=lambda d: d.id.lower())),
@@ -79,6 +90,7 @@ def gather_facts(enumerator: AzureEnumerator, options: AuditOptions) -> Facts:
         contract=contract,
         gaps=tuple(gaps),
         subscriptions_searched=searched,
+        content_filter_policies=policies,
     )
 
 

@@ -75,6 +75,28 @@ class Deployment:
 
 
 @dataclass(frozen=True)
+class ContentFilter:
+    """One filter of a content filter (RAI) policy, for prompts or completions."""
+
+    name: str
+    source: str | None
+    enabled: bool | None
+    blocking: bool | None
+    severity_threshold: str | None = None
+
+
+@dataclass(frozen=True)
+class ContentFilterPolicy:
+    """A content filter (RAI) policy an account's deployments can name."""
+
+    name: str
+    type: str | None
+    mode: str | None
+    base_policy_name: str | None
+    filters: tuple[ContentFilter, ...] = ()
+
+
+@dataclass(frozen=True)
 class CatalogSku:
     """A deployment type (SKU) under which the location offers a model version."""
 
@@ -157,6 +179,8 @@ class Facts:
     contract: tuple[ContractCall, ...] | None = None
     gaps: tuple[CollectionGap, ...] = ()
     subscriptions_searched: tuple[str, ...] = ()
+    content_filter_policies: Mapping[str, tuple[ContentFilterPolicy, ...] | None] = field(default_factory=dict)
+    """Per account id: its content filter policies, or None when they could not be read."""
 
     def region_of(self, account: Account) -> Region | None:
         """The region facts for the account's subscription and location, if they were gathered."""

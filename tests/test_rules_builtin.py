@@ -115,6 +115,9 @@ CASES: list[tuple[str, Status, Callable[[], Facts]]] = [
     ("AOAI-SEC-006", Status.PASS, healthy),
     ("AOAI-SEC-007", Status.FAIL, lambda: make_facts(make_deployment("c"), account=make_account(restrict_outbound_network_access=None))),
     ("AOAI-SEC-007", Status.PASS, healthy),
+    ("AOAI-SEC-008", Status.FAIL, lambda: _with_policy(enabled=False)),
+    ("AOAI-SEC-008", Status.PASS, lambda: _with_policy(enabled=True)),
+    ("AOAI-SEC-008", Status.UNKNOWN, lambda: healthy()),  # policies not read: never a pass
     # the live catalog wins over the knowledge base, and the disagreement is reported
     ("AOAI-API-010", Status.FAIL, lambda: _with_caps(make_deployment("t", "gpt-4", "turbo-2024-04-09"), {"chatCompletion": "true", "responses": "true"})),
     ("AOAI-API-010", Status.PASS, healthy),
@@ -125,6 +128,15 @@ CASES: list[tuple[str, Status, Callable[[], Facts]]] = [
     ("AOAI-LIFE-011", Status.PASS, healthy),
     ("AOAI-LIFE-011", Status.FAIL, lambda: (healthy(), _stale_kb())),
 ]
+
+
+def _with_policy(enabled: bool) -> Facts:
+    from auditor.facts import ContentFilter, ContentFilterPolicy
+    from tests.conftest import ACCOUNT_ID
+
+    policy = ContentFilterPolicy("Microsoft.DefaultV2", "SystemManaged", "Blocking", None,
+                                 (ContentFilter("Violence", "Prompt", enabled, enabled),))
+    return replace(healthy(), content_filter_policies={ACCOUNT_ID: (policy,)})
 
 
 def _with_status(status: str) -> Facts:

@@ -167,6 +167,7 @@ class AccountSpec:
     tags: Mapping[str, str] | None = None
     identity: Mapping[str, Any] | None = None
     caller_has_data_role: bool = True
+    rai_policies: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def id(self) -> str:
@@ -505,6 +506,7 @@ def _parse_account(raw: dict[str, Any], sub_id: str, rg: str, rg_raw: Mapping[st
         tags=raw.get("tags"),
         identity=raw.get("identity"),
         caller_has_data_role=bool(sim.get("callerHasDataRole", True)),
+        rai_policies=tuple(_mapping(p, f"{where}.raiPolicies") for p in _listing(raw.get("raiPolicies"), f"{where}.raiPolicies")),
     )
 
 
@@ -805,10 +807,27 @@ _ARM_ROUTES: list[tuple[str, re.Pattern[str]]] = [
         ("deployments", r"^" + _ACCT + r"/deployments"),
         ("deployment", r"^" + _ACCT + r"/deployments/(?P<dep>[^/]+)"),
         ("account_models", r"^" + _ACCT + r"/models"),
+        ("rai_policies", r"^" + _ACCT + r"/raiPolicies"),
+        ("rai_policy", r"^" + _ACCT + r"/raiPolicies/(?P<policy>[^/]+)"),
         ("models", r"^" + _SUB + _CS + r"/locations/(?P<loc>[^/]+)/models"),
         ("usages", r"^" + _SUB + _CS + r"/locations/(?P<loc>[^/]+)/usages"),
     ]
 ]
+def _default_filters() -> list[dict[str, Any]]:
+    return [
+        {"name": name, "blocking": True, "enabled": True, "severityThreshold": "Medium", "source": source}
+        for source in ("Prompt", "Completion")
+        for name in ("Hate", "Sexual", "Violence", "Selfharm")
+    ] + [{"name": "Jailbreak", "blocking": True, "enabled": True, "source": "Prompt"}]
+
+
+# The built-in policies every account can name. Whether Azure lists them under an account's raiPolicies is
+# UNVERIFIED in the reference; the simulator lists them so that deployments naming them resolve.
+_SYSTEM_RAI_POLICIES: tuple[Mapping[str, Any], ...] = (
+    {"name": "Microsoft.Default", "type": "SystemManaged", "mode": "Blocking", "contentFilters": _default_filters()},
+    {"name": "Microsoft.DefaultV2", "type": "SystemManaged", "mode": "Blocking", "contentFilters": _default_filters()},
+)
+
 _GRAPH_PATH = re.compile(r"^/providers/microsoft\.resourcegraph/resources/?$", re.IGNORECASE)
 _DATA_PATH = re.compile(r"^/aoai/(?P<acct>[^/]+)/(?P<rest>.*)$")
 _V1_ROUTES = {"openai/v1/chat/completions": "chatCompletion", "openai/v1/responses": "responses",
@@ -1048,11 +1067,32 @@ class _Backend:
         if route == "account_models":
             return self._page(path, query, [m["model"] for m in self._models_json(account.location)
                                             if m["kind"].lower() == account.kind.lower()], self.page_size)
+        if route in ("rai_policies", "rai_policy"):
+            policies = [self._rai_policy_json(account, p) for p in _SYSTEM_RAI_POLICIES + account.rai_policies]
+            if route == "rai_policies":
+                return self._page(path, query, policies, self.page_size)
+            found = next((p for p in policies if p["name"].lower() == groups["policy"].lower()), None)
+            if found is None:
+                return self._arm_reply(404, _arm_error(
+                    "NotFound", f"Specified resource '{path.rstrip('/')}' cannot be found."), path)
+            return self._arm_reply(200, _compact(found), path)
         deployment = account.deployment(groups["dep"])
         if deployment is None:
             return self._arm_reply(404, _arm_error(
                 "NotFound", f"Specified resource '{path.rstrip('/')}' cannot be found."), path)
         return self._arm_reply(200, _compact(self._deployment_json(account, deployment)), path)
+
+    @staticmethod
+    def _rai_policy_json(account: AccountSpec, policy: Mapping[str, Any]) -> dict[str, Any]:
+        """A content filter (RAI) policy as Accounts' raiPolicies list/get return it."""
+        name = str(policy["name"])
+        return {
+            "id": f"{account.id}/raiPolicies/{name}",
+            "name": name,
+            "type": "Microsoft.CognitiveServices/accounts/raiPolicies",
+            "etag": f'"{_stable_uuid(account.id, name)}"',
+            "properties": {k: v for k, v in policy.items() if k != "name"},
+        }
 
     @staticmethod
     def _route(path: str) -> tuple[str | None, re.Match[str] | None]:

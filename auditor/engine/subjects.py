@@ -73,6 +73,28 @@ def _deployment_view(deployment: Deployment) -> dict[str, Any]:
     }
 
 
+def _content_filter_view(facts: Facts, deployment: Deployment) -> Any:
+    """The deployment's content filter policy: which filters are off or only annotate."""
+    name = deployment.rai_policy_name
+    if not name:
+        return {"named": False, "found": False, "name": None, "disabled_filters": [], "non_blocking_filters": []}
+    policies = facts.content_filter_policies.get(deployment.account_id, UNKNOWN) if facts.content_filter_policies else UNKNOWN
+    if policies is UNKNOWN or policies is None:
+        return UNKNOWN
+    policy = next((p for p in policies if p.name.lower() == name.lower()), None)
+    if policy is None:
+        return {"named": True, "found": False, "name": name, "disabled_filters": [], "non_blocking_filters": []}
+    return {
+        "named": True,
+        "found": True,
+        "name": policy.name,
+        "type": policy.type,
+        "mode": policy.mode,
+        "disabled_filters": sorted(f"{f.name} ({f.source})" for f in policy.filters if f.enabled is False),
+        "non_blocking_filters": sorted(f"{f.name} ({f.source})" for f in policy.filters if f.enabled is not False and f.blocking is False),
+    }
+
+
 def _per_minute(deployment: Deployment, key: str) -> float | None:
     """The deployment's rate limit for `key`, per minute, as ARM reports it."""
     for limit in deployment.rate_limits:
@@ -278,6 +300,7 @@ def build_subjects(facts: Facts, kb: KnowledgeBase, today: date) -> Iterator[Sub
             "knowledge": {"disagreements": disagreements, "checked": str(kb.checked) if kb.checked else None},
             "quota": _quota_view(region, usage_name) if usage_name or catalog is UNKNOWN else None,
             "contract": _contract_view(facts.contract, deployment, account),
+            "content_filter": _content_filter_view(facts, deployment),
         }
         deployment_docs[deployment.id] = document
         yield Subject(

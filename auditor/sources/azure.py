@@ -18,6 +18,8 @@ from auditor.facts import (
     CatalogModel,
     CatalogSku,
     CollectionGap,
+    ContentFilter,
+    ContentFilterPolicy,
     Deployment,
     QuotaUsage,
     RateLimit,
@@ -142,6 +144,21 @@ def deployment_from_sdk(item: Any, account_id: str) -> Deployment:
         provisioning_state=_str(props.provisioning_state) if props else None,
         capabilities=dict(props.capabilities or {}) if props else {},
         rate_limits=_rate_limits(props.rate_limits) if props else (),
+    )
+
+
+def rai_policy_from_sdk(item: Any) -> ContentFilterPolicy:
+    """Normalise an SDK `RaiPolicy` (a content filter policy)."""
+    props = item.properties
+    return ContentFilterPolicy(
+        name=item.name,
+        type=_str(props.type) if props else None,
+        mode=_str(props.mode) if props else None,
+        base_policy_name=props.base_policy_name if props else None,
+        filters=tuple(
+            ContentFilter(f.name or "", _str(f.source), f.enabled, f.blocking, _str(f.severity_threshold))
+            for f in (props.content_filters or ()) if props
+        ) if props else (),
     )
 
 
@@ -291,6 +308,11 @@ class AzureEnumerator:
         client = self._client(account.subscription_id)
         items = self._call(lambda: list(client.deployments.list(account.resource_group, account.name)))
         return [deployment_from_sdk(d, account.id) for d in items]
+
+    def list_content_filter_policies(self, account: Account) -> list[ContentFilterPolicy]:
+        client = self._client(account.subscription_id)
+        items = self._call(lambda: list(client.rai_policies.list(account.resource_group, account.name)))
+        return [rai_policy_from_sdk(p) for p in items]
 
     def list_catalog(self, subscription_id: str, location: str) -> list[CatalogModel]:
         client = self._client(subscription_id)
