@@ -5,22 +5,25 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Protocol, Sequence, TypeVar
 
 from auditor._version import __version__
 from auditor.engine.evaluate import evaluate_all
 from auditor.engine.rules import Rule
-from auditor.facts import Account, CollectionGap, ContentFilterPolicy, Deployment, Facts, Region
+from auditor.facts import CollectionGap, ContentFilterPolicy, ContractCall, Deployment, Facts, Region
 from auditor.knowledge import KnowledgeBase
-from auditor.results import Finding, InventoryRow, Report, Severity, Status, TargetResult
+from auditor.results import (
+    Finding, InventoryRow, QuotaLine, Report, RetirementRow, RuleInfo, Severity, Status, TargetResult,
+)
 from auditor.sources.azure import AzureEnumerator, collect_region, gap, resolve_accounts
 from auditor.sources.contract import load_contract
 
 RULESET_VERSION = "2026.11"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -36,53 +39,102 @@ class AuditOptions:
     select: tuple[str, ...] = field(default=())
     ignore: tuple[str, ...] = field(default=())
     ruleset: str | None = None
+    discovery: str = "auto"
 
 
-def gather_facts(enumerator: AzureEnumerator, options: AuditOptions) -> Facts:
-    """Read everything the rules need; failures of single reads become gaps, not crashes."""
+class Progress(Protocol):
+    """Where long runs report how far they are (the CLI shows a bar); the default reports nowhere."""
+
+    def add(self, total: int, what: str) -> None: ...
+
+    def advance(self, what: str) -> None: ...
+
+
+class _NoProgress:
+    def add(self, total: int, what: str) -> None:
+        return None
+
+    def advance(self, what: str) -> None:
+        return None
+
+
+def gather_facts(
+    enumerator: AzureEnumerator,
+    options: AuditOptions,
+    *,
+    pool: Executor | None = None,
+    progress: Progress | None = None,
+) -> Facts:
+    """Read everything the rules need; failures of single reads become gaps, not crashes.
+
+    Every read runs on one bounded pool (`--concurrency`); catalog and quota are read once per
+    (subscription, location), however many accounts and deployments share it."""
+    contract = load_contract(options.contract) if options.contract else None
+    if pool is None:
+        with ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="audit") as own:
+            return _gather(enumerator, options, contract, own, progress or _NoProgress())
+    return _gather(enumerator, options, contract, pool, progress or _NoProgress())
+
+
+def _guarded(what: str, target: str, read: Callable[[], T]) -> tuple[T | None, list[CollectionGap]]:
+    """One read whose Azure fault becomes a gap (the target is incomplete), never a crash or a pass."""
     from azure.core.exceptions import AzureError
 
-    contract = load_contract(options.contract) if options.contract else None
+    try:
+        return read(), []
+    except AzureError as exc:
+        return None, [gap(target, what, exc)]
+
+
+def _gather(
+    enumerator: AzureEnumerator, options: AuditOptions, contract: tuple[ContractCall, ...] | None,
+    pool: Executor, progress: Progress,
+) -> Facts:
     accounts, searched = resolve_accounts(
         enumerator,
         options.resources,
         all_accounts=options.all_accounts,
         subscriptions=options.subscriptions,
         resource_group=options.resource_group,
+        discovery=options.discovery,
+        pool=pool,
     )
     region_keys = sorted({(a.subscription_id, a.location) for a in accounts})
-    deployments: list[Deployment] = []
+    progress.add(len(region_keys) + 2 * len(accounts), "reads")
+
+    def tracked(job: Callable[[], T]) -> Callable[[], T]:
+        def run() -> T:
+            try:
+                return job()
+            finally:
+                progress.advance("reads")
+
+        return run
+
+    region_jobs = [pool.submit(tracked(lambda k=key: collect_region(enumerator, *k))) for key in region_keys]
+    deployment_jobs = [
+        pool.submit(tracked(lambda a=a: _guarded("deployments", a.id, lambda: enumerator.list_deployments(a))))
+        for a in accounts
+    ]
+    policy_jobs = [
+        pool.submit(tracked(lambda a=a: _guarded(
+            "content filter policies", a.id, lambda: tuple(enumerator.list_content_filter_policies(a)))))
+        for a in accounts
+    ]
     regions: list[Region] = []
     gaps: list[CollectionGap] = []
-
-    def read_deployments(account: Account) -> tuple[list[Deployment], list[CollectionGap]]:
-        try:
-            return enumerator.list_deployments(account), []
-        except AzureError as exc:
-            return [], [gap(account.id, "deployments", exc)]
-
-    def read_policies(account: Account) -> tuple[tuple[ContentFilterPolicy, ...] | None, list[CollectionGap]]:
-        try:
-            return tuple(enumerator.list_content_filter_policies(account)), []
-        except AzureError as exc:
-            return None, [gap(account.id, "content filter policies", exc)]
-
-    with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
-        region_jobs = [pool.submit(collect_region, enumerator, sub, loc) for sub, loc in region_keys]
-        deployment_jobs = [pool.submit(read_deployments, a) for a in accounts]
-        policy_jobs = {a.id: pool.submit(read_policies, a) for a in accounts}
-        for job in region_jobs:
-            region, region_gaps = job.result()
-            regions.append(region)
-            gaps.extend(region_gaps)
-        for job in deployment_jobs:
-            found, account_gaps = job.result()
-            deployments.extend(found)
-            gaps.extend(account_gaps)
-        policies: dict[str, tuple[ContentFilterPolicy, ...] | None] = {}
-        for account_id, policy_job in policy_jobs.items():
-            policies[account_id], policy_gaps = policy_job.result()
-            gaps.extend(policy_gaps)
+    deployments: list[Deployment] = []
+    policies: dict[str, tuple[ContentFilterPolicy, ...] | None] = {}
+    for job in region_jobs:
+        region, region_gaps = job.result()
+        regions.append(region)
+        gaps.extend(region_gaps)
+    for account, deployment_job, policy_job in zip(accounts, deployment_jobs, policy_jobs):
+        found, account_gaps = deployment_job.result()
+        deployments.extend(found or ())
+        gaps.extend(account_gaps)
+        policies[account.id], policy_gaps = policy_job.result()
+        gaps.extend(policy_gaps)
     return Facts(
         accounts=tuple(accounts),
         deployments=tuple(sorted(deployments, key=lambda d: d.id.lower())),
@@ -157,6 +209,59 @@ def _inventory(facts: Facts) -> tuple[InventoryRow, ...]:
     )
 
 
+def _rule_infos(rules: Sequence[Rule]) -> tuple[RuleInfo, ...]:
+    return tuple(
+        RuleInfo(id=r.id, title=r.title, category=r.category, severity=r.severity, docs=r.docs,
+                 remediation=r.remediation, description=r.rationale or r.title)
+        for r in sorted(rules, key=lambda r: r.id)
+    )
+
+
+def _views(facts: Facts, kb: KnowledgeBase, today: date) -> tuple[tuple[QuotaLine, ...], tuple[RetirementRow, ...]]:
+    """Quota lines and retirement dates for the report's pictures, read off the same subject documents
+    the rules see (engine/subjects.py), so the pictures and the findings cannot disagree."""
+    from auditor.engine.conditions import UNKNOWN
+    from auditor.engine.subjects import build_subjects
+
+    names = {a.id: a.name for a in facts.accounts}
+    regions = {a.id: (a.subscription_id, a.location) for a in facts.accounts}
+    models_by_line: dict[tuple[str, str, str], set[str]] = {}
+    quota: list[QuotaLine] = []
+    retirements: list[RetirementRow] = []
+    for subject in build_subjects(facts, kb, today):
+        doc = subject.document
+        if subject.kind == "deployment":
+            dep, catalog, life = doc["deployment"], doc["catalog"], doc["lifecycle"]
+            usage = catalog.get("usage_name") if isinstance(catalog, dict) else None
+            if usage and subject.account_id in regions:
+                sub, loc = regions[subject.account_id]
+                label = " ".join(str(v) for v in (dep.get("model_name"), dep.get("sku_name")) if v)
+                models_by_line.setdefault((sub, loc, usage.lower()), set()).add(label)
+            known = life is not UNKNOWN
+            life = life if isinstance(life, dict) else {}
+            retirements.append(RetirementRow(
+                account_id=subject.account_id or "", account_name=names.get(subject.account_id or "", ""),
+                deployment=dep["name"], model_name=dep.get("model_name"), model_version=dep.get("model_version"),
+                sku_name=dep.get("sku_name"), version_upgrade_option=dep.get("version_upgrade_option"),
+                retirement_date=life.get("retirement_date"), days_left=life.get("days_left"),
+                source=life.get("source"), replacement=life.get("replacement"), known=known,
+            ))
+        elif subject.kind == "quota_usage":
+            usage, region = doc["usage"], doc["region"]
+            quota.append(QuotaLine(
+                subscription_id=region["subscription_id"], location=region["location"], name=usage["name"],
+                label=usage["localized_name"], current=float(usage["current"]), limit=float(usage["limit"]),
+                percent=float(usage["percent"]), deployments=tuple(usage.get("deployments", ())),
+            ))
+    quota = [
+        replace(q, models=tuple(sorted(models_by_line.get((q.subscription_id, q.location, q.name.lower()), ()))))
+        for q in quota
+    ]
+    quota.sort(key=lambda q: (q.subscription_id, q.location, q.name.lower()))
+    retirements.sort(key=lambda r: (r.retirement_date or "9999-99-99", r.account_name, r.deployment))
+    return tuple(quota), tuple(retirements)
+
+
 def audit(
     facts: Facts,
     rules: Sequence[Rule],
@@ -168,7 +273,11 @@ def audit(
     """Evaluate rules over facts. Pure: the same facts, rules and date give the same report."""
     now = now or datetime.now(timezone.utc)
     findings: list[Finding] = evaluate_all(rules, facts, kb, today or now.date())
+    quota, retirements = _views(facts, kb, today or now.date())
     return Report(
+        rules=_rule_infos(rules),
+        quota=quota,
+        retirements=retirements,
         generated_at=now,
         tool_version=__version__,
         ruleset=RULESET_VERSION,
@@ -208,6 +317,7 @@ def run_audit(
     kb: KnowledgeBase | None = None,
     rule_dirs: Sequence[Path] = (),
     today: date | None = None,
+    progress: Progress | None = None,
 ) -> Report:
     """Gather facts from Azure and audit them: the whole job, as a library call."""
     from auditor.clouds import CLOUDS, Cloud
@@ -217,6 +327,8 @@ def run_audit(
     chosen_cloud = cloud if isinstance(cloud, Cloud) else CLOUDS["AzureCloud"]
     rules = select_rules(rules if rules is not None else load_rules(rule_dirs), options.select, options.ignore, options.ruleset)
     kb = kb or load_knowledge()
-    enumerator = AzureEnumerator(credential, chosen_cloud, connection_verify=connection_verify)  # type: ignore[arg-type]
-    facts = gather_facts(enumerator, options)
+    enumerator = AzureEnumerator(
+        credential, chosen_cloud, connection_verify=connection_verify, max_connections=options.concurrency  # type: ignore[arg-type]
+    )
+    facts = gather_facts(enumerator, options, progress=progress)
     return audit(facts, rules, kb, today=today)

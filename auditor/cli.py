@@ -59,8 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     azure.add_argument("--management-endpoint", metavar="URL",
                        help="override the ARM endpoint (Azure Stack, tests); the token scope is URL/.default. "
                        "Example: --management-endpoint https://management.local")
-    azure.add_argument("--concurrency", type=int, default=8, metavar="N",
-                       help="how many Azure reads run at once (default 8)")
+    azure.add_argument("--concurrency", type=int, default=16, metavar="N",
+                       help="how many Azure calls (reads and probes) run at once (default 16)")
+    azure.add_argument("--discovery", default="auto", metavar="HOW",
+                       help="how --all and names find accounts: auto (Resource Graph across several subscriptions, "
+                       "else per-subscription listing), resource-graph, or list. Example: --discovery list")
     rules = parser.add_argument_group("rules and inputs")
     rules.add_argument("--contract", type=Path, metavar="FILE",
                        help="app contract YAML: per deployment name, the API and parameters the app sends. "
@@ -81,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="comma-separated: html, junit, json (default all three). Example: --format junit,json")
     out.add_argument("--fail-on", default="error", metavar="LEVEL",
                      help="exit 1 when a finding fails at or above: error (default), warning, info, or never")
-    out.add_argument("--quiet", action="store_true", help="print only errors")
+    out.add_argument("--quiet", action="store_true", help="print only errors (and no progress bar)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -91,6 +94,8 @@ def _validate(args: argparse.Namespace) -> None:
         raise InputError(f"unknown --fail-on value {args.fail_on!r}: choose error, warning, info or never")
     if args.concurrency < 1 or args.concurrency > 64:
         raise InputError(f"--concurrency must be between 1 and 64, not {args.concurrency}")
+    if args.discovery not in ("auto", "resource-graph", "list"):
+        raise InputError(f"unknown --discovery value {args.discovery!r}: choose auto, resource-graph or list")
     if not args.demo and not args.resource and not args.all_accounts:
         raise InputError("say what to audit: --resource NAME_OR_ID, --all, or --demo (see audit --help)")
     from auditor.clouds import get_cloud
@@ -197,8 +202,13 @@ def run(argv: Sequence[str]) -> int:
             select=tuple(args.select),
             ignore=tuple(args.ignore),
             ruleset=args.ruleset,
+            discovery=args.discovery,
         )
-        report = run_audit(options, credential=credential, cloud=args.cloud_obj, connection_verify=verify, rules=rules)
+        from auditor.progress import BarProgress, wants_bar
+
+        progress = stack.enter_context(BarProgress()) if wants_bar(args.quiet) else None
+        report = run_audit(options, credential=credential, cloud=args.cloud_obj, connection_verify=verify, rules=rules,
+                           progress=progress)
     paths = write_reports(report, args.out, args.formats)
     exit_code = gate(report, args.fail_on)
     if not args.quiet:

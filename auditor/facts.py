@@ -162,6 +162,91 @@ class ContractCall:
 
 
 @dataclass(frozen=True)
+class UnresolvedCall:
+    """A call found in the application's source whose deployment name the scan could not know
+    (a function argument, a runtime expression): reported as unchecked rather than guessed."""
+
+    api: str
+    expression: str
+    why: str
+    location: SourceLocation | None = None
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """What one minimal live call to a deployment's data plane showed, classified into an outcome.
+
+    `outcome` is one of success, api_not_supported, deployment_not_found, unsupported_parameter,
+    unsupported_value, invalid_key, invalid_token, local_auth_disabled, permission_denied,
+    network_blocked, rate_limited, content_filter (answers Azure gave), server_error, timeout,
+    connection_error, unexpected (no usable answer: unknown) or skipped (not sent, see `message`).
+    Never holds a token or a key."""
+
+    account_id: str
+    deployment: str
+    api: str
+    outcome: str
+    parameter: str | None = None
+    value: Any = None
+    deployment_id: str | None = None
+    status_code: int | None = None
+    error_code: str | None = None
+    error_param: str | None = None
+    message: str | None = None
+    latency_ms: float | None = None
+    attempts: int = 0
+    throttled: int = 0
+    retry_after: float | None = None
+    rate_limit: Mapping[str, str] = field(default_factory=dict)
+    tokens: int = 0
+    auth: str = "entra"
+    called_by_app: bool = False
+    label: str | None = None
+    hint: str | None = None
+    endpoint_host: str | None = None
+
+    @property
+    def retries(self) -> int:
+        """Attempts after the first."""
+        return max(self.attempts - 1, 0)
+
+
+@dataclass(frozen=True)
+class ProbeSummary:
+    """What a probe run spent against its limits (every HTTP attempt counts as a call)."""
+
+    calls: int
+    tokens: int
+    max_calls: int
+    token_budget: int
+    probes: int
+    skipped: int
+    not_probed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PlannedDeployment:
+    """A deployment a plan file (YAML, ARM/Bicep JSON, Terraform plan) would create or change.
+
+    Fields the plan leaves unresolvable (an ARM expression without a default, a Terraform value known
+    only after apply) are None and named in `unresolved`; `model_version` None means the region's default."""
+
+    account: str | None
+    name: str | None
+    model_name: str | None
+    model_version: str | None
+    sku_name: str | None
+    sku_capacity: int | None
+    model_format: str | None = "OpenAI"
+    registration_approved: bool = False
+    location: SourceLocation | None = None
+    unresolved: tuple[str, ...] = ()
+    action: str = "create"
+    source_format: str = "yaml"
+
+
+@dataclass(frozen=True)
 class CollectionGap:
     """Something that could not be read: the audit is incomplete for `target`, for `reason`."""
 
@@ -181,6 +266,12 @@ class Facts:
     subscriptions_searched: tuple[str, ...] = ()
     content_filter_policies: Mapping[str, tuple[ContentFilterPolicy, ...] | None] = field(default_factory=dict)
     """Per account id: its content filter policies, or None when they could not be read."""
+    contract_unresolved: tuple[UnresolvedCall, ...] = ()
+    probes: tuple[ProbeResult, ...] | None = None
+    """Live probe results; None when probes did not run (--probe not given)."""
+    probe_summary: ProbeSummary | None = None
+    planned: tuple[PlannedDeployment, ...] | None = None
+    """Deployments a plan file would create; None when no plan was given."""
 
     def region_of(self, account: Account) -> Region | None:
         """The region facts for the account's subscription and location, if they were gathered."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -64,10 +66,122 @@ class Finding:
     location: SourceLocation | None = None
     reason: str | None = None
     evidence: Mapping[str, Any] = field(default_factory=dict)
+    waiver: WaiverRef | None = None
+    drift: str | None = None  # "new" or "unchanged" against a baseline; None without one (or when passing)
 
     @property
     def sort_key(self) -> tuple[str, str, str, str]:
         return (self.account_id or "", self.target, self.rule_id, self.message)
+
+    @property
+    def key(self) -> str:
+        """Identity across runs: rule, target and the message's subject with numbers, dates and counts
+        masked, so "retires in 20 days" today and "in 19 days" tomorrow are the same finding."""
+        return finding_key(self.rule_id, self.target, self.message)
+
+
+_VOLATILE = re.compile(r"\d+")
+
+
+def finding_key(rule_id: str, target: str, message: str) -> str:
+    """The stable identity of a finding (see Finding.key); also computed for baseline reports."""
+    digest = hashlib.sha256(_VOLATILE.sub("#", message).encode("utf-8")).hexdigest()[:16]
+    return f"{rule_id}|{target}|{digest}"
+
+
+@dataclass(frozen=True)
+class WaiverRef:
+    """Who accepted a finding, why, and until when (from the waivers file)."""
+
+    owner: str
+    reason: str
+    expires: str
+    source: str  # FILE:LINE of the waiver
+
+    def describe(self) -> str:
+        return f"waived by {self.owner} until {self.expires}: {self.reason} ({self.source})"
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    """What a report needs to know about a rule (SARIF's rule metadata), without the rule itself."""
+
+    id: str
+    title: str
+    category: str
+    severity: Severity
+    docs: str | None
+    remediation: str
+    description: str
+
+
+@dataclass(frozen=True)
+class QuotaLine:
+    """One quota line in use by audited deployments: how much of its limit is taken."""
+
+    subscription_id: str
+    location: str
+    name: str
+    label: str
+    current: float
+    limit: float
+    percent: float
+    models: tuple[str, ...] = ()  # "model SKU" pairs deployed against this line
+    deployments: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RetirementRow:
+    """A deployed model version and when it retires (None when no source gives a date)."""
+
+    account_id: str
+    account_name: str
+    deployment: str
+    model_name: str | None
+    model_version: str | None
+    sku_name: str | None
+    version_upgrade_option: str | None
+    retirement_date: str | None
+    days_left: int | None
+    source: str | None
+    replacement: str | None
+    known: bool = True  # False when the catalog and the knowledge base could not be read
+
+
+@dataclass(frozen=True)
+class ResolvedFinding:
+    """A finding of the baseline that no longer fails (fixed, or its target is gone)."""
+
+    key: str
+    rule_id: str
+    title: str
+    severity: Severity
+    status: Status
+    target: str
+    target_name: str
+    message: str
+
+
+@dataclass(frozen=True)
+class DeploymentChange:
+    """A deployment that appeared, disappeared or changed since the baseline."""
+
+    account_id: str
+    account_name: str
+    deployment: str
+    change: str  # added | removed | model_version | model | sku | capacity
+    before: str | None
+    after: str | None
+
+
+@dataclass(frozen=True)
+class Drift:
+    """What changed since the baseline report."""
+
+    baseline_generated_at: str
+    baseline_tool_version: str
+    resolved: tuple[ResolvedFinding, ...] = ()
+    changes: tuple[DeploymentChange, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,6 +225,10 @@ class Report:
     deployments: tuple[InventoryRow, ...]
     findings: tuple[Finding, ...]
     gaps: tuple[str, ...] = ()
+    rules: tuple[RuleInfo, ...] = ()
+    quota: tuple[QuotaLine, ...] = ()
+    retirements: tuple[RetirementRow, ...] = ()
+    drift: Drift | None = None
 
     @property
     def complete(self) -> bool:
@@ -126,7 +244,7 @@ class Report:
             if f.status is Status.FAIL:
                 failed_by_severity[f.severity.value] += 1
                 failed_by_category[f.category] = failed_by_category.get(f.category, 0) + 1
-        return {
+        summary = {
             "targets": len(self.targets),
             "incomplete_targets": sum(1 for t in self.targets if t.status != "complete"),
             "deployments": len(self.deployments),
@@ -135,3 +253,11 @@ class Report:
             "failed_by_severity": failed_by_severity,
             "failed_by_category": dict(sorted(failed_by_category.items())),
         }
+        if self.drift is not None:
+            summary["drift"] = {
+                "new": sum(1 for f in self.findings if f.drift == "new"),
+                "unchanged": sum(1 for f in self.findings if f.drift == "unchanged"),
+                "resolved": len(self.drift.resolved),
+                "deployment_changes": len(self.drift.changes),
+            }
+        return summary

@@ -855,6 +855,10 @@ class _Backend:
         self._key_owner = {k: name for name, pair in self.keys.items() for k in pair}
         self._lock = threading.Lock()
         self._records: list[ServedRequest] = []
+        self._in_flight: dict[str, int] = {}
+        self._in_flight_total = 0
+        self.peak_in_flight: dict[str, int] = {}
+        """The most requests served at once, per plane and over "all": how a test sees a client's concurrency."""
         self._faults: list[list[Any]] = [[rule, rule.times] for rule in faults]
         self._calls: dict[tuple[str, str], int] = {}
         self._window: dict[tuple[str, str], deque[tuple[float, int]]] = {}
@@ -870,6 +874,7 @@ class _Backend:
     def clear_records(self) -> None:
         with self._lock:
             self._records.clear()
+            self.peak_in_flight.clear()
 
     def add_fault(self, rule: FaultRule) -> None:
         with self._lock:
@@ -909,6 +914,20 @@ class _Backend:
             plane = "data"
         else:
             plane = "arm"
+        with self._lock:
+            self._in_flight[plane] = self._in_flight.get(plane, 0) + 1
+            self._in_flight_total += 1
+            self.peak_in_flight[plane] = max(self.peak_in_flight.get(plane, 0), self._in_flight[plane])
+            self.peak_in_flight["all"] = max(self.peak_in_flight.get("all", 0), self._in_flight_total)
+        try:
+            return self._dispatch_counted(plane, method, path, query, headers, body)
+        finally:
+            with self._lock:
+                self._in_flight[plane] -= 1
+                self._in_flight_total -= 1
+
+    def _dispatch_counted(self, plane: str, method: str, path: str, query: dict[str, str],
+                          headers: Mapping[str, str], body: bytes) -> _Reply:
         latency = self.data_latency if plane == "data" else self.arm_latency if plane in ("arm", "graph") else 0.0
         if latency > 0:
             time.sleep(latency)
@@ -2147,8 +2166,13 @@ class SimulatedTenant:
         return self._backend.records
 
     def clear_records(self) -> None:
-        """Forget the recorded requests."""
+        """Forget the recorded requests (and the peak concurrency seen)."""
         self._backend.clear_records()
+
+    @property
+    def peak_in_flight(self) -> dict[str, int]:
+        """The most requests in flight at once, per plane ("arm", "graph", "data", "token") and "all"."""
+        return dict(self._backend.peak_in_flight)
 
     def requests(self, *, plane: str | None = None, path_pattern: str | None = None,
                  method: str | None = None) -> list[ServedRequest]:

@@ -1,4 +1,8 @@
-"""The machine-readable report (`report.json`)."""
+"""The machine-readable report (`report.json`), described by auditor/schemas/report.schema.json.
+
+Everything comes out in the order the report fixed, so two runs over the same tenant give the same file
+but for `generated_at`.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,14 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from auditor.results import Finding, Report
+from auditor.results import Drift, Finding, Report
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 def _finding(f: Finding) -> dict[str, Any]:
     return {
+        "key": f.key,
         "rule_id": f.rule_id,
         "title": f.title,
         "category": f.category,
@@ -27,6 +32,19 @@ def _finding(f: Finding) -> dict[str, Any]:
         "docs": f.docs,
         "reason": f.reason,
         "location": {"file": f.location.file, "line": f.location.line} if f.location else None,
+        "waiver": asdict(f.waiver) if f.waiver else None,
+        "drift": f.drift,
+    }
+
+
+def _drift(drift: Drift | None) -> dict[str, Any] | None:
+    if drift is None:
+        return None
+    return {
+        "baseline_generated_at": drift.baseline_generated_at,
+        "baseline_tool_version": drift.baseline_tool_version,
+        "resolved": [dict(asdict(r), severity=r.severity.value, status=r.status.value) for r in drift.resolved],
+        "deployment_changes": [asdict(c) for c in drift.changes],
     }
 
 
@@ -42,7 +60,11 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "summary": report.summary(),
         "targets": [dict(asdict(t), reasons=list(t.reasons)) for t in report.targets],
         "deployments": [asdict(d) for d in report.deployments],
+        "quota": [dict(asdict(q), models=list(q.models), deployments=list(q.deployments)) for q in report.quota],
+        "retirements": [asdict(r) for r in report.retirements],
+        "rules": [dict(asdict(r), severity=r.severity.value) for r in report.rules],
         "findings": [_finding(f) for f in report.findings],
+        "drift": _drift(report.drift),
         "gaps": list(report.gaps),
     }
 

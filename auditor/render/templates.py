@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import jinja2
 
+from auditor.render.charts import quota_chart, retirement_timeline
 from auditor.resources import data_dir
-from auditor.results import Report, Severity, Status
+from auditor.results import CATEGORIES, Finding, Report, Severity, Status, TargetResult
 
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -32,14 +34,62 @@ def environment() -> jinja2.Environment:
     return env
 
 
+@dataclass(frozen=True)
+class Group:
+    """Findings about one thing: an account itself, or one of its deployments."""
+
+    title: str
+    deployment: str | None
+    findings: tuple[Finding, ...]
+
+
+@dataclass(frozen=True)
+class Section:
+    """One account (or the tenant-wide findings) with its findings grouped by deployment."""
+
+    account_id: str
+    target: TargetResult | None
+    groups: tuple[Group, ...]
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return tuple(f for g in self.groups for f in g.findings)
+
+
+def _sections(report: Report) -> list[Section]:
+    by_account: dict[str, list[Finding]] = {}
+    for finding in report.findings:
+        by_account.setdefault(finding.account_id or "", []).append(finding)
+    targets = {t.id: t for t in report.targets}
+    for target in report.targets:  # an account with no findings still gets its section
+        by_account.setdefault(target.id, [])
+    sections = []
+    for account_id, findings in by_account.items():
+        target = targets.get(account_id)
+        groups: dict[str | None, list[Finding]] = {}
+        for f in findings:
+            groups.setdefault(f.deployment if target else None, []).append(f)
+        ordered = sorted(groups.items(), key=lambda kv: (kv[0] is not None, (kv[0] or "").lower()))
+        sections.append(Section(account_id, target, tuple(
+            Group(("deployment " + name) if name else ("the account" if target else "tenant-wide"), name, tuple(fs))
+            for name, fs in ordered
+        )))
+    return sections
+
+
 def _context(report: Report) -> dict[str, Any]:
     by_account: dict[str, list[Any]] = {}
     for finding in report.findings:
         by_account.setdefault(finding.account_id or "", []).append(finding)
+    present = {f.category for f in report.findings}
     return {
         "report": report,
         "summary": report.summary(),
         "findings_by_account": by_account,
+        "sections": _sections(report),
+        "categories": [c for c in CATEGORIES if c in present] + sorted(present - set(CATEGORIES)),
+        "quota_chart": quota_chart(report.quota),
+        "timeline": retirement_timeline(report.retirements, report.generated_at.date()),
         "Status": Status,
         "Severity": Severity,
     }

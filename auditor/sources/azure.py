@@ -7,6 +7,7 @@ Read-only by construction: it calls list/get operations and nothing else (no lis
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, TypeVar
@@ -30,6 +31,12 @@ if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
 OPENAI_KINDS = ("openai", "aiservices")
+RESOURCE_GRAPH_QUERY = (
+    "resources | where type =~ 'microsoft.cognitiveservices/accounts' | where kind in~ ('OpenAI', 'AIServices') "
+    "| project id, name, type, kind, location, resourceGroup, subscriptionId, sku, properties, identity, tags "
+    "| order by id asc"
+)
+DISCOVERY_MODES = ("auto", "resource-graph", "list")
 T = TypeVar("T")
 
 SIGN_IN_HELP = (
@@ -230,10 +237,25 @@ class AzureEnumerator:
         connection_verify: str | bool = True,
         retry_total: int = 3,
         timeout: float = 60.0,
+        max_connections: int = 10,
     ) -> None:
+        from azure.core.pipeline.transport import RequestsTransport
+        from requests import Session
+        from requests.adapters import HTTPAdapter
+
         self._credential = credential
         self._cloud = cloud
+        # One connection pool, sized for the run's concurrency, shared by every client of the run.
+        session = Session()
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(10, max_connections))
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        self._transport = RequestsTransport(
+            session=session, session_owner=False, connection_verify=connection_verify,
+            connection_timeout=min(timeout, 30.0), read_timeout=timeout,
+        )
         self._client_kwargs: dict[str, Any] = {
+            "transport": self._transport,
             "base_url": cloud.management_endpoint,
             "credential_scopes": [cloud.management_scope],
             "connection_verify": connection_verify,
@@ -273,6 +295,33 @@ class AzureEnumerator:
 
         client = SubscriptionClient(self._credential, **self._client_kwargs)
         return self._call(lambda: sorted(s.subscription_id for s in client.subscriptions.list() if s.subscription_id))
+
+    def query_accounts(self, subscription_ids: Sequence[str]) -> list[Account]:
+        """Every Azure OpenAI / AI services account in the subscriptions, in one paged Resource Graph query."""
+        from azure.mgmt.cognitiveservices.models import Account as SdkAccount
+        from azure.mgmt.resourcegraph import ResourceGraphClient
+        from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
+
+        client = ResourceGraphClient(self._credential, **self._client_kwargs)
+        rows: list[dict[str, Any]] = []
+        skip_token: str | None = None
+        while True:
+            request = QueryRequest(
+                subscriptions=list(subscription_ids),
+                query=RESOURCE_GRAPH_QUERY,
+                options=QueryRequestOptions(result_format="objectArray", skip_token=skip_token, top=1000),
+            )
+            response = self._call(lambda: client.resources(request))
+            rows.extend(response.data or [])
+            skip_token = response.skip_token
+            if not skip_token:
+                break
+        accounts = []
+        for row in rows:
+            if str(row.get("kind", "")).lower() not in OPENAI_KINDS:
+                continue
+            accounts.append(account_from_sdk(SdkAccount.deserialize(row)))
+        return accounts
 
     def list_accounts(self, subscription_id: str, resource_group: str | None = None) -> list[Account]:
         """Every Azure OpenAI / AI services account in a subscription (or one resource group of it)."""
@@ -324,6 +373,40 @@ class AzureEnumerator:
         return [usage_from_sdk(u) for u in self._call(lambda: list(client.usages.list(location)))]
 
 
+def _map(pool: Executor | None, function: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
+    return list(pool.map(function, items)) if pool is not None else [function(i) for i in items]
+
+
+def discover_accounts(
+    enumerator: AzureEnumerator,
+    subscriptions: Sequence[str],
+    resource_group: str | None,
+    *,
+    discovery: str = "auto",
+    pool: Executor | None = None,
+) -> tuple[list[Account], str]:
+    """Every Azure OpenAI account in the subscriptions, and how they were found.
+
+    Resource Graph answers for all subscriptions in one paged query; where it is not permitted (or asked
+    not to be used) each subscription is listed, concurrently."""
+    from azure.core.exceptions import AzureError
+
+    how = "list"
+    found: list[Account] | None = None
+    if discovery == "resource-graph" or (discovery == "auto" and len(subscriptions) > 1):
+        try:
+            found = enumerator.query_accounts(subscriptions)
+            how = "resource-graph"
+        except AzureError as exc:
+            how = f"list (Resource Graph unavailable: {describe_azure_error(exc)})"
+    if found is None:
+        per_subscription = _map(pool, lambda sub: enumerator.list_accounts(sub, resource_group), subscriptions)
+        found = [a for accounts in per_subscription for a in accounts]
+    if resource_group:
+        found = [a for a in found if a.resource_group.lower() == resource_group.lower()]
+    return found, how
+
+
 def resolve_accounts(
     enumerator: AzureEnumerator,
     resources: Sequence[str],
@@ -331,13 +414,15 @@ def resolve_accounts(
     all_accounts: bool,
     subscriptions: Sequence[str],
     resource_group: str | None,
+    discovery: str = "auto",
+    pool: Executor | None = None,
 ) -> tuple[list[Account], tuple[str, ...]]:
     """The accounts to audit, and the subscriptions that were searched for them."""
     accounts: dict[str, Account] = {}
     by_id = [r for r in resources if r.startswith("/")]
     by_name = [r for r in resources if not r.startswith("/")]
-    for resource_id in by_id:
-        account = enumerator.get_account(AccountRef.parse(resource_id))
+    refs = [AccountRef.parse(resource_id) for resource_id in by_id]
+    for account in _map(pool, enumerator.get_account, refs):
         accounts[account.id.lower()] = account
     searched: tuple[str, ...] = tuple(subscriptions)
     if by_name or all_accounts:
@@ -345,9 +430,7 @@ def resolve_accounts(
             searched = tuple(enumerator.list_subscriptions())
         if not searched:
             raise TargetNotFoundError("the credential can see no subscriptions; pass --subscription ID")
-        found: list[Account] = []
-        for subscription_id in searched:
-            found.extend(enumerator.list_accounts(subscription_id, resource_group))
+        found, _ = discover_accounts(enumerator, searched, resource_group, discovery=discovery, pool=pool)
         if all_accounts:
             accounts.update({a.id.lower(): a for a in found})
         for name in by_name:

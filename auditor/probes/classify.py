@@ -1,0 +1,195 @@
+"""Turn one data-plane answer (status, JSON body, headers) into a classified outcome. Pure.
+
+Azure OpenAI answers in three envelopes (azure-wire.md §3.4): the gateway's `{"error":{"code","message"}}`
+(OperationNotSupported, DeploymentNotFound, 401/403 auth, 429), the OpenAI engine's
+`{"error":{"message","type","param","code"}}` (unsupported_parameter / unsupported_value / content_filter),
+and the token check's `{"statusCode":401,"message"}`. Keeping this free of I/O means every rule about an
+answer can be tested on recorded bodies.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any, Mapping
+
+ANSWERED = (
+    "success", "api_not_supported", "deployment_not_found", "unsupported_parameter", "unsupported_value",
+    "invalid_key", "invalid_token", "local_auth_disabled", "permission_denied", "network_blocked",
+    "rate_limited", "content_filter",
+)
+"""Outcomes that are Azure's definite answer about the deployment."""
+UNANSWERED = ("server_error", "timeout", "connection_error", "unexpected")
+"""Outcomes that tell nothing about the deployment: the probe result is unknown, never a pass."""
+SKIPPED = "skipped"
+AUTH_FAILURES = ("invalid_key", "invalid_token", "local_auth_disabled", "permission_denied", "network_blocked")
+
+OPENAI_USER_ROLE = "Cognitive Services OpenAI User"
+OPENAI_USER_ROLE_ID = "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"
+_PARAMETER_CODES = {"unsupported_parameter": "unsupported_parameter", "unknown_parameter": "unsupported_parameter",
+                    "unsupported_value": "unsupported_value", "invalid_value": "unsupported_value",
+                    "integer_below_min_value": "unsupported_value", "integer_above_max_value": "unsupported_value"}
+_PRINCIPAL = re.compile(r"principal `([^`]+)`")
+_MAX_MESSAGE = 400
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The classified answer of one attempt."""
+
+    outcome: str
+    status_code: int | None = None
+    error_code: str | None = None
+    error_param: str | None = None
+    message: str | None = None
+    retry_after: float | None = None
+    rate_limit: Mapping[str, str] = field(default_factory=dict)
+    tokens: int | None = None
+    hint: str | None = None
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = " ".join(str(value).split())
+    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
+
+
+def _lower(headers: Mapping[str, str]) -> dict[str, str]:
+    return {str(k).lower(): str(v) for k, v in headers.items()}
+
+
+def retry_hint(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds the server asked us to wait: `retry-after-ms` first, then `retry-after` (seconds or an
+    HTTP date), as openai-python reads them (azure-wire.md §3.3)."""
+    lowered = _lower(headers)
+    raw_ms = lowered.get("retry-after-ms")
+    if raw_ms is not None:
+        try:
+            return max(float(raw_ms) / 1000.0, 0.0)
+        except ValueError:
+            pass
+    raw = lowered.get("retry-after")
+    if raw is None:
+        return None
+    try:
+        return max(float(raw), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - (time.time() if now is None else now), 0.0)
+
+
+def rate_limit_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The throttling hints Azure sent: retry-after(-ms) and x-ratelimit-*."""
+    lowered = _lower(headers)
+    return {k: v for k, v in sorted(lowered.items()) if k.startswith("x-ratelimit-") or k in ("retry-after", "retry-after-ms")}
+
+
+def _error_fields(body: Any) -> tuple[str | None, str | None, str | None, Any]:
+    """(code, param, message, innererror) from either error envelope; codes are strings as Azure sends."""
+    if not isinstance(body, Mapping):
+        return None, None, _text(body) if body else None, None
+    error = body.get("error")
+    if isinstance(error, Mapping):
+        code = error.get("code")
+        return (None if code is None else str(code)), error.get("param"), _text(error.get("message")), error.get("innererror")
+    if isinstance(error, str):
+        return None, None, _text(error), None
+    return None, None, _text(body.get("message")), None
+
+
+def _usage_tokens(body: Any) -> int | None:
+    usage = body.get("usage") if isinstance(body, Mapping) else None
+    if not isinstance(usage, Mapping):
+        return None
+    for key in ("total_tokens", "prompt_tokens"):
+        value = usage.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
+
+
+def _filtered(innererror: Any) -> list[str]:
+    results = innererror.get("content_filter_result") if isinstance(innererror, Mapping) else None
+    if not isinstance(results, Mapping):
+        return []
+    return sorted(name for name, r in results.items() if isinstance(r, Mapping) and r.get("filtered"))
+
+
+def classify(status: int, body: Any, headers: Mapping[str, str], *, auth: str = "entra", now: float | None = None) -> Answer:
+    """Classify one HTTP answer. `auth` is how the call authenticated ("entra" or "key"), which decides
+    how an unlabelled 401 is read."""
+    hints = rate_limit_headers(headers)
+    code, param, message, inner = _error_fields(body)
+    base = {"status_code": status, "error_code": code, "error_param": param, "message": message, "rate_limit": hints}
+    if 200 <= status < 300:
+        return Answer("success", status, rate_limit=hints, tokens=_usage_tokens(body))
+    if status == 429:
+        wait = retry_hint(headers, now)
+        hint = (f"Azure asked to retry after {wait:g} s. " if wait is not None else "") + (
+            "The deployment was at its rate limit for a single tiny call: raise its capacity, or spread load over more "
+            "deployments.")
+        return Answer("rate_limited", retry_after=wait, hint=hint, **base)
+    if status == 401:
+        if isinstance(body, Mapping) and "statusCode" in body and "error" not in body:
+            return Answer("invalid_token", hint=(
+                "Azure rejected the Entra token (missing, expired, or issued for another audience): request it for "
+                "the cloud's Cognitive Services scope (e.g. https://cognitiveservices.azure.com/.default)."), **base)
+        if code == "PermissionDenied":
+            principal = _PRINCIPAL.search(message or "")
+            who = f"principal {principal.group(1)}" if principal else "the calling identity"
+            return Answer("permission_denied", hint=(
+                f"Grant {who} the '{OPENAI_USER_ROLE}' role ({OPENAI_USER_ROLE_ID}) on the account: the token is "
+                "valid, but the identity lacks the data action the call needs (Owner and Contributor have no data "
+                "actions)."), **base)
+        if code in ("401", "Unauthorized") or auth == "key":
+            return Answer("invalid_key", hint=(
+                "Azure rejected the API key (a wrong key, a key of another account, or a wrong endpoint): use this "
+                "account's key from your secret store, or better, call with Entra ID (unset AZURE_OPENAI_API_KEY) "
+                f"and grant the identity '{OPENAI_USER_ROLE}'."), **base)
+        return Answer("invalid_token", hint="Azure rejected the Entra token: request a fresh token for the Cognitive Services scope.", **base)
+    if status == 403:
+        lowered = (message or "").lower()
+        if code == "AuthenticationTypeDisabled":
+            return Answer("local_auth_disabled", hint=(
+                "The account has key authentication disabled (disableLocalAuth): call it with an Entra ID token and "
+                f"the '{OPENAI_USER_ROLE}' role instead of an API key."), **base)
+        if any(word in lowered for word in ("public access", "private endpoint", "firewall", "virtual network")):
+            return Answer("network_blocked", hint=(
+                "The account's network rules refuse this caller: call from a network it allows (its private "
+                "endpoint, an allowed IP range or virtual network)."), **base)
+        return Answer("permission_denied", hint=f"Grant the calling identity the '{OPENAI_USER_ROLE}' role on the account.", **base)
+    if status == 404:
+        if code == "DeploymentNotFound":
+            return Answer("deployment_not_found", hint=(
+                "Create the deployment or fix the name the app passes as model=; if it was created in the last five "
+                "minutes, wait and probe again."), **base)
+        return Answer("unexpected", hint="The endpoint answered 404 for the data-plane path: check the account endpoint.", **base)
+    if status == 400:
+        if code == "OperationNotSupported":
+            return Answer("api_not_supported", hint="Call this deployment through an API its model serves.", **base)
+        if code == "content_filter":
+            categories = _filtered(inner)
+            which = f" (filtered: {', '.join(categories)})" if categories else ""
+            return Answer("content_filter", hint=(
+                f"The content filter blocked a neutral one-word prompt{which}: review the deployment's content "
+                "filter policy; it will block real users too."), **base)
+        if code in _PARAMETER_CODES:
+            return Answer(_PARAMETER_CODES[code], **base)
+        return Answer("unexpected", **base)
+    if status == 408:
+        return Answer("timeout", **base)
+    if status >= 500:
+        return Answer("server_error", **base)
+    return Answer("unexpected", **base)
+
+
+def failure(kind: str, detail: str) -> Answer:
+    """A call that got no HTTP answer: `timeout`, `connection_error` or `unexpected` (e.g. no token)."""
+    return Answer(kind, message=_text(detail))

@@ -1,0 +1,132 @@
+"""Geometry for the HTML report's inline SVG pictures: where bars and markers go.
+
+Only layout: the numbers (utilisation, days to retirement) were computed before rendering and sit in the
+report (Report.quota, Report.retirements). Text is escaped by the template, not here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Sequence
+
+from auditor.results import QuotaLine, RetirementRow
+
+ROW = 28
+LABEL_W = 330
+PLOT_W = 420
+WIDTH = LABEL_W + PLOT_W + 170
+
+
+def _level(percent: float) -> str:
+    return "high" if percent >= 90 else "mid" if percent >= 70 else "low"
+
+
+@dataclass(frozen=True)
+class Bar:
+    y: int
+    width: float
+    level: str
+    label: str
+    detail: str
+    title: str
+
+
+@dataclass(frozen=True)
+class BarChart:
+    width: int
+    height: int
+    label_w: int
+    plot_w: int
+    bars: tuple[Bar, ...]
+
+
+def quota_chart(lines: Sequence[QuotaLine]) -> BarChart:
+    """One horizontal bar per quota line: the share of the limit in use, capped at the track's end."""
+    bars = []
+    for i, q in enumerate(lines):
+        models = ", ".join(q.models) or q.name
+        bars.append(Bar(
+            y=i * ROW + 6,
+            width=round(min(max(q.percent, 0.0), 100.0) / 100 * PLOT_W, 1),
+            level=_level(q.percent),
+            label=f"{q.location} · {models}",
+            detail=f"{q.current:g} / {q.limit:g} ({q.percent:g}%)",
+            title=f"{q.label} ({q.name}) in {q.location}: {q.current:g} of {q.limit:g} used by "
+                  f"{', '.join(q.deployments) or 'no audited deployment'}",
+        ))
+    return BarChart(WIDTH, max(len(bars), 1) * ROW + 8, LABEL_W, PLOT_W, tuple(bars))
+
+
+@dataclass(frozen=True)
+class Marker:
+    y: int
+    x: float
+    level: str
+    label: str
+    detail: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Tick:
+    x: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Timeline:
+    width: int
+    height: int
+    label_w: int
+    plot_w: int
+    today_x: float
+    axis_y: int
+    ticks: tuple[Tick, ...]
+    markers: tuple[Marker, ...]
+    undated: tuple[RetirementRow, ...]
+
+
+def _retire_level(days: int) -> str:
+    return "retired" if days < 0 else "high" if days <= 30 else "mid" if days <= 90 else "low"
+
+
+def retirement_timeline(rows: Sequence[RetirementRow], today: date) -> Timeline:
+    """Deployed versions placed by retirement date, with today marked; quarter ticks on the axis."""
+    dated = [r for r in rows if r.days_left is not None and r.retirement_date]
+    undated = tuple(r for r in rows if r.days_left is None or not r.retirement_date)
+    lo = min([0] + [r.days_left for r in dated if r.days_left is not None]) - 15
+    hi = max([90] + [r.days_left for r in dated if r.days_left is not None]) + 15
+    span = hi - lo
+
+    def x(days: float) -> float:
+        return round(LABEL_W + (days - lo) / span * PLOT_W, 1)
+
+    markers = tuple(
+        Marker(
+            y=i * ROW + 20,
+            x=x(r.days_left or 0),
+            level=_retire_level(r.days_left or 0),
+            label=f"{r.account_name}/{r.deployment}",
+            detail=f"{r.model_name or '?'} {r.model_version or ''} · {r.retirement_date} "
+                   f"({'retired' if (r.days_left or 0) < 0 else f'in {r.days_left} d'})",
+            title=f"{r.model_name} {r.model_version} on {r.account_name}/{r.deployment} retires {r.retirement_date} "
+                  f"(source: {r.source or 'unknown'}; upgrade: {r.version_upgrade_option or 'unknown'}; "
+                  f"replacement: {r.replacement or 'none given'})",
+        )
+        for i, r in enumerate(dated)
+    )
+    axis_y = len(markers) * ROW + 24
+    ticks = []
+    first = date(today.year, ((today.month - 1) // 3) * 3 + 1, 1)
+    month = first
+    start, end = today + timedelta(days=lo), today + timedelta(days=hi)
+    while month > start:
+        month = date(month.year - (month.month <= 3), (month.month - 4) % 12 + 1, 1)
+    while month <= end:
+        if month >= start:
+            ticks.append(Tick(x((month - today).days), month.strftime("%Y-%m")))
+        month = date(month.year + (month.month >= 10), (month.month + 2) % 12 + 1, 1)
+    if len(ticks) > 10:  # a long span: label every other year quarter
+        ticks = [t for t in ticks if t.label.endswith("-01")] or ticks[::4]
+    return Timeline(WIDTH, axis_y + 24, LABEL_W, PLOT_W, x(0), axis_y, tuple(ticks), markers, undated)

@@ -1,0 +1,86 @@
+"""A short Markdown summary (`summary.md`) for pull-request comments and the GitHub job summary.
+
+GitHub renders HTML inside Markdown, and names and messages come from the tenant, so every value is
+escaped: `<`, `>` and `&` as entities, table pipes and Markdown punctuation with a backslash.
+"""
+
+from __future__ import annotations
+
+import re
+
+from auditor.results import Finding, Report, Status
+
+MAX_ROWS = 25
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
+_SAFE_URL = re.compile(r"https://[^\s()<>\[\]]+")
+
+
+def md(value: object) -> str:
+    """One table cell or inline value, safe from Markdown and HTML interpretation."""
+    text = " ".join(str("" if value is None else value).split())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def _order(f: Finding) -> tuple[int, int, str, str]:
+    return (0 if f.status is Status.FAIL else 1, -f.severity.rank, f.rule_id, f.target_name)
+
+
+def render_markdown(report: Report) -> str:
+    s = report.summary()
+    fails, by_status = s["failed_by_severity"], s["by_status"]
+    if fails["error"]:
+        verdict = "❌ failing"
+    elif not report.complete or by_status["unknown"]:
+        verdict = "⚠️ incomplete"
+    elif fails["warning"]:
+        verdict = "⚠️ warnings"
+    else:
+        verdict = "✅ passing"
+    lines = [
+        f"## Azure OpenAI deployment audit: {verdict}",
+        "",
+        f"{s['targets']} account(s), {s['deployments']} deployment(s), rule set {md(report.ruleset)}, "
+        f"auditor {md(report.tool_version)}, {report.generated_at.strftime('%Y-%m-%d %H:%M UTC')}.",
+        "",
+        "| errors | warnings | info | unknown | waived | passed |",
+        "|---:|---:|---:|---:|---:|---:|",
+        f"| {fails['error']} | {fails['warning']} | {fails['info']} | {by_status['unknown']} | {by_status['waived']} "
+        f"| {by_status['pass']} |",
+        "",
+    ]
+    drift = s.get("drift")
+    if drift is not None:
+        lines += [f"Since the baseline: **{drift['new']} new**, {drift['resolved']} resolved, "
+                  f"{drift['deployment_changes']} deployment change(s).", ""]
+    for target in report.targets:
+        if target.status != "complete":
+            lines.append(f"> **Incomplete:** {md(target.name)}: {md('; '.join(target.reasons))}")
+    if not report.complete:
+        lines.append("")
+    attention = sorted((f for f in report.findings if f.status in (Status.FAIL, Status.UNKNOWN)), key=_order)
+    if attention:
+        lines += ["| | severity | rule | target | finding |", "|---|---|---|---|---|"]
+        for f in attention[:MAX_ROWS]:
+            mark = "🆕" if f.drift == "new" else ""
+            status = "" if f.status is Status.FAIL else "unknown: "
+            link = f"[{md(f.rule_id)}]({f.docs})" if f.docs and _SAFE_URL.fullmatch(f.docs) else md(f.rule_id)
+            lines.append(f"| {mark} | {f.severity.value} | {link} | {md(f.target_name)} | {status}{md(f.message)} |")
+        if len(attention) > MAX_ROWS:
+            lines.append(f"\n… and {len(attention) - MAX_ROWS} more in the full report.")
+        lines.append("")
+    if report.drift and report.drift.changes:
+        lines += ["**Deployment changes since the baseline**", "", "| account | deployment | change | before | after |",
+                  "|---|---|---|---|---|"]
+        for c in report.drift.changes[:MAX_ROWS]:
+            lines.append(f"| {md(c.account_name)} | {md(c.deployment)} | {c.change.replace('_', ' ')} | {md(c.before)} | {md(c.after)} |")
+        lines.append("")
+    if report.drift and report.drift.resolved:
+        lines += ["**Resolved since the baseline**", ""]
+        lines += [f"- {md(r.rule_id)} {md(r.target_name)}: {md(r.title)}" for r in report.drift.resolved[:MAX_ROWS]]
+        lines.append("")
+    waived = [f for f in report.findings if f.status is Status.WAIVED]
+    if waived:
+        lines.append(f"{len(waived)} finding(s) waived; see the full report for owners and expiry dates.")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,208 @@
+"""Waivers: findings a named owner has accepted until a date.
+
+A waived finding stays in the report with status `waived` and the owner, reason and expiry; it no longer
+fails the gate. An expired waiver stops waiving and becomes a failing finding itself (AOAI-WAIVER-001), so
+an acceptance cannot quietly outlive its date; a waiver that waived nothing is reported (AOAI-WAIVER-002,
+info) so stale entries get cleaned up. Loading does the I/O; `apply_waivers` is pure (Report -> Report).
+
+File format (YAML)::
+
+    waivers:
+      - rule: AOAI-LIFE-001            # or  category: lifecycle
+        target: "contoso-ai-swc/*"     # glob over the finding's target name or ARM id (case-insensitive)
+        reason: migration to gpt-4.1-mini is booked for sprint 48
+        owner: platform-team@contoso.com
+        expires: 2026-12-31            # waives through this day
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+from auditor.errors import InputError
+from auditor.facts import SourceLocation
+from auditor.results import CATEGORIES, Finding, Report, RuleInfo, Severity, Status, WaiverRef
+from auditor.yamlfile import LineDict, LineList, load_yaml
+
+EXPIRED_RULE = RuleInfo(
+    id="AOAI-WAIVER-001",
+    title="A waiver has expired",
+    category="deployment",
+    severity=Severity.ERROR,
+    docs=None,
+    remediation="Fix what the waiver covered, or renew the waiver with a new expires date and a reason.",
+    description="A waiver past its expiry date no longer waives anything: the findings it covered fail again, "
+    "and the expired entry itself fails so the decision is taken again rather than forgotten.",
+)
+UNUSED_RULE = RuleInfo(
+    id="AOAI-WAIVER-002",
+    title="A waiver matches no failing finding",
+    category="deployment",
+    severity=Severity.INFO,
+    docs=None,
+    remediation="Remove the waiver if the problem is fixed, or correct its rule, category or target pattern.",
+    description="A waiver that waives nothing is either stale (the problem was fixed) or mistyped.",
+)
+_FIELDS = ("rule", "category", "target", "reason", "owner", "expires")
+_WAIVABLE = (Status.FAIL, Status.UNKNOWN)
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """One accepted risk: which rule (or category) on which targets, by whom, why, until when."""
+
+    target: str
+    reason: str
+    owner: str
+    expires: date
+    file: str
+    line: int
+    rule: str | None = None
+    category: str | None = None
+
+    @property
+    def source(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    @property
+    def subject(self) -> str:
+        return self.rule or f"category {self.category}"
+
+    def matches(self, finding: Finding) -> bool:
+        if self.rule and finding.rule_id.lower() != self.rule.lower():
+            return False
+        if self.category and finding.category.lower() != self.category.lower():
+            return False
+        pattern = self.target.lower()
+        return any(fnmatch.fnmatchcase(name.lower(), pattern) for name in (finding.target_name, finding.target))
+
+    def ref(self) -> WaiverRef:
+        return WaiverRef(owner=self.owner, reason=self.reason, expires=self.expires.isoformat(), source=self.source)
+
+
+def _text(entry: LineDict, key: str, where: str) -> str:
+    value = entry.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f"{where}: waiver needs {key} (a non-empty string)")
+    return value.strip()
+
+
+def load_waivers(path: Path | str, rules: Mapping[str, str] | None = None) -> tuple[Waiver, ...]:
+    """Read and check a waivers file; every problem is an InputError naming the file and line.
+
+    `rules` maps known rule ids to their categories; when given, unknown ids and categories are errors
+    (a typo would otherwise waive nothing, silently)."""
+    document = load_yaml(path, what="waivers")
+    name = str(path)
+    if not isinstance(document, LineDict) or "waivers" not in document:
+        raise InputError(f"{name}:{getattr(document, 'line', 1)}: a waivers file is a mapping with a `waivers:` list")
+    entries = document["waivers"]
+    if entries is None:
+        return ()
+    if not isinstance(entries, LineList):
+        raise InputError(f"{name}:{document.key_lines.get('waivers', 1)}: `waivers` must be a list")
+    known_ids = {k.lower(): k for k in (rules or {})}
+    known_categories = set(CATEGORIES) | {c.lower() for c in (rules or {}).values()}
+    waivers = []
+    for entry, line in zip(entries, entries.item_lines):
+        where = f"{name}:{line}"
+        if not isinstance(entry, LineDict):
+            raise InputError(f"{where}: each waiver is a mapping with {', '.join(_FIELDS)}")
+        for key in entry:
+            if key not in _FIELDS:
+                raise InputError(f"{name}:{entry.key_lines[str(key)]}: unknown waiver field {key!r} (fields: {', '.join(_FIELDS)})")
+        rule, category = entry.get("rule"), entry.get("category")
+        if (rule is None) == (category is None):
+            raise InputError(f"{where}: a waiver names exactly one of rule or category")
+        if rule is not None:
+            rule = _text(entry, "rule", f"{name}:{entry.key_lines['rule']}")
+            if rules is not None and rule.lower() not in known_ids:
+                raise InputError(f"{name}:{entry.key_lines['rule']}: unknown rule id {rule!r} (see audit rules)")
+            rule = known_ids.get(rule.lower(), rule)
+        if category is not None:
+            category = _text(entry, "category", f"{name}:{entry.key_lines['category']}").lower()
+            if category not in known_categories:
+                raise InputError(f"{name}:{entry.key_lines['category']}: unknown category {category!r} "
+                                 f"(one of {', '.join(sorted(known_categories))})")
+        expires = entry.get("expires")
+        expires_line = entry.key_lines.get("expires", line)
+        if isinstance(expires, str):
+            try:
+                expires = date.fromisoformat(expires.strip())
+            except ValueError:
+                raise InputError(f"{name}:{expires_line}: expires must be a date like 2026-12-31, not {expires!r}") from None
+        if not isinstance(expires, date):
+            raise InputError(f"{name}:{expires_line}: waiver needs expires (a date like 2026-12-31)")
+        waivers.append(Waiver(
+            target=_text(entry, "target", where), reason=_text(entry, "reason", where), owner=_text(entry, "owner", where),
+            expires=expires, file=name, line=line, rule=rule, category=category,
+        ))
+    return tuple(waivers)
+
+
+def _category(waiver: Waiver, rules: Iterable[RuleInfo]) -> str:
+    """The waived rule's category, so the expired-waiver finding lands where the original did."""
+    if waiver.category:
+        return waiver.category
+    found = next((r.category for r in rules if r.id.lower() == (waiver.rule or "").lower()), None)
+    return found if found in CATEGORIES else "deployment"
+
+
+def _synthetic(rule: RuleInfo, waiver: Waiver, category: str, message: str) -> Finding:
+    return Finding(
+        rule_id=rule.id, title=rule.title, category=category, severity=rule.severity, status=Status.FAIL,
+        target=f"waiver:{waiver.source}", target_name=f"waiver for {waiver.subject} on {waiver.target}",
+        message=message, remediation=rule.remediation, docs=rule.docs,
+        location=SourceLocation(waiver.file, waiver.line),
+    )
+
+
+def apply_waivers(report: Report, waivers: Sequence[Waiver], today: date) -> Report:
+    """Mark failing and unknown findings that an active waiver covers as waived (first matching waiver
+    wins); turn expired waivers into failing findings and unused ones into info findings."""
+    if not waivers:
+        return report
+    active = [w for w in waivers if w.expires >= today]
+    used: set[int] = set()
+    findings: list[Finding] = []
+    for finding in report.findings:
+        waiver = next((w for w in active if finding.status in _WAIVABLE and w.matches(finding)), None)
+        if waiver is None:
+            findings.append(finding)
+            continue
+        used.add(id(waiver))
+        reason = waiver.ref().describe()
+        if finding.status is Status.UNKNOWN and finding.reason:
+            reason += f"; was unknown: {finding.reason}"
+        findings.append(replace(finding, status=Status.WAIVED, reason=reason, waiver=waiver.ref()))
+    extra_rules: dict[str, RuleInfo] = {}
+    for waiver in waivers:
+        category = _category(waiver, report.rules)
+        if waiver.expires < today:
+            covered = sum(1 for f in report.findings if f.status in _WAIVABLE and waiver.matches(f))
+            findings.append(_synthetic(
+                EXPIRED_RULE, waiver, category,
+                f"The waiver for {waiver.subject} on {waiver.target} (owner {waiver.owner}) expired on "
+                f"{waiver.expires.isoformat()}; it no longer waives the {covered} finding(s) it matches. "
+                f"It said: {waiver.reason}",
+            ))
+            extra_rules[EXPIRED_RULE.id] = EXPIRED_RULE
+        elif id(waiver) not in used:
+            findings.append(_synthetic(
+                UNUSED_RULE, waiver, category,
+                f"The waiver for {waiver.subject} on {waiver.target} (owner {waiver.owner}, until "
+                f"{waiver.expires.isoformat()}) matches no failing or unknown finding in this audit.",
+            ))
+            extra_rules[UNUSED_RULE.id] = UNUSED_RULE
+    rules = {r.id: r for r in report.rules}
+    rules.update(extra_rules)
+    return replace(
+        report,
+        findings=tuple(sorted(findings, key=lambda f: f.sort_key)),
+        rules=tuple(sorted(rules.values(), key=lambda r: r.id)),
+    )
+

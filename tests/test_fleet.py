@@ -1,0 +1,90 @@
+"""Fleet-scale behaviour at a small size: one bounded pool, one catalog/quota read per region,
+Resource Graph discovery with a fallback, and a fast --help."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from auditor.cli import main
+from auditor.demo.simulator import FaultRule, SimulatedTenant
+from tests.test_end_to_end import AZURE_ENV
+
+
+@pytest.fixture()
+def slow_tenant(monkeypatch: pytest.MonkeyPatch):
+    """The demo tenant with latency on every ARM call, so calls overlap when run concurrently."""
+    with SimulatedTenant(arm_latency=0.05) as running:
+        for name in AZURE_ENV:
+            monkeypatch.delenv(name, raising=False)
+        for name, value in running.identity_env().items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", running.ca_path)
+        yield running
+
+
+def _audit(tenant: SimulatedTenant, out: Path, *args: str) -> int:
+    return main(["--management-endpoint", tenant.management_url, "--out", str(out), "--quiet",
+                 "--fail-on", "never", "--format", "json", *args])
+
+
+@pytest.mark.parametrize("bound", [1, 3])
+def test_concurrency_stays_under_its_bound_and_regions_are_read_once(slow_tenant: SimulatedTenant, tmp_path: Path, bound: int) -> None:
+    assert _audit(slow_tenant, tmp_path, "--all", "--concurrency", str(bound)) == 0
+    peak = slow_tenant.peak_in_flight
+    assert 1 <= peak["arm"] <= bound, peak
+    if bound > 1:
+        assert peak["arm"] > 1, "reads should overlap when concurrency allows"
+    arm = slow_tenant.requests(plane="arm")
+    for kind in ("models", "usages"):
+        first = [r for r in arm if re.search(rf"/locations/[^/]+/{kind}$", r.path) and "$skipToken" not in r.query]
+        regions = {(r.path.split("/")[2], r.path.split("/")[6]) for r in first}
+        assert len(first) == len(regions) == 3
+
+
+def test_concurrent_run_is_faster_than_a_serial_one(slow_tenant: SimulatedTenant, tmp_path: Path) -> None:
+    started = time.perf_counter()
+    _audit(slow_tenant, tmp_path / "serial", "--all", "--concurrency", "1")
+    serial = time.perf_counter() - started
+    started = time.perf_counter()
+    _audit(slow_tenant, tmp_path / "parallel", "--all", "--concurrency", "8")
+    parallel = time.perf_counter() - started
+    assert parallel < serial * 0.8, (serial, parallel)
+    same = [json.loads((tmp_path / d / "report.json").read_text())["findings"] for d in ("serial", "parallel")]
+    assert same[0] == same[1], "concurrency must not change what is found"
+
+
+def test_all_discovers_through_resource_graph(slow_tenant: SimulatedTenant, tmp_path: Path) -> None:
+    assert _audit(slow_tenant, tmp_path, "--all") == 0
+    assert slow_tenant.requests(plane="graph"), "several subscriptions: one Resource Graph query"
+    assert not slow_tenant.requests(plane="arm", path_pattern=r"/providers/Microsoft\.CognitiveServices/accounts$")
+    names = {t["name"] for t in json.loads((tmp_path / "report.json").read_text())["targets"]}
+    assert names == {"contoso-aoai-eus2", "contoso-ai-swc", "fabrikam-aoai-wus"}
+
+
+def test_falls_back_to_listing_when_resource_graph_is_refused(slow_tenant: SimulatedTenant, tmp_path: Path) -> None:
+    refused = {"error": {"code": "AuthorizationFailed", "message": "The client does not have authorization to perform action 'Microsoft.ResourceGraph/resources/read'."}}
+    slow_tenant.add_fault(FaultRule(r"(?i)resourcegraph", 403, refused, times=None, plane="graph"))
+    assert _audit(slow_tenant, tmp_path, "--all") == 0
+    listed = slow_tenant.requests(plane="arm", path_pattern=r"/providers/Microsoft\.CognitiveServices/accounts$")
+    assert len(listed) == 2, "one listing per subscription"
+    names = {t["name"] for t in json.loads((tmp_path / "report.json").read_text())["targets"]}
+    assert names == {"contoso-aoai-eus2", "contoso-ai-swc", "fabrikam-aoai-wus"}
+
+
+def test_help_answers_without_heavy_imports() -> None:
+    code = (
+        "import sys, auditor.cli\n"
+        "try:\n    auditor.cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('azure', 'openai', 'httpx', 'httpx2', 'requests'))\n"
+        "sys.stderr.write(repr(heavy))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stderr == "[]", result.stderr
+    assert "--concurrency" in result.stdout
