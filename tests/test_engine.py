@@ -164,3 +164,15 @@ def test_ruleset_pin_keeps_only_rules_that_version_had(tmp_path: Path) -> None:
     assert "AOAI-SEC-001" not in [r.id for r in select_rules(rules, ignore=["security"])]
     with pytest.raises(InputError, match="--ruleset must be"):
         select_rules(rules, ruleset="newest")
+
+
+def test_fast_finding_equals_the_dataclass_constructor() -> None:
+    from auditor.engine.evaluate import _new_finding
+    from auditor.results import Finding, Severity, Status
+
+    fields = dict(rule_id="R-1", title="t", category="quota", severity=Severity.ERROR, status=Status.FAIL,
+                  target="x", target_name="x", message="m", remediation="r")
+    fast, slow = _new_finding(**fields), Finding(**fields)
+    assert fast == slow and hash(fast.rule_id) == hash(slow.rule_id)
+    with pytest.raises(Exception):
+        fast.message = "changed"  # still frozen

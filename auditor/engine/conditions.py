@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 
 class _Unknown:
@@ -36,11 +36,16 @@ Truth = bool | _Unknown
 
 def resolve(subject: Mapping[str, Any], path: str) -> Any:
     """The value at a dotted path; a missing key is None, an unknown branch is UNKNOWN."""
+    return resolve_keys(subject, path.split("."))
+
+
+def resolve_keys(subject: Mapping[str, Any], keys: Sequence[str]) -> Any:
+    """`resolve` with the path already split: the hot loop of rule evaluation."""
     node: Any = subject
-    for part in path.split("."):
+    for part in keys:
         if node is UNKNOWN:
             return UNKNOWN
-        if isinstance(node, Mapping):
+        if isinstance(node, dict):
             node = node.get(part)
         else:
             return None
@@ -64,7 +69,7 @@ def _contains(actual: Any, expected: Any) -> bool:
         return False
     if isinstance(actual, str):
         return isinstance(expected, str) and expected.casefold() in actual.casefold()
-    if isinstance(actual, Mapping):
+    if isinstance(actual, dict):
         return any(_equals(key, expected) for key in actual)
     if isinstance(actual, (list, tuple, set, frozenset)):
         return any(_equals(item, expected) for item in actual)
@@ -133,7 +138,7 @@ LOGICAL = ("allOf", "anyOf", "not")
 
 def _operand(subject: Mapping[str, Any], raw: Any) -> Any:
     """A literal, or `{field: path}` to compare against another fact."""
-    if isinstance(raw, Mapping) and set(raw) == {"field"}:
+    if isinstance(raw, dict) and set(raw) == {"field"}:
         return resolve(subject, str(raw["field"]))
     return raw
 
@@ -170,6 +175,62 @@ def unknown_fields(condition: Mapping[str, Any], subject: Mapping[str, Any]) -> 
         return unknown_fields(condition["not"], subject)
     paths = [str(condition["field"])]
     for key, raw in condition.items():
-        if key in OPERATORS and isinstance(raw, Mapping) and "field" in raw:
+        if key in OPERATORS and isinstance(raw, dict) and "field" in raw:
             paths.append(str(raw["field"]))
     return [p for p in paths if resolve(subject, p) is UNKNOWN]
+
+
+Compiled = Callable[[Mapping[str, Any]], Truth]
+
+
+def compile_condition(condition: Mapping[str, Any]) -> Compiled:
+    """Turn a validated condition into a closure with its paths split and operators looked up once.
+
+    Same semantics as `evaluate` (which stays the readable reference); only faster for a fleet."""
+    if "allOf" in condition or "anyOf" in condition:
+        every = "allOf" in condition
+        parts = [compile_condition(c) for c in condition["allOf" if every else "anyOf"]]
+        decisive, other = (False, True) if every else (True, False)
+
+        def combine(subject: Mapping[str, Any]) -> Truth:
+            unknown = False
+            for part in parts:
+                result = part(subject)
+                if result is decisive:
+                    return decisive
+                if result is UNKNOWN:
+                    unknown = True
+            return UNKNOWN if unknown else other
+
+        return combine
+    if "not" in condition:
+        inner = compile_condition(condition["not"])
+
+        def negate(subject: Mapping[str, Any]) -> Truth:
+            result = inner(subject)
+            return UNKNOWN if result is UNKNOWN else not result
+
+        return negate
+    keys = str(condition["field"]).split(".")
+    (name,) = [key for key in condition if key in OPERATORS]
+    operator = OPERATORS[name]
+    raw = condition[name]
+    if isinstance(raw, dict) and set(raw) == {"field"}:
+        other_keys = str(raw["field"]).split(".")
+
+        def compare_fields(subject: Mapping[str, Any]) -> Truth:
+            actual = resolve_keys(subject, keys)
+            expected = resolve_keys(subject, other_keys)
+            if actual is UNKNOWN or expected is UNKNOWN:
+                return UNKNOWN
+            return operator(actual, expected)
+
+        return compare_fields
+
+    def compare(subject: Mapping[str, Any]) -> Truth:
+        actual = resolve_keys(subject, keys)
+        if actual is UNKNOWN:
+            return UNKNOWN
+        return operator(actual, raw)
+
+    return compare

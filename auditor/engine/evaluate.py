@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import date
+from types import MappingProxyType
+from functools import lru_cache
 from typing import Any, Iterable, Iterator, Mapping
 
-from auditor.engine.conditions import UNKNOWN, evaluate, resolve, unknown_fields
+from auditor.engine.conditions import UNKNOWN, resolve_keys, unknown_fields
 from auditor.engine.rules import Rule
 from auditor.engine.subjects import Subject, build_subjects
 from auditor.facts import Facts
@@ -30,9 +33,23 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+@lru_cache(maxsize=1024)
+def _compile(template: str) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+    """Split a message template once into literal text and the fact paths between it."""
+    parts = _PLACEHOLDER.split(template)
+    return tuple(parts[0::2]), tuple(tuple(p.split(".")) for p in parts[1::2])
+
+
 def render_message(template: str, document: Mapping[str, Any]) -> str:
     """Fill `{dotted.path}` placeholders from the subject; data in, text out, nothing evaluated."""
-    return _PLACEHOLDER.sub(lambda m: _text(resolve(document, m.group(1))), template)
+    literals, paths = _compile(template)
+    if not paths:
+        return template
+    pieces = [literals[0]]
+    for path, literal in zip(paths, literals[1:]):
+        pieces.append(_text(resolve_keys(document, path)))
+        pieces.append(literal)
+    return "".join(pieces)
 
 
 def _fields(condition: Mapping[str, Any] | None) -> Iterator[str]:
@@ -49,7 +66,7 @@ def _fields(condition: Mapping[str, Any] | None) -> Iterator[str]:
 
 def _disputed_note(rule: Rule, document: Mapping[str, Any]) -> str:
     model = document.get("model")
-    if not isinstance(model, Mapping) or not model.get("disputed"):
+    if not isinstance(model, dict) or not model.get("disputed"):
         return ""
     used = {path.split(".")[1] for path in _fields(rule.fails_when) if path.startswith("model.") and "." in path}
     used |= {"apis"} if any(p == "model.responses_only" for p in _fields(rule.fails_when)) else set()
@@ -57,19 +74,42 @@ def _disputed_note(rule: Rule, document: Mapping[str, Any]) -> str:
     return f" Note: this relies on a disputed knowledge-base fact ({'; '.join(notes)})." if notes else ""
 
 
+def _defaults() -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(Finding):
+        if f.default is not dataclasses.MISSING:
+            values[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            values[f.name] = MappingProxyType(f.default_factory())  # shared, and read-only so sharing is safe
+    return values
+
+
+_FINDING_DEFAULTS = _defaults()
+
+
+def _new_finding(**fields: Any) -> Finding:
+    """A Finding built without the frozen dataclass's per-field setattr: a fleet makes hundreds of
+    thousands of them. Same fields and defaults as `Finding(...)`; the instance stays frozen after."""
+    finding = object.__new__(Finding)
+    finding.__dict__.update(_FINDING_DEFAULTS)
+    finding.__dict__.update(fields)
+    return finding
+
+
 def evaluate_rule(rule: Rule, subject: Subject) -> Finding | None:
     """The finding of one rule on one subject, or None when the rule does not apply."""
     document = subject.document
     status: Status
     reason = None
-    applies = evaluate(rule.where, document) if rule.where else True
+    where, fails_when = rule.compiled
+    applies = where(document) if where else True
     if applies is False:
         return None
     if applies is UNKNOWN:
         status = Status.UNKNOWN
         reason = "could not tell whether the rule applies: unknown " + ", ".join(unknown_fields(rule.where or {}, document))
     else:
-        outcome = evaluate(rule.fails_when, document)
+        outcome = fails_when(document)
         if outcome is UNKNOWN:
             status = Status.UNKNOWN
             reason = "unknown " + ", ".join(sorted(set(unknown_fields(rule.fails_when, document))))
@@ -81,7 +121,9 @@ def evaluate_rule(rule: Rule, subject: Subject) -> Finding | None:
         message = render_message(rule.pass_message or f"OK: {rule.title}", document)
     else:
         message = f"Could not evaluate: {reason}."
-    return Finding(
+        if subject.evidence.get("summary"):  # what was observed, e.g. a probe's HTTP 500 after its retries
+            message += f" Evidence: {subject.evidence['summary']}"
+    return _new_finding(
         rule_id=rule.id,
         title=rule.title,
         category=rule.category,
@@ -96,6 +138,7 @@ def evaluate_rule(rule: Rule, subject: Subject) -> Finding | None:
         deployment=subject.deployment,
         location=subject.location,
         reason=reason,
+        evidence=dict(subject.evidence),
     )
 
 

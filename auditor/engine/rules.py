@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import jsonschema
 
+from auditor.engine.conditions import Compiled, compile_condition
 from auditor.errors import InputError
 from auditor.resources import data_dir, schema_path
 from auditor.results import Severity
@@ -36,6 +37,11 @@ class Rule:
     references: tuple[str, ...] = ()
     labels: Mapping[str, str] = field(default_factory=dict)
     source: str = ""
+
+    @cached_property
+    def compiled(self) -> tuple[Compiled | None, Compiled]:
+        """The `where` and `fails_when` conditions compiled once for fast evaluation."""
+        return (compile_condition(self.where) if self.where else None, compile_condition(self.fails_when))
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,136 @@
+"""10,000 deployments (facts generated in memory, no network) through every built-in rule and every
+report format. Floors: at most 5 s and 500 MB peak on a 2-core machine.
+
+    python -m tests.benchmarks.bench_engine [--deployments 10000] [--out DIR]
+
+Prints the figures and writes them as JSON (tests/benchmarks/results/engine-latest.json by default) so
+they can be compared between commits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import sys
+import tempfile
+import time
+import tracemalloc
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from auditor.audit import audit
+from auditor.engine.rules import load_rules
+from auditor.facts import (
+    Account, CatalogModel, CatalogSku, ContentFilter, ContentFilterPolicy, ContractCall, Deployment, Facts,
+    QuotaUsage, Region,
+)
+from auditor.knowledge import load_knowledge
+from auditor.render import FORMATS, write_reports
+
+RESULTS = Path(__file__).parent / "results"
+MODELS = [
+    ("gpt-4o", "2024-11-20", "GlobalStandard"), ("o4-mini", "2025-04-16", "GlobalStandard"),
+    ("gpt-5-pro", "2025-10-06", "GlobalStandard"), ("gpt-4.1-mini", "2025-04-14", "GlobalStandard"),
+    ("gpt-35-turbo", "0125", "Standard"), ("o3-mini", "2025-01-31", "GlobalStandard"),
+    ("gpt-5.1-codex", "2025-11-13", "GlobalStandard"), ("text-embedding-3-large", "1", "Standard"),
+    ("gpt-5.2", "2025-12-11", "GlobalStandard"), ("brand-new-model", "1", "GlobalStandard"),
+]
+LOCATIONS = ["eastus2", "swedencentral", "westus3", "francecentral", "japaneast", "uksouth"]
+
+
+def fleet_facts(deployments: int, accounts: int = 200, subscriptions: int = 3) -> Facts:
+    """A big, varied tenant: every rule has something to pass, fail or not know."""
+    accts = []
+    for i in range(accounts):
+        sub = f"00000000-0000-4000-8000-{i % subscriptions:012d}"
+        name = f"acct-{i:04d}"
+        accts.append(Account(
+            id=f"/subscriptions/{sub}/resourceGroups/rg-{i % 7}/providers/Microsoft.CognitiveServices/accounts/{name}",
+            name=name, subscription_id=sub, resource_group=f"rg-{i % 7}", location=LOCATIONS[i % len(LOCATIONS)],
+            kind="OpenAI" if i % 3 else "AIServices", sku_name="S0", endpoint=f"https://{name}.openai.azure.com/",
+            disable_local_auth=bool(i % 2), public_network_access="Enabled" if i % 4 == 0 else "Disabled",
+            network_default_action="Deny" if i % 5 else None, identity_type="SystemAssigned" if i % 2 else None,
+        ))
+    deps = []
+    for j in range(deployments):
+        account = accts[j % accounts]
+        model, version, sku = MODELS[j % len(MODELS)]
+        deps.append(Deployment(
+            id=f"{account.id}/deployments/dep-{j:05d}", name=f"dep-{j:05d}", account_id=account.id,
+            model_format="OpenAI", model_name=model, model_version=version, sku_name=sku, sku_capacity=(j % 50) + 1,
+            version_upgrade_option="NoAutoUpgrade" if j % 6 == 0 else "OnceNewDefaultVersionAvailable",
+            rai_policy_name=None if j % 9 == 0 else "Microsoft.DefaultV2",
+            provisioning_state="Failed" if j % 97 == 0 else "Succeeded",
+        ))
+    catalog = tuple(
+        CatalogModel(kind=kind, format="OpenAI", name=m, version=v, lifecycle_status="GenerallyAvailable",
+                     is_default_version=True, capabilities={"chatCompletion": "true"},
+                     inference_deprecation=date(2027, 1, 1) if m != "gpt-35-turbo" else date(2025, 11, 14),
+                     skus=(CatalogSku(name=s, usage_name=f"OpenAI.{s}.{m}", deprecation_date=None),))
+        for m, v, s in MODELS[:-2] for kind in ("OpenAI", "AIServices")
+    )
+    usage_names = {f"OpenAI.{s}.{m}" for m, _, s in MODELS}
+    regions = tuple(
+        Region(f"00000000-0000-4000-8000-{k:012d}", loc, catalog,
+               tuple(QuotaUsage(u, u, float(100 + k * 10), 200.0) for u in sorted(usage_names)))
+        for k in range(subscriptions) for loc in LOCATIONS
+    )
+    contract = tuple(
+        ContractCall(deployment=f"dep-{j:05d}", api="chat_completions" if j % 2 else "responses",
+                     parameters={"temperature": 0.7, "max_tokens": 100, "stream": True})
+        for j in range(0, deployments, 10)
+    ) + (ContractCall(deployment="gpt-4o", api="chat_completions"),)
+    policy = ContentFilterPolicy("Microsoft.DefaultV2", "SystemManaged", "Blocking", None,
+                                 (ContentFilter("Hate", "Prompt", True, True),))
+    return Facts(accounts=tuple(accts), deployments=tuple(deps), regions=regions, contract=contract,
+                 content_filter_policies={a.id: (policy,) for a in accts})
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--deployments", type=int, default=10_000)
+    parser.add_argument("--out", type=Path, default=RESULTS / "engine-latest.json")
+    args = parser.parse_args()
+
+    rules = load_rules()
+    kb = load_knowledge()
+    facts = fleet_facts(args.deployments)
+    tracemalloc.start()
+    started = time.perf_counter()
+    report = audit(facts, rules, kb, today=date(2026, 11, 22), now=datetime(2026, 11, 22, tzinfo=timezone.utc))
+    evaluated = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = write_reports(report, Path(tmp), tuple(FORMATS))
+        sizes = {p.name: p.stat().st_size for p in paths}
+    rendered = time.perf_counter()
+    _, traced_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    rss_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result = {
+        "benchmark": "engine",
+        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "platform": platform.platform()},
+        "deployments": args.deployments,
+        "rules": len(rules),
+        "findings": len(report.findings),
+        "formats": sorted(sizes),
+        "report_bytes": sizes,
+        "evaluate_seconds": round(evaluated - started, 3),
+        "render_seconds": round(rendered - evaluated, 3),
+        "total_seconds": round(rendered - started, 3),
+        "traced_peak_mb": round(traced_peak / 2**20, 1),
+        "rss_peak_mb": round(rss_peak_mb, 1),
+        "floors": {"total_seconds": 5.0, "peak_mb": 500},
+    }
+    result["floors_hold"] = result["total_seconds"] <= 5.0 and result["rss_peak_mb"] <= 500
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    return 0 if result["floors_hold"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
