@@ -9,9 +9,11 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Callable, Protocol, Sequence, TypeVar
+from typing import Callable, Mapping, Protocol, Sequence, TypeVar
 
 from auditor._version import __version__
+from auditor.facts import PlannedDeployment, UnresolvedCall
+from auditor.probes import ProbeOptions
 from auditor.engine.evaluate import evaluate_all
 from auditor.engine.rules import Rule
 from auditor.facts import CollectionGap, ContentFilterPolicy, ContractCall, Deployment, Facts, Region
@@ -21,6 +23,8 @@ from auditor.results import (
 )
 from auditor.sources.azure import AzureEnumerator, collect_region, gap, resolve_accounts
 from auditor.sources.contract import load_contract
+from auditor.drift import Baseline
+from auditor.waivers import Waiver
 
 RULESET_VERSION = "2026.11"
 T = TypeVar("T")
@@ -40,6 +44,14 @@ class AuditOptions:
     ignore: tuple[str, ...] = field(default=())
     ruleset: str | None = None
     discovery: str = "auto"
+    contract_from: Path | None = None
+    """Derive the contract from the app's Python source (auditor/sources/code_scan.py) instead of a file."""
+    contract_env: Mapping[str, str] = field(default_factory=dict, repr=False)
+    """The audit's environment, for contract deployment names written env:NAME."""
+    plan: Path | None = None
+    """A plan file (YAML, ARM/Bicep JSON, Terraform plan JSON) whose deployments are checked before they exist."""
+    probe: ProbeOptions | None = None
+    """Live probes of the data plane (None: no probes)."""
 
 
 class Progress(Protocol):
@@ -69,11 +81,56 @@ def gather_facts(
 
     Every read runs on one bounded pool (`--concurrency`); catalog and quota are read once per
     (subscription, location), however many accounts and deployments share it."""
-    contract = load_contract(options.contract) if options.contract else None
+    contract, unresolved = _app_contract(options)
+    planned = _read_plan(options)
+    options = _with_plan_accounts(enumerator, options, planned)
     if pool is None:
         with ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="audit") as own:
-            return _gather(enumerator, options, contract, own, progress or _NoProgress())
-    return _gather(enumerator, options, contract, pool, progress or _NoProgress())
+            facts = _gather(enumerator, options, contract, own, progress or _NoProgress())
+    else:
+        facts = _gather(enumerator, options, contract, pool, progress or _NoProgress())
+    return replace(facts, contract_unresolved=unresolved, planned=planned)
+
+
+def _app_contract(options: AuditOptions) -> tuple[tuple[ContractCall, ...] | None, tuple[UnresolvedCall, ...]]:
+    """The contract from a file (--contract) or from the app's source (--contract-from), read before any
+    Azure call so a bad one fails fast; calls whose deployment name is unknowable are kept apart."""
+    from auditor.sources.contract import load_contract_document
+
+    if options.contract_from is not None:
+        from auditor.sources.code_scan import contract_from_code
+
+        calls, unresolved, _ = contract_from_code(options.contract_from, options.contract_env)
+        return calls, unresolved
+    if options.contract is not None:
+        return load_contract_document(options.contract, options.contract_env)
+    return None, ()
+
+
+def _read_plan(options: AuditOptions) -> tuple[PlannedDeployment, ...] | None:
+    from auditor.sources.plan import load_plan
+
+    return load_plan(options.plan) if options.plan is not None else None
+
+
+def _with_plan_accounts(
+    enumerator: AzureEnumerator, options: AuditOptions, planned: tuple[PlannedDeployment, ...] | None
+) -> AuditOptions:
+    """The plan's existing accounts are audited like --resource (found by name or id); a missing one is left
+    out, and the planned deployments that target it say so."""
+    from auditor.sources.plan import find_plan_accounts, plan_account_refs
+
+    refs = [r for r in plan_account_refs(planned or ()) if r not in options.resources]
+    if not refs:
+        return options
+
+    def lookup(names: Sequence[str]) -> Sequence[object]:
+        found, _ = resolve_accounts(enumerator, names, all_accounts=False, subscriptions=options.subscriptions,
+                                    resource_group=options.resource_group, discovery=options.discovery)
+        return found
+
+    ids = find_plan_accounts(lookup, refs)
+    return replace(options, resources=tuple(dict.fromkeys((*options.resources, *ids))))
 
 
 def _guarded(what: str, target: str, read: Callable[[], T]) -> tuple[T | None, list[CollectionGap]]:
@@ -286,7 +343,16 @@ def audit(
         deployments=_inventory(facts),
         findings=tuple(findings),
         gaps=tuple(g.reason if g.target in g.reason else f"{g.target}: {g.reason}" for g in facts.gaps),
+        probe_summary=_probe_totals(facts),
     )
+
+
+def _probe_totals(facts: Facts) -> Mapping[str, object] | None:
+    if facts.probe_summary is None:
+        return None
+    from auditor.probes.runner import summary_dict
+
+    return summary_dict(facts.probe_summary)
 
 
 def gate(report: Report, fail_on: str) -> int:
@@ -305,6 +371,25 @@ def gate(report: Report, fail_on: str) -> int:
     if not report.complete or unknown:
         return ExitCode.INCOMPLETE
     return ExitCode.OK
+
+
+def finish(
+    report: Report,
+    *,
+    waivers: Sequence[Waiver] = (),
+    baseline: Baseline | None = None,
+    today: date | None = None,
+) -> Report:
+    """Post-processing before rendering, pure: waivers first (so an expired waiver's finding counts as
+    new or unchanged like any other), then drift against the baseline."""
+    from auditor.drift import apply_baseline
+    from auditor.waivers import apply_waivers
+
+    if waivers:
+        report = apply_waivers(report, waivers, today or report.generated_at.date())
+    if baseline is not None:
+        report = apply_baseline(report, baseline)
+    return report
 
 
 def run_audit(
@@ -331,4 +416,10 @@ def run_audit(
         credential, chosen_cloud, connection_verify=connection_verify, max_connections=options.concurrency  # type: ignore[arg-type]
     )
     facts = gather_facts(enumerator, options, progress=progress)
+    if options.probe is not None:
+        from auditor.probes.runner import run_probes
+
+        probes, spent = run_probes(facts, kb, today or date.today(), credential=credential, cloud=chosen_cloud,
+                                   options=options.probe, connection_verify=connection_verify)
+        facts = replace(facts, probes=probes, probe_summary=spent)
     return audit(facts, rules, kb, today=today)

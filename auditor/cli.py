@@ -23,6 +23,15 @@ examples:
   audit --all --subscription SUB1 --subscription SUB2 --fail-on warning    nightly: every account
   audit --resource myres --contract app-contract.yaml --format junit,json --out build/audit
   audit --resource myres --cloud AzureUSGovernment
+  audit --all --waivers audit-waivers.yaml --baseline last-night/report.json    accepted risks, drift
+  audit --resource myres --probe                one tiny keyless call per deployment and API; what Azure answers
+  audit --resource myres --probe --max-probe-calls 20 --probe-token-budget 500    tighter probe limits
+  audit --demo --probe                          the demo with live probes of the simulated data plane
+  audit contract scan ./app --out app-contract.yaml    derive the app contract from the app's Python source
+  audit --resource myres --contract-from ./app  scan the app's source and audit against it, in one step
+  audit --plan deployments.yaml                 preflight planned deployments before they are created
+  audit --plan main.json                        an ARM template or `bicep build` output (the format is detected)
+  terraform show -json tf.plan > plan.json && audit --plan plan.json --contract app-contract.yaml
 
 exit codes:
   0  no failing finding at or above --fail-on
@@ -77,11 +86,19 @@ def build_parser() -> argparse.ArgumentParser:
     rules.add_argument("--ruleset", default="latest", metavar="VERSION",
                        help="pin the rule set of a release so new rules never break a gate unannounced "
                        "(default latest). Example: --ruleset 2026.11")
+    _add_evidence_arguments(parser)
     out = parser.add_argument_group("output")
     out.add_argument("--out", type=Path, default=Path("audit-report"), metavar="DIR",
                      help="where reports are written (default ./audit-report)")
-    out.add_argument("--format", default="html,junit,json", metavar="LIST",
-                     help="comma-separated: html, junit, json (default all three). Example: --format junit,json")
+    out.add_argument("--format", default="html,junit,json,sarif,markdown", metavar="LIST",
+                     help="comma-separated: html (report.html), junit (junit.xml), json (report.json), sarif "
+                     "(report.sarif), markdown (summary.md), or all (the default). Example: --format junit,sarif")
+    out.add_argument("--waivers", type=Path, metavar="FILE",
+                     help="waivers YAML: rule or category, target glob, reason, owner, expires; waived findings stay "
+                     "in the report as waived, expired waivers fail. Example: --waivers audit-waivers.yaml")
+    out.add_argument("--baseline", type=Path, metavar="FILE",
+                     help="the report.json of a previous run: marks findings new or unchanged, lists resolved ones "
+                     "and deployment changes. Example: --baseline previous/report.json")
     out.add_argument("--fail-on", default="error", metavar="LEVEL",
                      help="exit 1 when a finding fails at or above: error (default), warning, info, or never")
     out.add_argument("--quiet", action="store_true", help="print only errors (and no progress bar)")
@@ -89,15 +106,83 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_evidence_arguments(parser: argparse.ArgumentParser) -> None:
+    """Live probes, the contract from code, and plans (issue 5)."""
+    from auditor.probes import DEFAULT_MAX_CALLS, DEFAULT_TOKEN_BUDGET
+
+    group = parser.add_argument_group("evidence: live probes, the app's code, planned deployments")
+    group.add_argument("--probe", action="store_true",
+                       help="call each Succeeded deployment's data plane once per API the contract names (both "
+                       "Chat Completions and Responses without a contract), plus once per contract parameter the "
+                       "knowledge base doubts: a one-word input, 1-16 output tokens, no streaming, no user data. "
+                       "Keyless (an Entra token for the cloud's Cognitive Services scope); $AZURE_OPENAI_API_KEY is "
+                       "used instead when set. Never calls listKeys. Example: --probe")
+    group.add_argument("--max-probe-calls", type=int, default=None, metavar="N",
+                       help=f"the most HTTP calls probes may make, retries included (default {DEFAULT_MAX_CALLS}); "
+                       "the rest are reported skipped. Example: --max-probe-calls 20")
+    group.add_argument("--probe-token-budget", type=int, default=None, metavar="N",
+                       help=f"the most tokens probes may spend, reserved before each call and counted from usage "
+                       f"(default {DEFAULT_TOKEN_BUDGET}). Example: --probe-token-budget 500")
+    group.add_argument("--allow-endpoint", action="append", default=[], metavar="HOST",
+                       help="also send tokens/keys to this endpoint host (only hosts under the cloud's data-plane "
+                       "domains get them otherwise); repeatable. Example: --allow-endpoint aoai.internal.contoso.com")
+    group.add_argument("--contract-from", type=Path, metavar="PATH",
+                       help="derive the app contract from the app's Python source (no code is run) and audit "
+                       "against it; `audit contract scan PATH` shows it. Example: --contract-from ./src")
+    group.add_argument("--plan", type=Path, metavar="FILE",
+                       help="check planned deployments before they exist: a YAML list (account, name, model, "
+                       "version, sku, capacity), an ARM template / Bicep build output, or `terraform show -json` "
+                       "output; the format is detected. Its accounts are audited too. Example: --plan plan.json")
+
+
+def _probe_options(args: argparse.Namespace, demo: bool = False) -> Any:
+    """ProbeOptions from the flags; in the demo, the simulator's host is allowed and two labelled checks
+    with deliberately wrong credentials show the auth failure classes."""
+    from auditor.probes import DEFAULT_MAX_CALLS, DEFAULT_TOKEN_BUDGET, AuthCheck, ProbeOptions
+
+    if not args.probe:
+        return None
+    allowed = tuple(args.allow_endpoint)
+    api_key = os.environ.get("AZURE_OPENAI_API_KEY", "").strip() or None
+    checks: tuple[AuthCheck, ...] = ()
+    if demo:
+        from urllib.parse import urlsplit
+
+        allowed += (urlsplit(args.cloud_obj.management_endpoint).hostname or "127.0.0.1",)
+        api_key = None  # never send a real key from the environment to the simulator
+        checks = (
+            AuthCheck("demo: a deliberately wrong API key", api_key="0" * 32),
+            AuthCheck("demo: a token for the wrong audience (ARM)", token_scope=args.cloud_obj.management_scope),
+        )
+    return ProbeOptions(
+        max_calls=DEFAULT_MAX_CALLS if args.max_probe_calls is None else args.max_probe_calls,
+        token_budget=DEFAULT_TOKEN_BUDGET if args.probe_token_budget is None else args.probe_token_budget,
+        allow_endpoints=allowed, api_key=api_key, concurrency=args.concurrency, auth_checks=checks,
+    )
+
+
+def _validate_evidence(args: argparse.Namespace) -> None:
+    for flag, value in (("--max-probe-calls", args.max_probe_calls), ("--probe-token-budget", args.probe_token_budget)):
+        if value is not None and not args.probe:
+            raise InputError(f"{flag} limits live probes: add --probe")
+        if value is not None and value < 0:
+            raise InputError(f"{flag} must be 0 or more, not {value}")
+    if args.allow_endpoint and not args.probe:
+        raise InputError("--allow-endpoint only matters for live probes: add --probe")
+    if args.contract is not None and args.contract_from is not None:
+        raise InputError("give either --contract FILE or --contract-from PATH, not both")
+
+
 def _validate(args: argparse.Namespace) -> None:
+    _validate_evidence(args)
     if args.fail_on not in ("error", "warning", "info", "never"):
         raise InputError(f"unknown --fail-on value {args.fail_on!r}: choose error, warning, info or never")
     if args.concurrency < 1 or args.concurrency > 64:
         raise InputError(f"--concurrency must be between 1 and 64, not {args.concurrency}")
     if args.discovery not in ("auto", "resource-graph", "list"):
         raise InputError(f"unknown --discovery value {args.discovery!r}: choose auto, resource-graph or list")
-    if not args.demo and not args.resource and not args.all_accounts:
-        raise InputError("say what to audit: --resource NAME_OR_ID, --all, or --demo (see audit --help)")
+    if not args.demo and not args.resource and not args.all_accounts and not args.plan:
+        raise InputError("say what to audit: --resource NAME_OR_ID, --all, --plan FILE, or --demo (see audit --help)")
     from auditor.clouds import get_cloud
     from auditor.render import parse_formats
 
@@ -113,6 +198,11 @@ def _print_summary(report: Any, paths: Sequence[Path], exit_code: int, fail_on: 
     print(f"Audited {s['targets']} account(s), {s['deployments']} deployment(s): "
           f"{fails['error']} error(s), {fails['warning']} warning(s), {fails['info']} info, "
           f"{s['by_status']['pass']} passed, {s['by_status']['unknown']} unknown.")
+    if s["by_status"]["waived"]:
+        print(f"  {s['by_status']['waived']} finding(s) waived (see the reports for owners and expiry dates)")
+    if "drift" in s:
+        d = s["drift"]
+        print(f"  Since the baseline: {d['new']} new, {d['resolved']} resolved, {d['deployment_changes']} deployment change(s)")
     failing = [f for f in report.findings if f.status is Status.FAIL]
     failing.sort(key=lambda f: (-f.severity.rank, f.rule_id, f.target_name))
     for f in failing[:12]:
@@ -122,10 +212,29 @@ def _print_summary(report: Any, paths: Sequence[Path], exit_code: int, fail_on: 
     for target in report.targets:
         if target.status != "complete":
             print(f"  INCOMPLETE {target.name}: {'; '.join(target.reasons)}"[:220])
+    probes = getattr(report, "probe_summary", None)
+    if probes:
+        print(f"Probes: {probes['probes']} probe(s), {probes['calls']} of {probes['max_calls']} call(s), "
+              f"{probes['tokens']} of {probes['token_budget']} token(s), {probes['skipped']} skipped, "
+              f"{len(probes['not_probed'])} deployment/parameter(s) not probed.")
     for path in paths:
         print(f"Wrote {path}")
     meaning = {0: "passed", 1: f"failed (findings at or above {fail_on})", 3: "incomplete"}[exit_code]
     print(f"Result: {meaning} (exit {exit_code})")
+
+
+def _append_step_summary(report: Any) -> None:
+    """In GitHub Actions, add the Markdown summary to the job's summary page ($GITHUB_STEP_SUMMARY)."""
+    target = os.environ.get("GITHUB_STEP_SUMMARY", "").strip()
+    if not target:
+        return
+    from auditor.render.markdown import render_markdown
+
+    try:
+        with open(target, "a", encoding="utf-8") as summary:
+            summary.write(render_markdown(report) + "\n")
+    except OSError as exc:
+        print(f"audit: warning: cannot append to $GITHUB_STEP_SUMMARY ({target}): {exc}", file=sys.stderr)
 
 
 def _demo_environment(stack: ExitStack, args: argparse.Namespace) -> tuple[Any, str]:
@@ -162,7 +271,7 @@ def _demo_environment(stack: ExitStack, args: argparse.Namespace) -> tuple[Any, 
     args.cloud_obj = get_cloud(args.cloud, tenant.management_url)
     if not args.resource:
         args.all_accounts = True
-    if args.contract is None:
+    if args.contract is None and args.contract_from is None:
         from importlib.resources import files
 
         args.contract = Path(str(files("auditor.demo").joinpath("contract.yaml")))
@@ -180,6 +289,12 @@ def run(argv: Sequence[str]) -> int:
     from auditor.audit import select_rules
 
     select_rules(rules, ruleset=args.ruleset)
+    # waivers and baseline are read before any Azure call, so a bad file is exit 2 straight away
+    from auditor.drift import load_baseline
+    from auditor.waivers import load_waivers
+
+    waivers = load_waivers(args.waivers, {r.id: r.category for r in rules}) if args.waivers else ()
+    baseline = load_baseline(args.baseline) if args.baseline else None
     subscriptions = tuple(args.subscription) or tuple(
         s for s in [os.environ.get("AZURE_SUBSCRIPTION_ID", "").strip()] if s
     )
@@ -203,13 +318,21 @@ def run(argv: Sequence[str]) -> int:
             ignore=tuple(args.ignore),
             ruleset=args.ruleset,
             discovery=args.discovery,
+            contract_from=args.contract_from,
+            contract_env=dict(os.environ),
+            plan=args.plan,
+            probe=_probe_options(args, demo=args.demo),
         )
         from auditor.progress import BarProgress, wants_bar
 
         progress = stack.enter_context(BarProgress()) if wants_bar(args.quiet) else None
         report = run_audit(options, credential=credential, cloud=args.cloud_obj, connection_verify=verify, rules=rules,
                            progress=progress)
+    from auditor.audit import finish
+
+    report = finish(report, waivers=waivers, baseline=baseline)
     paths = write_reports(report, args.out, args.formats)
+    _append_step_summary(report)
     exit_code = gate(report, args.fail_on)
     if not args.quiet:
         _print_summary(report, paths, exit_code, args.fail_on)
@@ -245,12 +368,54 @@ def run_info(argv: Sequence[str]) -> int:
     return 0
 
 
+CONTRACT_EXAMPLES = """\
+examples:
+  audit contract scan ./app                     print the contract derived from ./app's Python source
+  audit contract scan ./app --out app-contract.yaml --application support-bot
+  audit --resource myres --contract app-contract.yaml      then audit against it (or: --contract-from ./app)
+"""
+
+
+def run_contract(argv: Sequence[str]) -> int:
+    """`audit contract scan PATH`: the app contract from the app's own source (read with `ast`, never run)."""
+    from auditor.sources.code_scan import contract_yaml, scan
+
+    parser = argparse.ArgumentParser(
+        prog="audit contract", epilog=CONTRACT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Derive the app contract from the application's Python source: every call through the openai "
+        "SDK (OpenAI, AzureOpenAI, async variants) with its deployment name, API and keyword parameters, and the "
+        "file:line it is made at. Deployment names the code cannot tell (a function argument) are listed as "
+        "unresolved, not guessed.",
+    )
+    parser.add_argument("action", choices=["scan"], help="scan: read the source and write the contract")
+    parser.add_argument("path", type=Path, help="a directory (scanned recursively) or one .py file")
+    parser.add_argument("--out", type=Path, metavar="FILE", help="write the contract here (default: standard output)")
+    parser.add_argument("--application", metavar="NAME", help="the application name to record (default: the directory name)")
+    args = parser.parse_args(argv[1:])
+    result = scan(args.path)
+    application = args.application or (args.path.resolve().name if args.path.is_dir() else args.path.stem)
+    text = contract_yaml(result, str(args.path), application)
+    for problem in result.skipped:
+        print(f"audit: warning: {problem}", file=sys.stderr)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text, encoding="utf-8")
+        found = len(result.calls)
+        unresolved = sum(1 for c in result.calls if c.deployment is None)
+        print(f"Wrote {args.out}: {found} call(s), {unresolved} with a deployment name only known at run time.")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `audit` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in ("rules", "kb"):
             return run_info(argv)
+        if argv and argv[0] == "contract":
+            return run_contract(argv)
         return run(argv)
     except AuditorError as exc:
         print(f"audit: error: {exc}", file=sys.stderr)

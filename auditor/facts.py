@@ -173,6 +173,16 @@ class UnresolvedCall:
     parameters: Mapping[str, Any] = field(default_factory=dict)
 
 
+PROBE_ANSWERED = (
+    "success", "api_not_supported", "deployment_not_found", "unsupported_parameter", "unsupported_value",
+    "invalid_key", "invalid_token", "local_auth_disabled", "permission_denied", "network_blocked",
+    "rate_limited", "content_filter",
+)
+"""Probe outcomes that are Azure's definite answer about a deployment."""
+PROBE_UNANSWERED = ("server_error", "timeout", "connection_error", "unexpected")
+"""Probe outcomes that tell nothing about the deployment: unknown, never a pass."""
+
+
 @dataclass(frozen=True)
 class ProbeResult:
     """What one minimal live call to a deployment's data plane showed, classified into an outcome.

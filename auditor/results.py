@@ -44,6 +44,7 @@ CATEGORIES = (
     "deployment",
     "security",
     "probe",
+    "plan",
 )
 
 
@@ -229,6 +230,8 @@ class Report:
     quota: tuple[QuotaLine, ...] = ()
     retirements: tuple[RetirementRow, ...] = ()
     drift: Drift | None = None
+    probe_summary: Mapping[str, Any] | None = None
+    """Live probes: calls and tokens spent against their limits, and what was not probed (None: no --probe)."""
 
     @property
     def complete(self) -> bool:
@@ -260,4 +263,6 @@ class Report:
                 "resolved": len(self.drift.resolved),
                 "deployment_changes": len(self.drift.changes),
             }
+        if self.probe_summary is not None:
+            summary["probes"] = dict(self.probe_summary)
         return summary

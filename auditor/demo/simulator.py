@@ -108,6 +108,10 @@ class DeploymentSimulation:
     rate_limit_first_calls: int = 0
     retry_after_seconds: int = 1
     server_error_first_calls: int = 0
+    content_filter_always: bool = False
+    """Demo only: answer every chat/responses prompt with the content-filter 400 (probes never send trigger words)."""
+    apis: frozenset[str] | None = None
+    """This deployment serves only these operations, whatever its model's behaviour says (a stale knowledge base)."""
 
 
 @dataclass(frozen=True)
@@ -488,6 +492,8 @@ def _parse_account(raw: dict[str, Any], sub_id: str, rg: str, rg_raw: Mapping[st
                 rate_limit_first_calls=int(sim.get("rateLimitFirstCalls", 0)),
                 retry_after_seconds=int(sim.get("retryAfterSeconds", 1)),
                 server_error_first_calls=int(sim.get("serverErrorFirstCalls", 0)),
+                content_filter_always=bool(sim.get("contentFilterAlways", False)),
+                apis=_simulated_apis(sim.get("apis"), f"{dep_where}.simulate.apis"),
             ),
         )
         if any(d.name.lower() == dep.name.lower() for d in deployments):
@@ -508,6 +514,15 @@ def _parse_account(raw: dict[str, Any], sub_id: str, rg: str, rg_raw: Mapping[st
         caller_has_data_role=bool(sim.get("callerHasDataRole", True)),
         rai_policies=tuple(_mapping(p, f"{where}.raiPolicies") for p in _listing(raw.get("raiPolicies"), f"{where}.raiPolicies")),
     )
+
+
+def _simulated_apis(raw: Any, where: str) -> frozenset[str] | None:
+    if raw is None:
+        return None
+    apis = frozenset(str(a) for a in _listing(raw, where))
+    if not apis <= _APIS:
+        raise ValueError(f"{where}: unknown API {sorted(apis - _APIS)}; use {sorted(_APIS)}")
+    return apis
 
 
 def _parse_catalog_entry(raw: dict[str, Any], where: str) -> CatalogEntry:
@@ -1578,7 +1593,7 @@ class _Backend:
             return reply(status, payload, None, extra)
 
         behaviour = self.spec.behaviour(deployment.model_name)
-        if operation not in behaviour.apis:
+        if operation not in (deployment.simulate.apis or behaviour.apis):
             # "chatCompletion" is verbatim (§3.4a); "responses"/"embeddings" follow the template (UNVERIFIED).
             message = _OPERATION_NOT_SUPPORTED.format(operation=operation, model=deployment.model_name)
             return reply(400, _arm_error("OperationNotSupported", message))
@@ -1590,7 +1605,7 @@ class _Backend:
             problem = self._check_embeddings(request)
         if problem is not None:
             return reply(400, problem, "model_error")
-        if operation != "embeddings" and self._trips_content_filter(request):
+        if operation != "embeddings" and (deployment.simulate.content_filter_always or self._trips_content_filter(request)):
             return reply(400, self._content_filter_body(), "model_error")
 
         if operation == "chatCompletion":

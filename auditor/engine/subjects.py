@@ -5,7 +5,8 @@ knowledge base, contract), so rules stay declarative. Pure: no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Iterator, Mapping
 
@@ -25,9 +26,11 @@ class Subject:
     account_id: str | None = None
     deployment: str | None = None
     location: SourceLocation | None = None
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    """What was observed (a probe's status, error code, latency ...), carried onto the finding as is."""
 
 
-def _account_view(account: Account, facts: Facts, kb: KnowledgeBase) -> dict[str, Any]:
+def _account_view(account: Account, deployment_count: int, kb: KnowledgeBase) -> dict[str, Any]:
     regions = kb.responses_regions.value if kb.responses_regions else None
     return {
         "id": account.id,
@@ -51,7 +54,7 @@ def _account_view(account: Account, facts: Facts, kb: KnowledgeBase) -> dict[str
         "encryption_key_source": account.encryption_key_source,
         "restrict_outbound_network_access": account.restrict_outbound_network_access,
         "responses_api_region": UNKNOWN if regions is None else account.location.lower() in regions,
-        "deployment_count": sum(1 for d in facts.deployments if d.account_id == account.id),
+        "deployment_count": deployment_count,
     }
 
 
@@ -127,18 +130,6 @@ def _lifecycle_view(catalog: Any, model: Mapping[str, Any]) -> Any:
     if catalog is UNKNOWN and retirement is UNKNOWN:
         return UNKNOWN
     return {"retirement_date": None, "days_left": None, "source": None, "replacement": None, "status": None}
-
-
-def _catalog_entries(region: Region | None, account: Account, deployment: Deployment) -> list[CatalogModel] | None:
-    if region is None or region.catalog is None:
-        return None
-    return [
-        m
-        for m in region.catalog
-        if m.kind.lower() == account.kind.lower()
-        and m.name == deployment.model_name
-        and (deployment.model_format is None or m.format.lower() == deployment.model_format.lower())
-    ]
 
 
 def _catalog_sku(entry: CatalogModel | None, sku_name: str | None) -> CatalogSku | None:
@@ -248,27 +239,42 @@ def _usage_numbers(name: str, localized: str | None, current: float, limit: floa
     }
 
 
-def _contract_view(calls: tuple[ContractCall, ...] | None, deployment: Deployment, account: Account) -> dict[str, Any]:
+def _contract_view(calls: Mapping[str, list[ContractCall]] | None, deployment: Deployment, account: Account) -> dict[str, Any]:
     if calls is None:
         return {"present": False, "file_given": False, "apis": []}
-    mine = [c for c in calls if c.deployment == deployment.name and c.account in (None, account.name)]
+    mine = [c for c in calls.get(deployment.name, ()) if c.account in (None, account.name)]
     return {"present": bool(mine), "file_given": True, "apis": sorted({c.api for c in mine})}
 
 
-def _suggestions(facts: Facts, call: ContractCall) -> list[str]:
-    names = {a.id: a.name for a in facts.accounts}
-    return sorted(
-        f"{d.name} ({names.get(d.account_id, '?')})"
-        for d in facts.deployments
-        if d.model_name and d.model_name.lower() == call.deployment.lower() and d.name != call.deployment
-    )
+def _suggestions(by_model: Mapping[str, list[str]], call: ContractCall) -> list[str]:
+    """Deployments running a model of the name the app used as a deployment name."""
+    return sorted(s for s in by_model.get(call.deployment.lower(), ()) if not s.startswith(f"{call.deployment} ("))
 
 
 def build_subjects(facts: Facts, kb: KnowledgeBase, today: date) -> Iterator[Subject]:
     """Every subject of every kind, in a stable order."""
+    from auditor.engine import evidence  # probes, unresolved calls, plans; imports this module
+
     accounts = {a.id: a for a in facts.accounts}
+    counts = Counter(d.account_id for d in facts.deployments)
+    account_views = {a.id: _account_view(a, counts[a.id], kb) for a in facts.accounts}
+    regions = {(r.subscription_id, r.location): r for r in facts.regions}
+    catalog_index: dict[tuple[int, str, str], list[CatalogModel]] = {}
+    for region in facts.regions:
+        for entry in region.catalog or ():
+            catalog_index.setdefault((id(region), entry.kind.lower(), entry.name), []).append(entry)
+    model_views: dict[tuple[str | None, str | None, str | None], dict[str, Any]] = {}
+    by_model: dict[str, list[str]] = {}
+    by_name: dict[str, list[Deployment]] = {}
+    calls_by_deployment: dict[str, list[ContractCall]] | None = None if facts.contract is None else {}
+    for c in facts.contract or ():
+        calls_by_deployment.setdefault(c.deployment, []).append(c)  # type: ignore[union-attr]
+    for d in facts.deployments:
+        by_name.setdefault(d.name, []).append(d)
+        if d.model_name:
+            by_model.setdefault(d.model_name.lower(), []).append(f"{d.name} ({accounts[d.account_id].name})")
     for account in facts.accounts:
-        yield Subject("account", account.id, account.name, {"account": _account_view(account, facts, kb)}, account_id=account.id)
+        yield Subject("account", account.id, account.name, {"account": account_views[account.id]}, account_id=account.id)
 
     checked = kb.checked
     yield Subject(
@@ -284,22 +290,30 @@ def build_subjects(facts: Facts, kb: KnowledgeBase, today: date) -> Iterator[Sub
     deployment_docs: dict[str, dict[str, Any]] = {}
     for deployment in facts.deployments:
         account = accounts[deployment.account_id]
-        region = facts.region_of(account)
-        catalog = _catalog_view(_catalog_entries(region, account, deployment), deployment, today)
+        region = regions.get((account.subscription_id, account.location))
+        entries = None if region is None or region.catalog is None else [
+            m for m in catalog_index.get((id(region), account.kind.lower(), deployment.model_name or ""), ())
+            if deployment.model_format is None or m.format.lower() == deployment.model_format.lower()
+        ]
+        catalog = _catalog_view(entries, deployment, today)
         usage_name = catalog.get("usage_name") if isinstance(catalog, dict) else None
         if usage_name:
             used_usages.setdefault((account.subscription_id, account.location, usage_name.lower()), []).append(deployment.name)
-        known = model_view(kb, deployment.model_name, deployment.model_version, deployment.sku_name, today)
+        view_key = (deployment.model_name, deployment.model_version, deployment.sku_name)
+        if view_key not in model_views:
+            model_views[view_key] = model_view(kb, *view_key, today)
+        known = model_views[view_key]
         model, disagreements = _with_catalog(known, catalog, kb, deployment)
+        model = evidence.with_probes(model, facts.probes, deployment)
         document = {
-            "account": _account_view(account, facts, kb),
+            "account": account_views[account.id],
             "deployment": _deployment_view(deployment),
             "model": model,
             "catalog": catalog,
             "lifecycle": _lifecycle_view(catalog, model),
             "knowledge": {"disagreements": disagreements, "checked": str(kb.checked) if kb.checked else None},
             "quota": _quota_view(region, usage_name) if usage_name or catalog is UNKNOWN else None,
-            "contract": _contract_view(facts.contract, deployment, account),
+            "contract": _contract_view(calls_by_deployment, deployment, account),
             "content_filter": _content_filter_view(facts, deployment),
         }
         deployment_docs[deployment.id] = document
@@ -326,8 +340,8 @@ def build_subjects(facts: Facts, kb: KnowledgeBase, today: date) -> Iterator[Sub
 
     for call in facts.contract or ():
         matches = [
-            d for d in facts.deployments
-            if d.name == call.deployment and (call.account is None or accounts[d.account_id].name == call.account)
+            d for d in by_name.get(call.deployment, ())
+            if call.account is None or accounts[d.account_id].name == call.account
         ]
         call_view = {
             "deployment": call.deployment,
@@ -337,8 +351,9 @@ def build_subjects(facts: Facts, kb: KnowledgeBase, today: date) -> Iterator[Sub
             "min_context_tokens": call.min_context_tokens,
             "tokens_per_minute": call.tokens_per_minute,
             "roles": list(call.roles),
+            "resolved": True,  # the deployment name is known (see evidence.unresolved_call_subjects)
         }
-        suggestions = _suggestions(facts, call)
+        suggestions = _suggestions(by_model, call)
         base = {"call": call_view, "suggestions": suggestions, "suggestions_text": ", ".join(suggestions)}
         if not matches:
             document = dict(base, deployment={"exists": False, "name": call.deployment}, model=UNKNOWN, account=UNKNOWN)
@@ -368,3 +383,8 @@ def build_subjects(facts: Facts, kb: KnowledgeBase, today: date) -> Iterator[Sub
                 }
                 yield Subject("contract_parameter", deployment.id, name, dict(document, param=param_view),
                               account_id=account.id, deployment=deployment.name, location=call.location)
+
+    yield from evidence.unresolved_call_subjects(facts)
+    yield from evidence.probe_subjects(facts, kb, today, accounts, deployment_docs)
+    yield from evidence.planned_subjects(facts, kb, today, accounts)
+

@@ -15,14 +15,10 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, Mapping
 
-ANSWERED = (
-    "success", "api_not_supported", "deployment_not_found", "unsupported_parameter", "unsupported_value",
-    "invalid_key", "invalid_token", "local_auth_disabled", "permission_denied", "network_blocked",
-    "rate_limited", "content_filter",
-)
-"""Outcomes that are Azure's definite answer about the deployment."""
-UNANSWERED = ("server_error", "timeout", "connection_error", "unexpected")
-"""Outcomes that tell nothing about the deployment: the probe result is unknown, never a pass."""
+from auditor.facts import PROBE_ANSWERED, PROBE_UNANSWERED
+
+ANSWERED = PROBE_ANSWERED
+UNANSWERED = PROBE_UNANSWERED
 SKIPPED = "skipped"
 AUTH_FAILURES = ("invalid_key", "invalid_token", "local_auth_disabled", "permission_denied", "network_blocked")
 

@@ -13,9 +13,10 @@ from typing import Sequence
 from auditor.results import QuotaLine, RetirementRow
 
 ROW = 28
-LABEL_W = 330
-PLOT_W = 420
-WIDTH = LABEL_W + PLOT_W + 170
+LABEL_W = 300
+PLOT_W = 400
+WIDTH = LABEL_W + PLOT_W + 290
+TOP = 24  # room above the timeline for the "today" label
 
 
 def _level(percent: float) -> str:
@@ -81,6 +82,7 @@ class Timeline:
     label_w: int
     plot_w: int
     today_x: float
+    top: int
     axis_y: int
     ticks: tuple[Tick, ...]
     markers: tuple[Marker, ...]
@@ -104,7 +106,7 @@ def retirement_timeline(rows: Sequence[RetirementRow], today: date) -> Timeline:
 
     markers = tuple(
         Marker(
-            y=i * ROW + 20,
+            y=TOP + i * ROW + 14,
             x=x(r.days_left or 0),
             level=_retire_level(r.days_left or 0),
             label=f"{r.account_name}/{r.deployment}",
@@ -116,7 +118,7 @@ def retirement_timeline(rows: Sequence[RetirementRow], today: date) -> Timeline:
         )
         for i, r in enumerate(dated)
     )
-    axis_y = len(markers) * ROW + 24
+    axis_y = TOP + len(markers) * ROW + 24
     ticks = []
     first = date(today.year, ((today.month - 1) // 3) * 3 + 1, 1)
     month = first
@@ -129,4 +131,4 @@ def retirement_timeline(rows: Sequence[RetirementRow], today: date) -> Timeline:
         month = date(month.year + (month.month >= 10), (month.month + 2) % 12 + 1, 1)
     if len(ticks) > 10:  # a long span: label every other year quarter
         ticks = [t for t in ticks if t.label.endswith("-01")] or ticks[::4]
-    return Timeline(WIDTH, axis_y + 24, LABEL_W, PLOT_W, x(0), axis_y, tuple(ticks), markers, undated)
+    return Timeline(WIDTH, axis_y + 24, LABEL_W, PLOT_W, x(0), TOP, axis_y, tuple(ticks), markers, undated)

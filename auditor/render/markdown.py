@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 
-from auditor.results import Finding, Report, Status
+from auditor.results import Finding, Report, Severity, Status
 
 MAX_ROWS = 25
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 _SAFE_URL = re.compile(r"https://[^\s()<>\[\]]+")
 
 
@@ -58,7 +58,11 @@ def render_markdown(report: Report) -> str:
             lines.append(f"> **Incomplete:** {md(target.name)}: {md('; '.join(target.reasons))}")
     if not report.complete:
         lines.append("")
-    attention = sorted((f for f in report.findings if f.status in (Status.FAIL, Status.UNKNOWN)), key=_order)
+    attention = sorted(
+        (f for f in report.findings
+         if f.status is Status.UNKNOWN or (f.status is Status.FAIL and f.severity is not Severity.INFO)),
+        key=_order,
+    )
     if attention:
         lines += ["| | severity | rule | target | finding |", "|---|---|---|---|---|"]
         for f in attention[:MAX_ROWS]:

@@ -138,5 +138,5 @@ def render_sarif(report: Report, root: Path | None = None) -> str:
         "columnKind": "unicodeCodePoints",
     }
     if root is not None:
-        run["originalUriBaseIds"]["SRCROOT"] = {"uri": root.resolve().as_uri() + "/"}
+        run["originalUriBaseIds"]["SRCROOT"] = {"uri": root.as_uri().rstrip("/") + "/"}
     return json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2) + "\n"

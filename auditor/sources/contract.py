@@ -11,20 +11,39 @@ deployments:
     roles: [system, user]         # optional: the message roles it sends
   reasoner:                       # a list when the app calls one deployment in several ways
     - {api: responses, parameters: [reasoning_effort]}
+  env:AZURE_OPENAI_DEPLOYMENT:    # a name read from the environment (written by `audit contract scan`)
+    - api: chat_completions
+      default: chat-prod          # optional: the default the code gives; the audit's own environment wins
+      source: app/main.py:42      # optional: where the call is; findings then point there
+unresolved:                       # optional: calls whose deployment name is only known at run time
+  - {api: responses, source: app/agent.py:17, model: model, why: "the argument `model` of ask()"}
 ```
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Mapping
 
 from auditor.errors import InputError
-from auditor.facts import ContractCall, SourceLocation
-from auditor.yamlfile import LineDict, load_yaml
+from auditor.facts import ContractCall, SourceLocation, UnresolvedCall
+from auditor.yamlfile import LineDict, LineList, load_yaml
 
 APIS = ("chat_completions", "responses", "completions", "embeddings")
-_CALL_KEYS = {"api", "parameters", "account", "min_context_tokens", "tokens_per_minute", "roles"}
+_CALL_KEYS = {"api", "parameters", "account", "min_context_tokens", "tokens_per_minute", "roles", "source", "default"}
+_UNRESOLVED_KEYS = {"api", "source", "model", "why", "parameters"}
+
+
+def _source(path: Path, raw: Any, line: int) -> SourceLocation | None:
+    """`source: FILE:LINE` (where a scanned call is in the app's code), so findings point at the code."""
+    value = raw.get("source") if isinstance(raw, Mapping) else None
+    if value is None:
+        return None
+    file, _, number = str(value).rpartition(":")
+    if not file or not number.isdigit() or int(number) < 1:
+        raise InputError(f"{path}:{line}: source must be FILE:LINE (e.g. app/main.py:42), not {value!r}")
+    return SourceLocation(file, int(number))
 
 
 def _call(path: Path, name: str, raw: Any, line: int) -> ContractCall:
@@ -59,26 +78,83 @@ def _call(path: Path, name: str, raw: Any, line: int) -> ContractCall:
         account=str(account) if account is not None else None,
         min_context_tokens=raw.get("min_context_tokens"),
         tokens_per_minute=raw.get("tokens_per_minute"),
-        location=SourceLocation(str(path), line),
+        location=_source(path, raw, line) or SourceLocation(str(path), line),
         roles=tuple(roles),
     )
 
 
 def load_contract(path: Path | str) -> tuple[ContractCall, ...]:
     """Read and validate a contract file; problems name the file and line."""
+    return load_contract_document(path)[0]
+
+
+def load_contract_document(
+    path: Path | str, environ: Mapping[str, str] | None = None
+) -> tuple[tuple[ContractCall, ...], tuple[UnresolvedCall, ...]]:
+    """The contract's calls, and the calls whose deployment name cannot be known here: `unresolved:`
+    entries, and `env:NAME` deployments when NAME is set neither in `environ` (the audit's environment,
+    passed in by the CLI) nor by a `default:`."""
     path = Path(path)
     document = load_yaml(path, what="contract")
     if not isinstance(document, Mapping) or not isinstance(document.get("deployments"), Mapping):
         raise InputError(f"{path}:1: a contract needs a top-level `deployments:` mapping of deployment names")
-    extra = sorted(set(map(str, document)) - {"deployments", "application"})
+    extra = sorted(set(map(str, document)) - {"deployments", "application", "unresolved"})
     if extra:
         raise InputError(f"{path}:{document.key_lines.get(extra[0], 1)}: unknown top-level key {extra[0]!r}")
     deployments = document["deployments"]
     calls: list[ContractCall] = []
+    unresolved: list[UnresolvedCall] = []
     for name, raw in deployments.items():
         line = deployments.key_lines.get(str(name), 1)
         entries = raw if isinstance(raw, list) else [raw]
         for index, entry in enumerate(entries):
             entry_line = raw.item_lines[index] if isinstance(raw, list) else line
-            calls.append(_call(path, str(name), entry, entry_line))
-    return tuple(calls)
+            call = _call(path, str(name), entry, entry_line)
+            default = entry.get("default")
+            if not str(name).startswith("env:"):
+                if default is not None:
+                    raise InputError(f"{path}:{_entry_line(entry, entry_line)}: default is only for env: deployment names, not {name!r}")
+                calls.append(call)
+                continue
+            variable = str(name)[4:]
+            value = (environ or {}).get(variable) or (str(default) if default is not None else None)
+            if value:
+                calls.append(replace(call, deployment=value))
+            else:
+                unresolved.append(UnresolvedCall(
+                    api=call.api, expression=str(name), location=call.location, parameters=dict(call.parameters),
+                    why=f"the deployment name comes from environment variable {variable}, which has no default in "
+                        "the code and is not set where the audit runs",
+                ))
+    unresolved.extend(_unresolved(path, document.get("unresolved")))
+    return tuple(calls), tuple(unresolved)
+
+
+def _entry_line(raw: Any, line: int) -> int:
+    return getattr(raw, "line", line)
+
+
+def _unresolved(path: Path, raw: Any) -> list[UnresolvedCall]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise InputError(f"{path}:{getattr(raw, 'line', 1)}: unresolved must be a list of calls")
+    found = []
+    for index, entry in enumerate(raw):
+        line = raw.item_lines[index] if isinstance(raw, LineList) else 1
+        if not isinstance(entry, Mapping):
+            raise InputError(f"{path}:{line}: an unresolved call needs api, source, model and why")
+        unknown = sorted(set(map(str, entry)) - _UNRESOLVED_KEYS)
+        if unknown:
+            raise InputError(f"{path}:{line}: unknown key {unknown[0]!r} in an unresolved call (allowed: {', '.join(sorted(_UNRESOLVED_KEYS))})")
+        if entry.get("api") not in APIS:
+            raise InputError(f"{path}:{line}: unresolved call: api must be one of {', '.join(APIS)}, not {entry.get('api')!r}")
+        params = entry.get("parameters") or {}
+        if isinstance(params, list):
+            params = {str(p): None for p in params}
+        found.append(UnresolvedCall(
+            api=str(entry["api"]), expression=str(entry.get("model") or "?"), why=str(entry.get("why") or "not given"),
+            location=_source(path, entry, line) or SourceLocation(str(path), line),
+            parameters=dict(params) if isinstance(params, Mapping) else {},
+        ))
+    return found

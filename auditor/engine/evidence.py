@@ -1,0 +1,306 @@
+"""Subjects built from evidence rather than inventory: live probe results, calls the code scan could not
+resolve, and deployments a plan would create. Pure, like auditor/engine/subjects.py, whose joins (catalog,
+knowledge base, quota) these reuse; kept apart so each source of evidence stays in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from typing import Any, Iterator, Mapping
+
+from auditor.engine.conditions import UNKNOWN
+from auditor.engine.subjects import Subject, _account_view, _catalog_view, _lifecycle_view, _quota_view, _with_catalog
+from auditor.facts import PROBE_ANSWERED, Account, CatalogModel, Deployment, Facts, PlannedDeployment, ProbeResult, Region
+from auditor.knowledge import KnowledgeBase, model_view
+
+_API_NAMES = {"chat_completions": "Chat Completions", "responses": "Responses", "completions": "Completions",
+              "embeddings": "Embeddings"}
+
+
+def with_probes(model: dict[str, Any], probes: tuple[ProbeResult, ...] | None, deployment: Deployment) -> dict[str, Any]:
+    """The probe wins: what Azure answered this deployment overrides the knowledge base and the catalog
+    (APIs served, parameters refused). Labelled auth checks say nothing about the model and are ignored."""
+    mine = [p for p in probes or () if p.deployment_id == deployment.id and p.label is None]
+    if not mine:
+        return model
+    merged = dict(model)
+    apis = merged.get("apis")
+    if isinstance(apis, list):
+        served = set(apis)
+        for p in mine:
+            if p.parameter is None and p.outcome == "success":
+                served.add(p.api)
+            elif p.parameter is None and p.outcome == "api_not_supported":
+                served.discard(p.api)
+        if served != set(apis):
+            merged["apis"] = sorted(served)
+            merged["responses_only"] = "responses" in served and "chat_completions" not in served
+    table = merged.get("parameters")
+    if isinstance(table, Mapping):
+        updated = {k: dict(v) for k, v in table.items()}
+        for p in mine:
+            if p.parameter is None:
+                continue
+            spec = updated.setdefault(p.parameter, {"support": "supported"})
+            support = spec.get("support")
+            if p.outcome == "success" and (support == "rejected" or (support == "default_only" and p.value != spec.get("default"))):
+                spec["support"] = "supported"
+            elif p.outcome in ("unsupported_parameter", "unsupported_value") and support in (None, "supported"):
+                spec["support"] = "rejected"
+        if updated != table:
+            merged["parameters"] = updated
+    return merged
+
+
+def _short(value: Any) -> str:
+    text = "true" if value is True else "false" if value is False else str(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _probe_summary(result: ProbeResult) -> str:
+    """One line of evidence: what was sent and what came back."""
+    if result.outcome == "skipped":
+        return result.message or "not sent"
+    attempts = f"{result.attempts} attempt{'s' if result.attempts != 1 else ''}"
+    timing = f" in {result.latency_ms:g} ms" if result.latency_ms is not None else ""
+    head = f"HTTP {result.status_code}" if result.status_code is not None else result.outcome.replace("_", " ")
+    code = f" {result.error_code}" if result.error_code and result.error_code != str(result.status_code) else ""
+    throttled = f", throttled {result.throttled}x (retry-after {result.retry_after:g} s)" if result.throttled and result.retry_after is not None else ""
+    message = f": {result.message}" if result.message else ""
+    return f"{head}{code}{timing} ({attempts}{throttled}){message}"
+
+
+def _probe_evidence(result: ProbeResult) -> dict[str, Any]:
+    """The finding's evidence: status, error code, message, latency and the retry hints (never a secret)."""
+    return {
+        "api": result.api, "parameter": result.parameter, "value": result.value, "outcome": result.outcome,
+        "status_code": result.status_code, "error_code": result.error_code, "error_param": result.error_param,
+        "message": result.message, "latency_ms": result.latency_ms, "attempts": result.attempts,
+        "throttled": result.throttled, "retry_after": result.retry_after, "rate_limit": dict(result.rate_limit),
+        "tokens": result.tokens, "auth": result.auth, "label": result.label, "endpoint_host": result.endpoint_host,
+        "summary": _probe_summary(result),
+    }
+
+
+def _probe_vs_kb(result: ProbeResult, deployment: Deployment | None, kb: KnowledgeBase, today: date) -> tuple[str | None, str | None]:
+    """What the knowledge base expected of this probe, and the contradiction when the probe disagrees."""
+    if deployment is None or result.label is not None:
+        return None, None
+    view = model_view(kb, deployment.model_name, deployment.model_version, deployment.sku_name, today)
+    model = deployment.model_name
+    if result.parameter is None:
+        apis = view.get("apis")
+        if result.outcome not in ("success", "api_not_supported") or not isinstance(apis, list):
+            return None, None
+        expected, works = result.api in apis, result.outcome == "success"
+        said = f"the knowledge base says {model} {'serves' if expected else 'does not serve'} {_API_NAMES[result.api]}"
+        if expected == works:
+            return said, None
+        return said, said + (", but the probe succeeded" if works else ", but Azure answered OperationNotSupported")
+    table = view.get("parameters")
+    if result.outcome not in ("success", "unsupported_parameter", "unsupported_value") or not isinstance(table, Mapping):
+        return None, None
+    spec = table.get(result.parameter) or {"support": "supported"}
+    support = spec.get("support")
+    expected = support in (None, "supported") or (support == "default_only" and result.value == spec.get("default"))
+    works = result.outcome == "success"
+    said = (f"the knowledge base says {model} {'accepts' if expected else 'refuses'} "
+            f"{result.parameter}={_short(result.value)} on {_API_NAMES[result.api]}")
+    if expected == works:
+        return said, None
+    return said, said + (", but Azure accepted it" if works else f", but Azure answered {result.error_code}")
+
+
+def probe_subjects(facts: Facts, kb: KnowledgeBase, today: date, accounts: Mapping[str, Account],
+                    deployment_docs: Mapping[str, Mapping[str, Any]]) -> Iterator[Subject]:
+    deployments = {d.id: d for d in facts.deployments}
+    for result in facts.probes or ():
+        account = accounts.get(result.account_id)
+        if account is None:
+            continue
+        parent = deployment_docs.get(result.deployment_id or "")
+        answered = result.outcome in PROBE_ANSWERED
+        expected, disagreement = _probe_vs_kb(result, deployments.get(result.deployment_id or ""), kb, today)
+        setting = f"{result.parameter}={_short(result.value)}" if result.parameter else ""
+        probe = {
+            "kind": "parameter" if result.parameter else "api",
+            "api": result.api,
+            "api_name": _API_NAMES.get(result.api, result.api),
+            "parameter": result.parameter,
+            "value": result.value,
+            "setting": setting,
+            "outcome": result.outcome,
+            "answered": answered,
+            "completed": True if answered else (False if result.outcome == "skipped" else UNKNOWN),
+            "status_code": result.status_code,
+            "error_code": result.error_code,
+            "error_param": result.error_param,
+            "message": result.message or "no message",
+            "latency_ms": result.latency_ms,
+            "attempts": result.attempts,
+            "throttled": result.throttled,
+            "retry_after": result.retry_after,
+            "rate_limit_text": ", ".join(f"{k}: {v}" for k, v in sorted(result.rate_limit.items())) or "none sent",
+            "tokens": result.tokens,
+            "auth": "an API key" if result.auth == "key" else "an Entra ID token",
+            "label": result.label,
+            "label_text": f" [{result.label}]" if result.label else "",
+            "called_by_app": result.called_by_app,
+            "hint": result.hint or "",
+            "evidence": _probe_summary(result),
+            "kb_expected": expected,
+            "kb_disagreement": disagreement,
+        }
+        document = {
+            "probe": probe,
+            "account": parent["account"] if parent else _account_of(account, facts, kb),
+            "deployment": parent["deployment"] if parent else {"exists": False, "name": result.deployment},
+            "model": parent["model"] if parent else UNKNOWN,
+        }
+        what = result.api + (f" {setting}" if setting else "")
+        label = f", {result.label}" if result.label else ""
+        yield Subject(
+            "probe", result.deployment_id or f"{account.id}/deployments/{result.deployment}",
+            f"{account.name}/{result.deployment} ({what} probe{label})", document,
+            account_id=account.id, deployment=result.deployment, evidence=_probe_evidence(result),
+        )
+
+
+def unresolved_call_subjects(facts: Facts) -> Iterator[Subject]:
+    """Calls whose deployment name the code scan could not know: one `contract_call` each, with no deployment
+    (deployment.exists is neither true nor false), so only the rule about unchecked calls applies to them."""
+    for call in facts.contract_unresolved:
+        where = f"{call.location.file}:{call.location.line}" if call.location else "unknown place"
+        view = {
+            "deployment": None, "api": call.api, "parameters": sorted(call.parameters), "resolved": False,
+            "expression": call.expression, "why": call.why, "source": where,
+        }
+        document = {"call": view, "deployment": {"exists": None, "name": None}, "model": UNKNOWN, "account": UNKNOWN,
+                    "suggestions": [], "suggestions_text": ""}
+        yield Subject("contract_call", f"contract:unresolved:{where}", f"{where} ({call.api})", document,
+                      location=call.location)
+
+
+def _account_of(account: Account, facts: Facts, kb: KnowledgeBase) -> dict[str, Any]:
+    return _account_view(account, sum(1 for d in facts.deployments if d.account_id == account.id), kb)
+
+
+def _catalog_entries(region: Region | None, account: Account, deployment: Deployment) -> list[CatalogModel] | None:
+    """The region's catalog entries for the deployment's model and the account's kind (None: not read)."""
+    if region is None or region.catalog is None:
+        return None
+    return [
+        m for m in region.catalog
+        if m.kind.lower() == account.kind.lower() and m.name == deployment.model_name
+        and (deployment.model_format is None or m.format.lower() == deployment.model_format.lower())
+    ]
+
+
+def _find_account(facts: Facts, reference: str | None) -> Account | None:
+    if not reference:
+        return None
+    wanted = reference.lower().rstrip("/")
+    return next((a for a in facts.accounts if wanted in (a.name.lower(), a.id.lower())), None)
+
+
+_PLAN_FIELDS = ("account", "name", "model.format", "model.name", "model.version", "sku.name", "sku.capacity")
+
+
+def planned_subjects(facts: Facts, kb: KnowledgeBase, today: date, accounts: Mapping[str, Account]) -> Iterator[Subject]:
+    """Planned deployments, checked before they exist: region offer, registration, lifecycle, the app's APIs,
+    and quota summed per usage line across the whole plan against what is left (limit - current)."""
+    rows: list[tuple[PlannedDeployment, dict[str, Any], tuple[str, str, str] | None, float]] = []
+    for plan in facts.planned or ():
+        unresolved = {entry.split(":", 1)[0].strip() for entry in plan.unresolved}
+        account = _find_account(facts, plan.account)
+        view: dict[str, Any] = {
+            "name": plan.name if "name" not in unresolved else UNKNOWN,
+            "account": plan.account if "account" not in unresolved else UNKNOWN,
+            "account_found": account is not None if "account" not in unresolved else UNKNOWN,
+            "model_name": plan.model_name if "model.name" not in unresolved else UNKNOWN,
+            "model_version": plan.model_version if "model.version" not in unresolved else UNKNOWN,
+            "version_given": plan.model_version is not None,
+            "sku_name": plan.sku_name if "sku.name" not in unresolved else UNKNOWN,
+            "sku_capacity": plan.sku_capacity if "sku.capacity" not in unresolved else UNKNOWN,
+            "registration_approved": plan.registration_approved,
+            "action": plan.action,
+            "format": plan.source_format,
+            "unresolved": list(plan.unresolved),
+            "unresolved_text": "; ".join(plan.unresolved) or "none",
+        }
+        document: dict[str, Any] = {"plan": view, "account": UNKNOWN, "model": UNKNOWN, "catalog": UNKNOWN,
+                                    "lifecycle": UNKNOWN, "quota": UNKNOWN, "contract": UNKNOWN}
+        usage_key: tuple[str, str, str] | None = None
+        delta = 0.0
+        blocking = unresolved & {"model.name", "sku.name", "model.format"}
+        if account is not None:
+            document["account"] = _account_of(account, facts, kb)
+            region = facts.region_of(account)
+            probe_deployment = Deployment(
+                id=f"{account.id}/deployments/{plan.name}", name=plan.name or "", account_id=account.id,
+                model_format=plan.model_format, model_name=plan.model_name, model_version=plan.model_version,
+                sku_name=plan.sku_name, sku_capacity=plan.sku_capacity,
+            )
+            entries = _catalog_entries(region, account, probe_deployment)
+            if plan.model_version is None and "model.version" not in unresolved and entries:
+                default = next((m.version for m in entries if m.is_default_version), None)
+                probe_deployment = replace(probe_deployment, model_version=default)
+                view["model_version"] = default if default else UNKNOWN
+            if not blocking and "model.version" not in unresolved:
+                catalog = _catalog_view(entries, probe_deployment, today)
+                known = model_view(kb, plan.model_name, probe_deployment.model_version, plan.sku_name, today)
+                model, _ = _with_catalog(known, catalog, kb, probe_deployment)
+                document.update(catalog=catalog, model=model, lifecycle=_lifecycle_view(catalog, model))
+                usage_name = catalog.get("usage_name") if isinstance(catalog, Mapping) else None
+                if isinstance(catalog, Mapping) and not usage_name:
+                    document["quota"] = None
+                elif usage_name and region is not None and region.usages is not None:
+                    usage_key = (account.subscription_id, account.location, usage_name.lower())
+                    delta = float(plan.sku_capacity or 0) - _existing_capacity(facts, region, account, plan, usage_name, today)
+                    document["quota"] = _quota_view(region, usage_name)
+            calls = [c for c in facts.contract or () if c.deployment == plan.name and c.account in (None, account.name)]
+            apis = sorted({c.api for c in calls})
+            model_apis = document["model"].get("apis") if isinstance(document["model"], Mapping) else UNKNOWN
+            document["contract"] = {
+                "present": bool(calls),
+                "apis": apis,
+                "unsupported_apis": UNKNOWN if not isinstance(model_apis, list) else [a for a in apis if a not in model_apis],
+            }
+        elif "account" not in unresolved and plan.account is not None:
+            document["contract"] = {"present": False, "apis": [], "unsupported_apis": []}
+        rows.append((plan, document, usage_key, delta if "sku.capacity" not in unresolved else float("nan")))
+
+    totals: dict[tuple[str, str, str], list[tuple[PlannedDeployment, float]]] = {}
+    for plan, _, key, delta in rows:
+        if key is not None:
+            totals.setdefault(key, []).append((plan, delta))
+    for plan, document, key, _ in rows:
+        quota = document["quota"]
+        if key is not None and isinstance(quota, Mapping):
+            members = totals[key]
+            total = sum(d for _, d in members)
+            quota = dict(quota)
+            quota["plan_total"] = UNKNOWN if total != total else total  # NaN: a capacity the plan left unresolved
+            quota["plan_deployments"] = ", ".join(f"{p.name} ({_short(p.sku_capacity)})" for p, _ in members)
+            document["quota"] = quota
+        account = _find_account(facts, plan.account)
+        name = plan.name or "?"
+        target = f"{account.id}/deployments/{name}" if account else f"plan:{plan.account}/{name}"
+        yield Subject(
+            "planned_deployment", target, f"{account.name if account else plan.account or '?'}/{name} (planned)", document,
+            account_id=account.id if account else None, deployment=plan.name, location=plan.location,
+        )
+
+
+def _existing_capacity(facts: Facts, region: Region, account: Account, plan: PlannedDeployment, usage_name: str,
+                       today: date) -> float:
+    """Capacity a same-named deployment already holds on the same quota line: a plan that changes it only
+    adds the difference."""
+    for deployment in facts.deployments:
+        if deployment.account_id != account.id or deployment.name != plan.name:
+            continue
+        catalog = _catalog_view(_catalog_entries(region, account, deployment), deployment, today)
+        if isinstance(catalog, Mapping) and (catalog.get("usage_name") or "").lower() == usage_name.lower():
+            return float(deployment.sku_capacity or 0)
+    return 0.0

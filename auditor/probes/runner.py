@@ -1,0 +1,329 @@
+"""Send the selected probes through the openai SDK and record what Azure answered. The only I/O of probes.
+
+Bounds, all enforced here: every HTTP attempt counts against `max_calls`; tokens are reserved before a call
+(input allowance + the output limit) and settled from the answer's usage, so `token_budget` is never
+exceeded; probes of one deployment run one after another, deployments at most `concurrency` at a time;
+429s and transient faults are retried by our own loop (the SDK's retries are off, so every attempt is
+counted), honouring `retry-after-ms` / `retry-after` up to `max_retry_wait`; each attempt has a timeout.
+Faults that survive the retries become unknown results, never a pass; nothing raises out of a probe.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any, Callable, Iterable, Mapping
+
+from auditor.clouds import Cloud
+from auditor.facts import Facts, ProbeResult, ProbeSummary
+from auditor.knowledge import KnowledgeBase
+from auditor.probes import ProbeOptions
+from auditor.probes.classify import Answer, classify, failure
+from auditor.probes.selection import (
+    PROMPT,
+    TOKEN_LIMIT_PARAMETERS,
+    PlannedProbe,
+    data_plane_base,
+    endpoint_refusal,
+    select_probes,
+)
+
+_INPUT_ALLOWANCE = 32
+"""Tokens reserved for the one-word input and the request's framing, on top of the output limit."""
+_RETRIED = ("rate_limited", "server_error", "timeout", "connection_error")
+
+
+class Budget:
+    """Calls and tokens spent by a run, against its limits; thread-safe."""
+
+    def __init__(self, max_calls: int, token_budget: int) -> None:
+        self.max_calls = max_calls
+        self.token_budget = token_budget
+        self.calls = 0
+        self.tokens = 0
+        self._reserved = 0
+        self._lock = threading.Lock()
+
+    def acquire(self, reserve: int) -> str | None:
+        """Take one call and reserve tokens for it; the reason it may not be sent, or None."""
+        with self._lock:
+            if self.calls >= self.max_calls:
+                return f"the probe call limit ({self.max_calls}, --max-probe-calls) was reached"
+            if self.tokens + self._reserved + reserve > self.token_budget:
+                return f"the probe token budget ({self.token_budget}, --probe-token-budget) would be exceeded"
+            self.calls += 1
+            self._reserved += reserve
+            return None
+
+    def settle(self, reserve: int, used: int) -> None:
+        """Replace a call's reservation by what its answer says it used."""
+        with self._lock:
+            self._reserved -= reserve
+            self.tokens += used
+
+
+@dataclass
+class _Request:
+    """The keyword arguments of one SDK call, and the output limit it carries."""
+
+    kwargs: dict[str, Any]
+    limit_parameter: str
+    limit: int
+
+
+def _request(probe: PlannedProbe, limit_parameter: str | None = None) -> _Request:
+    """The smallest request the API accepts: one word in, 16 tokens out at most (1 for non-reasoning chat)."""
+    extra: dict[str, Any] = {}
+    if probe.api == "responses":
+        kwargs: dict[str, Any] = {"model": probe.deployment, "input": PROMPT, "max_output_tokens": 16, "store": False}
+        parameter, limit = "max_output_tokens", 16
+        if probe.parameter == "reasoning_effort":
+            extra["reasoning"] = {"effort": probe.value}
+        elif probe.parameter:
+            extra[probe.parameter] = probe.value
+    else:
+        kwargs = {"model": probe.deployment, "messages": [{"role": "user", "content": PROMPT}]}
+        if probe.parameter in TOKEN_LIMIT_PARAMETERS:
+            parameter, limit = str(probe.parameter), int(probe.value or 16)
+        elif limit_parameter:
+            parameter, limit = limit_parameter, 1 if limit_parameter == "max_tokens" else 16
+        elif probe.reasoning is False:
+            parameter, limit = "max_tokens", 1
+        else:
+            parameter, limit = "max_completion_tokens", 16
+        extra[parameter] = limit
+        if probe.parameter and probe.parameter not in TOKEN_LIMIT_PARAMETERS:
+            extra[probe.parameter] = probe.value
+    if extra:
+        kwargs["extra_body"] = extra
+    return _Request(kwargs, parameter, limit)
+
+
+def _body(response: Any) -> Any:
+    try:
+        return json.loads(response.text or "null")
+    except (ValueError, AttributeError):
+        return getattr(response, "text", None)
+
+
+class ProbeRunner:
+    """Runs planned probes against the data plane with one budget and one client per (account, credential)."""
+
+    def __init__(self, *, credential: Any, cloud: Cloud, options: ProbeOptions,
+                 connection_verify: str | bool = True, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._credential = credential
+        self._cloud = cloud
+        self._options = options
+        self._verify = connection_verify
+        self._sleep = sleep
+        self.budget = Budget(options.max_calls, options.token_budget)
+        self._clients: dict[tuple[str, str, str], Any] = {}
+        self._lock = threading.Lock()
+
+    # -- clients ----------------------------------------------------------------------------------------
+
+    def _client(self, base_url: str, probe: PlannedProbe) -> Any:
+        import openai
+
+        scope = probe.token_scope or self._cloud.cognitive_scope
+        key = (base_url, probe.auth, "" if probe.api_key else scope)
+        with self._lock:
+            if key not in self._clients:
+                verify: Any = self._verify
+                if isinstance(verify, str):
+                    verify = ssl.create_default_context(cafile=verify)
+                if probe.api_key:
+                    api_key: Any = probe.api_key  # sent as the api-key header; see _headers
+                else:
+                    from azure.identity import get_bearer_token_provider
+
+                    api_key = get_bearer_token_provider(self._credential, scope)
+                self._clients[key] = openai.OpenAI(
+                    base_url=base_url, api_key=api_key, max_retries=0, timeout=self._options.timeout,
+                    http_client=openai.DefaultHttpxClient(verify=verify),
+                )
+            return self._clients[key]
+
+    @staticmethod
+    def _headers(probe: PlannedProbe) -> dict[str, Any]:
+        """Keys go in Azure's `api-key` header and no Authorization header is sent with them."""
+        import openai
+
+        return {"api-key": probe.api_key, "Authorization": openai.Omit()} if probe.api_key else {}
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
+
+    # -- one attempt ------------------------------------------------------------------------------------
+
+    def _attempt(self, client: Any, probe: PlannedProbe, request: _Request) -> tuple[Answer, float]:
+        import openai
+
+        kwargs = dict(request.kwargs)
+        headers = self._headers(probe)
+        if headers:
+            kwargs["extra_headers"] = headers
+        started = time.perf_counter()
+        try:
+            if probe.api == "responses":
+                raw = client.responses.with_raw_response.create(**kwargs)
+            else:
+                raw = client.chat.completions.with_raw_response.create(**kwargs)
+            response = raw.http_response
+            answer = classify(response.status_code, _body(response), response.headers, auth=probe.auth)
+        except openai.APIStatusError as exc:
+            answer = classify(exc.status_code, _body(exc.response), exc.response.headers, auth=probe.auth)
+        except openai.APITimeoutError:
+            answer = failure("timeout", f"no answer within {self._options.timeout:g} s")
+        except openai.APIConnectionError as exc:
+            answer = failure("connection_error", f"could not connect: {type(exc.__cause__ or exc).__name__}")
+        except Exception as exc:  # a credential that yields no token, a bug: unknown, never a crash
+            answer = failure("unexpected", f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+        return answer, (time.perf_counter() - started) * 1000.0
+
+    # -- one probe, with bounded retries ----------------------------------------------------------------
+
+    def run_one(self, probe: PlannedProbe) -> ProbeResult:
+        base = ProbeResult(
+            account_id=probe.account.id, deployment=probe.deployment, api=probe.api, outcome="skipped",
+            parameter=probe.parameter, value=probe.value, deployment_id=probe.deployment_id, auth=probe.auth,
+            called_by_app=probe.called_by_app, label=probe.label,
+        )
+        base_url = data_plane_base(probe.account)
+        if base_url is None:
+            return replace(base, message="the account reports no endpoint")
+        from urllib.parse import urlsplit
+
+        base = replace(base, endpoint_host=urlsplit(base_url).hostname)
+        refusal = endpoint_refusal(base_url, self._cloud, self._options.allow_endpoints)
+        if refusal:
+            return replace(base, message=refusal)
+        client = self._client(base_url, probe)
+        request = _request(probe)
+        attempts = throttled = 0
+        last_wait: float | None = None
+        throttle_hints: dict[str, str] = {}
+        fell_back = False
+        answer: Answer | None = None
+        latency = 0.0
+        note = ""
+        while True:
+            reserve = _INPUT_ALLOWANCE + request.limit
+            refused = self.budget.acquire(reserve)
+            if refused:
+                if answer is None:
+                    return replace(base, message=f"not sent: {refused}")
+                note = f" (no further retry: {refused})"
+                break
+            attempts += 1
+            answer, latency = self._attempt(client, probe, request)
+            used = answer.tokens if answer.tokens is not None else (reserve if answer.outcome == "success" else 0)
+            self.budget.settle(reserve, used)
+            if answer.outcome == "rate_limited":
+                throttled += 1
+                last_wait = answer.retry_after
+                throttle_hints = dict(answer.rate_limit)  # keep the 429's hints, not the later success's
+            if (probe.parameter is None and not fell_back and answer.outcome in ("unsupported_parameter", "unsupported_value")
+                    and answer.error_param == request.limit_parameter and probe.api == "chat_completions"):
+                # Our own output limit was refused (the knowledge base misjudged the model): use the other one.
+                fell_back = True
+                request = _request(probe, "max_tokens" if request.limit_parameter != "max_tokens" else "max_completion_tokens")
+                continue
+            if answer.outcome not in _RETRIED or attempts > self._options.max_retries:
+                break
+            wait = answer.retry_after if answer.outcome == "rate_limited" and answer.retry_after is not None \
+                else min(0.5 * 2 ** (attempts - 1), 8.0)
+            if wait > self._options.max_retry_wait:
+                note = f" (not retried: the server asked for {wait:g} s, more than {self._options.max_retry_wait:g} s)"
+                break
+            self._sleep(wait)
+        assert answer is not None
+        outcome, message = answer.outcome, answer.message
+        if probe.api_key and message:  # an echoed credential never reaches a fact or a report
+            message = message.replace(probe.api_key, "***")
+        if probe.parameter is None and outcome in ("unsupported_parameter", "unsupported_value"):
+            outcome = "unexpected"
+            message = f"the minimal probe request itself was refused ({answer.error_code} on {answer.error_param}): {message}"
+        return replace(
+            base, outcome=outcome, status_code=answer.status_code, error_code=answer.error_code,
+            error_param=answer.error_param, message=(message or "") + note if (message or note) else None,
+            latency_ms=round(latency, 1), attempts=attempts, throttled=throttled,
+            retry_after=last_wait, rate_limit=throttle_hints or dict(answer.rate_limit), tokens=self._tokens_of(answer),
+            hint=answer.hint,
+        )
+
+    @staticmethod
+    def _tokens_of(answer: Answer) -> int:
+        return answer.tokens or 0
+
+    # -- the run ----------------------------------------------------------------------------------------
+
+    def run(self, probes: Iterable[PlannedProbe]) -> list[ProbeResult]:
+        """Every probe, deployments in parallel (bounded), each deployment's probes in order. A parameter
+        probe runs only after its API probe succeeded (otherwise it would test the API again)."""
+        groups: dict[tuple[str, str], list[PlannedProbe]] = {}
+        for probe in probes:
+            groups.setdefault(probe.group, []).append(probe)
+
+        def run_group(members: list[PlannedProbe]) -> list[ProbeResult]:
+            results: list[ProbeResult] = []
+            api_outcome: dict[tuple[str, str], str] = {}
+            for probe in members:
+                if probe.parameter is not None and api_outcome.get((probe.api, probe.auth)) != "success":
+                    continue
+                result = self.run_one(probe)
+                if probe.parameter is None and probe.label is None:
+                    api_outcome.setdefault((probe.api, probe.auth), result.outcome)
+                results.append(result)
+            return results
+
+        ordered = sorted(groups.values(), key=lambda g: (not any(p.called_by_app for p in g), g[0].group))
+        with ThreadPoolExecutor(max_workers=max(1, self._options.concurrency), thread_name_prefix="probe") as pool:
+            batches = list(pool.map(run_group, ordered))
+        return [r for batch in batches for r in batch]
+
+
+def _skipped_parameters(probes: list[PlannedProbe], results: list[ProbeResult]) -> list[str]:
+    sent = {(r.account_id, r.deployment, r.api, r.parameter, r.label) for r in results}
+    return [
+        f"{p.account.name}/{p.deployment} {p.api} {p.parameter}={p.value!r}: not probed, the API probe did not succeed"
+        for p in probes
+        if p.parameter is not None and (p.account.id, p.deployment, p.api, p.parameter, p.label) not in sent
+    ]
+
+
+def run_probes(facts: Facts, kb: KnowledgeBase, today: date, *, credential: Any, cloud: Cloud,
+               options: ProbeOptions, connection_verify: str | bool = True,
+               sleep: Callable[[float], None] = time.sleep) -> tuple[tuple[ProbeResult, ...], ProbeSummary]:
+    """Select, send and classify the probes for these facts; returns the results and what they cost."""
+    planned, not_probed = select_probes(facts, kb, today, options)
+    runner = ProbeRunner(credential=credential, cloud=cloud, options=options, connection_verify=connection_verify, sleep=sleep)
+    try:
+        results = runner.run(planned)
+    finally:
+        runner.close()
+    results.sort(key=lambda r: (r.account_id.lower(), r.deployment.lower(), r.api, r.parameter or "", r.label or ""))
+    summary = ProbeSummary(
+        calls=runner.budget.calls, tokens=runner.budget.tokens, max_calls=options.max_calls,
+        token_budget=options.token_budget, probes=len(results),
+        skipped=sum(1 for r in results if r.outcome == "skipped"),
+        not_probed=tuple(not_probed + _skipped_parameters(planned, results)),
+    )
+    return tuple(results), summary
+
+
+def summary_dict(summary: ProbeSummary) -> Mapping[str, Any]:
+    """The probe totals for the report (JSON and text)."""
+    return {
+        "calls": summary.calls, "max_calls": summary.max_calls, "tokens": summary.tokens,
+        "token_budget": summary.token_budget, "probes": summary.probes, "skipped": summary.skipped,
+        "not_probed": list(summary.not_probed),
+    }

@@ -1,0 +1,602 @@
+"""Planned deployments, read from a plan file before anything is created: a simple YAML list, an ARM
+template (or Bicep compiled to JSON), or a Terraform plan (`terraform show -json`). The format is detected
+from the content; every planned deployment keeps the file and line it came from.
+
+What cannot be read off the file is not guessed: an ARM expression that is not a plain parameter or
+variable default (uniqueString(), resourceGroup().location, reference() ...), or a Terraform value known
+only after apply, leaves the field None and says so in `PlannedDeployment.unresolved`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from bisect import bisect_right
+from json.decoder import scanstring
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+from auditor.errors import InputError, TargetNotFoundError
+from auditor.facts import PlannedDeployment, SourceLocation
+from auditor.yamlfile import LineDict, LineList, load_yaml
+
+DEPLOYMENT_TYPE = "microsoft.cognitiveservices/accounts/deployments"
+ACCOUNT_TYPE = "microsoft.cognitiveservices/accounts"
+_YAML_KEYS = {"account", "name", "model", "version", "format", "sku", "capacity", "registration_approved"}
+_REQUIRED = ("account", "name", "model", "sku", "capacity")
+
+
+# --- JSON with line numbers ------------------------------------------------------------------------------
+
+_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")
+_WORDS = {"true": True, "false": False, "null": None}
+
+
+class _JsonReader:
+    """A small JSON reader whose objects and arrays are LineDict / LineList (as YAML's are), so findings can
+    name the line of each resource. ARM's // and /* */ comments are skipped."""
+
+    def __init__(self, text: str, path: Path) -> None:
+        self.text = text
+        self.path = path
+        self.lines = [0] + [m.end() for m in re.finditer(r"\n", text)]
+
+    def line(self, pos: int) -> int:
+        return bisect_right(self.lines, pos)
+
+    def fail(self, pos: int, problem: str) -> InputError:
+        return InputError(f"{self.path}:{self.line(pos)}: invalid JSON in plan file: {problem}")
+
+    def skip(self, pos: int) -> int:
+        text = self.text
+        while pos < len(text):
+            char = text[pos]
+            if char in " \t\r\n\ufeff":
+                pos += 1
+            elif text.startswith("//", pos):
+                end = text.find("\n", pos)
+                pos = len(text) if end < 0 else end + 1
+            elif text.startswith("/*", pos):
+                end = text.find("*/", pos + 2)
+                if end < 0:
+                    raise self.fail(pos, "unterminated comment")
+                pos = end + 2
+            else:
+                break
+        return pos
+
+    def read(self) -> Any:
+        value, pos = self.value(self.skip(0))
+        pos = self.skip(pos)
+        if pos != len(self.text):
+            raise self.fail(pos, "extra data after the document")
+        return value
+
+    def value(self, pos: int) -> tuple[Any, int]:
+        if pos >= len(self.text):
+            raise self.fail(pos, "unexpected end of file")
+        char = self.text[pos]
+        if char == "{":
+            return self.object(pos)
+        if char == "[":
+            return self.array(pos)
+        if char == '"':
+            try:
+                return scanstring(self.text, pos + 1)
+            except ValueError as exc:
+                raise self.fail(pos, str(exc).split(":")[0]) from None
+        for word, meaning in _WORDS.items():
+            if self.text.startswith(word, pos):
+                return meaning, pos + len(word)
+        match = _NUMBER.match(self.text, pos)
+        if match:
+            number = match.group()
+            return (float(number) if any(c in number for c in ".eE") else int(number)), match.end()
+        raise self.fail(pos, f"unexpected character {char!r}")
+
+    def object(self, start: int) -> tuple[LineDict, int]:
+        result = LineDict()
+        result.line = self.line(start)
+        result.key_lines = {}
+        pos = self.skip(start + 1)
+        if self.text.startswith("}", pos):
+            return result, pos + 1
+        while True:
+            if not self.text.startswith('"', pos):
+                raise self.fail(pos, "expected a property name in double quotes")
+            key_line = self.line(pos)
+            key, pos = scanstring(self.text, pos + 1)
+            pos = self.skip(pos)
+            if not self.text.startswith(":", pos):
+                raise self.fail(pos, "expected ':'")
+            value, pos = self.value(self.skip(pos + 1))
+            result[key] = value
+            result.key_lines[key] = key_line
+            pos = self.skip(pos)
+            if self.text.startswith(",", pos):
+                pos = self.skip(pos + 1)
+                continue
+            if self.text.startswith("}", pos):
+                return result, pos + 1
+            raise self.fail(pos, "expected ',' or '}'")
+
+    def array(self, start: int) -> tuple[LineList, int]:
+        result = LineList()
+        result.line = self.line(start)
+        result.item_lines = []
+        pos = self.skip(start + 1)
+        if self.text.startswith("]", pos):
+            return result, pos + 1
+        while True:
+            result.item_lines.append(self.line(pos))
+            value, pos = self.value(pos)
+            result.append(value)
+            pos = self.skip(pos)
+            if self.text.startswith(",", pos):
+                pos = self.skip(pos + 1)
+                continue
+            if self.text.startswith("]", pos):
+                return result, pos + 1
+            raise self.fail(pos, "expected ',' or ']'")
+
+
+def load_json(path: Path) -> Any:
+    """Parse a JSON file into LineDict / LineList; errors name the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: plan file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read plan file: {exc}") from None
+    import sys
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 5000))
+    try:
+        return _JsonReader(text, path).read()
+    except RecursionError:
+        raise InputError(f"{path}:1: invalid JSON in plan file: nested too deeply") from None
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _line(node: Any, default: int = 1) -> int:
+    return getattr(node, "line", default) or default
+
+
+# --- the simple YAML format ------------------------------------------------------------------------------
+
+
+def _yaml_plan(document: Any, path: Path) -> list[PlannedDeployment]:
+    entries = document.get("deployments") if isinstance(document, Mapping) else document
+    if not isinstance(entries, list):
+        raise InputError(f"{path}:{_line(document)}: a plan is a list of planned deployments "
+                         "(account, name, model, version, sku, capacity), or a mapping with a `deployments:` list")
+    planned = []
+    for index, raw in enumerate(entries):
+        line = entries.item_lines[index] if isinstance(entries, LineList) else 1
+        if not isinstance(raw, Mapping):
+            raise InputError(f"{path}:{line}: a planned deployment must be a mapping with {', '.join(_REQUIRED)}")
+        unknown = sorted(set(map(str, raw)) - _YAML_KEYS)
+        if unknown:
+            key_line = raw.key_lines.get(unknown[0], line) if isinstance(raw, LineDict) else line
+            raise InputError(f"{path}:{key_line}: unknown key {unknown[0]!r} in a planned deployment "
+                             f"(allowed: {', '.join(sorted(_YAML_KEYS))})")
+        missing = [k for k in _REQUIRED if raw.get(k) in (None, "")]
+        if missing:
+            raise InputError(f"{path}:{line}: planned deployment is missing {', '.join(missing)}")
+        model = raw["model"]
+        model_format = str(raw.get("format") or "OpenAI")
+        version = raw.get("version")
+        if isinstance(model, Mapping):
+            model_format = str(model.get("format") or model_format)
+            version = model.get("version", version)
+            model = model.get("name")
+        capacity = raw["capacity"]
+        if not isinstance(capacity, int) or isinstance(capacity, bool) or capacity < 0:
+            raise InputError(f"{path}:{line}: capacity must be a whole number, not {capacity!r}")
+        approved = raw.get("registration_approved", False)
+        if not isinstance(approved, bool):
+            raise InputError(f"{path}:{line}: registration_approved must be true or false, not {approved!r}")
+        planned.append(PlannedDeployment(
+            account=str(raw["account"]), name=str(raw["name"]), model_name=str(model),
+            model_version=None if version is None else str(version), sku_name=str(raw["sku"]), sku_capacity=capacity,
+            model_format=model_format, registration_approved=approved, location=SourceLocation(str(path), line),
+            source_format="yaml",
+        ))
+    return planned
+
+
+# --- ARM templates (and Bicep compiled to JSON) ---------------------------------------------------------
+
+
+class Unresolvable(Exception):
+    """An ARM expression this reader does not evaluate; the message says which."""
+
+
+_TOKEN = re.compile(r"\s*(?:(?P<string>'(?:[^']|'')*')|(?P<number>-?\d+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<punct>[(),.\[\]]))")
+
+
+class _Expression:
+    """Evaluates the small, pure part of the ARM template language: parameters(), variables(), concat(),
+    format(), toLower(), toUpper(), string(), int(), string and number literals, and `.property` access."""
+
+    def __init__(self, template: Mapping[str, Any]) -> None:
+        self.parameters = template.get("parameters") or {}
+        self.variables = template.get("variables") or {}
+        self._stack: list[str] = []
+
+    def value(self, raw: Any) -> Any:
+        if isinstance(raw, str) and raw.startswith("[") and raw.endswith("]") and not raw.startswith("[["):
+            return self.expression(raw[1:-1].strip(), raw)
+        if isinstance(raw, str) and raw.startswith("[["):
+            return raw[1:]
+        if isinstance(raw, Mapping):
+            return {k: self.value(v) for k, v in raw.items()}
+        if isinstance(raw, list):
+            return [self.value(v) for v in raw]
+        return raw
+
+    def expression(self, text: str, original: str) -> Any:
+        tokens = [(m.lastgroup, m.group(m.lastgroup)) for m in _TOKEN.finditer(text)]
+        if "".join(t[1] for t in tokens).replace(" ", "") != text.replace(" ", ""):
+            raise Unresolvable(f"{original} is not an expression this reader understands")
+        self._tokens, self._pos, self._original = tokens, 0, original
+        result = self._call_or_literal()
+        if self._pos != len(tokens):
+            raise Unresolvable(f"{original} is not an expression this reader understands")
+        return result
+
+    def _peek(self) -> tuple[str | None, str | None]:
+        return self._tokens[self._pos] if self._pos < len(self._tokens) else (None, None)
+
+    def _take(self, expected: str | None = None) -> str:
+        kind, text = self._peek()
+        if text is None or (expected is not None and text != expected):
+            raise Unresolvable(f"{self._original} is not an expression this reader understands")
+        self._pos += 1
+        return text
+
+    def _call_or_literal(self) -> Any:
+        kind, text = self._peek()
+        if kind == "string":
+            self._pos += 1
+            return text[1:-1].replace("''", "'")
+        if kind == "number":
+            self._pos += 1
+            return int(text)
+        if kind != "name":
+            raise Unresolvable(f"{self._original} is not an expression this reader understands")
+        spelled = self._take()
+        name = spelled.lower()
+        if name in ("true", "false") and self._peek()[1] != "(":
+            return name == "true"
+        self._take("(")
+        args = []
+        while self._peek()[1] != ")":
+            args.append(self._call_or_literal())
+            if self._peek()[1] == ",":
+                self._take(",")
+        self._take(")")
+        result = self._apply(name, args, spelled)
+        while self._peek()[1] in (".", "["):
+            if self._take() == ".":
+                prop = self._take()
+                if not isinstance(result, Mapping) or prop not in result:
+                    raise Unresolvable(f"{self._original}: no property {prop!r}")
+                result = result[prop]
+            else:
+                index = self._call_or_literal()
+                self._take("]")
+                try:
+                    result = result[index]
+                except (KeyError, IndexError, TypeError):
+                    raise Unresolvable(f"{self._original}: no element {index!r}") from None
+        return result
+
+    def _apply(self, name: str, args: list[Any], spelled: str) -> Any:
+        if name == "parameters":
+            return self._named(self.parameters, args, "parameter", lambda spec: spec.get("defaultValue") if isinstance(spec, Mapping) else None)
+        if name == "variables":
+            return self._named(self.variables, args, "variable", lambda spec: spec)
+        if name == "concat":
+            if all(isinstance(a, list) for a in args):
+                return [x for a in args for x in a]
+            return "".join(str(a) for a in args)
+        if name == "format" and args:
+            return re.sub(r"\{(\d+)(?::[^}]*)?\}", lambda m: str(args[int(m.group(1)) + 1]), str(args[0]))
+        if name in ("tolower", "toupper") and len(args) == 1:
+            return str(args[0]).lower() if name == "tolower" else str(args[0]).upper()
+        if name == "string" and len(args) == 1:
+            return str(args[0])
+        if name == "int" and len(args) == 1:
+            return int(args[0])
+        raise Unresolvable(f"{self._original} uses {spelled}(), which is only known at deployment time")
+
+    def _named(self, table: Mapping[str, Any], args: list[Any], what: str, pick: Callable[[Any], Any]) -> Any:
+        if len(args) != 1 or not isinstance(args[0], str):
+            raise Unresolvable(f"{self._original}: {what}s() needs one name")
+        key = next((k for k in table if k.lower() == args[0].lower()), None)
+        if key is None:
+            raise Unresolvable(f"{self._original}: the template has no {what} {args[0]!r}")
+        raw = pick(table[key])
+        if raw is None:
+            raise Unresolvable(f"{what} {key!r} has no default value (it is given at deployment time)")
+        if key in self._stack:
+            raise Unresolvable(f"{what} {key!r} refers to itself")
+        self._stack.append(key)
+        saved = (self._tokens, self._pos, self._original)
+        try:
+            return self.value(raw)
+        finally:
+            self._tokens, self._pos, self._original = saved
+            self._stack.pop()
+
+
+def _arm_resources(template: Mapping[str, Any], parent: tuple[str, Any] | None = None) -> Iterator[tuple[str, Any, tuple[str, Any] | None]]:
+    """(full type, resource, parent) for every resource, including children nested under `resources`, and
+    Bicep's symbolic-name form (`resources` as an object)."""
+    resources = template.get("resources") or []
+    items = resources.values() if isinstance(resources, Mapping) else resources
+    for resource in items:
+        if not isinstance(resource, Mapping):
+            continue
+        kind = str(resource.get("type") or "")
+        full = f"{parent[0]}/{kind}" if parent and "/" not in kind else kind
+        yield full, resource, parent
+        if resource.get("resources"):
+            yield from _arm_resources(resource, (full, resource))
+
+
+def _arm_plan(template: Mapping[str, Any], path: Path) -> list[PlannedDeployment]:
+    evaluator = _Expression(template)
+    created_accounts: dict[str, str] = {}
+    for full, resource, _ in _arm_resources(template):
+        if full.lower() == ACCOUNT_TYPE and resource.get("existing") is not True:
+            try:
+                created_accounts[str(evaluator.value(resource.get("name"))).lower()] = "this template"
+            except Unresolvable:
+                pass
+    planned = []
+    for full, resource, parent in _arm_resources(template):
+        if full.lower() != DEPLOYMENT_TYPE:
+            continue
+        unresolved: list[str] = []
+
+        def get(field: str, raw: Any) -> Any:
+            try:
+                return evaluator.value(raw)
+            except Unresolvable as exc:
+                unresolved.append(f"{field}: {exc}")
+                return None
+
+        name = get("name", resource.get("name"))
+        account = None
+        if parent is not None and name is not None and "/" not in str(name):
+            account = get("account", parent[1].get("name"))
+        elif name is not None:
+            parts = str(name).split("/")
+            if len(parts) == 2:
+                account, name = parts
+            else:
+                unresolved.append(f"name: {name!r} is not ACCOUNT/DEPLOYMENT")
+                name = None
+        elif "parent" in resource:
+            unresolved.append("account: the parent account is given by a symbolic reference")
+        if name is None and not any(u.startswith("account") for u in unresolved) and account is None:
+            unresolved.append("account: follows from the unresolved name")
+        def block(field: str, raw: Any) -> Mapping[str, Any]:
+            value = get(field, raw) if isinstance(raw, str) else raw
+            return value if isinstance(value, Mapping) else {}
+
+        properties = block("properties", resource.get("properties"))
+        model = block("model.name", properties.get("model"))
+        sku = block("sku.name", resource.get("sku"))
+        capacity = get("sku.capacity", sku.get("capacity")) if "capacity" in sku else None
+        if capacity is None and isinstance(properties.get("scaleSettings"), Mapping):
+            capacity = get("sku.capacity", properties["scaleSettings"].get("capacity"))
+        if capacity is None and not any(u.startswith("sku.capacity") for u in unresolved):
+            unresolved.append("sku.capacity: not given in the template (Azure applies its default)")
+        version = get("model.version", model.get("version")) if "version" in model else None
+        if account is not None and str(account).lower() in created_accounts:
+            unresolved.append(f"account: {account} is created by this template; its region and quota can only be "
+                              "checked once it exists (deploy it first, or name an existing account)")
+        planned.append(PlannedDeployment(
+            account=None if account is None else str(account),
+            name=None if name is None else str(name),
+            model_name=_str(get("model.name", model.get("name"))),
+            model_version=_str(version),
+            sku_name=_str(get("sku.name", sku.get("name"))),
+            sku_capacity=_int(capacity, unresolved),
+            model_format=_str(get("model.format", model.get("format"))) or "OpenAI",
+            location=SourceLocation(str(path), _line(resource)),
+            unresolved=tuple(unresolved),
+            source_format="arm",
+        ))
+    return planned
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _int(value: Any, unresolved: list[str]) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        unresolved.append(f"sku.capacity: {value!r} is not a number")
+        return None
+
+
+# --- Terraform plans (terraform show -json) --------------------------------------------------------------
+
+
+def _tf_modules(module: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    for resource in module.get("resources") or ():
+        if isinstance(resource, Mapping):
+            yield resource
+    for child in module.get("child_modules") or ():
+        if isinstance(child, Mapping):
+            yield from _tf_modules(child)
+
+
+def _block(values: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    """A nested block (`model`, `sku`, `scale`): a one-element list in plan JSON."""
+    block = values.get(name)
+    if isinstance(block, list):
+        block = block[0] if block else {}
+    return block if isinstance(block, Mapping) else {}
+
+
+def _config_references(plan: Mapping[str, Any], address: str) -> list[str]:
+    """What `cognitive_account_id` refers to in the configuration (e.g. azurerm_cognitive_account.main.id)."""
+    def walk(module: Mapping[str, Any], prefix: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
+        for resource in module.get("resources") or ():
+            yield prefix + str(resource.get("address")), resource
+        for name, call in (module.get("module_calls") or {}).items():
+            yield from walk((call or {}).get("module") or {}, f"{prefix}module.{name}.")
+
+    configuration = (plan.get("configuration") or {}).get("root_module") or {}
+    plain = re.sub(r"\[[^\]]*\]", "", address)
+    for found, resource in walk(configuration, ""):
+        if found == plain:
+            expression = ((resource.get("expressions") or {}).get("cognitive_account_id") or {})
+            return [str(r) for r in expression.get("references") or ()]
+    return []
+
+
+def _terraform_plan(plan: Mapping[str, Any], path: Path) -> list[PlannedDeployment]:
+    planned_values = {str(r.get("address")): r for r in _tf_modules((plan.get("planned_values") or {}).get("root_module") or {})}
+    changes = [c for c in plan.get("resource_changes") or () if isinstance(c, Mapping)]
+    accounts = {
+        address: r for address, r in planned_values.items() if r.get("type") == "azurerm_cognitive_account"
+    }
+    chosen: list[tuple[Mapping[str, Any], Mapping[str, Any], Mapping[str, Any], str]] = []
+    if changes:
+        for change in changes:
+            if change.get("type") != "azurerm_cognitive_deployment" or change.get("mode", "managed") != "managed":
+                continue
+            body = change.get("change") or {}
+            actions = [str(a) for a in body.get("actions") or ()]
+            if actions in (["no-op"], ["read"], ["delete"]) or not isinstance(body.get("after"), Mapping):
+                continue
+            action = "replace" if "delete" in actions and "create" in actions else actions[0] if actions else "create"
+            chosen.append((change, body["after"], body.get("after_unknown") or {}, action))
+    else:
+        for address, resource in planned_values.items():
+            if resource.get("type") == "azurerm_cognitive_deployment":
+                chosen.append((resource, resource.get("values") or {}, {}, "create"))
+    planned = []
+    for node, values, unknown, action in chosen:
+        address = str(node.get("address"))
+        unresolved: list[str] = []
+        model = _block(values, "model")
+        sku = _block(values, "sku") or _block(values, "scale")
+        unknown_model = _block(unknown, "model") if isinstance(unknown, Mapping) else {}
+        for field, block, key, unknown_block in (("model.name", model, "name", unknown_model),
+                                                 ("model.version", model, "version", unknown_model),
+                                                 ("name", values, "name", unknown)):
+            if isinstance(unknown_block, Mapping) and unknown_block.get(key) is True:
+                unresolved.append(f"{field}: known only after apply ({address})")
+        account_id = values.get("cognitive_account_id")
+        account: str | None = None
+        if isinstance(account_id, str) and "/accounts/" in account_id.lower():
+            account = account_id
+        else:
+            references = _config_references(plan, address)
+            target = next((r for r in references if r.startswith("azurerm_cognitive_account.") and r.count(".") == 1), None)
+            resource = accounts.get(target or "")
+            if resource is not None and (resource.get("values") or {}).get("name"):
+                account = str(resource["values"]["name"])
+                unresolved.append(f"account: {account} is created by this plan ({target}); its region and quota can "
+                                  "only be checked once it exists")
+            else:
+                unresolved.append(f"account: cognitive_account_id is known only after apply ({address})")
+        capacity = sku.get("capacity", 1) if sku else None
+        if capacity is None:
+            unresolved.append(f"sku.capacity: not in the plan ({address})")
+        planned.append(PlannedDeployment(
+            account=account,
+            name=_str(values.get("name")),
+            model_name=_str(model.get("name")),
+            model_version=_str(model.get("version")) or None,
+            sku_name=_str(sku.get("name") or sku.get("type")),
+            sku_capacity=None if capacity is None else int(capacity),
+            model_format=_str(model.get("format")) or "OpenAI",
+            location=SourceLocation(str(path), _line(node)),
+            unresolved=tuple(unresolved),
+            action=action,
+            source_format="terraform",
+        ))
+    return planned
+
+
+# --- entry points ----------------------------------------------------------------------------------------
+
+
+def detect_format(document: Any) -> str:
+    """"arm", "terraform" or "yaml" from the document's shape."""
+    if isinstance(document, Mapping):
+        schema = str(document.get("$schema") or "").lower()
+        if "deploymenttemplate" in schema or ("resources" in document and "contentVersion" in document):
+            return "arm"
+        if "format_version" in document and ("planned_values" in document or "resource_changes" in document):
+            return "terraform"
+    return "yaml"
+
+
+def load_plan(path: Path | str) -> tuple[PlannedDeployment, ...]:
+    """Read a plan file of any supported format; problems are InputErrors naming the file and line."""
+    path = Path(path)
+    try:
+        head = path.read_text(encoding="utf-8").lstrip("\ufeff \t\r\n")[:1]
+    except FileNotFoundError:
+        raise InputError(f"{path}: plan file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read plan file: {exc}") from None
+    if head in ("{", "["):
+        document = load_json(path)
+        kind = detect_format(document)
+        if kind == "arm":
+            planned = _arm_plan(document, path)
+        elif kind == "terraform":
+            planned = _terraform_plan(document, path)
+        elif isinstance(document, list):
+            planned = _yaml_plan(document, path)
+        else:
+            raise InputError(f"{path}:1: a JSON plan must be an ARM template (with $schema and resources) or a "
+                             "Terraform plan (terraform show -json: format_version, planned_values / resource_changes)")
+    else:
+        planned = _yaml_plan(load_yaml(path, what="plan"), path)
+    if not planned:
+        raise InputError(f"{path}:1: the plan has no Azure OpenAI deployments "
+                         "(Microsoft.CognitiveServices/accounts/deployments or azurerm_cognitive_deployment)")
+    return tuple(planned)
+
+
+def plan_account_refs(planned: Sequence[PlannedDeployment]) -> list[str]:
+    """The existing accounts a plan targets (names or ARM ids), to be audited like --resource."""
+    refs: list[str] = []
+    for plan in planned:
+        if plan.account and not any(u.startswith("account") for u in plan.unresolved) and plan.account not in refs:
+            refs.append(plan.account)
+    return refs
+
+
+def find_plan_accounts(lookup: Callable[[Sequence[str]], Sequence[Any]], refs: Sequence[str]) -> list[str]:
+    """The ARM ids of the plan's accounts that exist. `lookup` resolves names/ids like --resource and raises
+    TargetNotFoundError for a missing one; missing accounts are left out (the plan's findings say so)."""
+    if not refs:
+        return []
+    try:
+        return [a.id for a in lookup(refs)]
+    except TargetNotFoundError:
+        found: list[str] = []
+        for ref in refs:
+            try:
+                found.extend(a.id for a in lookup([ref]))
+            except TargetNotFoundError:
+                continue
+        return found

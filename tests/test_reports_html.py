@@ -1,0 +1,89 @@
+"""The HTML report's content without a browser: incomplete accounts called out, pictures drawn from the
+report's quota and retirement data, waiver reasons, safe links (the browser test covers behaviour)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from auditor.audit import audit, finish
+from auditor.facts import CollectionGap, QuotaUsage
+from auditor.render.charts import quota_chart, retirement_timeline
+from auditor.render.templates import render_html
+from auditor.results import QuotaLine, RetirementRow
+from auditor.waivers import Waiver
+from tests.conftest import ACCOUNT_ID, TODAY, make_account, make_deployment, make_facts
+
+NOW = datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture()
+def report(rules, kb):
+    usages = (QuotaUsage("OpenAI.GlobalStandard.gpt-4o", "TPM gpt-4o", 92, 100),
+              QuotaUsage("OpenAI.GlobalStandard.o4-mini", "TPM o4-mini", 10, 1000))
+    facts = make_facts(make_deployment("chat"), make_deployment("reasoner", "o4-mini", "2025-04-16"),
+                       account=make_account(disable_local_auth=False), usages=usages)
+    return audit(facts, rules, kb, today=TODAY, now=NOW)
+
+
+def test_incomplete_accounts_are_called_out_in_the_summary(rules, kb) -> None:
+    facts = make_facts(make_deployment("chat"))
+    facts = replace(facts, gaps=(CollectionGap(ACCOUNT_ID, "deployments: HTTP 503 ServiceUnavailable"),))
+    html = render_html(audit(facts, rules, kb, today=TODAY, now=NOW))
+    callout = re.search(r'<div class="incomplete" id="incomplete">(.*?)</div>', html, re.S)
+    assert callout and "1 account(s) could not be read in full" in callout.group(1)
+    assert "<strong>acct</strong>: deployments: HTTP 503 ServiceUnavailable" in callout.group(1)
+
+
+def test_quota_bars_and_retirement_markers_come_from_the_report(report) -> None:
+    html = render_html(report)
+    assert [q.name for q in report.quota] == ["OpenAI.GlobalStandard.gpt-4o", "OpenAI.GlobalStandard.o4-mini"]
+    assert html.count('<g class="bar">') == 2
+    assert "92 / 100 (92%)" in html and 'class="high"' in html
+    dated = [r for r in report.retirements if r.retirement_date]
+    assert html.count('<g class="marker">') == len(dated) > 0
+    assert "<script src" not in html and "<link" not in html
+
+
+def test_chart_geometry() -> None:
+    lines = [QuotaLine("s", "eastus2", "n1", "l1", 50, 100, 50.0), QuotaLine("s", "eastus2", "n2", "l2", 300, 100, 300.0)]
+    chart = quota_chart(lines)
+    assert chart.bars[0].width == chart.plot_w / 2 and chart.bars[0].level == "low"
+    assert chart.bars[1].width == chart.plot_w and chart.bars[1].level == "high", "over the limit is capped at the end"
+
+    def row(name: str, days: int | None) -> RetirementRow:
+        when = str(date(2026, 11, 22) + timedelta(days=days)) if days is not None else None
+        return RetirementRow("a", "acct", name, "m", "v", "s", None, when, days, "kb", None)
+
+    timeline = retirement_timeline([row("old", -30), row("soon", 10), row("later", 200), row("never", None)], date(2026, 11, 22))
+    xs = {m.label: m.x for m in timeline.markers}
+    assert xs["acct/old"] < timeline.today_x < xs["acct/soon"] < xs["acct/later"]
+    assert [m.level for m in timeline.markers] == ["retired", "high", "low"]
+    assert [r.deployment for r in timeline.undated] == ["never"]
+    assert timeline.ticks and all(t.label.endswith(("-01", "-04", "-07", "-10")) for t in timeline.ticks)
+
+
+def test_waived_findings_show_who_why_and_until(report) -> None:
+    waived = finish(report, today=TODAY, waivers=(
+        Waiver(target="acct", reason="legacy batch job", owner="alice", expires=TODAY + timedelta(days=9),
+               file="w.yaml", line=3, rule="AOAI-SEC-001"),))
+    html = render_html(waived)
+    assert f"Waiver: waived by alice until {TODAY + timedelta(days=9)}: legacy batch job (w.yaml:3)" in html
+
+
+def test_only_web_links_become_links(report) -> None:
+    first = report.findings[0]
+    evil = replace(report, findings=(replace(first, docs="javascript:alert(1)"), *report.findings[1:]))
+    html = render_html(evil)
+    assert 'href="javascript:' not in html
+
+
+def test_readme_shows_the_browser_screenshot() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    assert "](docs/report.png)" in (root / "README.md").read_text()
+    assert (root / "docs" / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
