@@ -15,6 +15,7 @@ from auditor._version import __version__
 from auditor.facts import PlannedDeployment, UnresolvedCall
 from auditor.probes import ProbeOptions
 from auditor.engine.evaluate import evaluate_all
+from auditor.engine.subjects import Subject, build_subjects
 from auditor.engine.rules import Rule
 from auditor.facts import CollectionGap, ContentFilterPolicy, ContractCall, Deployment, Facts, Region
 from auditor.knowledge import KnowledgeBase
@@ -81,7 +82,7 @@ def gather_facts(
 
     Every read runs on one bounded pool (`--concurrency`); catalog and quota are read once per
     (subscription, location), however many accounts and deployments share it."""
-    contract, unresolved = _app_contract(options)
+    contract, unresolved, scan_gaps = _app_contract(options)
     planned = _read_plan(options)
     options = _with_plan_accounts(enumerator, options, planned)
     if pool is None:
@@ -89,22 +90,26 @@ def gather_facts(
             facts = _gather(enumerator, options, contract, own, progress or _NoProgress())
     else:
         facts = _gather(enumerator, options, contract, pool, progress or _NoProgress())
-    return replace(facts, contract_unresolved=unresolved, planned=planned)
+    return replace(facts, contract_unresolved=unresolved, planned=planned, gaps=facts.gaps + scan_gaps)
 
 
-def _app_contract(options: AuditOptions) -> tuple[tuple[ContractCall, ...] | None, tuple[UnresolvedCall, ...]]:
+def _app_contract(
+    options: AuditOptions,
+) -> tuple[tuple[ContractCall, ...] | None, tuple[UnresolvedCall, ...], tuple[CollectionGap, ...]]:
     """The contract from a file (--contract) or from the app's source (--contract-from), read before any
-    Azure call so a bad one fails fast; calls whose deployment name is unknowable are kept apart."""
+    Azure call so a bad one fails fast; calls whose deployment name is unknowable are kept apart, and
+    source files the scan could not parse make the audit incomplete."""
     from auditor.sources.contract import load_contract_document
 
     if options.contract_from is not None:
         from auditor.sources.code_scan import contract_from_code
 
-        calls, unresolved, _ = contract_from_code(options.contract_from, options.contract_env)
-        return calls, unresolved
+        calls, unresolved, skipped = contract_from_code(options.contract_from, options.contract_env)
+        gaps = tuple(CollectionGap(f"contract-from:{options.contract_from}", problem) for problem in skipped)
+        return calls, unresolved, gaps
     if options.contract is not None:
-        return load_contract_document(options.contract, options.contract_env)
-    return None, ()
+        return (*load_contract_document(options.contract, options.contract_env), ())
+    return None, (), ()
 
 
 def _read_plan(options: AuditOptions) -> tuple[PlannedDeployment, ...] | None:
@@ -274,18 +279,17 @@ def _rule_infos(rules: Sequence[Rule]) -> tuple[RuleInfo, ...]:
     )
 
 
-def _views(facts: Facts, kb: KnowledgeBase, today: date) -> tuple[tuple[QuotaLine, ...], tuple[RetirementRow, ...]]:
+def _views(facts: Facts, subjects: Sequence[Subject]) -> tuple[tuple[QuotaLine, ...], tuple[RetirementRow, ...]]:
     """Quota lines and retirement dates for the report's pictures, read off the same subject documents
     the rules see (engine/subjects.py), so the pictures and the findings cannot disagree."""
     from auditor.engine.conditions import UNKNOWN
-    from auditor.engine.subjects import build_subjects
 
     names = {a.id: a.name for a in facts.accounts}
     regions = {a.id: (a.subscription_id, a.location) for a in facts.accounts}
     models_by_line: dict[tuple[str, str, str], set[str]] = {}
     quota: list[QuotaLine] = []
     retirements: list[RetirementRow] = []
-    for subject in build_subjects(facts, kb, today):
+    for subject in subjects:
         doc = subject.document
         if subject.kind == "deployment":
             dep, catalog, life = doc["deployment"], doc["catalog"], doc["lifecycle"]
@@ -329,8 +333,9 @@ def audit(
 ) -> Report:
     """Evaluate rules over facts. Pure: the same facts, rules and date give the same report."""
     now = now or datetime.now(timezone.utc)
-    findings: list[Finding] = evaluate_all(rules, facts, kb, today or now.date())
-    quota, retirements = _views(facts, kb, today or now.date())
+    subjects = list(build_subjects(facts, kb, today or now.date()))
+    findings: list[Finding] = evaluate_all(rules, facts, kb, today or now.date(), subjects)
+    quota, retirements = _views(facts, subjects)
     return Report(
         rules=_rule_infos(rules),
         quota=quota,

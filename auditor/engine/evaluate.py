@@ -7,7 +7,7 @@ import re
 from datetime import date
 from types import MappingProxyType
 from functools import lru_cache
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from auditor.engine.conditions import UNKNOWN, resolve_keys, unknown_fields
 from auditor.engine.rules import Rule
@@ -142,9 +142,12 @@ def evaluate_rule(rule: Rule, subject: Subject) -> Finding | None:
     )
 
 
-def evaluate_all(rules: Iterable[Rule], facts: Facts, kb: KnowledgeBase, today: date) -> list[Finding]:
+def evaluate_all(
+    rules: Iterable[Rule], facts: Facts, kb: KnowledgeBase, today: date, subjects: Sequence[Subject] | None = None
+) -> list[Finding]:
     """Every rule on every subject it applies to, sorted for stable reports."""
-    subjects = list(build_subjects(facts, kb, today))
+    if subjects is None:
+        subjects = list(build_subjects(facts, kb, today))
     by_kind: dict[str, list[Subject]] = {}
     for subject in subjects:
         by_kind.setdefault(subject.kind, []).append(subject)

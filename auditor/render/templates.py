@@ -41,6 +41,16 @@ class Group:
     title: str
     deployment: str | None
     findings: tuple[Finding, ...]
+    """What needs a reader's attention or a record: everything but passes."""
+    passed: tuple[Finding, ...] = ()
+    """Passing checks, shown as one collapsed row per category: a fleet has a hundred thousand of them."""
+
+    @property
+    def passed_by_category(self) -> list[tuple[str, list[Finding]]]:
+        by_category: dict[str, list[Finding]] = {}
+        for f in self.passed:
+            by_category.setdefault(f.category, []).append(f)
+        return sorted(by_category.items())
 
 
 @dataclass(frozen=True)
@@ -53,7 +63,7 @@ class Section:
 
     @property
     def findings(self) -> tuple[Finding, ...]:
-        return tuple(f for g in self.groups for f in g.findings)
+        return tuple(f for g in self.groups for f in (*g.findings, *g.passed))
 
 
 def _sections(report: Report) -> list[Section]:
@@ -71,7 +81,12 @@ def _sections(report: Report) -> list[Section]:
             groups.setdefault(f.deployment if target else None, []).append(f)
         ordered = sorted(groups.items(), key=lambda kv: (kv[0] is not None, (kv[0] or "").lower()))
         sections.append(Section(account_id, target, tuple(
-            Group(("deployment " + name) if name else ("the account" if target else "tenant-wide"), name, tuple(fs))
+            Group(
+                ("deployment " + name) if name else ("the account" if target else "tenant-wide"),
+                name,
+                tuple(f for f in fs if f.status is not Status.PASS),
+                tuple(f for f in fs if f.status is Status.PASS),
+            )
             for name, fs in ordered
         )))
     return sections
@@ -99,5 +114,37 @@ def render_html(report: Report) -> str:
     return environment().get_template("report.html.j2").render(**_context(report))
 
 
+@dataclass(frozen=True)
+class Suite:
+    """One JUnit test suite: an account (or the tenant-wide findings) with its counts."""
+
+    name: str
+    account_id: str
+    target: TargetResult | None
+    findings: list[Finding]
+    failures: int
+    errors: int
+    skipped: int
+
+
+def _suites(report: Report) -> list[Suite]:
+    targets = {t.id: t for t in report.targets}
+    by_account: dict[str, list[Finding]] = {}
+    for finding in report.findings:
+        by_account.setdefault(finding.account_id or "", []).append(finding)
+    suites = []
+    for account_id, findings in by_account.items():
+        target = targets.get(account_id) if account_id else None
+        statuses = [f.status for f in findings]
+        suites.append(Suite(
+            name=target.name if target else "tenant-wide", account_id=account_id, target=target, findings=findings,
+            failures=statuses.count(Status.FAIL), errors=statuses.count(Status.UNKNOWN),
+            skipped=statuses.count(Status.SKIPPED) + statuses.count(Status.WAIVED),
+        ))
+    return suites
+
+
 def render_junit(report: Report) -> str:
-    return environment().get_template("junit.xml.j2").render(**_context(report))
+    return environment().get_template("junit.xml.j2").render(
+        report=report, summary=report.summary(), suites=_suites(report), Status=Status
+    )
