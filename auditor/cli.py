@@ -36,7 +36,7 @@ examples:
 exit codes:
   0  no failing finding at or above --fail-on
   1  failing findings at or above --fail-on
-  2  usage or input error (bad flag, bad rule/contract file, unknown resource, no credential)
+  2  usage or input error (bad flag, bad rule/contract/plan file, unknown resource, no credential)
   3  the audit is incomplete (something could not be read) and nothing else failed
 """
 

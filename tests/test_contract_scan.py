@@ -313,3 +313,19 @@ def test_contract_and_contract_from_together_are_exit_2(capsys) -> None:
 
     assert main(["--demo", "--contract", "x.yaml", "--contract-from", "app"]) == 2
     assert "either --contract FILE or --contract-from PATH" in capsys.readouterr().err
+
+
+def test_source_files_the_scan_cannot_parse_make_the_audit_incomplete(tenant, tmp_path: Path) -> None:
+    from auditor.cli import main
+
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "ok.py").write_text("from openai import OpenAI\nOpenAI().chat.completions.create(model='chat-prod', messages=[])\n")
+    (app / "broken.py").write_text("def (:\n")
+    out = tmp_path / "out"
+    code = main(["--management-endpoint", tenant.management_url, "--out", str(out), "--quiet", "--format", "json",
+                 "--resource", "contoso-aoai-eus2", "--select", "AOAI-API-001", "--contract-from", str(app)])
+    report = json.loads((out / "report.json").read_text())
+    assert code == 3, "a file that was not scanned means the audit is incomplete, not passed"
+    assert [g for g in report["gaps"] if "broken.py" in g and "SyntaxError" in g]
+    assert {f["status"] for f in report["findings"]} == {"pass"}

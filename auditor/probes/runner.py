@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Callable, Iterable, Mapping
+from urllib.parse import urlsplit
 
 from auditor.clouds import Cloud
 from auditor.facts import Facts, ProbeResult, ProbeSummary
@@ -200,15 +201,13 @@ class ProbeRunner:
         base_url = data_plane_base(probe.account)
         if base_url is None:
             return replace(base, message="the account reports no endpoint")
-        from urllib.parse import urlsplit
-
         base = replace(base, endpoint_host=urlsplit(base_url).hostname)
         refusal = endpoint_refusal(base_url, self._cloud, self._options.allow_endpoints)
         if refusal:
             return replace(base, message=refusal)
         client = self._client(base_url, probe)
         request = _request(probe)
-        attempts = throttled = 0
+        attempts = throttled = spent = 0
         last_wait: float | None = None
         throttle_hints: dict[str, str] = {}
         fell_back = False
@@ -227,6 +226,7 @@ class ProbeRunner:
             answer, latency = self._attempt(client, probe, request)
             used = answer.tokens if answer.tokens is not None else (reserve if answer.outcome == "success" else 0)
             self.budget.settle(reserve, used)
+            spent += used
             if answer.outcome == "rate_limited":
                 throttled += 1
                 last_wait = answer.retry_after
@@ -256,13 +256,9 @@ class ProbeRunner:
             base, outcome=outcome, status_code=answer.status_code, error_code=answer.error_code,
             error_param=answer.error_param, message=(message or "") + note if (message or note) else None,
             latency_ms=round(latency, 1), attempts=attempts, throttled=throttled,
-            retry_after=last_wait, rate_limit=throttle_hints or dict(answer.rate_limit), tokens=self._tokens_of(answer),
+            retry_after=last_wait, rate_limit=throttle_hints or dict(answer.rate_limit), tokens=spent,
             hint=answer.hint,
         )
-
-    @staticmethod
-    def _tokens_of(answer: Answer) -> int:
-        return answer.tokens or 0
 
     # -- the run ----------------------------------------------------------------------------------------
 
