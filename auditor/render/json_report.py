@@ -35,6 +35,7 @@ def _finding(f: Finding) -> dict[str, Any]:
         "location": {"file": f.location.file, "line": f.location.line} if f.location else None,
         "waiver": asdict(f.waiver) if f.waiver else None,
         "drift": f.drift,
+        "evidence": dict(f.evidence) if f.evidence else None,
     }
 
 
