@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
@@ -397,6 +398,16 @@ def finish(
     return report
 
 
+def _warm_up_probes(credential: object, cloud: object) -> None:
+    """Best effort: a failure here shows up, properly classified, when the probes run."""
+    try:
+        import openai  # noqa: F401
+
+        credential.get_token(cloud.cognitive_scope)  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - the probe itself reports what went wrong
+        return
+
+
 def run_audit(
     options: AuditOptions,
     *,
@@ -420,6 +431,9 @@ def run_audit(
     enumerator = AzureEnumerator(
         credential, chosen_cloud, connection_verify=connection_verify, max_connections=options.concurrency  # type: ignore[arg-type]
     )
+    if options.probe is not None:
+        # Import the openai SDK and get the data-plane token while ARM is being read, not after.
+        threading.Thread(target=_warm_up_probes, args=(credential, chosen_cloud), daemon=True).start()
     facts = gather_facts(enumerator, options, progress=progress)
     if options.probe is not None:
         from auditor.probes.runner import run_probes

@@ -75,7 +75,7 @@ def main() -> int:
     parser.add_argument("--subscriptions", type=int, default=3)
     parser.add_argument("--arm-latency", type=float, default=0.05)
     parser.add_argument("--data-latency", type=float, default=0.2)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--concurrency", type=int, default=16, help="the auditor's --concurrency (default: the CLI default, 16)")
     parser.add_argument("--skip-naive", action="store_true", help="time only the auditor")
     parser.add_argument("--out", type=Path, default=RESULTS / "fleet-latest.json")
     args = parser.parse_args()
