@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     azure.add_argument("--management-endpoint", metavar="URL",
                        help="override the ARM endpoint (Azure Stack, tests); the token scope is URL/.default. "
                        "Example: --management-endpoint https://management.local")
+    azure.add_argument("--ca-bundle", type=Path, metavar="PEM",
+                       help="trust this CA bundle for Azure (ARM and the data plane), e.g. behind a TLS-inspecting "
+                       "proxy. Example: --ca-bundle /etc/ssl/corp-ca.pem")
     azure.add_argument("--concurrency", type=int, default=16, metavar="N",
                        help="how many Azure calls (reads and probes) run at once (default 16)")
     azure.add_argument("--discovery", default="auto", metavar="HOW",
@@ -179,6 +182,8 @@ def _validate(args: argparse.Namespace) -> None:
         raise InputError(f"unknown --fail-on value {args.fail_on!r}: choose error, warning, info or never")
     if args.concurrency < 1 or args.concurrency > 64:
         raise InputError(f"--concurrency must be between 1 and 64, not {args.concurrency}")
+    if args.ca_bundle is not None and not args.ca_bundle.is_file():
+        raise InputError(f"--ca-bundle {args.ca_bundle}: file not found")
     if args.discovery not in ("auto", "resource-graph", "list"):
         raise InputError(f"unknown --discovery value {args.discovery!r}: choose auto, resource-graph or list")
     if not args.demo and not args.resource and not args.all_accounts and not args.plan:
@@ -306,7 +311,7 @@ def run(argv: Sequence[str]) -> int:
             from azure.identity import DefaultAzureCredential
 
             credential = DefaultAzureCredential(authority=args.cloud_obj.authority_host)
-            verify = True
+            verify = str(args.ca_bundle) if args.ca_bundle else True
         options = AuditOptions(
             resources=tuple(args.resource),
             all_accounts=args.all_accounts,

@@ -111,3 +111,15 @@ def test_bad_contract_is_exit_2_before_any_azure_call(tenant: SimulatedTenant, t
     err = capsys.readouterr().err
     assert f"{contract}:3:" in err and "api must be one of" in err
     assert not tenant.requests(plane="arm")
+
+
+def test_ca_bundle_is_trusted_for_arm_and_probes(tenant: SimulatedTenant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    code = _run(tenant, tmp_path, "--resource", "contoso-aoai-eus2", "--ca-bundle", tenant.ca_path, "--probe",
+                "--allow-endpoint", "127.0.0.1", "--fail-on", "never")
+    assert code == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    probes = [f for f in report["findings"] if f["category"] == "probe" and f["evidence"]]
+    assert any(f["evidence"]["outcome"] == "success" for f in probes), "the data plane was reached over TLS"
+    assert _run(tenant, tmp_path, "--all", "--ca-bundle", str(tmp_path / "missing.pem")) == 2
