@@ -46,11 +46,12 @@ class Group:
     """Passing checks, shown as one collapsed row per category: a fleet has a hundred thousand of them."""
 
     @property
-    def passed_by_category(self) -> list[tuple[str, list[Finding]]]:
+    def passed_by_category(self) -> list[tuple[str, list[Finding], str]]:
+        """(category, its passing findings, their rule ids as one line) for the collapsed rows."""
         by_category: dict[str, list[Finding]] = {}
         for f in self.passed:
             by_category.setdefault(f.category, []).append(f)
-        return sorted(by_category.items())
+        return [(c, fs, ", ".join(f.rule_id for f in fs)) for c, fs in sorted(by_category.items())]
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,8 @@ class Section:
     account_id: str
     target: TargetResult | None
     groups: tuple[Group, ...]
+    deployments: tuple[Any, ...] = ()
+    """The account's inventory rows."""
 
     @property
     def findings(self) -> tuple[Finding, ...]:
@@ -71,6 +74,9 @@ def _sections(report: Report) -> list[Section]:
     for finding in report.findings:
         by_account.setdefault(finding.account_id or "", []).append(finding)
     targets = {t.id: t for t in report.targets}
+    inventory: dict[str, list[Any]] = {}
+    for row in report.deployments:
+        inventory.setdefault(row.account_id, []).append(row)
     for target in report.targets:  # an account with no findings still gets its section
         by_account.setdefault(target.id, [])
     sections = []
@@ -80,7 +86,7 @@ def _sections(report: Report) -> list[Section]:
         for f in findings:
             groups.setdefault(f.deployment if target else None, []).append(f)
         ordered = sorted(groups.items(), key=lambda kv: (kv[0] is not None, (kv[0] or "").lower()))
-        sections.append(Section(account_id, target, tuple(
+        sections.append(Section(account_id, target, deployments=tuple(inventory.get(account_id, ())), groups=tuple(
             Group(
                 ("deployment " + name) if name else ("the account" if target else "tenant-wide"),
                 name,
