@@ -13,19 +13,34 @@ from pathlib import Path
 from typing import Callable, Mapping, Protocol, Sequence, TypeVar
 
 from auditor._version import __version__
-from auditor.facts import PlannedDeployment, UnresolvedCall
-from auditor.probes import ProbeOptions
+from auditor.drift import Baseline
 from auditor.engine.evaluate import evaluate_all
-from auditor.engine.subjects import Subject, build_subjects
 from auditor.engine.rules import Rule
-from auditor.facts import CollectionGap, ContentFilterPolicy, ContractCall, Deployment, Facts, Region
+from auditor.engine.subjects import Subject, build_subjects
+from auditor.facts import (
+    CollectionGap,
+    ContentFilterPolicy,
+    ContractCall,
+    Deployment,
+    Facts,
+    PlannedDeployment,
+    Region,
+    UnresolvedCall,
+)
 from auditor.knowledge import KnowledgeBase
+from auditor.probes import ProbeOptions
 from auditor.results import (
-    Finding, InventoryRow, QuotaLine, Report, RetirementRow, RuleInfo, Severity, Status, TargetResult,
+    Finding,
+    InventoryRow,
+    QuotaLine,
+    Report,
+    RetirementRow,
+    RuleInfo,
+    Severity,
+    Status,
+    TargetResult,
 )
 from auditor.sources.azure import AzureEnumerator, collect_region, gap, resolve_accounts
-from auditor.sources.contract import load_contract
-from auditor.drift import Baseline
 from auditor.waivers import Waiver
 
 RULESET_VERSION = "2026.11"

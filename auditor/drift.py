@@ -19,8 +19,17 @@ import jsonschema
 
 from auditor.errors import InputError
 from auditor.results import (
-    DeploymentChange, Drift, Finding, InventoryRow, Report, ResolvedFinding, Severity, Status, finding_key,
+    DeploymentChange,
+    Drift,
+    Finding,
+    InventoryRow,
+    Report,
+    ResolvedFinding,
+    Severity,
+    Status,
+    finding_key,
 )
+from auditor.yamlfile import read_input
 
 ATTENTION = (Status.FAIL, Status.UNKNOWN, Status.WAIVED)
 
@@ -81,12 +90,7 @@ def _line_of_error(path: Path, error: jsonschema.ValidationError) -> int:
 def load_baseline(path: Path | str) -> Baseline:
     """Read a previous report.json; anything that is not one is an InputError naming file and line."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: baseline file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read baseline file: {exc}") from None
+    text = read_input(path, what="baseline")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -61,15 +61,21 @@ _LineLoader.add_constructor("tag:yaml.org,2002:map", _LineLoader.construct_mappi
 _LineLoader.add_constructor("tag:yaml.org,2002:seq", _LineLoader.construct_sequence)
 
 
-def load_yaml(path: Path | str, *, what: str) -> Any:
-    """Parse one YAML file safely; a syntax error becomes an InputError naming file and line."""
+def read_input(path: Path | str, *, what: str) -> str:
+    """The text of a file a person gave us; a missing or unreadable one is an InputError naming it."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(f"{path}: {what} file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read {what} file: {exc}") from None
+
+
+def load_yaml(path: Path | str, *, what: str) -> Any:
+    """Parse one YAML file safely; a syntax error becomes an InputError naming file and line."""
+    path = Path(path)
+    text = read_input(path, what=what)
     try:
         return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - _LineLoader is a SafeLoader
     except yaml.MarkedYAMLError as exc:

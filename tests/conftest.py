@@ -63,6 +63,49 @@ def make_facts(*deployments: Deployment, account: Account | None = None, catalog
     return Facts(accounts=(account,), deployments=deployments, regions=(region,), contract=contract)
 
 
+AZURE_ENV = (
+    "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "AZURE_CLIENT_CERTIFICATE_PATH",
+    "AZURE_FEDERATED_TOKEN_FILE", "AZURE_USERNAME", "AZURE_SUBSCRIPTION_ID", "MSI_ENDPOINT", "MSI_SECRET",
+    "AZURE_OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_API_KEY",
+    "AZURE_OPENAI_CLASSIFIER_DEPLOYMENT", "AZURE_OPENAI_REASONER_DEPLOYMENT",
+)
+"""Whatever could make a test sign in somewhere else, or send a real key: removed for tests that run the CLI."""
+
+
+def sign_in_to(running: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point DefaultAzureCredential's managed-identity step at a simulated tenant and trust its CA,
+    through the environment only, as on a real machine."""
+    for name in AZURE_ENV:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in running.identity_env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", running.ca_path)
+
+
+@pytest.fixture()
+def tenant(monkeypatch: pytest.MonkeyPatch):
+    """A fresh simulated tenant the CLI signs in to."""
+    from auditor.demo.simulator import SimulatedTenant
+
+    with SimulatedTenant() as running:
+        sign_in_to(running, monkeypatch)
+        yield running
+
+
+def run_demo(out: Any, *args: str) -> int:
+    """`audit --demo` in-process, kept out of a real $GITHUB_STEP_SUMMARY."""
+    import os
+
+    from auditor.cli import main
+
+    saved = os.environ.pop("GITHUB_STEP_SUMMARY", None)
+    try:
+        return main(["--demo", "--out", str(out), "--quiet", *args])
+    finally:
+        if saved is not None:
+            os.environ["GITHUB_STEP_SUMMARY"] = saved
+
+
 @pytest.fixture(scope="session")
 def rules():
     return load_rules()

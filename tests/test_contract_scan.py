@@ -251,22 +251,10 @@ def test_an_unresolved_call_triggers_no_other_contract_rule(rules, kb) -> None:
 
 # --- --contract-from against the simulated tenant --------------------------------------------------------
 
-AZURE_ENV = ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "AZURE_CLIENT_CERTIFICATE_PATH",
-             "AZURE_FEDERATED_TOKEN_FILE", "AZURE_USERNAME", "AZURE_SUBSCRIPTION_ID", "MSI_ENDPOINT", "MSI_SECRET",
-             "AZURE_OPENAI_CLASSIFIER_DEPLOYMENT", "AZURE_OPENAI_REASONER_DEPLOYMENT")
-
-
 @pytest.fixture()
-def tenant(monkeypatch: pytest.MonkeyPatch, in_tests: None):
-    from auditor.demo.simulator import SimulatedTenant
-
-    with SimulatedTenant() as running:
-        for name in AZURE_ENV:
-            monkeypatch.delenv(name, raising=False)
-        for name, value in running.identity_env().items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", running.ca_path)
-        yield running
+def tenant(tenant, in_tests: None):
+    """The shared simulated tenant, with the scan rooted in tests/."""
+    return tenant
 
 
 def _audit(tenant, out: Path, *args: str) -> tuple[int, dict[str, Any]]:

@@ -4,21 +4,19 @@ in JSON, HTML and Markdown; a malformed baseline is exit 2 naming file and line.
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from auditor.audit import audit, finish
-from auditor.cli import main
+from auditor.audit import audit
 from auditor.drift import apply_baseline, load_baseline
 from auditor.errors import InputError
 from auditor.render.json_report import render_json
 from auditor.render.markdown import render_markdown
 from auditor.render.templates import render_html
 from auditor.results import Finding, Severity, Status, finding_key
-from tests.conftest import TODAY, make_account, make_deployment, make_facts
+from tests.conftest import TODAY, make_account, make_deployment, make_facts, run_demo
 
 YESTERDAY = datetime(2026, 11, 21, 2, 0, tzinfo=timezone.utc)
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=timezone.utc)
@@ -130,13 +128,7 @@ def test_schema_error_points_at_the_line_of_the_bad_value(baseline_file: Path) -
         load_baseline(baseline_file)
 
 
-def _demo(out: Path, *args: str) -> int:
-    saved = os.environ.pop("GITHUB_STEP_SUMMARY", None)
-    try:
-        return main(["--demo", "--out", str(out), "--quiet", *args])
-    finally:
-        if saved is not None:
-            os.environ["GITHUB_STEP_SUMMARY"] = saved
+_demo = run_demo
 
 
 def test_cli_baseline_run(tmp_path: Path) -> None:

@@ -16,21 +16,6 @@ from auditor.cli import main
 from auditor.demo.simulator import FaultRule, SimulatedTenant
 
 DEMO_CONTRACT = str(Path(__file__).resolve().parents[1] / "auditor" / "demo" / "contract.yaml")
-AZURE_ENV = (
-    "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "AZURE_CLIENT_CERTIFICATE_PATH",
-    "AZURE_FEDERATED_TOKEN_FILE", "AZURE_USERNAME", "AZURE_SUBSCRIPTION_ID", "MSI_ENDPOINT", "MSI_SECRET",
-)
-
-
-@pytest.fixture()
-def tenant(monkeypatch: pytest.MonkeyPatch):
-    with SimulatedTenant() as running:
-        for name in AZURE_ENV:
-            monkeypatch.delenv(name, raising=False)
-        for name, value in running.identity_env().items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", running.ca_path)
-        yield running
 
 
 def _run(tenant: SimulatedTenant, out: Path, *args: str) -> int:

@@ -14,18 +14,14 @@ import pytest
 
 from auditor.cli import main
 from auditor.demo.simulator import FaultRule, SimulatedTenant
-from tests.test_end_to_end import AZURE_ENV
+from tests.conftest import sign_in_to
 
 
 @pytest.fixture()
 def slow_tenant(monkeypatch: pytest.MonkeyPatch):
     """The demo tenant with latency on every ARM call, so calls overlap when run concurrently."""
     with SimulatedTenant(arm_latency=0.05) as running:
-        for name in AZURE_ENV:
-            monkeypatch.delenv(name, raising=False)
-        for name, value in running.identity_env().items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", running.ca_path)
+        sign_in_to(running, monkeypatch)
         yield running
 
 

@@ -15,8 +15,8 @@ from auditor.engine.evaluate import evaluate_all
 from auditor.errors import InputError
 from auditor.facts import CatalogModel, CatalogSku, ContractCall, Facts, PlannedDeployment, QuotaUsage, SourceLocation
 from auditor.results import Status
-from auditor.sources.plan import _Expression, Unresolvable, detect_format, load_json, load_plan
-from tests.conftest import TODAY, catalog_for, make_deployment, make_facts
+from auditor.sources.plan import Unresolvable, _Expression, detect_format, load_json, load_plan
+from tests.conftest import TODAY, catalog_for, make_deployment, make_facts, sign_in_to
 
 PLANS = Path(__file__).resolve().parent / "fixtures" / "plans"
 DEMO_CONTRACT = Path(__file__).resolve().parents[1] / "auditor" / "demo" / "contract.yaml"
@@ -246,10 +246,6 @@ def test_a_missing_version_means_the_regions_default(rules, kb) -> None:
 
 # --- end to end against the simulated tenant -------------------------------------------------------------
 
-AZURE_ENV = ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "AZURE_CLIENT_CERTIFICATE_PATH",
-             "AZURE_FEDERATED_TOKEN_FILE", "AZURE_USERNAME", "AZURE_SUBSCRIPTION_ID", "MSI_ENDPOINT", "MSI_SECRET")
-
-
 @pytest.fixture(scope="module")
 def tenant():
     from auditor.demo.simulator import SimulatedTenant
@@ -262,11 +258,7 @@ def tenant():
 def run(tenant, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     from auditor.cli import main
 
-    for name in AZURE_ENV:
-        monkeypatch.delenv(name, raising=False)
-    for name, value in tenant.identity_env().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", tenant.ca_path)
+    sign_in_to(tenant, monkeypatch)
 
     def go(plan: str, *extra: str) -> tuple[int, dict[str, Any]]:
         tenant.clear_records()

@@ -19,7 +19,7 @@ from auditor.probes import AuthCheck, ProbeOptions
 from auditor.probes.classify import classify, retry_hint
 from auditor.probes.selection import endpoint_refusal, select_probes
 from auditor.results import Status
-from tests.conftest import ACCOUNT_ID, TODAY, make_account, make_deployment, make_facts
+from tests.conftest import ACCOUNT_ID, AZURE_ENV, TODAY, make_deployment, make_facts
 
 DEMO_CONTRACT = Path(__file__).resolve().parents[1] / "auditor" / "demo" / "contract.yaml"
 
@@ -257,21 +257,6 @@ def test_the_probe_wins_over_the_knowledge_base(rules, kb) -> None:
 
 # --- the runner against the simulated data plane --------------------------------------------------------
 
-AZURE_ENV = ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "AZURE_CLIENT_CERTIFICATE_PATH",
-             "AZURE_FEDERATED_TOKEN_FILE", "AZURE_USERNAME", "AZURE_SUBSCRIPTION_ID", "MSI_ENDPOINT", "MSI_SECRET",
-             "AZURE_OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_API_KEY")
-
-
-@pytest.fixture()
-def tenant(monkeypatch: pytest.MonkeyPatch):
-    from auditor.demo.simulator import SimulatedTenant
-
-    with SimulatedTenant() as running:
-        for name in AZURE_ENV:
-            monkeypatch.delenv(name, raising=False)
-        for name, value in running.identity_env().items():
-            monkeypatch.setenv(name, value)
-        yield running
 
 
 @pytest.fixture()

@@ -5,7 +5,6 @@ the schema shipped with the package; Markdown escaping; stable output across run
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -28,21 +27,14 @@ from auditor.render.templates import render_junit
 from auditor.resources import schema_path
 from auditor.results import Status
 from auditor.waivers import Waiver
-from tests.conftest import ACCOUNT_ID, TODAY, make_account, make_deployment, make_facts
+from tests.conftest import ACCOUNT_ID, TODAY, make_account, make_deployment, make_facts, run_demo
 
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc)
 EVIL = "<img src=x onerror=alert(1)>"
 
 
-def demo(out: Path, *args: str) -> int:
-    """`audit --demo` in-process, kept out of a real $GITHUB_STEP_SUMMARY."""
-    saved = os.environ.pop("GITHUB_STEP_SUMMARY", None)
-    try:
-        return main(["--demo", "--out", str(out), "--quiet", *args])
-    finally:
-        if saved is not None:
-            os.environ["GITHUB_STEP_SUMMARY"] = saved
+demo = run_demo
 
 
 @pytest.fixture(scope="module")

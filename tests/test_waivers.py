@@ -4,18 +4,16 @@ an unused waiver is reported; bad waiver files are exit 2 naming file and line."
 from __future__ import annotations
 
 import json
-import os
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from auditor.audit import audit, gate
-from auditor.cli import main
 from auditor.errors import InputError
 from auditor.results import Status
 from auditor.waivers import apply_waivers, load_waivers
-from tests.conftest import TODAY, make_account, make_deployment, make_facts
+from tests.conftest import TODAY, make_account, make_deployment, make_facts, run_demo
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -134,12 +132,7 @@ def test_bad_waiver_files_name_file_and_line(tmp_path: Path, rules, text: str, w
 
 
 def _demo(out: Path, *args: str) -> int:
-    saved = os.environ.pop("GITHUB_STEP_SUMMARY", None)
-    try:
-        return main(["--demo", "--out", str(out), "--quiet", "--format", "json,junit", *args])
-    finally:
-        if saved is not None:
-            os.environ["GITHUB_STEP_SUMMARY"] = saved
+    return run_demo(out, "--format", "json,junit", *args)
 
 
 def test_cli_expired_waiver_makes_the_gate_fail_again(tmp_path: Path) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 import re
 from datetime import date
-from types import MappingProxyType
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from auditor.engine.conditions import UNKNOWN, resolve_keys, unknown_fields

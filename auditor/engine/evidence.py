@@ -11,7 +11,16 @@ from typing import Any, Iterator, Mapping
 
 from auditor.engine.conditions import UNKNOWN
 from auditor.engine.subjects import Subject, _account_view, _catalog_view, _lifecycle_view, _quota_view, _with_catalog
-from auditor.facts import PROBE_ANSWERED, Account, CatalogModel, Deployment, Facts, PlannedDeployment, ProbeResult, Region
+from auditor.facts import (
+    PROBE_ANSWERED,
+    Account,
+    CatalogModel,
+    Deployment,
+    Facts,
+    PlannedDeployment,
+    ProbeResult,
+    Region,
+)
 from auditor.knowledge import KnowledgeBase, model_view
 
 _API_NAMES = {"chat_completions": "Chat Completions", "responses": "Responses", "completions": "Completions",

@@ -9,7 +9,6 @@ only after apply, leaves the field None and says so in `PlannedDeployment.unreso
 
 from __future__ import annotations
 
-import json
 import re
 from bisect import bisect_right
 from json.decoder import scanstring
@@ -18,7 +17,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from auditor.errors import InputError, TargetNotFoundError
 from auditor.facts import PlannedDeployment, SourceLocation
-from auditor.yamlfile import LineDict, LineList, load_yaml
+from auditor.yamlfile import LineDict, LineList, load_yaml, read_input
 
 DEPLOYMENT_TYPE = "microsoft.cognitiveservices/accounts/deployments"
 ACCOUNT_TYPE = "microsoft.cognitiveservices/accounts"
@@ -142,12 +141,7 @@ class _JsonReader:
 
 def load_json(path: Path) -> Any:
     """Parse a JSON file into LineDict / LineList; errors name the file and line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: plan file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read plan file: {exc}") from None
+    text = read_input(path, what="plan")
     import sys
 
     limit = sys.getrecursionlimit()
@@ -550,12 +544,7 @@ def detect_format(document: Any) -> str:
 def load_plan(path: Path | str) -> tuple[PlannedDeployment, ...]:
     """Read a plan file of any supported format; problems are InputErrors naming the file and line."""
     path = Path(path)
-    try:
-        head = path.read_text(encoding="utf-8").lstrip("\ufeff \t\r\n")[:1]
-    except FileNotFoundError:
-        raise InputError(f"{path}: plan file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read plan file: {exc}") from None
+    head = read_input(path, what="plan").lstrip("\ufeff \t\r\n")[:1]
     if head in ("{", "["):
         document = load_json(path)
         kind = detect_format(document)

@@ -23,8 +23,16 @@ from pathlib import Path
 from auditor.audit import audit
 from auditor.engine.rules import load_rules
 from auditor.facts import (
-    Account, CatalogModel, CatalogSku, ContentFilter, ContentFilterPolicy, ContractCall, Deployment, Facts,
-    QuotaUsage, Region,
+    Account,
+    CatalogModel,
+    CatalogSku,
+    ContentFilter,
+    ContentFilterPolicy,
+    ContractCall,
+    Deployment,
+    Facts,
+    QuotaUsage,
+    Region,
 )
 from auditor.knowledge import load_knowledge
 from auditor.render import FORMATS, write_reports

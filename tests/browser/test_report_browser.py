@@ -6,7 +6,6 @@ Screenshots land in test-output/ (a CI artifact); docs/report.png in the README 
 from __future__ import annotations
 
 import json
-import os
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -15,24 +14,17 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from auditor.audit import audit, finish
-from auditor.cli import main
 from auditor.facts import ContractCall, QuotaUsage, SourceLocation
 from auditor.render.templates import render_html
 from auditor.waivers import Waiver
-from tests.conftest import TODAY, make_account, make_deployment, make_facts
+from tests.conftest import TODAY, make_account, make_deployment, make_facts, run_demo
 
 pytestmark = pytest.mark.browser
 EVIL = "<img src=x onerror=alert(1)>"
 ATTENTION = ("fail", "unknown", "waived")
 
 
-def _demo(out: Path, *args: str) -> int:
-    saved = os.environ.pop("GITHUB_STEP_SUMMARY", None)
-    try:
-        return main(["--demo", "--out", str(out), "--quiet", *args])
-    finally:
-        if saved is not None:
-            os.environ["GITHUB_STEP_SUMMARY"] = saved
+_demo = run_demo
 
 
 @pytest.fixture(scope="module")

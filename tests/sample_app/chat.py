@@ -5,7 +5,7 @@ import os
 from azure.identity import DefaultAzureCredential, get_bearer_token_provider
 from openai import AzureOpenAI, OpenAI
 
-from .config import CHAT_DEPLOYMENT, CREATIVE_TEMPERATURE
+from .config import CREATIVE_TEMPERATURE
 
 SUMMARY_DEPLOYMENT = "gpt-4o"  # a model name where the deployment name is needed
 
