@@ -72,6 +72,8 @@ class Deployment:
     provisioning_state: str | None = None
     capabilities: Mapping[str, str] = field(default_factory=dict)
     rate_limits: tuple[RateLimit, ...] = ()
+    state: str | None = None
+    """`deploymentState` (Running or Paused) where ARM reports it; None where it does not."""
 
 
 @dataclass(frozen=True)

@@ -108,3 +108,27 @@ def test_ca_bundle_is_trusted_for_arm_and_probes(tenant: SimulatedTenant, tmp_pa
     probes = [f for f in report["findings"] if f["category"] == "probe" and f["evidence"]]
     assert any(f["evidence"]["outcome"] == "success" for f in probes), "the data plane was reached over TLS"
     assert _run(tenant, tmp_path, "--all", "--ca-bundle", str(tmp_path / "missing.pem")) == 2
+
+
+def test_paused_deployment_is_read_off_the_wire(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from importlib.resources import files
+
+    import yaml
+
+    from auditor.demo.simulator import TenantSpec
+    from tests.conftest import sign_in_to
+
+    data = yaml.safe_load(files("auditor.demo").joinpath("tenant.yaml").read_text())
+    for sub in data["subscriptions"]:
+        for group in sub["resourceGroups"]:
+            for account in group["accounts"]:
+                for deployment in account.get("deployments") or ():
+                    if deployment["name"] == "dev-mini":
+                        deployment["deploymentState"] = "Paused"
+    with SimulatedTenant(TenantSpec.from_mapping(data)) as running:
+        sign_in_to(running, monkeypatch)
+        assert _run(running, tmp_path, "--resource", "fabrikam-aoai-wus", "--fail-on", "never",
+                    "--select", "AOAI-DEPLOY-006") == 0
+    findings = json.loads((tmp_path / "report.json").read_text())["findings"]
+    paused = [f for f in findings if f["rule_id"] == "AOAI-DEPLOY-006"]
+    assert [(f["deployment"], f["status"]) for f in paused] == [("dev-mini", "fail")]

@@ -54,6 +54,8 @@ def test_deployments_follow_paging_and_keep_model_and_sku(facts) -> None:
     assert chat.sku_capacity and chat.rate_limits
     assert deployments["gpt-41-failed"].provisioning_state == "Failed"
     assert deployments["legacy-35"].version_upgrade_option == "NoAutoUpgrade"
+    assert deployments["chat-prod"].state == "Running"  # read off the raw page: the SDK's model drops it
+    assert deployments["legacy-35"].state is None
 
 
 def test_catalog_and_quota_are_read_per_region(facts) -> None:

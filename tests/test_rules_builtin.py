@@ -100,6 +100,8 @@ CASES: list[tuple[str, Status, Callable[[], Facts]]] = [
     ("AOAI-DEPLOY-004", Status.PASS, lambda: make_facts(make_deployment("chat-prod"), contract=(call("gpt-4o"),))),
     ("AOAI-DEPLOY-005", Status.FAIL, lambda: make_facts(make_deployment("c", capacity=0))),
     ("AOAI-DEPLOY-005", Status.PASS, healthy),
+    ("AOAI-DEPLOY-006", Status.FAIL, lambda: make_facts(make_deployment("c", state="Paused"))),
+    ("AOAI-DEPLOY-006", Status.PASS, lambda: make_facts(make_deployment("c", state="Running"))),
     # security
     ("AOAI-SEC-001", Status.FAIL, lambda: make_facts(make_deployment("c"), account=make_account(disable_local_auth=None))),
     ("AOAI-SEC-001", Status.PASS, healthy),

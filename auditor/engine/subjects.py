@@ -73,6 +73,7 @@ def _deployment_view(deployment: Deployment) -> dict[str, Any]:
         "provisioning_state": deployment.provisioning_state,
         "capabilities": dict(deployment.capabilities),
         "tokens_per_minute": _per_minute(deployment, "token"),
+        "state": deployment.state,
     }
 
 

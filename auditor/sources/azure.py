@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, TypeVar
 
@@ -354,9 +354,25 @@ class AzureEnumerator:
         return account_from_sdk(item)
 
     def list_deployments(self, account: Account) -> list[Deployment]:
+        """The account's deployments, with `deploymentState` (Running/Paused) read off the raw pages:
+        newer api-versions send it, but the SDK's models (14.x) drop it."""
         client = self._client(account.subscription_id)
-        items = self._call(lambda: list(client.deployments.list(account.resource_group, account.name)))
-        return [deployment_from_sdk(d, account.id) for d in items]
+        states: dict[str, str] = {}
+
+        def remember_states(response: Any) -> None:
+            try:
+                page = response.http_response.json()
+            except Exception:  # noqa: BLE001 - not JSON: the SDK itself reports that
+                return
+            for item in page.get("value") or () if isinstance(page, dict) else ():
+                state = (item.get("properties") or {}).get("deploymentState") if isinstance(item, dict) else None
+                if state and item.get("id"):
+                    states[str(item["id"]).lower()] = str(state)
+
+        items = self._call(lambda: list(
+            client.deployments.list(account.resource_group, account.name, raw_response_hook=remember_states)
+        ))
+        return [replace(deployment_from_sdk(d, account.id), state=states.get(str(d.id).lower())) for d in items]
 
     def list_content_filter_policies(self, account: Account) -> list[ContentFilterPolicy]:
         client = self._client(account.subscription_id)
