@@ -57,7 +57,7 @@ class PlannedProbe:
 
     @property
     def group(self) -> tuple[str, str]:
-        """Probes of one deployment run one after another, never in parallel."""
+        """The deployment a probe is about (the runner keeps each API's probes of it in order)."""
         return (self.account.id.lower(), self.deployment.lower())
 
 
