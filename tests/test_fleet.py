@@ -84,3 +84,14 @@ def test_help_answers_without_heavy_imports() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stderr == "[]", result.stderr
     assert "--concurrency" in result.stdout
+
+
+def test_probes_stay_under_the_same_bound(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    with SimulatedTenant(arm_latency=0.02, data_latency=0.1) as running:
+        sign_in_to(running, monkeypatch)
+        monkeypatch.setenv("SSL_CERT_FILE", running.ca_path)
+        _audit(running, tmp_path, "--all", "--probe", "--allow-endpoint", "127.0.0.1", "--concurrency", "3",
+               "--max-probe-calls", "200", "--probe-token-budget", "20000")
+        peak = running.peak_in_flight
+    assert 2 <= peak["data"] <= 3, peak
+    assert peak["all"] <= 3, "reads and probes together never exceed --concurrency"
