@@ -28,7 +28,7 @@ from typing import Any, Mapping
 
 from auditor.errors import InputError
 from auditor.facts import ContractCall, SourceLocation, UnresolvedCall
-from auditor.yamlfile import LineDict, LineList, load_yaml
+from auditor.yamlfile import LineList, load_yaml, reject_unknown_keys
 
 APIS = ("chat_completions", "responses", "completions", "embeddings")
 _CALL_KEYS = {"api", "parameters", "account", "min_context_tokens", "tokens_per_minute", "roles", "source", "default"}
@@ -50,11 +50,7 @@ def _call(path: Path, name: str, raw: Any, line: int) -> ContractCall:
     if not isinstance(raw, Mapping):
         raise InputError(f"{path}:{line}: deployment {name!r} must map to api and parameters")
     line = getattr(raw, "line", line)
-    unknown = sorted(set(map(str, raw)) - _CALL_KEYS)
-    if unknown:
-        key_line = raw.key_lines.get(unknown[0], line) if isinstance(raw, LineDict) else line
-        allowed = ", ".join(sorted(_CALL_KEYS))
-        raise InputError(f"{path}:{key_line}: unknown key {unknown[0]!r} for deployment {name!r} (allowed: {allowed})")
+    reject_unknown_keys(path, raw, _CALL_KEYS, what=f"for deployment {name!r}", line=line)
     api = raw.get("api")
     if api not in APIS:
         raise InputError(f"{path}:{line}: deployment {name!r}: api must be one of {', '.join(APIS)}, not {api!r}")
@@ -144,9 +140,7 @@ def _unresolved(path: Path, raw: Any) -> list[UnresolvedCall]:
         line = raw.item_lines[index] if isinstance(raw, LineList) else 1
         if not isinstance(entry, Mapping):
             raise InputError(f"{path}:{line}: an unresolved call needs api, source, model and why")
-        unknown = sorted(set(map(str, entry)) - _UNRESOLVED_KEYS)
-        if unknown:
-            raise InputError(f"{path}:{line}: unknown key {unknown[0]!r} in an unresolved call (allowed: {', '.join(sorted(_UNRESOLVED_KEYS))})")
+        reject_unknown_keys(path, entry, _UNRESOLVED_KEYS, what="in an unresolved call", line=line)
         if entry.get("api") not in APIS:
             raise InputError(f"{path}:{line}: unresolved call: api must be one of {', '.join(APIS)}, not {entry.get('api')!r}")
         params = entry.get("parameters") or {}

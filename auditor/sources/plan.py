@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from auditor.errors import InputError, TargetNotFoundError
 from auditor.facts import PlannedDeployment, SourceLocation
-from auditor.yamlfile import LineDict, LineList, load_yaml, read_input
+from auditor.yamlfile import LineDict, LineList, load_yaml, read_input, reject_unknown_keys
 
 DEPLOYMENT_TYPE = "microsoft.cognitiveservices/accounts/deployments"
 ACCOUNT_TYPE = "microsoft.cognitiveservices/accounts"
@@ -171,11 +171,7 @@ def _yaml_plan(document: Any, path: Path) -> list[PlannedDeployment]:
         line = entries.item_lines[index] if isinstance(entries, LineList) else 1
         if not isinstance(raw, Mapping):
             raise InputError(f"{path}:{line}: a planned deployment must be a mapping with {', '.join(_REQUIRED)}")
-        unknown = sorted(set(map(str, raw)) - _YAML_KEYS)
-        if unknown:
-            key_line = raw.key_lines.get(unknown[0], line) if isinstance(raw, LineDict) else line
-            raise InputError(f"{path}:{key_line}: unknown key {unknown[0]!r} in a planned deployment "
-                             f"(allowed: {', '.join(sorted(_YAML_KEYS))})")
+        reject_unknown_keys(path, raw, _YAML_KEYS, what="in a planned deployment", line=line)
         missing = [k for k in _REQUIRED if raw.get(k) in (None, "")]
         if missing:
             raise InputError(f"{path}:{line}: planned deployment is missing {', '.join(missing)}")
