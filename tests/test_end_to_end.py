@@ -132,3 +132,18 @@ def test_paused_deployment_is_read_off_the_wire(monkeypatch: pytest.MonkeyPatch,
     findings = json.loads((tmp_path / "report.json").read_text())["findings"]
     paused = [f for f in findings if f["rule_id"] == "AOAI-DEPLOY-006"]
     assert [(f["deployment"], f["status"]) for f in paused] == [("dev-mini", "fail")]
+
+
+def test_audit_demo_goes_through_the_sdk_clients_to_the_simulator_and_only_reads(tmp_path: Path) -> None:
+    from tests.conftest import run_demo
+
+    assert run_demo(tmp_path, "--format", "json", "--probe") == 1
+    served = SimulatedTenant.latest
+    assert served is not None
+    planes = {r.plane for r in served.records}
+    assert {"token", "arm", "graph", "data"} <= planes, planes  # credential, management SDK, Resource Graph, openai
+    assert not served.served_writes(), "the management plane saw a write"
+    assert not served.list_keys_called()
+    assert {r.method for r in served.records if r.plane == "arm"} == {"GET"}
+    deployments = json.loads((tmp_path / "report.json").read_text())["deployments"]
+    assert len(deployments) == len([r for r in served.spec.accounts if r.is_openai_capable for _ in r.deployments])

@@ -48,7 +48,7 @@ from datetime import date, datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import trustme
@@ -2071,10 +2071,14 @@ class SimulatedTenant:
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
+    latest: ClassVar[SimulatedTenant | None] = None
+    """The tenant started last in this process, so a test of `audit --demo` can read what it served."""
+
     def start(self) -> SimulatedTenant:
         """Generate a CA and a 127.0.0.1 certificate, bind two random free ports and serve."""
         if self._servers:
             return self
+        SimulatedTenant.latest = self
         authority = trustme.CA()
         certificate = authority.issue_cert("127.0.0.1", "localhost")
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
