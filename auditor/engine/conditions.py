@@ -144,26 +144,8 @@ def _operand(subject: Mapping[str, Any], raw: Any) -> Any:
 
 
 def evaluate(condition: Mapping[str, Any], subject: Mapping[str, Any]) -> Truth:
-    """Evaluate a validated condition against one subject document."""
-    if "allOf" in condition:
-        results = [evaluate(c, subject) for c in condition["allOf"]]
-        if any(r is False for r in results):
-            return False
-        return UNKNOWN if any(r is UNKNOWN for r in results) else True
-    if "anyOf" in condition:
-        results = [evaluate(c, subject) for c in condition["anyOf"]]
-        if any(r is True for r in results):
-            return True
-        return UNKNOWN if any(r is UNKNOWN for r in results) else False
-    if "not" in condition:
-        inner = evaluate(condition["not"], subject)
-        return UNKNOWN if inner is UNKNOWN else not inner
-    actual = resolve(subject, str(condition["field"]))
-    (operator,) = [key for key in condition if key in OPERATORS]
-    expected = _operand(subject, condition[operator])
-    if actual is UNKNOWN or expected is UNKNOWN:
-        return UNKNOWN
-    return OPERATORS[operator](actual, expected)
+    """Evaluate a validated condition against one subject document (rules keep theirs compiled)."""
+    return compile_condition(condition)(subject)
 
 
 def unknown_fields(condition: Mapping[str, Any], subject: Mapping[str, Any]) -> list[str]:
@@ -184,9 +166,8 @@ Compiled = Callable[[Mapping[str, Any]], Truth]
 
 
 def compile_condition(condition: Mapping[str, Any]) -> Compiled:
-    """Turn a validated condition into a closure with its paths split and operators looked up once.
-
-    Same semantics as `evaluate` (which stays the readable reference); only faster for a fleet."""
+    """Turn a validated condition into a closure with its paths split and operators looked up once:
+    the one implementation of the grammar, evaluated with three-valued (Kleene) logic."""
     if "allOf" in condition or "anyOf" in condition:
         every = "allOf" in condition
         parts = [compile_condition(c) for c in condition["allOf" if every else "anyOf"]]

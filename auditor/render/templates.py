@@ -99,14 +99,10 @@ def _sections(report: Report) -> list[Section]:
 
 
 def _context(report: Report) -> dict[str, Any]:
-    by_account: dict[str, list[Any]] = {}
-    for finding in report.findings:
-        by_account.setdefault(finding.account_id or "", []).append(finding)
     present = {f.category for f in report.findings}
     return {
         "report": report,
         "summary": report.summary(),
-        "findings_by_account": by_account,
         "sections": _sections(report),
         "categories": [c for c in CATEGORIES if c in present] + sorted(present - set(CATEGORIES)),
         "quota_chart": quota_chart(report.quota),

@@ -10,11 +10,7 @@ they can be compared between commits.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import resource
-import sys
 import tempfile
 import time
 from datetime import date, datetime, timezone
@@ -36,6 +32,7 @@ from auditor.facts import (
 )
 from auditor.knowledge import load_knowledge
 from auditor.render import FORMATS, write_reports
+from tests.benchmarks import machine, publish
 
 RESULTS = Path(__file__).parent / "results"
 MODELS = [
@@ -121,7 +118,7 @@ def main() -> int:
     result = {
         "benchmark": "engine",
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "platform": platform.platform()},
+        "machine": machine(),
         "deployments": args.deployments,
         "rules": len(rules),
         "findings": len(report.findings),
@@ -135,10 +132,7 @@ def main() -> int:
         "floors": {"total_seconds": 5.0, "peak_mb": 500},
     }
     result["floors_hold"] = result["total_seconds"] <= 5.0 and result["rss_peak_mb"] <= 500
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
-    return 0 if result["floors_hold"] else 1
+    return publish(result, args.out)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from auditor.demo.simulator import SimulatedTenant
+from tests.benchmarks import machine, publish
 from tests.benchmarks.fleet import fleet_spec
 
 RESULTS = Path(__file__).parent / "results"
@@ -84,7 +84,7 @@ def main() -> int:
     result: dict = {
         "benchmark": "fleet",
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "platform": platform.platform()},
+        "machine": machine(),
         "size": {"subscriptions": args.subscriptions, "accounts": args.accounts, "deployments": args.deployments,
                  "regions": len({a.location for a in spec.accounts})},
         "latency": {"arm_seconds": args.arm_latency, "data_seconds": args.data_latency},
@@ -127,10 +127,7 @@ def main() -> int:
     result["floors"] = floors
     result["floors_hold"] = (result["auditor"]["wall_over_bound"] <= floors["wall_over_bound_at_most"]
                              and (args.skip_naive or result["speedup"] >= floors["speedup_at_least"]))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
-    return 0 if result["floors_hold"] else 1
+    return publish(result, args.out)
 
 
 if __name__ == "__main__":
