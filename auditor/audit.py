@@ -15,6 +15,7 @@ from typing import Callable, Mapping, Protocol, Sequence, TypeVar
 from auditor._version import __version__
 from auditor.drift import Baseline
 from auditor.engine.evaluate import evaluate_all
+from auditor.gcpause import paused_gc
 from auditor.engine.rules import Rule
 from auditor.engine.subjects import Subject, build_subjects
 from auditor.facts import (
@@ -349,9 +350,10 @@ def audit(
 ) -> Report:
     """Evaluate rules over facts. Pure: the same facts, rules and date give the same report."""
     now = now or datetime.now(timezone.utc)
-    subjects = list(build_subjects(facts, kb, today or now.date()))
-    findings: list[Finding] = evaluate_all(rules, facts, kb, today or now.date(), subjects)
-    quota, retirements = _views(facts, subjects)
+    with paused_gc():
+        subjects = list(build_subjects(facts, kb, today or now.date()))
+        findings: list[Finding] = evaluate_all(rules, facts, kb, today or now.date(), subjects)
+        quota, retirements = _views(facts, subjects)
     return Report(
         rules=_rule_infos(rules),
         quota=quota,

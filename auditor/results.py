@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
+from functools import cached_property
 from typing import Any, Mapping
 
 from auditor.facts import SourceLocation
@@ -48,10 +50,14 @@ CATEGORIES = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
-    """One rule evaluated on one target."""
+    """One rule evaluated on one target. Slotted, because a fleet has hundreds of thousands of them;
+    the field order is report.json's, so the JSON writer serializes instances as they are."""
 
+    key: str = field(init=False, repr=False, compare=False)
+    """Identity across runs: rule, target and the message with numbers, dates and counts masked, so
+    "retires in 20 days" today and "in 19 days" tomorrow are the same finding."""
     rule_id: str
     title: str
     category: str
@@ -66,19 +72,17 @@ class Finding:
     deployment: str | None = None
     location: SourceLocation | None = None
     reason: str | None = None
-    evidence: Mapping[str, Any] = field(default_factory=dict)
+    evidence: Mapping[str, Any] | None = None
+    """What the finding rests on when it comes from the wire (a probe's answer); None otherwise."""
     waiver: WaiverRef | None = None
     drift: str | None = None  # "new" or "unchanged" against a baseline; None without one (or when passing)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", finding_key(self.rule_id, self.target, self.message))
 
     @property
     def sort_key(self) -> tuple[str, str, str, str]:
         return (self.account_id or "", self.target, self.rule_id, self.message)
-
-    @property
-    def key(self) -> str:
-        """Identity across runs: rule, target and the message's subject with numbers, dates and counts
-        masked, so "retires in 20 days" today and "in 19 days" tomorrow are the same finding."""
-        return finding_key(self.rule_id, self.target, self.message)
 
 
 _VOLATILE = re.compile(r"\d+")
@@ -237,29 +241,37 @@ class Report:
     def complete(self) -> bool:
         return all(t.status == "complete" for t in self.targets) and not self.gaps
 
+    @cached_property
+    def _counts(self) -> tuple[Counter[Status], Counter[Severity], Counter[str], Counter[str | None]]:
+        """One pass over the findings for every count the renderers show (a fleet has 10^5 findings)."""
+        by_status: Counter[Status] = Counter()
+        by_severity: Counter[Severity] = Counter()
+        by_category: Counter[str] = Counter()
+        by_drift: Counter[str | None] = Counter()
+        for f in self.findings:
+            by_status[f.status] += 1
+            if f.status is Status.FAIL:
+                by_severity[f.severity] += 1
+                by_category[f.category] += 1
+            by_drift[f.drift] += 1
+        return by_status, by_severity, by_category, by_drift
+
     def summary(self) -> dict[str, Any]:
         """Counts by status, by severity of failures, and by category of failures."""
-        by_status = {s.value: 0 for s in Status}
-        failed_by_severity = {s.value: 0 for s in Severity}
-        failed_by_category: dict[str, int] = {}
-        for f in self.findings:
-            by_status[f.status.value] += 1
-            if f.status is Status.FAIL:
-                failed_by_severity[f.severity.value] += 1
-                failed_by_category[f.category] = failed_by_category.get(f.category, 0) + 1
+        by_status, by_severity, by_category, by_drift = self._counts
         summary = {
             "targets": len(self.targets),
             "incomplete_targets": sum(1 for t in self.targets if t.status != "complete"),
             "deployments": len(self.deployments),
             "findings": len(self.findings),
-            "by_status": by_status,
-            "failed_by_severity": failed_by_severity,
-            "failed_by_category": dict(sorted(failed_by_category.items())),
+            "by_status": {s.value: by_status[s] for s in Status},
+            "failed_by_severity": {s.value: by_severity[s] for s in Severity},
+            "failed_by_category": dict(sorted(by_category.items())),
         }
         if self.drift is not None:
             summary["drift"] = {
-                "new": sum(1 for f in self.findings if f.drift == "new"),
-                "unchanged": sum(1 for f in self.findings if f.drift == "unchanged"),
+                "new": by_drift["new"],
+                "unchanged": by_drift["unchanged"],
                 "resolved": len(self.drift.resolved),
                 "deployment_changes": len(self.drift.changes),
             }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -167,12 +168,17 @@ def test_ruleset_pin_keeps_only_rules_that_version_had(tmp_path: Path) -> None:
 
 
 def test_fast_finding_equals_the_dataclass_constructor() -> None:
-    from auditor.engine.evaluate import _new_finding
+    from auditor.engine.evaluate import _new_finding, _Prepared
+    from auditor.engine.subjects import Subject
     from auditor.results import Finding, Severity, Status
 
-    fields = dict(rule_id="R-1", title="t", category="quota", severity=Severity.ERROR, status=Status.FAIL,
-                  target="x", target_name="x", message="m", remediation="r")
-    fast, slow = _new_finding(**fields), Finding(**fields)
-    assert fast == slow and hash(fast.rule_id) == hash(slow.rule_id)
+    rule = load_rules()[0]
+    subject = Subject("deployment", "/x", "x", {}, account_id="/a", deployment="d")
+    fast = _new_finding(_Prepared.of(rule), subject, Status.FAIL, "m", "r", "why", None)
+    slow = Finding(rule_id=rule.id, title=rule.title, category=rule.category, severity=rule.severity,
+                   status=Status.FAIL, target="/x", target_name="x", message="m", remediation="r", docs=rule.docs,
+                   account_id="/a", deployment="d", reason="why")
+    assert fast == slow and fast.key == slow.key and fast.severity is Severity(rule.severity)
+    assert dataclasses.astuple(fast) == dataclasses.astuple(slow)
     with pytest.raises(Exception):
         fast.message = "changed"  # still frozen

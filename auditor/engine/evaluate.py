@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from itertools import groupby
 from types import MappingProxyType
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-from auditor.engine.conditions import UNKNOWN, resolve_keys, unknown_fields
+from auditor.engine.conditions import UNKNOWN, Compiled, resolve_keys, unknown_fields
 from auditor.engine.rules import Rule
 from auditor.engine.subjects import Subject, build_subjects
 from auditor.facts import Facts
 from auditor.knowledge import KnowledgeBase
-from auditor.results import Finding, Status
+from auditor.results import Finding, Status, finding_key
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\}")
+
+Template = Callable[[Mapping[str, Any]], str]
 
 
 def _text(value: Any) -> str:
@@ -34,22 +38,27 @@ def _text(value: Any) -> str:
 
 
 @lru_cache(maxsize=1024)
-def _compile(template: str) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+def compile_template(template: str) -> Template:
     """Split a message template once into literal text and the fact paths between it."""
     parts = _PLACEHOLDER.split(template)
-    return tuple(parts[0::2]), tuple(tuple(p.split(".")) for p in parts[1::2])
+    literals, paths = tuple(parts[0::2]), tuple(tuple(p.split(".")) for p in parts[1::2])
+    if not paths:
+        return lambda document: template
+    first, rest = literals[0], tuple(zip(paths, literals[1:]))
+
+    def render(document: Mapping[str, Any]) -> str:
+        pieces = [first]
+        for path, literal in rest:
+            pieces.append(_text(resolve_keys(document, path)))
+            pieces.append(literal)
+        return "".join(pieces)
+
+    return render
 
 
 def render_message(template: str, document: Mapping[str, Any]) -> str:
     """Fill `{dotted.path}` placeholders from the subject; data in, text out, nothing evaluated."""
-    literals, paths = _compile(template)
-    if not paths:
-        return template
-    pieces = [literals[0]]
-    for path, literal in zip(paths, literals[1:]):
-        pieces.append(_text(resolve_keys(document, path)))
-        pieces.append(literal)
-    return "".join(pieces)
+    return compile_template(template)(document)
 
 
 def _fields(condition: Mapping[str, Any] | None) -> Iterator[str]:
@@ -64,97 +73,120 @@ def _fields(condition: Mapping[str, Any] | None) -> Iterator[str]:
         yield str(condition["field"])
 
 
-def _disputed_note(rule: Rule, document: Mapping[str, Any]) -> str:
-    model = document.get("model")
-    if not isinstance(model, dict) or not model.get("disputed"):
-        return ""
-    used = {path.split(".")[1] for path in _fields(rule.fails_when) if path.startswith("model.") and "." in path}
-    used |= {"apis"} if any(p == "model.responses_only" for p in _fields(rule.fails_when)) else set()
-    notes = [f"{fact}: {text}" for fact, text in model["disputed"].items() if fact in used]
-    return f" Note: this relies on a disputed knowledge-base fact ({'; '.join(notes)})." if notes else ""
+@dataclass(frozen=True)
+class _Prepared:
+    """A rule with everything evaluation needs looked up once: conditions, templates, the model facts
+    it reads (for the disputed-fact note)."""
+
+    rule: Rule
+    where: Compiled | None
+    fails_when: Compiled
+    message: Template
+    pass_message: Template
+    remediation: Template
+    model_facts: frozenset[str]
+
+    @classmethod
+    def of(cls, rule: Rule) -> _Prepared:
+        where, fails_when = rule.compiled
+        paths = list(_fields(rule.fails_when))
+        used = {p.split(".")[1] for p in paths if p.startswith("model.") and p.count(".") >= 1}
+        if "model.responses_only" in paths:
+            used.add("apis")
+        return cls(rule, where, fails_when, compile_template(rule.message),
+                   compile_template(rule.pass_message or f"OK: {rule.title}"),
+                   compile_template(rule.remediation), frozenset(used))
+
+    def disputed_note(self, document: Mapping[str, Any]) -> str:
+        model = document.get("model")
+        if not isinstance(model, dict) or not model.get("disputed") or not self.model_facts:
+            return ""
+        notes = [f"{fact}: {text}" for fact, text in model["disputed"].items() if fact in self.model_facts]
+        return f" Note: this relies on a disputed knowledge-base fact ({'; '.join(notes)})." if notes else ""
 
 
-def _defaults() -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for f in dataclasses.fields(Finding):
-        if f.default is not dataclasses.MISSING:
-            values[f.name] = f.default
-        elif f.default_factory is not dataclasses.MISSING:
-            values[f.name] = MappingProxyType(f.default_factory())  # shared, and read-only so sharing is safe
-    return values
+_SETTERS = tuple(Finding.__dict__[f.name].__set__ for f in dataclasses.fields(Finding))
 
 
-_FINDING_DEFAULTS = _defaults()
-
-
-def _new_finding(**fields: Any) -> Finding:
-    """A Finding built without the frozen dataclass's per-field setattr: a fleet makes hundreds of
-    thousands of them. Same fields and defaults as `Finding(...)`; the instance stays frozen after."""
+def _new_finding(
+    prepared: _Prepared, subject: Subject, status: Status, message: str, remediation: str,
+    reason: str | None, evidence: Mapping[str, Any] | None,
+) -> Finding:
+    """A Finding built through its slots rather than the frozen dataclass's __init__ (which goes through
+    object.__setattr__ and __post_init__): a fleet makes hundreds of thousands. Same fields, same key;
+    the instance is as frozen as any other."""
+    rule = prepared.rule
     finding = object.__new__(Finding)
-    finding.__dict__.update(_FINDING_DEFAULTS)
-    finding.__dict__.update(fields)
+    values = (
+        finding_key(rule.id, subject.target, message), rule.id, rule.title, rule.category, rule.severity, status,
+        subject.target, subject.target_name, message, remediation, rule.docs, subject.account_id,
+        subject.deployment, subject.location, reason, evidence, None, None,
+    )
+    for setter, value in zip(_SETTERS, values):
+        setter(finding, value)
     return finding
 
 
-def evaluate_rule(rule: Rule, subject: Subject) -> Finding | None:
-    """The finding of one rule on one subject, or None when the rule does not apply."""
+def _evaluate(prepared: _Prepared, subject: Subject, evidence: Mapping[str, Any] | None) -> Finding | None:
     document = subject.document
-    status: Status
     reason = None
-    where, fails_when = rule.compiled
-    applies = where(document) if where else True
+    applies = prepared.where(document) if prepared.where else True
     if applies is False:
         return None
     if applies is UNKNOWN:
         status = Status.UNKNOWN
-        reason = "could not tell whether the rule applies: unknown " + ", ".join(unknown_fields(rule.where or {}, document))
+        reason = "could not tell whether the rule applies: unknown " + ", ".join(
+            unknown_fields(prepared.rule.where or {}, document))
     else:
-        outcome = fails_when(document)
+        outcome = prepared.fails_when(document)
         if outcome is UNKNOWN:
             status = Status.UNKNOWN
-            reason = "unknown " + ", ".join(sorted(set(unknown_fields(rule.fails_when, document))))
+            reason = "unknown " + ", ".join(sorted(set(unknown_fields(prepared.rule.fails_when, document))))
         else:
             status = Status.FAIL if outcome else Status.PASS
     if status is Status.FAIL:
-        message = render_message(rule.message, document) + _disputed_note(rule, document)
+        message = prepared.message(document) + prepared.disputed_note(document)
     elif status is Status.PASS:
-        message = render_message(rule.pass_message or f"OK: {rule.title}", document)
+        message = prepared.pass_message(document)
     else:
         message = f"Could not evaluate: {reason}."
-        if subject.evidence.get("summary"):  # what was observed, e.g. a probe's HTTP 500 after its retries
-            message += f" Evidence: {subject.evidence['summary']}"
-    return _new_finding(
-        rule_id=rule.id,
-        title=rule.title,
-        category=rule.category,
-        severity=rule.severity,
-        status=status,
-        target=subject.target,
-        target_name=subject.target_name,
-        message=message,
-        remediation=render_message(rule.remediation, document),
-        docs=rule.docs,
-        account_id=subject.account_id,
-        deployment=subject.deployment,
-        location=subject.location,
-        reason=reason,
-        evidence=dict(subject.evidence),
-    )
+        if evidence and evidence.get("summary"):  # what was observed, e.g. a probe's HTTP 500 after its retries
+            message += f" Evidence: {evidence['summary']}"
+    return _new_finding(prepared, subject, status, message, prepared.remediation(document), reason, evidence)
+
+
+def evaluate_rule(rule: Rule, subject: Subject) -> Finding | None:
+    """The finding of one rule on one subject, or None when the rule does not apply."""
+    return _evaluate(_Prepared.of(rule), subject, MappingProxyType(dict(subject.evidence)) if subject.evidence else None)
+
+
+def _subject_order(subject: Subject) -> tuple[str, str]:
+    return (subject.account_id or "", subject.target)
 
 
 def evaluate_all(
     rules: Iterable[Rule], facts: Facts, kb: KnowledgeBase, today: date, subjects: Sequence[Subject] | None = None
 ) -> list[Finding]:
-    """Every rule on every subject it applies to, sorted for stable reports."""
+    """Every rule on every subject it applies to, in report order (account, target, rule, message).
+
+    Subjects are walked in (account, target) order and rules in id order, so the findings come out
+    sorted; only subjects that share a target (a deployment and its contract calls) need sorting among
+    themselves."""
     if subjects is None:
         subjects = list(build_subjects(facts, kb, today))
-    by_kind: dict[str, list[Subject]] = {}
-    for subject in subjects:
-        by_kind.setdefault(subject.kind, []).append(subject)
-    findings = []
-    for rule in rules:
-        for subject in by_kind.get(rule.applies_to, ()):
-            finding = evaluate_rule(rule, subject)
-            if finding is not None:
-                findings.append(finding)
-    return sorted(findings, key=lambda f: f.sort_key)
+    by_kind: dict[str, list[_Prepared]] = {}
+    for rule in sorted(rules, key=lambda r: r.id):
+        by_kind.setdefault(rule.applies_to, []).append(_Prepared.of(rule))
+    findings: list[Finding] = []
+    for _, group in groupby(sorted(subjects, key=_subject_order), key=_subject_order):
+        same_target = list(group)
+        start = len(findings)
+        for subject in same_target:
+            evidence = MappingProxyType(dict(subject.evidence)) if subject.evidence else None
+            for prepared in by_kind.get(subject.kind, ()):
+                finding = _evaluate(prepared, subject, evidence)
+                if finding is not None:
+                    findings.append(finding)
+        if len(same_target) > 1:
+            findings[start:] = sorted(findings[start:], key=lambda f: (f.rule_id, f.message))
+    return findings

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import BinaryIO, Callable, Mapping
 
 from auditor.errors import InputError
-from auditor.render.json_report import render_json
-from auditor.render.markdown import render_markdown
-from auditor.render.sarif import render_sarif
-from auditor.render.templates import render_html, render_junit
+from auditor.gcpause import paused_gc
+from auditor.render.json_report import write_json
+from auditor.render.markdown import write_markdown
+from auditor.render.sarif import write_sarif
+from auditor.render.templates import write_html, write_junit
 from auditor.results import Report
 
-Renderer = Callable[[Report], str]
+Writer = Callable[[Report, BinaryIO], None]
 
-FORMATS: Mapping[str, tuple[str, Renderer]] = {
-    "html": ("report.html", render_html),
-    "junit": ("junit.xml", render_junit),
-    "json": ("report.json", render_json),
-    "sarif": ("report.sarif", render_sarif),
-    "markdown": ("summary.md", render_markdown),
+FORMATS: Mapping[str, tuple[str, Writer]] = {
+    "html": ("report.html", write_html),
+    "junit": ("junit.xml", write_junit),
+    "json": ("report.json", write_json),
+    "sarif": ("report.sarif", lambda report, out: write_sarif(report, None, out)),
+    "markdown": ("summary.md", write_markdown),
 }
 DEFAULT_FORMATS = "html,junit,json,sarif,markdown"
 
@@ -38,17 +40,22 @@ def parse_formats(value: str) -> tuple[str, ...]:
 
 
 def write_reports(report: Report, out_dir: Path, formats: tuple[str, ...], *, root: Path | None = None) -> list[Path]:
-    """Render every format first, then write them, so a failure never leaves a half-written set.
+    """Write each format as it renders into a hidden partial file, and move them all into place only
+    once every one is complete, so a failure never leaves a half-written or mixed set.
     `root` (absolute; the working directory by default) is what SARIF file locations are relative to."""
     root = root or Path.cwd()
-    rendered = [
-        (FORMATS[name][0], render_sarif(report, root) if name == "sarif" else FORMATS[name][1](report))
-        for name in formats
-    ]
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for filename, text in rendered:
-        path = out_dir / filename
-        path.write_text(text, encoding="utf-8")
-        paths.append(path)
-    return paths
+    partial: list[tuple[Path, Path]] = []
+    try:
+        with paused_gc():
+            for name in formats:
+                filename, writer = FORMATS[name]
+                partial.append((out_dir / f".{filename}.partial", out_dir / filename))
+                with open(partial[-1][0], "wb", buffering=1 << 20) as out:
+                    write_sarif(report, root, out) if name == "sarif" else writer(report, out)
+        for temporary, path in partial:
+            os.replace(temporary, path)
+    finally:
+        for temporary, _ in partial:
+            temporary.unlink(missing_ok=True)
+    return [path for _, path in partial]

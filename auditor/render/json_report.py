@@ -1,47 +1,35 @@
 """The machine-readable report (`report.json`), described by auditor/schemas/report.schema.json.
 
 Everything comes out in the order the report fixed, so two runs over the same tenant give the same file
-but for `generated_at`.
+but for `generated_at`. The result model's dataclasses are laid out as the schema's objects, so orjson
+serializes them as they are; long arrays are written in slices, byte for byte as one indented dump
+would write them, so a 10,000-deployment report never sits in memory as one string.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, fields
-from typing import Any
+from dataclasses import asdict
+from types import MappingProxyType
+from typing import Any, BinaryIO, Sequence
 
 import orjson
 
-from auditor.results import Drift, Finding, Report
+from auditor.render.stream import text_of
+from auditor.results import Drift, Report
 
 SCHEMA_VERSION = "1.1"
+SLICE = 4096
+_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
 
 
-def _finding(f: Finding) -> dict[str, Any]:
-    return {
-        "key": f.key,
-        "rule_id": f.rule_id,
-        "title": f.title,
-        "category": f.category,
-        "severity": f.severity.value,
-        "status": f.status.value,
-        "target": f.target,
-        "target_name": f.target_name,
-        "account_id": f.account_id,
-        "deployment": f.deployment,
-        "message": f.message,
-        "remediation": f.remediation,
-        "docs": f.docs,
-        "reason": f.reason,
-        "location": {"file": f.location.file, "line": f.location.line} if f.location else None,
-        "waiver": asdict(f.waiver) if f.waiver else None,
-        "drift": f.drift,
-        "evidence": dict(f.evidence) if f.evidence else None,
-    }
+def _default(value: Any) -> Any:
+    if isinstance(value, MappingProxyType):  # a finding's evidence, shared read-only with its subject
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _shallow(item: Any) -> dict[str, Any]:
-    """A flat dataclass as a dict, without asdict's deep copy (a fleet has tens of thousands of rows)."""
-    return {f.name: getattr(item, f.name) for f in fields(item)}
+def _dumps(value: Any) -> bytes:
+    return orjson.dumps(value, default=_default, option=_OPTIONS)
 
 
 def _drift(drift: Drift | None) -> dict[str, Any] | None:
@@ -55,8 +43,8 @@ def _drift(drift: Drift | None) -> dict[str, Any] | None:
     }
 
 
-def report_to_dict(report: Report) -> dict[str, Any]:
-    """The report as plain data, in the order the engine fixed."""
+def report_document(report: Report) -> dict[str, Any]:
+    """The report as report.json's top-level object; list members are the result model's own objects."""
     return {
         "schema_version": SCHEMA_VERSION,
         "generated_at": report.generated_at.isoformat(),
@@ -65,17 +53,48 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "knowledge_checked": report.knowledge_checked,
         "complete": report.complete,
         "summary": report.summary(),
-        "targets": [dict(asdict(t), reasons=list(t.reasons)) for t in report.targets],
-        "deployments": [_shallow(d) for d in report.deployments],
-        "quota": [dict(asdict(q), models=list(q.models), deployments=list(q.deployments)) for q in report.quota],
-        "retirements": [_shallow(r) for r in report.retirements],
-        "rules": [dict(asdict(r), severity=r.severity.value) for r in report.rules],
-        "findings": [_finding(f) for f in report.findings],
+        "targets": report.targets,
+        "deployments": report.deployments,
+        "quota": report.quota,
+        "retirements": report.retirements,
+        "rules": report.rules,
+        "findings": report.findings,
         "drift": _drift(report.drift),
-        "gaps": list(report.gaps),
+        "gaps": report.gaps,
     }
 
 
+def _indented(text: bytes) -> bytes:
+    """A value dumped at the top level, moved one level in (JSON strings hold no raw newline)."""
+    return text.replace(b"\n", b"\n  ")
+
+
+def _write_array(items: Sequence[Any], out: BinaryIO) -> None:
+    if not items:
+        out.write(b"[]")
+        return
+    out.write(b"[\n")
+    for start in range(0, len(items), SLICE):
+        if start:
+            out.write(b",\n")
+        dumped = _dumps(list(items[start:start + SLICE]))  # "[\n  {...},\n  {...}\n]"
+        out.write(b"  " + _indented(dumped[2:-2]))
+    out.write(b"\n  ]")
+
+
+def write_json(report: Report, out: BinaryIO) -> None:
+    """report.json, the same bytes as `orjson.dumps(report_document(report), OPT_INDENT_2)` plus a newline."""
+    document = report_document(report)
+    out.write(b"{")
+    for index, (key, value) in enumerate(document.items()):
+        out.write(b"\n  " if index == 0 else b",\n  ")
+        out.write(_dumps(key) + b": ")
+        if isinstance(value, tuple) and len(value) > SLICE:
+            _write_array(value, out)
+        else:
+            out.write(_indented(_dumps(value)))
+    out.write(b"\n}\n")
+
+
 def render_json(report: Report) -> str:
-    """Indented JSON through orjson: the same text json.dumps(indent=2) gives for this data, ten times faster."""
-    return orjson.dumps(report_to_dict(report), option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode() + "\n"
+    return text_of(write_json, report)

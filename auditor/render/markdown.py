@@ -7,6 +7,7 @@ escaped: `<`, `>` and `&` as entities, table pipes and Markdown punctuation with
 from __future__ import annotations
 
 import re
+from typing import BinaryIO
 
 from auditor.results import Finding, Report, Severity, Status
 
@@ -88,3 +89,7 @@ def render_markdown(report: Report) -> str:
         lines.append(f"{len(waived)} finding(s) waived; see the full report for owners and expiry dates.")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def write_markdown(report: Report, out: BinaryIO) -> None:
+    out.write(render_markdown(report).encode("utf-8"))

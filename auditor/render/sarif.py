@@ -10,10 +10,13 @@ path under the `AZURE_RESOURCE` base, with the id also given as a logical locati
 
 from __future__ import annotations
 
-import json
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote
+
+import orjson
+
+from auditor.render.stream import text_of
 
 from auditor.results import Finding, Report, RuleInfo, Severity, Status
 
@@ -94,7 +97,7 @@ def _result(f: Finding, index: dict[str, int], root: Path | None) -> dict[str, A
     return result
 
 
-def render_sarif(report: Report, root: Path | None = None) -> str:
+def write_sarif(report: Report, root: Path | None, out: BinaryIO) -> None:
     """The report as one SARIF run; `root` is the directory file URIs are made relative to."""
     rules = list(report.rules)
     known = {r.id for r in rules}
@@ -139,4 +142,8 @@ def render_sarif(report: Report, root: Path | None = None) -> str:
     }
     if root is not None:
         run["originalUriBaseIds"]["SRCROOT"] = {"uri": root.as_uri().rstrip("/") + "/"}
-    return json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2) + "\n"
+    out.write(orjson.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}, option=orjson.OPT_INDENT_2) + b"\n")
+
+
+def render_sarif(report: Report, root: Path | None = None) -> str:
+    return text_of(write_sarif, report, root)

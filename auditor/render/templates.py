@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from collections import Counter
 from functools import lru_cache
-from typing import Any
+from itertools import groupby
+from typing import Any, BinaryIO
 
 import jinja2
+from markupsafe import Markup, escape
 
 from auditor.render.charts import quota_chart, retirement_timeline
+from auditor.render.stream import text_of, write_chunks
 from auditor.resources import data_dir
 from auditor.results import CATEGORIES, Finding, Report, Severity, Status, TargetResult
 
@@ -31,6 +35,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["xml_safe"] = xml_safe
+    env.filters["case_label"] = case_label
     return env
 
 
@@ -112,8 +117,13 @@ def _context(report: Report) -> dict[str, Any]:
     }
 
 
-def render_html(report: Report) -> str:
-    return environment().get_template("report.html.j2").render(**_context(report))
+@dataclass(frozen=True)
+class Cases:
+    """The test cases of one target, with its names escaped once for all of them."""
+
+    classname: Markup
+    suffix: Markup
+    findings: list[Finding]
 
 
 @dataclass(frozen=True)
@@ -123,10 +133,21 @@ class Suite:
     name: str
     account_id: str
     target: TargetResult | None
-    findings: list[Finding]
+    tests: int
     failures: int
     errors: int
     skipped: int
+    cases: list[Cases]
+
+
+@lru_cache(maxsize=4096)
+def _case_label(severity: Severity, rule_id: str, title: str) -> Markup:
+    return escape(xml_safe(f"[{severity.value.upper()}][{rule_id}] {title} :: "))
+
+
+def case_label(f: Finding) -> Markup:
+    """`[SEVERITY][RULE-ID] title :: `, the start of a test case's name: the same for every target."""
+    return _case_label(f.severity, f.rule_id, f.title)
 
 
 def _suites(report: Report) -> list[Suite]:
@@ -137,16 +158,31 @@ def _suites(report: Report) -> list[Suite]:
     suites = []
     for account_id, findings in by_account.items():
         target = targets.get(account_id) if account_id else None
-        statuses = [f.status for f in findings]
+        prefix = (target.name if target else "tenant") + "."
+        cases: list[Cases] = []
+        for (_, name, deployment), group in groupby(findings, key=lambda f: (f.target, f.target_name, f.deployment)):
+            cases.append(Cases(escape(xml_safe(prefix + (deployment or "account"))), escape(xml_safe(name)), list(group)))
+        statuses = Counter(f.status for f in findings)
         suites.append(Suite(
-            name=target.name if target else "tenant-wide", account_id=account_id, target=target, findings=findings,
-            failures=statuses.count(Status.FAIL), errors=statuses.count(Status.UNKNOWN),
-            skipped=statuses.count(Status.SKIPPED) + statuses.count(Status.WAIVED),
+            name=target.name if target else "tenant-wide", account_id=account_id, target=target, tests=len(findings),
+            failures=statuses[Status.FAIL], errors=statuses[Status.UNKNOWN],
+            skipped=statuses[Status.SKIPPED] + statuses[Status.WAIVED], cases=cases,
         ))
     return suites
 
 
+def write_junit(report: Report, out: BinaryIO) -> None:
+    template = environment().get_template("junit.xml.j2")
+    write_chunks(template.generate(report=report, summary=report.summary(), suites=_suites(report)), out)
+
+
+def write_html(report: Report, out: BinaryIO) -> None:
+    write_chunks(environment().get_template("report.html.j2").generate(**_context(report)), out)
+
+
+def render_html(report: Report) -> str:
+    return text_of(write_html, report)
+
+
 def render_junit(report: Report) -> str:
-    return environment().get_template("junit.xml.j2").render(
-        report=report, summary=report.summary(), suites=_suites(report), Status=Status
-    )
+    return text_of(write_junit, report)
