@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -56,7 +55,7 @@ class Finding:
     the field order is report.json's, so the JSON writer serializes instances as they are."""
 
     key: str = field(init=False, repr=False, compare=False)
-    """Identity across runs: rule, target and the message with numbers, dates and counts masked, so
+    """Identity across runs: rule, target and the message with its digits (numbers, dates, counts) left out, so
     "retires in 20 days" today and "in 19 days" tomorrow are the same finding."""
     rule_id: str
     title: str
@@ -85,12 +84,12 @@ class Finding:
         return (self.account_id or "", self.target, self.rule_id, self.message)
 
 
-_VOLATILE = re.compile(r"\d+")
+_DIGITS = b"0123456789"
 
 
 def finding_key(rule_id: str, target: str, message: str) -> str:
     """The stable identity of a finding (see Finding.key); also computed for baseline reports."""
-    digest = hashlib.sha256(_VOLATILE.sub("#", message).encode("utf-8")).hexdigest()[:16]
+    digest = hashlib.sha256(message.encode("utf-8").translate(None, _DIGITS)).hexdigest()[:16]
     return f"{rule_id}|{target}|{digest}"
 
 

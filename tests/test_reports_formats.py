@@ -174,7 +174,7 @@ def test_sarif_levels_kinds_suppressions_and_baseline_state(rich_report) -> None
     assert suppressed and suppressed[0]["suppressions"][0]["status"] == "accepted"
     assert "sec-team" in suppressed[0]["suppressions"][0]["justification"]
     assert {r["baselineState"] for r in results} == {"new"}
-    fingerprints = [r["partialFingerprints"]["aoaiFindingKey/v1"] for r in results]
+    fingerprints = [r["partialFingerprints"]["aoaiFindingKey/v2"] for r in results]
     assert len(set(fingerprints)) == len(fingerprints), "fingerprints must tell results apart"
     assert not [r for r in results if r["properties"]["status"] == "pass"]
 

@@ -43,8 +43,8 @@ def test_quota_bars_and_retirement_markers_come_from_the_report(report) -> None:
     assert [q.name for q in report.quota] == ["OpenAI.GlobalStandard.gpt-4o", "OpenAI.GlobalStandard.o4-mini"]
     assert html.count('<g class="bar">') == 2
     assert "92 / 100 (92%)" in html and 'class="high"' in html
-    dated = [r for r in report.retirements if r.retirement_date]
-    assert html.count('<g class="marker">') == len(dated) > 0
+    versions = {(r.model_name, r.model_version, r.retirement_date) for r in report.retirements if r.retirement_date}
+    assert html.count('<g class="marker">') == len(versions) > 0
     assert "<script src" not in html and "<link" not in html
 
 
@@ -64,6 +64,11 @@ def test_chart_geometry() -> None:
     assert [m.level for m in timeline.markers] == ["retired", "high", "low"]
     assert [r.deployment for r in timeline.undated] == ["never"]
     assert timeline.ticks and all(t.label.endswith(("-01", "-04", "-07", "-10")) for t in timeline.ticks)
+
+    fleet = [row(f"d{i:02d}", 10) for i in range(12)] + [row("later", 200)]
+    shared, alone = retirement_timeline(fleet, date(2026, 11, 22)).markers
+    assert shared.label == "m v (12 deployments)" and alone.label == "acct/later"
+    assert "acct/d00, acct/d01" in shared.title and "and 2 more" in shared.title and "acct/d11" not in shared.title
 
 
 def test_waived_findings_show_who_why_and_until(report) -> None:

@@ -43,10 +43,10 @@ def resolve_keys(subject: Mapping[str, Any], keys: Sequence[str]) -> Any:
     """`resolve` with the path already split: the hot loop of rule evaluation."""
     node: Any = subject
     for part in keys:
-        if node is UNKNOWN:
-            return UNKNOWN
-        if isinstance(node, dict):
+        if type(node) is dict or isinstance(node, dict):
             node = node.get(part)
+        elif node is UNKNOWN:
+            return UNKNOWN
         else:
             return None
     return node

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections import deque
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from itertools import groupby
+from itertools import groupby, repeat
+from operator import call
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
@@ -49,7 +51,8 @@ def compile_template(template: str) -> Template:
     def render(document: Mapping[str, Any]) -> str:
         pieces = [first]
         for path, literal in rest:
-            pieces.append(_text(resolve_keys(document, path)))
+            value = resolve_keys(document, path)
+            pieces.append(value if type(value) is str else _text(value))
             pieces.append(literal)
         return "".join(pieces)
 
@@ -122,8 +125,7 @@ def _new_finding(
         subject.target, subject.target_name, message, remediation, rule.docs, subject.account_id,
         subject.deployment, subject.location, reason, evidence, None, None,
     )
-    for setter, value in zip(_SETTERS, values):
-        setter(finding, value)
+    deque(map(call, _SETTERS, repeat(finding), values), maxlen=0)
     return finding
 
 

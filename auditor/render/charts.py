@@ -93,8 +93,29 @@ def _retire_level(days: int) -> str:
     return "retired" if days < 0 else "high" if days <= 30 else "mid" if days <= 90 else "low"
 
 
+MAX_NAMED = 10
+
+
+def _marker(y: int, x: float, same: Sequence[RetirementRow]) -> Marker:
+    """One dated model version: named after its deployment, or counted when it runs in several."""
+    r, days = same[0], same[0].days_left or 0
+    where = [f"{s.account_name}/{s.deployment}" for s in same]
+    named = ", ".join(where[:MAX_NAMED]) + (f" and {len(where) - MAX_NAMED} more" if len(where) > MAX_NAMED else "")
+    sources = sorted({s.source or "unknown" for s in same})
+    upgrades = sorted({s.version_upgrade_option or "unknown" for s in same})
+    return Marker(
+        y=y, x=x, level=_retire_level(days),
+        label=where[0] if len(same) == 1 else f"{r.model_name or '?'} {r.model_version or ''} ({len(same)} deployments)",
+        detail=f"{r.model_name or '?'} {r.model_version or ''} · {r.retirement_date} "
+               f"({'retired' if days < 0 else f'in {r.days_left} d'})",
+        title=f"{r.model_name} {r.model_version} on {named} retires {r.retirement_date} "
+              f"(source: {', '.join(sources)}; upgrade: {', '.join(upgrades)}; replacement: {r.replacement or 'none given'})",
+    )
+
+
 def retirement_timeline(rows: Sequence[RetirementRow], today: date) -> Timeline:
-    """Deployed versions placed by retirement date, with today marked; quarter ticks on the axis."""
+    """Deployed versions placed by retirement date, with today marked; quarter ticks on the axis.
+    Deployments of the same model version share a marker, so 10,000 deployments make a readable picture."""
     dated = [r for r in rows if r.days_left is not None and r.retirement_date]
     undated = tuple(r for r in rows if r.days_left is None or not r.retirement_date)
     lo = min([0] + [r.days_left for r in dated if r.days_left is not None]) - 15
@@ -104,20 +125,10 @@ def retirement_timeline(rows: Sequence[RetirementRow], today: date) -> Timeline:
     def x(days: float) -> float:
         return round(LABEL_W + (days - lo) / span * PLOT_W, 1)
 
-    markers = tuple(
-        Marker(
-            y=TOP + i * ROW + 14,
-            x=x(r.days_left or 0),
-            level=_retire_level(r.days_left or 0),
-            label=f"{r.account_name}/{r.deployment}",
-            detail=f"{r.model_name or '?'} {r.model_version or ''} · {r.retirement_date} "
-                   f"({'retired' if (r.days_left or 0) < 0 else f'in {r.days_left} d'})",
-            title=f"{r.model_name} {r.model_version} on {r.account_name}/{r.deployment} retires {r.retirement_date} "
-                  f"(source: {r.source or 'unknown'}; upgrade: {r.version_upgrade_option or 'unknown'}; "
-                  f"replacement: {r.replacement or 'none given'})",
-        )
-        for i, r in enumerate(dated)
-    )
+    groups: dict[tuple[str | None, str | None, str | None], list[RetirementRow]] = {}
+    for r in dated:  # a fleet runs one model version in many places: one marker per version and date
+        groups.setdefault((r.model_name, r.model_version, r.retirement_date), []).append(r)
+    markers = tuple(_marker(TOP + i * ROW + 14, x(same[0].days_left or 0), same) for i, same in enumerate(groups.values()))
     axis_y = TOP + len(markers) * ROW + 24
     ticks = []
     first = date(today.year, ((today.month - 1) // 3) * 3 + 1, 1)

@@ -82,7 +82,7 @@ def _result(f: Finding, index: dict[str, int], root: Path | None) -> dict[str, A
         "level": "none" if f.status is Status.UNKNOWN else LEVELS[f.severity],
         "message": {"text": text},
         "locations": [_location(f, root)],
-        "partialFingerprints": {"aoaiFindingKey/v1": f.key},
+        "partialFingerprints": {"aoaiFindingKey/v2": f.key},
         "properties": {"status": f.status.value, "category": f.category, "target": f.target_name},
     }
     if f.rule_id in index:

@@ -39,6 +39,22 @@ def environment() -> jinja2.Environment:
     return env
 
 
+class Fragments:
+    """Renders a template macro once per distinct argument list and repeats its output: at fleet scale
+    the same rule cells, fix notes and collapsed pass rows recur tens of thousands of times. The macro
+    sees nothing but its arguments, so the arguments are a complete key."""
+
+    def __init__(self) -> None:
+        self._done: dict[tuple[Any, ...], Markup] = {}
+
+    def __call__(self, macro: Any, *arguments: Any) -> Markup:
+        key = (macro.name, *arguments)
+        done = self._done.get(key)
+        if done is None:
+            done = self._done[key] = Markup(macro(*arguments))
+        return done
+
+
 @dataclass(frozen=True)
 class Group:
     """Findings about one thing: an account itself, or one of its deployments."""
@@ -114,6 +130,7 @@ def _context(report: Report) -> dict[str, Any]:
         "timeline": retirement_timeline(report.retirements, report.generated_at.date()),
         "Status": Status,
         "Severity": Severity,
+        "once": Fragments(),
     }
 
 

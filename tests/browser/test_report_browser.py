@@ -127,9 +127,9 @@ def test_demo_report_offline_with_working_filters(page: Page, demo_report, outpu
     (waived,) = _visible(page)
     assert "qa-team" in waived["text"] and "load-test rig" in waived["text"]
 
-    # pictures: a bar per quota line, a marker per dated retirement, and the model-version change
+    # pictures: a bar per quota line, a marker per dated model version, and the model-version change
     assert page.locator("#quota svg g.bar").count() == len(data["quota"]) > 0
-    dated = [r for r in data["retirements"] if r["retirement_date"]]
+    dated = {(r["model_name"], r["model_version"], r["retirement_date"]) for r in data["retirements"] if r["retirement_date"]}
     assert page.locator("#retirements svg circle").count() == len(dated) > 0
     assert "2024-08-06" in page.inner_text("#deployment-changes")
 
