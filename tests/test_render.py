@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -87,3 +88,56 @@ def test_write_reports_writes_the_chosen_formats(report, tmp_path: Path) -> None
     paths = write_reports(report, tmp_path / "out", ("json", "junit"))
     assert sorted(p.name for p in paths) == ["junit.xml", "report.json"]
     assert not (tmp_path / "out" / "report.html").exists()
+
+
+def test_json_written_in_slices_is_the_one_indented_dump(report, monkeypatch) -> None:
+    """Long arrays are streamed slice by slice; the bytes must be what one orjson dump gives."""
+    import orjson
+
+    from auditor.render import json_report
+
+    whole = orjson.dumps(json_report.report_document(report), default=json_report._default,
+                         option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n"
+    monkeypatch.setattr(json_report, "SLICE", 3)  # every array longer than 3 goes through the slicing path
+    assert len(report.findings) > 2 * 3 and len(report.deployments) <= 3
+    assert render_json(report).encode() == whole
+    data = json.loads(whole)
+    assert [f["key"] for f in data["findings"]] == [f.key for f in report.findings]
+
+
+def test_a_failing_format_leaves_earlier_files_and_no_partial_ones(report, tmp_path: Path, monkeypatch) -> None:
+    from auditor import render
+
+    out = tmp_path / "out"
+    write_reports(report, out, ("json",))
+    before = (out / "report.json").read_bytes()
+
+    def broken(report, stream) -> None:
+        stream.write(b"<half")
+        raise RuntimeError("renderer failed")
+
+    monkeypatch.setitem(render.FORMATS, "junit", ("junit.xml", broken))
+    later = replace(report, generated_at=NOW.replace(hour=9))
+    with pytest.raises(RuntimeError):
+        write_reports(later, out, ("json", "junit"))
+    assert (out / "report.json").read_bytes() == before, "a failed set must not replace the files of the last one"
+    assert sorted(p.name for p in out.iterdir()) == ["report.json"]
+
+
+def test_collector_state_is_restored_after_a_pause() -> None:
+    import gc
+
+    from auditor.gcpause import paused_gc
+
+    assert gc.isenabled()
+    with pytest.raises(ValueError), paused_gc():
+        assert not gc.isenabled()
+        raise ValueError
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused_gc():
+            pass
+        assert not gc.isenabled(), "a caller's own pause is left as it was"
+    finally:
+        gc.enable()
