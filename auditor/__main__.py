@@ -1,5 +1,5 @@
 """`python -m auditor` runs the `audit` command."""
 
-from auditor.cli import main
+from auditor.cli import entry
 
-raise SystemExit(main())
+entry()

@@ -10,7 +10,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Callable, Mapping, Protocol, Sequence, TypeVar
+from typing import TYPE_CHECKING, Callable, Mapping, Protocol, Sequence, TypeVar
 
 from auditor._version import __version__
 from auditor.drift import Baseline
@@ -19,6 +19,7 @@ from auditor.gcpause import paused_gc
 from auditor.engine.rules import Rule
 from auditor.engine.subjects import Subject, build_subjects
 from auditor.facts import (
+    Account,
     CollectionGap,
     ContentFilterPolicy,
     ContractCall,
@@ -30,6 +31,7 @@ from auditor.facts import (
 )
 from auditor.knowledge import KnowledgeBase
 from auditor.probes import ProbeOptions
+from auditor.probes.selection import probe_order
 from auditor.results import (
     Finding,
     InventoryRow,
@@ -43,6 +45,9 @@ from auditor.results import (
 )
 from auditor.sources.azure import AzureEnumerator, collect_region, gap, resolve_accounts
 from auditor.waivers import Waiver
+
+if TYPE_CHECKING:
+    from auditor.clouds import Cloud
 
 RULESET_VERSION = "2026.11"
 T = TypeVar("T")
@@ -88,12 +93,18 @@ class _NoProgress:
         return None
 
 
+AccountReady = Callable[[Facts, Account], None]
+"""Told of each account, in `probe_order`, once its deployments and its region are read: the facts hold
+just those (and the contract). Live probes start there while the rest of the fleet is still being read."""
+
+
 def gather_facts(
     enumerator: AzureEnumerator,
     options: AuditOptions,
     *,
     pool: Executor | None = None,
     progress: Progress | None = None,
+    on_account: AccountReady | None = None,
 ) -> Facts:
     """Read everything the rules need; failures of single reads become gaps, not crashes.
 
@@ -104,9 +115,9 @@ def gather_facts(
     options = _with_plan_accounts(enumerator, options, planned)
     if pool is None:
         with ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="audit") as own:
-            facts = _gather(enumerator, options, contract, own, progress or _NoProgress())
+            facts = _gather(enumerator, options, contract, own, progress or _NoProgress(), on_account)
     else:
-        facts = _gather(enumerator, options, contract, pool, progress or _NoProgress())
+        facts = _gather(enumerator, options, contract, pool, progress or _NoProgress(), on_account)
     return replace(facts, contract_unresolved=unresolved, planned=planned, gaps=facts.gaps + scan_gaps)
 
 
@@ -167,7 +178,7 @@ def _guarded(what: str, target: str, read: Callable[[], T]) -> tuple[T | None, l
 
 def _gather(
     enumerator: AzureEnumerator, options: AuditOptions, contract: tuple[ContractCall, ...] | None,
-    pool: Executor, progress: Progress,
+    pool: Executor, progress: Progress, on_account: AccountReady | None = None,
 ) -> Facts:
     accounts, searched = resolve_accounts(
         enumerator,
@@ -190,29 +201,35 @@ def _gather(
 
         return run
 
-    region_jobs = [pool.submit(tracked(lambda k=key: collect_region(enumerator, *k))) for key in region_keys]
-    deployment_jobs = [
-        pool.submit(tracked(lambda a=a: _guarded("deployments", a.id, lambda: enumerator.list_deployments(a))))
+    region_jobs = {key: pool.submit(tracked(lambda k=key: collect_region(enumerator, *k))) for key in region_keys}
+    deployment_jobs = {
+        a.id: pool.submit(tracked(lambda a=a: _guarded("deployments", a.id, lambda: enumerator.list_deployments(a))))
         for a in accounts
-    ]
-    policy_jobs = [
-        pool.submit(tracked(lambda a=a: _guarded(
+    }
+    policy_jobs = {
+        a.id: pool.submit(tracked(lambda a=a: _guarded(
             "content filter policies", a.id, lambda: tuple(enumerator.list_content_filter_policies(a)))))
         for a in accounts
-    ]
+    }
+    if on_account is not None:
+        for account in sorted(accounts, key=probe_order):
+            found, _ = deployment_jobs[account.id].result()
+            region, _ = region_jobs[(account.subscription_id, account.location)].result()
+            on_account(Facts(accounts=(account,), deployments=tuple(found or ()), regions=(region,), contract=contract),
+                       account)
     regions: list[Region] = []
     gaps: list[CollectionGap] = []
     deployments: list[Deployment] = []
     policies: dict[str, tuple[ContentFilterPolicy, ...] | None] = {}
-    for job in region_jobs:
+    for job in region_jobs.values():
         region, region_gaps = job.result()
         regions.append(region)
         gaps.extend(region_gaps)
-    for account, deployment_job, policy_job in zip(accounts, deployment_jobs, policy_jobs):
-        found, account_gaps = deployment_job.result()
+    for account in accounts:
+        found, account_gaps = deployment_jobs[account.id].result()
         deployments.extend(found or ())
         gaps.extend(account_gaps)
-        policies[account.id], policy_gaps = policy_job.result()
+        policies[account.id], policy_gaps = policy_jobs[account.id].result()
         gaps.extend(policy_gaps)
     return Facts(
         accounts=tuple(accounts),
@@ -425,6 +442,27 @@ def _warm_up_probes(credential: object, cloud: object) -> None:
         return
 
 
+def _gather_and_probe(
+    enumerator: AzureEnumerator, options: AuditOptions, probe: ProbeOptions, credential: object, cloud: Cloud,
+    connection_verify: str | bool, kb: KnowledgeBase, today: date, progress: Progress | None,
+) -> Facts:
+    """Reads and probes on one pool of `--concurrency` workers: an account's probes start as soon as its
+    deployments and region are read, behind the reads already queued, so the bound holds for both."""
+    from auditor.probes.runner import ProbeRunner, ProbeSession
+
+    # Import the openai SDK and get the data-plane token while ARM is being read, not after.
+    threading.Thread(target=_warm_up_probes, args=(credential, cloud), daemon=True).start()
+    runner = ProbeRunner(credential=credential, cloud=cloud, options=probe, connection_verify=connection_verify)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="audit") as pool:
+            session = ProbeSession(runner, kb, today, probe, pool)
+            facts = gather_facts(enumerator, options, pool=pool, progress=progress, on_account=session.offer)
+            probes, spent = session.finish(facts)
+    finally:
+        runner.close()
+    return replace(facts, probes=probes, probe_summary=spent)
+
+
 def run_audit(
     options: AuditOptions,
     *,
@@ -448,14 +486,9 @@ def run_audit(
     enumerator = AzureEnumerator(
         credential, chosen_cloud, connection_verify=connection_verify, max_connections=options.concurrency  # type: ignore[arg-type]
     )
-    if options.probe is not None:
-        # Import the openai SDK and get the data-plane token while ARM is being read, not after.
-        threading.Thread(target=_warm_up_probes, args=(credential, chosen_cloud), daemon=True).start()
-    facts = gather_facts(enumerator, options, progress=progress)
-    if options.probe is not None:
-        from auditor.probes.runner import run_probes
-
-        probes, spent = run_probes(facts, kb, today or date.today(), credential=credential, cloud=chosen_cloud,
-                                   options=options.probe, connection_verify=connection_verify)
-        facts = replace(facts, probes=probes, probe_summary=spent)
+    if options.probe is None:
+        facts = gather_facts(enumerator, options, progress=progress)
+    else:
+        facts = _gather_and_probe(enumerator, options, options.probe, credential, chosen_cloud, connection_verify,
+                                  kb, today or date.today(), progress)
     return audit(facts, rules, kb, today=today)

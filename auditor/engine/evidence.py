@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 from auditor.engine.conditions import UNKNOWN
 from auditor.engine.subjects import Subject, _account_view, _catalog_view, _lifecycle_view, _quota_view, _with_catalog
@@ -27,10 +27,19 @@ _API_NAMES = {"chat_completions": "Chat Completions", "responses": "Responses", 
               "embeddings": "Embeddings"}
 
 
-def with_probes(model: dict[str, Any], probes: tuple[ProbeResult, ...] | None, deployment: Deployment) -> dict[str, Any]:
-    """The probe wins: what Azure answered this deployment overrides the knowledge base and the catalog
-    (APIs served, parameters refused). Labelled auth checks say nothing about the model and are ignored."""
-    mine = [p for p in probes or () if p.deployment_id == deployment.id and p.label is None]
+def probes_by_deployment(probes: tuple[ProbeResult, ...] | None) -> dict[str, list[ProbeResult]]:
+    """Each deployment's probe results, looked up once (a fleet has thousands of both). Labelled auth
+    checks say nothing about the model and are left out."""
+    index: dict[str, list[ProbeResult]] = {}
+    for p in probes or ():
+        if p.deployment_id and p.label is None:
+            index.setdefault(p.deployment_id, []).append(p)
+    return index
+
+
+def with_probes(model: dict[str, Any], mine: Sequence[ProbeResult]) -> dict[str, Any]:
+    """The probe wins: what Azure answered this deployment (`mine`, from probes_by_deployment) overrides
+    the knowledge base and the catalog (APIs served, parameters refused)."""
     if not mine:
         return model
     merged = dict(model)

@@ -288,6 +288,7 @@ def build_subjects(facts: Facts, kb: KnowledgeBase, today: date) -> Iterator[Sub
     )
 
     used_usages: dict[tuple[str, str, str], list[str]] = {}
+    probed = evidence.probes_by_deployment(facts.probes)
     deployment_docs: dict[str, dict[str, Any]] = {}
     for deployment in facts.deployments:
         account = accounts[deployment.account_id]
@@ -305,7 +306,7 @@ def build_subjects(facts: Facts, kb: KnowledgeBase, today: date) -> Iterator[Sub
             model_views[view_key] = model_view(kb, *view_key, today)
         known = model_views[view_key]
         model, disagreements = _with_catalog(known, catalog, kb, deployment)
-        model = evidence.with_probes(model, facts.probes, deployment)
+        model = evidence.with_probes(model, probed.get(deployment.id, ()))
         document = {
             "account": account_views[account.id],
             "deployment": _deployment_view(deployment),

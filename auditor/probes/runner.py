@@ -14,14 +14,14 @@ import json
 import ssl
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import urlsplit
 
 from auditor.clouds import Cloud
-from auditor.facts import Facts, ProbeResult, ProbeSummary
+from auditor.facts import Account, Facts, ProbeResult, ProbeSummary
 from auditor.knowledge import KnowledgeBase
 from auditor.probes import ProbeOptions
 from auditor.probes.classify import Answer, classify, failure
@@ -29,9 +29,11 @@ from auditor.probes.selection import (
     PROMPT,
     TOKEN_LIMIT_PARAMETERS,
     PlannedProbe,
+    account_probes,
     data_plane_base,
     endpoint_refusal,
-    select_probes,
+    missing_deployment_probes,
+    probe_order,
 )
 
 _INPUT_ALLOWANCE = 32
@@ -267,31 +269,81 @@ class ProbeRunner:
 
     # -- the run ----------------------------------------------------------------------------------------
 
-    def run(self, probes: Iterable[PlannedProbe]) -> list[ProbeResult]:
-        """Every probe, in parallel (bounded), each (deployment, API)'s probes in order. A parameter
+    def run_group(self, members: list[PlannedProbe]) -> list[ProbeResult]:
+        """One unit of work: a deployment's probes of one API (and credential), in order. A parameter
         probe runs only after its API probe succeeded (otherwise it would test the API again)."""
-        groups: dict[tuple[str, ...], list[PlannedProbe]] = {}
-        for probe in probes:
-            # A parameter probe waits for its own API's probe; the two APIs of a deployment are independent,
-            # so they are separate units and the pool packs a fleet's calls tighter.
-            groups.setdefault((*probe.group, probe.api, probe.auth), []).append(probe)
+        results: list[ProbeResult] = []
+        api_outcome: dict[tuple[str, str], str] = {}
+        for probe in members:
+            if probe.parameter is not None and api_outcome.get((probe.api, probe.auth)) != "success":
+                continue
+            result = self.run_one(probe)
+            if probe.parameter is None and probe.label is None:
+                api_outcome.setdefault((probe.api, probe.auth), result.outcome)
+            results.append(result)
+        return results
 
-        def run_group(members: list[PlannedProbe]) -> list[ProbeResult]:
-            results: list[ProbeResult] = []
-            api_outcome: dict[tuple[str, str], str] = {}
-            for probe in members:
-                if probe.parameter is not None and api_outcome.get((probe.api, probe.auth)) != "success":
-                    continue
-                result = self.run_one(probe)
-                if probe.parameter is None and probe.label is None:
-                    api_outcome.setdefault((probe.api, probe.auth), result.outcome)
-                results.append(result)
-            return results
 
-        ordered = sorted(groups.values(), key=lambda g: (not any(p.called_by_app for p in g), g[0].group))
-        with ThreadPoolExecutor(max_workers=max(1, self._options.concurrency), thread_name_prefix="probe") as pool:
-            batches = list(pool.map(run_group, ordered))
-        return [r for batch in batches for r in batch]
+def _units(probes: Iterable[PlannedProbe]) -> list[list[PlannedProbe]]:
+    """Probes in units of work, in the order the budget is spent: app-critical first, then by account and
+    deployment. The two APIs of a deployment are independent units, so the pool packs a fleet tighter."""
+    groups: dict[tuple[str, ...], list[PlannedProbe]] = {}
+    for probe in probes:
+        groups.setdefault((*probe.group, probe.api, probe.auth), []).append(probe)
+    return sorted(groups.values(), key=lambda g: (not _critical(g), g[0].group))
+
+
+def _critical(unit: list[PlannedProbe]) -> bool:
+    return any(p.called_by_app for p in unit)
+
+
+class ProbeSession:
+    """Probing while the fleet is still being read, on the same bounded pool as the reads.
+
+    `offer` takes accounts in `probe_order` as their reads come in and starts their probes at once. The
+    budget is spent in the order the units reach the pool, so app-critical units still go first: without
+    a contract every unit is sent as its account is offered; with one, only the critical units are, and
+    the rest wait for `finish`, after every account was offered. The probes of contract names that exist
+    nowhere need the whole fleet's deployments, so `finish` sends them, ahead of the held-back rest."""
+
+    def __init__(self, runner: ProbeRunner, kb: KnowledgeBase, today: date, options: ProbeOptions,
+                 pool: Executor) -> None:
+        self._runner, self._kb, self._today, self._options, self._pool = runner, kb, today, options, pool
+        self._planned: list[PlannedProbe] = []
+        self._held: list[list[PlannedProbe]] = []
+        self._not_probed: list[str] = []
+        self._futures: list[Future[list[ProbeResult]]] = []
+
+    def _send(self, units: Iterable[list[PlannedProbe]]) -> None:
+        self._futures.extend(self._pool.submit(self._runner.run_group, unit) for unit in units)
+
+    def offer(self, facts: Facts, account: Account) -> None:
+        """An account whose deployments (and region) are read; `facts` need hold only those and the contract."""
+        probes, not_probed = account_probes(facts, self._kb, self._today, self._options, account)
+        self._planned.extend(probes)
+        self._not_probed.extend(not_probed)
+        units = _units(probes)
+        if facts.contract is not None:
+            self._held.extend(u for u in units if not _critical(u))
+            units = [u for u in units if _critical(u)]
+        self._send(units)
+
+    def finish(self, facts: Facts) -> tuple[tuple[ProbeResult, ...], ProbeSummary]:
+        """Send what had to wait for the whole fleet, wait for everything, and total the cost."""
+        missing = missing_deployment_probes(facts, self._options.api_key)
+        self._planned.extend(missing)
+        self._send(_units(missing))
+        self._send(self._held)
+        results = [r for future in self._futures for r in future.result()]
+        results.sort(key=lambda r: (r.account_id.lower(), r.deployment.lower(), r.api, r.parameter or "", r.label or ""))
+        budget = self._runner.budget
+        summary = ProbeSummary(
+            calls=budget.calls, tokens=budget.tokens, max_calls=self._options.max_calls,
+            token_budget=self._options.token_budget, probes=len(results),
+            skipped=sum(1 for r in results if r.outcome == "skipped"),
+            not_probed=tuple(self._not_probed + _skipped_parameters(self._planned, results)),
+        )
+        return tuple(results), summary
 
 
 def _skipped_parameters(probes: list[PlannedProbe], results: list[ProbeResult]) -> list[str]:
@@ -306,21 +358,16 @@ def _skipped_parameters(probes: list[PlannedProbe], results: list[ProbeResult]) 
 def run_probes(facts: Facts, kb: KnowledgeBase, today: date, *, credential: Any, cloud: Cloud,
                options: ProbeOptions, connection_verify: str | bool = True,
                sleep: Callable[[float], None] = time.sleep) -> tuple[tuple[ProbeResult, ...], ProbeSummary]:
-    """Select, send and classify the probes for these facts; returns the results and what they cost."""
-    planned, not_probed = select_probes(facts, kb, today, options)
+    """Select, send and classify the probes for facts already gathered; returns the results and their cost."""
     runner = ProbeRunner(credential=credential, cloud=cloud, options=options, connection_verify=connection_verify, sleep=sleep)
     try:
-        results = runner.run(planned)
+        with ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="probe") as pool:
+            session = ProbeSession(runner, kb, today, options, pool)
+            for account in sorted(facts.accounts, key=probe_order):
+                session.offer(facts, account)
+            return session.finish(facts)
     finally:
         runner.close()
-    results.sort(key=lambda r: (r.account_id.lower(), r.deployment.lower(), r.api, r.parameter or "", r.label or ""))
-    summary = ProbeSummary(
-        calls=runner.budget.calls, tokens=runner.budget.tokens, max_calls=options.max_calls,
-        token_budget=options.token_budget, probes=len(results),
-        skipped=sum(1 for r in results if r.outcome == "skipped"),
-        not_probed=tuple(not_probed + _skipped_parameters(planned, results)),
-    )
-    return tuple(results), summary
 
 
 def summary_dict(summary: ProbeSummary) -> Mapping[str, Any]:

@@ -117,60 +117,80 @@ def _doubted(kb: KnowledgeBase, deployment: Deployment | None, api: str, name: s
     return True
 
 
-def _calls_for(contract: tuple[ContractCall, ...] | None, account: Account, name: str) -> list[ContractCall]:
-    return [c for c in contract or () if c.deployment == name and c.account in (None, account.name)]
+def _calls_by_deployment(contract: tuple[ContractCall, ...] | None) -> dict[str, list[ContractCall]]:
+    calls: dict[str, list[ContractCall]] = {}
+    for call in contract or ():
+        calls.setdefault(call.deployment, []).append(call)
+    return calls
+
+
+def account_probes(facts: Facts, kb: KnowledgeBase, today: date, options: ProbeOptions,
+                   account: Account) -> tuple[list[PlannedProbe], list[str]]:
+    """One account's probes (its deployments', then its auth checks), and what was deliberately not probed
+    and why. Needs only the account, its deployments, its region and the contract, so a run can start
+    probing an account while others are still being read."""
+    probes: list[PlannedProbe] = []
+    not_probed: list[str] = []
+    key = options.api_key
+    contract = _calls_by_deployment(facts.contract)
+    target: PlannedProbe | None = None  # the first probeable API probe, for the auth checks
+    mine = sorted((d for d in facts.deployments if d.account_id == account.id), key=lambda d: d.name.lower())
+    for deployment in mine:
+        where = f"{account.name}/{deployment.name}"
+        if (deployment.provisioning_state or "") != "Succeeded":
+            not_probed.append(f"{where}: provisioningState {deployment.provisioning_state}, not Succeeded")
+            continue
+        apis = _apis(kb, facts, account, deployment, today)
+        if isinstance(apis, list) and apis and not set(apis) & {"chat_completions", "responses", "completions"}:
+            not_probed.append(f"{where}: {deployment.model_name} serves only {', '.join(apis)} (not probed)")
+            continue
+        calls = [c for c in contract.get(deployment.name, ()) if c.account in (None, account.name)]
+        called = sorted({c.api for c in calls} & set(PROBED_APIS))
+        if calls and not called:
+            not_probed.append(f"{where}: the contract calls it only through {', '.join(sorted({c.api for c in calls}))}")
+            continue
+        reasoning = _reasoning(kb, deployment, today)
+        for api in called or PROBED_APIS:
+            probe = PlannedProbe(account, deployment.name, api, deployment.id, called_by_app=bool(called),
+                                 reasoning=reasoning, api_key=key)
+            probes.append(probe)
+            target = target or probe
+        seen: set[tuple[str, str, str]] = set()
+        for call in calls:
+            if call.api not in PROBED_APIS:
+                continue
+            for name, value in sorted(call.parameters.items()):
+                if not _doubted(kb, deployment, call.api, name, value, today):
+                    continue
+                # No value in the contract: a parameter rejected outright is probed with a sample value.
+                sent = _SAMPLE_VALUES.get(name) if value is None else value
+                if name in TOKEN_LIMIT_PARAMETERS:
+                    sent = 16
+                marker = (call.api, name, repr(sent))
+                if marker in seen:
+                    continue
+                seen.add(marker)
+                probes.append(PlannedProbe(account, deployment.name, call.api, deployment.id, name, sent,
+                                           called_by_app=True, reasoning=reasoning, api_key=key))
+    probes.extend(_auth_check_probes(options.auth_checks, account, target))
+    return probes, not_probed
 
 
 def select_probes(facts: Facts, kb: KnowledgeBase, today: date, options: ProbeOptions) -> tuple[list[PlannedProbe], list[str]]:
     """The probes to send, in order (app-critical first), and what was deliberately not probed and why."""
     probes: list[PlannedProbe] = []
     not_probed: list[str] = []
-    accounts = sorted(facts.accounts, key=lambda a: a.name.lower())
-    by_account = {a.id: sorted((d for d in facts.deployments if d.account_id == a.id), key=lambda d: d.name.lower())
-                  for a in accounts}
-    key = options.api_key
-    api_targets: dict[str, PlannedProbe] = {}  # first probeable API probe per account, for auth checks
-    for account in accounts:
-        for deployment in by_account[account.id]:
-            where = f"{account.name}/{deployment.name}"
-            if (deployment.provisioning_state or "") != "Succeeded":
-                not_probed.append(f"{where}: provisioningState {deployment.provisioning_state}, not Succeeded")
-                continue
-            apis = _apis(kb, facts, account, deployment, today)
-            if isinstance(apis, list) and apis and not set(apis) & {"chat_completions", "responses", "completions"}:
-                not_probed.append(f"{where}: {deployment.model_name} serves only {', '.join(apis)} (not probed)")
-                continue
-            calls = _calls_for(facts.contract, account, deployment.name)
-            called = sorted({c.api for c in calls} & set(PROBED_APIS))
-            if calls and not called:
-                not_probed.append(f"{where}: the contract calls it only through {', '.join(sorted({c.api for c in calls}))}")
-                continue
-            reasoning = _reasoning(kb, deployment, today)
-            for api in called or PROBED_APIS:
-                probe = PlannedProbe(account, deployment.name, api, deployment.id, called_by_app=bool(called),
-                                     reasoning=reasoning, api_key=key)
-                probes.append(probe)
-                api_targets.setdefault(account.id, probe)
-            seen: set[tuple[str, str, str]] = set()
-            for call in calls:
-                if call.api not in PROBED_APIS:
-                    continue
-                for name, value in sorted(call.parameters.items()):
-                    if not _doubted(kb, deployment, call.api, name, value, today):
-                        continue
-                    # No value in the contract: a parameter rejected outright is probed with a sample value.
-                    sent = _SAMPLE_VALUES.get(name) if value is None else value
-                    if name in TOKEN_LIMIT_PARAMETERS:
-                        sent = 16
-                    marker = (call.api, name, repr(sent))
-                    if marker in seen:
-                        continue
-                    seen.add(marker)
-                    probes.append(PlannedProbe(account, deployment.name, call.api, deployment.id, name, sent,
-                                               called_by_app=True, reasoning=reasoning, api_key=key))
-    probes.extend(_missing_deployment_probes(facts, accounts, key))
-    probes.extend(_auth_check_probes(options.auth_checks, accounts, api_targets))
+    for account in sorted(facts.accounts, key=probe_order):
+        more, skipped = account_probes(facts, kb, today, options, account)
+        probes.extend(more)
+        not_probed.extend(skipped)
+    probes.extend(missing_deployment_probes(facts, options.api_key))
     return probes, not_probed
+
+
+def probe_order(account: Account) -> str:
+    """Accounts are probed in this order (then deployments by name): the order the budget is spent in."""
+    return account.id.lower()
 
 
 def _reasoning(kb: KnowledgeBase, deployment: Deployment, today: date) -> bool | None:
@@ -178,41 +198,40 @@ def _reasoning(kb: KnowledgeBase, deployment: Deployment, today: date) -> bool |
     return value if isinstance(value, bool) else None
 
 
-def _missing_deployment_probes(facts: Facts, accounts: list[Account], key: str | None) -> list[PlannedProbe]:
-    """Contract names with no deployment: one call on the app's account(s) shows what Azure answers."""
+def missing_deployment_probes(facts: Facts, key: str | None) -> list[PlannedProbe]:
+    """Contract names with no deployment: one call on the app's account(s) shows what Azure answers.
+    Needs every account's deployments, so these go last."""
+    accounts = sorted(facts.accounts, key=probe_order)
     names = {a.id: a.name for a in accounts}
-    existing = {(d.account_id, d.name) for d in facts.deployments}
+    by_name: dict[str, list[Deployment]] = {}
+    for d in facts.deployments:
+        by_name.setdefault(d.name, []).append(d)
     app_accounts = {
-        d.account_id for c in facts.contract or () for d in facts.deployments
-        if d.name == c.deployment and c.account in (None, names.get(d.account_id))
+        d.account_id for c in facts.contract or () for d in by_name.get(c.deployment, ())
+        if c.account in (None, names.get(d.account_id))
     }
     probes: list[PlannedProbe] = []
     seen: set[tuple[str, str, str]] = set()
     for call in facts.contract or ():
-        if call.api not in PROBED_APIS or any(d.name == call.deployment for d in facts.deployments):
+        if call.api not in PROBED_APIS or call.deployment in by_name:
             continue
         targets = [a for a in accounts if (call.account is None or a.name == call.account)
                    and (call.account is not None or not app_accounts or a.id in app_accounts)]
         for account in targets:
             marker = (account.id, call.deployment, call.api)
-            if marker in seen or (account.id, call.deployment) in existing:
+            if marker in seen:
                 continue
             seen.add(marker)
             probes.append(PlannedProbe(account, call.deployment, call.api, None, called_by_app=True, api_key=key))
     return probes
 
 
-def _auth_check_probes(checks: tuple[AuthCheck, ...], accounts: list[Account],
-                       targets: Mapping[str, PlannedProbe]) -> list[PlannedProbe]:
-    probes = []
-    for check in checks:
-        for account in accounts:
-            if check.accounts and account.name not in check.accounts:
-                continue
-            target = targets.get(account.id)
-            if target is None:
-                continue
-            probes.append(PlannedProbe(account, target.deployment, target.api, target.deployment_id,
-                                       reasoning=target.reasoning, label=check.label, api_key=check.api_key,
-                                       token_scope=check.token_scope))
-    return probes
+def _auth_check_probes(checks: tuple[AuthCheck, ...], account: Account, target: PlannedProbe | None) -> list[PlannedProbe]:
+    if target is None:
+        return []
+    return [
+        PlannedProbe(account, target.deployment, target.api, target.deployment_id, reasoning=target.reasoning,
+                     label=check.label, api_key=check.api_key, token_scope=check.token_scope)
+        for check in checks
+        if not check.accounts or account.name in check.accounts
+    ]
