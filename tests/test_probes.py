@@ -174,6 +174,69 @@ def test_auth_checks_target_one_probeable_deployment_per_account() -> None:
     assert "k" * 32 not in repr(checks[0])
 
 
+def _two_account_fleet(contract: tuple[ContractCall, ...] | None) -> Facts:
+    """Accounts `b-acct` and `a-acct` (listed out of order), each with deployments `x` and `y`."""
+    from tests.conftest import make_account
+
+    accounts, deployments = [], []
+    for name in ("b-acct", "a-acct"):
+        account = make_account(id=ACCOUNT_ID.replace("/acct", f"/{name}"), name=name,
+                               endpoint=f"https://{name}.openai.azure.com/")
+        accounts.append(account)
+        deployments += [make_deployment(d, id=f"{account.id}/deployments/{d}", account_id=account.id) for d in ("x", "y")]
+    region = make_facts(*deployments).regions[0]
+    return Facts(accounts=tuple(accounts), deployments=tuple(deployments), regions=(region,), contract=contract)
+
+
+@pytest.mark.parametrize("contract", [None, (_call("y"), _call("ghost", account="a-acct"))])
+def test_streamed_probes_reach_the_pool_in_the_whole_run_order(contract) -> None:
+    """Probing while reading must spend the budget in the same order as probing after it: accounts offered
+    one by one send their units at once, except, with a contract, the units the app does not call, which
+    wait until every account was offered; the names that exist nowhere go ahead of those."""
+    from concurrent.futures import Future
+
+    from auditor.probes.runner import ProbeSession, _units
+    from auditor.probes.selection import probe_order
+
+    class Recording:
+        def __init__(self) -> None:
+            self.sent: list[tuple[str, str, str]] = []
+
+        def submit(self, fn: Callable[..., Any], unit: list) -> Future:
+            self.sent.append((unit[0].account.name, unit[0].deployment, unit[0].api))
+            done: Future = Future()
+            done.set_result([])
+            return done
+
+    class Idle:
+        budget = type("B", (), {"calls": 0, "tokens": 0})()
+
+        def run_group(self, unit: list) -> list:
+            return []
+
+    facts = _two_account_fleet(contract)
+    whole, _ = select_probes(facts, _kb(), TODAY, ProbeOptions())
+    expected = [(u[0].account.name, u[0].deployment, u[0].api) for u in _units(whole)]
+
+    pool = Recording()
+    session = ProbeSession(Idle(), _kb(), TODAY, ProbeOptions(), pool)  # type: ignore[arg-type]
+    sent_while_reading = []
+    for account in sorted(facts.accounts, key=probe_order):
+        mine = tuple(d for d in facts.deployments if d.account_id == account.id)
+        session.offer(replace(facts, accounts=(account,), deployments=mine), account)
+        sent_while_reading.append(len(pool.sent))
+    session.finish(facts)
+    assert pool.sent[0][0] == "a-acct"
+    if contract is None:
+        assert pool.sent == expected
+        assert sent_while_reading == [4, 8], "every unit goes as soon as its account is read"
+    else:
+        critical = [u for u in pool.sent if u[1] in ("y", "ghost")]
+        assert pool.sent[:len(critical)] == critical and pool.sent[len(critical):] == [u for u in expected if u[1] == "x"]
+        assert sent_while_reading == [1, 2], "only the app's calls go before the whole fleet is read"
+        assert pool.sent[2] == ("a-acct", "ghost", "chat_completions")
+
+
 # --- the probe rules, table-driven ----------------------------------------------------------------------
 
 
