@@ -69,16 +69,16 @@ def _indented(text: bytes) -> bytes:
     return text.replace(b"\n", b"\n  ")
 
 
-def _write_array(items: Sequence[Any], out: BinaryIO) -> None:
-    if not items:
-        out.write(b"[]")
-        return
+def _write_array(name: str, items: Sequence[Any], out: BinaryIO) -> None:
+    """A long top-level array, dumped a slice at a time inside `{name: slice}`, so orjson indents the
+    items as the whole document would; the wrapper's first and last lines are cut off."""
+    head, tail = b"{\n  " + _dumps(name) + b": [\n", b"\n  ]\n}"
     out.write(b"[\n")
     for start in range(0, len(items), SLICE):
         if start:
             out.write(b",\n")
-        dumped = _dumps(list(items[start:start + SLICE]))  # "[\n  {...},\n  {...}\n]"
-        out.write(b"  " + _indented(dumped[2:-2]))
+        dumped = _dumps({name: list(items[start:start + SLICE])})
+        out.write(memoryview(dumped)[len(head):-len(tail)])
     out.write(b"\n  ]")
 
 
@@ -90,7 +90,7 @@ def write_json(report: Report, out: BinaryIO) -> None:
         out.write(b"\n  " if index == 0 else b",\n  ")
         out.write(_dumps(key) + b": ")
         if isinstance(value, tuple) and len(value) > SLICE:
-            _write_array(value, out)
+            _write_array(key, value, out)
         else:
             out.write(_indented(_dumps(value)))
     out.write(b"\n}\n")
