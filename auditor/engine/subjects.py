@@ -289,31 +289,42 @@ def build_subjects(facts: Facts, kb: KnowledgeBase, today: date) -> Iterator[Sub
 
     used_usages: dict[tuple[str, str, str], list[str]] = {}
     probed = evidence.probes_by_deployment(facts.probes)
+    shared_views: dict[tuple[Any, ...], tuple[Any, dict[str, Any], dict[str, Any], Any]] = {}
     deployment_docs: dict[str, dict[str, Any]] = {}
     for deployment in facts.deployments:
         account = accounts[deployment.account_id]
         region = regions.get((account.subscription_id, account.location))
-        entries = None if region is None or region.catalog is None else [
-            m for m in catalog_index.get((id(region), account.kind.lower(), deployment.model_name or ""), ())
-            if deployment.model_format is None or m.format.lower() == deployment.model_format.lower()
-        ]
-        catalog = _catalog_view(entries, deployment, today)
+        view_key = (deployment.model_name, deployment.model_version, deployment.sku_name)
+        # Deployments of one model version, SKU and format in one region and account kind read the same
+        # catalog entry and knowledge: those views are made once and shared (documents are read-only).
+        shared_key = (id(region), account.kind.lower(), deployment.model_format, *view_key)
+        shared = shared_views.get(shared_key)
+        if shared is None:
+            entries = None if region is None or region.catalog is None else [
+                m for m in catalog_index.get((id(region), account.kind.lower(), deployment.model_name or ""), ())
+                if deployment.model_format is None or m.format.lower() == deployment.model_format.lower()
+            ]
+            catalog = _catalog_view(entries, deployment, today)
+            if view_key not in model_views:
+                model_views[view_key] = model_view(kb, *view_key, today)
+            model, disagreements = _with_catalog(model_views[view_key], catalog, kb, deployment)
+            knowledge = {"disagreements": disagreements, "checked": str(kb.checked) if kb.checked else None}
+            shared = shared_views[shared_key] = (catalog, model, knowledge, _lifecycle_view(catalog, model))
+        catalog, model, knowledge, lifecycle = shared
         usage_name = catalog.get("usage_name") if isinstance(catalog, dict) else None
         if usage_name:
             used_usages.setdefault((account.subscription_id, account.location, usage_name.lower()), []).append(deployment.name)
-        view_key = (deployment.model_name, deployment.model_version, deployment.sku_name)
-        if view_key not in model_views:
-            model_views[view_key] = model_view(kb, *view_key, today)
-        known = model_views[view_key]
-        model, disagreements = _with_catalog(known, catalog, kb, deployment)
-        model = evidence.with_probes(model, probed.get(deployment.id, ()))
+        mine = probed.get(deployment.id)
+        if mine:
+            model = evidence.with_probes(model, mine)
+            lifecycle = _lifecycle_view(catalog, model)
         document = {
             "account": account_views[account.id],
             "deployment": _deployment_view(deployment),
             "model": model,
             "catalog": catalog,
-            "lifecycle": _lifecycle_view(catalog, model),
-            "knowledge": {"disagreements": disagreements, "checked": str(kb.checked) if kb.checked else None},
+            "lifecycle": lifecycle,
+            "knowledge": knowledge,
             "quota": _quota_view(region, usage_name) if usage_name or catalog is UNKNOWN else None,
             "contract": _contract_view(calls_by_deployment, deployment, account),
             "content_filter": _content_filter_view(facts, deployment),

@@ -67,12 +67,13 @@ class Group:
     """Passing checks, shown as one collapsed row per category: a fleet has a hundred thousand of them."""
 
     @property
-    def passed_by_category(self) -> list[tuple[str, list[Finding], str]]:
-        """(category, its passing findings, their rule ids as one line) for the collapsed rows."""
+    def passed_rows(self) -> tuple[tuple[str, str | None, int, str], ...]:
+        """(category, account id, how many passed, their rule ids) for the collapsed rows: hashable, so
+        deployments whose checks passed alike share one rendering."""
         by_category: dict[str, list[Finding]] = {}
         for f in self.passed:
             by_category.setdefault(f.category, []).append(f)
-        return [(c, fs, ", ".join(f.rule_id for f in fs)) for c, fs in sorted(by_category.items())]
+        return tuple((c, fs[0].account_id, len(fs), ", ".join(f.rule_id for f in fs)) for c, fs in sorted(by_category.items()))
 
 
 @dataclass(frozen=True)
