@@ -106,9 +106,12 @@ class _Prepared:
         return f" Note: this relies on a disputed knowledge-base fact ({'; '.join(notes)})." if notes else ""
 
 
+_SLOTS = ("key", "rule_id", "title", "category", "severity", "status", "target", "target_name", "message",
+          "remediation", "docs", "account_id", "deployment", "location", "reason", "evidence", "waiver", "drift")
+if set(_SLOTS) != {f.name for f in dataclasses.fields(Finding)}:
+    raise ImportError("_new_finding must set every field of Finding")
 (_KEY, _RULE_ID, _TITLE, _CATEGORY, _SEVERITY, _STATUS, _TARGET, _TARGET_NAME, _MESSAGE, _REMEDIATION, _DOCS,
- _ACCOUNT_ID, _DEPLOYMENT, _LOCATION, _REASON, _EVIDENCE, _WAIVER, _DRIFT) = (
-    Finding.__dict__[f.name].__set__ for f in dataclasses.fields(Finding))
+ _ACCOUNT_ID, _DEPLOYMENT, _LOCATION, _REASON, _EVIDENCE, _WAIVER, _DRIFT) = (Finding.__dict__[n].__set__ for n in _SLOTS)
 
 
 def _new_finding(
