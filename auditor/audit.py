@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Callable, Mapping, Protocol, Sequence, TypeVar
 from auditor._version import __version__
 from auditor.drift import Baseline
 from auditor.engine.evaluate import evaluate_all
-from auditor.gcpause import paused_gc
 from auditor.engine.rules import Rule
 from auditor.engine.subjects import Subject, build_subjects
 from auditor.facts import (
@@ -29,6 +28,7 @@ from auditor.facts import (
     Region,
     UnresolvedCall,
 )
+from auditor.gcpause import paused_gc
 from auditor.knowledge import KnowledgeBase
 from auditor.probes import ProbeOptions
 from auditor.probes.selection import probe_order

@@ -173,11 +173,6 @@ def _evaluate(prepared: _Prepared, subject: Subject, evidence: Mapping[str, Any]
     return _new_finding(prepared, subject, status, message, prepared.remediation(document), reason, evidence)
 
 
-def evaluate_rule(rule: Rule, subject: Subject) -> Finding | None:
-    """The finding of one rule on one subject, or None when the rule does not apply."""
-    return _evaluate(_Prepared.of(rule), subject, MappingProxyType(dict(subject.evidence)) if subject.evidence else None)
-
-
 def _subject_order(subject: Subject) -> tuple[str, str]:
     return (subject.account_id or "", subject.target)
 

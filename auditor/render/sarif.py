@@ -17,7 +17,6 @@ from urllib.parse import quote
 import orjson
 
 from auditor.render.stream import text_of
-
 from auditor.results import Finding, Report, RuleInfo, Severity, Status
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"

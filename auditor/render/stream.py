@@ -7,11 +7,10 @@ import io
 from itertools import islice
 from typing import Any, BinaryIO, Callable, Iterator
 
-Writer = Callable[..., None]
 BATCH = 4096
 
 
-def text_of(writer: Writer, *args: Any) -> str:
+def text_of(writer: Callable[..., None], *args: Any) -> str:
     """What `writer` would write, as text (for tests, library callers and small reports)."""
     buffer = io.BytesIO()
     writer(*args, buffer)

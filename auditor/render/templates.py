@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from collections import Counter
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import groupby
 from typing import Any, BinaryIO
@@ -85,10 +85,6 @@ class Section:
     groups: tuple[Group, ...]
     deployments: tuple[Any, ...] = ()
     """The account's inventory rows."""
-
-    @property
-    def findings(self) -> tuple[Finding, ...]:
-        return tuple(f for g in self.groups for f in (*g.findings, *g.passed))
 
 
 def _sections(report: Report) -> list[Section]:
