@@ -6,11 +6,12 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Mapping, Protocol, Sequence, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from auditor._version import __version__
 from auditor.drift import Baseline
@@ -158,8 +159,14 @@ def _with_plan_accounts(
         return options
 
     def lookup(names: Sequence[str]) -> Sequence[object]:
-        found, _ = resolve_accounts(enumerator, names, all_accounts=False, subscriptions=options.subscriptions,
-                                    resource_group=options.resource_group, discovery=options.discovery)
+        found, _ = resolve_accounts(
+            enumerator,
+            names,
+            all_accounts=False,
+            subscriptions=options.subscriptions,
+            resource_group=options.resource_group,
+            discovery=options.discovery,
+        )
         return found
 
     ids = find_plan_accounts(lookup, refs)
@@ -177,8 +184,12 @@ def _guarded(what: str, target: str, read: Callable[[], T]) -> tuple[T | None, l
 
 
 def _gather(
-    enumerator: AzureEnumerator, options: AuditOptions, contract: tuple[ContractCall, ...] | None,
-    pool: Executor, progress: Progress, on_account: AccountReady | None = None,
+    enumerator: AzureEnumerator,
+    options: AuditOptions,
+    contract: tuple[ContractCall, ...] | None,
+    pool: Executor,
+    progress: Progress,
+    on_account: AccountReady | None = None,
 ) -> Facts:
     accounts, searched = resolve_accounts(
         enumerator,
@@ -207,16 +218,23 @@ def _gather(
         for a in accounts
     }
     policy_jobs = {
-        a.id: pool.submit(tracked(lambda a=a: _guarded(
-            "content filter policies", a.id, lambda: tuple(enumerator.list_content_filter_policies(a)))))
+        a.id: pool.submit(
+            tracked(
+                lambda a=a: _guarded(
+                    "content filter policies", a.id, lambda: tuple(enumerator.list_content_filter_policies(a))
+                )
+            )
+        )
         for a in accounts
     }
     if on_account is not None:
         for account in sorted(accounts, key=probe_order):
             found, _ = deployment_jobs[account.id].result()
             region, _ = region_jobs[(account.subscription_id, account.location)].result()
-            on_account(Facts(accounts=(account,), deployments=tuple(found or ()), regions=(region,), contract=contract),
-                       account)
+            on_account(
+                Facts(accounts=(account,), deployments=tuple(found or ()), regions=(region,), contract=contract),
+                account,
+            )
     regions: list[Region] = []
     gaps: list[CollectionGap] = []
     deployments: list[Deployment] = []
@@ -268,9 +286,7 @@ def select_rules(
 def _targets(facts: Facts) -> tuple[TargetResult, ...]:
     results = []
     for account in facts.accounts:
-        region_target = (
-            f"/subscriptions/{account.subscription_id}/providers/Microsoft.CognitiveServices/locations/{account.location}"
-        )
+        region_target = f"/subscriptions/{account.subscription_id}/providers/Microsoft.CognitiveServices/locations/{account.location}"
         reasons = tuple(g.reason for g in facts.gaps if g.target in (account.id, region_target))
         results.append(
             TargetResult(
@@ -307,8 +323,15 @@ def _inventory(facts: Facts) -> tuple[InventoryRow, ...]:
 
 def _rule_infos(rules: Sequence[Rule]) -> tuple[RuleInfo, ...]:
     return tuple(
-        RuleInfo(id=r.id, title=r.title, category=r.category, severity=r.severity, docs=r.docs,
-                 remediation=r.remediation, description=r.rationale or r.title)
+        RuleInfo(
+            id=r.id,
+            title=r.title,
+            category=r.category,
+            severity=r.severity,
+            docs=r.docs,
+            remediation=r.remediation,
+            description=r.rationale or r.title,
+        )
         for r in sorted(rules, key=lambda r: r.id)
     )
 
@@ -334,20 +357,36 @@ def _views(facts: Facts, subjects: Sequence[Subject]) -> tuple[tuple[QuotaLine, 
                 models_by_line.setdefault((sub, loc, usage.lower()), set()).add(label)
             known = life is not UNKNOWN
             life = life if isinstance(life, dict) else {}
-            retirements.append(RetirementRow(
-                account_id=subject.account_id or "", account_name=names.get(subject.account_id or "", ""),
-                deployment=dep["name"], model_name=dep.get("model_name"), model_version=dep.get("model_version"),
-                sku_name=dep.get("sku_name"), version_upgrade_option=dep.get("version_upgrade_option"),
-                retirement_date=life.get("retirement_date"), days_left=life.get("days_left"),
-                source=life.get("source"), replacement=life.get("replacement"), known=known,
-            ))
+            retirements.append(
+                RetirementRow(
+                    account_id=subject.account_id or "",
+                    account_name=names.get(subject.account_id or "", ""),
+                    deployment=dep["name"],
+                    model_name=dep.get("model_name"),
+                    model_version=dep.get("model_version"),
+                    sku_name=dep.get("sku_name"),
+                    version_upgrade_option=dep.get("version_upgrade_option"),
+                    retirement_date=life.get("retirement_date"),
+                    days_left=life.get("days_left"),
+                    source=life.get("source"),
+                    replacement=life.get("replacement"),
+                    known=known,
+                )
+            )
         elif subject.kind == "quota_usage":
             usage, region = doc["usage"], doc["region"]
-            quota.append(QuotaLine(
-                subscription_id=region["subscription_id"], location=region["location"], name=usage["name"],
-                label=usage["localized_name"], current=float(usage["current"]), limit=float(usage["limit"]),
-                percent=float(usage["percent"]), deployments=tuple(usage.get("deployments", ())),
-            ))
+            quota.append(
+                QuotaLine(
+                    subscription_id=region["subscription_id"],
+                    location=region["location"],
+                    name=usage["name"],
+                    label=usage["localized_name"],
+                    current=float(usage["current"]),
+                    limit=float(usage["limit"]),
+                    percent=float(usage["percent"]),
+                    deployments=tuple(usage.get("deployments", ())),
+                )
+            )
     quota = [
         replace(q, models=tuple(sorted(models_by_line.get((q.subscription_id, q.location, q.name.lower()), ()))))
         for q in quota
@@ -438,13 +477,20 @@ def _warm_up_probes(credential: object, cloud: object) -> None:
         import openai  # noqa: F401
 
         credential.get_token(cloud.cognitive_scope)  # type: ignore[attr-defined]
-    except Exception:  # noqa: BLE001 - the probe itself reports what went wrong
+    except Exception:
         return
 
 
 def _gather_and_probe(
-    enumerator: AzureEnumerator, options: AuditOptions, probe: ProbeOptions, credential: object, cloud: Cloud,
-    connection_verify: str | bool, kb: KnowledgeBase, today: date, progress: Progress | None,
+    enumerator: AzureEnumerator,
+    options: AuditOptions,
+    probe: ProbeOptions,
+    credential: object,
+    cloud: Cloud,
+    connection_verify: str | bool,
+    kb: KnowledgeBase,
+    today: date,
+    progress: Progress | None,
 ) -> Facts:
     """Reads and probes on one pool of `--concurrency` workers: an account's probes start as soon as its
     deployments and region are read, behind the reads already queued, so the bound holds for both."""
@@ -481,14 +527,28 @@ def run_audit(
     from auditor.knowledge import load_knowledge
 
     chosen_cloud = cloud if isinstance(cloud, Cloud) else CLOUDS["AzureCloud"]
-    rules = select_rules(rules if rules is not None else load_rules(rule_dirs), options.select, options.ignore, options.ruleset)
+    rules = select_rules(
+        rules if rules is not None else load_rules(rule_dirs), options.select, options.ignore, options.ruleset
+    )
     kb = kb or load_knowledge()
     enumerator = AzureEnumerator(
-        credential, chosen_cloud, connection_verify=connection_verify, max_connections=options.concurrency  # type: ignore[arg-type]
+        credential,
+        chosen_cloud,
+        connection_verify=connection_verify,
+        max_connections=options.concurrency,  # type: ignore[arg-type]
     )
     if options.probe is None:
         facts = gather_facts(enumerator, options, progress=progress)
     else:
-        facts = _gather_and_probe(enumerator, options, options.probe, credential, chosen_cloud, connection_verify,
-                                  kb, today or date.today(), progress)
+        facts = _gather_and_probe(
+            enumerator,
+            options,
+            options.probe,
+            credential,
+            chosen_cloud,
+            connection_verify,
+            kb,
+            today or date.today(),
+            progress,
+        )
     return audit(facts, rules, kb, today=today)

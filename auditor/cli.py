@@ -6,9 +6,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from auditor._version import __version__
 from auditor.errors import AuditorError, ExitCode, InputError
@@ -51,59 +52,141 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     what = parser.add_argument_group("what to audit")
-    what.add_argument("--resource", action="append", default=[], metavar="NAME_OR_ID",
-                      help="an account name (looked up in the subscriptions) or full ARM resource ID; repeatable. "
-                      "Example: --resource contoso-aoai")
-    what.add_argument("--all", action="store_true", dest="all_accounts",
-                      help="audit every Azure OpenAI / AI services account in the chosen subscriptions")
-    what.add_argument("--subscription", action="append", default=[], metavar="ID",
-                      help="search only this subscription; repeatable (default: $AZURE_SUBSCRIPTION_ID, "
-                      "else every subscription the credential can see). Example: --subscription 0000-...")
-    what.add_argument("--resource-group", metavar="NAME", help="search only this resource group. Example: --resource-group rg-ai")
-    what.add_argument("--demo", action="store_true",
-                      help="start the embedded simulated tenant and audit it with the demo contract")
+    what.add_argument(
+        "--resource",
+        action="append",
+        default=[],
+        metavar="NAME_OR_ID",
+        help="an account name (looked up in the subscriptions) or full ARM resource ID; repeatable. "
+        "Example: --resource contoso-aoai",
+    )
+    what.add_argument(
+        "--all",
+        action="store_true",
+        dest="all_accounts",
+        help="audit every Azure OpenAI / AI services account in the chosen subscriptions",
+    )
+    what.add_argument(
+        "--subscription",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="search only this subscription; repeatable (default: $AZURE_SUBSCRIPTION_ID, "
+        "else every subscription the credential can see). Example: --subscription 0000-...",
+    )
+    what.add_argument(
+        "--resource-group", metavar="NAME", help="search only this resource group. Example: --resource-group rg-ai"
+    )
+    what.add_argument(
+        "--demo", action="store_true", help="start the embedded simulated tenant and audit it with the demo contract"
+    )
     azure = parser.add_argument_group("Azure connection")
-    azure.add_argument("--cloud", default="AzureCloud", metavar="NAME",
-                       help="AzureCloud (default), AzureChinaCloud or AzureUSGovernment, as the az CLI names them")
-    azure.add_argument("--management-endpoint", metavar="URL",
-                       help="override the ARM endpoint (Azure Stack, tests); the token scope is URL/.default. "
-                       "Example: --management-endpoint https://management.local")
-    azure.add_argument("--ca-bundle", type=Path, metavar="PEM",
-                       help="trust this CA bundle for Azure (ARM and the data plane), e.g. behind a TLS-inspecting "
-                       "proxy. Example: --ca-bundle /etc/ssl/corp-ca.pem")
-    azure.add_argument("--concurrency", type=int, default=16, metavar="N",
-                       help="how many Azure calls (reads and probes) run at once (default 16)")
-    azure.add_argument("--discovery", default="auto", metavar="HOW",
-                       help="how --all and names find accounts: auto (Resource Graph across several subscriptions, "
-                       "else per-subscription listing), resource-graph, or list. Example: --discovery list")
+    azure.add_argument(
+        "--cloud",
+        default="AzureCloud",
+        metavar="NAME",
+        help="AzureCloud (default), AzureChinaCloud or AzureUSGovernment, as the az CLI names them",
+    )
+    azure.add_argument(
+        "--management-endpoint",
+        metavar="URL",
+        help="override the ARM endpoint (Azure Stack, tests); the token scope is URL/.default. "
+        "Example: --management-endpoint https://management.local",
+    )
+    azure.add_argument(
+        "--ca-bundle",
+        type=Path,
+        metavar="PEM",
+        help="trust this CA bundle for Azure (ARM and the data plane), e.g. behind a TLS-inspecting "
+        "proxy. Example: --ca-bundle /etc/ssl/corp-ca.pem",
+    )
+    azure.add_argument(
+        "--concurrency",
+        type=int,
+        default=16,
+        metavar="N",
+        help="how many Azure calls (reads and probes) run at once (default 16)",
+    )
+    azure.add_argument(
+        "--discovery",
+        default="auto",
+        metavar="HOW",
+        help="how --all and names find accounts: auto (Resource Graph across several subscriptions, "
+        "else per-subscription listing), resource-graph, or list. Example: --discovery list",
+    )
     rules = parser.add_argument_group("rules and inputs")
-    rules.add_argument("--contract", type=Path, metavar="FILE",
-                       help="app contract YAML: per deployment name, the API and parameters the app sends. "
-                       "Example: --contract app-contract.yaml")
-    rules.add_argument("--rules", action="append", default=[], type=Path, metavar="DIR",
-                       help="an extra directory of rule YAML files; repeatable. Example: --rules ./our-rules")
-    rules.add_argument("--select", action="append", default=[], metavar="ID_OR_CATEGORY",
-                       help="run only these rules or categories; repeatable. Example: --select api-support")
-    rules.add_argument("--ignore", action="append", default=[], metavar="ID_OR_CATEGORY",
-                       help="skip these rules or categories; repeatable. Example: --ignore security")
-    rules.add_argument("--ruleset", default="latest", metavar="VERSION",
-                       help="pin the rule set of a release so new rules never break a gate unannounced "
-                       "(default latest). Example: --ruleset 2026.11")
+    rules.add_argument(
+        "--contract",
+        type=Path,
+        metavar="FILE",
+        help="app contract YAML: per deployment name, the API and parameters the app sends. "
+        "Example: --contract app-contract.yaml",
+    )
+    rules.add_argument(
+        "--rules",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="DIR",
+        help="an extra directory of rule YAML files; repeatable. Example: --rules ./our-rules",
+    )
+    rules.add_argument(
+        "--select",
+        action="append",
+        default=[],
+        metavar="ID_OR_CATEGORY",
+        help="run only these rules or categories; repeatable. Example: --select api-support",
+    )
+    rules.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="ID_OR_CATEGORY",
+        help="skip these rules or categories; repeatable. Example: --ignore security",
+    )
+    rules.add_argument(
+        "--ruleset",
+        default="latest",
+        metavar="VERSION",
+        help="pin the rule set of a release so new rules never break a gate unannounced "
+        "(default latest). Example: --ruleset 2026.11",
+    )
     _add_evidence_arguments(parser)
     out = parser.add_argument_group("output")
-    out.add_argument("--out", type=Path, default=Path("audit-report"), metavar="DIR",
-                     help="where reports are written (default ./audit-report)")
-    out.add_argument("--format", default="html,junit,json,sarif,markdown", metavar="LIST",
-                     help="comma-separated: html (report.html), junit (junit.xml), json (report.json), sarif "
-                     "(report.sarif), markdown (summary.md), or all (the default). Example: --format junit,sarif")
-    out.add_argument("--waivers", type=Path, metavar="FILE",
-                     help="waivers YAML: rule or category, target glob, reason, owner, expires; waived findings stay "
-                     "in the report as waived, expired waivers fail. Example: --waivers audit-waivers.yaml")
-    out.add_argument("--baseline", type=Path, metavar="FILE",
-                     help="the report.json of a previous run: marks findings new or unchanged, lists resolved ones "
-                     "and deployment changes. Example: --baseline previous/report.json")
-    out.add_argument("--fail-on", default="error", metavar="LEVEL",
-                     help="exit 1 when a finding fails at or above: error (default), warning, info, or never")
+    out.add_argument(
+        "--out",
+        type=Path,
+        default=Path("audit-report"),
+        metavar="DIR",
+        help="where reports are written (default ./audit-report)",
+    )
+    out.add_argument(
+        "--format",
+        default="html,junit,json,sarif,markdown",
+        metavar="LIST",
+        help="comma-separated: html (report.html), junit (junit.xml), json (report.json), sarif "
+        "(report.sarif), markdown (summary.md), or all (the default). Example: --format junit,sarif",
+    )
+    out.add_argument(
+        "--waivers",
+        type=Path,
+        metavar="FILE",
+        help="waivers YAML: rule or category, target glob, reason, owner, expires; waived findings stay "
+        "in the report as waived, expired waivers fail. Example: --waivers audit-waivers.yaml",
+    )
+    out.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="FILE",
+        help="the report.json of a previous run: marks findings new or unchanged, lists resolved ones "
+        "and deployment changes. Example: --baseline previous/report.json",
+    )
+    out.add_argument(
+        "--fail-on",
+        default="error",
+        metavar="LEVEL",
+        help="exit 1 when a finding fails at or above: error (default), warning, info, or never",
+    )
     out.add_argument("--quiet", action="store_true", help="print only errors (and no progress bar)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
@@ -114,28 +197,54 @@ def _add_evidence_arguments(parser: argparse.ArgumentParser) -> None:
     from auditor.probes import DEFAULT_MAX_CALLS, DEFAULT_TOKEN_BUDGET
 
     group = parser.add_argument_group("evidence: live probes, the app's code, planned deployments")
-    group.add_argument("--probe", action="store_true",
-                       help="call each Succeeded deployment's data plane once per API the contract names (both "
-                       "Chat Completions and Responses without a contract), plus once per contract parameter the "
-                       "knowledge base doubts: a one-word input, 1-16 output tokens, no streaming, no user data. "
-                       "Keyless (an Entra token for the cloud's Cognitive Services scope); $AZURE_OPENAI_API_KEY is "
-                       "used instead when set. Never calls listKeys. Example: --probe")
-    group.add_argument("--max-probe-calls", type=int, default=None, metavar="N",
-                       help=f"the most HTTP calls probes may make, retries included (default {DEFAULT_MAX_CALLS}); "
-                       "the rest are reported skipped. Example: --max-probe-calls 20")
-    group.add_argument("--probe-token-budget", type=int, default=None, metavar="N",
-                       help=f"the most tokens probes may spend, reserved before each call and counted from usage "
-                       f"(default {DEFAULT_TOKEN_BUDGET}). Example: --probe-token-budget 500")
-    group.add_argument("--allow-endpoint", action="append", default=[], metavar="HOST",
-                       help="also send tokens/keys to this endpoint host (only hosts under the cloud's data-plane "
-                       "domains get them otherwise); repeatable. Example: --allow-endpoint aoai.internal.contoso.com")
-    group.add_argument("--contract-from", type=Path, metavar="PATH",
-                       help="derive the app contract from the app's Python source (no code is run) and audit "
-                       "against it; `audit contract scan PATH` shows it. Example: --contract-from ./src")
-    group.add_argument("--plan", type=Path, metavar="FILE",
-                       help="check planned deployments before they exist: a YAML list (account, name, model, "
-                       "version, sku, capacity), an ARM template / Bicep build output, or `terraform show -json` "
-                       "output; the format is detected. Its accounts are audited too. Example: --plan plan.json")
+    group.add_argument(
+        "--probe",
+        action="store_true",
+        help="call each Succeeded deployment's data plane once per API the contract names (both "
+        "Chat Completions and Responses without a contract), plus once per contract parameter the "
+        "knowledge base doubts: a one-word input, 1-16 output tokens, no streaming, no user data. "
+        "Keyless (an Entra token for the cloud's Cognitive Services scope); $AZURE_OPENAI_API_KEY is "
+        "used instead when set. Never calls listKeys. Example: --probe",
+    )
+    group.add_argument(
+        "--max-probe-calls",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"the most HTTP calls probes may make, retries included (default {DEFAULT_MAX_CALLS}); "
+        "the rest are reported skipped. Example: --max-probe-calls 20",
+    )
+    group.add_argument(
+        "--probe-token-budget",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"the most tokens probes may spend, reserved before each call and counted from usage "
+        f"(default {DEFAULT_TOKEN_BUDGET}). Example: --probe-token-budget 500",
+    )
+    group.add_argument(
+        "--allow-endpoint",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="also send tokens/keys to this endpoint host (only hosts under the cloud's data-plane "
+        "domains get them otherwise); repeatable. Example: --allow-endpoint aoai.internal.contoso.com",
+    )
+    group.add_argument(
+        "--contract-from",
+        type=Path,
+        metavar="PATH",
+        help="derive the app contract from the app's Python source (no code is run) and audit "
+        "against it; `audit contract scan PATH` shows it. Example: --contract-from ./src",
+    )
+    group.add_argument(
+        "--plan",
+        type=Path,
+        metavar="FILE",
+        help="check planned deployments before they exist: a YAML list (account, name, model, "
+        "version, sku, capacity), an ARM template / Bicep build output, or `terraform show -json` "
+        "output; the format is detected. Its accounts are audited too. Example: --plan plan.json",
+    )
 
 
 def _probe_options(args: argparse.Namespace, demo: bool = False) -> Any:
@@ -160,7 +269,10 @@ def _probe_options(args: argparse.Namespace, demo: bool = False) -> Any:
     return ProbeOptions(
         max_calls=DEFAULT_MAX_CALLS if args.max_probe_calls is None else args.max_probe_calls,
         token_budget=DEFAULT_TOKEN_BUDGET if args.probe_token_budget is None else args.probe_token_budget,
-        allow_endpoints=allowed, api_key=api_key, concurrency=args.concurrency, auth_checks=checks,
+        allow_endpoints=allowed,
+        api_key=api_key,
+        concurrency=args.concurrency,
+        auth_checks=checks,
     )
 
 
@@ -200,14 +312,18 @@ def _print_summary(report: Any, paths: Sequence[Path], exit_code: int, fail_on: 
 
     s = report.summary()
     fails = s["failed_by_severity"]
-    print(f"Audited {s['targets']} account(s), {s['deployments']} deployment(s): "
-          f"{fails['error']} error(s), {fails['warning']} warning(s), {fails['info']} info, "
-          f"{s['by_status']['pass']} passed, {s['by_status']['unknown']} unknown.")
+    print(
+        f"Audited {s['targets']} account(s), {s['deployments']} deployment(s): "
+        f"{fails['error']} error(s), {fails['warning']} warning(s), {fails['info']} info, "
+        f"{s['by_status']['pass']} passed, {s['by_status']['unknown']} unknown."
+    )
     if s["by_status"]["waived"]:
         print(f"  {s['by_status']['waived']} finding(s) waived (see the reports for owners and expiry dates)")
     if "drift" in s:
         d = s["drift"]
-        print(f"  Since the baseline: {d['new']} new, {d['resolved']} resolved, {d['deployment_changes']} deployment change(s)")
+        print(
+            f"  Since the baseline: {d['new']} new, {d['resolved']} resolved, {d['deployment_changes']} deployment change(s)"
+        )
     failing = [f for f in report.findings if f.status is Status.FAIL]
     failing.sort(key=lambda f: (-f.severity.rank, f.rule_id, f.target_name))
     for f in failing[:12]:
@@ -219,9 +335,11 @@ def _print_summary(report: Any, paths: Sequence[Path], exit_code: int, fail_on: 
             print(f"  INCOMPLETE {target.name}: {'; '.join(target.reasons)}"[:220])
     probes = getattr(report, "probe_summary", None)
     if probes:
-        print(f"Probes: {probes['probes']} probe(s), {probes['calls']} of {probes['max_calls']} call(s), "
-              f"{probes['tokens']} of {probes['token_budget']} token(s), {probes['skipped']} skipped, "
-              f"{len(probes['not_probed'])} deployment/parameter(s) not probed.")
+        print(
+            f"Probes: {probes['probes']} probe(s), {probes['calls']} of {probes['max_calls']} call(s), "
+            f"{probes['tokens']} of {probes['token_budget']} token(s), {probes['skipped']} skipped, "
+            f"{len(probes['not_probed'])} deployment/parameter(s) not probed."
+        )
     for path in paths:
         print(f"Wrote {path}")
     meaning = {0: "passed", 1: f"failed (findings at or above {fail_on})", 3: "incomplete"}[exit_code]
@@ -331,8 +449,14 @@ def run(argv: Sequence[str]) -> int:
         from auditor.progress import BarProgress, wants_bar
 
         progress = stack.enter_context(BarProgress()) if wants_bar(args.quiet) else None
-        report = run_audit(options, credential=credential, cloud=args.cloud_obj, connection_verify=verify, rules=rules,
-                           progress=progress)
+        report = run_audit(
+            options,
+            credential=credential,
+            cloud=args.cloud_obj,
+            connection_verify=verify,
+            rules=rules,
+            progress=progress,
+        )
     from auditor.audit import finish
 
     report = finish(report, waivers=waivers, baseline=baseline)
@@ -352,11 +476,15 @@ def run_info(argv: Sequence[str]) -> int:
     from auditor.knowledge import load_knowledge
     from auditor.render.docs import explain, kb_summary, rules_markdown
 
-    parser = argparse.ArgumentParser(prog=f"audit {argv[0]}", description="List the rules, explain one, or summarise the knowledge base.")
+    parser = argparse.ArgumentParser(
+        prog=f"audit {argv[0]}", description="List the rules, explain one, or summarise the knowledge base."
+    )
     if argv[0] == "rules":
         parser.add_argument("action", nargs="?", choices=["list", "explain"], default="list")
         parser.add_argument("rule_id", nargs="?", help="with explain: the rule id, e.g. AOAI-API-001")
-        parser.add_argument("--rules", action="append", default=[], type=Path, metavar="DIR", help="include an extra rule pack")
+        parser.add_argument(
+            "--rules", action="append", default=[], type=Path, metavar="DIR", help="include an extra rule pack"
+        )
         args = parser.parse_args(argv[1:])
         rules = load_rules(args.rules)
         if args.action == "explain":
@@ -367,7 +495,9 @@ def run_info(argv: Sequence[str]) -> int:
         else:
             sys.stdout.write(rules_markdown(rules))
         return 0
-    parser.add_argument("--knowledge", type=Path, metavar="FILE", help="a knowledge-base file other than the packaged one")
+    parser.add_argument(
+        "--knowledge", type=Path, metavar="FILE", help="a knowledge-base file other than the packaged one"
+    )
     args = parser.parse_args(argv[1:])
     sys.stdout.write(kb_summary(load_knowledge(args.knowledge), date.today()))
     return 0
@@ -386,7 +516,9 @@ def run_contract(argv: Sequence[str]) -> int:
     from auditor.sources.code_scan import contract_yaml, scan
 
     parser = argparse.ArgumentParser(
-        prog="audit contract", epilog=CONTRACT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="audit contract",
+        epilog=CONTRACT_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Derive the app contract from the application's Python source: every call through the openai "
         "SDK (OpenAI, AzureOpenAI, async variants) with its deployment name, API and keyword parameters, and the "
         "file:line it is made at. Deployment names the code cannot tell (a function argument) are listed as "
@@ -395,7 +527,9 @@ def run_contract(argv: Sequence[str]) -> int:
     parser.add_argument("action", choices=["scan"], help="scan: read the source and write the contract")
     parser.add_argument("path", type=Path, help="a directory (scanned recursively) or one .py file")
     parser.add_argument("--out", type=Path, metavar="FILE", help="write the contract here (default: standard output)")
-    parser.add_argument("--application", metavar="NAME", help="the application name to record (default: the directory name)")
+    parser.add_argument(
+        "--application", metavar="NAME", help="the application name to record (default: the directory name)"
+    )
     args = parser.parse_args(argv[1:])
     result = scan(args.path)
     application = args.application or (args.path.resolve().name if args.path.is_dir() else args.path.stem)

@@ -11,9 +11,10 @@ and a finding "resolved" only where the current audit looked and saw everything.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import jsonschema
 
@@ -43,24 +44,55 @@ _BASELINE_SCHEMA: Mapping[str, Any] = {
         "schema_version": {"type": "string", "pattern": r"^1\."},
         "generated_at": _STR,
         "tool_version": _STR,
-        "targets": {"type": "array", "items": {
-            "type": "object", "required": ["id", "name", "status"],
-            "properties": {"id": _STR, "name": _STR, "status": _STR},
-        }},
-        "deployments": {"type": "array", "items": {
-            "type": "object", "required": ["account_id", "account_name", "name", "model_name", "model_version",
-                                           "sku_name", "sku_capacity"],
-            "properties": {"account_id": _STR, "account_name": _STR, "name": _STR, "model_name": _OPT_STR,
-                           "model_version": _OPT_STR, "sku_name": _OPT_STR,
-                           "sku_capacity": {"type": ["integer", "null"]}},
-        }},
-        "findings": {"type": "array", "items": {
-            "type": "object", "required": ["rule_id", "title", "severity", "status", "target", "target_name", "message"],
-            "properties": {"rule_id": _STR, "title": _STR, "target": _STR, "target_name": _STR, "message": _STR,
-                           "account_id": _OPT_STR,
-                           "severity": {"enum": [s.value for s in Severity]},
-                           "status": {"enum": [s.value for s in Status]}},
-        }},
+        "targets": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "name", "status"],
+                "properties": {"id": _STR, "name": _STR, "status": _STR},
+            },
+        },
+        "deployments": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": [
+                    "account_id",
+                    "account_name",
+                    "name",
+                    "model_name",
+                    "model_version",
+                    "sku_name",
+                    "sku_capacity",
+                ],
+                "properties": {
+                    "account_id": _STR,
+                    "account_name": _STR,
+                    "name": _STR,
+                    "model_name": _OPT_STR,
+                    "model_version": _OPT_STR,
+                    "sku_name": _OPT_STR,
+                    "sku_capacity": {"type": ["integer", "null"]},
+                },
+            },
+        },
+        "findings": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["rule_id", "title", "severity", "status", "target", "target_name", "message"],
+                "properties": {
+                    "rule_id": _STR,
+                    "title": _STR,
+                    "target": _STR,
+                    "target_name": _STR,
+                    "message": _STR,
+                    "account_id": _OPT_STR,
+                    "severity": {"enum": [s.value for s in Severity]},
+                    "status": {"enum": [s.value for s in Status]},
+                },
+            },
+        },
     },
 }
 
@@ -100,8 +132,12 @@ def load_baseline(path: Path | str) -> Baseline:
         where = "/".join(str(p) for p in error.absolute_path) or "top level"
         raise InputError(f"{path}:{_line_of_error(path, error)}: not an audit report.json: {where}: {error.message}")
     return Baseline(
-        path=str(path), generated_at=data["generated_at"], tool_version=data["tool_version"],
-        targets=tuple(data["targets"]), deployments=tuple(data["deployments"]), findings=tuple(data["findings"]),
+        path=str(path),
+        generated_at=data["generated_at"],
+        tool_version=data["tool_version"],
+        targets=tuple(data["targets"]),
+        deployments=tuple(data["deployments"]),
+        findings=tuple(data["findings"]),
     )
 
 
@@ -124,22 +160,42 @@ def _changes(report: Report, baseline: Baseline) -> list[DeploymentChange]:
     for key, d in now.items():
         if key not in before:
             if key[0] in looked_before:
-                changes.append(DeploymentChange(d.account_id, d.account_name, d.name, "added", None,
-                                                _text(d.model_name, d.model_version, d.sku_name)))
+                changes.append(
+                    DeploymentChange(
+                        d.account_id,
+                        d.account_name,
+                        d.name,
+                        "added",
+                        None,
+                        _text(d.model_name, d.model_version, d.sku_name),
+                    )
+                )
             continue
         (m0, v0, s0, c0), (m1, v1, s1, c1) = _model(before[key]), _model(d)
         if m0 != m1:
-            changes.append(DeploymentChange(d.account_id, d.account_name, d.name, "model", _text(m0, v0), _text(m1, v1)))
+            changes.append(
+                DeploymentChange(d.account_id, d.account_name, d.name, "model", _text(m0, v0), _text(m1, v1))
+            )
         elif v0 != v1:
-            changes.append(DeploymentChange(d.account_id, d.account_name, d.name, "model_version", _text(v0), _text(v1)))
+            changes.append(
+                DeploymentChange(d.account_id, d.account_name, d.name, "model_version", _text(v0), _text(v1))
+            )
         if s0 != s1:
             changes.append(DeploymentChange(d.account_id, d.account_name, d.name, "sku", _text(s0), _text(s1)))
         if c0 != c1:
             changes.append(DeploymentChange(d.account_id, d.account_name, d.name, "capacity", _text(c0), _text(c1)))
     for key, b in before.items():
         if key not in now and key[0] in looked:
-            changes.append(DeploymentChange(str(b["account_id"]), str(b["account_name"]), str(b["name"]), "removed",
-                                            _text(b.get("model_name"), b.get("model_version"), b.get("sku_name")), None))
+            changes.append(
+                DeploymentChange(
+                    str(b["account_id"]),
+                    str(b["account_name"]),
+                    str(b["name"]),
+                    "removed",
+                    _text(b.get("model_name"), b.get("model_version"), b.get("sku_name")),
+                    None,
+                )
+            )
     return sorted(changes, key=lambda c: (c.account_name.lower(), c.deployment.lower(), c.change))
 
 
@@ -147,7 +203,8 @@ def apply_baseline(report: Report, baseline: Baseline) -> Report:
     """Mark findings new or unchanged, list resolved findings and deployment changes."""
     before = {
         finding_key(f["rule_id"], f["target"], f["message"]): f
-        for f in baseline.findings if f["status"] in {s.value for s in ATTENTION}
+        for f in baseline.findings
+        if f["status"] in {s.value for s in ATTENTION}
     }
     findings: list[Finding] = []
     for f in report.findings:
@@ -156,12 +213,24 @@ def apply_baseline(report: Report, baseline: Baseline) -> Report:
     now_keys = {f.key for f in findings if f.status in ATTENTION}
     complete = {t.id.lower() for t in report.targets if t.status == "complete"}
     resolved = [
-        ResolvedFinding(key=key, rule_id=f["rule_id"], title=f["title"], severity=Severity(f["severity"]),
-                        status=Status(f["status"]), target=f["target"], target_name=f["target_name"], message=f["message"])
+        ResolvedFinding(
+            key=key,
+            rule_id=f["rule_id"],
+            title=f["title"],
+            severity=Severity(f["severity"]),
+            status=Status(f["status"]),
+            target=f["target"],
+            target_name=f["target_name"],
+            message=f["message"],
+        )
         for key, f in before.items()
         if key not in now_keys and (not f.get("account_id") or str(f["account_id"]).lower() in complete)
     ]
     resolved.sort(key=lambda r: (r.target.lower(), r.rule_id, r.key))
-    drift = Drift(baseline_generated_at=baseline.generated_at, baseline_tool_version=baseline.tool_version,
-                  resolved=tuple(resolved), changes=tuple(_changes(report, baseline)))
+    drift = Drift(
+        baseline_generated_at=baseline.generated_at,
+        baseline_tool_version=baseline.tool_version,
+        resolved=tuple(resolved),
+        changes=tuple(_changes(report, baseline)),
+    )
     return replace(report, findings=tuple(findings), drift=drift)

@@ -6,9 +6,10 @@ objects; the rule engine reads only these. Nothing here knows an SDK type or a w
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Mapping
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -176,9 +177,18 @@ class UnresolvedCall:
 
 
 PROBE_ANSWERED = (
-    "success", "api_not_supported", "deployment_not_found", "unsupported_parameter", "unsupported_value",
-    "invalid_key", "invalid_token", "local_auth_disabled", "permission_denied", "network_blocked",
-    "rate_limited", "content_filter",
+    "success",
+    "api_not_supported",
+    "deployment_not_found",
+    "unsupported_parameter",
+    "unsupported_value",
+    "invalid_key",
+    "invalid_token",
+    "local_auth_disabled",
+    "permission_denied",
+    "network_blocked",
+    "rate_limited",
+    "content_filter",
 )
 """Probe outcomes that are Azure's definite answer about a deployment."""
 PROBE_UNANSWERED = ("server_error", "timeout", "connection_error", "unexpected")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from auditor.engine.conditions import UNKNOWN
 from auditor.errors import InputError
@@ -211,7 +212,13 @@ def _by_version(value: Any, version: str | None) -> Any:
 def _gated_features(fact: Fact | None, today: date) -> list[str]:
     if fact is None or not isinstance(fact.value, list):
         return []
-    return sorted({e["feature"] for e in fact.value if e.get("feature") and e.get("required") and (e.get("as_of") or today) <= today})
+    return sorted(
+        {
+            e["feature"]
+            for e in fact.value
+            if e.get("feature") and e.get("required") and (e.get("as_of") or today) <= today
+        }
+    )
 
 
 def _describe_parameters(table: Mapping[str, Mapping[str, Any]]) -> str:
@@ -226,11 +233,13 @@ def _describe_parameters(table: Mapping[str, Mapping[str, Any]]) -> str:
     return ", ".join(parts)
 
 
-def model_view(kb: KnowledgeBase, name: str | None, version: str | None, sku_name: str | None, today: date) -> dict[str, Any]:
+def model_view(
+    kb: KnowledgeBase, name: str | None, version: str | None, sku_name: str | None, today: date
+) -> dict[str, Any]:
     """The `model.*` facts a rule sees for one deployment; UNKNOWN where the knowledge base is silent."""
     entry = kb.model(name)
     if entry is None:
-        view: dict[str, Any] = {key: UNKNOWN for key in MODEL_FACTS}
+        view: dict[str, Any] = dict.fromkeys(MODEL_FACTS, UNKNOWN)
         view.update({"known": False, "name": name, "responses_only": UNKNOWN, "disputed": {}})
         return view
     facts = entry.facts

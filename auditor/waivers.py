@@ -18,10 +18,10 @@ File format (YAML)::
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
 
 from auditor.errors import InputError
 from auditor.facts import SourceLocation
@@ -108,13 +108,15 @@ def load_waivers(path: Path | str, rules: Mapping[str, str] | None = None) -> tu
     known_ids = {k.lower(): k for k in (rules or {})}
     known_categories = set(CATEGORIES) | {c.lower() for c in (rules or {}).values()}
     waivers = []
-    for entry, line in zip(entries, entries.item_lines):
+    for entry, line in zip(entries, entries.item_lines, strict=False):
         where = f"{name}:{line}"
         if not isinstance(entry, LineDict):
             raise InputError(f"{where}: each waiver is a mapping with {', '.join(_FIELDS)}")
         for key in entry:
             if key not in _FIELDS:
-                raise InputError(f"{name}:{entry.key_lines[str(key)]}: unknown waiver field {key!r} (fields: {', '.join(_FIELDS)})")
+                raise InputError(
+                    f"{name}:{entry.key_lines[str(key)]}: unknown waiver field {key!r} (fields: {', '.join(_FIELDS)})"
+                )
         rule, category = entry.get("rule"), entry.get("category")
         if (rule is None) == (category is None):
             raise InputError(f"{where}: a waiver names exactly one of rule or category")
@@ -126,21 +128,33 @@ def load_waivers(path: Path | str, rules: Mapping[str, str] | None = None) -> tu
         if category is not None:
             category = _text(entry, "category", f"{name}:{entry.key_lines['category']}").lower()
             if category not in known_categories:
-                raise InputError(f"{name}:{entry.key_lines['category']}: unknown category {category!r} "
-                                 f"(one of {', '.join(sorted(known_categories))})")
+                raise InputError(
+                    f"{name}:{entry.key_lines['category']}: unknown category {category!r} "
+                    f"(one of {', '.join(sorted(known_categories))})"
+                )
         expires = entry.get("expires")
         expires_line = entry.key_lines.get("expires", line)
         if isinstance(expires, str):
             try:
                 expires = date.fromisoformat(expires.strip())
             except ValueError:
-                raise InputError(f"{name}:{expires_line}: expires must be a date like 2026-12-31, not {expires!r}") from None
+                raise InputError(
+                    f"{name}:{expires_line}: expires must be a date like 2026-12-31, not {expires!r}"
+                ) from None
         if not isinstance(expires, date):
             raise InputError(f"{name}:{expires_line}: waiver needs expires (a date like 2026-12-31)")
-        waivers.append(Waiver(
-            target=_text(entry, "target", where), reason=_text(entry, "reason", where), owner=_text(entry, "owner", where),
-            expires=expires, file=name, line=line, rule=rule, category=category,
-        ))
+        waivers.append(
+            Waiver(
+                target=_text(entry, "target", where),
+                reason=_text(entry, "reason", where),
+                owner=_text(entry, "owner", where),
+                expires=expires,
+                file=name,
+                line=line,
+                rule=rule,
+                category=category,
+            )
+        )
     return tuple(waivers)
 
 
@@ -154,9 +168,16 @@ def _category(waiver: Waiver, rules: Iterable[RuleInfo]) -> str:
 
 def _synthetic(rule: RuleInfo, waiver: Waiver, category: str, message: str) -> Finding:
     return Finding(
-        rule_id=rule.id, title=rule.title, category=category, severity=rule.severity, status=Status.FAIL,
-        target=f"waiver:{waiver.source}", target_name=f"waiver for {waiver.subject} on {waiver.target}",
-        message=message, remediation=rule.remediation, docs=rule.docs,
+        rule_id=rule.id,
+        title=rule.title,
+        category=category,
+        severity=rule.severity,
+        status=Status.FAIL,
+        target=f"waiver:{waiver.source}",
+        target_name=f"waiver for {waiver.subject} on {waiver.target}",
+        message=message,
+        remediation=rule.remediation,
+        docs=rule.docs,
         location=SourceLocation(waiver.file, waiver.line),
     )
 
@@ -184,19 +205,27 @@ def apply_waivers(report: Report, waivers: Sequence[Waiver], today: date) -> Rep
         category = _category(waiver, report.rules)
         if waiver.expires < today:
             covered = sum(1 for f in report.findings if f.status in _WAIVABLE and waiver.matches(f))
-            findings.append(_synthetic(
-                EXPIRED_RULE, waiver, category,
-                f"The waiver for {waiver.subject} on {waiver.target} (owner {waiver.owner}) expired on "
-                f"{waiver.expires.isoformat()}; it no longer waives the {covered} finding(s) it matches. "
-                f"It said: {waiver.reason}",
-            ))
+            findings.append(
+                _synthetic(
+                    EXPIRED_RULE,
+                    waiver,
+                    category,
+                    f"The waiver for {waiver.subject} on {waiver.target} (owner {waiver.owner}) expired on "
+                    f"{waiver.expires.isoformat()}; it no longer waives the {covered} finding(s) it matches. "
+                    f"It said: {waiver.reason}",
+                )
+            )
             extra_rules[EXPIRED_RULE.id] = EXPIRED_RULE
         elif id(waiver) not in used:
-            findings.append(_synthetic(
-                UNUSED_RULE, waiver, category,
-                f"The waiver for {waiver.subject} on {waiver.target} (owner {waiver.owner}, until "
-                f"{waiver.expires.isoformat()}) matches no failing or unknown finding in this audit.",
-            ))
+            findings.append(
+                _synthetic(
+                    UNUSED_RULE,
+                    waiver,
+                    category,
+                    f"The waiver for {waiver.subject} on {waiver.target} (owner {waiver.owner}, until "
+                    f"{waiver.expires.isoformat()}) matches no failing or unknown finding in this audit.",
+                )
+            )
             extra_rules[UNUSED_RULE.id] = UNUSED_RULE
     rules = {r.id: r for r in report.rules}
     rules.update(extra_rules)
@@ -205,4 +234,3 @@ def apply_waivers(report: Report, waivers: Sequence[Waiver], today: date) -> Rep
         findings=tuple(sorted(findings, key=lambda f: f.sort_key)),
         rules=tuple(sorted(rules.values(), key=lambda r: r.id)),
     )
-

@@ -6,8 +6,9 @@ any complaint about it can name the file and the line.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 
@@ -43,13 +44,9 @@ class _LineLoader(_BASE_LOADER):  # type: ignore[misc,valid-type]
         for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=True)
             if not isinstance(key, (str, int, float, bool)) and key is not None:
-                raise yaml.constructor.ConstructorError(
-                    None, None, "found an unhashable key", key_node.start_mark
-                )
+                raise yaml.constructor.ConstructorError(None, None, "found an unhashable key", key_node.start_mark)
             if key in result:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
             result[key] = self.construct_object(value_node, deep=True)
             result.key_lines[str(key)] = key_node.start_mark.line + 1
         return result
@@ -81,7 +78,7 @@ def load_yaml(path: Path | str, *, what: str) -> Any:
     path = Path(path)
     text = read_input(path, what=what)
     try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - _LineLoader is a SafeLoader
+        return yaml.load(text, Loader=_LineLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
@@ -113,4 +110,6 @@ def reject_unknown_keys(path: Path | str, raw: Any, allowed: Iterable[str], *, w
     unknown = sorted(set(map(str, raw)) - allowed)
     if unknown:
         key_line = raw.key_lines.get(unknown[0], line) if isinstance(raw, LineDict) else line
-        raise InputError(f"{path}:{key_line}: unknown key {unknown[0]!r} {what} (allowed: {', '.join(sorted(allowed))})")
+        raise InputError(
+            f"{path}:{key_line}: unknown key {unknown[0]!r} {what} (allowed: {', '.join(sorted(allowed))})"
+        )

@@ -99,8 +99,12 @@ def _record(args: argparse.Namespace) -> None:
 
         credential = DefaultAzureCredential()
         enumerator = AzureEnumerator(credential, get_cloud("AzureCloud"))
-        options = AuditOptions(resources=tuple(args.resource), subscriptions=tuple(args.subscription),
-                               all_accounts=not args.resource, concurrency=1)
+        options = AuditOptions(
+            resources=tuple(args.resource),
+            subscriptions=tuple(args.subscription),
+            all_accounts=not args.resource,
+            concurrency=1,
+        )
         scrubber = Scrubber(list(args.subscription))
         with recorder(scrubber, record_mode="all").use_cassette(str(ENUMERATOR_CASSETTE)):
             gather_facts(enumerator, options)
@@ -115,8 +119,9 @@ def _record(args: argparse.Namespace) -> None:
         os.environ["IDENTITY_ENDPOINT"] = tenant.identity_endpoint
         os.environ["IDENTITY_HEADER"] = tenant.identity_header
         credential = ManagedIdentityCredential()
-        enumerator = AzureEnumerator(credential, get_cloud("AzureCloud", tenant.management_url),
-                                     connection_verify=tenant.ca_path)
+        enumerator = AzureEnumerator(
+            credential, get_cloud("AzureCloud", tenant.management_url), connection_verify=tenant.ca_path
+        )
         subscriptions = enumerator.list_subscriptions()
         scrubber = Scrubber(subscriptions)
         with recorder(scrubber, record_mode="all").use_cassette(str(ENUMERATOR_CASSETTE)):

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import json
 import textwrap
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import yaml
@@ -28,26 +29,52 @@ EXPECTED = {
     "deployments": {
         "chat-prod": [
             {"api": "responses", "parameters": {"input": None, "text": None}, "source": "sample_app/agents.py:30"},
-            {"api": "chat_completions", "parameters": {"max_tokens": 800, "messages": None, "temperature": 0.7},
-             "source": "sample_app/chat.py:22"},
+            {
+                "api": "chat_completions",
+                "parameters": {"max_tokens": 800, "messages": None, "temperature": 0.7},
+                "source": "sample_app/chat.py:22",
+            },
         ],
-        "codex": [{"api": "responses", "parameters": {"max_output_tokens": 2000, "messages": None},
-                   "source": "sample_app/agents.py:21"}],
+        "codex": [
+            {
+                "api": "responses",
+                "parameters": {"max_output_tokens": 2000, "messages": None},
+                "source": "sample_app/agents.py:21",
+            }
+        ],
         "embed-large": [{"api": "embeddings", "parameters": {"input": None}, "source": "sample_app/chat.py:66"}],
         "env:AZURE_OPENAI_CLASSIFIER_DEPLOYMENT": [
-            {"api": "chat_completions", "parameters": {"messages": None, "temperature": 0}, "source": "sample_app/chat.py:41"}],
+            {
+                "api": "chat_completions",
+                "parameters": {"messages": None, "temperature": 0},
+                "source": "sample_app/chat.py:41",
+            }
+        ],
         "env:AZURE_OPENAI_REASONER_DEPLOYMENT": [
-            {"api": "chat_completions", "default": "reasoner",
-             "parameters": {"max_completion_tokens": 1000, "messages": None, "temperature": 0.7},
-             "source": "sample_app/chat.py:50"}],
-        "gpt-4o": [{"api": "chat_completions", "parameters": {"messages": None, "temperature": 0.2},
-                    "source": "sample_app/chat.py:32"}],
+            {
+                "api": "chat_completions",
+                "default": "reasoner",
+                "parameters": {"max_completion_tokens": 1000, "messages": None, "temperature": 0.7},
+                "source": "sample_app/chat.py:50",
+            }
+        ],
+        "gpt-4o": [
+            {
+                "api": "chat_completions",
+                "parameters": {"messages": None, "temperature": 0.2},
+                "source": "sample_app/chat.py:32",
+            }
+        ],
         "gpt-5-pro": [{"api": "chat_completions", "parameters": {"messages": None}, "source": "sample_app/chat.py:61"}],
     },
     "unresolved": [
-        {"api": "responses", "source": "sample_app/agents.py:36", "model": "model",
-         "why": "model= is the argument `model` of ask(): the deployment name is only known at run time",
-         "parameters": {"input": None, "reasoning_effort": "low"}},
+        {
+            "api": "responses",
+            "source": "sample_app/agents.py:36",
+            "model": "model",
+            "why": "model= is the argument `model` of ask(): the deployment name is only known at run time",
+            "parameters": {"input": None, "reasoning_effort": "low"},
+        },
     ],
 }
 
@@ -77,7 +104,8 @@ def test_contract_scan_command_writes_the_contract(in_tests: None, tmp_path: Pat
     assert yaml.safe_load(capsys.readouterr().out)["application"] == "bot"
     calls, unresolved = load_contract_document(out, {"AZURE_OPENAI_CLASSIFIER_DEPLOYMENT": "chat-prod"})
     assert [(c.deployment, c.location) for c in calls if c.location and c.location.line == 41] == [
-        ("chat-prod", SourceLocation("sample_app/chat.py", 41))]
+        ("chat-prod", SourceLocation("sample_app/chat.py", 41))
+    ]
     assert [u.location for u in unresolved] == [SourceLocation("sample_app/agents.py", 36)]
 
 
@@ -97,11 +125,17 @@ def _scan(tmp_path: Path, files: dict[str, str]) -> list[tuple[Any, ...]]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(source))
     result = scan(tmp_path / "app")
-    return [(Path(c.file).name, c.line, c.api, c.deployment, c.default, c.why is not None, dict(c.parameters)) for c in result.calls]
+    return [
+        (Path(c.file).name, c.line, c.api, c.deployment, c.default, c.why is not None, dict(c.parameters))
+        for c in result.calls
+    ]
 
 
 def test_environment_lookups_and_constants(tmp_path: Path) -> None:
-    found = _scan(tmp_path, {"a.py": """
+    found = _scan(
+        tmp_path,
+        {
+            "a.py": """
         import os
         import openai as oa
         from os import environ, getenv
@@ -117,19 +151,40 @@ def test_environment_lookups_and_constants(tmp_path: Path) -> None:
             client.chat.completions.create(model=os.getenv("DEP_D") or "dep-d", messages=x)
             client.beta.chat.completions.parse(model=local, messages=x, response_format=x, temperature=-0.5)
             client.chat.completions.stream(model="s", messages=x, extra_body={"reasoning_effort": "high"})
-        """})
+        """
+        },
+    )
     assert found == [
         ("a.py", 11, "chat_completions", "env:DEP_A", "dep-a", False, {"messages": None}),
         ("a.py", 12, "chat_completions", "env:DEP_B", None, False, {"messages": None}),
         ("a.py", 13, "chat_completions", "env:DEP_C", None, False, {"messages": None}),
         ("a.py", 14, "chat_completions", "env:DEP_D", "dep-d", False, {"messages": None}),
-        ("a.py", 15, "chat_completions", "dep-local", None, False, {"messages": None, "response_format": None, "temperature": -0.5}),
-        ("a.py", 16, "chat_completions", "s", None, False, {"messages": None, "reasoning_effort": "high", "stream": True}),
+        (
+            "a.py",
+            15,
+            "chat_completions",
+            "dep-local",
+            None,
+            False,
+            {"messages": None, "response_format": None, "temperature": -0.5},
+        ),
+        (
+            "a.py",
+            16,
+            "chat_completions",
+            "s",
+            None,
+            False,
+            {"messages": None, "reasoning_effort": "high", "stream": True},
+        ),
     ]
 
 
 def test_dynamic_names_are_reported_not_guessed(tmp_path: Path) -> None:
-    found = _scan(tmp_path, {"a.py": """
+    found = _scan(
+        tmp_path,
+        {
+            "a.py": """
         from openai import OpenAI
         client = OpenAI()
 
@@ -144,20 +199,28 @@ def test_dynamic_names_are_reported_not_guessed(tmp_path: Path) -> None:
                 name = "b"
                 client.responses.create(model=name, input=text)
                 client.responses.create(**{"model": "x", "input": text})
-        """})
+        """
+        },
+    )
     assert [(line, deployment, unresolved) for _, line, _, deployment, _, unresolved, _ in found] == [
-        (10, None, True), (11, None, True), (14, None, True), (15, None, True)]
+        (10, None, True),
+        (11, None, True),
+        (14, None, True),
+        (15, None, True),
+    ]
     whys = [c.why for c in scan(tmp_path / "app").calls]
     assert "self.deployment" in whys[0] and "f-string" in whys[1] and "assigned more than once" in whys[2]
     assert "no model= keyword" in whys[3]
 
 
 def test_constants_imported_from_other_modules_of_the_project(tmp_path: Path) -> None:
-    found = _scan(tmp_path, {
-        "settings.py": 'DEPLOYMENT = "from-settings"\n',
-        "pkg/__init__.py": "",
-        "pkg/consts.py": 'NAME = "from-pkg"\n',
-        "pkg/use.py": """
+    found = _scan(
+        tmp_path,
+        {
+            "settings.py": 'DEPLOYMENT = "from-settings"\n',
+            "pkg/__init__.py": "",
+            "pkg/consts.py": 'NAME = "from-pkg"\n',
+            "pkg/use.py": """
             from openai import OpenAI
             from .consts import NAME
             from .. import settings
@@ -167,18 +230,25 @@ def test_constants_imported_from_other_modules_of_the_project(tmp_path: Path) ->
             c.embeddings.create(model=settings.DEPLOYMENT, input="x")
             c.embeddings.create(model=s2.DEPLOYMENT, input="x")
             """,
-    })
+        },
+    )
     assert [(name, deployment) for name, _, _, deployment, *_ in found] == [
-        ("use.py", "from-pkg"), ("use.py", "from-settings"), ("use.py", "from-settings")]
+        ("use.py", "from-pkg"),
+        ("use.py", "from-settings"),
+        ("use.py", "from-settings"),
+    ]
 
 
 def test_which_modules_are_scanned(tmp_path: Path) -> None:
-    found = _scan(tmp_path, {
-        "uses_openai.py": "import openai\n",
-        "helper.py": "def go(client):\n    return client.chat.completions.create(model='via-helper', messages=[])\n",
-        "groq_bot.py": "import groq\nc = groq.Groq()\nc.chat.completions.create(model='llama', messages=[])\n",
-        "broken.py": "def (:\n",
-    })
+    found = _scan(
+        tmp_path,
+        {
+            "uses_openai.py": "import openai\n",
+            "helper.py": "def go(client):\n    return client.chat.completions.create(model='via-helper', messages=[])\n",
+            "groq_bot.py": "import groq\nc = groq.Groq()\nc.chat.completions.create(model='llama', messages=[])\n",
+            "broken.py": "def (:\n",
+        },
+    )
     assert [(name, deployment) for name, _, _, deployment, *_ in found] == [("helper.py", "via-helper")]
     assert [s for s in scan(tmp_path / "app").skipped if "broken.py" in s and "SyntaxError" in s]
 
@@ -188,7 +258,8 @@ def test_which_modules_are_scanned(tmp_path: Path) -> None:
 
 def test_env_names_resolve_from_the_audit_environment_then_the_default(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
-    path.write_text(textwrap.dedent("""\
+    path.write_text(
+        textwrap.dedent("""\
         deployments:
           env:DEP:
             - {api: chat_completions, default: fallback, source: app/x.py:3}
@@ -196,23 +267,32 @@ def test_env_names_resolve_from_the_audit_environment_then_the_default(tmp_path:
             - {api: responses, source: app/y.py:9}
         unresolved:
           - {api: chat_completions, source: app/z.py:5, model: cfg.name, why: read at run time}
-        """))
+        """)
+    )
     calls, unresolved = load_contract_document(path, {})
     assert [(c.deployment, c.location) for c in calls] == [("fallback", SourceLocation("app/x.py", 3))]
     assert [(u.expression, u.location) for u in unresolved] == [
-        ("env:NODEFAULT", SourceLocation("app/y.py", 9)), ("cfg.name", SourceLocation("app/z.py", 5))]
+        ("env:NODEFAULT", SourceLocation("app/y.py", 9)),
+        ("cfg.name", SourceLocation("app/z.py", 5)),
+    ]
     assert "NODEFAULT" in unresolved[0].why
     calls, unresolved = load_contract_document(path, {"DEP": "from-env", "NODEFAULT": "set"})
     assert [c.deployment for c in calls] == ["from-env", "set"] and len(unresolved) == 1
     assert [c.deployment for c in load_contract(path)] == ["fallback"]
 
 
-@pytest.mark.parametrize("text,words", [
-    ("deployments:\n  d:\n    api: responses\n    source: nowhere\n", ":3: source must be FILE:LINE"),
-    ("deployments:\n  d:\n    api: responses\n    default: x\n", ":3: default is only for env: deployment names"),
-    ("deployments: {}\nunresolved:\n  - {api: chat, source: a.py:1}\n", ":3: unresolved call: api must be one of"),
-    ("deployments: {}\nunresolved:\n  - {api: responses, where: a.py:1}\n", ":3: unknown key 'where' in an unresolved call"),
-])
+@pytest.mark.parametrize(
+    "text,words",
+    [
+        ("deployments:\n  d:\n    api: responses\n    source: nowhere\n", ":3: source must be FILE:LINE"),
+        ("deployments:\n  d:\n    api: responses\n    default: x\n", ":3: default is only for env: deployment names"),
+        ("deployments: {}\nunresolved:\n  - {api: chat, source: a.py:1}\n", ":3: unresolved call: api must be one of"),
+        (
+            "deployments: {}\nunresolved:\n  - {api: responses, where: a.py:1}\n",
+            ":3: unknown key 'where' in an unresolved call",
+        ),
+    ],
+)
 def test_bad_contract_keys_name_the_file_and_line(tmp_path: Path, text: str, words: str) -> None:
     path = tmp_path / "c.yaml"
     path.write_text(text)
@@ -226,13 +306,25 @@ def test_bad_contract_keys_name_the_file_and_line(tmp_path: Path, text: str, wor
 HERE = SourceLocation("app/agent.py", 17)
 
 RULE_CASES: list[tuple[str, Status, Callable[[], Any]]] = [
-    ("AOAI-SCAN-001", Status.FAIL, lambda: replace(make_facts(make_deployment("c"), contract=()), contract_unresolved=(
-        UnresolvedCall("responses", "model", "the argument `model` of ask()", HERE),))),
-    ("AOAI-SCAN-001", Status.PASS, lambda: make_facts(make_deployment("c"), contract=(ContractCall("c", "chat_completions", location=HERE),))),
+    (
+        "AOAI-SCAN-001",
+        Status.FAIL,
+        lambda: replace(
+            make_facts(make_deployment("c"), contract=()),
+            contract_unresolved=(UnresolvedCall("responses", "model", "the argument `model` of ask()", HERE),),
+        ),
+    ),
+    (
+        "AOAI-SCAN-001",
+        Status.PASS,
+        lambda: make_facts(make_deployment("c"), contract=(ContractCall("c", "chat_completions", location=HERE),)),
+    ),
 ]
 
 
-@pytest.mark.parametrize("rule_id,expected,build", RULE_CASES, ids=[f"{c[0]}-{c[1].value}-{i}" for i, c in enumerate(RULE_CASES)])
+@pytest.mark.parametrize(
+    "rule_id,expected,build", RULE_CASES, ids=[f"{c[0]}-{c[1].value}-{i}" for i, c in enumerate(RULE_CASES)]
+)
 def test_scan_rule_case(rule_id: str, expected: Status, build: Callable[[], Any], rules, kb) -> None:
     rule = next(r for r in rules if r.id == rule_id)
     findings = evaluate_all([rule], build(), kb, TODAY)
@@ -243,13 +335,16 @@ def test_scan_rule_case(rule_id: str, expected: Status, build: Callable[[], Any]
 
 
 def test_an_unresolved_call_triggers_no_other_contract_rule(rules, kb) -> None:
-    facts = replace(make_facts(make_deployment("c"), contract=()),
-                    contract_unresolved=(UnresolvedCall("responses", "m", "why", HERE),))
+    facts = replace(
+        make_facts(make_deployment("c"), contract=()),
+        contract_unresolved=(UnresolvedCall("responses", "m", "why", HERE),),
+    )
     located = [f for f in evaluate_all(rules, facts, kb, TODAY) if f.location == HERE]
     assert [(f.rule_id, f.status) for f in located] == [("AOAI-SCAN-001", Status.FAIL)]
 
 
 # --- --contract-from against the simulated tenant --------------------------------------------------------
+
 
 @pytest.fixture()
 def tenant(tenant, in_tests: None):
@@ -260,35 +355,56 @@ def tenant(tenant, in_tests: None):
 def _audit(tenant, out: Path, *args: str) -> tuple[int, dict[str, Any]]:
     from auditor.cli import main
 
-    code = main(["--management-endpoint", tenant.management_url, "--out", str(out), "--quiet", "--format", "json",
-                 "--all", "--contract-from", "sample_app", *args])
+    code = main(
+        [
+            "--management-endpoint",
+            tenant.management_url,
+            "--out",
+            str(out),
+            "--quiet",
+            "--format",
+            "json",
+            "--all",
+            "--contract-from",
+            "sample_app",
+            *args,
+        ]
+    )
     return code, json.loads((out / "report.json").read_text())
 
 
 def _located(report: dict[str, Any], status: str = "fail") -> set[tuple[str, str]]:
-    return {(f["rule_id"], f"{f['location']['file']}:{f['location']['line']}") for f in report["findings"]
-            if f["status"] == status and f["location"] and f["location"]["file"].startswith("sample_app/")}
+    return {
+        (f["rule_id"], f"{f['location']['file']}:{f['location']['line']}")
+        for f in report["findings"]
+        if f["status"] == status and f["location"] and f["location"]["file"].startswith("sample_app/")
+    }
 
 
 def test_contract_from_the_sample_app_fails_for_the_right_reasons(tenant, tmp_path: Path) -> None:
     code, report = _audit(tenant, tmp_path)
     assert code == 1
     assert _located(report) >= {
-        ("AOAI-API-001", "sample_app/chat.py:61"),     # Chat Completions on the Responses-only gpt-5-pro
-        ("AOAI-API-003", "sample_app/agents.py:21"),   # responses.create(messages=...): the seed's mistake
-        ("AOAI-PARAM-001", "sample_app/chat.py:50"),   # temperature=0.7 on o4-mini, via the env default "reasoner"
+        ("AOAI-API-001", "sample_app/chat.py:61"),  # Chat Completions on the Responses-only gpt-5-pro
+        ("AOAI-API-003", "sample_app/agents.py:21"),  # responses.create(messages=...): the seed's mistake
+        ("AOAI-PARAM-001", "sample_app/chat.py:50"),  # temperature=0.7 on o4-mini, via the env default "reasoner"
         ("AOAI-DEPLOY-003", "sample_app/chat.py:32"),  # the model name gpt-4o used as the deployment name
         ("AOAI-SCAN-001", "sample_app/agents.py:36"),  # model=model: only known at run time
-        ("AOAI-SCAN-001", "sample_app/chat.py:41"),    # an env name with no default, unset here
+        ("AOAI-SCAN-001", "sample_app/chat.py:41"),  # an env name with no default, unset here
     }
     passing = _located(report, "pass")
     assert ("AOAI-API-001", "sample_app/chat.py:22") in passing  # chat-prod: gpt-4o serves Chat Completions
     assert ("AOAI-API-001", "sample_app/chat.py:66") in passing  # embed-large serves embeddings
-    assert not [f for f in report["findings"] if f["location"] and f["location"]["file"].endswith(".yaml")
-                and f["category"] != "plan"], "findings of scanned calls point at the code, not at a contract file"
+    assert not [
+        f
+        for f in report["findings"]
+        if f["location"] and f["location"]["file"].endswith(".yaml") and f["category"] != "plan"
+    ], "findings of scanned calls point at the code, not at a contract file"
 
 
-def test_contract_from_uses_the_audits_environment_for_env_names(tenant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_contract_from_uses_the_audits_environment_for_env_names(
+    tenant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("AZURE_OPENAI_CLASSIFIER_DEPLOYMENT", "o3-mini")
     _, report = _audit(tenant, tmp_path)
     located = _located(report)
@@ -308,11 +424,28 @@ def test_source_files_the_scan_cannot_parse_make_the_audit_incomplete(tenant, tm
 
     app = tmp_path / "app"
     app.mkdir()
-    (app / "ok.py").write_text("from openai import OpenAI\nOpenAI().chat.completions.create(model='chat-prod', messages=[])\n")
+    (app / "ok.py").write_text(
+        "from openai import OpenAI\nOpenAI().chat.completions.create(model='chat-prod', messages=[])\n"
+    )
     (app / "broken.py").write_text("def (:\n")
     out = tmp_path / "out"
-    code = main(["--management-endpoint", tenant.management_url, "--out", str(out), "--quiet", "--format", "json",
-                 "--resource", "contoso-aoai-eus2", "--select", "AOAI-API-001", "--contract-from", str(app)])
+    code = main(
+        [
+            "--management-endpoint",
+            tenant.management_url,
+            "--out",
+            str(out),
+            "--quiet",
+            "--format",
+            "json",
+            "--resource",
+            "contoso-aoai-eus2",
+            "--select",
+            "AOAI-API-001",
+            "--contract-from",
+            str(app),
+        ]
+    )
     report = json.loads((out / "report.json").read_text())
     assert code == 3, "a file that was not scanned means the audit is incomplete, not passed"
     assert [g for g in report["gaps"] if "broken.py" in g and "SyntaxError" in g]

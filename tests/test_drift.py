@@ -25,9 +25,11 @@ NOW = datetime(2026, 11, 22, 2, 0, tzinfo=timezone.utc)
 @pytest.fixture()
 def baseline_file(rules, kb, tmp_path: Path) -> Path:
     """Last night: chat on gpt-4o 2024-05-13, capacity 10, failed to provision; and a deployment `old`."""
-    facts = make_facts(make_deployment("chat", version="2024-05-13", capacity=10, provisioning_state="Failed"),
-                       make_deployment("old", "gpt-4o-mini", "2024-07-18"),
-                       account=make_account(disable_local_auth=False))
+    facts = make_facts(
+        make_deployment("chat", version="2024-05-13", capacity=10, provisioning_state="Failed"),
+        make_deployment("old", "gpt-4o-mini", "2024-07-18"),
+        account=make_account(disable_local_auth=False),
+    )
     path = tmp_path / "previous" / "report.json"
     path.parent.mkdir()
     path.write_text(render_json(audit(facts, rules, kb, today=TODAY, now=YESTERDAY)))
@@ -37,9 +39,11 @@ def baseline_file(rules, kb, tmp_path: Path) -> Path:
 @pytest.fixture()
 def drifted(rules, kb, baseline_file: Path):
     """Tonight: chat redeployed on 2024-11-20 with capacity 20, `old` gone, `fresh` added and failed."""
-    facts = make_facts(make_deployment("chat", version="2024-11-20", capacity=20),
-                       make_deployment("fresh", "gpt-4o-mini", "2024-07-18", provisioning_state="Failed"),
-                       account=make_account(disable_local_auth=False))
+    facts = make_facts(
+        make_deployment("chat", version="2024-11-20", capacity=20),
+        make_deployment("fresh", "gpt-4o-mini", "2024-07-18", provisioning_state="Failed"),
+        account=make_account(disable_local_auth=False),
+    )
     return apply_baseline(audit(facts, rules, kb, today=TODAY, now=NOW), load_baseline(baseline_file))
 
 
@@ -71,8 +75,12 @@ def test_deployment_changes_show_the_overnight_upgrade(drifted) -> None:
 def test_drift_shows_in_json_html_and_markdown(drifted) -> None:
     data = json.loads(render_json(drifted))
     assert data["drift"]["baseline_generated_at"] == YESTERDAY.isoformat()
-    assert {"deployment": "chat", "change": "model_version", "before": "2024-05-13", "after": "2024-11-20"}.items() <= \
-        [c for c in data["drift"]["deployment_changes"] if c["change"] == "model_version"][0].items()
+    assert {
+        "deployment": "chat",
+        "change": "model_version",
+        "before": "2024-05-13",
+        "after": "2024-11-20",
+    }.items() <= next(c for c in data["drift"]["deployment_changes"] if c["change"] == "model_version").items()
     assert {f["drift"] for f in data["findings"]} == {None, "new", "unchanged"}
     html = render_html(drifted)
     assert 'id="deployment-changes"' in html and 'data-change="model_version"' in html
@@ -89,8 +97,12 @@ def test_nothing_is_claimed_about_accounts_not_read_in_full(rules, kb, baseline_
     from tests.conftest import ACCOUNT_ID
 
     facts = make_facts(account=make_account(disable_local_auth=False))
-    facts = type(facts)(accounts=facts.accounts, deployments=(), regions=facts.regions,
-                        gaps=(CollectionGap(ACCOUNT_ID, "deployments could not be read: 503"),))
+    facts = type(facts)(
+        accounts=facts.accounts,
+        deployments=(),
+        regions=facts.regions,
+        gaps=(CollectionGap(ACCOUNT_ID, "deployments could not be read: 503"),),
+    )
     report = apply_baseline(audit(facts, rules, kb, today=TODAY, now=NOW), load_baseline(baseline_file))
     assert not [c for c in report.drift.changes if c.change == "removed"]
     assert not [r for r in report.drift.resolved if r.target_name.startswith("acct/")]
@@ -105,11 +117,14 @@ def test_finding_key_ignores_counts_and_dates_but_not_the_subject() -> None:
     assert f("m").key == finding_key("AOAI-LIFE-002", "/x", "m")
 
 
-@pytest.mark.parametrize("text,line,words", [
-    ('{\n  "schema_version": "1.1",\n  "findings": [,]\n}\n', 3, "baseline is not valid JSON"),
-    ('{\n  "schema_version": "2.0"\n}\n', 1, "not an audit report.json"),
-    ("[]\n", 1, "not an audit report.json: top level"),
-])
+@pytest.mark.parametrize(
+    "text,line,words",
+    [
+        ('{\n  "schema_version": "1.1",\n  "findings": [,]\n}\n', 3, "baseline is not valid JSON"),
+        ('{\n  "schema_version": "2.0"\n}\n', 1, "not an audit report.json"),
+        ("[]\n", 1, "not an audit report.json: top level"),
+    ],
+)
 def test_malformed_baseline_names_file_and_line(tmp_path: Path, text: str, line: int, words: str) -> None:
     path = tmp_path / "report.json"
     path.write_text(text)
@@ -147,15 +162,23 @@ def test_cli_baseline_run(tmp_path: Path) -> None:
 
     assert _demo(tmp_path / "now", "--baseline", str(previous)) == 1
     report = json.loads((tmp_path / "now" / "report.json").read_text())
-    assert {"account_name": "contoso-aoai-eus2", "deployment": "chat-prod", "change": "model_version",
-            "before": "2024-08-06", "after": "2024-11-20"}.items() <= report["drift"]["deployment_changes"][0].items()
+    assert {
+        "account_name": "contoso-aoai-eus2",
+        "deployment": "chat-prod",
+        "change": "model_version",
+        "before": "2024-08-06",
+        "after": "2024-11-20",
+    }.items() <= report["drift"]["deployment_changes"][0].items()
     assert len(report["drift"]["deployment_changes"]) == 1
     new = [f for f in report["findings"] if f["drift"] == "new"]
     assert [f["rule_id"] for f in new] == ["AOAI-DEPLOY-001"]
     assert [r["rule_id"] for r in report["drift"]["resolved"]] == ["AOAI-SEC-009"]
     html = (tmp_path / "now" / "report.html").read_text()
     assert html.count('class="badge b-new"') == 1
-    assert "Since the baseline: **1 new**, 1 resolved, 1 deployment change(s)." in (tmp_path / "now" / "summary.md").read_text()
+    assert (
+        "Since the baseline: **1 new**, 1 resolved, 1 deployment change(s)."
+        in (tmp_path / "now" / "summary.md").read_text()
+    )
 
 
 def test_cli_malformed_baseline_is_exit_2(tmp_path: Path, capsys) -> None:

@@ -37,7 +37,9 @@ def test_full_audit_reads_only_and_reads_each_region_once(tenant: SimulatedTenan
     assert not [r for r in tenant.records if "listkeys" in r.path.lower()]
     # catalog and quota: one first-page read per (subscription, location), however many deployments
     for kind in ("models", "usages"):
-        first_pages = [r for r in arm if re.search(rf"/locations/[^/]+/{kind}$", r.path) and "$skipToken" not in r.query]
+        first_pages = [
+            r for r in arm if re.search(rf"/locations/[^/]+/{kind}$", r.path) and "$skipToken" not in r.query
+        ]
         per_region = {(r.path.split("/")[2], r.path.split("/")[6]) for r in first_pages}
         assert len(first_pages) == len(per_region) == 3, [r.path for r in first_pages]
     # paging was followed
@@ -98,11 +100,24 @@ def test_bad_contract_is_exit_2_before_any_azure_call(tenant: SimulatedTenant, t
     assert not tenant.requests(plane="arm")
 
 
-def test_ca_bundle_is_trusted_for_arm_and_probes(tenant: SimulatedTenant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ca_bundle_is_trusted_for_arm_and_probes(
+    tenant: SimulatedTenant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("REQUESTS_CA_BUNDLE")
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
-    code = _run(tenant, tmp_path, "--resource", "contoso-aoai-eus2", "--ca-bundle", tenant.ca_path, "--probe",
-                "--allow-endpoint", "127.0.0.1", "--fail-on", "never")
+    code = _run(
+        tenant,
+        tmp_path,
+        "--resource",
+        "contoso-aoai-eus2",
+        "--ca-bundle",
+        tenant.ca_path,
+        "--probe",
+        "--allow-endpoint",
+        "127.0.0.1",
+        "--fail-on",
+        "never",
+    )
     assert code == 0
     report = json.loads((tmp_path / "report.json").read_text())
     probes = [f for f in report["findings"] if f["category"] == "probe" and f["evidence"]]
@@ -127,8 +142,19 @@ def test_paused_deployment_is_read_off_the_wire(monkeypatch: pytest.MonkeyPatch,
                         deployment["deploymentState"] = "Paused"
     with SimulatedTenant(TenantSpec.from_mapping(data)) as running:
         sign_in_to(running, monkeypatch)
-        assert _run(running, tmp_path, "--resource", "fabrikam-aoai-wus", "--fail-on", "never",
-                    "--select", "AOAI-DEPLOY-006") == 0
+        assert (
+            _run(
+                running,
+                tmp_path,
+                "--resource",
+                "fabrikam-aoai-wus",
+                "--fail-on",
+                "never",
+                "--select",
+                "AOAI-DEPLOY-006",
+            )
+            == 0
+        )
     findings = json.loads((tmp_path / "report.json").read_text())["findings"]
     paused = [f for f in findings if f["rule_id"] == "AOAI-DEPLOY-006"]
     assert [(f["deployment"], f["status"]) for f in paused] == [("dev-mini", "fail")]

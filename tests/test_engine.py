@@ -89,10 +89,24 @@ def test_a_valid_rule_file_loads(tmp_path: Path) -> None:
     "broken,line,words",
     [
         (VALID_RULE.replace("severity: warning", "severity: fatal"), 6, "fatal"),
-        (VALID_RULE.replace("fails_when: {field: deployment.sku_name, equals: Standard}", "fails_when: {field: deployment.sku_name, eq: Standard}"), 8, "not a valid condition"),
+        (
+            VALID_RULE.replace(
+                "fails_when: {field: deployment.sku_name, equals: Standard}",
+                "fails_when: {field: deployment.sku_name, eq: Standard}",
+            ),
+            8,
+            "not a valid condition",
+        ),
         (VALID_RULE.replace("    docs: https://example.com/rule\n", ""), 3, "docs"),
         (VALID_RULE.replace("title: A team", "title: [A team"), 5, "invalid YAML"),
-        (VALID_RULE.replace("fails_when: {field: deployment.sku_name, equals: Standard}", "fails_when: \"__import__('os').system('x')\""), 8, "not of type 'object'"),
+        (
+            VALID_RULE.replace(
+                "fails_when: {field: deployment.sku_name, equals: Standard}",
+                "fails_when: \"__import__('os').system('x')\"",
+            ),
+            8,
+            "not of type 'object'",
+        ),
     ],
 )
 def test_a_malformed_rule_names_file_line_and_problem(tmp_path: Path, broken: str, line: int, words: str) -> None:
@@ -119,8 +133,12 @@ def test_extra_rule_packs_add_to_the_builtin_rules(tmp_path: Path) -> None:
 
 
 def test_contract_loads_values_and_lines(tmp_path: Path) -> None:
-    path = _write(tmp_path, "deployments:\n  chat:\n    api: chat_completions\n    parameters: {temperature: 0.2}\n"
-                  "  reasoner:\n    - {api: responses, parameters: [reasoning_effort]}\n", "c.yaml")
+    path = _write(
+        tmp_path,
+        "deployments:\n  chat:\n    api: chat_completions\n    parameters: {temperature: 0.2}\n"
+        "  reasoner:\n    - {api: responses, parameters: [reasoning_effort]}\n",
+        "c.yaml",
+    )
     calls = load_contract(path)
     assert [(c.deployment, c.api, dict(c.parameters), c.location.line) for c in calls] == [
         ("chat", "chat_completions", {"temperature": 0.2}, 3),
@@ -175,10 +193,22 @@ def test_fast_finding_equals_the_dataclass_constructor() -> None:
     rule = load_rules()[0]
     subject = Subject("deployment", "/x", "x", {}, account_id="/a", deployment="d")
     fast = _new_finding(_Prepared.of(rule), subject, Status.FAIL, "m", "r", "why", None)
-    slow = Finding(rule_id=rule.id, title=rule.title, category=rule.category, severity=rule.severity,
-                   status=Status.FAIL, target="/x", target_name="x", message="m", remediation="r", docs=rule.docs,
-                   account_id="/a", deployment="d", reason="why")
+    slow = Finding(
+        rule_id=rule.id,
+        title=rule.title,
+        category=rule.category,
+        severity=rule.severity,
+        status=Status.FAIL,
+        target="/x",
+        target_name="x",
+        message="m",
+        remediation="r",
+        docs=rule.docs,
+        account_id="/a",
+        deployment="d",
+        reason="why",
+    )
     assert fast == slow and fast.key == slow.key and fast.severity is Severity(rule.severity)
     assert dataclasses.astuple(fast) == dataclasses.astuple(slow)
-    with pytest.raises(Exception):
-        fast.message = "changed"  # still frozen
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.message = "changed"  # type: ignore[misc]  # still frozen

@@ -50,7 +50,12 @@ def test_deployments_follow_paging_and_keep_model_and_sku(facts) -> None:
     deployments = {d.name: d for d in facts.deployments}
     assert len(deployments) == 12
     chat = deployments["chat-prod"]
-    assert (chat.model_name, chat.model_version, chat.sku_name, chat.model_format) == ("gpt-4o", "2024-11-20", "GlobalStandard", "OpenAI")
+    assert (chat.model_name, chat.model_version, chat.sku_name, chat.model_format) == (
+        "gpt-4o",
+        "2024-11-20",
+        "GlobalStandard",
+        "OpenAI",
+    )
     assert chat.sku_capacity and chat.rate_limits
     assert deployments["gpt-41-failed"].provisioning_state == "Failed"
     assert deployments["legacy-35"].version_upgrade_option == "NoAutoUpgrade"

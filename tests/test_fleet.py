@@ -26,12 +26,26 @@ def slow_tenant(monkeypatch: pytest.MonkeyPatch):
 
 
 def _audit(tenant: SimulatedTenant, out: Path, *args: str) -> int:
-    return main(["--management-endpoint", tenant.management_url, "--out", str(out), "--quiet",
-                 "--fail-on", "never", "--format", "json", *args])
+    return main(
+        [
+            "--management-endpoint",
+            tenant.management_url,
+            "--out",
+            str(out),
+            "--quiet",
+            "--fail-on",
+            "never",
+            "--format",
+            "json",
+            *args,
+        ]
+    )
 
 
 @pytest.mark.parametrize("bound", [1, 3])
-def test_concurrency_stays_under_its_bound_and_regions_are_read_once(slow_tenant: SimulatedTenant, tmp_path: Path, bound: int) -> None:
+def test_concurrency_stays_under_its_bound_and_regions_are_read_once(
+    slow_tenant: SimulatedTenant, tmp_path: Path, bound: int
+) -> None:
     assert _audit(slow_tenant, tmp_path, "--all", "--concurrency", str(bound)) == 0
     peak = slow_tenant.peak_in_flight
     assert 1 <= peak["arm"] <= bound, peak
@@ -65,7 +79,12 @@ def test_all_discovers_through_resource_graph(slow_tenant: SimulatedTenant, tmp_
 
 
 def test_falls_back_to_listing_when_resource_graph_is_refused(slow_tenant: SimulatedTenant, tmp_path: Path) -> None:
-    refused = {"error": {"code": "AuthorizationFailed", "message": "The client does not have authorization to perform action 'Microsoft.ResourceGraph/resources/read'."}}
+    refused = {
+        "error": {
+            "code": "AuthorizationFailed",
+            "message": "The client does not have authorization to perform action 'Microsoft.ResourceGraph/resources/read'.",
+        }
+    }
     slow_tenant.add_fault(FaultRule(r"(?i)resourcegraph", 403, refused, times=None, plane="graph"))
     assert _audit(slow_tenant, tmp_path, "--all") == 0
     listed = slow_tenant.requests(plane="arm", path_pattern=r"/providers/Microsoft\.CognitiveServices/accounts$")
@@ -90,8 +109,20 @@ def test_probes_stay_under_the_same_bound(monkeypatch: pytest.MonkeyPatch, tmp_p
     with SimulatedTenant(arm_latency=0.02, data_latency=0.1) as running:
         sign_in_to(running, monkeypatch)
         monkeypatch.setenv("SSL_CERT_FILE", running.ca_path)
-        _audit(running, tmp_path, "--all", "--probe", "--allow-endpoint", "127.0.0.1", "--concurrency", "3",
-               "--max-probe-calls", "200", "--probe-token-budget", "20000")
+        _audit(
+            running,
+            tmp_path,
+            "--all",
+            "--probe",
+            "--allow-endpoint",
+            "127.0.0.1",
+            "--concurrency",
+            "3",
+            "--max-probe-calls",
+            "200",
+            "--probe-token-budget",
+            "20000",
+        )
         peak = running.peak_in_flight
     assert 2 <= peak["data"] <= 3, peak
     assert peak["all"] <= 3, "reads and probes together never exceed --concurrency"

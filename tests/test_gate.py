@@ -13,13 +13,17 @@ from auditor.results import Finding, Report, Severity, Status, TargetResult
 def _report(*findings: tuple[Severity, Status], complete: bool = True) -> Report:
     target = TargetResult("id", "acct", "sub", "eastus2", "OpenAI", "complete" if complete else "incomplete")
     return Report(
-        generated_at=datetime(2026, 11, 22, tzinfo=timezone.utc), tool_version="t", ruleset="r", knowledge_checked=None,
-        targets=(target,), deployments=(),
+        generated_at=datetime(2026, 11, 22, tzinfo=timezone.utc),
+        tool_version="t",
+        ruleset="r",
+        knowledge_checked=None,
+        targets=(target,),
+        deployments=(),
         findings=tuple(Finding("R-1", "t", "quota", sev, st, "x", "x", "m", "r") for sev, st in findings),
     )
 
 
-E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
+E, W, N = Severity.ERROR, Severity.WARNING, Severity.INFO
 F, P, U = Status.FAIL, Status.PASS, Status.UNKNOWN
 
 
@@ -30,11 +34,11 @@ F, P, U = Status.FAIL, Status.PASS, Status.UNKNOWN
         ([(E, F)], "error", True, 1),
         ([(W, F)], "error", True, 0),
         ([(W, F)], "warning", True, 1),
-        ([(I, F)], "warning", True, 0),
-        ([(I, F)], "info", True, 1),
+        ([(N, F)], "warning", True, 0),
+        ([(N, F)], "info", True, 1),
         ([(E, F)], "never", True, 0),
         ([(E, U)], "error", True, 3),  # unknown is never a pass
-        ([(I, U)], "error", True, 0),  # below the gate's threshold
+        ([(N, U)], "error", True, 0),  # below the gate's threshold
         ([(E, U), (E, F)], "error", True, 1),  # a real failure outranks incompleteness
         ([(E, P)], "error", False, 3),
         ([(E, P)], "never", False, 3),

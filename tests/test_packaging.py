@@ -18,7 +18,18 @@ ROOT = Path(__file__).resolve().parents[1]
 def unpacked_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", str(ROOT), "-w", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            str(ROOT),
+            "-w",
+            str(out),
+        ],
         check=True,
     )
     (wheel,) = out.glob("*.whl")
@@ -30,7 +41,9 @@ def unpacked_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _run(site: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(site))
-    return subprocess.run([sys.executable, "-m", "auditor", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "auditor", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_wheel_contains_rules_templates_and_demo(unpacked_wheel: Path) -> None:
@@ -54,10 +67,16 @@ def test_demo_from_the_wheel_fails_for_the_right_reasons(unpacked_wheel: Path, t
     assert {"api-support", "parameters", "quota", "deployment"} <= failing
     assert any(f["status"] == "pass" for f in report["findings"])
     assert "Result: failed" in result.stdout
-    assert str(unpacked_wheel) in subprocess.run(
-        [sys.executable, "-c", "import auditor, sys; sys.stdout.write(auditor.__file__)"],
-        env=dict(os.environ, PYTHONPATH=str(unpacked_wheel)), cwd=tmp_path, capture_output=True, text=True,
-    ).stdout
+    assert (
+        str(unpacked_wheel)
+        in subprocess.run(
+            [sys.executable, "-c", "import auditor, sys; sys.stdout.write(auditor.__file__)"],
+            env=dict(os.environ, PYTHONPATH=str(unpacked_wheel)),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -25,58 +26,134 @@ DEMO_CONTRACT = Path(__file__).resolve().parents[1] / "auditor" / "demo" / "cont
 
 # --- classification of recorded answers (azure-wire.md §3.4) --------------------------------------------
 
-OPERATION_NOT_SUPPORTED = {"error": {"code": "OperationNotSupported", "message": (
-    "The chatCompletion operation does not work with the specified model, gpt-5-codex. Please choose different "
-    "model and try again. You can learn more about which models can be used with each operation here: "
-    "https://go.microsoft.com/fwlink/?linkid=2197993.")}}
-DEPLOYMENT_NOT_FOUND = {"error": {"code": "DeploymentNotFound", "message": (
-    "The API deployment for this resource does not exist. If you created the deployment within the last 5 "
-    "minutes, please wait a moment and try again.")}}
-TEMPERATURE = {"error": {"message": "Unsupported value: 'temperature' does not support 0.7 with this model. Only the "
-                         "default (1) value is supported.", "type": "invalid_request_error",
-                         "param": "temperature", "code": "unsupported_value"}}
-MAX_TOKENS = {"error": {"message": "Unsupported parameter: 'max_tokens' is not supported with this model. Use "
-                        "'max_completion_tokens' instead.", "type": "invalid_request_error", "param": "max_tokens",
-                        "code": "unsupported_parameter"}}
-CONTENT_FILTER = {"error": {"message": "The response was filtered due to the prompt triggering Azure OpenAI's "
-                            "content management policy.", "type": None, "param": "prompt", "code": "content_filter",
-                            "status": 400, "innererror": {"code": "ResponsibleAIPolicyViolation", "content_filter_result": {
-                                "hate": {"filtered": False, "severity": "safe"}, "sexual": {"filtered": True, "severity": "high"}}}}}
-INVALID_KEY = {"error": {"code": "401", "message": "Access denied due to invalid subscription key or wrong API endpoint. "
-                         "Make sure to provide a valid key for an active subscription and use a correct regional API "
-                         "endpoint for your resource."}}
-INVALID_KEY_NEW = {"error": {"code": "Unauthorized", "message": "Access denied due to invalid subscription key or wrong API endpoint."}}
-INVALID_TOKEN = {"statusCode": 401, "message": "Unauthorized. Access token is missing, invalid, audience is incorrect "
-                 "(https://cognitiveservices.azure.com), or have expired."}
-AUTH_DISABLED = {"error": {"code": "AuthenticationTypeDisabled", "message": "Key based authentication is disabled for this resource."}}
-PERMISSION_DENIED = {"error": {"code": "PermissionDenied", "message": (
-    "The principal `redactp-1111-1111-1111-111111111111` lacks the required data action "
-    "`Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action` to perform "
-    "`POST /openai/deployments/{deployment-id}/chat/completions` operation.")}}
+OPERATION_NOT_SUPPORTED = {
+    "error": {
+        "code": "OperationNotSupported",
+        "message": (
+            "The chatCompletion operation does not work with the specified model, gpt-5-codex. Please choose different "
+            "model and try again. You can learn more about which models can be used with each operation here: "
+            "https://go.microsoft.com/fwlink/?linkid=2197993."
+        ),
+    }
+}
+DEPLOYMENT_NOT_FOUND = {
+    "error": {
+        "code": "DeploymentNotFound",
+        "message": (
+            "The API deployment for this resource does not exist. If you created the deployment within the last 5 "
+            "minutes, please wait a moment and try again."
+        ),
+    }
+}
+TEMPERATURE = {
+    "error": {
+        "message": "Unsupported value: 'temperature' does not support 0.7 with this model. Only the "
+        "default (1) value is supported.",
+        "type": "invalid_request_error",
+        "param": "temperature",
+        "code": "unsupported_value",
+    }
+}
+MAX_TOKENS = {
+    "error": {
+        "message": "Unsupported parameter: 'max_tokens' is not supported with this model. Use "
+        "'max_completion_tokens' instead.",
+        "type": "invalid_request_error",
+        "param": "max_tokens",
+        "code": "unsupported_parameter",
+    }
+}
+CONTENT_FILTER = {
+    "error": {
+        "message": "The response was filtered due to the prompt triggering Azure OpenAI's content management policy.",
+        "type": None,
+        "param": "prompt",
+        "code": "content_filter",
+        "status": 400,
+        "innererror": {
+            "code": "ResponsibleAIPolicyViolation",
+            "content_filter_result": {
+                "hate": {"filtered": False, "severity": "safe"},
+                "sexual": {"filtered": True, "severity": "high"},
+            },
+        },
+    }
+}
+INVALID_KEY = {
+    "error": {
+        "code": "401",
+        "message": "Access denied due to invalid subscription key or wrong API endpoint. "
+        "Make sure to provide a valid key for an active subscription and use a correct regional API "
+        "endpoint for your resource.",
+    }
+}
+INVALID_KEY_NEW = {
+    "error": {"code": "Unauthorized", "message": "Access denied due to invalid subscription key or wrong API endpoint."}
+}
+INVALID_TOKEN = {
+    "statusCode": 401,
+    "message": "Unauthorized. Access token is missing, invalid, audience is incorrect "
+    "(https://cognitiveservices.azure.com), or have expired.",
+}
+AUTH_DISABLED = {
+    "error": {
+        "code": "AuthenticationTypeDisabled",
+        "message": "Key based authentication is disabled for this resource.",
+    }
+}
+PERMISSION_DENIED = {
+    "error": {
+        "code": "PermissionDenied",
+        "message": (
+            "The principal `redactp-1111-1111-1111-111111111111` lacks the required data action "
+            "`Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action` to perform "
+            "`POST /openai/deployments/{deployment-id}/chat/completions` operation."
+        ),
+    }
+}
 PUBLIC_DISABLED = {"error": {"code": "403", "message": "Public access is disabled. Please configure private endpoint."}}
-RATE_LIMITED = {"error": {"code": "RateLimitReached", "message": "Your requests to gpt-4.1-mini ... Please retry after 43 seconds."}}
+RATE_LIMITED = {
+    "error": {"code": "RateLimitReached", "message": "Your requests to gpt-4.1-mini ... Please retry after 43 seconds."}
+}
 
 
-@pytest.mark.parametrize("status,body,headers,outcome,code", [
-    (200, {"usage": {"total_tokens": 21}}, {}, "success", None),
-    (400, OPERATION_NOT_SUPPORTED, {}, "api_not_supported", "OperationNotSupported"),
-    (404, DEPLOYMENT_NOT_FOUND, {}, "deployment_not_found", "DeploymentNotFound"),
-    (400, TEMPERATURE, {}, "unsupported_value", "unsupported_value"),
-    (400, MAX_TOKENS, {}, "unsupported_parameter", "unsupported_parameter"),
-    (400, CONTENT_FILTER, {}, "content_filter", "content_filter"),
-    (401, INVALID_KEY, {}, "invalid_key", "401"),
-    (401, INVALID_KEY_NEW, {}, "invalid_key", "Unauthorized"),
-    (401, INVALID_TOKEN, {}, "invalid_token", None),
-    (403, AUTH_DISABLED, {}, "local_auth_disabled", "AuthenticationTypeDisabled"),
-    (401, PERMISSION_DENIED, {}, "permission_denied", "PermissionDenied"),
-    (403, PUBLIC_DISABLED, {}, "network_blocked", "403"),
-    (429, RATE_LIMITED, {"Retry-After": "43"}, "rate_limited", "RateLimitReached"),
-    (500, {"error": {"message": "The server had an error", "type": "server_error", "param": None, "code": None}}, {}, "server_error", None),
-    (503, "upstream connect error", {}, "server_error", None),
-    (404, {"error": {"code": "404", "message": "Resource not found"}}, {}, "unexpected", "404"),
-    (400, {"error": {"code": "BadRequest", "message": "API version not supported"}}, {}, "unexpected", "BadRequest"),
-])
-def test_recorded_answers_are_classified(status: int, body: Any, headers: dict[str, str], outcome: str, code: str | None) -> None:
+@pytest.mark.parametrize(
+    "status,body,headers,outcome,code",
+    [
+        (200, {"usage": {"total_tokens": 21}}, {}, "success", None),
+        (400, OPERATION_NOT_SUPPORTED, {}, "api_not_supported", "OperationNotSupported"),
+        (404, DEPLOYMENT_NOT_FOUND, {}, "deployment_not_found", "DeploymentNotFound"),
+        (400, TEMPERATURE, {}, "unsupported_value", "unsupported_value"),
+        (400, MAX_TOKENS, {}, "unsupported_parameter", "unsupported_parameter"),
+        (400, CONTENT_FILTER, {}, "content_filter", "content_filter"),
+        (401, INVALID_KEY, {}, "invalid_key", "401"),
+        (401, INVALID_KEY_NEW, {}, "invalid_key", "Unauthorized"),
+        (401, INVALID_TOKEN, {}, "invalid_token", None),
+        (403, AUTH_DISABLED, {}, "local_auth_disabled", "AuthenticationTypeDisabled"),
+        (401, PERMISSION_DENIED, {}, "permission_denied", "PermissionDenied"),
+        (403, PUBLIC_DISABLED, {}, "network_blocked", "403"),
+        (429, RATE_LIMITED, {"Retry-After": "43"}, "rate_limited", "RateLimitReached"),
+        (
+            500,
+            {"error": {"message": "The server had an error", "type": "server_error", "param": None, "code": None}},
+            {},
+            "server_error",
+            None,
+        ),
+        (503, "upstream connect error", {}, "server_error", None),
+        (404, {"error": {"code": "404", "message": "Resource not found"}}, {}, "unexpected", "404"),
+        (
+            400,
+            {"error": {"code": "BadRequest", "message": "API version not supported"}},
+            {},
+            "unexpected",
+            "BadRequest",
+        ),
+    ],
+)
+def test_recorded_answers_are_classified(
+    status: int, body: Any, headers: dict[str, str], outcome: str, code: str | None
+) -> None:
     answer = classify(status, body, headers)
     assert (answer.outcome, answer.error_code) == (outcome, code)
     assert answer.status_code == status
@@ -89,10 +166,15 @@ def test_classification_keeps_the_evidence_that_matters() -> None:
     assert "sexual" in (filtered.hint or "")
     denied = classify(401, PERMISSION_DENIED, {})
     assert "redactp-1111-1111-1111-111111111111" in (denied.hint or "")
-    assert "Cognitive Services OpenAI User" in (denied.hint or "") and "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd" in (denied.hint or "")
+    assert "Cognitive Services OpenAI User" in (denied.hint or "") and "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd" in (
+        denied.hint or ""
+    )
     assert "disableLocalAuth" in (classify(403, AUTH_DISABLED, {}).hint or "")
-    limited = classify(429, RATE_LIMITED, {"retry-after": "1", "retry-after-ms": "1500", "x-ratelimit-remaining-requests": "0",
-                                           "apim-request-id": "x"})
+    limited = classify(
+        429,
+        RATE_LIMITED,
+        {"retry-after": "1", "retry-after-ms": "1500", "x-ratelimit-remaining-requests": "0", "apim-request-id": "x"},
+    )
     assert limited.retry_after == 1.5
     assert limited.rate_limit == {"retry-after": "1", "retry-after-ms": "1500", "x-ratelimit-remaining-requests": "0"}
     # a 401 with no label is read by how the call authenticated
@@ -118,7 +200,9 @@ def test_credentials_only_go_to_the_clouds_data_plane_hosts() -> None:
     assert refused and "evil.example.com" in refused and "--allow-endpoint" in refused
     assert endpoint_refusal("https://openai.azure.com.evil.example/openai/v1/", cloud, ()) is not None
     assert endpoint_refusal("https://evil.example.com/openai/v1/", cloud, ("EVIL.example.com",)) is None
-    assert "HTTPS" in (endpoint_refusal("http://acct.openai.azure.com/openai/v1/", cloud, ("acct.openai.azure.com",)) or "")
+    assert "HTTPS" in (
+        endpoint_refusal("http://acct.openai.azure.com/openai/v1/", cloud, ("acct.openai.azure.com",)) or ""
+    )
     assert endpoint_refusal("https://acct.openai.azure.us/openai/v1/", CLOUDS["AzureUSGovernment"], ()) is None
     assert endpoint_refusal("https://acct.openai.azure.com/openai/v1/", CLOUDS["AzureUSGovernment"], ()) is not None
 
@@ -142,33 +226,50 @@ def _call(deployment: str, api: str = "chat_completions", **params: Any) -> Cont
 
 
 def test_without_a_contract_both_apis_are_probed_and_nothing_else() -> None:
-    facts = make_facts(make_deployment("chat"), make_deployment("emb", "text-embedding-3-large", "1", "Standard"),
-                       make_deployment("new", provisioning_state="Creating"))
-    assert _planned(facts) == [("chat", "chat_completions", None, None, False), ("chat", "responses", None, None, False)]
+    facts = make_facts(
+        make_deployment("chat"),
+        make_deployment("emb", "text-embedding-3-large", "1", "Standard"),
+        make_deployment("new", provisioning_state="Creating"),
+    )
+    assert _planned(facts) == [
+        ("chat", "chat_completions", None, None, False),
+        ("chat", "responses", None, None, False),
+    ]
     _, not_probed = select_probes(facts, _kb(), TODAY, ProbeOptions())
     assert any("emb" in n and "embeddings" in n for n in not_probed)
     assert any("new" in n and "Creating" in n for n in not_probed)
 
 
 def test_the_contract_decides_the_apis_and_the_doubted_parameters() -> None:
-    facts = make_facts(make_deployment("r", "o4-mini", "2025-04-16"), make_deployment("c"), make_deployment("other"),
-                       contract=(_call("r", temperature=0.7, max_completion_tokens=500, top_p=1),
-                                 _call("r", "responses", temperature=1, reasoning_effort="low"),
-                                 _call("c", temperature=0.7), _call("ghost")))
+    facts = make_facts(
+        make_deployment("r", "o4-mini", "2025-04-16"),
+        make_deployment("c"),
+        make_deployment("other"),
+        contract=(
+            _call("r", temperature=0.7, max_completion_tokens=500, top_p=1),
+            _call("r", "responses", temperature=1, reasoning_effort="low"),
+            _call("c", temperature=0.7),
+            _call("ghost"),
+        ),
+    )
     planned = _planned(facts)
     assert ("r", "chat_completions", None, None, True) in planned
     assert ("r", "chat_completions", "temperature", 0.7, True) in planned  # default_only: 0.7 is doubted
     assert not [p for p in planned if p[2] in ("top_p", "max_completion_tokens", "reasoning_effort")]  # not doubted
     assert not [p for p in planned if p[0] == "r" and p[1] == "responses" and p[2]]  # temperature 1 is the default
     assert not [p for p in planned if p[0] == "c" and p[2]]  # gpt-4o accepts temperature
-    assert [p for p in planned if p[0] == "other"] == [("other", "chat_completions", None, None, False),
-                                                      ("other", "responses", None, None, False)]
+    assert [p for p in planned if p[0] == "other"] == [
+        ("other", "chat_completions", None, None, False),
+        ("other", "responses", None, None, False),
+    ]
     assert ("ghost", "chat_completions", None, None, True) in planned  # a missing name: DeploymentNotFound on the wire
 
 
 def test_auth_checks_target_one_probeable_deployment_per_account() -> None:
     facts = make_facts(make_deployment("a"), make_deployment("b"))
-    probes, _ = select_probes(facts, _kb(), TODAY, ProbeOptions(auth_checks=(AuthCheck("wrong key", api_key="k" * 32),)))
+    probes, _ = select_probes(
+        facts, _kb(), TODAY, ProbeOptions(auth_checks=(AuthCheck("wrong key", api_key="k" * 32),))
+    )
     checks = [p for p in probes if p.label]
     assert [(p.deployment, p.auth, p.label) for p in checks] == [("a", "key", "wrong key")]
     assert "k" * 32 not in repr(checks[0])
@@ -180,10 +281,13 @@ def _two_account_fleet(contract: tuple[ContractCall, ...] | None) -> Facts:
 
     accounts, deployments = [], []
     for name in ("b-acct", "a-acct"):
-        account = make_account(id=ACCOUNT_ID.replace("/acct", f"/{name}"), name=name,
-                               endpoint=f"https://{name}.openai.azure.com/")
+        account = make_account(
+            id=ACCOUNT_ID.replace("/acct", f"/{name}"), name=name, endpoint=f"https://{name}.openai.azure.com/"
+        )
         accounts.append(account)
-        deployments += [make_deployment(d, id=f"{account.id}/deployments/{d}", account_id=account.id) for d in ("x", "y")]
+        deployments += [
+            make_deployment(d, id=f"{account.id}/deployments/{d}", account_id=account.id) for d in ("x", "y")
+        ]
     region = make_facts(*deployments).regions[0]
     return Facts(accounts=tuple(accounts), deployments=tuple(deployments), regions=(region,), contract=contract)
 
@@ -232,7 +336,9 @@ def test_streamed_probes_reach_the_pool_in_the_whole_run_order(contract) -> None
         assert sent_while_reading == [4, 8], "every unit goes as soon as its account is read"
     else:
         critical = [u for u in pool.sent if u[1] in ("y", "ghost")]
-        assert pool.sent[:len(critical)] == critical and pool.sent[len(critical):] == [u for u in expected if u[1] == "x"]
+        assert pool.sent[: len(critical)] == critical and pool.sent[len(critical) :] == [
+            u for u in expected if u[1] == "x"
+        ]
         assert sent_while_reading == [1, 2], "only the app's calls go before the whole fleet is read"
         assert pool.sent[2] == ("a-acct", "ghost", "chat_completions")
 
@@ -240,51 +346,128 @@ def test_streamed_probes_reach_the_pool_in_the_whole_run_order(contract) -> None
 # --- the probe rules, table-driven ----------------------------------------------------------------------
 
 
-def _probe(outcome: str = "success", *, deployment: str = "dep", model: str = "gpt-4o", version: str = "2024-11-20",
-           **fields: Any) -> Facts:
+def _probe(
+    outcome: str = "success",
+    *,
+    deployment: str = "dep",
+    model: str = "gpt-4o",
+    version: str = "2024-11-20",
+    **fields: Any,
+) -> Facts:
     dep = make_deployment(deployment, model, version)
-    result = ProbeResult(account_id=ACCOUNT_ID, deployment=deployment, deployment_id=dep.id,
-                         api=fields.pop("api", "chat_completions"), outcome=outcome,
-                         status_code=fields.pop("status_code", 200 if outcome == "success" else 400),
-                         attempts=fields.pop("attempts", 1), **fields)
+    result = ProbeResult(
+        account_id=ACCOUNT_ID,
+        deployment=deployment,
+        deployment_id=dep.id,
+        api=fields.pop("api", "chat_completions"),
+        outcome=outcome,
+        status_code=fields.pop("status_code", 200 if outcome == "success" else 400),
+        attempts=fields.pop("attempts", 1),
+        **fields,
+    )
     return replace(make_facts(dep), probes=(result,))
 
 
 RULE_CASES: list[tuple[str, Status, Callable[[], Any]]] = [
-    ("AOAI-PROBE-001", Status.FAIL, lambda: _probe("api_not_supported", model="gpt-5-pro", version="2025-10-06",
-                                                    error_code="OperationNotSupported", called_by_app=True)),
+    (
+        "AOAI-PROBE-001",
+        Status.FAIL,
+        lambda: _probe(
+            "api_not_supported",
+            model="gpt-5-pro",
+            version="2025-10-06",
+            error_code="OperationNotSupported",
+            called_by_app=True,
+        ),
+    ),
     ("AOAI-PROBE-001", Status.PASS, lambda: _probe(called_by_app=True)),
-    ("AOAI-PROBE-002", Status.FAIL, lambda: _probe("deployment_not_found", status_code=404, error_code="DeploymentNotFound")),
+    (
+        "AOAI-PROBE-002",
+        Status.FAIL,
+        lambda: _probe("deployment_not_found", status_code=404, error_code="DeploymentNotFound"),
+    ),
     ("AOAI-PROBE-002", Status.PASS, lambda: _probe()),
-    ("AOAI-PROBE-003", Status.FAIL, lambda: _probe("unsupported_value", model="o4-mini", version="2025-04-16",
-                                                    parameter="temperature", value=0.7, called_by_app=True)),
-    ("AOAI-PROBE-003", Status.PASS, lambda: _probe(model="o4-mini", version="2025-04-16", parameter="temperature",
-                                                    value=1, called_by_app=True)),
-    ("AOAI-PROBE-004", Status.FAIL, lambda: _probe("permission_denied", status_code=401, error_code="PermissionDenied")),
+    (
+        "AOAI-PROBE-003",
+        Status.FAIL,
+        lambda: _probe(
+            "unsupported_value",
+            model="o4-mini",
+            version="2025-04-16",
+            parameter="temperature",
+            value=0.7,
+            called_by_app=True,
+        ),
+    ),
+    (
+        "AOAI-PROBE-003",
+        Status.PASS,
+        lambda: _probe(model="o4-mini", version="2025-04-16", parameter="temperature", value=1, called_by_app=True),
+    ),
+    (
+        "AOAI-PROBE-004",
+        Status.FAIL,
+        lambda: _probe("permission_denied", status_code=401, error_code="PermissionDenied"),
+    ),
     ("AOAI-PROBE-004", Status.FAIL, lambda: _probe("invalid_key", status_code=401, auth="key")),
     ("AOAI-PROBE-004", Status.FAIL, lambda: _probe("invalid_token", status_code=401)),
     ("AOAI-PROBE-004", Status.FAIL, lambda: _probe("local_auth_disabled", status_code=403, auth="key")),
     ("AOAI-PROBE-004", Status.PASS, lambda: _probe()),
-    ("AOAI-PROBE-005", Status.FAIL, lambda: _probe(attempts=2, throttled=1, retry_after=1.0,
-                                                    rate_limit={"retry-after": "1", "retry-after-ms": "1000"})),
-    ("AOAI-PROBE-005", Status.FAIL, lambda: _probe("rate_limited", status_code=429, attempts=3, throttled=3, retry_after=40.0)),
+    (
+        "AOAI-PROBE-005",
+        Status.FAIL,
+        lambda: _probe(
+            attempts=2, throttled=1, retry_after=1.0, rate_limit={"retry-after": "1", "retry-after-ms": "1000"}
+        ),
+    ),
+    (
+        "AOAI-PROBE-005",
+        Status.FAIL,
+        lambda: _probe("rate_limited", status_code=429, attempts=3, throttled=3, retry_after=40.0),
+    ),
     ("AOAI-PROBE-005", Status.PASS, lambda: _probe()),
     ("AOAI-PROBE-006", Status.FAIL, lambda: _probe("content_filter", error_code="content_filter")),
     ("AOAI-PROBE-006", Status.PASS, lambda: _probe()),
-    ("AOAI-PROBE-007", Status.FAIL, lambda: _probe("skipped", status_code=None, attempts=0,
-                                                    message="not sent: the probe call limit (50, --max-probe-calls) was reached")),
+    (
+        "AOAI-PROBE-007",
+        Status.FAIL,
+        lambda: _probe(
+            "skipped",
+            status_code=None,
+            attempts=0,
+            message="not sent: the probe call limit (50, --max-probe-calls) was reached",
+        ),
+    ),
     ("AOAI-PROBE-007", Status.PASS, lambda: _probe()),
     ("AOAI-PROBE-007", Status.UNKNOWN, lambda: _probe("server_error", status_code=500, attempts=3)),
-    ("AOAI-PROBE-007", Status.UNKNOWN, lambda: _probe("timeout", status_code=None, attempts=3, message="no answer within 30 s")),
-    ("AOAI-PROBE-008", Status.FAIL, lambda: _probe("api_not_supported", api="responses", model="gpt-35-turbo", version="0125")),
+    (
+        "AOAI-PROBE-007",
+        Status.UNKNOWN,
+        lambda: _probe("timeout", status_code=None, attempts=3, message="no answer within 30 s"),
+    ),
+    (
+        "AOAI-PROBE-008",
+        Status.FAIL,
+        lambda: _probe("api_not_supported", api="responses", model="gpt-35-turbo", version="0125"),
+    ),
     ("AOAI-PROBE-008", Status.PASS, lambda: _probe(api="responses")),
-    ("AOAI-PROBE-010", Status.FAIL, lambda: _probe("api_not_supported", api="responses")),  # the KB says gpt-4o serves it
-    ("AOAI-PROBE-010", Status.FAIL, lambda: _probe(model="o4-mini", version="2025-04-16", parameter="temperature", value=0.5)),
+    (
+        "AOAI-PROBE-010",
+        Status.FAIL,
+        lambda: _probe("api_not_supported", api="responses"),
+    ),  # the KB says gpt-4o serves it
+    (
+        "AOAI-PROBE-010",
+        Status.FAIL,
+        lambda: _probe(model="o4-mini", version="2025-04-16", parameter="temperature", value=0.5),
+    ),
     ("AOAI-PROBE-010", Status.PASS, lambda: _probe()),
 ]
 
 
-@pytest.mark.parametrize("rule_id,expected,build", RULE_CASES, ids=[f"{c[0]}-{c[1].value}-{i}" for i, c in enumerate(RULE_CASES)])
+@pytest.mark.parametrize(
+    "rule_id,expected,build", RULE_CASES, ids=[f"{c[0]}-{c[1].value}-{i}" for i, c in enumerate(RULE_CASES)]
+)
 def test_probe_rule_case(rule_id: str, expected: Status, build: Callable[[], Facts], rules, kb) -> None:
     rule = next(r for r in rules if r.id == rule_id)
     findings = evaluate_all([rule], build(), kb, TODAY)
@@ -297,7 +480,11 @@ def test_probe_rule_case(rule_id: str, expected: Status, build: Callable[[], Fac
 @pytest.mark.parametrize("outcome", ["permission_denied", "invalid_token", "rate_limited", "server_error", "skipped"])
 def test_a_probe_that_could_not_tell_never_passes_the_api_rules(outcome: str, rules, kb) -> None:
     facts = _probe(outcome, called_by_app=True, status_code=401)
-    chosen = [r for r in rules if r.id in ("AOAI-PROBE-001", "AOAI-PROBE-003", "AOAI-PROBE-006", "AOAI-PROBE-008", "AOAI-PROBE-010")]
+    chosen = [
+        r
+        for r in rules
+        if r.id in ("AOAI-PROBE-001", "AOAI-PROBE-003", "AOAI-PROBE-006", "AOAI-PROBE-008", "AOAI-PROBE-010")
+    ]
     assert not [f for f in evaluate_all(chosen, facts, kb, TODAY) if f.status is Status.PASS]
 
 
@@ -312,14 +499,14 @@ def test_unknown_probe_finding_carries_the_evidence(rules, kb) -> None:
 
 def test_the_probe_wins_over_the_knowledge_base(rules, kb) -> None:
     # The KB says gpt-4o serves Responses; the probe got OperationNotSupported: a Responses call now fails.
-    facts = replace(_probe("api_not_supported", api="responses", called_by_app=True),
-                    contract=(ContractCall("dep", "responses"),))
+    facts = replace(
+        _probe("api_not_supported", api="responses", called_by_app=True), contract=(ContractCall("dep", "responses"),)
+    )
     api = [f for f in evaluate_all(rules, facts, kb, TODAY) if f.rule_id == "AOAI-API-001"]
     assert [f.status for f in api] == [Status.FAIL]
 
 
 # --- the runner against the simulated data plane --------------------------------------------------------
-
 
 
 @pytest.fixture()
@@ -330,14 +517,16 @@ def credential(tenant):
         yield managed
 
 
-def _facts(tenant, credential, *, contract: tuple[ContractCall, ...] | None = None,
-           only: tuple[str, ...] = ()) -> Facts:
+def _facts(
+    tenant, credential, *, contract: tuple[ContractCall, ...] | None = None, only: tuple[str, ...] = ()
+) -> Facts:
     from auditor.audit import AuditOptions, gather_facts
     from auditor.sources.azure import AzureEnumerator
 
     cloud = get_cloud("AzureCloud", tenant.management_url)
-    facts = gather_facts(AzureEnumerator(credential, cloud, connection_verify=tenant.ca_path),
-                         AuditOptions(all_accounts=True))
+    facts = gather_facts(
+        AzureEnumerator(credential, cloud, connection_verify=tenant.ca_path), AuditOptions(all_accounts=True)
+    )
     if only:
         facts = replace(facts, deployments=tuple(d for d in facts.deployments if d.name in only))
     tenant.clear_records()
@@ -349,8 +538,15 @@ def _run(tenant, credential, facts: Facts, **options: Any):
 
     options.setdefault("allow_endpoints", ("127.0.0.1",))
     cloud = get_cloud("AzureCloud", tenant.management_url)
-    return run_probes(facts, _kb(), TODAY, credential=credential, cloud=cloud, options=ProbeOptions(**options),
-                      connection_verify=tenant.ca_path)
+    return run_probes(
+        facts,
+        _kb(),
+        TODAY,
+        credential=credential,
+        cloud=cloud,
+        options=ProbeOptions(**options),
+        connection_verify=tenant.ca_path,
+    )
 
 
 def test_the_call_limit_is_never_exceeded(tenant, credential) -> None:
@@ -374,7 +570,9 @@ def test_the_token_budget_is_never_exceeded(tenant, credential) -> None:
 
 def test_429_is_retried_after_the_servers_hint(tenant, credential) -> None:
     # bulk-41mini's first data-plane call answers 429 with retry-after: 1 / retry-after-ms: 1000.
-    facts = _facts(tenant, credential, contract=(ContractCall("bulk-41mini", "chat_completions"),), only=("bulk-41mini",))
+    facts = _facts(
+        tenant, credential, contract=(ContractCall("bulk-41mini", "chat_completions"),), only=("bulk-41mini",)
+    )
     started = time.perf_counter()
     (result,), summary = _run(tenant, credential, facts)
     elapsed = time.perf_counter() - started
@@ -389,16 +587,32 @@ def test_retry_after_ms_wins_and_a_long_hint_is_not_waited_for(tenant, credentia
     from auditor.demo.simulator import FaultRule
 
     facts = _facts(tenant, credential, contract=(ContractCall("chat-prod", "chat_completions"),), only=("chat-prod",))
-    tenant.add_fault(FaultRule(r"/chat/completions$", 429, {"error": {"code": "429", "message": "Rate limit is exceeded."}},
-                               {"retry-after-ms": "1500", "retry-after": "5"}, times=1, plane="data"))
+    tenant.add_fault(
+        FaultRule(
+            r"/chat/completions$",
+            429,
+            {"error": {"code": "429", "message": "Rate limit is exceeded."}},
+            {"retry-after-ms": "1500", "retry-after": "5"},
+            times=1,
+            plane="data",
+        )
+    )
     started = time.perf_counter()
     (result,), _ = _run(tenant, credential, facts)
     assert 1.5 <= time.perf_counter() - started < 4.5
     assert (result.outcome, result.throttled, result.retry_after) == ("success", 1, 1.5)
 
     tenant.clear_records()
-    tenant.add_fault(FaultRule(r"/chat/completions$", 429, {"error": {"code": "429", "message": "Try again later."}},
-                               {"retry-after": "120"}, times=None, plane="data"))
+    tenant.add_fault(
+        FaultRule(
+            r"/chat/completions$",
+            429,
+            {"error": {"code": "429", "message": "Try again later."}},
+            {"retry-after": "120"},
+            times=None,
+            plane="data",
+        )
+    )
     started = time.perf_counter()
     (result,), _ = _run(tenant, credential, facts, max_retry_wait=10)
     assert time.perf_counter() - started < 5
@@ -416,7 +630,9 @@ def test_timeouts_and_server_errors_stay_unknown(monkeypatch: pytest.MonkeyPatch
         for name, value in slow.identity_env().items():
             monkeypatch.setenv(name, value)
         with ManagedIdentityCredential() as managed:
-            facts = _facts(slow, managed, contract=(ContractCall("chat-prod", "chat_completions"),), only=("chat-prod",))
+            facts = _facts(
+                slow, managed, contract=(ContractCall("chat-prod", "chat_completions"),), only=("chat-prod",)
+            )
             (result,), summary = _run(slow, managed, facts, timeout=0.2, max_retries=1)
     assert result.outcome == "timeout" and result.attempts == 2 and summary.calls == 2
     report = audit(replace(facts, probes=(result,)), [r for r in rules if r.category == "probe"], kb, today=TODAY)
@@ -462,8 +678,16 @@ def test_demo_probe_covers_every_class_and_leaks_no_secret(tmp_path: Path, monke
     report = json.loads((tmp_path / "report.json").read_text())
     probes = [f for f in report["findings"] if f["category"] == "probe"]
     failing = {f["rule_id"] for f in probes if f["status"] == "fail"}
-    assert {"AOAI-PROBE-001", "AOAI-PROBE-002", "AOAI-PROBE-003", "AOAI-PROBE-004", "AOAI-PROBE-005",
-            "AOAI-PROBE-006", "AOAI-PROBE-008", "AOAI-PROBE-010"} <= failing
+    assert {
+        "AOAI-PROBE-001",
+        "AOAI-PROBE-002",
+        "AOAI-PROBE-003",
+        "AOAI-PROBE-004",
+        "AOAI-PROBE-005",
+        "AOAI-PROBE-006",
+        "AOAI-PROBE-008",
+        "AOAI-PROBE-010",
+    } <= failing
     assert {f["rule_id"] for f in probes if f["status"] == "unknown"} == {"AOAI-PROBE-007"}
     refused = " ".join(f["message"] for f in probes if f["rule_id"] == "AOAI-PROBE-004" and f["status"] == "fail")
     for outcome in ("invalid_key", "invalid_token", "local_auth_disabled", "permission_denied"):
@@ -496,11 +720,14 @@ def test_demo_without_probe_sends_nothing_to_the_data_plane(tmp_path: Path, monk
     assert seen == [0]
 
 
-@pytest.mark.parametrize("args,words", [
-    (["--demo", "--max-probe-calls", "5"], "--max-probe-calls limits live probes: add --probe"),
-    (["--demo", "--probe", "--probe-token-budget", "-1"], "--probe-token-budget must be 0 or more"),
-    (["--demo", "--allow-endpoint", "x.example"], "--allow-endpoint only matters for live probes"),
-])
+@pytest.mark.parametrize(
+    "args,words",
+    [
+        (["--demo", "--max-probe-calls", "5"], "--max-probe-calls limits live probes: add --probe"),
+        (["--demo", "--probe", "--probe-token-budget", "-1"], "--probe-token-budget must be 0 or more"),
+        (["--demo", "--allow-endpoint", "x.example"], "--allow-endpoint only matters for live probes"),
+    ],
+)
 def test_probe_flag_errors_are_one_line_exit_2(args: list[str], words: str, capsys) -> None:
     from auditor.cli import main
 
@@ -515,6 +742,14 @@ def test_help_documents_the_probe_options(capsys) -> None:
     with pytest.raises(SystemExit):
         main(["--help"])
     text = capsys.readouterr().out
-    for flag in ("--probe", "--max-probe-calls", "--probe-token-budget", "--allow-endpoint", "--contract-from", "--plan",
-                 "audit --demo --probe", "audit contract scan"):
+    for flag in (
+        "--probe",
+        "--max-probe-calls",
+        "--probe-token-budget",
+        "--allow-endpoint",
+        "--contract-from",
+        "--plan",
+        "audit --demo --probe",
+        "audit contract scan",
+    ):
         assert flag in text

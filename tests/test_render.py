@@ -36,10 +36,14 @@ def report(rules, kb):
 
 def test_json_report_has_the_documented_fields(report) -> None:
     data = json.loads(render_json(report))
-    assert {"schema_version", "generated_at", "tool_version", "targets", "deployments", "findings", "summary"} <= set(data)
+    assert {"schema_version", "generated_at", "tool_version", "targets", "deployments", "findings", "summary"} <= set(
+        data
+    )
     assert data["targets"][0]["status"] == "complete"
     assert {"id", "name", "location", "status"} <= set(data["targets"][0])
-    assert {"account_id", "name", "model_name", "model_version", "model_format", "sku_name", "sku_capacity"} <= set(data["deployments"][0])
+    assert {"account_id", "name", "model_name", "model_version", "model_format", "sku_name", "sku_capacity"} <= set(
+        data["deployments"][0]
+    )
     finding = data["findings"][0]
     assert {"rule_id", "category", "severity", "status", "target", "message", "remediation"} <= set(finding)
     statuses = {f["status"] for f in data["findings"]}
@@ -48,10 +52,20 @@ def test_json_report_has_the_documented_fields(report) -> None:
 
 
 def test_json_report_is_stable(report, rules, kb) -> None:
-    again = audit(make_facts(make_deployment("chat"), make_deployment(EVIL, "o4-mini", "2025-04-16"),
-                             account=make_account(disable_local_auth=None),
-                             contract=(ContractCall(EVIL, "chat_completions", {"temperature": 0.7}, location=SourceLocation("c.yaml", 2)),)),
-                  rules, kb, today=TODAY, now=NOW)
+    again = audit(
+        make_facts(
+            make_deployment("chat"),
+            make_deployment(EVIL, "o4-mini", "2025-04-16"),
+            account=make_account(disable_local_auth=None),
+            contract=(
+                ContractCall(EVIL, "chat_completions", {"temperature": 0.7}, location=SourceLocation("c.yaml", 2)),
+            ),
+        ),
+        rules,
+        kb,
+        today=TODAY,
+        now=NOW,
+    )
     assert render_json(report) == render_json(again)
 
 
@@ -96,8 +110,14 @@ def test_json_written_in_slices_is_the_one_indented_dump(report, monkeypatch) ->
 
     from auditor.render import json_report
 
-    whole = orjson.dumps(json_report.report_document(report), default=json_report._default,
-                         option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n"
+    whole = (
+        orjson.dumps(
+            json_report.report_document(report),
+            default=json_report._default,
+            option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS,
+        )
+        + b"\n"
+    )
     monkeypatch.setattr(json_report, "SLICE", 3)  # every array longer than 3 goes through the slicing path
     assert len(report.findings) > 2 * 3 and len(report.deployments) <= 3
     assert render_json(report).encode() == whole

@@ -53,25 +53,56 @@ def rich_report(rules, kb):
         make_deployment(EVIL, "o4-mini", "2025-04-16"),
         account=make_account(disable_local_auth=None),
         usages=(usage,),
-        contract=(ContractCall(EVIL, "chat_completions", {"temperature": 0.7}, location=SourceLocation("c.yaml", 2)),
-                  ContractCall("missing", "chat_completions", {}, location=SourceLocation("c.yaml", 9))),
+        contract=(
+            ContractCall(EVIL, "chat_completions", {"temperature": 0.7}, location=SourceLocation("c.yaml", 2)),
+            ContractCall("missing", "chat_completions", {}, location=SourceLocation("c.yaml", 9)),
+        ),
     )
     report = audit(facts, rules, kb, today=TODAY, now=NOW)
     waivers = (
-        Waiver(target="acct", reason="tracked in JIRA-1", owner="sec-team", expires=TODAY + timedelta(days=30),
-               file="waivers.yaml", line=2, rule="AOAI-SEC-001"),
-        Waiver(target="*", reason="old", owner="someone", expires=TODAY - timedelta(days=1),
-               file="waivers.yaml", line=8, category="quota"),
+        Waiver(
+            target="acct",
+            reason="tracked in JIRA-1",
+            owner="sec-team",
+            expires=TODAY + timedelta(days=30),
+            file="waivers.yaml",
+            line=2,
+            rule="AOAI-SEC-001",
+        ),
+        Waiver(
+            target="*",
+            reason="old",
+            owner="someone",
+            expires=TODAY - timedelta(days=1),
+            file="waivers.yaml",
+            line=8,
+            category="quota",
+        ),
     )
-    baseline = Baseline(path="b.json", generated_at="2026-11-21T08:00:00+00:00", tool_version="0.1.0",
-                        targets=({"id": ACCOUNT_ID, "name": "acct", "status": "complete"},), deployments=(),
-                        findings=({"rule_id": "AOAI-X-1", "title": "t", "severity": "error", "status": "fail",
-                                   "target": ACCOUNT_ID, "target_name": "acct", "message": "gone",
-                                   "account_id": ACCOUNT_ID},))
+    baseline = Baseline(
+        path="b.json",
+        generated_at="2026-11-21T08:00:00+00:00",
+        tool_version="0.1.0",
+        targets=({"id": ACCOUNT_ID, "name": "acct", "status": "complete"},),
+        deployments=(),
+        findings=(
+            {
+                "rule_id": "AOAI-X-1",
+                "title": "t",
+                "severity": "error",
+                "status": "fail",
+                "target": ACCOUNT_ID,
+                "target_name": "acct",
+                "message": "gone",
+                "account_id": ACCOUNT_ID,
+            },
+        ),
+    )
     return finish(report, waivers=waivers, baseline=baseline, today=TODAY)
 
 
 # --- JUnit -----------------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def junit_xsd() -> xmlschema.XMLSchema:
@@ -108,6 +139,7 @@ def test_junit_maps_statuses_to_failure_error_and_skipped(rich_report) -> None:
 
 
 # --- SARIF -----------------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def sarif_validator() -> jsonschema.protocols.Validator:
@@ -181,8 +213,11 @@ def test_sarif_levels_kinds_suppressions_and_baseline_state(rich_report) -> None
 
 def test_sarif_file_uri_relative_to_the_working_directory(demo_dir: Path) -> None:
     log = json.loads((demo_dir / "report.sarif").read_text())
-    contract = [r for r in log["runs"][0]["results"]
-                if "contract.yaml" in r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]]
+    contract = [
+        r
+        for r in log["runs"][0]["results"]
+        if "contract.yaml" in r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    ]
     assert contract
     uri = contract[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
     # the demo contract lives inside the package: relative when the package is under the cwd
@@ -195,6 +230,7 @@ def test_sarif_file_uri_relative_to_the_working_directory(demo_dir: Path) -> Non
 
 # --- JSON ------------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def report_validator() -> jsonschema.protocols.Validator:
     schema = json.loads(schema_path("report.schema.json").read_text())
@@ -205,8 +241,12 @@ def report_validator() -> jsonschema.protocols.Validator:
 def test_every_report_validates_against_the_shipped_schema(rich_report, report_validator, demo_dir, rules, kb) -> None:
     plain = audit(make_facts(make_deployment("chat")), rules, kb, today=TODAY, now=NOW)
     probed = replace(plain, probe_summary={"calls": 3, "tokens": 120})
-    for data in (json.loads(render_json(rich_report)), json.loads(render_json(plain)), json.loads(render_json(probed)),
-                 json.loads((demo_dir / "report.json").read_text())):
+    for data in (
+        json.loads(render_json(rich_report)),
+        json.loads(render_json(plain)),
+        json.loads(render_json(probed)),
+        json.loads((demo_dir / "report.json").read_text()),
+    ):
         errors = list(report_validator.iter_errors(data))
         assert not errors, errors[0]
 
@@ -221,11 +261,19 @@ def test_the_schema_catches_a_wrong_report(report_validator, demo_dir) -> None:
 
 def test_json_carries_quota_retirements_rules_waivers_and_drift(rich_report) -> None:
     data = json.loads(render_json(rich_report))
-    assert data["quota"] == [{
-        "subscription_id": make_account().subscription_id, "location": "eastus2", "name": "OpenAI.GlobalStandard.gpt-4o",
-        "label": "Tokens Per Minute (thousands) - GPT-4o", "current": 95.0, "limit": 100.0, "percent": 95.0,
-        "models": ["gpt-4o GlobalStandard"], "deployments": ["chat"],
-    }]
+    assert data["quota"] == [
+        {
+            "subscription_id": make_account().subscription_id,
+            "location": "eastus2",
+            "name": "OpenAI.GlobalStandard.gpt-4o",
+            "label": "Tokens Per Minute (thousands) - GPT-4o",
+            "current": 95.0,
+            "limit": 100.0,
+            "percent": 95.0,
+            "models": ["gpt-4o GlobalStandard"],
+            "deployments": ["chat"],
+        }
+    ]
     assert {r["deployment"] for r in data["retirements"]} == {"chat", EVIL}
     assert "AOAI-API-001" in {r["id"] for r in data["rules"]} and "AOAI-WAIVER-001" in {r["id"] for r in data["rules"]}
     waived = [f for f in data["findings"] if f["status"] == "waived"]
@@ -252,6 +300,7 @@ def test_two_demo_runs_give_identical_files_but_for_timestamps(demo_dir: Path, t
 
 # --- Markdown ---------------------------------------------------------------------------------------------
 
+
 def test_markdown_summary_is_a_short_escaped_table(rich_report) -> None:
     text = render_markdown(rich_report)
     assert text.startswith("## Azure OpenAI deployment audit: ❌ failing")
@@ -264,9 +313,16 @@ def test_markdown_summary_is_a_short_escaped_table(rich_report) -> None:
     assert len(findings_table) <= 2 + 25, "a PR comment stays short"
 
 
-@pytest.mark.parametrize("raw,escaped", [
-    ("a|b", "a\\|b"), ("x\ny", "x y"), ("`code`", "\\`code\\`"), ("<b>&", "&lt;b&gt;&amp;"), ("[link](u)", "\\[link\\](u)"),
-])
+@pytest.mark.parametrize(
+    "raw,escaped",
+    [
+        ("a|b", "a\\|b"),
+        ("x\ny", "x y"),
+        ("`code`", "\\`code\\`"),
+        ("<b>&", "&lt;b&gt;&amp;"),
+        ("[link](u)", "\\[link\\](u)"),
+    ],
+)
 def test_markdown_cells_are_escaped(raw: str, escaped: str) -> None:
     assert md(raw) == escaped
 
@@ -283,10 +339,17 @@ def test_step_summary_is_appended_in_github_actions(tmp_path: Path, monkeypatch:
 
 # --- format selection --------------------------------------------------------------------------------------
 
+
 def test_default_formats_are_all_five(demo_dir: Path) -> None:
     assert parse_formats(DEFAULT_FORMATS) == tuple(FORMATS) == ("html", "junit", "json", "sarif", "markdown")
     assert parse_formats("all") == tuple(FORMATS)
-    assert {p.name for p in demo_dir.iterdir()} == {"report.html", "junit.xml", "report.json", "report.sarif", "summary.md"}
+    assert {p.name for p in demo_dir.iterdir()} == {
+        "report.html",
+        "junit.xml",
+        "report.json",
+        "report.sarif",
+        "summary.md",
+    }
 
 
 def test_format_list_and_unknown_format(tmp_path: Path, rich_report) -> None:
@@ -295,4 +358,3 @@ def test_format_list_and_unknown_format(tmp_path: Path, rich_report) -> None:
         parse_formats("sarif,xml")
     paths = write_reports(rich_report, tmp_path, ("sarif", "markdown"), root=tmp_path)
     assert [p.name for p in paths] == ["report.sarif", "summary.md"]
-

@@ -34,7 +34,9 @@ def _on(workflow: dict[str, Any]) -> dict[str, Any]:
 
 def test_every_file_under_github_is_valid_for_github() -> None:
     files = sorted(p for p in GITHUB.rglob("*") if p.is_file())
-    assert ACTION in files and len(WORKFLOWS) >= 3 and {p.name for p in WORKFLOWS} >= {"release-gate.yml", "nightly.yml"}
+    assert (
+        ACTION in files and len(WORKFLOWS) >= 3 and {p.name for p in WORKFLOWS} >= {"release-gate.yml", "nightly.yml"}
+    )
     assert all(p.suffix in (".yml", ".yaml") for p in files), "unexpected file under .github/"
     actions = [p for p in files if p.name in ("action.yml", "action.yaml")]
     workflows = [p for p in files if p.parent.name == "workflows"]
@@ -42,16 +44,24 @@ def test_every_file_under_github_is_valid_for_github() -> None:
     for schema, chosen in (("vendor.github-workflows", workflows), ("vendor.github-actions", actions)):
         result = subprocess.run(
             [sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema, *map(str, chosen)],
-            capture_output=True, text=True, timeout=120,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_the_schema_check_can_fail(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yml"
-    bad.write_text("on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n        runs: oops\n")
-    result = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows", str(bad)],
-                            capture_output=True, text=True, timeout=120)
+    bad.write_text(
+        "on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n        runs: oops\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 1
 
 
@@ -133,29 +143,68 @@ def _run_step(tmp_path: Path, bin_dir: Path, env: dict[str, str], code: int) -> 
     output = tmp_path / "github-output"
     output.write_text("")
     args_file = tmp_path / "args"
-    full = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", GITHUB_OUTPUT=str(output), FAKE_ARGS=str(args_file),
-                FAKE_EXIT=str(code), RESOURCES="all", SUBSCRIPTIONS="", CONTRACT="", WAIVERS="", BASELINE="",
-                FAIL_ON="error", FORMATS="all", OUT="audit-report")
+    full = dict(
+        os.environ,
+        PATH=f"{bin_dir}:{os.environ['PATH']}",
+        GITHUB_OUTPUT=str(output),
+        FAKE_ARGS=str(args_file),
+        FAKE_EXIT=str(code),
+        RESOURCES="all",
+        SUBSCRIPTIONS="",
+        CONTRACT="",
+        WAIVERS="",
+        BASELINE="",
+        FAIL_ON="error",
+        FORMATS="all",
+        OUT="audit-report",
+    )
     full.update(env)
-    result = subprocess.run(["bash", "-c", _script("Run the audit")], env=full, cwd=tmp_path, capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        ["bash", "-c", _script("Run the audit")], env=full, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr  # the step itself never fails: the Gate step does
     return args_file.read_text().splitlines(), output.read_text()
 
 
 def test_action_run_step_builds_the_command_line(tmp_path: Path, fake_audit: Path) -> None:
     (tmp_path / "previous.json").write_text("{}")
-    args, output = _run_step(tmp_path, fake_audit, {
-        "RESOURCES": "contoso-aoai, /subscriptions/S/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/b\nthird",
-        "SUBSCRIPTIONS": "sub-1,sub-2", "CONTRACT": "app-contract.yaml", "WAIVERS": "w.yaml",
-        "BASELINE": "previous.json", "FAIL_ON": "warning", "FORMATS": "json,sarif",
-    }, code=1)
+    args, output = _run_step(
+        tmp_path,
+        fake_audit,
+        {
+            "RESOURCES": "contoso-aoai, /subscriptions/S/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/b\nthird",
+            "SUBSCRIPTIONS": "sub-1,sub-2",
+            "CONTRACT": "app-contract.yaml",
+            "WAIVERS": "w.yaml",
+            "BASELINE": "previous.json",
+            "FAIL_ON": "warning",
+            "FORMATS": "json,sarif",
+        },
+        code=1,
+    )
     assert args == [
-        "--out", "audit-report", "--format", "json,sarif", "--fail-on", "warning",
-        "--resource", "contoso-aoai",
-        "--resource", "/subscriptions/S/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/b",
-        "--resource", "third", "--subscription", "sub-1", "--subscription", "sub-2",
-        "--contract", "app-contract.yaml", "--waivers", "w.yaml", "--baseline", "previous.json",
+        "--out",
+        "audit-report",
+        "--format",
+        "json,sarif",
+        "--fail-on",
+        "warning",
+        "--resource",
+        "contoso-aoai",
+        "--resource",
+        "/subscriptions/S/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/b",
+        "--resource",
+        "third",
+        "--subscription",
+        "sub-1",
+        "--subscription",
+        "sub-2",
+        "--contract",
+        "app-contract.yaml",
+        "--waivers",
+        "w.yaml",
+        "--baseline",
+        "previous.json",
     ]
     assert output == "exit-code=1\n"
 
@@ -168,15 +217,18 @@ def test_action_run_step_with_all_and_no_baseline_yet(tmp_path: Path, fake_audit
 
 @pytest.mark.parametrize("code,expected", [("0", 0), ("1", 1), ("2", 2), ("3", 3), ("", 2)])
 def test_action_gate_step_exits_with_the_audit_code(code: str, expected: int) -> None:
-    result = subprocess.run(["bash", "-c", _script("Gate")], env=dict(os.environ, CODE=code), capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        ["bash", "-c", _script("Gate")], env=dict(os.environ, CODE=code), capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == expected
 
 
 def test_every_run_script_is_valid_bash() -> None:
     for path in [ACTION, *WORKFLOWS]:
         data = _load(path)
-        steps = data["runs"]["steps"] if path == ACTION else [s for j in data["jobs"].values() for s in j.get("steps", [])]
+        steps = (
+            data["runs"]["steps"] if path == ACTION else [s for j in data["jobs"].values() for s in j.get("steps", [])]
+        )
         for step in steps:
             if "run" in step:
                 script = EXPR.sub("X", step["run"])

@@ -22,10 +22,16 @@ NOW = datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc)
 
 @pytest.fixture()
 def report(rules, kb):
-    usages = (QuotaUsage("OpenAI.GlobalStandard.gpt-4o", "TPM gpt-4o", 92, 100),
-              QuotaUsage("OpenAI.GlobalStandard.o4-mini", "TPM o4-mini", 10, 1000))
-    facts = make_facts(make_deployment("chat"), make_deployment("reasoner", "o4-mini", "2025-04-16"),
-                       account=make_account(disable_local_auth=False), usages=usages)
+    usages = (
+        QuotaUsage("OpenAI.GlobalStandard.gpt-4o", "TPM gpt-4o", 92, 100),
+        QuotaUsage("OpenAI.GlobalStandard.o4-mini", "TPM o4-mini", 10, 1000),
+    )
+    facts = make_facts(
+        make_deployment("chat"),
+        make_deployment("reasoner", "o4-mini", "2025-04-16"),
+        account=make_account(disable_local_auth=False),
+        usages=usages,
+    )
     return audit(facts, rules, kb, today=TODAY, now=NOW)
 
 
@@ -49,7 +55,10 @@ def test_quota_bars_and_retirement_markers_come_from_the_report(report) -> None:
 
 
 def test_chart_geometry() -> None:
-    lines = [QuotaLine("s", "eastus2", "n1", "l1", 50, 100, 50.0), QuotaLine("s", "eastus2", "n2", "l2", 300, 100, 300.0)]
+    lines = [
+        QuotaLine("s", "eastus2", "n1", "l1", 50, 100, 50.0),
+        QuotaLine("s", "eastus2", "n2", "l2", 300, 100, 300.0),
+    ]
     chart = quota_chart(lines)
     assert chart.bars[0].width == chart.plot_w / 2 and chart.bars[0].level == "low"
     assert chart.bars[1].width == chart.plot_w and chart.bars[1].level == "high", "over the limit is capped at the end"
@@ -58,7 +67,9 @@ def test_chart_geometry() -> None:
         when = str(date(2026, 11, 22) + timedelta(days=days)) if days is not None else None
         return RetirementRow("a", "acct", name, "m", "v", "s", None, when, days, "kb", None)
 
-    timeline = retirement_timeline([row("old", -30), row("soon", 10), row("later", 200), row("never", None)], date(2026, 11, 22))
+    timeline = retirement_timeline(
+        [row("old", -30), row("soon", 10), row("later", 200), row("never", None)], date(2026, 11, 22)
+    )
     xs = {m.label: m.x for m in timeline.markers}
     assert xs["acct/old"] < timeline.today_x < xs["acct/soon"] < xs["acct/later"]
     assert [m.level for m in timeline.markers] == ["retired", "high", "low"]
@@ -72,9 +83,21 @@ def test_chart_geometry() -> None:
 
 
 def test_waived_findings_show_who_why_and_until(report) -> None:
-    waived = finish(report, today=TODAY, waivers=(
-        Waiver(target="acct", reason="legacy batch job", owner="alice", expires=TODAY + timedelta(days=9),
-               file="w.yaml", line=3, rule="AOAI-SEC-001"),))
+    waived = finish(
+        report,
+        today=TODAY,
+        waivers=(
+            Waiver(
+                target="acct",
+                reason="legacy batch job",
+                owner="alice",
+                expires=TODAY + timedelta(days=9),
+                file="w.yaml",
+                line=3,
+                rule="AOAI-SEC-001",
+            ),
+        ),
+    )
     html = render_html(waived)
     assert f"Waiver: waived by alice until {TODAY + timedelta(days=9)}: legacy batch job (w.yaml:3)" in html
 

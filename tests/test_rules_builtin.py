@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
-from typing import Callable
 
 import pytest
 
@@ -34,36 +34,160 @@ def healthy() -> Facts:
 
 CASES: list[tuple[str, Status, Callable[[], Facts]]] = [
     # api-support
-    ("AOAI-API-001", Status.FAIL, lambda: make_facts(make_deployment("pro", "gpt-5-pro", "2025-10-06"), contract=(call("pro"),))),
-    ("AOAI-API-001", Status.PASS, lambda: make_facts(make_deployment("pro", "gpt-5-pro", "2025-10-06"), contract=(call("pro", "responses"),))),
-    ("AOAI-API-001", Status.FAIL, lambda: make_facts(make_deployment("emb", "text-embedding-3-large", "1", "Standard"), contract=(call("emb"),))),
+    (
+        "AOAI-API-001",
+        Status.FAIL,
+        lambda: make_facts(make_deployment("pro", "gpt-5-pro", "2025-10-06"), contract=(call("pro"),)),
+    ),
+    (
+        "AOAI-API-001",
+        Status.PASS,
+        lambda: make_facts(make_deployment("pro", "gpt-5-pro", "2025-10-06"), contract=(call("pro", "responses"),)),
+    ),
+    (
+        "AOAI-API-001",
+        Status.FAIL,
+        lambda: make_facts(make_deployment("emb", "text-embedding-3-large", "1", "Standard"), contract=(call("emb"),)),
+    ),
     ("AOAI-API-002", Status.FAIL, lambda: make_facts(make_deployment("pro", "gpt-5-pro", "2025-10-06"))),
     ("AOAI-API-002", Status.PASS, healthy),
-    ("AOAI-API-003", Status.FAIL, lambda: make_facts(make_deployment("c", "gpt-5.1-codex", "2025-11-13"), contract=(call("c", "responses", messages=None),))),
-    ("AOAI-API-003", Status.PASS, lambda: make_facts(make_deployment("c", "gpt-5.1-codex", "2025-11-13"), contract=(call("c", "responses", input=None),))),
-    ("AOAI-API-003", Status.FAIL, lambda: make_facts(make_deployment("c"), contract=(call("c", "responses", response_format={"type": "json_object"}),))),
-    ("AOAI-API-004", Status.FAIL, lambda: make_facts(make_deployment("c"), contract=(call("c", max_output_tokens=100),))),
-    ("AOAI-API-004", Status.PASS, lambda: make_facts(make_deployment("c"), contract=(call("c", max_completion_tokens=100),))),
+    (
+        "AOAI-API-003",
+        Status.FAIL,
+        lambda: make_facts(
+            make_deployment("c", "gpt-5.1-codex", "2025-11-13"), contract=(call("c", "responses", messages=None),)
+        ),
+    ),
+    (
+        "AOAI-API-003",
+        Status.PASS,
+        lambda: make_facts(
+            make_deployment("c", "gpt-5.1-codex", "2025-11-13"), contract=(call("c", "responses", input=None),)
+        ),
+    ),
+    (
+        "AOAI-API-003",
+        Status.FAIL,
+        lambda: make_facts(
+            make_deployment("c"), contract=(call("c", "responses", response_format={"type": "json_object"}),)
+        ),
+    ),
+    (
+        "AOAI-API-004",
+        Status.FAIL,
+        lambda: make_facts(make_deployment("c"), contract=(call("c", max_output_tokens=100),)),
+    ),
+    (
+        "AOAI-API-004",
+        Status.PASS,
+        lambda: make_facts(make_deployment("c"), contract=(call("c", max_completion_tokens=100),)),
+    ),
     # parameters
-    ("AOAI-PARAM-001", Status.FAIL, lambda: make_facts(make_deployment("r", "o4-mini", "2025-04-16"), contract=(call("r", temperature=0.7),))),
-    ("AOAI-PARAM-001", Status.PASS, lambda: make_facts(make_deployment("r", "o4-mini", "2025-04-16"), contract=(call("r", temperature=1),))),
-    ("AOAI-PARAM-001", Status.FAIL, lambda: make_facts(make_deployment("r", "o3-mini", "2025-01-31"), contract=(call("r", temperature=1),))),
-    ("AOAI-PARAM-001", Status.FAIL, lambda: make_facts(make_deployment("r", "o4-mini", "2025-04-16"), contract=(call("r", max_tokens=100),))),
+    (
+        "AOAI-PARAM-001",
+        Status.FAIL,
+        lambda: make_facts(make_deployment("r", "o4-mini", "2025-04-16"), contract=(call("r", temperature=0.7),)),
+    ),
+    (
+        "AOAI-PARAM-001",
+        Status.PASS,
+        lambda: make_facts(make_deployment("r", "o4-mini", "2025-04-16"), contract=(call("r", temperature=1),)),
+    ),
+    (
+        "AOAI-PARAM-001",
+        Status.FAIL,
+        lambda: make_facts(make_deployment("r", "o3-mini", "2025-01-31"), contract=(call("r", temperature=1),)),
+    ),
+    (
+        "AOAI-PARAM-001",
+        Status.FAIL,
+        lambda: make_facts(make_deployment("r", "o4-mini", "2025-04-16"), contract=(call("r", max_tokens=100),)),
+    ),
     ("AOAI-PARAM-001", Status.PASS, lambda: make_facts(make_deployment("c"), contract=(call("c", temperature=0.7),))),
-    ("AOAI-PARAM-001", Status.UNKNOWN, lambda: make_facts(make_deployment("r", "o4-mini", "2025-04-16"), contract=(call("r", temperature=None),))),
-    ("AOAI-PARAM-004", Status.FAIL, lambda: make_facts(make_deployment("p", "gpt-5-pro", "2025-10-06"), contract=(call("p", "responses", reasoning_effort="low"),))),
-    ("AOAI-PARAM-004", Status.PASS, lambda: make_facts(make_deployment("p", "gpt-5-pro", "2025-10-06"), contract=(call("p", "responses", reasoning_effort="high"),))),
-    ("AOAI-PARAM-004", Status.FAIL, lambda: make_facts(make_deployment("m", "o1-mini", "2024-09-12"), contract=(call("m", reasoning_effort="low"),))),
-    ("AOAI-PARAM-005", Status.FAIL, lambda: make_facts(make_deployment("m", "o1-mini", "2024-09-12"), contract=(call_with("m", roles=("system", "user")),))),
-    ("AOAI-PARAM-005", Status.PASS, lambda: make_facts(make_deployment("m", "o4-mini", "2025-04-16"), contract=(call_with("m", roles=("system", "user")),))),
-    ("AOAI-PARAM-006", Status.FAIL, lambda: make_facts(make_deployment("p", "gpt-5-pro", "2025-10-06"), contract=(call("p", "responses", stream=True),))),
-    ("AOAI-PARAM-006", Status.PASS, lambda: make_facts(make_deployment("r", "o4-mini", "2025-04-16"), contract=(call("r", stream=True),))),
-    ("AOAI-PARAM-007", Status.FAIL, lambda: make_facts(make_deployment("r", "o4-mini", "2025-04-16"), contract=(call("r", parallel_tool_calls=True),))),
-    ("AOAI-PARAM-007", Status.PASS, lambda: make_facts(make_deployment("g", "gpt-5", "2025-08-07"), contract=(call("g", parallel_tool_calls=True),))),
+    (
+        "AOAI-PARAM-001",
+        Status.UNKNOWN,
+        lambda: make_facts(make_deployment("r", "o4-mini", "2025-04-16"), contract=(call("r", temperature=None),)),
+    ),
+    (
+        "AOAI-PARAM-004",
+        Status.FAIL,
+        lambda: make_facts(
+            make_deployment("p", "gpt-5-pro", "2025-10-06"), contract=(call("p", "responses", reasoning_effort="low"),)
+        ),
+    ),
+    (
+        "AOAI-PARAM-004",
+        Status.PASS,
+        lambda: make_facts(
+            make_deployment("p", "gpt-5-pro", "2025-10-06"), contract=(call("p", "responses", reasoning_effort="high"),)
+        ),
+    ),
+    (
+        "AOAI-PARAM-004",
+        Status.FAIL,
+        lambda: make_facts(
+            make_deployment("m", "o1-mini", "2024-09-12"), contract=(call("m", reasoning_effort="low"),)
+        ),
+    ),
+    (
+        "AOAI-PARAM-005",
+        Status.FAIL,
+        lambda: make_facts(
+            make_deployment("m", "o1-mini", "2024-09-12"), contract=(call_with("m", roles=("system", "user")),)
+        ),
+    ),
+    (
+        "AOAI-PARAM-005",
+        Status.PASS,
+        lambda: make_facts(
+            make_deployment("m", "o4-mini", "2025-04-16"), contract=(call_with("m", roles=("system", "user")),)
+        ),
+    ),
+    (
+        "AOAI-PARAM-006",
+        Status.FAIL,
+        lambda: make_facts(
+            make_deployment("p", "gpt-5-pro", "2025-10-06"), contract=(call("p", "responses", stream=True),)
+        ),
+    ),
+    (
+        "AOAI-PARAM-006",
+        Status.PASS,
+        lambda: make_facts(make_deployment("r", "o4-mini", "2025-04-16"), contract=(call("r", stream=True),)),
+    ),
+    (
+        "AOAI-PARAM-007",
+        Status.FAIL,
+        lambda: make_facts(
+            make_deployment("r", "o4-mini", "2025-04-16"), contract=(call("r", parallel_tool_calls=True),)
+        ),
+    ),
+    (
+        "AOAI-PARAM-007",
+        Status.PASS,
+        lambda: make_facts(
+            make_deployment("g", "gpt-5", "2025-08-07"), contract=(call("g", parallel_tool_calls=True),)
+        ),
+    ),
     ("AOAI-PARAM-002", Status.FAIL, lambda: make_facts(make_deployment("r", "o4-mini", "2025-04-16"))),
     ("AOAI-PARAM-002", Status.PASS, healthy),
-    ("AOAI-PARAM-003", Status.FAIL, lambda: make_facts(make_deployment("big", "gpt-4.1", "2025-04-14", "Standard"), contract=(call_with("big", min_context_tokens=500_000),))),
-    ("AOAI-PARAM-003", Status.PASS, lambda: make_facts(make_deployment("big", "gpt-4.1", "2025-04-14", "GlobalStandard"), contract=(call_with("big", min_context_tokens=500_000),))),
+    (
+        "AOAI-PARAM-003",
+        Status.FAIL,
+        lambda: make_facts(
+            make_deployment("big", "gpt-4.1", "2025-04-14", "Standard"),
+            contract=(call_with("big", min_context_tokens=500_000),),
+        ),
+    ),
+    (
+        "AOAI-PARAM-003",
+        Status.PASS,
+        lambda: make_facts(
+            make_deployment("big", "gpt-4.1", "2025-04-14", "GlobalStandard"),
+            contract=(call_with("big", min_context_tokens=500_000),),
+        ),
+    ),
     # access
     ("AOAI-ACCESS-001", Status.FAIL, lambda: make_facts(make_deployment("g", "gpt-5.4", "2026-03-05"))),
     ("AOAI-ACCESS-001", Status.PASS, healthy),
@@ -71,13 +195,27 @@ CASES: list[tuple[str, Status, Callable[[], Facts]]] = [
     ("AOAI-REGION-001", Status.FAIL, lambda: make_facts(make_deployment("c"), catalog=())),
     ("AOAI-REGION-001", Status.PASS, healthy),
     ("AOAI-REGION-001", Status.UNKNOWN, lambda: make_facts(make_deployment("c"), catalog=None)),
-    ("AOAI-REGION-002", Status.FAIL, lambda: make_facts(make_deployment("c"), account=make_account(location="westeurope"), contract=(call("c", "responses"),))),
+    (
+        "AOAI-REGION-002",
+        Status.FAIL,
+        lambda: make_facts(
+            make_deployment("c"), account=make_account(location="westeurope"), contract=(call("c", "responses"),)
+        ),
+    ),
     ("AOAI-REGION-002", Status.PASS, lambda: make_facts(make_deployment("c"), contract=(call("c", "responses"),))),
     # quota
     ("AOAI-QUOTA-001", Status.FAIL, lambda: make_facts(make_deployment("c"), usages=usage(95))),
     ("AOAI-QUOTA-001", Status.PASS, lambda: make_facts(make_deployment("c"), usages=usage(50))),
-    ("AOAI-QUOTA-002", Status.FAIL, lambda: make_facts(make_deployment("c", capacity=10), contract=(call_with("c", tokens_per_minute=50_000),))),
-    ("AOAI-QUOTA-002", Status.PASS, lambda: make_facts(make_deployment("c", capacity=100), contract=(call_with("c", tokens_per_minute=50_000),))),
+    (
+        "AOAI-QUOTA-002",
+        Status.FAIL,
+        lambda: make_facts(make_deployment("c", capacity=10), contract=(call_with("c", tokens_per_minute=50_000),)),
+    ),
+    (
+        "AOAI-QUOTA-002",
+        Status.PASS,
+        lambda: make_facts(make_deployment("c", capacity=100), contract=(call_with("c", tokens_per_minute=50_000),)),
+    ),
     # lifecycle: the live catalog's date wins
     ("AOAI-LIFE-001", Status.FAIL, lambda: _retiring(-5)),
     ("AOAI-LIFE-001", Status.PASS, lambda: _retiring(200)),
@@ -103,25 +241,59 @@ CASES: list[tuple[str, Status, Callable[[], Facts]]] = [
     ("AOAI-DEPLOY-006", Status.FAIL, lambda: make_facts(make_deployment("c", state="Paused"))),
     ("AOAI-DEPLOY-006", Status.PASS, lambda: make_facts(make_deployment("c", state="Running"))),
     # security
-    ("AOAI-SEC-001", Status.FAIL, lambda: make_facts(make_deployment("c"), account=make_account(disable_local_auth=None))),
+    (
+        "AOAI-SEC-001",
+        Status.FAIL,
+        lambda: make_facts(make_deployment("c"), account=make_account(disable_local_auth=None)),
+    ),
     ("AOAI-SEC-001", Status.PASS, healthy),
-    ("AOAI-SEC-002", Status.FAIL, lambda: make_facts(make_deployment("c"), account=make_account(public_network_access="Enabled", network_default_action=None))),
-    ("AOAI-SEC-002", Status.PASS, lambda: make_facts(make_deployment("c"), account=make_account(public_network_access="Enabled", network_default_action="Deny"))),
-    ("AOAI-SEC-003", Status.FAIL, lambda: make_facts(make_deployment("c"), account=make_account(private_endpoint_connections=()))),
+    (
+        "AOAI-SEC-002",
+        Status.FAIL,
+        lambda: make_facts(
+            make_deployment("c"), account=make_account(public_network_access="Enabled", network_default_action=None)
+        ),
+    ),
+    (
+        "AOAI-SEC-002",
+        Status.PASS,
+        lambda: make_facts(
+            make_deployment("c"), account=make_account(public_network_access="Enabled", network_default_action="Deny")
+        ),
+    ),
+    (
+        "AOAI-SEC-003",
+        Status.FAIL,
+        lambda: make_facts(make_deployment("c"), account=make_account(private_endpoint_connections=())),
+    ),
     ("AOAI-SEC-003", Status.PASS, healthy),
     ("AOAI-SEC-004", Status.FAIL, lambda: make_facts(make_deployment("c"), account=make_account(identity_type=None))),
     ("AOAI-SEC-004", Status.PASS, healthy),
-    ("AOAI-SEC-005", Status.FAIL, lambda: make_facts(make_deployment("c"), account=make_account(encryption_key_source=None))),
+    (
+        "AOAI-SEC-005",
+        Status.FAIL,
+        lambda: make_facts(make_deployment("c"), account=make_account(encryption_key_source=None)),
+    ),
     ("AOAI-SEC-005", Status.PASS, healthy),
     ("AOAI-SEC-006", Status.FAIL, lambda: make_facts(make_deployment("c", rai_policy_name=None))),
     ("AOAI-SEC-006", Status.PASS, healthy),
-    ("AOAI-SEC-007", Status.FAIL, lambda: make_facts(make_deployment("c"), account=make_account(restrict_outbound_network_access=None))),
+    (
+        "AOAI-SEC-007",
+        Status.FAIL,
+        lambda: make_facts(make_deployment("c"), account=make_account(restrict_outbound_network_access=None)),
+    ),
     ("AOAI-SEC-007", Status.PASS, healthy),
     ("AOAI-SEC-008", Status.FAIL, lambda: _with_policy(enabled=False)),
     ("AOAI-SEC-008", Status.PASS, lambda: _with_policy(enabled=True)),
     ("AOAI-SEC-008", Status.UNKNOWN, lambda: healthy()),  # policies not read: never a pass
     # the live catalog wins over the knowledge base, and the disagreement is reported
-    ("AOAI-API-010", Status.FAIL, lambda: _with_caps(make_deployment("t", "gpt-4", "turbo-2024-04-09"), {"chatCompletion": "true", "responses": "true"})),
+    (
+        "AOAI-API-010",
+        Status.FAIL,
+        lambda: _with_caps(
+            make_deployment("t", "gpt-4", "turbo-2024-04-09"), {"chatCompletion": "true", "responses": "true"}
+        ),
+    ),
     ("AOAI-API-010", Status.PASS, healthy),
     ("AOAI-PARAM-010", Status.FAIL, lambda: _with_caps(make_deployment("c"), {"maxContextToken": "64000"})),
     ("AOAI-PARAM-010", Status.PASS, lambda: _with_caps(make_deployment("c"), {"maxContextToken": "128000"})),
@@ -136,8 +308,13 @@ def _with_policy(enabled: bool) -> Facts:
     from auditor.facts import ContentFilter, ContentFilterPolicy
     from tests.conftest import ACCOUNT_ID
 
-    policy = ContentFilterPolicy("Microsoft.DefaultV2", "SystemManaged", "Blocking", None,
-                                 (ContentFilter("Violence", "Prompt", enabled, enabled),))
+    policy = ContentFilterPolicy(
+        "Microsoft.DefaultV2",
+        "SystemManaged",
+        "Blocking",
+        None,
+        (ContentFilter("Violence", "Prompt", enabled, enabled),),
+    )
     return replace(healthy(), content_filter_policies={ACCOUNT_ID: (policy,)})
 
 
@@ -202,7 +379,9 @@ def test_disputed_fact_is_named_in_the_message(rules, kb) -> None:
     entry = kb.model("gpt-5.2-codex")
     assert entry is not None and entry.facts["apis"].disputed
     facts = make_facts(make_deployment("c", "gpt-5.2-codex", "2026-01-14"), contract=(call("c"),))
-    failing = [f for f in evaluate_all(rules, facts, kb, TODAY) if f.rule_id == "AOAI-API-001" and f.status is Status.FAIL]
+    failing = [
+        f for f in evaluate_all(rules, facts, kb, TODAY) if f.rule_id == "AOAI-API-001" and f.status is Status.FAIL
+    ]
     assert failing and "disputed" in failing[0].message
 
 

@@ -41,10 +41,23 @@ SUB_B = "00000000-0000-4000-8000-000000000002"
 DATA_SCOPE = "https://cognitiveservices.azure.com/.default"
 TENANT_YAML = Path(__file__).resolve().parents[1] / "auditor" / "demo" / "tenant.yaml"
 _ENV_TO_CLEAR = (
-    "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "AZURE_USERNAME", "AZURE_PASSWORD",
-    "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY_HOST", "MSI_ENDPOINT",
-    "MSI_SECRET", "IDENTITY_SERVER_THUMBPRINT", "IMDS_ENDPOINT", "AZURE_POD_IDENTITY_AUTHORITY_HOST",
-    "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "OPENAI_API_KEY", "OPENAI_BASE_URL",
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_TENANT_ID",
+    "AZURE_USERNAME",
+    "AZURE_PASSWORD",
+    "AZURE_CLIENT_CERTIFICATE_PATH",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "AZURE_AUTHORITY_HOST",
+    "MSI_ENDPOINT",
+    "MSI_SECRET",
+    "IDENTITY_SERVER_THUMBPRINT",
+    "IMDS_ENDPOINT",
+    "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+    "REQUESTS_CA_BUNDLE",
+    "SSL_CERT_FILE",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
 )
 
 
@@ -90,8 +103,11 @@ def credential(tenant: SimulatedTenant, monkeypatch: pytest.MonkeyPatch) -> Mana
 
 
 def arm_kwargs(tenant: SimulatedTenant) -> dict[str, Any]:
-    return {"base_url": tenant.management_url, "credential_scopes": [tenant.management_scope],
-            "connection_verify": tenant.ca_path}
+    return {
+        "base_url": tenant.management_url,
+        "credential_scopes": [tenant.management_scope],
+        "connection_verify": tenant.ca_path,
+    }
 
 
 def mgmt(tenant: SimulatedTenant, credential: Any, subscription: str = SUB_A) -> CognitiveServicesManagementClient:
@@ -101,12 +117,14 @@ def mgmt(tenant: SimulatedTenant, credential: Any, subscription: str = SUB_A) ->
 def aoai(tenant: SimulatedTenant, credential: Any, account: str, **kwargs: Any) -> openai.OpenAI:
     """The v1 client the Azure docs recommend: OpenAI(base_url=<endpoint>/openai/v1/, api_key=<token provider>)."""
     context = ssl.create_default_context(cafile=tenant.ca_path)
-    return opened(openai.OpenAI(
-        base_url=tenant.data_endpoint(account) + "openai/v1/",
-        api_key=get_bearer_token_provider(credential, DATA_SCOPE),
-        http_client=openai.DefaultHttpxClient(verify=context),
-        **kwargs,
-    ))
+    return opened(
+        openai.OpenAI(
+            base_url=tenant.data_endpoint(account) + "openai/v1/",
+            api_key=get_bearer_token_provider(credential, DATA_SCOPE),
+            http_client=openai.DefaultHttpxClient(verify=context),
+            **kwargs,
+        )
+    )
 
 
 def raw_client(tenant: SimulatedTenant) -> httpx2.Client:
@@ -145,7 +163,9 @@ def test_default_spec_matches_the_yaml_file() -> None:
 def test_subscriptions_and_accounts_of_every_kind(tenant: SimulatedTenant, credential: Any) -> None:
     subscriptions = list(opened(SubscriptionClient(credential, **arm_kwargs(tenant))).subscriptions.list())
     assert {(s.subscription_id, s.display_name) for s in subscriptions} == {
-        (SUB_A, "contoso-prod"), (SUB_B, "contoso-dev")}
+        (SUB_A, "contoso-prod"),
+        (SUB_B, "contoso-dev"),
+    }
 
     accounts_a = {a.name: a for a in mgmt(tenant, credential).accounts.list()}
     accounts_b = {a.name: a for a in mgmt(tenant, credential, SUB_B).accounts.list_by_resource_group("rg-dev")}
@@ -178,7 +198,11 @@ def test_deployment_list_is_paged(tenant: SimulatedTenant, credential: Any) -> N
     by_name = {d.name: d for d in deployments}
     chat = by_name["chat-prod"]
     assert (chat.properties.model.name, chat.properties.model.version, chat.sku.name, chat.sku.capacity) == (
-        "gpt-4o", "2024-11-20", "GlobalStandard", 50)
+        "gpt-4o",
+        "2024-11-20",
+        "GlobalStandard",
+        50,
+    )
     assert chat.properties.capabilities["chatCompletion"] == "true"
     assert {r.key: r.count for r in chat.properties.rate_limits} == {"request": 500.0, "token": 50000.0}
 
@@ -222,8 +246,9 @@ def test_usages_sum_deployment_capacity_per_quota_line(tenant: SimulatedTenant, 
     westus3 = {u.name.value: u for u in mgmt(tenant, credential, SUB_B).usages.list("westus3")}
     assert westus3["OpenAI.Standard.gpt-4o"].current_value == 20.0  # deployment not in the local catalog
 
-    filtered = list(mgmt(tenant, credential).usages.list(
-        "swedencentral", filter="name.value eq 'OpenAI.Standard.gpt-35-turbo'"))
+    filtered = list(
+        mgmt(tenant, credential).usages.list("swedencentral", filter="name.value eq 'OpenAI.Standard.gpt-35-turbo'")
+    )
     assert [(u.name.value, u.current_value) for u in filtered] == [("OpenAI.Standard.gpt-35-turbo", 30.0)]
 
 
@@ -234,12 +259,14 @@ def test_missing_resources_answer_like_arm(tenant: SimulatedTenant, credential: 
     assert missing_account.value.error.code == "ResourceNotFound"
     assert missing_account.value.error.message == (
         "The Resource 'Microsoft.CognitiveServices/accounts/no-such-account' under resource group 'rg-ai' was not "
-        "found. For more details please go to https://aka.ms/ARMResourceNotFoundFix")
+        "found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"
+    )
     with pytest.raises(ResourceNotFoundError) as missing_deployment:
         client.deployments.get("rg-ai", "contoso-aoai-eus2", "nope")
     assert missing_deployment.value.error.code == "NotFound"
     assert missing_deployment.value.error.message.startswith(
-        f"Specified resource '/subscriptions/{SUB_A}/resourceGroups/rg-ai/providers/")
+        f"Specified resource '/subscriptions/{SUB_A}/resourceGroups/rg-ai/providers/"
+    )
     with pytest.raises(ResourceNotFoundError) as missing_group:
         client.accounts.list_by_resource_group("rg-missing").next()
     assert missing_group.value.error.code == "ResourceGroupNotFound"
@@ -251,19 +278,29 @@ def test_resource_graph_pages_with_skip_token(tenant: SimulatedTenant, credentia
     rows: list[dict[str, Any]] = []
     skip_token = None
     while True:
-        result = graph.resources(QueryRequest(subscriptions=[SUB_A, SUB_B], query=query,
-                                              options=QueryRequestOptions(top=3, skip_token=skip_token)))
+        result = graph.resources(
+            QueryRequest(
+                subscriptions=[SUB_A, SUB_B], query=query, options=QueryRequestOptions(top=3, skip_token=skip_token)
+            )
+        )
         assert result.total_records == 4
         rows.extend(result.data)
         skip_token = result.skip_token
         if not skip_token:
             break
     assert len(tenant.requests(plane="graph")) == 2
-    assert {r["name"] for r in rows} == {"contoso-aoai-eus2", "contoso-ai-swc", "fabrikam-aoai-wus",
-                                         "fabrikam-docintel"}
+    assert {r["name"] for r in rows} == {
+        "contoso-aoai-eus2",
+        "contoso-ai-swc",
+        "fabrikam-aoai-wus",
+        "fabrikam-docintel",
+    }
     row = next(r for r in rows if r["name"] == "contoso-aoai-eus2")
     assert (row["type"], row["subscriptionId"], row["resourceGroup"]) == (
-        "microsoft.cognitiveservices/accounts", SUB_A, "rg-ai")
+        "microsoft.cognitiveservices/accounts",
+        SUB_A,
+        "rg-ai",
+    )
     assert row["properties"]["disableLocalAuth"] is True
 
     only_b = graph.resources(QueryRequest(subscriptions=[SUB_B], query=query))
@@ -275,8 +312,7 @@ def test_arm_rejects_missing_and_wrong_audience_tokens(tenant: SimulatedTenant) 
     with raw_client(tenant) as client:
         missing = client.get(url, params={"api-version": "2025-09-01"})
         data_token = tenant.issue_token(DATA_SCOPE)
-        wrong = client.get(url, params={"api-version": "2025-09-01"},
-                           headers={"Authorization": f"Bearer {data_token}"})
+        wrong = client.get(url, params={"api-version": "2025-09-01"}, headers={"Authorization": f"Bearer {data_token}"})
     assert missing.status_code == 401
     assert missing.json()["error"]["code"] == "AuthenticationFailed"
     assert wrong.status_code == 401
@@ -294,8 +330,9 @@ def test_expired_token_surfaces_as_client_authentication_error(tenant: Simulated
 
 
 def test_injected_arm_throttling_is_retried_by_azure_core(tenant: SimulatedTenant, credential: Any) -> None:
-    tenant.add_fault(FaultRule.arm_throttled(r"/accounts/contoso-ai-swc/deployments$", retry_after=1,
-                                             subscription_id=SUB_A))
+    tenant.add_fault(
+        FaultRule.arm_throttled(r"/accounts/contoso-ai-swc/deployments$", retry_after=1, subscription_id=SUB_A)
+    )
     started = time.perf_counter()
     deployments = list(mgmt(tenant, credential).deployments.list("rg-ai", "contoso-ai-swc"))
     assert len(deployments) == 4
@@ -317,10 +354,15 @@ def test_writes_and_list_keys_are_answered_and_recorded(tenant: SimulatedTenant,
     base = f"{tenant.management_url}/subscriptions/{SUB_A}/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices"
     with raw_client(tenant) as client:
         auth = {"Authorization": f"Bearer {token}"}
-        put = client.put(f"{base}/accounts/contoso-ai-swc/deployments/new", params={"api-version": "2025-09-01"},
-                         headers=auth, json={"sku": {"name": "Standard", "capacity": 1}})
-        keys = client.post(f"{base}/accounts/contoso-ai-swc/listKeys", params={"api-version": "2025-09-01"},
-                           headers=auth)
+        put = client.put(
+            f"{base}/accounts/contoso-ai-swc/deployments/new",
+            params={"api-version": "2025-09-01"},
+            headers=auth,
+            json={"sku": {"name": "Standard", "capacity": 1}},
+        )
+        keys = client.post(
+            f"{base}/accounts/contoso-ai-swc/listKeys", params={"api-version": "2025-09-01"}, headers=auth
+        )
     assert put.status_code == 403
     assert "Microsoft.CognitiveServices/accounts/deployments/write" in put.json()["error"]["message"]
     assert keys.status_code == 403
@@ -332,7 +374,8 @@ def test_writes_and_list_keys_are_answered_and_recorded(tenant: SimulatedTenant,
 def test_read_only_traffic_is_not_a_write(tenant: SimulatedTenant, credential: Any) -> None:
     list(mgmt(tenant, credential).accounts.list())
     opened(ResourceGraphClient(credential, **arm_kwargs(tenant))).resources(
-        QueryRequest(subscriptions=[SUB_A], query="resources | where type =~ 'microsoft.cognitiveservices/accounts'"))
+        QueryRequest(subscriptions=[SUB_A], query="resources | where type =~ 'microsoft.cognitiveservices/accounts'")
+    )
     aoai(tenant, credential, "contoso-aoai-eus2").chat.completions.create(model="chat-prod", messages=HELLO)
     assert tenant.served_writes() == []
     assert not tenant.list_keys_called()
@@ -366,16 +409,18 @@ def test_records_hold_no_secrets(tenant: SimulatedTenant, credential: Any) -> No
 
 def test_chat_success_body_and_headers(tenant: SimulatedTenant, credential: Any) -> None:
     raw = aoai(tenant, credential, "contoso-aoai-eus2").chat.completions.with_raw_response.create(
-        model="chat-prod", messages=HELLO)
+        model="chat-prod", messages=HELLO
+    )
     completion = raw.parse()
     assert completion.model == "gpt-4o-2024-11-20"  # the model, not the deployment name
     assert completion.choices[0].finish_reason == "stop"
     assert completion.usage.total_tokens < 100
     body = json.loads(raw.http_response.text)
     assert body["prompt_filter_results"][0]["content_filter_results"]["jailbreak"] == {
-        "filtered": False, "detected": False}
-    for header in ("apim-request-id", "x-ms-region", "x-ratelimit-remaining-requests",
-                   "x-ratelimit-remaining-tokens"):
+        "filtered": False,
+        "detected": False,
+    }
+    for header in ("apim-request-id", "x-ms-region", "x-ratelimit-remaining-requests", "x-ratelimit-remaining-tokens"):
         assert header in raw.headers
     assert raw.headers["x-ms-region"] == "East US 2"
 
@@ -404,7 +449,8 @@ def test_reasoning_model_temperature_rules(tenant: SimulatedTenant, credential: 
     assert error.value.param == "temperature"
     assert error.value.body["message"] == (
         "Unsupported value: 'temperature' does not support 0.7 with this model. Only the default (1) value is "
-        "supported.")
+        "supported."
+    )
     assert error.value.response.text.startswith('{\n  "error": {\n    "message": ')  # pretty-printed
     assert client.chat.completions.create(model="reasoner", messages=HELLO, temperature=1).choices
 
@@ -433,7 +479,8 @@ def test_responses_parameter_errors(tenant: SimulatedTenant, credential: Any) ->
 def test_content_filter_rejects_the_trigger_word(tenant: SimulatedTenant, credential: Any) -> None:
     with pytest.raises(openai.BadRequestError) as error:
         aoai(tenant, credential, "contoso-aoai-eus2").chat.completions.create(
-            model="chat-prod", messages=[{"role": "user", "content": "please simulate-content-filter now"}])
+            model="chat-prod", messages=[{"role": "user", "content": "please simulate-content-filter now"}]
+        )
     body = error.value.body
     assert error.value.code == "content_filter"
     assert body["innererror"]["code"] == "ResponsibleAIPolicyViolation"
@@ -443,7 +490,8 @@ def test_content_filter_rejects_the_trigger_word(tenant: SimulatedTenant, creden
 def test_rate_limited_deployment_is_retried_after_retry_after(tenant: SimulatedTenant, credential: Any) -> None:
     started = time.perf_counter()
     completion = aoai(tenant, credential, "contoso-aoai-eus2").chat.completions.create(
-        model="bulk-41mini", messages=HELLO)
+        model="bulk-41mini", messages=HELLO
+    )
     assert completion.model == "gpt-4.1-mini-2025-04-14"
     assert time.perf_counter() - started >= 0.9
     calls = tenant.requests(plane="data", path_pattern=r"/chat/completions$")
@@ -472,23 +520,38 @@ def test_principal_without_data_role_gets_permission_denied(tenant: SimulatedTen
 def test_wrong_audience_token_on_data_plane(tenant: SimulatedTenant, credential: Any) -> None:
     management_token = credential.get_token(tenant.management_scope).token
     context = ssl.create_default_context(cafile=tenant.ca_path)
-    client = opened(openai.OpenAI(base_url=tenant.data_endpoint("contoso-ai-swc") + "openai/v1/",
-                                  api_key=management_token, http_client=openai.DefaultHttpxClient(verify=context),
-                                  max_retries=0))
+    client = opened(
+        openai.OpenAI(
+            base_url=tenant.data_endpoint("contoso-ai-swc") + "openai/v1/",
+            api_key=management_token,
+            http_client=openai.DefaultHttpxClient(verify=context),
+            max_retries=0,
+        )
+    )
     with pytest.raises(openai.AuthenticationError) as error:
         client.chat.completions.create(model="legacy-35", messages=HELLO)
-    assert error.value.body == {"statusCode": 401, "message": (
-        "Unauthorized. Access token is missing, invalid, audience is incorrect (https://cognitiveservices.azure.com), "
-        "or have expired.")}
+    assert error.value.body == {
+        "statusCode": 401,
+        "message": (
+            "Unauthorized. Access token is missing, invalid, audience is incorrect (https://cognitiveservices.azure.com), "
+            "or have expired."
+        ),
+    }
 
 
 def test_key_auth(tenant: SimulatedTenant) -> None:
     context = ssl.create_default_context(cafile=tenant.ca_path)
 
     def legacy_client(account: str, key: str) -> openai.AzureOpenAI:
-        return opened(openai.AzureOpenAI(azure_endpoint=tenant.data_endpoint(account), api_key=key,
-                                         api_version="2024-10-21",
-                                         http_client=openai.DefaultHttpxClient(verify=context), max_retries=0))
+        return opened(
+            openai.AzureOpenAI(
+                azure_endpoint=tenant.data_endpoint(account),
+                api_key=key,
+                api_version="2024-10-21",
+                http_client=openai.DefaultHttpxClient(verify=context),
+                max_retries=0,
+            )
+        )
 
     with pytest.raises(openai.PermissionDeniedError) as disabled:
         legacy_client("contoso-aoai-eus2", "0" * 32).chat.completions.create(model="chat-prod", messages=HELLO)
@@ -501,8 +564,10 @@ def test_key_auth(tenant: SimulatedTenant) -> None:
     assert wrong_key.value.response.headers["content-length"] == "224"  # byte-exact with the real capture
 
     key = tenant.account_keys("contoso-ai-swc")[0]
-    assert legacy_client("contoso-ai-swc", key).chat.completions.create(
-        model="legacy-35", messages=HELLO).model == "gpt-35-turbo"
+    assert (
+        legacy_client("contoso-ai-swc", key).chat.completions.create(model="legacy-35", messages=HELLO).model
+        == "gpt-35-turbo"
+    )
     assert tenant.requests(plane="data")[-1].path.endswith("/openai/deployments/legacy-35/chat/completions")
 
 
@@ -517,7 +582,8 @@ def test_embeddings_model_refuses_chat(tenant: SimulatedTenant, credential: Any)
 
 def test_streaming_chat(tenant: SimulatedTenant, credential: Any) -> None:
     stream = aoai(tenant, credential, "contoso-aoai-eus2").chat.completions.create(
-        model="chat-prod", messages=HELLO, stream=True)
+        model="chat-prod", messages=HELLO, stream=True
+    )
     text = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
     assert text.startswith("Hello")
 
@@ -534,12 +600,21 @@ def test_custom_spec_network_system_role_and_server_errors(monkeypatch: pytest.M
     data = yaml.safe_load(TENANT_YAML.read_text())
     data["caller"]["network"] = "public"
     swc = data["subscriptions"][0]["resourceGroups"][0]["accounts"][1]
-    swc["deployments"].append({"name": "tiny-reasoner", "model": {"format": "OpenAI", "name": "o1-mini",
-                                                                    "version": "2024-09-12"},
-                               "sku": {"name": "GlobalStandard", "capacity": 1}})
-    swc["deployments"].append({"name": "flaky", "model": {"name": "gpt-4o-mini", "version": "2024-07-18"},
-                               "sku": {"name": "GlobalStandard", "capacity": 1},
-                               "simulate": {"serverErrorFirstCalls": 1}})
+    swc["deployments"].append(
+        {
+            "name": "tiny-reasoner",
+            "model": {"format": "OpenAI", "name": "o1-mini", "version": "2024-09-12"},
+            "sku": {"name": "GlobalStandard", "capacity": 1},
+        }
+    )
+    swc["deployments"].append(
+        {
+            "name": "flaky",
+            "model": {"name": "gpt-4o-mini", "version": "2024-07-18"},
+            "sku": {"name": "GlobalStandard", "capacity": 1},
+            "simulate": {"serverErrorFirstCalls": 1},
+        }
+    )
     with SimulatedTenant(TenantSpec.from_mapping(data)) as custom:
         credential = host_identity(monkeypatch, custom)
         with pytest.raises(openai.PermissionDeniedError) as blocked:
@@ -548,7 +623,8 @@ def test_custom_spec_network_system_role_and_server_errors(monkeypatch: pytest.M
 
         with pytest.raises(openai.BadRequestError) as system_role:
             aoai(custom, credential, "contoso-ai-swc").chat.completions.create(
-                model="tiny-reasoner", messages=[{"role": "system", "content": "be brief"}, *HELLO])
+                model="tiny-reasoner", messages=[{"role": "system", "content": "be brief"}, *HELLO]
+            )
         assert (system_role.value.code, system_role.value.param) == ("unsupported_value", "messages[0].role")
         assert system_role.value.response.headers["content-length"] == "221"  # as captured from Azure
 
@@ -566,11 +642,15 @@ def test_invalid_spec_is_reported_with_its_place() -> None:
 
 def test_unknown_data_plane_path_is_resource_not_found(tenant: SimulatedTenant) -> None:
     with raw_client(tenant) as client:
-        missing_version = client.post(tenant.data_endpoint("contoso-ai-swc")
-                                       + "openai/deployments/legacy-35/chat/completions", json={})
-        dated_v1 = client.post(tenant.data_endpoint("contoso-ai-swc") + "openai/v1/chat/completions",
-                               params={"api-version": "2024-10-21"},
-                               headers={"api-key": tenant.account_keys("contoso-ai-swc")[0]}, json={})
+        missing_version = client.post(
+            tenant.data_endpoint("contoso-ai-swc") + "openai/deployments/legacy-35/chat/completions", json={}
+        )
+        dated_v1 = client.post(
+            tenant.data_endpoint("contoso-ai-swc") + "openai/v1/chat/completions",
+            params={"api-version": "2024-10-21"},
+            headers={"api-key": tenant.account_keys("contoso-ai-swc")[0]},
+            json={},
+        )
     assert missing_version.status_code == 404
     assert missing_version.text == '{"error":{"code":"404","message": "Resource not found"}}'
     assert dated_v1.status_code == 400

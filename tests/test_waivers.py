@@ -25,8 +25,11 @@ def _write(tmp_path: Path, text: str) -> Path:
 @pytest.fixture()
 def report(rules, kb):
     """An account with key auth on (AOAI-SEC-001 fails, a warning) and a failed deployment (an error)."""
-    facts = make_facts(make_deployment("chat"), make_deployment("broken", provisioning_state="Failed"),
-                       account=make_account(disable_local_auth=False))
+    facts = make_facts(
+        make_deployment("chat"),
+        make_deployment("broken", provisioning_state="Failed"),
+        account=make_account(disable_local_auth=False),
+    )
     return audit(facts, rules, kb, today=TODAY)
 
 
@@ -36,21 +39,26 @@ def _one(report, rule_id: str, target_name: str):
 
 
 def test_active_waiver_marks_the_finding_waived_with_who_why_and_until(report, rules, tmp_path: Path) -> None:
-    path = _write(tmp_path, f"""\
+    path = _write(
+        tmp_path,
+        f"""\
 waivers:
   - rule: AOAI-DEPLOY-001
     target: "acct/brok*"
     reason: rebuilt in change CHG-42
     owner: platform-team@contoso.com
     expires: {TODAY + timedelta(days=14)}
-""")
+""",
+    )
     waived = apply_waivers(report, load_waivers(path, {r.id: r.category for r in rules}), TODAY)
     finding = _one(waived, "AOAI-DEPLOY-001", "acct/broken")
     assert finding.status is Status.WAIVED
-    assert finding.reason == (f"waived by platform-team@contoso.com until {TODAY + timedelta(days=14)}: "
-                              f"rebuilt in change CHG-42 ({path}:2)")
+    assert finding.reason == (
+        f"waived by platform-team@contoso.com until {TODAY + timedelta(days=14)}: rebuilt in change CHG-42 ({path}:2)"
+    )
     assert finding.waiver is not None and finding.waiver.owner == "platform-team@contoso.com"
     assert len(waived.findings) == len(report.findings), "waived, not hidden; nothing else added"
+
     def errors(r):
         return sum(1 for f in r.findings if f.status is Status.FAIL and f.severity.value == "error")
 
@@ -59,14 +67,17 @@ waivers:
 
 def test_waiver_that_expired_yesterday_fails_again_and_fails_itself(report, rules, tmp_path: Path) -> None:
     yesterday = TODAY - timedelta(days=1)
-    path = _write(tmp_path, f"""\
+    path = _write(
+        tmp_path,
+        f"""\
 waivers:
   - rule: AOAI-DEPLOY-001
     target: acct/broken
     reason: rebuilt in change CHG-42
     owner: platform-team@contoso.com
     expires: {yesterday}
-""")
+""",
+    )
     result = apply_waivers(report, load_waivers(path, {r.id: r.category for r in rules}), TODAY)
     assert _one(result, "AOAI-DEPLOY-001", "acct/broken").status is Status.FAIL
     expired = [f for f in result.findings if f.rule_id == "AOAI-WAIVER-001"]
@@ -80,13 +91,17 @@ waivers:
 
 
 def test_a_waiver_is_good_through_its_expiry_day(report, tmp_path: Path) -> None:
-    path = _write(tmp_path, f"waivers:\n  - {{rule: AOAI-DEPLOY-001, target: '*', reason: r, owner: o, expires: {TODAY}}}\n")
+    path = _write(
+        tmp_path, f"waivers:\n  - {{rule: AOAI-DEPLOY-001, target: '*', reason: r, owner: o, expires: {TODAY}}}\n"
+    )
     result = apply_waivers(report, load_waivers(path), TODAY)
     assert _one(result, "AOAI-DEPLOY-001", "acct/broken").status is Status.WAIVED
 
 
 def test_category_waiver_matches_on_arm_id_and_unused_waiver_is_reported(report, tmp_path: Path) -> None:
-    path = _write(tmp_path, f"""\
+    path = _write(
+        tmp_path,
+        f"""\
 waivers:
   - category: security
     target: "/subscriptions/*/accounts/ACCT"
@@ -98,7 +113,8 @@ waivers:
     reason: typo in the pattern
     owner: bob
     expires: {TODAY + timedelta(days=60)}
-""")
+""",
+    )
     result = apply_waivers(report, load_waivers(path), TODAY)
     assert _one(result, "AOAI-SEC-001", "acct").status is Status.WAIVED
     (unused,) = [f for f in result.findings if f.rule_id == "AOAI-WAIVER-002"]
@@ -108,22 +124,43 @@ waivers:
     assert passing, "passing findings are never turned into waived ones"
 
 
-@pytest.mark.parametrize("text,where,words", [
-    ("waivers:\n  - rule: AOAI-NOPE-001\n    target: x\n    reason: r\n    owner: o\n    expires: 2027-01-01\n", 2,
-     "unknown rule id 'AOAI-NOPE-001'"),
-    ("waivers:\n  - category: safety\n    target: x\n    reason: r\n    owner: o\n    expires: 2027-01-01\n", 2,
-     "unknown category 'safety'"),
-    ("waivers:\n  - rule: AOAI-API-001\n    target: x\n    reason: r\n    owner: o\n    expires: next week\n", 6,
-     "expires must be a date"),
-    ("waivers:\n  - rule: AOAI-API-001\n    target: x\n    reason: r\n    expires: 2027-01-01\n", 2,
-     "waiver needs owner"),
-    ("waivers:\n  - rule: AOAI-API-001\n    category: quota\n    target: x\n    reason: r\n    owner: o\n    expires: 2027-01-01\n",
-     2, "exactly one of rule or category"),
-    ("waivers:\n  - rule: AOAI-API-001\n    target: x\n    reason: r\n    owner: o\n    expires: 2027-01-01\n    expiry: 2027-02-01\n",
-     7, "unknown waiver field 'expiry'"),
-    ("waivers:\n  - rule: [unclosed\n", 3, "invalid YAML"),
-    ("- just a list\n", 1, "a waivers file is a mapping"),
-])
+@pytest.mark.parametrize(
+    "text,where,words",
+    [
+        (
+            "waivers:\n  - rule: AOAI-NOPE-001\n    target: x\n    reason: r\n    owner: o\n    expires: 2027-01-01\n",
+            2,
+            "unknown rule id 'AOAI-NOPE-001'",
+        ),
+        (
+            "waivers:\n  - category: safety\n    target: x\n    reason: r\n    owner: o\n    expires: 2027-01-01\n",
+            2,
+            "unknown category 'safety'",
+        ),
+        (
+            "waivers:\n  - rule: AOAI-API-001\n    target: x\n    reason: r\n    owner: o\n    expires: next week\n",
+            6,
+            "expires must be a date",
+        ),
+        (
+            "waivers:\n  - rule: AOAI-API-001\n    target: x\n    reason: r\n    expires: 2027-01-01\n",
+            2,
+            "waiver needs owner",
+        ),
+        (
+            "waivers:\n  - rule: AOAI-API-001\n    category: quota\n    target: x\n    reason: r\n    owner: o\n    expires: 2027-01-01\n",
+            2,
+            "exactly one of rule or category",
+        ),
+        (
+            "waivers:\n  - rule: AOAI-API-001\n    target: x\n    reason: r\n    owner: o\n    expires: 2027-01-01\n    expiry: 2027-02-01\n",
+            7,
+            "unknown waiver field 'expiry'",
+        ),
+        ("waivers:\n  - rule: [unclosed\n", 3, "invalid YAML"),
+        ("- just a list\n", 1, "a waivers file is a mapping"),
+    ],
+)
 def test_bad_waiver_files_name_file_and_line(tmp_path: Path, rules, text: str, where: int, words: str) -> None:
     path = _write(tmp_path, text)
     with pytest.raises(InputError) as caught:
@@ -138,7 +175,9 @@ def _demo(out: Path, *args: str) -> int:
 def test_cli_expired_waiver_makes_the_gate_fail_again(tmp_path: Path) -> None:
     """Through the CLI: waive the demo's only errors except one, which was waived until yesterday."""
     today = date.today()
-    path = _write(tmp_path, f"""\
+    path = _write(
+        tmp_path,
+        f"""\
 waivers:
   - rule: AOAI-DEPLOY-001
     target: contoso-ai-swc/gpt-41-failed
@@ -150,7 +189,8 @@ waivers:
     reason: upgrades scheduled
     owner: platform-team
     expires: {today + timedelta(days=30)}
-""")
+""",
+    )
     assert _demo(tmp_path / "out", "--waivers", str(path)) == 1
     data = json.loads((tmp_path / "out" / "report.json").read_text())
     by_rule = {}

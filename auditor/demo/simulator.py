@@ -24,6 +24,7 @@ The tenant itself (subscriptions, accounts, deployments, catalogs, quota, per-mo
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import hashlib
 import importlib.resources
@@ -423,16 +424,18 @@ def _parse_spec(raw: Mapping[str, Any]) -> TenantSpec:
             rg_name = str(_need(rg_raw, "name", rg_where))
             accounts: list[AccountSpec] = []
             for k, acc_raw in enumerate(_listing(rg_raw.get("accounts"), f"{rg_where}.accounts")):
-                acc = _parse_account(_mapping(acc_raw, f"{rg_where}.accounts[{k}]"), sub_id, rg_name, rg_raw,
-                                     f"{rg_where}.accounts[{k}]")
+                acc = _parse_account(
+                    _mapping(acc_raw, f"{rg_where}.accounts[{k}]"), sub_id, rg_name, rg_raw, f"{rg_where}.accounts[{k}]"
+                )
                 if acc.name.lower() in seen_accounts:
                     raise ValueError(f"{rg_where}.accounts[{k}]: account name '{acc.name}' is used twice")
                 seen_accounts.add(acc.name.lower())
                 accounts.append(acc)
             groups.append(ResourceGroupSpec(rg_name, str(rg_raw.get("location", "")), tuple(accounts)))
         subscriptions.append(
-            SubscriptionSpec(sub_id, str(sub_raw.get("displayName", sub_id)), str(sub_raw.get("state", "Enabled")),
-                             tuple(groups))
+            SubscriptionSpec(
+                sub_id, str(sub_raw.get("displayName", sub_id)), str(sub_raw.get("state", "Enabled")), tuple(groups)
+            )
         )
 
     quota_raw = _mapping(data.get("quota"), "quota")
@@ -464,8 +467,9 @@ def _parse_spec(raw: Mapping[str, Any]) -> TenantSpec:
         category=str(cf_raw.get("category", "sexual")),
         severity=str(cf_raw.get("severity", "high")),
     )
-    return TenantSpec(tenant_id, caller, tuple(subscriptions), quota_lines, quota_limits, catalog, behaviour,
-                      content_filter)
+    return TenantSpec(
+        tenant_id, caller, tuple(subscriptions), quota_lines, quota_limits, catalog, behaviour, content_filter
+    )
 
 
 def _parse_account(raw: dict[str, Any], sub_id: str, rg: str, rg_raw: Mapping[str, Any], where: str) -> AccountSpec:
@@ -512,7 +516,9 @@ def _parse_account(raw: dict[str, Any], sub_id: str, rg: str, rg_raw: Mapping[st
         tags=raw.get("tags"),
         identity=raw.get("identity"),
         caller_has_data_role=bool(sim.get("callerHasDataRole", True)),
-        rai_policies=tuple(_mapping(p, f"{where}.raiPolicies") for p in _listing(raw.get("raiPolicies"), f"{where}.raiPolicies")),
+        rai_policies=tuple(
+            _mapping(p, f"{where}.raiPolicies") for p in _listing(raw.get("raiPolicies"), f"{where}.raiPolicies")
+        ),
     )
 
 
@@ -606,23 +612,42 @@ class FaultRule:
     plane: str | None = None
 
     @classmethod
-    def arm_throttled(cls, path_pattern: str, *, retry_after: int = 1, times: int | None = 1,
-                      subscription_id: str = "00000000-0000-0000-0000-000000000000") -> FaultRule:
+    def arm_throttled(
+        cls,
+        path_pattern: str,
+        *,
+        retry_after: int = 1,
+        times: int | None = 1,
+        subscription_id: str = "00000000-0000-0000-0000-000000000000",
+    ) -> FaultRule:
         """ARM's subscription read throttling: 429 SubscriptionRequestsThrottled with Retry-After (§1.9)."""
-        body = {"error": {"code": "SubscriptionRequestsThrottled", "message": (
-            f"Number of 'read' requests for subscription '{subscription_id}' actor "
-            f"'00000000-0000-0000-0000-000000000000' exceeded. Please try again after '{retry_after}' seconds "
-            "after additional tokens are available. Refer to https://aka.ms/arm-throttling for additional "
-            "information.")}}
+        body = {
+            "error": {
+                "code": "SubscriptionRequestsThrottled",
+                "message": (
+                    f"Number of 'read' requests for subscription '{subscription_id}' actor "
+                    f"'00000000-0000-0000-0000-000000000000' exceeded. Please try again after '{retry_after}' seconds "
+                    "after additional tokens are available. Refer to https://aka.ms/arm-throttling for additional "
+                    "information."
+                ),
+            }
+        }
         return cls(path_pattern, 429, body, {"Retry-After": str(retry_after)}, times, plane="arm")
 
     @classmethod
-    def server_error(cls, path_pattern: str, *, status: int = 500, times: int | None = 1,
-                     plane: str | None = None) -> FaultRule:
+    def server_error(
+        cls, path_pattern: str, *, status: int = 500, times: int | None = 1, plane: str | None = None
+    ) -> FaultRule:
         """A generic 5xx in ARM's error envelope."""
-        body = {"error": {"code": "InternalServerError", "message": (
-            "Encountered internal server error. Diagnostic information: timestamp "
-            f"'{_utc_stamp()}', tracking id '{uuid.uuid4()}'.")}}
+        body = {
+            "error": {
+                "code": "InternalServerError",
+                "message": (
+                    "Encountered internal server error. Diagnostic information: timestamp "
+                    f"'{_utc_stamp()}', tracking id '{uuid.uuid4()}'."
+                ),
+            }
+        }
         return cls(path_pattern, status, body, {}, times, plane=plane)
 
 
@@ -685,13 +710,27 @@ _AUTH_TYPE_DISABLED = (
     b'resource."}}'
 )
 # §3.4(h): compact, 224 bytes.
-_INVALID_KEY = _compact({"error": {"code": "401", "message": (
-    "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for "
-    "an active subscription and use a correct regional API endpoint for your resource.")}})
+_INVALID_KEY = _compact(
+    {
+        "error": {
+            "code": "401",
+            "message": (
+                "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for "
+                "an active subscription and use a correct regional API endpoint for your resource."
+            ),
+        }
+    }
+)
 # §3.4(i): non-standard envelope, no "error" key.
-_INVALID_TOKEN = _compact({"statusCode": 401, "message": (
-    "Unauthorized. Access token is missing, invalid, audience is incorrect "
-    "(https://cognitiveservices.azure.com), or have expired.")})
+_INVALID_TOKEN = _compact(
+    {
+        "statusCode": 401,
+        "message": (
+            "Unauthorized. Access token is missing, invalid, audience is incorrect "
+            "(https://cognitiveservices.azure.com), or have expired."
+        ),
+    }
+)
 # Not in the reference: real Azure text for a public call to an account with publicNetworkAccess Disabled,
 # as quoted in public issues (Azure-Samples/azure-search-openai-demo#1157, TabularEditor3#1557).
 _PUBLIC_ACCESS_DISABLED = (
@@ -718,24 +757,50 @@ _SERVER_ERROR_MESSAGE = (
 # Data actions named by PermissionDenied (§3.4(j)); the path in the message is templated, like Azure's.
 # The chat text is verbatim; the responses/embeddings ones follow the same pattern (UNVERIFIED).
 _DATA_ACTIONS = {
-    "chatCompletion": ("Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action",
-                       "POST /openai/deployments/{deployment-id}/chat/completions"),
+    "chatCompletion": (
+        "Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action",
+        "POST /openai/deployments/{deployment-id}/chat/completions",
+    ),
     "responses": ("Microsoft.CognitiveServices/accounts/OpenAI/responses/write", "POST /openai/responses"),
-    "embeddings": ("Microsoft.CognitiveServices/accounts/OpenAI/deployments/embeddings/action",
-                   "POST /openai/deployments/{deployment-id}/embeddings"),
+    "embeddings": (
+        "Microsoft.CognitiveServices/accounts/OpenAI/deployments/embeddings/action",
+        "POST /openai/deployments/{deployment-id}/embeddings",
+    ),
 }
-_OPERATION_IDS = {"chatCompletion": "ChatCompletions_Create", "responses": "Responses_Create",
-                  "embeddings": "Embeddings_Create"}
+_OPERATION_IDS = {
+    "chatCompletion": "ChatCompletions_Create",
+    "responses": "Responses_Create",
+    "embeddings": "Embeddings_Create",
+}
 _REGION_NAMES = {
-    "australiaeast": "Australia East", "brazilsouth": "Brazil South", "canadacentral": "Canada Central",
-    "canadaeast": "Canada East", "centralus": "Central US", "eastus": "East US", "eastus2": "East US 2",
-    "francecentral": "France Central", "germanywestcentral": "Germany West Central", "italynorth": "Italy North",
-    "japaneast": "Japan East", "koreacentral": "Korea Central", "northcentralus": "North Central US",
-    "northeurope": "North Europe", "norwayeast": "Norway East", "polandcentral": "Poland Central",
-    "southafricanorth": "South Africa North", "southcentralus": "South Central US",
-    "southeastasia": "Southeast Asia", "southindia": "South India", "spaincentral": "Spain Central",
-    "swedencentral": "Sweden Central", "switzerlandnorth": "Switzerland North", "uaenorth": "UAE North",
-    "uksouth": "UK South", "westeurope": "West Europe", "westus": "West US", "westus2": "West US 2",
+    "australiaeast": "Australia East",
+    "brazilsouth": "Brazil South",
+    "canadacentral": "Canada Central",
+    "canadaeast": "Canada East",
+    "centralus": "Central US",
+    "eastus": "East US",
+    "eastus2": "East US 2",
+    "francecentral": "France Central",
+    "germanywestcentral": "Germany West Central",
+    "italynorth": "Italy North",
+    "japaneast": "Japan East",
+    "koreacentral": "Korea Central",
+    "northcentralus": "North Central US",
+    "northeurope": "North Europe",
+    "norwayeast": "Norway East",
+    "polandcentral": "Poland Central",
+    "southafricanorth": "South Africa North",
+    "southcentralus": "South Central US",
+    "southeastasia": "Southeast Asia",
+    "southindia": "South India",
+    "spaincentral": "Spain Central",
+    "swedencentral": "Sweden Central",
+    "switzerlandnorth": "Switzerland North",
+    "uaenorth": "UAE North",
+    "uksouth": "UK South",
+    "westeurope": "West Europe",
+    "westus": "West US",
+    "westus2": "West US 2",
     "westus3": "West US 3",
 }
 _SAFE = {"filtered": False, "severity": "safe"}
@@ -746,8 +811,9 @@ def _region_name(location: str) -> str:
     return _REGION_NAMES.get(location, location)
 
 
-def _openai_error(message: str, param: str | None, code: str | None,
-                  error_type: str | None = "invalid_request_error") -> bytes:
+def _openai_error(
+    message: str, param: str | None, code: str | None, error_type: str | None = "invalid_request_error"
+) -> bytes:
     return _pretty({"error": {"message": message, "type": error_type, "param": param, "code": code}})
 
 
@@ -828,6 +894,8 @@ _ARM_ROUTES: list[tuple[str, re.Pattern[str]]] = [
         ("usages", r"^" + _SUB + _CS + r"/locations/(?P<loc>[^/]+)/usages"),
     ]
 ]
+
+
 def _default_filters() -> list[dict[str, Any]]:
     return [
         {"name": name, "blocking": True, "enabled": True, "severityThreshold": "Medium", "source": source}
@@ -845,8 +913,11 @@ _SYSTEM_RAI_POLICIES: tuple[Mapping[str, Any], ...] = (
 
 _GRAPH_PATH = re.compile(r"^/providers/microsoft\.resourcegraph/resources/?$", re.IGNORECASE)
 _DATA_PATH = re.compile(r"^/aoai/(?P<acct>[^/]+)/(?P<rest>.*)$")
-_V1_ROUTES = {"openai/v1/chat/completions": "chatCompletion", "openai/v1/responses": "responses",
-              "openai/v1/embeddings": "embeddings"}
+_V1_ROUTES = {
+    "openai/v1/chat/completions": "chatCompletion",
+    "openai/v1/responses": "responses",
+    "openai/v1/embeddings": "embeddings",
+}
 _LEGACY_DEPLOYMENT_ROUTE = re.compile(r"^openai/deployments/(?P<dep>[^/]+)/(?P<op>chat/completions|embeddings)$")
 _FILTER_NAME = re.compile(r"name\.value\s+eq\s+'([^']*)'", re.IGNORECASE)
 
@@ -854,8 +925,16 @@ _FILTER_NAME = re.compile(r"name\.value\s+eq\s+'([^']*)'", re.IGNORECASE)
 class _Backend:
     """Turns (method, path, query, headers, body) into a reply, records it, injects faults and latency."""
 
-    def __init__(self, spec: TenantSpec, *, arm_latency: float, data_latency: float, faults: Iterable[FaultRule],
-                 page_size: int, deployments_page_size: int) -> None:
+    def __init__(
+        self,
+        spec: TenantSpec,
+        *,
+        arm_latency: float,
+        data_latency: float,
+        faults: Iterable[FaultRule],
+        page_size: int,
+        deployments_page_size: int,
+    ) -> None:
         self.spec = spec
         self.arm_latency = arm_latency
         self.data_latency = data_latency
@@ -918,8 +997,9 @@ class _Backend:
                 return rule
         return None
 
-    def dispatch(self, listener: str, method: str, path: str, query: dict[str, str], headers: Mapping[str, str],
-                 body: bytes) -> _Reply:
+    def dispatch(
+        self, listener: str, method: str, path: str, query: dict[str, str], headers: Mapping[str, str], body: bytes
+    ) -> _Reply:
         """Entry point of both servers; `listener` is "https" (ARM, graph, data) or "token"."""
         if listener == "token":
             plane = "token"
@@ -941,8 +1021,9 @@ class _Backend:
                 self._in_flight[plane] -= 1
                 self._in_flight_total -= 1
 
-    def _dispatch_counted(self, plane: str, method: str, path: str, query: dict[str, str],
-                          headers: Mapping[str, str], body: bytes) -> _Reply:
+    def _dispatch_counted(
+        self, plane: str, method: str, path: str, query: dict[str, str], headers: Mapping[str, str], body: bytes
+    ) -> _Reply:
         latency = self.data_latency if plane == "data" else self.arm_latency if plane in ("arm", "graph") else 0.0
         if latency > 0:
             time.sleep(latency)
@@ -960,8 +1041,11 @@ class _Backend:
                 reply = self._arm(method, path, query, headers)
         except Exception:  # a simulator bug must surface as a 500, not a hung client
             _LOG.exception("simulator failed on %s %s", method, path)
-            reply = _Reply(500, _arm_error("InternalServerError", "The simulator failed on this request."),
-                           {"Content-Type": "application/json; charset=utf-8"})
+            reply = _Reply(
+                500,
+                _arm_error("InternalServerError", "The simulator failed on this request."),
+                {"Content-Type": "application/json; charset=utf-8"},
+            )
         with self._lock:
             self._records.append(ServedRequest(method, path, dict(query), reply.status, plane, time.time()))
         return reply
@@ -1014,16 +1098,20 @@ class _Backend:
         authorization = headers.get("authorization")
 
         def unauthorized(code: str, message: str) -> _Reply:
-            challenge = (f'Bearer authorization_uri="https://login.microsoftonline.com/{self.spec.tenant_id}", '
-                         f'error="invalid_token", error_description="{message}"')
+            challenge = (
+                f'Bearer authorization_uri="https://login.microsoftonline.com/{self.spec.tenant_id}", '
+                f'error="invalid_token", error_description="{message}"'
+            )
             return self._arm_reply(401, _arm_error(code, message), path, {"WWW-Authenticate": challenge})
 
         if not authorization:
             return unauthorized("AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.")
         scheme, _, value = authorization.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
-            return unauthorized("AuthenticationFailed",
-                                "Authentication failed. The 'Authorization' header is provided in an invalid format.")
+            return unauthorized(
+                "AuthenticationFailed",
+                "Authentication failed. The 'Authorization' header is provided in an invalid format.",
+            )
         token = self.tokens.get(value.strip())
         if token is None:
             return unauthorized("InvalidAuthenticationToken", "The access token is invalid.")
@@ -1032,16 +1120,19 @@ class _Backend:
             fmt = "%m/%d/%Y %I:%M:%S %p"
             expiry = datetime.fromtimestamp(token.expires_on, timezone.utc).strftime(fmt)
             current = datetime.fromtimestamp(now, timezone.utc).strftime(fmt)
-            return unauthorized("ExpiredAuthenticationToken",
-                                f"The access token expiry UTC time '{expiry}' is earlier than current UTC time "
-                                f"'{current}'.")
+            return unauthorized(
+                "ExpiredAuthenticationToken",
+                f"The access token expiry UTC time '{expiry}' is earlier than current UTC time '{current}'.",
+            )
         allowed = {_norm_resource(a) for a in (*_ARM_AUDIENCES, self.management_url)}
         if token.resource not in allowed:
             audiences = ",".join(f"'{a}'" for a in _ARM_AUDIENCES)
-            return unauthorized("InvalidAuthenticationTokenAudience",
-                                f"The access token has been obtained for wrong audience or resource "
-                                f"'{token.resource}'. It should exactly match with one of the allowed audiences "
-                                f"{audiences}.")
+            return unauthorized(
+                "InvalidAuthenticationTokenAudience",
+                f"The access token has been obtained for wrong audience or resource "
+                f"'{token.resource}'. It should exactly match with one of the allowed audiences "
+                f"{audiences}.",
+            )
         return None
 
     def _arm(self, method: str, path: str, query: dict[str, str], headers: Mapping[str, str]) -> _Reply:
@@ -1049,24 +1140,41 @@ class _Backend:
         if denied is not None:
             return denied
         if "api-version" not in query:
-            return self._arm_reply(400, _arm_error(
-                "MissingApiVersionParameter",
-                "The api-version query parameter (?api-version=) is required for all requests."), path)
+            return self._arm_reply(
+                400,
+                _arm_error(
+                    "MissingApiVersionParameter",
+                    "The api-version query parameter (?api-version=) is required for all requests.",
+                ),
+                path,
+            )
         if method != "GET":
             return self._arm_write(method, path)
         route, match = self._route(path)
         if route is None or match is None:
-            return self._arm_reply(404, _arm_error(
-                "InvalidResourceType", f"The resource type could not be found for api version "
-                f"'{query.get('api-version')}'. Path: '{path}'."), path)
+            return self._arm_reply(
+                404,
+                _arm_error(
+                    "InvalidResourceType",
+                    f"The resource type could not be found for api version "
+                    f"'{query.get('api-version')}'. Path: '{path}'.",
+                ),
+                path,
+            )
         groups = match.groupdict()
         if route == "subscriptions":
-            return self._page(path, query, [self._subscription_json(s) for s in self.spec.subscriptions],
-                              self.page_size, tenant_level=True)
+            return self._page(
+                path,
+                query,
+                [self._subscription_json(s) for s in self.spec.subscriptions],
+                self.page_size,
+                tenant_level=True,
+            )
         sub = self.spec.subscription(groups["sub"])
         if sub is None:
-            return self._arm_reply(404, _arm_error(
-                "SubscriptionNotFound", f"The subscription '{groups['sub']}' could not be found."), path)
+            return self._arm_reply(
+                404, _arm_error("SubscriptionNotFound", f"The subscription '{groups['sub']}' could not be found."), path
+            )
         if route == "subscription":
             return self._arm_reply(200, _compact(self._subscription_json(sub)), path)
         if route == "resource_groups":
@@ -1076,44 +1184,62 @@ class _Backend:
         if route == "models":
             return self._page(path, query, self._models_json(groups["loc"]), self.page_size)
         if route == "usages":
-            return self._page(path, query, self._usages_json(sub, groups["loc"], query.get("$filter")),
-                              self.page_size)
+            return self._page(path, query, self._usages_json(sub, groups["loc"], query.get("$filter")), self.page_size)
         rg = sub.resource_group(groups["rg"])
         if rg is None:
             # ResourceGroupNotFound text is standard ARM (UNVERIFIED in the reference, §1.9).
-            return self._arm_reply(404, _arm_error(
-                "ResourceGroupNotFound", f"Resource group '{groups['rg']}' could not be found."), path)
+            return self._arm_reply(
+                404, _arm_error("ResourceGroupNotFound", f"Resource group '{groups['rg']}' could not be found."), path
+            )
         if route == "resource_group":
             return self._arm_reply(200, _compact(self._rg_json(sub, rg)), path)
         if route == "accounts_rg":
             return self._page(path, query, [self._account_json(a) for a in rg.accounts], self.page_size)
         account = next((a for a in rg.accounts if a.name.lower() == groups["acct"].lower()), None)
         if account is None:
-            return self._arm_reply(404, _arm_error("ResourceNotFound", (
-                f"The Resource 'Microsoft.CognitiveServices/accounts/{groups['acct']}' under resource group "
-                f"'{groups['rg']}' was not found. For more details please go to "
-                "https://aka.ms/ARMResourceNotFoundFix")), path)
+            return self._arm_reply(
+                404,
+                _arm_error(
+                    "ResourceNotFound",
+                    (
+                        f"The Resource 'Microsoft.CognitiveServices/accounts/{groups['acct']}' under resource group "
+                        f"'{groups['rg']}' was not found. For more details please go to "
+                        "https://aka.ms/ARMResourceNotFoundFix"
+                    ),
+                ),
+                path,
+            )
         if route == "account":
             return self._arm_reply(200, _compact(self._account_json(account)), path)
         if route == "deployments":
-            return self._page(path, query, [self._deployment_json(account, d) for d in account.deployments],
-                              self.deployments_page_size)
+            return self._page(
+                path,
+                query,
+                [self._deployment_json(account, d) for d in account.deployments],
+                self.deployments_page_size,
+            )
         if route == "account_models":
-            return self._page(path, query, [m["model"] for m in self._models_json(account.location)
-                                            if m["kind"].lower() == account.kind.lower()], self.page_size)
+            return self._page(
+                path,
+                query,
+                [m["model"] for m in self._models_json(account.location) if m["kind"].lower() == account.kind.lower()],
+                self.page_size,
+            )
         if route in ("rai_policies", "rai_policy"):
             policies = [self._rai_policy_json(account, p) for p in _SYSTEM_RAI_POLICIES + account.rai_policies]
             if route == "rai_policies":
                 return self._page(path, query, policies, self.page_size)
             found = next((p for p in policies if p["name"].lower() == groups["policy"].lower()), None)
             if found is None:
-                return self._arm_reply(404, _arm_error(
-                    "NotFound", f"Specified resource '{path.rstrip('/')}' cannot be found."), path)
+                return self._arm_reply(
+                    404, _arm_error("NotFound", f"Specified resource '{path.rstrip('/')}' cannot be found."), path
+                )
             return self._arm_reply(200, _compact(found), path)
         deployment = account.deployment(groups["dep"])
         if deployment is None:
-            return self._arm_reply(404, _arm_error(
-                "NotFound", f"Specified resource '{path.rstrip('/')}' cannot be found."), path)
+            return self._arm_reply(
+                404, _arm_error("NotFound", f"Specified resource '{path.rstrip('/')}' cannot be found."), path
+            )
         return self._arm_reply(200, _compact(self._deployment_json(account, deployment)), path)
 
     @staticmethod
@@ -1162,13 +1288,14 @@ class _Backend:
         )
         return self._arm_reply(403, _arm_error("AuthorizationFailed", message), path)
 
-    def _page(self, path: str, query: Mapping[str, str], items: list[Any], size: int,
-              tenant_level: bool = False) -> _Reply:
+    def _page(
+        self, path: str, query: Mapping[str, str], items: list[Any], size: int, tenant_level: bool = False
+    ) -> _Reply:
         """`{"value": [...], "nextLink": ...}`; nextLink is an absolute URL carrying an opaque `$skipToken`."""
         offset = _read_token(query.get("$skipToken"))
         if offset < 0:
             return self._arm_reply(400, _arm_error("InvalidSkipToken", "The provided skip token is invalid."), path)
-        page: dict[str, Any] = {"value": items[offset: offset + size]}
+        page: dict[str, Any] = {"value": items[offset : offset + size]}
         if offset + size < len(items):
             params = {k: v for k, v in query.items() if k != "$skipToken"}
             params["$skipToken"] = _opaque_token(offset + size)
@@ -1188,8 +1315,11 @@ class _Backend:
             "tenantId": self.spec.tenant_id,
             "displayName": sub.display_name,
             "state": sub.state,
-            "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "quotaId": "PayAsYouGo_2014-09-01",
-                                     "spendingLimit": "Off"},
+            "subscriptionPolicies": {
+                "locationPlacementId": "Public_2014-09-01",
+                "quotaId": "PayAsYouGo_2014-09-01",
+                "spendingLimit": "Off",
+            },
         }
 
     @staticmethod
@@ -1209,12 +1339,25 @@ class _Backend:
         endpoint = self.data_endpoint(account)
         kind = account.kind.lower()
         if kind == "openai":
-            endpoint_keys = ["OpenAI Language Model Instance API", "OpenAI Dall-E API", "OpenAI Whisper API",
-                             "OpenAI Model Scaleset API", "OpenAI Realtime API", "Token Service API"]
+            endpoint_keys = [
+                "OpenAI Language Model Instance API",
+                "OpenAI Dall-E API",
+                "OpenAI Whisper API",
+                "OpenAI Model Scaleset API",
+                "OpenAI Realtime API",
+                "Token Service API",
+            ]
         elif kind == "aiservices":
-            endpoint_keys = ["OpenAI Language Model Instance API", "OpenAI Dall-E API", "OpenAI Whisper API",
-                             "OpenAI Realtime API", "AI Foundry API", "Azure AI Model Inference API",
-                             "FormRecognizer", "Token Service API"]
+            endpoint_keys = [
+                "OpenAI Language Model Instance API",
+                "OpenAI Dall-E API",
+                "OpenAI Whisper API",
+                "OpenAI Realtime API",
+                "AI Foundry API",
+                "Azure AI Model Inference API",
+                "FormRecognizer",
+                "Token Service API",
+            ]
         else:
             endpoint_keys = [account.kind, "Token Service API"]
         props: dict[str, Any] = copy.deepcopy(dict(account.properties))
@@ -1226,16 +1369,30 @@ class _Backend:
         props["dateCreated"] = "2025-03-14T09:26:53.4185126Z"
         props["isMigrated"] = False
         props["capabilities"] = [
-            {"name": "VirtualNetworks"}, {"name": "CustomerManagedKey"},
-            {"name": "TrustedServices",
-             "value": "Microsoft.CognitiveServices,Microsoft.MachineLearningServices,Microsoft.Search"},
+            {"name": "VirtualNetworks"},
+            {"name": "CustomerManagedKey"},
+            {
+                "name": "TrustedServices",
+                "value": "Microsoft.CognitiveServices,Microsoft.MachineLearningServices,Microsoft.Search",
+            },
         ]
         if account.is_openai_capable:
-            props["callRateLimit"] = {"rules": [
-                {"key": "openai", "renewalPeriod": 1, "count": 30,
-                 "matchPatterns": [{"path": "openai/*", "method": "*"}]},
-                {"key": "default", "renewalPeriod": 1, "count": 30, "matchPatterns": [{"path": "*", "method": "*"}]},
-            ]}
+            props["callRateLimit"] = {
+                "rules": [
+                    {
+                        "key": "openai",
+                        "renewalPeriod": 1,
+                        "count": 30,
+                        "matchPatterns": [{"path": "openai/*", "method": "*"}],
+                    },
+                    {
+                        "key": "default",
+                        "renewalPeriod": 1,
+                        "count": 30,
+                        "matchPatterns": [{"path": "*", "method": "*"}],
+                    },
+                ]
+            }
         connections = []
         for conn in props.get("privateEndpointConnections") or []:
             conn = dict(conn)
@@ -1254,8 +1411,11 @@ class _Backend:
             "sku": dict(account.sku),
             "tags": dict(account.tags or {}),
             "systemData": {
-                "createdBy": "admin@contoso.com", "createdByType": "User", "createdAt": "2025-03-14T09:26:52.8832179Z",
-                "lastModifiedBy": "admin@contoso.com", "lastModifiedByType": "User",
+                "createdBy": "admin@contoso.com",
+                "createdByType": "User",
+                "createdAt": "2025-03-14T09:26:52.8832179Z",
+                "lastModifiedBy": "admin@contoso.com",
+                "lastModifiedByType": "User",
                 "lastModifiedAt": "2025-06-02T14:05:11.0917243Z",
             },
             "properties": props,
@@ -1268,8 +1428,9 @@ class _Backend:
             doc["identity"] = identity
         return doc
 
-    def _catalog_match(self, account: AccountSpec, deployment: DeploymentSpec
-                       ) -> tuple[CatalogEntry | None, Mapping[str, Any] | None]:
+    def _catalog_match(
+        self, account: AccountSpec, deployment: DeploymentSpec
+    ) -> tuple[CatalogEntry | None, Mapping[str, Any] | None]:
         """The catalog entry and SKU of a deployment: its own location first, else any location (usage names
         are global patterns, so a deployment whose version left the local catalog still maps to its line)."""
         key = (deployment.model_format.lower(), deployment.model_name.lower(), deployment.model_version.lower())
@@ -1287,11 +1448,17 @@ class _Backend:
 
     def _deployment_json(self, account: AccountSpec, deployment: DeploymentSpec) -> dict[str, Any]:
         entry, sku = self._catalog_match(account, deployment)
-        capabilities = {k: v for k, v in (entry.model.get("capabilities") or {}).items()
-                        if not k.startswith("FineTune")} if entry else {}
+        capabilities = (
+            {k: v for k, v in (entry.model.get("capabilities") or {}).items() if not k.startswith("FineTune")}
+            if entry
+            else {}
+        )
         rate_limits = [
-            {"key": r.get("key"), "renewalPeriod": float(r.get("renewalPeriod", 60)),
-             "count": float(r.get("count", 0)) * deployment.capacity}
+            {
+                "key": r.get("key"),
+                "renewalPeriod": float(r.get("renewalPeriod", 60)),
+                "count": float(r.get("count", 0)) * deployment.capacity,
+            }
             for r in ((sku or {}).get("rateLimits") or [])
         ]
         props: dict[str, Any] = {
@@ -1310,8 +1477,11 @@ class _Backend:
             "etag": f'"{_stable_uuid(dep_id, "etag")}"',
             "sku": dict(deployment.sku),
             "systemData": {
-                "createdBy": "admin@contoso.com", "createdByType": "User", "createdAt": "2025-06-02T14:11:40.3373015Z",
-                "lastModifiedBy": "admin@contoso.com", "lastModifiedByType": "User",
+                "createdBy": "admin@contoso.com",
+                "createdByType": "User",
+                "createdAt": "2025-06-02T14:11:40.3373015Z",
+                "lastModifiedBy": "admin@contoso.com",
+                "lastModifiedByType": "User",
                 "lastModifiedAt": "2025-06-02T14:11:40.3373015Z",
             },
             "properties": props,
@@ -1332,9 +1502,14 @@ class _Backend:
             model["skus"] = [self._sku_json(s, inference) for s in skus]
             version = str(model.get("version", ""))
             created = f"{version}T00:00:00Z" if re.fullmatch(r"\d{4}-\d{2}-\d{2}", version) else "2024-01-01T00:00:00Z"
-            model["systemData"] = {"createdBy": "Microsoft", "createdByType": "Application", "createdAt": created,
-                                   "lastModifiedBy": "Microsoft", "lastModifiedByType": "Application",
-                                   "lastModifiedAt": created}
+            model["systemData"] = {
+                "createdBy": "Microsoft",
+                "createdByType": "Application",
+                "createdAt": created,
+                "lastModifiedBy": "Microsoft",
+                "lastModifiedByType": "Application",
+                "lastModifiedAt": created,
+            }
             for kind in entry.kinds:
                 out.append({"kind": kind, "skuName": "S0", "model": copy.deepcopy(model)})
         return out
@@ -1346,8 +1521,14 @@ class _Backend:
         if deprecation:
             doc["deprecationDate"] = str(deprecation).replace("Z", "+00:00")
         if doc.get("rateLimits"):
-            doc["rateLimits"] = [{"key": r.get("key"), "renewalPeriod": float(r.get("renewalPeriod", 60)),
-                                  "count": float(r.get("count", 0))} for r in doc["rateLimits"]]
+            doc["rateLimits"] = [
+                {
+                    "key": r.get("key"),
+                    "renewalPeriod": float(r.get("renewalPeriod", 60)),
+                    "count": float(r.get("count", 0)),
+                }
+                for r in doc["rateLimits"]
+            ]
         return doc
 
     def _usage_current(self, sub: SubscriptionSpec, location: str) -> dict[str, float]:
@@ -1377,25 +1558,37 @@ class _Backend:
             limit = self.spec.quota_limit(location, name)
             if limit is None or (wanted is not None and name.lower() not in wanted):
                 continue
-            out.append({"name": {"value": name, "localizedValue": localized}, "currentValue": current.get(name, 0.0),
-                        "limit": limit, "unit": "Count"})
+            out.append(
+                {
+                    "name": {"value": name, "localizedValue": localized},
+                    "currentValue": current.get(name, 0.0),
+                    "limit": limit,
+                    "unit": "Count",
+                }
+            )
         return out
 
     # -- Resource Graph -------------------------------------------------------------------------------
 
-    def _graph(self, method: str, path: str, query: dict[str, str], headers: Mapping[str, str],
-               body: bytes) -> _Reply:
+    def _graph(self, method: str, path: str, query: dict[str, str], headers: Mapping[str, str], body: bytes) -> _Reply:
         denied = self._arm_auth(headers, path)
         if denied is not None:
             return denied
         if method != "POST":
-            return self._arm_reply(405, _arm_error("MethodNotAllowed",
-                                                   "The requested resource does not support http method "
-                                                   f"'{method}'."), path)
+            return self._arm_reply(
+                405,
+                _arm_error("MethodNotAllowed", f"The requested resource does not support http method '{method}'."),
+                path,
+            )
         if "api-version" not in query:
-            return self._arm_reply(400, _arm_error(
-                "MissingApiVersionParameter",
-                "The api-version query parameter (?api-version=) is required for all requests."), path)
+            return self._arm_reply(
+                400,
+                _arm_error(
+                    "MissingApiVersionParameter",
+                    "The api-version query parameter (?api-version=) is required for all requests.",
+                ),
+                path,
+            )
         try:
             request = json.loads(body or b"{}")
         except ValueError:
@@ -1418,11 +1611,27 @@ class _Backend:
             return self._arm_reply(400, _arm_error("InvalidSkipToken", "The provided skip token is invalid."), path)
         offset += int(options.get("$skip") or 0)
         size = int(options.get("$top") or self.page_size)
-        page = rows[offset: offset + size]
+        page = rows[offset : offset + size]
         result: dict[str, Any] = {"totalRecords": len(rows), "count": len(page)}
         if str(options.get("resultFormat", "objectArray")).lower() == "table":
-            columns = ["id", "name", "type", "tenantId", "kind", "location", "resourceGroup", "subscriptionId",
-                       "managedBy", "sku", "plan", "properties", "tags", "identity", "zones", "extendedLocation"]
+            columns = [
+                "id",
+                "name",
+                "type",
+                "tenantId",
+                "kind",
+                "location",
+                "resourceGroup",
+                "subscriptionId",
+                "managedBy",
+                "sku",
+                "plan",
+                "properties",
+                "tags",
+                "identity",
+                "zones",
+                "extendedLocation",
+            ]
             object_columns = {"sku", "plan", "properties", "tags", "identity", "zones", "extendedLocation"}
             result["data"] = {
                 "columns": [{"name": c, "type": "object" if c in object_columns else "string"} for c in columns],
@@ -1434,8 +1643,9 @@ class _Backend:
         result["resultTruncated"] = "false"
         if offset + size < len(rows):
             result["$skipToken"] = _opaque_token(offset + size)
-        return self._arm_reply(200, _compact(result), path, {"x-ms-user-quota-remaining": "14",
-                                                             "x-ms-user-quota-resets-after": "00:00:05"})
+        return self._arm_reply(
+            200, _compact(result), path, {"x-ms-user-quota-remaining": "14", "x-ms-user-quota-resets-after": "00:00:05"}
+        )
 
     def _graph_row(self, account: AccountSpec) -> dict[str, Any]:
         doc = self._account_json(account)
@@ -1483,8 +1693,13 @@ class _Backend:
         if query.get("mi_res_id"):
             return refuse(400, "No managed identity found for the specified ClientId/ResourceId/PrincipalId.")
         token, expires_on = self.tokens.issue(resource)
-        body = {"access_token": token, "expires_on": str(expires_on), "resource": resource, "token_type": "Bearer",
-                "client_id": caller.client_id}
+        body = {
+            "access_token": token,
+            "expires_on": str(expires_on),
+            "resource": resource,
+            "token_type": "Bearer",
+            "client_id": caller.client_id,
+        }
         return _Reply(200, _compact(body), json_headers)
 
     # -- Azure OpenAI data plane ----------------------------------------------------------------------
@@ -1530,16 +1745,16 @@ class _Backend:
             "x-ratelimit-remaining-tokens": str(max(0, tokens_per_minute - used_tokens)),
         }
 
-    def _data(self, method: str, path: str, query: dict[str, str], headers: Mapping[str, str],
-              body: bytes) -> _Reply:
+    def _data(self, method: str, path: str, query: dict[str, str], headers: Mapping[str, str], body: bytes) -> _Reply:
         match = _DATA_PATH.match(path)
         account = self.spec.find_account(match.group("acct")) if match else None
         if account is None or match is None or not account.is_openai_capable:
             return _Reply(404, _RESOURCE_NOT_FOUND, self._data_headers(None))
         base_headers = self._data_headers(account)
 
-        def reply(status: int, payload: bytes, reason: str | None = None,
-                  extra: Mapping[str, str] | None = None) -> _Reply:
+        def reply(
+            status: int, payload: bytes, reason: str | None = None, extra: Mapping[str, str] | None = None
+        ) -> _Reply:
             out = dict(base_headers)
             if extra:
                 out.update(extra)
@@ -1575,14 +1790,21 @@ class _Backend:
             if not isinstance(request, dict):
                 raise ValueError
         except ValueError:
-            return reply(400, _openai_error(
-                "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your "
-                "HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid "
-                "JSON.)", None, None))
+            return reply(
+                400,
+                _openai_error(
+                    "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your "
+                    "HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid "
+                    "JSON.)",
+                    None,
+                    None,
+                ),
+            )
         deployment_name = path_deployment or request.get("model")
         if not deployment_name:
-            return reply(400, _openai_error("Missing required parameter: 'model'.", "model",
-                                            "missing_required_parameter"))
+            return reply(
+                400, _openai_error("Missing required parameter: 'model'.", "model", "missing_required_parameter")
+            )
         deployment = account.deployment(str(deployment_name))
         if deployment is None or deployment.provisioning_state != "Succeeded":
             return reply(404, _DEPLOYMENT_NOT_FOUND, "Not Found")
@@ -1605,7 +1827,9 @@ class _Backend:
             problem = self._check_embeddings(request)
         if problem is not None:
             return reply(400, problem, "model_error")
-        if operation != "embeddings" and (deployment.simulate.content_filter_always or self._trips_content_filter(request)):
+        if operation != "embeddings" and (
+            deployment.simulate.content_filter_always or self._trips_content_filter(request)
+        ):
             return reply(400, self._content_filter_body(), "model_error")
 
         if operation == "chatCompletion":
@@ -1621,8 +1845,9 @@ class _Backend:
             extra["Cache-Control"] = "no-cache"
         return reply(200, payload, None, extra)
 
-    def _data_auth(self, account: AccountSpec, headers: Mapping[str, str],
-                   operation: str) -> tuple[int, bytes, str | None] | None:
+    def _data_auth(
+        self, account: AccountSpec, headers: Mapping[str, str], operation: str
+    ) -> tuple[int, bytes, str | None] | None:
         """Key vs Entra auth, in the order Azure applies it (§3.4 g/h/i/j)."""
         api_key = headers.get("api-key")
         bearer = None
@@ -1638,18 +1863,24 @@ class _Backend:
                 return 401, _INVALID_KEY, "PermissionDenied"
             return None  # keys bypass RBAC
         token = self.tokens.get(bearer) if bearer else None
-        if token is None or token.expires_on <= time.time() or token.resource != _norm_resource(
-                COGNITIVE_SERVICES_RESOURCE):
+        if (
+            token is None
+            or token.expires_on <= time.time()
+            or token.resource != _norm_resource(COGNITIVE_SERVICES_RESOURCE)
+        ):
             return 401, _INVALID_TOKEN, "Unauthorized"
         if not account.caller_has_data_role:
             action, operation_text = _DATA_ACTIONS[operation]
-            message = (f"The principal `{self.spec.caller.principal_id}` lacks the required data action `{action}` "
-                       f"to perform `{operation_text}` operation.")
+            message = (
+                f"The principal `{self.spec.caller.principal_id}` lacks the required data action `{action}` "
+                f"to perform `{operation_text}` operation."
+            )
             return 401, _arm_error("PermissionDenied", message), "PermissionDenied"
         return None
 
-    def _deployment_fault(self, account: AccountSpec, deployment: DeploymentSpec, operation: str,
-                          api_version: str | None) -> tuple[int, bytes, dict[str, str]] | None:
+    def _deployment_fault(
+        self, account: AccountSpec, deployment: DeploymentSpec, operation: str, api_version: str | None
+    ) -> tuple[int, bytes, dict[str, str]] | None:
         """The deployment's scripted first calls: 429 RateLimitReached, then 5xx, then normal service."""
         sim = deployment.simulate
         if not sim.rate_limit_first_calls and not sim.server_error_first_calls:
@@ -1686,22 +1917,32 @@ class _Backend:
     @staticmethod
     def _check_sampling(request: Mapping[str, Any], behaviour: ModelBehaviour) -> bytes | None:
         if request.get("stream") is True and not behaviour.streaming:
-            return _openai_error("Unsupported value: 'stream' does not support true with this model. Supported "
-                                 "values are: false.", "stream", "unsupported_value")
+            return _openai_error(
+                "Unsupported value: 'stream' does not support true with this model. Supported values are: false.",
+                "stream",
+                "unsupported_value",
+            )
         temperature = request.get("temperature")
         if temperature is not None:
             if behaviour.temperature == "unsupported":
-                return _openai_error("Unsupported parameter: 'temperature' is not supported with this model.",
-                                     "temperature", "unsupported_parameter")
+                return _openai_error(
+                    "Unsupported parameter: 'temperature' is not supported with this model.",
+                    "temperature",
+                    "unsupported_parameter",
+                )
             if behaviour.temperature == "defaultOnly" and temperature != 1:
                 # The number is echoed as sent: 0.7 -> 0.7, 0 -> 0, 0.0 -> 0.0 (§3.4c).
-                return _openai_error(f"Unsupported value: 'temperature' does not support {json.dumps(temperature)} "
-                                     "with this model. Only the default (1) value is supported.",
-                                     "temperature", "unsupported_value")
+                return _openai_error(
+                    f"Unsupported value: 'temperature' does not support {json.dumps(temperature)} "
+                    "with this model. Only the default (1) value is supported.",
+                    "temperature",
+                    "unsupported_value",
+                )
         for name in behaviour.rejected_parameters:
             if request.get(name) is not None:
-                return _openai_error(f"Unsupported parameter: '{name}' is not supported with this model.", name,
-                                     "unsupported_parameter")
+                return _openai_error(
+                    f"Unsupported parameter: '{name}' is not supported with this model.", name, "unsupported_parameter"
+                )
         return None
 
     def _check_chat(self, request: Mapping[str, Any], behaviour: ModelBehaviour) -> bytes | None:
@@ -1712,20 +1953,30 @@ class _Backend:
         if problem is not None:
             return problem
         if request.get("max_tokens") is not None and behaviour.max_tokens == "unsupported":
-            return _openai_error("Unsupported parameter: 'max_tokens' is not supported with this model. Use "
-                                 "'max_completion_tokens' instead.", "max_tokens", "unsupported_parameter")
+            return _openai_error(
+                "Unsupported parameter: 'max_tokens' is not supported with this model. Use "
+                "'max_completion_tokens' instead.",
+                "max_tokens",
+                "unsupported_parameter",
+            )
         floor = behaviour.min_output_tokens
         max_completion = request.get("max_completion_tokens")
         if floor and isinstance(max_completion, int) and max_completion < floor:
-            return _openai_error(f"Invalid 'max_completion_tokens': integer below minimum value. Expected a value >= "
-                                 f"{floor}, but got {max_completion} instead.", "max_completion_tokens",
-                                 "integer_below_min_value")
+            return _openai_error(
+                f"Invalid 'max_completion_tokens': integer below minimum value. Expected a value >= "
+                f"{floor}, but got {max_completion} instead.",
+                "max_completion_tokens",
+                "integer_below_min_value",
+            )
         if behaviour.system_role == "unsupported":
             for index, message in enumerate(messages):
                 role = message.get("role") if isinstance(message, Mapping) else None
                 if role in ("system", "developer"):
-                    return _openai_error(f"Unsupported value: 'messages[{index}].role' does not support '{role}' "
-                                         "with this model.", f"messages[{index}].role", "unsupported_value")
+                    return _openai_error(
+                        f"Unsupported value: 'messages[{index}].role' does not support '{role}' with this model.",
+                        f"messages[{index}].role",
+                        "unsupported_value",
+                    )
         return None
 
     def _check_responses(self, request: Mapping[str, Any], behaviour: ModelBehaviour) -> bytes | None:
@@ -1739,8 +1990,12 @@ class _Backend:
             return problem
         max_output = request.get("max_output_tokens")
         if isinstance(max_output, int) and max_output < 16:  # §4.3: floor of 16 for every model
-            return _openai_error("Invalid 'max_output_tokens': integer below minimum value. Expected a value >= 16, "
-                                 f"but got {max_output} instead.", "max_output_tokens", "integer_below_min_value")
+            return _openai_error(
+                "Invalid 'max_output_tokens': integer below minimum value. Expected a value >= 16, "
+                f"but got {max_output} instead.",
+                "max_output_tokens",
+                "integer_below_min_value",
+            )
         return None
 
     @staticmethod
@@ -1763,16 +2018,24 @@ class _Backend:
             results["jailbreak"] = {"filtered": True, "detected": True}
         else:
             results[spec.category] = {"filtered": True, "severity": spec.severity}
-        return _compact({"error": {
-            "message": _CONTENT_FILTER_MESSAGE, "type": None, "param": "prompt", "code": "content_filter",
-            "status": 400,
-            "innererror": {"code": "ResponsibleAIPolicyViolation", "content_filter_result": results},
-        }})
+        return _compact(
+            {
+                "error": {
+                    "message": _CONTENT_FILTER_MESSAGE,
+                    "type": None,
+                    "param": "prompt",
+                    "code": "content_filter",
+                    "status": 400,
+                    "innererror": {"code": "ResponsibleAIPolicyViolation", "content_filter_result": results},
+                }
+            }
+        )
 
     # -- data-plane success bodies --------------------------------------------------------------------
 
-    def _chat_success(self, request: Mapping[str, Any], deployment: DeploymentSpec,
-                      behaviour: ModelBehaviour) -> tuple[bytes, int, bool]:
+    def _chat_success(
+        self, request: Mapping[str, Any], deployment: DeploymentSpec, behaviour: ModelBehaviour
+    ) -> tuple[bytes, int, bool]:
         """§4.1 body (or the §4.2 stream), with tiny usage numbers."""
         prompt_tokens = _estimate_tokens(_texts(request.get("messages")))
         budget = request.get("max_completion_tokens") or request.get("max_tokens")
@@ -1791,42 +2054,110 @@ class _Backend:
         completion_id = "chatcmpl-" + _random_alnum(29)
         fingerprint = "fp_" + secrets.token_hex(5)
         usage: dict[str, Any] = {
-            "completion_tokens": completion + reasoning, "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion + reasoning,
+            "prompt_tokens": prompt_tokens,
             "total_tokens": prompt_tokens + completion + reasoning,
-            "completion_tokens_details": {"accepted_prediction_tokens": 0, "audio_tokens": 0,
-                                          "reasoning_tokens": reasoning, "rejected_prediction_tokens": 0},
+            "completion_tokens_details": {
+                "accepted_prediction_tokens": 0,
+                "audio_tokens": 0,
+                "reasoning_tokens": reasoning,
+                "rejected_prediction_tokens": 0,
+            },
             "prompt_tokens_details": {"audio_tokens": 0, "cached_tokens": 0},
         }
-        choice_filter = {"hate": _SAFE, "protected_material_code": _NOT_DETECTED,
-                         "protected_material_text": _NOT_DETECTED, "self_harm": _SAFE, "sexual": _SAFE,
-                         "violence": _SAFE}
-        prompt_filter = [{"prompt_index": 0, "content_filter_results": {
-            "hate": _SAFE, "jailbreak": _NOT_DETECTED, "self_harm": _SAFE, "sexual": _SAFE, "violence": _SAFE}}]
+        choice_filter = {
+            "hate": _SAFE,
+            "protected_material_code": _NOT_DETECTED,
+            "protected_material_text": _NOT_DETECTED,
+            "self_harm": _SAFE,
+            "sexual": _SAFE,
+            "violence": _SAFE,
+        }
+        prompt_filter = [
+            {
+                "prompt_index": 0,
+                "content_filter_results": {
+                    "hate": _SAFE,
+                    "jailbreak": _NOT_DETECTED,
+                    "self_harm": _SAFE,
+                    "sexual": _SAFE,
+                    "violence": _SAFE,
+                },
+            }
+        ]
         used = int(usage["total_tokens"])
         if request.get("stream"):
             include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
-            common = {"created": created, "id": completion_id, "model": model_id, "object": "chat.completion.chunk",
-                      "system_fingerprint": fingerprint}
+            common = {
+                "created": created,
+                "id": completion_id,
+                "model": model_id,
+                "object": "chat.completion.chunk",
+                "system_fingerprint": fingerprint,
+            }
             events: list[dict[str, Any]] = [
-                {"choices": [], "created": 0, "id": "", "model": "", "object": "",
-                 "prompt_filter_results": prompt_filter},
-                {"choices": [{"content_filter_results": {}, "delta": {"content": "", "refusal": None,
-                                                                      "role": "assistant"},
-                              "finish_reason": None, "index": 0, "logprobs": None}], **common, "usage": None},
-                {"choices": [{"content_filter_results": choice_filter, "delta": {"content": content},
-                              "finish_reason": None, "index": 0, "logprobs": None}], **common, "usage": None},
-                {"choices": [{"content_filter_results": {}, "delta": {}, "finish_reason": finish, "index": 0,
-                              "logprobs": None}], **common, "usage": None},
+                {
+                    "choices": [],
+                    "created": 0,
+                    "id": "",
+                    "model": "",
+                    "object": "",
+                    "prompt_filter_results": prompt_filter,
+                },
+                {
+                    "choices": [
+                        {
+                            "content_filter_results": {},
+                            "delta": {"content": "", "refusal": None, "role": "assistant"},
+                            "finish_reason": None,
+                            "index": 0,
+                            "logprobs": None,
+                        }
+                    ],
+                    **common,
+                    "usage": None,
+                },
+                {
+                    "choices": [
+                        {
+                            "content_filter_results": choice_filter,
+                            "delta": {"content": content},
+                            "finish_reason": None,
+                            "index": 0,
+                            "logprobs": None,
+                        }
+                    ],
+                    **common,
+                    "usage": None,
+                },
+                {
+                    "choices": [
+                        {
+                            "content_filter_results": {},
+                            "delta": {},
+                            "finish_reason": finish,
+                            "index": 0,
+                            "logprobs": None,
+                        }
+                    ],
+                    **common,
+                    "usage": None,
+                },
             ]
             if include_usage:
                 events.append({"choices": [], **common, "usage": usage})
             stream = b"".join(b"data: " + _compact(e) + b"\n\n" for e in events) + b"data: [DONE]\n\n"
             return stream, used, True
         body = {
-            "choices": [{
-                "content_filter_results": choice_filter, "finish_reason": finish, "index": 0, "logprobs": None,
-                "message": {"annotations": [], "content": content, "refusal": None, "role": "assistant"},
-            }],
+            "choices": [
+                {
+                    "content_filter_results": choice_filter,
+                    "finish_reason": finish,
+                    "index": 0,
+                    "logprobs": None,
+                    "message": {"annotations": [], "content": content, "refusal": None, "role": "assistant"},
+                }
+            ],
             "created": created,
             "id": completion_id,
             "model": model_id,
@@ -1837,10 +2168,11 @@ class _Backend:
         }
         return _compact(body), used, False
 
-    def _responses_success(self, request: Mapping[str, Any], deployment: DeploymentSpec,
-                           behaviour: ModelBehaviour) -> tuple[bytes, int, bool]:
+    def _responses_success(
+        self, request: Mapping[str, Any], deployment: DeploymentSpec, behaviour: ModelBehaviour
+    ) -> tuple[bytes, int, bool]:
         """§4.3 body; `model` echoes the deployment name (likely per the reference, not fully verified)."""
-        input_tokens = _estimate_tokens(_texts(request.get("input")) + [str(request.get("instructions") or "")])
+        input_tokens = _estimate_tokens([*_texts(request.get("input")), str(request.get("instructions") or "")])
         reasoning_tokens = 16 if behaviour.reasoning else 0
         text = f"Hello from the simulated deployment {deployment.name}."
         output_tokens = 9 + reasoning_tokens
@@ -1849,11 +2181,15 @@ class _Backend:
         output: list[dict[str, Any]] = []
         if behaviour.reasoning:
             output.append({"id": "rs_" + secrets.token_hex(24), "summary": [], "type": "reasoning"})
-        output.append({
-            "id": "msg_" + secrets.token_hex(24),
-            "content": [{"annotations": [], "text": text, "type": "output_text"}],
-            "role": "assistant", "status": "completed", "type": "message",
-        })
+        output.append(
+            {
+                "id": "msg_" + secrets.token_hex(24),
+                "content": [{"annotations": [], "text": text, "type": "output_text"}],
+                "role": "assistant",
+                "status": "completed",
+                "type": "message",
+            }
+        )
         body: dict[str, Any] = {
             "id": response_id,
             "created_at": created,
@@ -1873,14 +2209,17 @@ class _Backend:
             "max_output_tokens": request.get("max_output_tokens"),
             "previous_response_id": request.get("previous_response_id"),
             "reasoning": {"effort": (request.get("reasoning") or {}).get("effort") or "medium", "summary": None}
-            if behaviour.reasoning else {"effort": None, "summary": None},
+            if behaviour.reasoning
+            else {"effort": None, "summary": None},
             "service_tier": "default",
             "status": "completed",
             "text": {"format": {"type": "text"}},
             "truncation": "disabled",
             "usage": {
-                "input_tokens": input_tokens, "input_tokens_details": {"cached_tokens": 0},
-                "output_tokens": output_tokens, "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
+                "input_tokens": input_tokens,
+                "input_tokens_details": {"cached_tokens": 0},
+                "output_tokens": output_tokens,
+                "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
                 "total_tokens": input_tokens + output_tokens,
             },
             "user": None,
@@ -1892,8 +2231,16 @@ class _Backend:
             events = [
                 ("response.created", {"response": in_progress}),
                 ("response.in_progress", {"response": in_progress}),
-                ("response.output_text.delta", {"item_id": output[-1]["id"], "output_index": len(output) - 1,
-                                                "content_index": 0, "delta": text, "logprobs": []}),
+                (
+                    "response.output_text.delta",
+                    {
+                        "item_id": output[-1]["id"],
+                        "output_index": len(output) - 1,
+                        "content_index": 0,
+                        "delta": text,
+                        "logprobs": [],
+                    },
+                ),
                 ("response.completed", {"response": body}),
             ]
             chunks = []
@@ -1903,8 +2250,9 @@ class _Backend:
             return b"".join(chunks), used, True
         return _compact(body), used, False
 
-    def _embeddings_success(self, request: Mapping[str, Any], deployment: DeploymentSpec,
-                            behaviour: ModelBehaviour) -> tuple[bytes, int, bool]:
+    def _embeddings_success(
+        self, request: Mapping[str, Any], deployment: DeploymentSpec, behaviour: ModelBehaviour
+    ) -> tuple[bytes, int, bool]:
         inputs = request.get("input")
         items = inputs if isinstance(inputs, list) and inputs and not isinstance(inputs[0], int) else [inputs]
         dimensions = int(request.get("dimensions") or behaviour.embedding_dimensions or 1536)
@@ -1918,8 +2266,12 @@ class _Backend:
                 embedding = vector
             data.append({"object": "embedding", "index": index, "embedding": embedding})
         tokens = _estimate_tokens([str(i) for i in items])
-        body = {"object": "list", "data": data, "model": deployment.model_name,
-                "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+        body = {
+            "object": "list",
+            "data": data,
+            "model": deployment.model_name,
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
         return _compact(body), tokens, False
 
 
@@ -1982,7 +2334,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.request.do_handshake()
         super().setup()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base class
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the backend records every request instead."""
 
     def _serve(self) -> None:
@@ -2039,10 +2391,8 @@ class _Server(ThreadingHTTPServer):
         with self._open_lock:
             sockets = list(self._open)
         for sock in sockets:
-            try:
+            with contextlib.suppress(OSError):
                 socket.socket.shutdown(sock, socket.SHUT_RDWR)  # bypass TLS: just wake the reader
-            except OSError:
-                pass
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -2059,11 +2409,25 @@ class SimulatedTenant:
     credential gets its tokens here.
     """
 
-    def __init__(self, spec: TenantSpec | None = None, *, arm_latency: float = 0.0, data_latency: float = 0.0,
-                 faults: Iterable[FaultRule] = (), page_size: int = 10, deployments_page_size: int = 4) -> None:
+    def __init__(
+        self,
+        spec: TenantSpec | None = None,
+        *,
+        arm_latency: float = 0.0,
+        data_latency: float = 0.0,
+        faults: Iterable[FaultRule] = (),
+        page_size: int = 10,
+        deployments_page_size: int = 4,
+    ) -> None:
         self.spec = spec if spec is not None else default_tenant_spec()
-        self._backend = _Backend(self.spec, arm_latency=arm_latency, data_latency=data_latency, faults=faults,
-                                 page_size=page_size, deployments_page_size=deployments_page_size)
+        self._backend = _Backend(
+            self.spec,
+            arm_latency=arm_latency,
+            data_latency=data_latency,
+            faults=faults,
+            page_size=page_size,
+            deployments_page_size=deployments_page_size,
+        )
         self._servers: list[tuple[_Server, threading.Thread]] = []
         self._tempdir: str | None = None
         self._ca_path: str | None = None
@@ -2091,8 +2455,9 @@ class SimulatedTenant:
         token = _Server(self._backend, "token", None)
         self._identity_endpoint = f"http://127.0.0.1:{token.server_address[1]}/msi/token"
         for server, name in ((https, "simulated-azure-https"), (token, "simulated-azure-identity")):
-            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=name,
-                                      daemon=True)
+            thread = threading.Thread(
+                target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=name, daemon=True
+            )
             thread.start()
             self._servers.append((server, thread))
         return self
@@ -2113,8 +2478,9 @@ class SimulatedTenant:
     def __enter__(self) -> SimulatedTenant:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
         self.stop()
 
     # -- where things are -----------------------------------------------------------------------------
@@ -2196,11 +2562,13 @@ class SimulatedTenant:
         """The most requests in flight at once, per plane ("arm", "graph", "data", "token") and "all"."""
         return dict(self._backend.peak_in_flight)
 
-    def requests(self, *, plane: str | None = None, path_pattern: str | None = None,
-                 method: str | None = None) -> list[ServedRequest]:
+    def requests(
+        self, *, plane: str | None = None, path_pattern: str | None = None, method: str | None = None
+    ) -> list[ServedRequest]:
         """Recorded requests filtered by plane, path regex (re.search) and method."""
         return [
-            r for r in self.records
+            r
+            for r in self.records
             if (plane is None or r.plane == plane)
             and (method is None or r.method == method.upper())
             and (path_pattern is None or re.search(path_pattern, r.path))
@@ -2209,8 +2577,11 @@ class SimulatedTenant:
     def served_writes(self) -> list[ServedRequest]:
         """Requests that would change the tenant or read secrets: PUT/PATCH/DELETE anywhere, and any POST on
         ARM (listKeys, regenerateKey ...). Resource Graph queries and data-plane calls are not writes."""
-        return [r for r in self.records
-                if r.method in ("PUT", "PATCH", "DELETE") or (r.method == "POST" and r.plane == "arm")]
+        return [
+            r
+            for r in self.records
+            if r.method in ("PUT", "PATCH", "DELETE") or (r.method == "POST" and r.plane == "arm")
+        ]
 
     def list_keys_called(self) -> bool:
         """Whether anything asked ARM for an account's keys."""
@@ -2222,4 +2593,3 @@ class SimulatedTenant:
         yield from self._backend.tokens.values()
         for pair in self._backend.keys.values():
             yield from pair
-

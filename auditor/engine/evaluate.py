@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from itertools import groupby
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from auditor.engine.conditions import UNKNOWN, Compiled, resolve_keys, unknown_fields
 from auditor.engine.rules import Rule
@@ -44,7 +45,7 @@ def compile_template(template: str) -> Template:
     literals, paths = tuple(parts[0::2]), tuple(tuple(p.split(".")) for p in parts[1::2])
     if not paths:
         return lambda document: template
-    first, rest = literals[0], tuple(zip(paths, literals[1:]))
+    first, rest = literals[0], tuple(zip(paths, literals[1:], strict=False))
 
     def render(document: Mapping[str, Any]) -> str:
         pieces = [first]
@@ -94,9 +95,15 @@ class _Prepared:
         used = {p.split(".")[1] for p in paths if p.startswith("model.") and p.count(".") >= 1}
         if "model.responses_only" in paths:
             used.add("apis")
-        return cls(rule, where, fails_when, compile_template(rule.message),
-                   compile_template(rule.pass_message or f"OK: {rule.title}"),
-                   compile_template(rule.remediation), frozenset(used))
+        return cls(
+            rule,
+            where,
+            fails_when,
+            compile_template(rule.message),
+            compile_template(rule.pass_message or f"OK: {rule.title}"),
+            compile_template(rule.remediation),
+            frozenset(used),
+        )
 
     def disputed_note(self, document: Mapping[str, Any]) -> str:
         model = document.get("model")
@@ -106,17 +113,58 @@ class _Prepared:
         return f" Note: this relies on a disputed knowledge-base fact ({'; '.join(notes)})." if notes else ""
 
 
-_SLOTS = ("key", "rule_id", "title", "category", "severity", "status", "target", "target_name", "message",
-          "remediation", "docs", "account_id", "deployment", "location", "reason", "evidence", "waiver", "drift")
+_SLOTS = (
+    "key",
+    "rule_id",
+    "title",
+    "category",
+    "severity",
+    "status",
+    "target",
+    "target_name",
+    "message",
+    "remediation",
+    "docs",
+    "account_id",
+    "deployment",
+    "location",
+    "reason",
+    "evidence",
+    "waiver",
+    "drift",
+)
 if set(_SLOTS) != {f.name for f in dataclasses.fields(Finding)}:
     raise ImportError("_new_finding must set every field of Finding")
-(_KEY, _RULE_ID, _TITLE, _CATEGORY, _SEVERITY, _STATUS, _TARGET, _TARGET_NAME, _MESSAGE, _REMEDIATION, _DOCS,
- _ACCOUNT_ID, _DEPLOYMENT, _LOCATION, _REASON, _EVIDENCE, _WAIVER, _DRIFT) = (Finding.__dict__[n].__set__ for n in _SLOTS)
+(
+    _KEY,
+    _RULE_ID,
+    _TITLE,
+    _CATEGORY,
+    _SEVERITY,
+    _STATUS,
+    _TARGET,
+    _TARGET_NAME,
+    _MESSAGE,
+    _REMEDIATION,
+    _DOCS,
+    _ACCOUNT_ID,
+    _DEPLOYMENT,
+    _LOCATION,
+    _REASON,
+    _EVIDENCE,
+    _WAIVER,
+    _DRIFT,
+) = (Finding.__dict__[n].__set__ for n in _SLOTS)
 
 
 def _new_finding(
-    prepared: _Prepared, subject: Subject, status: Status, message: str, remediation: str,
-    reason: str | None, evidence: Mapping[str, Any] | None,
+    prepared: _Prepared,
+    subject: Subject,
+    status: Status,
+    message: str,
+    remediation: str,
+    reason: str | None,
+    evidence: Mapping[str, Any] | None,
 ) -> Finding:
     """A Finding set slot by slot instead of through the frozen dataclass's __init__ (object.__setattr__
     per field, then __post_init__): a fleet makes hundreds of thousands. Same fields, same key; the
@@ -154,7 +202,8 @@ def _evaluate(prepared: _Prepared, subject: Subject, evidence: Mapping[str, Any]
     if applies is UNKNOWN:
         status = Status.UNKNOWN
         reason = "could not tell whether the rule applies: unknown " + ", ".join(
-            unknown_fields(prepared.rule.where or {}, document))
+            unknown_fields(prepared.rule.where or {}, document)
+        )
     else:
         outcome = prepared.fails_when(document)
         if outcome is UNKNOWN:

@@ -5,9 +5,11 @@ knowledge base, quota) these reuse; kept apart so each source of evidence stays 
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import date
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 from auditor.engine.conditions import UNKNOWN
 from auditor.engine.subjects import Subject, _account_view, _catalog_view, _lifecycle_view, _quota_view, _with_catalog
@@ -23,8 +25,12 @@ from auditor.facts import (
 )
 from auditor.knowledge import KnowledgeBase, model_view
 
-_API_NAMES = {"chat_completions": "Chat Completions", "responses": "Responses", "completions": "Completions",
-              "embeddings": "Embeddings"}
+_API_NAMES = {
+    "chat_completions": "Chat Completions",
+    "responses": "Responses",
+    "completions": "Completions",
+    "embeddings": "Embeddings",
+}
 
 
 def probes_by_deployment(probes: tuple[ProbeResult, ...] | None) -> dict[str, list[ProbeResult]]:
@@ -62,7 +68,9 @@ def with_probes(model: dict[str, Any], mine: Sequence[ProbeResult]) -> dict[str,
                 continue
             spec = updated.setdefault(p.parameter, {"support": "supported"})
             support = spec.get("support")
-            if p.outcome == "success" and (support == "rejected" or (support == "default_only" and p.value != spec.get("default"))):
+            if p.outcome == "success" and (
+                support == "rejected" or (support == "default_only" and p.value != spec.get("default"))
+            ):
                 spec["support"] = "supported"
             elif p.outcome in ("unsupported_parameter", "unsupported_value") and support in (None, "supported"):
                 spec["support"] = "rejected"
@@ -84,7 +92,11 @@ def _probe_summary(result: ProbeResult) -> str:
     timing = f" in {result.latency_ms:g} ms" if result.latency_ms is not None else ""
     head = f"HTTP {result.status_code}" if result.status_code is not None else result.outcome.replace("_", " ")
     code = f" {result.error_code}" if result.error_code and result.error_code != str(result.status_code) else ""
-    throttled = f", throttled {result.throttled}x (retry-after {result.retry_after:g} s)" if result.throttled and result.retry_after is not None else ""
+    throttled = (
+        f", throttled {result.throttled}x (retry-after {result.retry_after:g} s)"
+        if result.throttled and result.retry_after is not None
+        else ""
+    )
     message = f": {result.message}" if result.message else ""
     return f"{head}{code}{timing} ({attempts}{throttled}){message}"
 
@@ -92,16 +104,30 @@ def _probe_summary(result: ProbeResult) -> str:
 def _probe_evidence(result: ProbeResult) -> dict[str, Any]:
     """The finding's evidence: status, error code, message, latency and the retry hints (never a secret)."""
     return {
-        "api": result.api, "parameter": result.parameter, "value": result.value, "outcome": result.outcome,
-        "status_code": result.status_code, "error_code": result.error_code, "error_param": result.error_param,
-        "message": result.message, "latency_ms": result.latency_ms, "attempts": result.attempts,
-        "throttled": result.throttled, "retry_after": result.retry_after, "rate_limit": dict(result.rate_limit),
-        "tokens": result.tokens, "auth": result.auth, "label": result.label, "endpoint_host": result.endpoint_host,
+        "api": result.api,
+        "parameter": result.parameter,
+        "value": result.value,
+        "outcome": result.outcome,
+        "status_code": result.status_code,
+        "error_code": result.error_code,
+        "error_param": result.error_param,
+        "message": result.message,
+        "latency_ms": result.latency_ms,
+        "attempts": result.attempts,
+        "throttled": result.throttled,
+        "retry_after": result.retry_after,
+        "rate_limit": dict(result.rate_limit),
+        "tokens": result.tokens,
+        "auth": result.auth,
+        "label": result.label,
+        "endpoint_host": result.endpoint_host,
         "summary": _probe_summary(result),
     }
 
 
-def _probe_vs_kb(result: ProbeResult, deployment: Deployment | None, kb: KnowledgeBase, today: date) -> tuple[str | None, str | None]:
+def _probe_vs_kb(
+    result: ProbeResult, deployment: Deployment | None, kb: KnowledgeBase, today: date
+) -> tuple[str | None, str | None]:
     """What the knowledge base expected of this probe, and the contradiction when the probe disagrees."""
     if deployment is None or result.label is not None:
         return None, None
@@ -117,21 +143,30 @@ def _probe_vs_kb(result: ProbeResult, deployment: Deployment | None, kb: Knowled
             return said, None
         return said, said + (", but the probe succeeded" if works else ", but Azure answered OperationNotSupported")
     table = view.get("parameters")
-    if result.outcome not in ("success", "unsupported_parameter", "unsupported_value") or not isinstance(table, Mapping):
+    if result.outcome not in ("success", "unsupported_parameter", "unsupported_value") or not isinstance(
+        table, Mapping
+    ):
         return None, None
     spec = table.get(result.parameter) or {"support": "supported"}
     support = spec.get("support")
     expected = support in (None, "supported") or (support == "default_only" and result.value == spec.get("default"))
     works = result.outcome == "success"
-    said = (f"the knowledge base says {model} {'accepts' if expected else 'refuses'} "
-            f"{result.parameter}={_short(result.value)} on {_API_NAMES[result.api]}")
+    said = (
+        f"the knowledge base says {model} {'accepts' if expected else 'refuses'} "
+        f"{result.parameter}={_short(result.value)} on {_API_NAMES[result.api]}"
+    )
     if expected == works:
         return said, None
     return said, said + (", but Azure accepted it" if works else f", but Azure answered {result.error_code}")
 
 
-def probe_subjects(facts: Facts, kb: KnowledgeBase, today: date, accounts: Mapping[str, Account],
-                    deployment_docs: Mapping[str, Mapping[str, Any]]) -> Iterator[Subject]:
+def probe_subjects(
+    facts: Facts,
+    kb: KnowledgeBase,
+    today: date,
+    accounts: Mapping[str, Account],
+    deployment_docs: Mapping[str, Mapping[str, Any]],
+) -> Iterator[Subject]:
     deployments = {d.id: d for d in facts.deployments}
     for result in facts.probes or ():
         account = accounts.get(result.account_id)
@@ -179,9 +214,13 @@ def probe_subjects(facts: Facts, kb: KnowledgeBase, today: date, accounts: Mappi
         what = result.api + (f" {setting}" if setting else "")
         label = f", {result.label}" if result.label else ""
         yield Subject(
-            "probe", result.deployment_id or f"{account.id}/deployments/{result.deployment}",
-            f"{account.name}/{result.deployment} ({what} probe{label})", document,
-            account_id=account.id, deployment=result.deployment, evidence=_probe_evidence(result),
+            "probe",
+            result.deployment_id or f"{account.id}/deployments/{result.deployment}",
+            f"{account.name}/{result.deployment} ({what} probe{label})",
+            document,
+            account_id=account.id,
+            deployment=result.deployment,
+            evidence=_probe_evidence(result),
         )
 
 
@@ -191,13 +230,25 @@ def unresolved_call_subjects(facts: Facts) -> Iterator[Subject]:
     for call in facts.contract_unresolved:
         where = f"{call.location.file}:{call.location.line}" if call.location else "unknown place"
         view = {
-            "deployment": None, "api": call.api, "parameters": sorted(call.parameters), "resolved": False,
-            "expression": call.expression, "why": call.why, "source": where,
+            "deployment": None,
+            "api": call.api,
+            "parameters": sorted(call.parameters),
+            "resolved": False,
+            "expression": call.expression,
+            "why": call.why,
+            "source": where,
         }
-        document = {"call": view, "deployment": {"exists": None, "name": None}, "model": UNKNOWN, "account": UNKNOWN,
-                    "suggestions": [], "suggestions_text": ""}
-        yield Subject("contract_call", f"contract:unresolved:{where}", f"{where} ({call.api})", document,
-                      location=call.location)
+        document = {
+            "call": view,
+            "deployment": {"exists": None, "name": None},
+            "model": UNKNOWN,
+            "account": UNKNOWN,
+            "suggestions": [],
+            "suggestions_text": "",
+        }
+        yield Subject(
+            "contract_call", f"contract:unresolved:{where}", f"{where} ({call.api})", document, location=call.location
+        )
 
 
 def _account_of(account: Account, facts: Facts, kb: KnowledgeBase) -> dict[str, Any]:
@@ -209,8 +260,10 @@ def _catalog_entries(region: Region | None, account: Account, deployment: Deploy
     if region is None or region.catalog is None:
         return None
     return [
-        m for m in region.catalog
-        if m.kind.lower() == account.kind.lower() and m.name == deployment.model_name
+        m
+        for m in region.catalog
+        if m.kind.lower() == account.kind.lower()
+        and m.name == deployment.model_name
         and (deployment.model_format is None or m.format.lower() == deployment.model_format.lower())
     ]
 
@@ -225,7 +278,9 @@ def _find_account(facts: Facts, reference: str | None) -> Account | None:
 _PLAN_FIELDS = ("account", "name", "model.format", "model.name", "model.version", "sku.name", "sku.capacity")
 
 
-def planned_subjects(facts: Facts, kb: KnowledgeBase, today: date, accounts: Mapping[str, Account]) -> Iterator[Subject]:
+def planned_subjects(
+    facts: Facts, kb: KnowledgeBase, today: date, accounts: Mapping[str, Account]
+) -> Iterator[Subject]:
     """Planned deployments, checked before they exist: region offer, registration, lifecycle, the app's APIs,
     and quota summed per usage line across the whole plan against what is left (limit - current)."""
     rows: list[tuple[PlannedDeployment, dict[str, Any], tuple[str, str, str] | None, float]] = []
@@ -247,8 +302,15 @@ def planned_subjects(facts: Facts, kb: KnowledgeBase, today: date, accounts: Map
             "unresolved": list(plan.unresolved),
             "unresolved_text": "; ".join(plan.unresolved) or "none",
         }
-        document: dict[str, Any] = {"plan": view, "account": UNKNOWN, "model": UNKNOWN, "catalog": UNKNOWN,
-                                    "lifecycle": UNKNOWN, "quota": UNKNOWN, "contract": UNKNOWN}
+        document: dict[str, Any] = {
+            "plan": view,
+            "account": UNKNOWN,
+            "model": UNKNOWN,
+            "catalog": UNKNOWN,
+            "lifecycle": UNKNOWN,
+            "quota": UNKNOWN,
+            "contract": UNKNOWN,
+        }
         usage_key: tuple[str, str, str] | None = None
         delta = 0.0
         blocking = unresolved & {"model.name", "sku.name", "model.format"}
@@ -256,9 +318,14 @@ def planned_subjects(facts: Facts, kb: KnowledgeBase, today: date, accounts: Map
             document["account"] = _account_of(account, facts, kb)
             region = facts.region_of(account)
             probe_deployment = Deployment(
-                id=f"{account.id}/deployments/{plan.name}", name=plan.name or "", account_id=account.id,
-                model_format=plan.model_format, model_name=plan.model_name, model_version=plan.model_version,
-                sku_name=plan.sku_name, sku_capacity=plan.sku_capacity,
+                id=f"{account.id}/deployments/{plan.name}",
+                name=plan.name or "",
+                account_id=account.id,
+                model_format=plan.model_format,
+                model_name=plan.model_name,
+                model_version=plan.model_version,
+                sku_name=plan.sku_name,
+                sku_capacity=plan.sku_capacity,
             )
             entries = _catalog_entries(region, account, probe_deployment)
             if plan.model_version is None and "model.version" not in unresolved and entries:
@@ -275,7 +342,9 @@ def planned_subjects(facts: Facts, kb: KnowledgeBase, today: date, accounts: Map
                     document["quota"] = None
                 elif usage_name and region is not None and region.usages is not None:
                     usage_key = (account.subscription_id, account.location, usage_name.lower())
-                    delta = float(plan.sku_capacity or 0) - _existing_capacity(facts, region, account, plan, usage_name, today)
+                    delta = float(plan.sku_capacity or 0) - _existing_capacity(
+                        facts, region, account, plan, usage_name, today
+                    )
                     document["quota"] = _quota_view(region, usage_name)
             calls = [c for c in facts.contract or () if c.deployment == plan.name and c.account in (None, account.name)]
             apis = sorted({c.api for c in calls})
@@ -283,7 +352,9 @@ def planned_subjects(facts: Facts, kb: KnowledgeBase, today: date, accounts: Map
             document["contract"] = {
                 "present": bool(calls),
                 "apis": apis,
-                "unsupported_apis": UNKNOWN if not isinstance(model_apis, list) else [a for a in apis if a not in model_apis],
+                "unsupported_apis": UNKNOWN
+                if not isinstance(model_apis, list)
+                else [a for a in apis if a not in model_apis],
             }
         elif "account" not in unresolved and plan.account is not None:
             document["contract"] = {"present": False, "apis": [], "unsupported_apis": []}
@@ -299,20 +370,26 @@ def planned_subjects(facts: Facts, kb: KnowledgeBase, today: date, accounts: Map
             members = totals[key]
             total = sum(d for _, d in members)
             quota = dict(quota)
-            quota["plan_total"] = UNKNOWN if total != total else total  # NaN: a capacity the plan left unresolved
+            quota["plan_total"] = UNKNOWN if math.isnan(total) else total  # NaN: a capacity the plan left unresolved
             quota["plan_deployments"] = ", ".join(f"{p.name} ({_short(p.sku_capacity)})" for p, _ in members)
             document["quota"] = quota
         account = _find_account(facts, plan.account)
         name = plan.name or "?"
         target = f"{account.id}/deployments/{name}" if account else f"plan:{plan.account}/{name}"
         yield Subject(
-            "planned_deployment", target, f"{account.name if account else plan.account or '?'}/{name} (planned)", document,
-            account_id=account.id if account else None, deployment=plan.name, location=plan.location,
+            "planned_deployment",
+            target,
+            f"{account.name if account else plan.account or '?'}/{name} (planned)",
+            document,
+            account_id=account.id if account else None,
+            deployment=plan.name,
+            location=plan.location,
         )
 
 
-def _existing_capacity(facts: Facts, region: Region, account: Account, plan: PlannedDeployment, usage_name: str,
-                       today: date) -> float:
+def _existing_capacity(
+    facts: Facts, region: Region, account: Account, plan: PlannedDeployment, usage_name: str, today: date
+) -> float:
     """Capacity a same-named deployment already holds on the same quota line: a plan that changes it only
     adds the difference."""
     for deployment in facts.deployments:

@@ -6,9 +6,10 @@ knowledge base, contract), so rules stay declarative. Pure: no I/O.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from auditor.engine.conditions import UNKNOWN
 from auditor.facts import Account, CatalogModel, CatalogSku, ContractCall, Deployment, Facts, Region, SourceLocation
@@ -82,7 +83,9 @@ def _content_filter_view(facts: Facts, deployment: Deployment) -> Any:
     name = deployment.rai_policy_name
     if not name:
         return {"named": False, "found": False, "name": None, "disabled_filters": [], "non_blocking_filters": []}
-    policies = facts.content_filter_policies.get(deployment.account_id, UNKNOWN) if facts.content_filter_policies else UNKNOWN
+    policies = (
+        facts.content_filter_policies.get(deployment.account_id, UNKNOWN) if facts.content_filter_policies else UNKNOWN
+    )
     if policies is UNKNOWN or policies is None:
         return UNKNOWN
     policy = next((p for p in policies if p.name.lower() == name.lower()), None)
@@ -95,7 +98,9 @@ def _content_filter_view(facts: Facts, deployment: Deployment) -> Any:
         "type": policy.type,
         "mode": policy.mode,
         "disabled_filters": sorted(f"{f.name} ({f.source})" for f in policy.filters if f.enabled is False),
-        "non_blocking_filters": sorted(f"{f.name} ({f.source})" for f in policy.filters if f.enabled is not False and f.blocking is False),
+        "non_blocking_filters": sorted(
+            f"{f.name} ({f.source})" for f in policy.filters if f.enabled is not False and f.blocking is False
+        ),
     }
 
 
@@ -117,7 +122,8 @@ def _lifecycle_view(catalog: Any, model: Mapping[str, Any]) -> Any:
             "retirement_date": catalog["deprecation_date"],
             "days_left": catalog["days_to_deprecation"],
             "source": "live catalog",
-            "replacement": catalog.get("replacement") or (retirement.get("replacement") if isinstance(retirement, Mapping) else None),
+            "replacement": catalog.get("replacement")
+            or (retirement.get("replacement") if isinstance(retirement, Mapping) else None),
             "status": catalog.get("lifecycle_status"),
         }
     if isinstance(retirement, Mapping) and retirement.get("date"):
@@ -145,7 +151,9 @@ def _catalog_view(entries: list[CatalogModel] | None, deployment: Deployment, to
     entry = next((m for m in entries if m.version == deployment.model_version), None)
     sku = _catalog_sku(entry, deployment.sku_name)
     default = next((m.version for m in entries if m.is_default_version), None)
-    deprecation = sku.deprecation_date if sku and sku.deprecation_date else (entry.inference_deprecation if entry else None)
+    deprecation = (
+        sku.deprecation_date if sku and sku.deprecation_date else (entry.inference_deprecation if entry else None)
+    )
     return {
         "model_offered": bool(entries),
         "version_offered": entry is not None,
@@ -160,11 +168,18 @@ def _catalog_view(entries: list[CatalogModel] | None, deployment: Deployment, to
         "days_to_deprecation": (deprecation - today).days if deprecation else None,
         "usage_name": sku.usage_name if sku else None,
         "capabilities": dict(entry.capabilities) if entry else {},
-        "replacement": f"{entry.replacement_name} {entry.replacement_version or ''}".strip() if entry and entry.replacement_name else None,
+        "replacement": f"{entry.replacement_name} {entry.replacement_version or ''}".strip()
+        if entry and entry.replacement_name
+        else None,
     }
 
 
-_CATALOG_APIS = {"chatCompletion": "chat_completions", "responses": "responses", "completion": "completions", "embeddings": "embeddings"}
+_CATALOG_APIS = {
+    "chatCompletion": "chat_completions",
+    "responses": "responses",
+    "completion": "completions",
+    "embeddings": "embeddings",
+}
 
 
 def _int(value: Any) -> int | None:
@@ -174,7 +189,9 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def _with_catalog(model: dict[str, Any], catalog: Any, kb: KnowledgeBase, deployment: Deployment) -> tuple[dict[str, Any], dict[str, str]]:
+def _with_catalog(
+    model: dict[str, Any], catalog: Any, kb: KnowledgeBase, deployment: Deployment
+) -> tuple[dict[str, Any], dict[str, str]]:
     """Let the live catalog win where it reports a fact, and say where the knowledge base disagrees."""
     disagreements: dict[str, str] = {}
     if not isinstance(catalog, Mapping) or not catalog.get("version_offered"):
@@ -198,7 +215,9 @@ def _with_catalog(model: dict[str, Any], catalog: Any, kb: KnowledgeBase, deploy
     entry = kb.model(deployment.model_name)
     context_fact = entry.facts.get("context_window") if entry else None
     sku_specific = bool(
-        context_fact and isinstance(context_fact.value, Mapping) and deployment.sku_name in (context_fact.value.get("by_sku") or {})
+        context_fact
+        and isinstance(context_fact.value, Mapping)
+        and deployment.sku_name in (context_fact.value.get("by_sku") or {})
     )
     for cap, key in (("maxContextToken", "context_window"), ("maxOutputToken", "max_output_tokens")):
         live = _int(caps.get(cap))
@@ -240,7 +259,9 @@ def _usage_numbers(name: str, localized: str | None, current: float, limit: floa
     }
 
 
-def _contract_view(calls: Mapping[str, list[ContractCall]] | None, deployment: Deployment, account: Account) -> dict[str, Any]:
+def _contract_view(
+    calls: Mapping[str, list[ContractCall]] | None, deployment: Deployment, account: Account
+) -> dict[str, Any]:
     if calls is None:
         return {"present": False, "file_given": False, "apis": []}
     mine = [c for c in calls.get(deployment.name, ()) if c.account in (None, account.name)]
@@ -275,16 +296,22 @@ def build_subjects(facts: Facts, kb: KnowledgeBase, today: date) -> Iterator[Sub
         if d.model_name:
             by_model.setdefault(d.model_name.lower(), []).append(f"{d.name} ({accounts[d.account_id].name})")
     for account in facts.accounts:
-        yield Subject("account", account.id, account.name, {"account": account_views[account.id]}, account_id=account.id)
+        yield Subject(
+            "account", account.id, account.name, {"account": account_views[account.id]}, account_id=account.id
+        )
 
     checked = kb.checked
     yield Subject(
-        "knowledge_base", f"knowledge-base:{kb.path}", "knowledge base",
-        {"knowledge": {
-            "checked": str(checked) if checked else None,
-            "age_days": (today - checked).days if checked else UNKNOWN,
-            "models": len(kb.models),
-        }},
+        "knowledge_base",
+        f"knowledge-base:{kb.path}",
+        "knowledge base",
+        {
+            "knowledge": {
+                "checked": str(checked) if checked else None,
+                "age_days": (today - checked).days if checked else UNKNOWN,
+                "models": len(kb.models),
+            }
+        },
     )
 
     used_usages: dict[tuple[str, str, str], list[str]] = {}
@@ -300,10 +327,15 @@ def build_subjects(facts: Facts, kb: KnowledgeBase, today: date) -> Iterator[Sub
         shared_key = (id(region), account.kind.lower(), deployment.model_format, *view_key)
         shared = shared_views.get(shared_key)
         if shared is None:
-            entries = None if region is None or region.catalog is None else [
-                m for m in catalog_index.get((id(region), account.kind.lower(), deployment.model_name or ""), ())
-                if deployment.model_format is None or m.format.lower() == deployment.model_format.lower()
-            ]
+            entries = (
+                None
+                if region is None or region.catalog is None
+                else [
+                    m
+                    for m in catalog_index.get((id(region), account.kind.lower(), deployment.model_name or ""), ())
+                    if deployment.model_format is None or m.format.lower() == deployment.model_format.lower()
+                ]
+            )
             catalog = _catalog_view(entries, deployment, today)
             if view_key not in model_views:
                 model_views[view_key] = model_view(kb, *view_key, today)
@@ -313,7 +345,9 @@ def build_subjects(facts: Facts, kb: KnowledgeBase, today: date) -> Iterator[Sub
         catalog, model, knowledge, lifecycle = shared
         usage_name = catalog.get("usage_name") if isinstance(catalog, dict) else None
         if usage_name:
-            used_usages.setdefault((account.subscription_id, account.location, usage_name.lower()), []).append(deployment.name)
+            used_usages.setdefault((account.subscription_id, account.location, usage_name.lower()), []).append(
+                deployment.name
+            )
         mine = probed.get(deployment.id)
         if mine:
             model = evidence.with_probes(model, mine)
@@ -331,8 +365,12 @@ def build_subjects(facts: Facts, kb: KnowledgeBase, today: date) -> Iterator[Sub
         }
         deployment_docs[deployment.id] = document
         yield Subject(
-            "deployment", deployment.id, f"{account.name}/{deployment.name}", document,
-            account_id=account.id, deployment=deployment.name,
+            "deployment",
+            deployment.id,
+            f"{account.name}/{deployment.name}",
+            document,
+            account_id=account.id,
+            deployment=deployment.name,
         )
 
     for region in facts.regions:
@@ -347,13 +385,16 @@ def build_subjects(facts: Facts, kb: KnowledgeBase, today: date) -> Iterator[Sub
                 f"/locations/{region.location}/usages/{usage.name}"
             )
             yield Subject(
-                "quota_usage", target, f"{region.location}/{usage.name}",
+                "quota_usage",
+                target,
+                f"{region.location}/{usage.name}",
                 {"usage": numbers, "region": {"subscription_id": region.subscription_id, "location": region.location}},
             )
 
     for call in facts.contract or ():
         matches = [
-            d for d in by_name.get(call.deployment, ())
+            d
+            for d in by_name.get(call.deployment, ())
             if call.account is None or accounts[d.account_id].name == call.account
         ]
         call_view = {
@@ -370,16 +411,37 @@ def build_subjects(facts: Facts, kb: KnowledgeBase, today: date) -> Iterator[Sub
         base = {"call": call_view, "suggestions": suggestions, "suggestions_text": ", ".join(suggestions)}
         if not matches:
             document = dict(base, deployment={"exists": False, "name": call.deployment}, model=UNKNOWN, account=UNKNOWN)
-            yield Subject("contract_call", f"contract:{call.deployment}", call.deployment, document, deployment=call.deployment, location=call.location)
+            yield Subject(
+                "contract_call",
+                f"contract:{call.deployment}",
+                call.deployment,
+                document,
+                deployment=call.deployment,
+                location=call.location,
+            )
             continue
         for deployment in matches:
             account = accounts[deployment.account_id]
             parent = deployment_docs[deployment.id]
-            document = dict(base, deployment=parent["deployment"], model=parent["model"], account=parent["account"],
-                            catalog=parent["catalog"], quota=parent["quota"], lifecycle=parent["lifecycle"])
+            document = dict(
+                base,
+                deployment=parent["deployment"],
+                model=parent["model"],
+                account=parent["account"],
+                catalog=parent["catalog"],
+                quota=parent["quota"],
+                lifecycle=parent["lifecycle"],
+            )
             name = f"{account.name}/{deployment.name}"
-            yield Subject("contract_call", deployment.id, name, document, account_id=account.id,
-                          deployment=deployment.name, location=call.location)
+            yield Subject(
+                "contract_call",
+                deployment.id,
+                name,
+                document,
+                account_id=account.id,
+                deployment=deployment.name,
+                location=call.location,
+            )
             table = parent["model"]["parameters"]
             for param, value in sorted(call.parameters.items()):
                 if table is UNKNOWN:
@@ -394,10 +456,16 @@ def build_subjects(facts: Facts, kb: KnowledgeBase, today: date) -> Iterator[Sub
                     "default": UNKNOWN if spec is UNKNOWN else spec.get("default"),
                     "use_instead": UNKNOWN if spec is UNKNOWN else spec.get("use_instead"),
                 }
-                yield Subject("contract_parameter", deployment.id, name, dict(document, param=param_view),
-                              account_id=account.id, deployment=deployment.name, location=call.location)
+                yield Subject(
+                    "contract_parameter",
+                    deployment.id,
+                    name,
+                    dict(document, param=param_view),
+                    account_id=account.id,
+                    deployment=deployment.name,
+                    location=call.location,
+                )
 
     yield from evidence.unresolved_call_subjects(facts)
     yield from evidence.probe_subjects(facts, kb, today, accounts, deployment_docs)
     yield from evidence.planned_subjects(facts, kb, today, accounts)
-

@@ -46,4 +46,4 @@ class ProbeOptions:
     auth_checks: tuple[AuthCheck, ...] = ()
 
 
-__all__ = ["AuthCheck", "DEFAULT_MAX_CALLS", "DEFAULT_TOKEN_BUDGET", "ProbeOptions"]
+__all__ = ["DEFAULT_MAX_CALLS", "DEFAULT_TOKEN_BUDGET", "AuthCheck", "ProbeOptions"]

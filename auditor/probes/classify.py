@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any, Mapping
+from typing import Any
 
 from auditor.facts import PROBE_ANSWERED, PROBE_UNANSWERED
 
@@ -24,9 +25,14 @@ AUTH_FAILURES = ("invalid_key", "invalid_token", "local_auth_disabled", "permiss
 
 OPENAI_USER_ROLE = "Cognitive Services OpenAI User"
 OPENAI_USER_ROLE_ID = "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"
-_PARAMETER_CODES = {"unsupported_parameter": "unsupported_parameter", "unknown_parameter": "unsupported_parameter",
-                    "unsupported_value": "unsupported_value", "invalid_value": "unsupported_value",
-                    "integer_below_min_value": "unsupported_value", "integer_above_max_value": "unsupported_value"}
+_PARAMETER_CODES = {
+    "unsupported_parameter": "unsupported_parameter",
+    "unknown_parameter": "unsupported_parameter",
+    "unsupported_value": "unsupported_value",
+    "invalid_value": "unsupported_value",
+    "integer_below_min_value": "unsupported_value",
+    "integer_above_max_value": "unsupported_value",
+}
 _PRINCIPAL = re.compile(r"principal `([^`]+)`")
 _MAX_MESSAGE = 400
 
@@ -84,7 +90,11 @@ def retry_hint(headers: Mapping[str, str], now: float | None = None) -> float | 
 def rate_limit_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """The throttling hints Azure sent: retry-after(-ms) and x-ratelimit-*."""
     lowered = _lower(headers)
-    return {k: v for k, v in sorted(lowered.items()) if k.startswith("x-ratelimit-") or k in ("retry-after", "retry-after-ms")}
+    return {
+        k: v
+        for k, v in sorted(lowered.items())
+        if k.startswith("x-ratelimit-") or k in ("retry-after", "retry-after-ms")
+    }
 
 
 def _error_fields(body: Any) -> tuple[str | None, str | None, str | None, Any]:
@@ -94,7 +104,12 @@ def _error_fields(body: Any) -> tuple[str | None, str | None, str | None, Any]:
     error = body.get("error")
     if isinstance(error, Mapping):
         code = error.get("code")
-        return (None if code is None else str(code)), error.get("param"), _text(error.get("message")), error.get("innererror")
+        return (
+            (None if code is None else str(code)),
+            error.get("param"),
+            _text(error.get("message")),
+            error.get("innererror"),
+        )
     if isinstance(error, str):
         return None, None, _text(error), None
     return None, None, _text(body.get("message")), None
@@ -118,7 +133,9 @@ def _filtered(innererror: Any) -> list[str]:
     return sorted(name for name, r in results.items() if isinstance(r, Mapping) and r.get("filtered"))
 
 
-def classify(status: int, body: Any, headers: Mapping[str, str], *, auth: str = "entra", now: float | None = None) -> Answer:
+def classify(
+    status: int, body: Any, headers: Mapping[str, str], *, auth: str = "entra", now: float | None = None
+) -> Answer:
     """Classify one HTTP answer. `auth` is how the call authenticated ("entra" or "key"), which decides
     how an unlabelled 401 is read."""
     hints = rate_limit_headers(headers)
@@ -130,52 +147,98 @@ def classify(status: int, body: Any, headers: Mapping[str, str], *, auth: str = 
         wait = retry_hint(headers, now)
         hint = (f"Azure asked to retry after {wait:g} s. " if wait is not None else "") + (
             "The deployment was at its rate limit for a single tiny call: raise its capacity, or spread load over more "
-            "deployments.")
+            "deployments."
+        )
         return Answer("rate_limited", retry_after=wait, hint=hint, **base)
     if status == 401:
         if isinstance(body, Mapping) and "statusCode" in body and "error" not in body:
-            return Answer("invalid_token", hint=(
-                "Azure rejected the Entra token (missing, expired, or issued for another audience): request it for "
-                "the cloud's Cognitive Services scope (e.g. https://cognitiveservices.azure.com/.default)."), **base)
+            return Answer(
+                "invalid_token",
+                hint=(
+                    "Azure rejected the Entra token (missing, expired, or issued for another audience): request it for "
+                    "the cloud's Cognitive Services scope (e.g. https://cognitiveservices.azure.com/.default)."
+                ),
+                **base,
+            )
         if code == "PermissionDenied":
             principal = _PRINCIPAL.search(message or "")
             who = f"principal {principal.group(1)}" if principal else "the calling identity"
-            return Answer("permission_denied", hint=(
-                f"Grant {who} the '{OPENAI_USER_ROLE}' role ({OPENAI_USER_ROLE_ID}) on the account: the token is "
-                "valid, but the identity lacks the data action the call needs (Owner and Contributor have no data "
-                "actions)."), **base)
+            return Answer(
+                "permission_denied",
+                hint=(
+                    f"Grant {who} the '{OPENAI_USER_ROLE}' role ({OPENAI_USER_ROLE_ID}) on the account: the token is "
+                    "valid, but the identity lacks the data action the call needs (Owner and Contributor have no data "
+                    "actions)."
+                ),
+                **base,
+            )
         if code in ("401", "Unauthorized") or auth == "key":
-            return Answer("invalid_key", hint=(
-                "Azure rejected the API key (a wrong key, a key of another account, or a wrong endpoint): use this "
-                "account's key from your secret store, or better, call with Entra ID (unset AZURE_OPENAI_API_KEY) "
-                f"and grant the identity '{OPENAI_USER_ROLE}'."), **base)
-        return Answer("invalid_token", hint="Azure rejected the Entra token: request a fresh token for the Cognitive Services scope.", **base)
+            return Answer(
+                "invalid_key",
+                hint=(
+                    "Azure rejected the API key (a wrong key, a key of another account, or a wrong endpoint): use this "
+                    "account's key from your secret store, or better, call with Entra ID (unset AZURE_OPENAI_API_KEY) "
+                    f"and grant the identity '{OPENAI_USER_ROLE}'."
+                ),
+                **base,
+            )
+        return Answer(
+            "invalid_token",
+            hint="Azure rejected the Entra token: request a fresh token for the Cognitive Services scope.",
+            **base,
+        )
     if status == 403:
         lowered = (message or "").lower()
         if code == "AuthenticationTypeDisabled":
-            return Answer("local_auth_disabled", hint=(
-                "The account has key authentication disabled (disableLocalAuth): call it with an Entra ID token and "
-                f"the '{OPENAI_USER_ROLE}' role instead of an API key."), **base)
+            return Answer(
+                "local_auth_disabled",
+                hint=(
+                    "The account has key authentication disabled (disableLocalAuth): call it with an Entra ID token and "
+                    f"the '{OPENAI_USER_ROLE}' role instead of an API key."
+                ),
+                **base,
+            )
         if any(word in lowered for word in ("public access", "private endpoint", "firewall", "virtual network")):
-            return Answer("network_blocked", hint=(
-                "The account's network rules refuse this caller: call from a network it allows (its private "
-                "endpoint, an allowed IP range or virtual network)."), **base)
-        return Answer("permission_denied", hint=f"Grant the calling identity the '{OPENAI_USER_ROLE}' role on the account.", **base)
+            return Answer(
+                "network_blocked",
+                hint=(
+                    "The account's network rules refuse this caller: call from a network it allows (its private "
+                    "endpoint, an allowed IP range or virtual network)."
+                ),
+                **base,
+            )
+        return Answer(
+            "permission_denied",
+            hint=f"Grant the calling identity the '{OPENAI_USER_ROLE}' role on the account.",
+            **base,
+        )
     if status == 404:
         if code == "DeploymentNotFound":
-            return Answer("deployment_not_found", hint=(
-                "Create the deployment or fix the name the app passes as model=; if it was created in the last five "
-                "minutes, wait and probe again."), **base)
-        return Answer("unexpected", hint="The endpoint answered 404 for the data-plane path: check the account endpoint.", **base)
+            return Answer(
+                "deployment_not_found",
+                hint=(
+                    "Create the deployment or fix the name the app passes as model=; if it was created in the last five "
+                    "minutes, wait and probe again."
+                ),
+                **base,
+            )
+        return Answer(
+            "unexpected", hint="The endpoint answered 404 for the data-plane path: check the account endpoint.", **base
+        )
     if status == 400:
         if code == "OperationNotSupported":
             return Answer("api_not_supported", hint="Call this deployment through an API its model serves.", **base)
         if code == "content_filter":
             categories = _filtered(inner)
             which = f" (filtered: {', '.join(categories)})" if categories else ""
-            return Answer("content_filter", hint=(
-                f"The content filter blocked a neutral one-word prompt{which}: review the deployment's content "
-                "filter policy; it will block real users too."), **base)
+            return Answer(
+                "content_filter",
+                hint=(
+                    f"The content filter blocked a neutral one-word prompt{which}: review the deployment's content "
+                    "filter policy; it will block real users too."
+                ),
+                **base,
+            )
         if code in _PARAMETER_CODES:
             return Answer(_PARAMETER_CODES[code], **base)
         return Answer("unexpected", **base)

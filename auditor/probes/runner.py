@@ -14,10 +14,11 @@ import json
 import ssl
 import threading
 import time
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from auditor.clouds import Cloud
@@ -117,8 +118,15 @@ def _body(response: Any) -> Any:
 class ProbeRunner:
     """Runs planned probes against the data plane with one budget and one client per (account, credential)."""
 
-    def __init__(self, *, credential: Any, cloud: Cloud, options: ProbeOptions,
-                 connection_verify: str | bool = True, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        *,
+        credential: Any,
+        cloud: Cloud,
+        options: ProbeOptions,
+        connection_verify: str | bool = True,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._credential = credential
         self._cloud = cloud
         self._options = options
@@ -152,7 +160,10 @@ class ProbeRunner:
 
                     api_key = get_bearer_token_provider(self._credential, scope)
                 self._clients[key] = openai.OpenAI(
-                    base_url=base_url, api_key=api_key, max_retries=0, timeout=self._options.timeout,
+                    base_url=base_url,
+                    api_key=api_key,
+                    max_retries=0,
+                    timeout=self._options.timeout,
                     http_client=self._http_client,
                 )
             return self._clients[key]
@@ -201,9 +212,16 @@ class ProbeRunner:
 
     def run_one(self, probe: PlannedProbe) -> ProbeResult:
         base = ProbeResult(
-            account_id=probe.account.id, deployment=probe.deployment, api=probe.api, outcome="skipped",
-            parameter=probe.parameter, value=probe.value, deployment_id=probe.deployment_id, auth=probe.auth,
-            called_by_app=probe.called_by_app, label=probe.label,
+            account_id=probe.account.id,
+            deployment=probe.deployment,
+            api=probe.api,
+            outcome="skipped",
+            parameter=probe.parameter,
+            value=probe.value,
+            deployment_id=probe.deployment_id,
+            auth=probe.auth,
+            called_by_app=probe.called_by_app,
+            label=probe.label,
         )
         base_url = data_plane_base(probe.account)
         if base_url is None:
@@ -238,16 +256,26 @@ class ProbeRunner:
                 throttled += 1
                 last_wait = answer.retry_after
                 throttle_hints = dict(answer.rate_limit)  # keep the 429's hints, not the later success's
-            if (probe.parameter is None and not fell_back and answer.outcome in ("unsupported_parameter", "unsupported_value")
-                    and answer.error_param == request.limit_parameter and probe.api == "chat_completions"):
+            if (
+                probe.parameter is None
+                and not fell_back
+                and answer.outcome in ("unsupported_parameter", "unsupported_value")
+                and answer.error_param == request.limit_parameter
+                and probe.api == "chat_completions"
+            ):
                 # Our own output limit was refused (the knowledge base misjudged the model): use the other one.
                 fell_back = True
-                request = _request(probe, "max_tokens" if request.limit_parameter != "max_tokens" else "max_completion_tokens")
+                request = _request(
+                    probe, "max_tokens" if request.limit_parameter != "max_tokens" else "max_completion_tokens"
+                )
                 continue
             if answer.outcome not in _RETRIED or attempts > self._options.max_retries:
                 break
-            wait = answer.retry_after if answer.outcome == "rate_limited" and answer.retry_after is not None \
+            wait = (
+                answer.retry_after
+                if answer.outcome == "rate_limited" and answer.retry_after is not None
                 else min(0.5 * 2 ** (attempts - 1), 8.0)
+            )
             if wait > self._options.max_retry_wait:
                 note = f" (not retried: the server asked for {wait:g} s, more than {self._options.max_retry_wait:g} s)"
                 break
@@ -258,12 +286,22 @@ class ProbeRunner:
             message = message.replace(probe.api_key, "***")
         if probe.parameter is None and outcome in ("unsupported_parameter", "unsupported_value"):
             outcome = "unexpected"
-            message = f"the minimal probe request itself was refused ({answer.error_code} on {answer.error_param}): {message}"
+            message = (
+                f"the minimal probe request itself was refused ({answer.error_code} on {answer.error_param}): {message}"
+            )
         return replace(
-            base, outcome=outcome, status_code=answer.status_code, error_code=answer.error_code,
-            error_param=answer.error_param, message=(message or "") + note if (message or note) else None,
-            latency_ms=round(latency, 1), attempts=attempts, throttled=throttled,
-            retry_after=last_wait, rate_limit=throttle_hints or dict(answer.rate_limit), tokens=spent,
+            base,
+            outcome=outcome,
+            status_code=answer.status_code,
+            error_code=answer.error_code,
+            error_param=answer.error_param,
+            message=(message or "") + note if (message or note) else None,
+            latency_ms=round(latency, 1),
+            attempts=attempts,
+            throttled=throttled,
+            retry_after=last_wait,
+            rate_limit=throttle_hints or dict(answer.rate_limit),
+            tokens=spent,
             hint=answer.hint,
         )
 
@@ -306,8 +344,9 @@ class ProbeSession:
     the rest wait for `finish`, after every account was offered. The probes of contract names that exist
     nowhere need the whole fleet's deployments, so `finish` sends them, ahead of the held-back rest."""
 
-    def __init__(self, runner: ProbeRunner, kb: KnowledgeBase, today: date, options: ProbeOptions,
-                 pool: Executor) -> None:
+    def __init__(
+        self, runner: ProbeRunner, kb: KnowledgeBase, today: date, options: ProbeOptions, pool: Executor
+    ) -> None:
         self._runner, self._kb, self._today, self._options, self._pool = runner, kb, today, options, pool
         self._planned: list[PlannedProbe] = []
         self._held: list[list[PlannedProbe]] = []
@@ -335,11 +374,16 @@ class ProbeSession:
         self._send(_units(missing))
         self._send(self._held)
         results = [r for future in self._futures for r in future.result()]
-        results.sort(key=lambda r: (r.account_id.lower(), r.deployment.lower(), r.api, r.parameter or "", r.label or ""))
+        results.sort(
+            key=lambda r: (r.account_id.lower(), r.deployment.lower(), r.api, r.parameter or "", r.label or "")
+        )
         budget = self._runner.budget
         summary = ProbeSummary(
-            calls=budget.calls, tokens=budget.tokens, max_calls=self._options.max_calls,
-            token_budget=self._options.token_budget, probes=len(results),
+            calls=budget.calls,
+            tokens=budget.tokens,
+            max_calls=self._options.max_calls,
+            token_budget=self._options.token_budget,
+            probes=len(results),
             skipped=sum(1 for r in results if r.outcome == "skipped"),
             not_probed=tuple(self._not_probed + _skipped_parameters(self._planned, results)),
         )
@@ -355,11 +399,21 @@ def _skipped_parameters(probes: list[PlannedProbe], results: list[ProbeResult]) 
     ]
 
 
-def run_probes(facts: Facts, kb: KnowledgeBase, today: date, *, credential: Any, cloud: Cloud,
-               options: ProbeOptions, connection_verify: str | bool = True,
-               sleep: Callable[[float], None] = time.sleep) -> tuple[tuple[ProbeResult, ...], ProbeSummary]:
+def run_probes(
+    facts: Facts,
+    kb: KnowledgeBase,
+    today: date,
+    *,
+    credential: Any,
+    cloud: Cloud,
+    options: ProbeOptions,
+    connection_verify: str | bool = True,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[tuple[ProbeResult, ...], ProbeSummary]:
     """Select, send and classify the probes for facts already gathered; returns the results and their cost."""
-    runner = ProbeRunner(credential=credential, cloud=cloud, options=options, connection_verify=connection_verify, sleep=sleep)
+    runner = ProbeRunner(
+        credential=credential, cloud=cloud, options=options, connection_verify=connection_verify, sleep=sleep
+    )
     try:
         with ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="probe") as pool:
             session = ProbeSession(runner, kb, today, options, pool)
@@ -373,7 +427,11 @@ def run_probes(facts: Facts, kb: KnowledgeBase, today: date, *, credential: Any,
 def summary_dict(summary: ProbeSummary) -> Mapping[str, Any]:
     """The probe totals for the report (JSON and text)."""
     return {
-        "calls": summary.calls, "max_calls": summary.max_calls, "tokens": summary.tokens,
-        "token_budget": summary.token_budget, "probes": summary.probes, "skipped": summary.skipped,
+        "calls": summary.calls,
+        "max_calls": summary.max_calls,
+        "tokens": summary.tokens,
+        "token_budget": summary.token_budget,
+        "probes": summary.probes,
+        "skipped": summary.skipped,
         "not_probed": list(summary.not_probed),
     }

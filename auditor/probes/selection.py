@@ -9,9 +9,10 @@ that do not exist are probed once on the app's account(s) to confirm DeploymentN
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Iterable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from auditor.clouds import Cloud
@@ -26,9 +27,16 @@ PROMPT = "ping"
 
 # Parameters a probe can send on their own, and the value to send when the contract gives none.
 _SAMPLE_VALUES: Mapping[str, Any] = {
-    "temperature": 0.5, "top_p": 0.5, "presence_penalty": 0.0, "frequency_penalty": 0.0, "seed": 1,
-    "logprobs": True, "logit_bias": {}, "reasoning_effort": "low",
-    "max_tokens": 16, "max_completion_tokens": 16,
+    "temperature": 0.5,
+    "top_p": 0.5,
+    "presence_penalty": 0.0,
+    "frequency_penalty": 0.0,
+    "seed": 1,
+    "logprobs": True,
+    "logit_bias": {},
+    "reasoning_effort": "low",
+    "max_tokens": 16,
+    "max_completion_tokens": 16,
 }
 TOKEN_LIMIT_PARAMETERS = ("max_tokens", "max_completion_tokens", "max_output_tokens")
 _RESPONSES_PARAMETERS = ("temperature", "top_p", "reasoning_effort")
@@ -79,9 +87,11 @@ def endpoint_refusal(base_url: str, cloud: Cloud, allowed: Iterable[str]) -> str
         return None
     if any(host == d or host.endswith("." + d) for d in cloud.data_plane_domains):
         return None
-    return (f"the endpoint host {host} is not under the {cloud.name} data-plane domains "
-            f"({', '.join(cloud.data_plane_domains)}), so no token or key was sent to it "
-            f"(allow it with --allow-endpoint {host} if it is yours)")
+    return (
+        f"the endpoint host {host} is not under the {cloud.name} data-plane domains "
+        f"({', '.join(cloud.data_plane_domains)}), so no token or key was sent to it "
+        f"(allow it with --allow-endpoint {host} if it is yours)"
+    )
 
 
 def _apis(kb: KnowledgeBase, facts: Facts, account: Account, deployment: Deployment, today: date) -> Any:
@@ -124,8 +134,9 @@ def _calls_by_deployment(contract: tuple[ContractCall, ...] | None) -> dict[str,
     return calls
 
 
-def account_probes(facts: Facts, kb: KnowledgeBase, today: date, options: ProbeOptions,
-                   account: Account) -> tuple[list[PlannedProbe], list[str]]:
+def account_probes(
+    facts: Facts, kb: KnowledgeBase, today: date, options: ProbeOptions, account: Account
+) -> tuple[list[PlannedProbe], list[str]]:
     """One account's probes (its deployments', then its auth checks), and what was deliberately not probed
     and why. Needs only the account, its deployments, its region and the contract, so a run can start
     probing an account while others are still being read."""
@@ -147,12 +158,21 @@ def account_probes(facts: Facts, kb: KnowledgeBase, today: date, options: ProbeO
         calls = [c for c in contract.get(deployment.name, ()) if c.account in (None, account.name)]
         called = sorted({c.api for c in calls} & set(PROBED_APIS))
         if calls and not called:
-            not_probed.append(f"{where}: the contract calls it only through {', '.join(sorted({c.api for c in calls}))}")
+            not_probed.append(
+                f"{where}: the contract calls it only through {', '.join(sorted({c.api for c in calls}))}"
+            )
             continue
         reasoning = _reasoning(kb, deployment, today)
         for api in called or PROBED_APIS:
-            probe = PlannedProbe(account, deployment.name, api, deployment.id, called_by_app=bool(called),
-                                 reasoning=reasoning, api_key=key)
+            probe = PlannedProbe(
+                account,
+                deployment.name,
+                api,
+                deployment.id,
+                called_by_app=bool(called),
+                reasoning=reasoning,
+                api_key=key,
+            )
             probes.append(probe)
             target = target or probe
         seen: set[tuple[str, str, str]] = set()
@@ -170,13 +190,26 @@ def account_probes(facts: Facts, kb: KnowledgeBase, today: date, options: ProbeO
                 if marker in seen:
                     continue
                 seen.add(marker)
-                probes.append(PlannedProbe(account, deployment.name, call.api, deployment.id, name, sent,
-                                           called_by_app=True, reasoning=reasoning, api_key=key))
+                probes.append(
+                    PlannedProbe(
+                        account,
+                        deployment.name,
+                        call.api,
+                        deployment.id,
+                        name,
+                        sent,
+                        called_by_app=True,
+                        reasoning=reasoning,
+                        api_key=key,
+                    )
+                )
     probes.extend(_auth_check_probes(options.auth_checks, account, target))
     return probes, not_probed
 
 
-def select_probes(facts: Facts, kb: KnowledgeBase, today: date, options: ProbeOptions) -> tuple[list[PlannedProbe], list[str]]:
+def select_probes(
+    facts: Facts, kb: KnowledgeBase, today: date, options: ProbeOptions
+) -> tuple[list[PlannedProbe], list[str]]:
     """The probes to send, in order (app-critical first), and what was deliberately not probed and why."""
     probes: list[PlannedProbe] = []
     not_probed: list[str] = []
@@ -207,7 +240,9 @@ def missing_deployment_probes(facts: Facts, key: str | None) -> list[PlannedProb
     for d in facts.deployments:
         by_name.setdefault(d.name, []).append(d)
     app_accounts = {
-        d.account_id for c in facts.contract or () for d in by_name.get(c.deployment, ())
+        d.account_id
+        for c in facts.contract or ()
+        for d in by_name.get(c.deployment, ())
         if c.account in (None, names.get(d.account_id))
     }
     probes: list[PlannedProbe] = []
@@ -215,8 +250,12 @@ def missing_deployment_probes(facts: Facts, key: str | None) -> list[PlannedProb
     for call in facts.contract or ():
         if call.api not in PROBED_APIS or call.deployment in by_name:
             continue
-        targets = [a for a in accounts if (call.account is None or a.name == call.account)
-                   and (call.account is not None or not app_accounts or a.id in app_accounts)]
+        targets = [
+            a
+            for a in accounts
+            if (call.account is None or a.name == call.account)
+            and (call.account is not None or not app_accounts or a.id in app_accounts)
+        ]
         for account in targets:
             marker = (account.id, call.deployment, call.api)
             if marker in seen:
@@ -226,12 +265,22 @@ def missing_deployment_probes(facts: Facts, key: str | None) -> list[PlannedProb
     return probes
 
 
-def _auth_check_probes(checks: tuple[AuthCheck, ...], account: Account, target: PlannedProbe | None) -> list[PlannedProbe]:
+def _auth_check_probes(
+    checks: tuple[AuthCheck, ...], account: Account, target: PlannedProbe | None
+) -> list[PlannedProbe]:
     if target is None:
         return []
     return [
-        PlannedProbe(account, target.deployment, target.api, target.deployment_id, reasoning=target.reasoning,
-                     label=check.label, api_key=check.api_key, token_scope=check.token_scope)
+        PlannedProbe(
+            account,
+            target.deployment,
+            target.api,
+            target.deployment_id,
+            reasoning=target.reasoning,
+            label=check.label,
+            api_key=check.api_key,
+            token_scope=check.token_scope,
+        )
         for check in checks
         if not check.accounts or account.name in check.accounts
     ]

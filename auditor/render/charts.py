@@ -6,9 +6,9 @@ report (Report.quota, Report.retirements). Text is escaped by the template, not 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Sequence
 
 from auditor.results import QuotaLine, RetirementRow
 
@@ -47,15 +47,17 @@ def quota_chart(lines: Sequence[QuotaLine]) -> BarChart:
     bars = []
     for i, q in enumerate(lines):
         models = ", ".join(q.models) or q.name
-        bars.append(Bar(
-            y=i * ROW + 6,
-            width=round(min(max(q.percent, 0.0), 100.0) / 100 * PLOT_W, 1),
-            level=_level(q.percent),
-            label=f"{q.location} · {models}",
-            detail=f"{q.current:g} / {q.limit:g} ({q.percent:g}%)",
-            title=f"{q.label} ({q.name}) in {q.location}: {q.current:g} of {q.limit:g} used by "
-                  f"{', '.join(q.deployments) or 'no audited deployment'}",
-        ))
+        bars.append(
+            Bar(
+                y=i * ROW + 6,
+                width=round(min(max(q.percent, 0.0), 100.0) / 100 * PLOT_W, 1),
+                level=_level(q.percent),
+                label=f"{q.location} · {models}",
+                detail=f"{q.current:g} / {q.limit:g} ({q.percent:g}%)",
+                title=f"{q.label} ({q.name}) in {q.location}: {q.current:g} of {q.limit:g} used by "
+                f"{', '.join(q.deployments) or 'no audited deployment'}",
+            )
+        )
     return BarChart(WIDTH, max(len(bars), 1) * ROW + 8, LABEL_W, PLOT_W, tuple(bars))
 
 
@@ -104,12 +106,16 @@ def _marker(y: int, x: float, same: Sequence[RetirementRow]) -> Marker:
     sources = sorted({s.source or "unknown" for s in same})
     upgrades = sorted({s.version_upgrade_option or "unknown" for s in same})
     return Marker(
-        y=y, x=x, level=_retire_level(days),
-        label=where[0] if len(same) == 1 else f"{r.model_name or '?'} {r.model_version or ''} ({len(same)} deployments)",
+        y=y,
+        x=x,
+        level=_retire_level(days),
+        label=where[0]
+        if len(same) == 1
+        else f"{r.model_name or '?'} {r.model_version or ''} ({len(same)} deployments)",
         detail=f"{r.model_name or '?'} {r.model_version or ''} · {r.retirement_date} "
-               f"({'retired' if days < 0 else f'in {r.days_left} d'})",
+        f"({'retired' if days < 0 else f'in {r.days_left} d'})",
         title=f"{r.model_name} {r.model_version} on {named} retires {r.retirement_date} "
-              f"(source: {', '.join(sources)}; upgrade: {', '.join(upgrades)}; replacement: {r.replacement or 'none given'})",
+        f"(source: {', '.join(sources)}; upgrade: {', '.join(upgrades)}; replacement: {r.replacement or 'none given'})",
     )
 
 
@@ -128,7 +134,9 @@ def retirement_timeline(rows: Sequence[RetirementRow], today: date) -> Timeline:
     groups: dict[tuple[str | None, str | None, str | None], list[RetirementRow]] = {}
     for r in dated:  # a fleet runs one model version in many places: one marker per version and date
         groups.setdefault((r.model_name, r.model_version, r.retirement_date), []).append(r)
-    markers = tuple(_marker(TOP + i * ROW + 14, x(same[0].days_left or 0), same) for i, same in enumerate(groups.values()))
+    markers = tuple(
+        _marker(TOP + i * ROW + 14, x(same[0].days_left or 0), same) for i, same in enumerate(groups.values())
+    )
     axis_y = TOP + len(markers) * ROW + 24
     ticks = []
     first = date(today.year, ((today.month - 1) // 3) * 3 + 1, 1)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import date
-from typing import Sequence
 
 from auditor.engine.rules import Rule
 from auditor.knowledge import KnowledgeBase
@@ -57,5 +57,7 @@ def kb_summary(kb: KnowledgeBase, today: date) -> str:
         "coverage (models with the fact): " + ", ".join(f"{key} {n}" for key, n in sorted(covered.items())),
     ]
     if kb.responses_regions:
-        lines.append(f"Responses API regions: {len(kb.responses_regions.value)} (sources: {', '.join(kb.responses_regions.sources)})")
+        lines.append(
+            f"Responses API regions: {len(kb.responses_regions.value)} (sources: {', '.join(kb.responses_regions.sources)})"
+        )
     return "\n".join(lines) + "\n"

@@ -8,9 +8,10 @@ would write them, so a 10,000-deployment report never sits in memory as one stri
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from types import MappingProxyType
-from typing import Any, BinaryIO, Sequence
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -77,8 +78,8 @@ def _write_array(name: str, items: Sequence[Any], out: BinaryIO) -> None:
     for start in range(0, len(items), SLICE):
         if start:
             out.write(b",\n")
-        dumped = _dumps({name: list(items[start:start + SLICE])})
-        out.write(memoryview(dumped)[len(head):-len(tail)])
+        dumped = _dumps({name: list(items[start : start + SLICE])})
+        out.write(memoryview(dumped)[len(head) : -len(tail)])
     out.write(b"\n  ]")
 
 

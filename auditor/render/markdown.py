@@ -52,16 +52,22 @@ def render_markdown(report: Report) -> str:
     ]
     drift = s.get("drift")
     if drift is not None:
-        lines += [f"Since the baseline: **{drift['new']} new**, {drift['resolved']} resolved, "
-                  f"{drift['deployment_changes']} deployment change(s).", ""]
+        lines += [
+            f"Since the baseline: **{drift['new']} new**, {drift['resolved']} resolved, "
+            f"{drift['deployment_changes']} deployment change(s).",
+            "",
+        ]
     for target in report.targets:
         if target.status != "complete":
             lines.append(f"> **Incomplete:** {md(target.name)}: {md('; '.join(target.reasons))}")
     if not report.complete:
         lines.append("")
     attention = sorted(
-        (f for f in report.findings
-         if f.status is Status.UNKNOWN or (f.status is Status.FAIL and f.severity is not Severity.INFO)),
+        (
+            f
+            for f in report.findings
+            if f.status is Status.UNKNOWN or (f.status is Status.FAIL and f.severity is not Severity.INFO)
+        ),
         key=_order,
     )
     if attention:
@@ -75,10 +81,16 @@ def render_markdown(report: Report) -> str:
             lines.append(f"\n… and {len(attention) - MAX_ROWS} more in the full report.")
         lines.append("")
     if report.drift and report.drift.changes:
-        lines += ["**Deployment changes since the baseline**", "", "| account | deployment | change | before | after |",
-                  "|---|---|---|---|---|"]
+        lines += [
+            "**Deployment changes since the baseline**",
+            "",
+            "| account | deployment | change | before | after |",
+            "|---|---|---|---|---|",
+        ]
         for c in report.drift.changes[:MAX_ROWS]:
-            lines.append(f"| {md(c.account_name)} | {md(c.deployment)} | {c.change.replace('_', ' ')} | {md(c.before)} | {md(c.after)} |")
+            lines.append(
+                f"| {md(c.account_name)} | {md(c.deployment)} | {c.change.replace('_', ' ')} | {md(c.before)} | {md(c.after)} |"
+            )
         lines.append("")
     if report.drift and report.drift.resolved:
         lines += ["**Resolved since the baseline**", ""]

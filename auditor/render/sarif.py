@@ -47,8 +47,10 @@ def _location(f: Finding, root: Path | None) -> dict[str, Any]:
         artifact: dict[str, Any] = {"uri": uri}
         if base:
             artifact["uriBaseId"] = base
-        return {"physicalLocation": {"artifactLocation": artifact, "region": {"startLine": max(1, f.location.line)}},
-                "logicalLocations": logical}
+        return {
+            "physicalLocation": {"artifactLocation": artifact, "region": {"startLine": max(1, f.location.line)}},
+            "logicalLocations": logical,
+        }
     path = quote(f.target.lstrip("/"), safe="/-._~")
     return {
         "physicalLocation": {"artifactLocation": {"uri": path, "uriBaseId": "AZURE_RESOURCE"}},
@@ -91,7 +93,11 @@ def _result(f: Finding, index: dict[str, int], root: Path | None) -> dict[str, A
     if f.status is Status.WAIVED:
         suppression: dict[str, Any] = {"kind": "external", "status": "accepted", "justification": f.reason or "waived"}
         if f.waiver:
-            suppression["properties"] = {"owner": f.waiver.owner, "expires": f.waiver.expires, "source": f.waiver.source}
+            suppression["properties"] = {
+                "owner": f.waiver.owner,
+                "expires": f.waiver.expires,
+                "source": f.waiver.source,
+            }
         result["suppressions"] = [suppression]
     return result
 
@@ -112,8 +118,14 @@ def write_sarif(report: Report, root: Path | None, out: BinaryIO) -> None:
     results = [_result(f, index, root) for f in chosen if id(f) in kept]
     notifications = [{"level": "warning", "message": {"text": f"Incomplete audit: {gap}"}} for gap in report.gaps]
     if len(chosen) > len(results):
-        notifications.append({"level": "warning", "message": {
-            "text": f"{len(chosen) - len(results)} lower-severity results left out: code scanning keeps {MAX_RESULTS}."}})
+        notifications.append(
+            {
+                "level": "warning",
+                "message": {
+                    "text": f"{len(chosen) - len(results)} lower-severity results left out: code scanning keeps {MAX_RESULTS}."
+                },
+            }
+        )
     invocation: dict[str, Any] = {
         "executionSuccessful": report.complete,
         "endTimeUtc": report.generated_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -121,19 +133,23 @@ def write_sarif(report: Report, root: Path | None, out: BinaryIO) -> None:
     if notifications:
         invocation["toolExecutionNotifications"] = notifications
     run: dict[str, Any] = {
-        "tool": {"driver": {
-            "name": "aoai-auditor",
-            "fullName": "Azure OpenAI deployment preflight and compatibility auditor",
-            "version": report.tool_version,
-            "semanticVersion": report.tool_version,
-            "informationUri": _TOOL_URI,
-            "rules": [_rule(r) for r in rules],
-            "properties": {"ruleset": report.ruleset, "knowledgeChecked": report.knowledge_checked},
-        }},
+        "tool": {
+            "driver": {
+                "name": "aoai-auditor",
+                "fullName": "Azure OpenAI deployment preflight and compatibility auditor",
+                "version": report.tool_version,
+                "semanticVersion": report.tool_version,
+                "informationUri": _TOOL_URI,
+                "rules": [_rule(r) for r in rules],
+                "properties": {"ruleset": report.ruleset, "knowledgeChecked": report.knowledge_checked},
+            }
+        },
         "automationDetails": {"id": "aoai-auditor/"},
         "originalUriBaseIds": {
-            "AZURE_RESOURCE": {"uri": "https://management.azure.com/",
-                               "description": {"text": "Azure Resource Manager: result paths are ARM resource ids"}},
+            "AZURE_RESOURCE": {
+                "uri": "https://management.azure.com/",
+                "description": {"text": "Azure Resource Manager: result paths are ARM resource ids"},
+            },
         },
         "invocations": [invocation],
         "results": results,
@@ -141,7 +157,9 @@ def write_sarif(report: Report, root: Path | None, out: BinaryIO) -> None:
     }
     if root is not None:
         run["originalUriBaseIds"]["SRCROOT"] = {"uri": root.as_uri().rstrip("/") + "/"}
-    out.write(orjson.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}, option=orjson.OPT_INDENT_2) + b"\n")
+    out.write(
+        orjson.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}, option=orjson.OPT_INDENT_2) + b"\n"
+    )
 
 
 def render_sarif(report: Report, root: Path | None = None) -> str:

@@ -4,8 +4,9 @@ held in memory whole; the `render_*` functions that return text are the same wri
 from __future__ import annotations
 
 import io
+from collections.abc import Callable, Iterator
 from itertools import islice
-from typing import Any, BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO
 
 BATCH = 4096
 

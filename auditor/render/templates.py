@@ -73,7 +73,9 @@ class Group:
         by_category: dict[str, list[Finding]] = {}
         for f in self.passed:
             by_category.setdefault(f.category, []).append(f)
-        return tuple((c, fs[0].account_id, len(fs), ", ".join(f.rule_id for f in fs)) for c, fs in sorted(by_category.items()))
+        return tuple(
+            (c, fs[0].account_id, len(fs), ", ".join(f.rule_id for f in fs)) for c, fs in sorted(by_category.items())
+        )
 
 
 @dataclass(frozen=True)
@@ -104,15 +106,22 @@ def _sections(report: Report) -> list[Section]:
         for f in findings:
             groups.setdefault(f.deployment if target else None, []).append(f)
         ordered = sorted(groups.items(), key=lambda kv: (kv[0] is not None, (kv[0] or "").lower()))
-        sections.append(Section(account_id, target, deployments=tuple(inventory.get(account_id, ())), groups=tuple(
-            Group(
-                ("deployment " + name) if name else ("the account" if target else "tenant-wide"),
-                name,
-                tuple(f for f in fs if f.status is not Status.PASS),
-                tuple(f for f in fs if f.status is Status.PASS),
+        sections.append(
+            Section(
+                account_id,
+                target,
+                deployments=tuple(inventory.get(account_id, ())),
+                groups=tuple(
+                    Group(
+                        ("deployment " + name) if name else ("the account" if target else "tenant-wide"),
+                        name,
+                        tuple(f for f in fs if f.status is not Status.PASS),
+                        tuple(f for f in fs if f.status is Status.PASS),
+                    )
+                    for name, fs in ordered
+                ),
             )
-            for name, fs in ordered
-        )))
+        )
     return sections
 
 
@@ -175,13 +184,22 @@ def _suites(report: Report) -> list[Suite]:
         prefix = (target.name if target else "tenant") + "."
         cases: list[Cases] = []
         for (_, name, deployment), group in groupby(findings, key=lambda f: (f.target, f.target_name, f.deployment)):
-            cases.append(Cases(escape(xml_safe(prefix + (deployment or "account"))), escape(xml_safe(name)), list(group)))
+            cases.append(
+                Cases(escape(xml_safe(prefix + (deployment or "account"))), escape(xml_safe(name)), list(group))
+            )
         statuses = Counter(f.status for f in findings)
-        suites.append(Suite(
-            name=target.name if target else "tenant-wide", account_id=account_id, target=target, tests=len(findings),
-            failures=statuses[Status.FAIL], errors=statuses[Status.UNKNOWN],
-            skipped=statuses[Status.SKIPPED] + statuses[Status.WAIVED], cases=cases,
-        ))
+        suites.append(
+            Suite(
+                name=target.name if target else "tenant-wide",
+                account_id=account_id,
+                target=target,
+                tests=len(findings),
+                failures=statuses[Status.FAIL],
+                errors=statuses[Status.UNKNOWN],
+                skipped=statuses[Status.SKIPPED] + statuses[Status.WAIVED],
+                cases=cases,
+            )
+        )
     return suites
 
 

@@ -7,10 +7,11 @@ Read-only by construction: it calls list/get operations and nothing else (no lis
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from auditor.clouds import Cloud
 from auditor.errors import InputError, SignInError, TargetNotFoundError
@@ -95,7 +96,11 @@ def _date(value: Any) -> date | None:
 
 def _rate_limits(items: Iterable[Any] | None) -> tuple[RateLimit, ...]:
     return tuple(
-        RateLimit(key=str(getattr(r, "key", None) or ""), count=float(r.count or 0), renewal_period=float(r.renewal_period or 0))
+        RateLimit(
+            key=str(getattr(r, "key", None) or ""),
+            count=float(r.count or 0),
+            renewal_period=float(r.renewal_period or 0),
+        )
         for r in items or ()
         if r is not None and r.count is not None
     )
@@ -125,7 +130,9 @@ def account_from_sdk(item: Any) -> Account:
         network_default_action=_str(acls.default_action) if acls else None,
         network_ip_rules=tuple(r.value for r in (acls.ip_rules or ()) if r.value) if acls else (),
         network_virtual_network_rules=tuple(r.id for r in (acls.virtual_network_rules or ()) if r.id) if acls else (),
-        private_endpoint_connections=tuple(c.id or c.name or "" for c in (props.private_endpoint_connections or ())) if props else (),
+        private_endpoint_connections=tuple(c.id or c.name or "" for c in (props.private_endpoint_connections or ()))
+        if props
+        else (),
         identity_type=_str(identity.type) if identity else None,
         encryption_key_source=_str(encryption.key_source) if encryption else None,
         restrict_outbound_network_access=props.restrict_outbound_network_access if props else None,
@@ -164,8 +171,11 @@ def rai_policy_from_sdk(item: Any) -> ContentFilterPolicy:
         base_policy_name=props.base_policy_name if props else None,
         filters=tuple(
             ContentFilter(f.name or "", _str(f.source), f.enabled, f.blocking, _str(f.severity_threshold))
-            for f in (props.content_filters or ()) if props
-        ) if props else (),
+            for f in (props.content_filters or ())
+            if props
+        )
+        if props
+        else (),
     )
 
 
@@ -251,8 +261,11 @@ class AzureEnumerator:
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         self._transport = RequestsTransport(
-            session=session, session_owner=False, connection_verify=connection_verify,
-            connection_timeout=min(timeout, 30.0), read_timeout=timeout,
+            session=session,
+            session_owner=False,
+            connection_verify=connection_verify,
+            connection_timeout=min(timeout, 30.0),
+            read_timeout=timeout,
         )
         self._client_kwargs: dict[str, Any] = {
             "transport": self._transport,
@@ -286,7 +299,9 @@ class AzureEnumerator:
             return what()
         except ClientAuthenticationError as exc:
             if getattr(exc, "status_code", None) is None:
-                raise SignInError(SIGN_IN_HELP + f" (Azure Identity said: {' '.join(str(exc).split())[:200]})") from None
+                raise SignInError(
+                    SIGN_IN_HELP + f" (Azure Identity said: {' '.join(str(exc).split())[:200]})"
+                ) from None
             raise
 
     def list_subscriptions(self) -> list[str]:
@@ -311,7 +326,7 @@ class AzureEnumerator:
                 query=RESOURCE_GRAPH_QUERY,
                 options=QueryRequestOptions(result_format="objectArray", skip_token=skip_token, top=1000),
             )
-            response = self._call(lambda: client.resources(request))
+            response = self._call(lambda request=request: client.resources(request))
             rows.extend(response.data or [])
             skip_token = response.skip_token
             if not skip_token:
@@ -362,16 +377,18 @@ class AzureEnumerator:
         def remember_states(response: Any) -> None:
             try:
                 page = response.http_response.json()
-            except Exception:  # noqa: BLE001 - not JSON: the SDK itself reports that
+            except Exception:
                 return
             for item in page.get("value") or () if isinstance(page, dict) else ():
                 state = (item.get("properties") or {}).get("deploymentState") if isinstance(item, dict) else None
                 if state and item.get("id"):
                     states[str(item["id"]).lower()] = str(state)
 
-        items = self._call(lambda: list(
-            client.deployments.list(account.resource_group, account.name, raw_response_hook=remember_states)
-        ))
+        items = self._call(
+            lambda: list(
+                client.deployments.list(account.resource_group, account.name, raw_response_hook=remember_states)
+            )
+        )
         return [replace(deployment_from_sdk(d, account.id), state=states.get(str(d.id).lower())) for d in items]
 
     def list_content_filter_policies(self, account: Account) -> list[ContentFilterPolicy]:
@@ -464,7 +481,9 @@ def gap(target: str, what: str, exc: BaseException) -> CollectionGap:
     return CollectionGap(target=target, reason=f"could not read {what}: {describe_azure_error(exc)}")
 
 
-def collect_region(enumerator: AzureEnumerator, subscription_id: str, location: str) -> tuple[Region, list[CollectionGap]]:
+def collect_region(
+    enumerator: AzureEnumerator, subscription_id: str, location: str
+) -> tuple[Region, list[CollectionGap]]:
     """The catalog and quota of one (subscription, location), read once and shared by its accounts."""
     from azure.core.exceptions import AzureError
 

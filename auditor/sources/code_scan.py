@@ -17,16 +17,34 @@ from __future__ import annotations
 
 import ast
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import yaml
 
 from auditor.errors import InputError
 
-_SKIP_DIRS = {".git", ".hg", ".svn", ".venv", "venv", "env", ".env", "__pycache__", "node_modules", "site-packages",
-              ".tox", ".nox", ".mypy_cache", ".pytest_cache", "build", "dist", ".eggs"}
+_SKIP_DIRS = {
+    ".git",
+    ".hg",
+    ".svn",
+    ".venv",
+    "venv",
+    "env",
+    ".env",
+    "__pycache__",
+    "node_modules",
+    "site-packages",
+    ".tox",
+    ".nox",
+    ".mypy_cache",
+    ".pytest_cache",
+    "build",
+    "dist",
+    ".eggs",
+}
 _OTHER_SDKS = {"groq", "anthropic", "mistralai", "together", "fireworks", "cerebras", "cohere", "litellm"}
 _METHODS = {
     ("chat", "completions", "create"): "chat_completions",
@@ -130,7 +148,10 @@ def _collect(body: Iterable[ast.stmt], scope: _Scope) -> None:
                 scope.assigned.setdefault(name, []).append(None)
         elif isinstance(node, ast.Import):
             for alias in node.names:
-                scope.imported[alias.asname or alias.name.split(".")[0]] = (alias.name if alias.asname else alias.name.split(".")[0], "")
+                scope.imported[alias.asname or alias.name.split(".")[0]] = (
+                    alias.name if alias.asname else alias.name.split(".")[0],
+                    "",
+                )
         elif isinstance(node, ast.ImportFrom):
             for alias in node.names:
                 module = "." * node.level + (node.module or "")
@@ -274,7 +295,13 @@ class _FileScanner:
         if chain[-1] == "stream":
             parameters["stream"] = True
         expression = ast.unparse(keywords["model"]) if "model" in keywords else "(no model=)"
-        base = dict(api=api, file=self.display, line=node.lineno, expression=expression, parameters=parameters)
+        base = {
+            "api": api,
+            "file": self.display,
+            "line": node.lineno,
+            "expression": expression,
+            "parameters": parameters,
+        }
         if "model" not in keywords:
             why = "the call passes no model= keyword (positional or **kwargs): the deployment name is not in the code"
             self.found.append(ScannedCall(deployment=None, why=why, **base))
@@ -290,9 +317,13 @@ class _FileScanner:
         elif isinstance(resolved.value, str) and resolved.value:
             self.found.append(ScannedCall(deployment=resolved.value, **base))
         else:
-            self.found.append(ScannedCall(deployment=None, why=f"model= is {resolved.value!r}, not a deployment name", **base))
+            self.found.append(
+                ScannedCall(deployment=None, why=f"model= is {resolved.value!r}, not a deployment name", **base)
+            )
 
-    def _parameters(self, api: str, keywords: Mapping[str, ast.expr], scopes: list[tuple[str, _Scope]]) -> dict[str, Any]:
+    def _parameters(
+        self, api: str, keywords: Mapping[str, ast.expr], scopes: list[tuple[str, _Scope]]
+    ) -> dict[str, Any]:
         parameters: dict[str, Any] = {}
         for name, expr in keywords.items():
             if name in _NOT_PARAMETERS:
@@ -301,14 +332,14 @@ class _FileScanner:
                 parameters["text"] = None
                 continue
             if name == "reasoning" and isinstance(expr, ast.Dict):
-                for key, value in zip(expr.keys, expr.values):
+                for key, value in zip(expr.keys, expr.values, strict=False):
                     if isinstance(key, ast.Constant) and key.value == "effort":
                         parameters["reasoning_effort"] = self._literal(value, scopes)
                 continue
             parameters[name] = self._literal(expr, scopes)
         extra = keywords.get("extra_body")
         if isinstance(extra, ast.Dict):
-            for key, value in zip(extra.keys, extra.values):
+            for key, value in zip(extra.keys, extra.values, strict=False):
                 if isinstance(key, ast.Constant) and isinstance(key.value, str):
                     parameters[key.value] = self._literal(value, scopes)
         return dict(sorted(parameters.items()))
@@ -330,8 +361,12 @@ class _FileScanner:
             raise _Unresolved("the value could not be followed")
         if isinstance(expr, ast.Constant):
             return _Resolved("literal", expr.value)
-        if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.USub) and isinstance(expr.operand, ast.Constant) \
-                and isinstance(expr.operand.value, (int, float)):
+        if (
+            isinstance(expr, ast.UnaryOp)
+            and isinstance(expr.op, ast.USub)
+            and isinstance(expr.operand, ast.Constant)
+            and isinstance(expr.operand.value, (int, float))
+        ):
             return _Resolved("literal", -expr.operand.value)
         if isinstance(expr, ast.JoinedStr):
             raise _Unresolved(f"model= is an f-string ({ast.unparse(expr)}) built at run time")
@@ -365,8 +400,12 @@ class _FileScanner:
         func = expr.func
         is_lookup = (
             (isinstance(func, ast.Attribute) and func.attr == "get" and self._is_environ(func.value, scopes))
-            or (isinstance(func, ast.Attribute) and func.attr == "getenv" and isinstance(func.value, ast.Name)
-                and self._is_module(func.value.id, "os", scopes))
+            or (
+                isinstance(func, ast.Attribute)
+                and func.attr == "getenv"
+                and isinstance(func.value, ast.Name)
+                and self._is_module(func.value.id, "os", scopes)
+            )
             or (isinstance(func, ast.Name) and self._imported_from(func.id, scopes) == ("os", "getenv"))
         )
         if not is_lookup:
@@ -374,7 +413,11 @@ class _FileScanner:
         key = expr.args[0]
         if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
             raise _Unresolved(f"model= reads the environment with a computed name ({ast.unparse(expr)})")
-        default_expr = expr.args[1] if len(expr.args) > 1 else next((k.value for k in expr.keywords if k.arg in ("default", "value")), None)
+        default_expr = (
+            expr.args[1]
+            if len(expr.args) > 1
+            else next((k.value for k in expr.keywords if k.arg in ("default", "value")), None)
+        )
         default = None
         if default_expr is not None:
             try:
@@ -419,7 +462,9 @@ class _FileScanner:
             raise _Unresolved(f"model= is the name {name}, which the scan cannot see defined")
         index, scope = found
         if name in scope.params:
-            raise _Unresolved(f"model= is the argument `{name}` of {scope.name}(): the deployment name is only known at run time")
+            raise _Unresolved(
+                f"model= is the argument `{name}` of {scope.name}(): the deployment name is only known at run time"
+            )
         if name in scope.imported:
             module, member = scope.imported[name]
             target = self.project.module_scope(self.module, module) if member else None
@@ -456,8 +501,12 @@ def contract_document(result: ScanResult, application: str | None = None) -> dic
     unresolved: list[dict[str, Any]] = []
     for call in result.calls:
         if call.deployment is None:
-            entry: dict[str, Any] = {"api": call.api, "source": f"{call.file}:{call.line}", "model": call.expression,
-                                     "why": call.why}
+            entry: dict[str, Any] = {
+                "api": call.api,
+                "source": f"{call.file}:{call.line}",
+                "model": call.expression,
+                "why": call.why,
+            }
             if call.parameters:
                 entry["parameters"] = dict(call.parameters)
             unresolved.append(entry)
@@ -489,12 +538,15 @@ _HEADER = """\
 
 def contract_yaml(result: ScanResult, scanned: str, application: str | None = None) -> str:
     """The contract as YAML text, with a header saying where it came from."""
-    body = yaml.safe_dump(contract_document(result, application), sort_keys=False, default_flow_style=None,
-                          allow_unicode=True, width=110)
+    body = yaml.safe_dump(
+        contract_document(result, application), sort_keys=False, default_flow_style=None, allow_unicode=True, width=110
+    )
     return _HEADER.format(path=scanned) + body
 
 
-def contract_from_code(path: Path | str, environ: Mapping[str, str] | None = None) -> tuple[tuple[Any, ...], tuple[Any, ...], tuple[str, ...]]:
+def contract_from_code(
+    path: Path | str, environ: Mapping[str, str] | None = None
+) -> tuple[tuple[Any, ...], tuple[Any, ...], tuple[str, ...]]:
     """Scan, write the contract and read it back exactly as `--contract` would: (calls, unresolved, skipped
     files). One path of truth, so `--contract-from PATH` and `contract scan` + `--contract` cannot differ."""
     import tempfile

@@ -22,9 +22,10 @@ unresolved:                       # optional: calls whose deployment name is onl
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from auditor.errors import InputError
 from auditor.facts import ContractCall, SourceLocation, UnresolvedCall
@@ -65,7 +66,9 @@ def _call(path: Path, name: str, raw: Any, line: int) -> ContractCall:
             raise InputError(f"{path}:{line}: deployment {name!r}: {key} must be a whole number, not {value!r}")
     roles = raw.get("roles") or []
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-        raise InputError(f"{path}:{line}: deployment {name!r}: roles must be a list of message roles, e.g. [system, user]")
+        raise InputError(
+            f"{path}:{line}: deployment {name!r}: roles must be a list of message roles, e.g. [system, user]"
+        )
     account = raw.get("account")
     return ContractCall(
         deployment=name,
@@ -109,7 +112,9 @@ def load_contract_document(
             default = entry.get("default")
             if not str(name).startswith("env:"):
                 if default is not None:
-                    raise InputError(f"{path}:{_entry_line(entry, entry_line)}: default is only for env: deployment names, not {name!r}")
+                    raise InputError(
+                        f"{path}:{_entry_line(entry, entry_line)}: default is only for env: deployment names, not {name!r}"
+                    )
                 calls.append(call)
                 continue
             variable = str(name)[4:]
@@ -117,11 +122,16 @@ def load_contract_document(
             if value:
                 calls.append(replace(call, deployment=value))
             else:
-                unresolved.append(UnresolvedCall(
-                    api=call.api, expression=str(name), location=call.location, parameters=dict(call.parameters),
-                    why=f"the deployment name comes from environment variable {variable}, which has no default in "
+                unresolved.append(
+                    UnresolvedCall(
+                        api=call.api,
+                        expression=str(name),
+                        location=call.location,
+                        parameters=dict(call.parameters),
+                        why=f"the deployment name comes from environment variable {variable}, which has no default in "
                         "the code and is not set where the audit runs",
-                ))
+                    )
+                )
     unresolved.extend(_unresolved(path, document.get("unresolved")))
     return tuple(calls), tuple(unresolved)
 
@@ -142,13 +152,19 @@ def _unresolved(path: Path, raw: Any) -> list[UnresolvedCall]:
             raise InputError(f"{path}:{line}: an unresolved call needs api, source, model and why")
         reject_unknown_keys(path, entry, _UNRESOLVED_KEYS, what="in an unresolved call", line=line)
         if entry.get("api") not in APIS:
-            raise InputError(f"{path}:{line}: unresolved call: api must be one of {', '.join(APIS)}, not {entry.get('api')!r}")
+            raise InputError(
+                f"{path}:{line}: unresolved call: api must be one of {', '.join(APIS)}, not {entry.get('api')!r}"
+            )
         params = entry.get("parameters") or {}
         if isinstance(params, list):
             params = {str(p): None for p in params}
-        found.append(UnresolvedCall(
-            api=str(entry["api"]), expression=str(entry.get("model") or "?"), why=str(entry.get("why") or "not given"),
-            location=_source(path, entry, line) or SourceLocation(str(path), line),
-            parameters=dict(params) if isinstance(params, Mapping) else {},
-        ))
+        found.append(
+            UnresolvedCall(
+                api=str(entry["api"]),
+                expression=str(entry.get("model") or "?"),
+                why=str(entry.get("why") or "not given"),
+                location=_source(path, entry, line) or SourceLocation(str(path), line),
+                parameters=dict(params) if isinstance(params, Mapping) else {},
+            )
+        )
     return found

@@ -9,11 +9,13 @@ only after apply, leaves the field None and says so in `PlannedDeployment.unreso
 
 from __future__ import annotations
 
+import contextlib
 import re
 from bisect import bisect_right
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from json.decoder import scanstring
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 from auditor.errors import InputError, TargetNotFoundError
 from auditor.facts import PlannedDeployment, SourceLocation
@@ -164,8 +166,10 @@ def _line(node: Any, default: int = 1) -> int:
 def _yaml_plan(document: Any, path: Path) -> list[PlannedDeployment]:
     entries = document.get("deployments") if isinstance(document, Mapping) else document
     if not isinstance(entries, list):
-        raise InputError(f"{path}:{_line(document)}: a plan is a list of planned deployments "
-                         "(account, name, model, version, sku, capacity), or a mapping with a `deployments:` list")
+        raise InputError(
+            f"{path}:{_line(document)}: a plan is a list of planned deployments "
+            "(account, name, model, version, sku, capacity), or a mapping with a `deployments:` list"
+        )
     planned = []
     for index, raw in enumerate(entries):
         line = entries.item_lines[index] if isinstance(entries, LineList) else 1
@@ -188,12 +192,20 @@ def _yaml_plan(document: Any, path: Path) -> list[PlannedDeployment]:
         approved = raw.get("registration_approved", False)
         if not isinstance(approved, bool):
             raise InputError(f"{path}:{line}: registration_approved must be true or false, not {approved!r}")
-        planned.append(PlannedDeployment(
-            account=str(raw["account"]), name=str(raw["name"]), model_name=str(model),
-            model_version=None if version is None else str(version), sku_name=str(raw["sku"]), sku_capacity=capacity,
-            model_format=model_format, registration_approved=approved, location=SourceLocation(str(path), line),
-            source_format="yaml",
-        ))
+        planned.append(
+            PlannedDeployment(
+                account=str(raw["account"]),
+                name=str(raw["name"]),
+                model_name=str(model),
+                model_version=None if version is None else str(version),
+                sku_name=str(raw["sku"]),
+                sku_capacity=capacity,
+                model_format=model_format,
+                registration_approved=approved,
+                location=SourceLocation(str(path), line),
+                source_format="yaml",
+            )
+        )
     return planned
 
 
@@ -204,7 +216,9 @@ class Unresolvable(Exception):
     """An ARM expression this reader does not evaluate; the message says which."""
 
 
-_TOKEN = re.compile(r"\s*(?:(?P<string>'(?:[^']|'')*')|(?P<number>-?\d+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<punct>[(),.\[\]]))")
+_TOKEN = re.compile(
+    r"\s*(?:(?P<string>'(?:[^']|'')*')|(?P<number>-?\d+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<punct>[(),.\[\]]))"
+)
 
 
 class _Expression:
@@ -241,7 +255,7 @@ class _Expression:
         return self._tokens[self._pos] if self._pos < len(self._tokens) else (None, None)
 
     def _take(self, expected: str | None = None) -> str:
-        kind, text = self._peek()
+        _kind, text = self._peek()
         if text is None or (expected is not None and text != expected):
             raise Unresolvable(f"{self._original} is not an expression this reader understands")
         self._pos += 1
@@ -286,7 +300,12 @@ class _Expression:
 
     def _apply(self, name: str, args: list[Any], spelled: str) -> Any:
         if name == "parameters":
-            return self._named(self.parameters, args, "parameter", lambda spec: spec.get("defaultValue") if isinstance(spec, Mapping) else None)
+            return self._named(
+                self.parameters,
+                args,
+                "parameter",
+                lambda spec: spec.get("defaultValue") if isinstance(spec, Mapping) else None,
+            )
         if name == "variables":
             return self._named(self.variables, args, "variable", lambda spec: spec)
         if name == "concat":
@@ -323,7 +342,9 @@ class _Expression:
             self._stack.pop()
 
 
-def _arm_resources(template: Mapping[str, Any], parent: tuple[str, Any] | None = None) -> Iterator[tuple[str, Any, tuple[str, Any] | None]]:
+def _arm_resources(
+    template: Mapping[str, Any], parent: tuple[str, Any] | None = None
+) -> Iterator[tuple[str, Any, tuple[str, Any] | None]]:
     """(full type, resource, parent) for every resource, including children nested under `resources`, and
     Bicep's symbolic-name form (`resources` as an object)."""
     resources = template.get("resources") or []
@@ -343,17 +364,15 @@ def _arm_plan(template: Mapping[str, Any], path: Path) -> list[PlannedDeployment
     created_accounts: dict[str, str] = {}
     for full, resource, _ in _arm_resources(template):
         if full.lower() == ACCOUNT_TYPE and resource.get("existing") is not True:
-            try:
+            with contextlib.suppress(Unresolvable):
                 created_accounts[str(evaluator.value(resource.get("name"))).lower()] = "this template"
-            except Unresolvable:
-                pass
     planned = []
     for full, resource, parent in _arm_resources(template):
         if full.lower() != DEPLOYMENT_TYPE:
             continue
         unresolved: list[str] = []
 
-        def get(field: str, raw: Any) -> Any:
+        def get(field: str, raw: Any, unresolved: list[str] = unresolved) -> Any:
             try:
                 return evaluator.value(raw)
             except Unresolvable as exc:
@@ -375,6 +394,7 @@ def _arm_plan(template: Mapping[str, Any], path: Path) -> list[PlannedDeployment
             unresolved.append("account: the parent account is given by a symbolic reference")
         if name is None and not any(u.startswith("account") for u in unresolved) and account is None:
             unresolved.append("account: follows from the unresolved name")
+
         def block(field: str, raw: Any) -> Mapping[str, Any]:
             value = get(field, raw) if isinstance(raw, str) else raw
             return value if isinstance(value, Mapping) else {}
@@ -389,20 +409,24 @@ def _arm_plan(template: Mapping[str, Any], path: Path) -> list[PlannedDeployment
             unresolved.append("sku.capacity: not given in the template (Azure applies its default)")
         version = get("model.version", model.get("version")) if "version" in model else None
         if account is not None and str(account).lower() in created_accounts:
-            unresolved.append(f"account: {account} is created by this template; its region and quota can only be "
-                              "checked once it exists (deploy it first, or name an existing account)")
-        planned.append(PlannedDeployment(
-            account=None if account is None else str(account),
-            name=None if name is None else str(name),
-            model_name=_str(get("model.name", model.get("name"))),
-            model_version=_str(version),
-            sku_name=_str(get("sku.name", sku.get("name"))),
-            sku_capacity=_int(capacity, unresolved),
-            model_format=_str(get("model.format", model.get("format"))) or "OpenAI",
-            location=SourceLocation(str(path), _line(resource)),
-            unresolved=tuple(unresolved),
-            source_format="arm",
-        ))
+            unresolved.append(
+                f"account: {account} is created by this template; its region and quota can only be "
+                "checked once it exists (deploy it first, or name an existing account)"
+            )
+        planned.append(
+            PlannedDeployment(
+                account=None if account is None else str(account),
+                name=None if name is None else str(name),
+                model_name=_str(get("model.name", model.get("name"))),
+                model_version=_str(version),
+                sku_name=_str(get("sku.name", sku.get("name"))),
+                sku_capacity=_int(capacity, unresolved),
+                model_format=_str(get("model.format", model.get("format"))) or "OpenAI",
+                location=SourceLocation(str(path), _line(resource)),
+                unresolved=tuple(unresolved),
+                source_format="arm",
+            )
+        )
     return planned
 
 
@@ -442,6 +466,7 @@ def _block(values: Mapping[str, Any], name: str) -> Mapping[str, Any]:
 
 def _config_references(plan: Mapping[str, Any], address: str) -> list[str]:
     """What `cognitive_account_id` refers to in the configuration (e.g. azurerm_cognitive_account.main.id)."""
+
     def walk(module: Mapping[str, Any], prefix: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
         for resource in module.get("resources") or ():
             yield prefix + str(resource.get("address")), resource
@@ -452,17 +477,17 @@ def _config_references(plan: Mapping[str, Any], address: str) -> list[str]:
     plain = re.sub(r"\[[^\]]*\]", "", address)
     for found, resource in walk(configuration, ""):
         if found == plain:
-            expression = ((resource.get("expressions") or {}).get("cognitive_account_id") or {})
+            expression = (resource.get("expressions") or {}).get("cognitive_account_id") or {}
             return [str(r) for r in expression.get("references") or ()]
     return []
 
 
 def _terraform_plan(plan: Mapping[str, Any], path: Path) -> list[PlannedDeployment]:
-    planned_values = {str(r.get("address")): r for r in _tf_modules((plan.get("planned_values") or {}).get("root_module") or {})}
-    changes = [c for c in plan.get("resource_changes") or () if isinstance(c, Mapping)]
-    accounts = {
-        address: r for address, r in planned_values.items() if r.get("type") == "azurerm_cognitive_account"
+    planned_values = {
+        str(r.get("address")): r for r in _tf_modules((plan.get("planned_values") or {}).get("root_module") or {})
     }
+    changes = [c for c in plan.get("resource_changes") or () if isinstance(c, Mapping)]
+    accounts = {address: r for address, r in planned_values.items() if r.get("type") == "azurerm_cognitive_account"}
     chosen: list[tuple[Mapping[str, Any], Mapping[str, Any], Mapping[str, Any], str]] = []
     if changes:
         for change in changes:
@@ -475,7 +500,7 @@ def _terraform_plan(plan: Mapping[str, Any], path: Path) -> list[PlannedDeployme
             action = "replace" if "delete" in actions and "create" in actions else actions[0] if actions else "create"
             chosen.append((change, body["after"], body.get("after_unknown") or {}, action))
     else:
-        for address, resource in planned_values.items():
+        for resource in planned_values.values():
             if resource.get("type") == "azurerm_cognitive_deployment":
                 chosen.append((resource, resource.get("values") or {}, {}, "create"))
     planned = []
@@ -485,9 +510,11 @@ def _terraform_plan(plan: Mapping[str, Any], path: Path) -> list[PlannedDeployme
         model = _block(values, "model")
         sku = _block(values, "sku") or _block(values, "scale")
         unknown_model = _block(unknown, "model") if isinstance(unknown, Mapping) else {}
-        for field, block, key, unknown_block in (("model.name", model, "name", unknown_model),
-                                                 ("model.version", model, "version", unknown_model),
-                                                 ("name", values, "name", unknown)):
+        for field, _values, key, unknown_block in (
+            ("model.name", model, "name", unknown_model),
+            ("model.version", model, "version", unknown_model),
+            ("name", values, "name", unknown),
+        ):
             if isinstance(unknown_block, Mapping) and unknown_block.get(key) is True:
                 unresolved.append(f"{field}: known only after apply ({address})")
         account_id = values.get("cognitive_account_id")
@@ -496,30 +523,36 @@ def _terraform_plan(plan: Mapping[str, Any], path: Path) -> list[PlannedDeployme
             account = account_id
         else:
             references = _config_references(plan, address)
-            target = next((r for r in references if r.startswith("azurerm_cognitive_account.") and r.count(".") == 1), None)
+            target = next(
+                (r for r in references if r.startswith("azurerm_cognitive_account.") and r.count(".") == 1), None
+            )
             resource = accounts.get(target or "")
             if resource is not None and (resource.get("values") or {}).get("name"):
                 account = str(resource["values"]["name"])
-                unresolved.append(f"account: {account} is created by this plan ({target}); its region and quota can "
-                                  "only be checked once it exists")
+                unresolved.append(
+                    f"account: {account} is created by this plan ({target}); its region and quota can "
+                    "only be checked once it exists"
+                )
             else:
                 unresolved.append(f"account: cognitive_account_id is known only after apply ({address})")
         capacity = sku.get("capacity", 1) if sku else None
         if capacity is None:
             unresolved.append(f"sku.capacity: not in the plan ({address})")
-        planned.append(PlannedDeployment(
-            account=account,
-            name=_str(values.get("name")),
-            model_name=_str(model.get("name")),
-            model_version=_str(model.get("version")) or None,
-            sku_name=_str(sku.get("name") or sku.get("type")),
-            sku_capacity=None if capacity is None else int(capacity),
-            model_format=_str(model.get("format")) or "OpenAI",
-            location=SourceLocation(str(path), _line(node)),
-            unresolved=tuple(unresolved),
-            action=action,
-            source_format="terraform",
-        ))
+        planned.append(
+            PlannedDeployment(
+                account=account,
+                name=_str(values.get("name")),
+                model_name=_str(model.get("name")),
+                model_version=_str(model.get("version")) or None,
+                sku_name=_str(sku.get("name") or sku.get("type")),
+                sku_capacity=None if capacity is None else int(capacity),
+                model_format=_str(model.get("format")) or "OpenAI",
+                location=SourceLocation(str(path), _line(node)),
+                unresolved=tuple(unresolved),
+                action=action,
+                source_format="terraform",
+            )
+        )
     return planned
 
 
@@ -527,7 +560,7 @@ def _terraform_plan(plan: Mapping[str, Any], path: Path) -> list[PlannedDeployme
 
 
 def detect_format(document: Any) -> str:
-    """"arm", "terraform" or "yaml" from the document's shape."""
+    """ "arm", "terraform" or "yaml" from the document's shape."""
     if isinstance(document, Mapping):
         schema = str(document.get("$schema") or "").lower()
         if "deploymenttemplate" in schema or ("resources" in document and "contentVersion" in document):
@@ -551,13 +584,17 @@ def load_plan(path: Path | str) -> tuple[PlannedDeployment, ...]:
         elif isinstance(document, list):
             planned = _yaml_plan(document, path)
         else:
-            raise InputError(f"{path}:1: a JSON plan must be an ARM template (with $schema and resources) or a "
-                             "Terraform plan (terraform show -json: format_version, planned_values / resource_changes)")
+            raise InputError(
+                f"{path}:1: a JSON plan must be an ARM template (with $schema and resources) or a "
+                "Terraform plan (terraform show -json: format_version, planned_values / resource_changes)"
+            )
     else:
         planned = _yaml_plan(load_yaml(path, what="plan"), path)
     if not planned:
-        raise InputError(f"{path}:1: the plan has no Azure OpenAI deployments "
-                         "(Microsoft.CognitiveServices/accounts/deployments or azurerm_cognitive_deployment)")
+        raise InputError(
+            f"{path}:1: the plan has no Azure OpenAI deployments "
+            "(Microsoft.CognitiveServices/accounts/deployments or azurerm_cognitive_deployment)"
+        )
     return tuple(planned)
 
 

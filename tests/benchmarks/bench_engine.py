@@ -36,11 +36,16 @@ from tests.benchmarks import machine, publish
 
 RESULTS = Path(__file__).parent / "results"
 MODELS = [
-    ("gpt-4o", "2024-11-20", "GlobalStandard"), ("o4-mini", "2025-04-16", "GlobalStandard"),
-    ("gpt-5-pro", "2025-10-06", "GlobalStandard"), ("gpt-4.1-mini", "2025-04-14", "GlobalStandard"),
-    ("gpt-35-turbo", "0125", "Standard"), ("o3-mini", "2025-01-31", "GlobalStandard"),
-    ("gpt-5.1-codex", "2025-11-13", "GlobalStandard"), ("text-embedding-3-large", "1", "Standard"),
-    ("gpt-5.2", "2025-12-11", "GlobalStandard"), ("brand-new-model", "1", "GlobalStandard"),
+    ("gpt-4o", "2024-11-20", "GlobalStandard"),
+    ("o4-mini", "2025-04-16", "GlobalStandard"),
+    ("gpt-5-pro", "2025-10-06", "GlobalStandard"),
+    ("gpt-4.1-mini", "2025-04-14", "GlobalStandard"),
+    ("gpt-35-turbo", "0125", "Standard"),
+    ("o3-mini", "2025-01-31", "GlobalStandard"),
+    ("gpt-5.1-codex", "2025-11-13", "GlobalStandard"),
+    ("text-embedding-3-large", "1", "Standard"),
+    ("gpt-5.2", "2025-12-11", "GlobalStandard"),
+    ("brand-new-model", "1", "GlobalStandard"),
 ]
 LOCATIONS = ["eastus2", "swedencentral", "westus3", "francecentral", "japaneast", "uksouth"]
 
@@ -51,46 +56,88 @@ def fleet_facts(deployments: int, accounts: int = 200, subscriptions: int = 3) -
     for i in range(accounts):
         sub = f"00000000-0000-4000-8000-{i % subscriptions:012d}"
         name = f"acct-{i:04d}"
-        accts.append(Account(
-            id=f"/subscriptions/{sub}/resourceGroups/rg-{i % 7}/providers/Microsoft.CognitiveServices/accounts/{name}",
-            name=name, subscription_id=sub, resource_group=f"rg-{i % 7}", location=LOCATIONS[i % len(LOCATIONS)],
-            kind="OpenAI" if i % 3 else "AIServices", sku_name="S0", endpoint=f"https://{name}.openai.azure.com/",
-            disable_local_auth=bool(i % 2), public_network_access="Enabled" if i % 4 == 0 else "Disabled",
-            network_default_action="Deny" if i % 5 else None, identity_type="SystemAssigned" if i % 2 else None,
-        ))
+        accts.append(
+            Account(
+                id=f"/subscriptions/{sub}/resourceGroups/rg-{i % 7}/providers/Microsoft.CognitiveServices/accounts/{name}",
+                name=name,
+                subscription_id=sub,
+                resource_group=f"rg-{i % 7}",
+                location=LOCATIONS[i % len(LOCATIONS)],
+                kind="OpenAI" if i % 3 else "AIServices",
+                sku_name="S0",
+                endpoint=f"https://{name}.openai.azure.com/",
+                disable_local_auth=bool(i % 2),
+                public_network_access="Enabled" if i % 4 == 0 else "Disabled",
+                network_default_action="Deny" if i % 5 else None,
+                identity_type="SystemAssigned" if i % 2 else None,
+            )
+        )
     deps = []
     for j in range(deployments):
         account = accts[j % accounts]
         model, version, sku = MODELS[j % len(MODELS)]
-        deps.append(Deployment(
-            id=f"{account.id}/deployments/dep-{j:05d}", name=f"dep-{j:05d}", account_id=account.id,
-            model_format="OpenAI", model_name=model, model_version=version, sku_name=sku, sku_capacity=(j % 50) + 1,
-            version_upgrade_option="NoAutoUpgrade" if j % 6 == 0 else "OnceNewDefaultVersionAvailable",
-            rai_policy_name=None if j % 9 == 0 else "Microsoft.DefaultV2",
-            provisioning_state="Failed" if j % 97 == 0 else "Succeeded",
-        ))
+        deps.append(
+            Deployment(
+                id=f"{account.id}/deployments/dep-{j:05d}",
+                name=f"dep-{j:05d}",
+                account_id=account.id,
+                model_format="OpenAI",
+                model_name=model,
+                model_version=version,
+                sku_name=sku,
+                sku_capacity=(j % 50) + 1,
+                version_upgrade_option="NoAutoUpgrade" if j % 6 == 0 else "OnceNewDefaultVersionAvailable",
+                rai_policy_name=None if j % 9 == 0 else "Microsoft.DefaultV2",
+                provisioning_state="Failed" if j % 97 == 0 else "Succeeded",
+            )
+        )
     catalog = tuple(
-        CatalogModel(kind=kind, format="OpenAI", name=m, version=v, lifecycle_status="GenerallyAvailable",
-                     is_default_version=True, capabilities={"chatCompletion": "true"},
-                     inference_deprecation=date(2027, 1, 1) if m != "gpt-35-turbo" else date(2025, 11, 14),
-                     skus=(CatalogSku(name=s, usage_name=f"OpenAI.{s}.{m}", deprecation_date=None),))
-        for m, v, s in MODELS[:-2] for kind in ("OpenAI", "AIServices")
+        CatalogModel(
+            kind=kind,
+            format="OpenAI",
+            name=m,
+            version=v,
+            lifecycle_status="GenerallyAvailable",
+            is_default_version=True,
+            capabilities={"chatCompletion": "true"},
+            inference_deprecation=date(2027, 1, 1) if m != "gpt-35-turbo" else date(2025, 11, 14),
+            skus=(CatalogSku(name=s, usage_name=f"OpenAI.{s}.{m}", deprecation_date=None),),
+        )
+        for m, v, s in MODELS[:-2]
+        for kind in ("OpenAI", "AIServices")
     )
     usage_names = {f"OpenAI.{s}.{m}" for m, _, s in MODELS}
     regions = tuple(
-        Region(f"00000000-0000-4000-8000-{k:012d}", loc, catalog,
-               tuple(QuotaUsage(u, u, float(100 + k * 10), 200.0) for u in sorted(usage_names)))
-        for k in range(subscriptions) for loc in LOCATIONS
+        Region(
+            f"00000000-0000-4000-8000-{k:012d}",
+            loc,
+            catalog,
+            tuple(QuotaUsage(u, u, float(100 + k * 10), 200.0) for u in sorted(usage_names)),
+        )
+        for k in range(subscriptions)
+        for loc in LOCATIONS
     )
-    contract = tuple(
-        ContractCall(deployment=f"dep-{j:05d}", api="chat_completions" if j % 2 else "responses",
-                     parameters={"temperature": 0.7, "max_tokens": 100, "stream": True})
-        for j in range(0, deployments, 10)
-    ) + (ContractCall(deployment="gpt-4o", api="chat_completions"),)
-    policy = ContentFilterPolicy("Microsoft.DefaultV2", "SystemManaged", "Blocking", None,
-                                 (ContentFilter("Hate", "Prompt", True, True),))
-    return Facts(accounts=tuple(accts), deployments=tuple(deps), regions=regions, contract=contract,
-                 content_filter_policies={a.id: (policy,) for a in accts})
+    contract = (
+        *tuple(
+            ContractCall(
+                deployment=f"dep-{j:05d}",
+                api="chat_completions" if j % 2 else "responses",
+                parameters={"temperature": 0.7, "max_tokens": 100, "stream": True},
+            )
+            for j in range(0, deployments, 10)
+        ),
+        ContractCall(deployment="gpt-4o", api="chat_completions"),
+    )
+    policy = ContentFilterPolicy(
+        "Microsoft.DefaultV2", "SystemManaged", "Blocking", None, (ContentFilter("Hate", "Prompt", True, True),)
+    )
+    return Facts(
+        accounts=tuple(accts),
+        deployments=tuple(deps),
+        regions=regions,
+        contract=contract,
+        content_filter_policies={a.id: (policy,) for a in accts},
+    )
 
 
 def main() -> int:

@@ -31,28 +31,39 @@ def fleet_spec(*, accounts: int = 20, deployments: int = 500, subscriptions: int
             entry["offeredIn"] = list(REGIONS)
     subs: list[dict[str, Any]] = []
     for s in range(subscriptions):
-        subs.append({
-            "subscriptionId": f"00000000-0000-4000-8000-{s + 1:012d}",
-            "displayName": f"fleet-{s + 1}",
-            "state": "Enabled",
-            "resourceGroups": [{"name": "rg-fleet", "location": REGIONS[0], "accounts": []}],
-        })
+        subs.append(
+            {
+                "subscriptionId": f"00000000-0000-4000-8000-{s + 1:012d}",
+                "displayName": f"fleet-{s + 1}",
+                "state": "Enabled",
+                "resourceGroups": [{"name": "rg-fleet", "location": REGIONS[0], "accounts": []}],
+            }
+        )
     for a in range(accounts):
         name = f"fleet-aoai-{a:03d}"
-        subs[a % subscriptions]["resourceGroups"][0]["accounts"].append({
-            "name": name, "kind": "OpenAI", "location": REGIONS[a % len(REGIONS)], "sku": {"name": "S0"},
-            "identity": {"type": "SystemAssigned"},
-            "properties": {"customSubDomainName": name, "disableLocalAuth": True, "publicNetworkAccess": "Enabled"},
-            "deployments": [],
-        })
+        subs[a % subscriptions]["resourceGroups"][0]["accounts"].append(
+            {
+                "name": name,
+                "kind": "OpenAI",
+                "location": REGIONS[a % len(REGIONS)],
+                "sku": {"name": "S0"},
+                "identity": {"type": "SystemAssigned"},
+                "properties": {"customSubDomainName": name, "disableLocalAuth": True, "publicNetworkAccess": "Enabled"},
+                "deployments": [],
+            }
+        )
     every_account = [acct for sub in subs for acct in sub["resourceGroups"][0]["accounts"]]
     for d in range(deployments):
         model, version, sku = MODELS[d % len(MODELS)]
-        every_account[d % accounts]["deployments"].append({
-            "name": f"dep-{d:04d}", "model": {"format": "OpenAI", "name": model, "version": version},
-            "sku": {"name": sku, "capacity": 1}, "versionUpgradeOption": "OnceNewDefaultVersionAvailable",
-            "raiPolicyName": "Microsoft.DefaultV2",
-        })
+        every_account[d % accounts]["deployments"].append(
+            {
+                "name": f"dep-{d:04d}",
+                "model": {"format": "OpenAI", "name": model, "version": version},
+                "sku": {"name": sku, "capacity": 1},
+                "versionUpgradeOption": "OnceNewDefaultVersionAvailable",
+                "raiPolicyName": "Microsoft.DefaultV2",
+            }
+        )
     demo["subscriptions"] = subs
-    demo["quota"]["limits"] = {"default": {line: 100000 for line in demo["quota"]["lines"]}}
+    demo["quota"]["limits"] = {"default": dict.fromkeys(demo["quota"]["lines"], 100000)}
     return TenantSpec.from_mapping(demo)

@@ -26,8 +26,9 @@ def main() -> int:
     calls = 0
     subscriptions = SubscriptionClient(credential, base_url=base, credential_scopes=scopes).subscriptions.list()
     for subscription in subscriptions:
-        client = CognitiveServicesManagementClient(credential, subscription.subscription_id, base_url=base,
-                                                   credential_scopes=scopes)
+        client = CognitiveServicesManagementClient(
+            credential, subscription.subscription_id, base_url=base, credential_scopes=scopes
+        )
         for account in client.accounts.list():
             if account.kind not in ("OpenAI", "AIServices"):
                 continue
@@ -37,10 +38,15 @@ def main() -> int:
                 usages = list(client.usages.list(account.location))
                 offered = any(m.model.name == deployment.properties.model.name for m in catalog)
                 quota = [u for u in usages if u.limit]
-                probe = openai.OpenAI(base_url=account.properties.endpoint + "openai/v1/", api_key=token,
-                                      http_client=http_client, max_retries=0)
-                probe.chat.completions.create(model=deployment.name, messages=[{"role": "user", "content": "Hi"}],
-                                              max_completion_tokens=16)
+                probe = openai.OpenAI(
+                    base_url=account.properties.endpoint + "openai/v1/",
+                    api_key=token,
+                    http_client=http_client,
+                    max_retries=0,
+                )
+                probe.chat.completions.create(
+                    model=deployment.name, messages=[{"role": "user", "content": "Hi"}], max_completion_tokens=16
+                )
                 probe.responses.create(model=deployment.name, input="Hi", max_output_tokens=16)
                 calls += 2
                 print(f"{account.name}/{deployment.name}: offered={offered} quota_lines={len(quota)}", file=sys.stderr)

@@ -7,8 +7,8 @@ downloads are never needed. A missing browser fails the tests: they are never sk
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
@@ -16,8 +16,14 @@ from playwright.sync_api import Browser, sync_playwright
 CHROMIUM = os.environ.get("AUDITOR_CHROMIUM", "/usr/bin/chromium")
 # --disable-background-networking and friends: otherwise Chromium reaches for the (closed) network.
 ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 
@@ -25,8 +31,11 @@ OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).is_file():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium (bash .ci/run does) "
-                    "or point AUDITOR_CHROMIUM at a Chromium or Chrome binary", pytrace=False)
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}: install Debian's chromium (bash .ci/run does) "
+            "or point AUDITOR_CHROMIUM at a Chromium or Chrome binary",
+            pytrace=False,
+        )
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         try:

@@ -80,8 +80,9 @@ def test_demo_report_offline_with_working_filters(page: Page, demo_report, outpu
     shown = _visible(page)
     assert len(shown) == sum(f["status"] in ATTENTION for f in findings)
     assert page.inner_text("#f-count") == f"{len(shown)} of {len(findings)} findings shown"
-    page.screenshot(path=str(output_dir / "report.png"), clip={"x": 0, "y": 0, "width": 1280, "height": 1750},
-                    full_page=True)
+    page.screenshot(
+        path=str(output_dir / "report.png"), clip={"x": 0, "y": 0, "width": 1280, "height": 1750}, full_page=True
+    )
 
     # severity error + status fail: exactly the failing errors
     page.select_option("#f-severity", "error")
@@ -107,7 +108,9 @@ def test_demo_report_offline_with_working_filters(page: Page, demo_report, outpu
     )
     assert any(r["status"] == "pass" and int(r["count"]) > 1 for r in shown)
     assert {r["account"] for r in shown} == {account["id"]}
-    visible_sections = page.eval_on_selector_all("section.account", "s => s.filter(x => !x.hidden).map(x => x.dataset.account)")
+    visible_sections = page.eval_on_selector_all(
+        "section.account", "s => s.filter(x => !x.hidden).map(x => x.dataset.account)"
+    )
     assert visible_sections == [account["id"]]
 
     # text search, then only what is new since the baseline
@@ -129,7 +132,9 @@ def test_demo_report_offline_with_working_filters(page: Page, demo_report, outpu
 
     # pictures: a bar per quota line, a marker per dated model version, and the model-version change
     assert page.locator("#quota svg g.bar").count() == len(data["quota"]) > 0
-    dated = {(r["model_name"], r["model_version"], r["retirement_date"]) for r in data["retirements"] if r["retirement_date"]}
+    dated = {
+        (r["model_name"], r["model_version"], r["retirement_date"]) for r in data["retirements"] if r["retirement_date"]
+    }
     assert page.locator("#retirements svg circle").count() == len(dated) > 0
     assert "2024-08-06" in page.inner_text("#deployment-changes")
 
@@ -137,19 +142,33 @@ def test_demo_report_offline_with_working_filters(page: Page, demo_report, outpu
     assert all(url.startswith(("file:", "data:", "about:")) for url in page.requests), page.requests  # type: ignore[attr-defined]
 
 
-def test_names_that_look_like_html_show_as_text_and_run_nothing(page: Page, rules, kb, tmp_path: Path,
-                                                               output_dir: Path) -> None:
+def test_names_that_look_like_html_show_as_text_and_run_nothing(
+    page: Page, rules, kb, tmp_path: Path, output_dir: Path
+) -> None:
     usage = QuotaUsage("OpenAI.GlobalStandard.gpt-4o", EVIL, 95, 100)
     facts = make_facts(
-        make_deployment(EVIL), make_deployment("ok"),
+        make_deployment(EVIL),
+        make_deployment("ok"),
         account=make_account(name=EVIL, disable_local_auth=None),
         usages=(usage,),
         contract=(ContractCall(EVIL, "chat_completions", {"temperature": 0.7}, location=SourceLocation(EVIL, 2)),),
     )
     report = audit(facts, rules, kb, today=TODAY, now=datetime(2026, 11, 22, 8, tzinfo=timezone.utc))
-    report = finish(report, today=TODAY, waivers=(
-        Waiver(target="*", reason=EVIL, owner=EVIL, expires=TODAY + timedelta(days=1), file="w.yaml", line=1,
-               rule="AOAI-SEC-001"),))
+    report = finish(
+        report,
+        today=TODAY,
+        waivers=(
+            Waiver(
+                target="*",
+                reason=EVIL,
+                owner=EVIL,
+                expires=TODAY + timedelta(days=1),
+                file="w.yaml",
+                line=1,
+                rule="AOAI-SEC-001",
+            ),
+        ),
+    )
     path = tmp_path / "evil.html"
     path.write_text(render_html(report))
     page.goto(path.as_uri())
