@@ -75,6 +75,11 @@ class Deployment:
     rate_limits: tuple[RateLimit, ...] = ()
     state: str | None = None
     """`deploymentState` (Running or Paused) where ARM reports it; None where it does not."""
+    current_capacity: int | None = None
+    spillover_deployment_name: str | None = None
+    dynamic_throttling_enabled: bool | None = None
+    parent_deployment_name: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,8 @@ class CatalogSku:
     capacity_default: int | None = None
     capacity_maximum: int | None = None
     rate_limits: tuple[RateLimit, ...] = ()
+    capacity_minimum: int | None = None
+    capacity_step: int | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +134,13 @@ class CatalogModel:
     skus: tuple[CatalogSku, ...] = ()
     replacement_name: str | None = None
     replacement_version: str | None = None
+    replacement_auto_upgrade_start: date | None = None
+    """`replacementConfig.autoUpgradeStartDate`: when Azure starts moving deployments to the replacement."""
+    replacement_lead_time_days: int | None = None
+    """`replacementConfig.upgradeOnExpiryLeadTimeDays`."""
+    deprecation_tentative: bool = False
+    """`deprecationStatus: Tentative`: the retirement dates are announced, not final."""
+    max_capacity: int | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +152,9 @@ class QuotaUsage:
     current_value: float
     limit: float
     unit: str | None = None
+    status: str | None = None
+    """`status` where ARM reports it (Included, Blocked, InOverage, ...)."""
+    next_reset_time: str | None = None
 
 
 @dataclass(frozen=True)
