@@ -236,6 +236,8 @@ class Report:
     drift: Drift | None = None
     probe_summary: Mapping[str, Any] | None = None
     """Live probes: calls and tokens spent against their limits, and what was not probed (None: no --probe)."""
+    fail_on: str = "error"
+    """The gate the run was judged at (--fail-on), so a report can state its verdict."""
 
     @property
     def complete(self) -> bool:

@@ -17,6 +17,7 @@ from auditor.render.markdown import render_markdown
 from auditor.render.templates import render_html
 from auditor.results import Finding, Severity, Status, finding_key
 from tests.conftest import TODAY, make_account, make_deployment, make_facts, run_demo
+from tests.test_reports_html import page_data
 
 YESTERDAY = datetime(2026, 11, 21, 2, 0, tzinfo=timezone.utc)
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=timezone.utc)
@@ -84,7 +85,7 @@ def test_drift_shows_in_json_html_and_markdown(drifted) -> None:
     assert {f["drift"] for f in data["findings"]} == {None, "new", "unchanged"}
     html = render_html(drifted)
     assert 'id="deployment-changes"' in html and 'data-change="model_version"' in html
-    assert html.count('class="badge b-new"') == data["summary"]["drift"]["new"]
+    assert sum(f[8] == "new" for f in page_data(html)["findings"]) == data["summary"]["drift"]["new"]
     assert 'id="f-new"' in html and 'id="resolved"' in html
     text = render_markdown(drifted)
     assert "Since the baseline: **" in text and "| acct | chat | model version | 2024\\-05\\-13" not in text
@@ -174,7 +175,7 @@ def test_cli_baseline_run(tmp_path: Path) -> None:
     assert [f["rule_id"] for f in new] == ["AOAI-DEPLOY-001"]
     assert [r["rule_id"] for r in report["drift"]["resolved"]] == ["AOAI-SEC-009"]
     html = (tmp_path / "now" / "report.html").read_text()
-    assert html.count('class="badge b-new"') == 1
+    assert [f[8] for f in page_data(html)["findings"]].count("new") == 1
     assert (
         "Since the baseline: **1 new**, 1 resolved, 1 deployment change(s)."
         in (tmp_path / "now" / "summary.md").read_text()

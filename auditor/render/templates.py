@@ -13,6 +13,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from auditor.render.charts import quota_chart, retirement_timeline
+from auditor.render.html_data import html_context
 from auditor.render.stream import text_of, write_chunks
 from auditor.resources import data_dir
 from auditor.results import CATEGORIES, Finding, Report, Severity, Status, TargetResult
@@ -39,104 +40,19 @@ def environment() -> jinja2.Environment:
     return env
 
 
-class Fragments:
-    """Renders a template macro once per distinct argument list and repeats its output: at fleet scale
-    the same rule cells, fix notes and collapsed pass rows recur tens of thousands of times. The macro
-    sees nothing but its arguments, so the arguments are a complete key."""
-
-    def __init__(self) -> None:
-        self._done: dict[tuple[Any, ...], Markup] = {}
-
-    def __call__(self, macro: Any, *arguments: Any) -> Markup:
-        key = (macro.name, *arguments)
-        done = self._done.get(key)
-        if done is None:
-            done = self._done[key] = Markup(macro(*arguments))
-        return done
-
-
-@dataclass(frozen=True)
-class Group:
-    """Findings about one thing: an account itself, or one of its deployments."""
-
-    title: str
-    deployment: str | None
-    findings: tuple[Finding, ...]
-    """What needs a reader's attention or a record: everything but passes."""
-    passed: tuple[Finding, ...] = ()
-    """Passing checks, shown as one collapsed row per category: a fleet has a hundred thousand of them."""
-
-    @property
-    def passed_rows(self) -> tuple[tuple[str, str | None, int, str], ...]:
-        """(category, account id, how many passed, their rule ids) for the collapsed rows: hashable, so
-        deployments whose checks passed alike share one rendering."""
-        by_category: dict[str, list[Finding]] = {}
-        for f in self.passed:
-            by_category.setdefault(f.category, []).append(f)
-        return tuple(
-            (c, fs[0].account_id, len(fs), ", ".join(f.rule_id for f in fs)) for c, fs in sorted(by_category.items())
-        )
-
-
-@dataclass(frozen=True)
-class Section:
-    """One account (or the tenant-wide findings) with its findings grouped by deployment."""
-
-    account_id: str
-    target: TargetResult | None
-    groups: tuple[Group, ...]
-    deployments: tuple[Any, ...] = ()
-    """The account's inventory rows."""
-
-
-def _sections(report: Report) -> list[Section]:
-    by_account: dict[str, list[Finding]] = {}
-    for finding in report.findings:
-        by_account.setdefault(finding.account_id or "", []).append(finding)
-    targets = {t.id: t for t in report.targets}
-    inventory: dict[str, list[Any]] = {}
-    for row in report.deployments:
-        inventory.setdefault(row.account_id, []).append(row)
-    for target in report.targets:  # an account with no findings still gets its section
-        by_account.setdefault(target.id, [])
-    sections = []
-    for account_id, findings in by_account.items():
-        target = targets.get(account_id)
-        groups: dict[str | None, list[Finding]] = {}
-        for f in findings:
-            groups.setdefault(f.deployment if target else None, []).append(f)
-        ordered = sorted(groups.items(), key=lambda kv: (kv[0] is not None, (kv[0] or "").lower()))
-        sections.append(
-            Section(
-                account_id,
-                target,
-                deployments=tuple(inventory.get(account_id, ())),
-                groups=tuple(
-                    Group(
-                        ("deployment " + name) if name else ("the account" if target else "tenant-wide"),
-                        name,
-                        tuple(f for f in fs if f.status is not Status.PASS),
-                        tuple(f for f in fs if f.status is Status.PASS),
-                    )
-                    for name, fs in ordered
-                ),
-            )
-        )
-    return sections
-
-
 def _context(report: Report) -> dict[str, Any]:
     present = {f.category for f in report.findings}
+    context = html_context(report)
+    context["data_json"] = Markup(context["data_json"])  # script_json made it safe inside <script>
     return {
         "report": report,
         "summary": report.summary(),
-        "sections": _sections(report),
         "categories": [c for c in CATEGORIES if c in present] + sorted(present - set(CATEGORIES)),
         "quota_chart": quota_chart(report.quota),
         "timeline": retirement_timeline(report.retirements, report.generated_at.date()),
         "Status": Status,
         "Severity": Severity,
-        "once": Fragments(),
+        **context,
     }
 
 

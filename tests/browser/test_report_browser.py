@@ -63,64 +63,81 @@ def page(browser: Browser) -> Page:
 
 
 def _visible(page: Page) -> list[dict[str, str]]:
-    """Data of the finding rows a person can see now."""
+    """Data of the finding rows a person can see now (the current page of the table)."""
     return page.eval_on_selector_all(
-        "tr.finding",
+        "#rows tr.finding",
         "rows => rows.filter(r => r.offsetParent !== null).map(r => Object.assign({text: r.innerText}, r.dataset))",
     )
+
+
+def _matching(page: Page) -> int:
+    """How many findings the filters match, as the page says ("N of M findings match")."""
+    return int(page.inner_text("#f-count").split()[0])
 
 
 def test_demo_report_offline_with_working_filters(page: Page, demo_report, output_dir: Path) -> None:
     html, data = demo_report
     page.goto(html.as_uri())
+    page.wait_for_selector("body[data-ready]")
     assert page.title().startswith("Azure OpenAI deployment audit")
     findings = data["findings"]
 
+    # the verdict first: the demo fails at the gate
+    verdict = page.locator("#verdict")
+    assert verdict.get_attribute("data-state") == "failed" and "Failed at the gate (error)" in verdict.inner_text()
+    # the failing rules, each with the deployments and accounts it affects
+    errors = {f["rule_id"] for f in findings if f["status"] == "fail" and f["severity"] == "error"}
+    listed = page.eval_on_selector_all("#failing-rules tr[data-rule]", "rows => rows.map(r => r.dataset.rule)")
+    assert errors <= set(listed) and listed[0] in errors, "error rules come first"
+    # one row per account with its counts
+    assert page.locator("#accounts tr[data-account]").count() == len(data["targets"])
+
     # by default: everything that needs attention, nothing that passed
     shown = _visible(page)
-    assert len(shown) == sum(f["status"] in ATTENTION for f in findings)
-    assert page.inner_text("#f-count") == f"{len(shown)} of {len(findings)} findings shown"
+    attention = sum(f["status"] in ATTENTION for f in findings)
+    assert len(shown) == min(attention, 100) and {r["status"] for r in shown} <= set(ATTENTION)
+    assert page.inner_text("#f-count") == f"{attention} of {len(findings)} findings match"
     page.screenshot(
         path=str(output_dir / "report.png"), clip={"x": 0, "y": 0, "width": 1280, "height": 1750}, full_page=True
     )
 
-    # severity error + status fail: exactly the failing errors
-    page.select_option("#f-severity", "error")
-    page.select_option("#f-status", "fail")
+    # the "errors" card is a filter: exactly the failing errors
+    page.click("#cards button.card.error")
     shown = _visible(page)
     expected = [f for f in findings if f["status"] == "fail" and f["severity"] == "error"]
-    assert len(shown) == len(expected) > 0
+    assert len(shown) == len(expected) > 0 == page.locator("#rows tr.finding[data-rule='AOAI-SEC-002']").count()
     assert {(r["severity"], r["status"]) for r in shown} == {("error", "fail")}
     assert any("gpt-41-failed" in r["text"] for r in shown)
-    assert page.locator("tr.finding[data-rule='AOAI-SEC-002']").first.is_hidden()
+    assert "active" in (page.get_attribute("#cards button.card.error", "class") or "")
     page.screenshot(path=str(output_dir / "report-filtered-errors.png"), full_page=True)
 
-    # one account, any status, one category
+    # one account, any status, one category: passing checks are counted, not listed
     account = next(t for t in data["targets"] if t["name"] == "contoso-ai-swc")
     page.select_option("#f-severity", "")
     page.select_option("#f-status", "")
     page.select_option("#f-account", account["id"])
     page.select_option("#f-category", "security")
     shown = _visible(page)
-    # passing checks come as one collapsed row per deployment and category, carrying their count
-    assert sum(int(r.get("count", 1)) for r in shown) == sum(
-        f["account_id"] == account["id"] and f["category"] == "security" for f in findings
-    )
+    expected_n = sum(f["account_id"] == account["id"] and f["category"] == "security" for f in findings)
+    assert sum(int(r.get("count", 1)) for r in shown) == expected_n == _matching(page)
     assert any(r["status"] == "pass" and int(r["count"]) > 1 for r in shown)
     assert {r["account"] for r in shown} == {account["id"]}
-    visible_sections = page.eval_on_selector_all(
-        "section.account", "s => s.filter(x => !x.hidden).map(x => x.dataset.account)"
-    )
-    assert visible_sections == [account["id"]]
 
-    # text search, then only what is new since the baseline
+    # a failing rule's row filters the findings to that rule
     page.select_option("#f-account", "")
     page.select_option("#f-category", "")
+    page.click("#failing-rules button[data-rule-filter='AOAI-DEPLOY-001']")
+    assert {r["rule"] for r in _visible(page)} == {"AOAI-DEPLOY-001"}
+    page.select_option("#f-rule", "")
+
+    # text search (debounced), then only what is new since the baseline
     page.fill("#f-text", "legacy-35")
+    page.wait_for_timeout(400)
     shown = _visible(page)
     assert shown and all("legacy-35" in r["text"] for r in shown)
     page.fill("#f-text", "")
     page.check("#f-new")
+    page.wait_for_timeout(400)
     shown = _visible(page)
     assert [r["rule"] for r in shown] == ["AOAI-DEPLOY-001"] and "new" in shown[0]["text"]
 
@@ -128,14 +145,26 @@ def test_demo_report_offline_with_working_filters(page: Page, demo_report, outpu
     page.uncheck("#f-new")
     page.select_option("#f-status", "waived")
     (waived,) = _visible(page)
-    assert "qa-team" in waived["text"] and "load-test rig" in waived["text"]
+    assert "qa-team" in waived["text"] and "load-test rig" in waived["text"] and "Waiver:" in waived["text"]
 
-    # pictures: a bar per quota line, a marker per dated model version, and the model-version change
+    # drill-down: a deployment's inventory, its findings and the checks that passed
+    page.select_option("#f-status", "attention")
+    page.locator("#rows button.link", has_text="gpt-41-failed").first.click()
+    drill = page.locator("#drill")
+    assert drill.is_visible() and "Deployment gpt-41-failed" in drill.inner_text()
+    own = [f for f in findings if f["deployment"] == "gpt-41-failed" and f["status"] == "pass"]
+    assert f"{len(own)} check(s) passed" in drill.inner_text()
+    page.screenshot(path=str(output_dir / "report-drill-down.png"))
+    page.click("#drill-close")
+    assert drill.is_hidden()
+
+    # pictures: a bar per quota line, a marker per dated model version, a bar per failing category
     assert page.locator("#quota svg g.bar").count() == len(data["quota"]) > 0
     dated = {
         (r["model_name"], r["model_version"], r["retirement_date"]) for r in data["retirements"] if r["retirement_date"]
     }
     assert page.locator("#retirements svg circle").count() == len(dated) > 0
+    assert page.locator("#categories svg g.cat").count() == len(data["summary"]["failed_by_category"])
     assert "2024-08-06" in page.inner_text("#deployment-changes")
 
     assert page.dialogs == [] and page.errors == []  # type: ignore[attr-defined]
@@ -172,9 +201,10 @@ def test_names_that_look_like_html_show_as_text_and_run_nothing(
     path = tmp_path / "evil.html"
     path.write_text(render_html(report))
     page.goto(path.as_uri())
+    page.wait_for_selector("body[data-ready]")
     page.select_option("#f-status", "")
     assert page.locator("img").count() == 0
-    heading = page.locator("section.account h2", has_text=EVIL)
+    heading = page.locator("#accounts button.link", has_text=EVIL)
     assert heading.count() == 1 and heading.is_visible()
     rows = [r for r in _visible(page) if EVIL in r["text"]]
     assert len(rows) >= 3, "the name shows, as text, in the findings"
