@@ -501,7 +501,7 @@ def _gather_and_probe(
     runner = ProbeRunner(credential=credential, cloud=cloud, options=probe, connection_verify=connection_verify)
     try:
         with ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="audit") as pool:
-            session = ProbeSession(runner, kb, today, probe, pool)
+            session = ProbeSession(runner, kb, today, probe, pool, progress)
             facts = gather_facts(enumerator, options, pool=pool, progress=progress, on_account=session.offer)
             probes, spent = session.finish(facts)
     finally:

@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -307,43 +308,11 @@ def _validate(args: argparse.Namespace) -> None:
     args.cloud_obj = get_cloud(args.cloud, args.management_endpoint)
 
 
-def _print_summary(report: Any, paths: Sequence[Path], exit_code: int, fail_on: str) -> None:
-    from auditor.results import Status
+def _print_summary(report: Any, paths: Sequence[Path], fail_on: str) -> None:
+    from auditor.console import console_lines, terminal_style
 
-    s = report.summary()
-    fails = s["failed_by_severity"]
-    print(
-        f"Audited {s['targets']} account(s), {s['deployments']} deployment(s): "
-        f"{fails['error']} error(s), {fails['warning']} warning(s), {fails['info']} info, "
-        f"{s['by_status']['pass']} passed, {s['by_status']['unknown']} unknown."
-    )
-    if s["by_status"]["waived"]:
-        print(f"  {s['by_status']['waived']} finding(s) waived (see the reports for owners and expiry dates)")
-    if "drift" in s:
-        d = s["drift"]
-        print(
-            f"  Since the baseline: {d['new']} new, {d['resolved']} resolved, {d['deployment_changes']} deployment change(s)"
-        )
-    failing = [f for f in report.findings if f.status is Status.FAIL]
-    failing.sort(key=lambda f: (-f.severity.rank, f.rule_id, f.target_name))
-    for f in failing[:12]:
-        print(f"  {f.severity.value.upper():7} {f.rule_id:16} {f.target_name}: {f.message}"[:220])
-    if len(failing) > 12:
-        print(f"  … and {len(failing) - 12} more in the reports")
-    for target in report.targets:
-        if target.status != "complete":
-            print(f"  INCOMPLETE {target.name}: {'; '.join(target.reasons)}"[:220])
-    probes = getattr(report, "probe_summary", None)
-    if probes:
-        print(
-            f"Probes: {probes['probes']} probe(s), {probes['calls']} of {probes['max_calls']} call(s), "
-            f"{probes['tokens']} of {probes['token_budget']} token(s), {probes['skipped']} skipped, "
-            f"{len(probes['not_probed'])} deployment/parameter(s) not probed."
-        )
-    for path in paths:
-        print(f"Wrote {path}")
-    meaning = {0: "passed", 1: f"failed (findings at or above {fail_on})", 3: "incomplete"}[exit_code]
-    print(f"Result: {meaning} (exit {exit_code})")
+    for line in console_lines(report, paths, fail_on, terminal_style(sys.stdout)):
+        print(line)
 
 
 def _append_step_summary(report: Any) -> None:
@@ -459,12 +428,12 @@ def run(argv: Sequence[str]) -> int:
         )
     from auditor.audit import finish
 
-    report = finish(report, waivers=waivers, baseline=baseline)
+    report = replace(finish(report, waivers=waivers, baseline=baseline), fail_on=args.fail_on)
     paths = write_reports(report, args.out, args.formats)
     _append_step_summary(report)
     exit_code = gate(report, args.fail_on)
     if not args.quiet:
-        _print_summary(report, paths, exit_code, args.fail_on)
+        _print_summary(report, paths, args.fail_on)
     return exit_code
 
 

@@ -18,6 +18,7 @@ from auditor.engine.subjects import Subject, build_subjects
 from auditor.facts import Facts
 from auditor.knowledge import KnowledgeBase
 from auditor.results import Finding, Status, finding_key
+from auditor.textcap import join_capped
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\}")
 
@@ -34,7 +35,7 @@ def _text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, (list, tuple)):
-        return ", ".join(_text(v) for v in value) or "none"
+        return join_capped([_text(v) for v in value]) or "none"
     return str(value)
 
 

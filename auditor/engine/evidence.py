@@ -24,6 +24,7 @@ from auditor.facts import (
     Region,
 )
 from auditor.knowledge import KnowledgeBase, model_view
+from auditor.textcap import join_capped
 
 _API_NAMES = {
     "chat_completions": "Chat Completions",
@@ -371,7 +372,7 @@ def planned_subjects(
             total = sum(d for _, d in members)
             quota = dict(quota)
             quota["plan_total"] = UNKNOWN if math.isnan(total) else total  # NaN: a capacity the plan left unresolved
-            quota["plan_deployments"] = ", ".join(f"{p.name} ({_short(p.sku_capacity)})" for p, _ in members)
+            quota["plan_deployments"] = join_capped([f"{p.name} ({_short(p.sku_capacity)})" for p, _ in members])
             document["quota"] = quota
         account = _find_account(facts, plan.account)
         name = plan.name or "?"

@@ -14,6 +14,7 @@ from typing import Any
 from auditor.engine.conditions import UNKNOWN
 from auditor.facts import Account, CatalogModel, CatalogSku, ContractCall, Deployment, Facts, Region, SourceLocation
 from auditor.knowledge import KnowledgeBase, model_view
+from auditor.textcap import join_capped
 
 
 @dataclass(frozen=True)
@@ -408,7 +409,7 @@ def build_subjects(facts: Facts, kb: KnowledgeBase, today: date) -> Iterator[Sub
             "resolved": True,  # the deployment name is known (see evidence.unresolved_call_subjects)
         }
         suggestions = _suggestions(by_model, call)
-        base = {"call": call_view, "suggestions": suggestions, "suggestions_text": ", ".join(suggestions)}
+        base = {"call": call_view, "suggestions": suggestions, "suggestions_text": join_capped(suggestions)}
         if not matches:
             document = dict(base, deployment={"exists": False, "name": call.deployment}, model=UNKNOWN, account=UNKNOWN)
             yield Subject(

@@ -345,16 +345,30 @@ class ProbeSession:
     nowhere need the whole fleet's deployments, so `finish` sends them, ahead of the held-back rest."""
 
     def __init__(
-        self, runner: ProbeRunner, kb: KnowledgeBase, today: date, options: ProbeOptions, pool: Executor
+        self,
+        runner: ProbeRunner,
+        kb: KnowledgeBase,
+        today: date,
+        options: ProbeOptions,
+        pool: Executor,
+        progress: Any = None,
     ) -> None:
         self._runner, self._kb, self._today, self._options, self._pool = runner, kb, today, options, pool
+        self._progress = progress  # the run's progress bar (auditor.audit.Progress), or None
         self._planned: list[PlannedProbe] = []
         self._held: list[list[PlannedProbe]] = []
         self._not_probed: list[str] = []
         self._futures: list[Future[list[ProbeResult]]] = []
 
     def _send(self, units: Iterable[list[PlannedProbe]]) -> None:
-        self._futures.extend(self._pool.submit(self._runner.run_group, unit) for unit in units)
+        units = list(units)
+        if self._progress is not None and units:
+            self._progress.add(len(units), "probes")
+        for unit in units:
+            future = self._pool.submit(self._runner.run_group, unit)
+            if self._progress is not None:
+                future.add_done_callback(lambda _: self._progress.advance("probes"))
+            self._futures.append(future)
 
     def offer(self, facts: Facts, account: Account) -> None:
         """An account whose deployments (and region) are read; `facts` need hold only those and the contract."""

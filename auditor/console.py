@@ -1,0 +1,132 @@
+"""What a run prints: counts, the failing findings and the unknowns at the gate, each on one line that fits
+the terminal, coloured by severity for a person at a terminal, and last the verdict and where the report is.
+
+Pure: `console_lines` returns the lines and `cli.py` prints them. Tenant values (names, messages) can hold
+control characters; every printed item goes through `printable` so none reaches the terminal.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from auditor.results import Finding, Report, Status
+from auditor.verdict import Verdict, at_gate, verdict
+
+MAX_LISTED = 12
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+_COLOURS = {"error": "31", "warning": "33", "info": "34", "unknown": "35", "passed": "32", "failed": "31"}
+_COLOURS["incomplete"] = "33"
+
+
+def printable(value: object) -> str:
+    """One line of plain text: control characters (escape sequences included) shown as `?`, newlines and
+    tabs as spaces, so a tenant's names can neither move the cursor nor recolour the terminal."""
+    return _CONTROL.sub("?", str(value).replace("\n", " ").replace("\r", " ").replace("\t", " "))
+
+
+def fit(text: str, width: int, indent: str = "") -> str:
+    """Cut a line to `width` characters at a word boundary, ending it with "…" when anything was cut."""
+    if len(text) <= width:
+        return text
+    room = max(width - 1, len(indent) + 8)
+    cut = text[:room]
+    space = cut.rfind(" ")
+    if space > len(indent) + room // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:") + "…"
+
+
+@dataclass(frozen=True)
+class Style:
+    """How to print: the terminal's width and whether to colour."""
+
+    width: int = 100
+    colour: bool = False
+
+    def paint(self, text: str, key: str) -> str:
+        code = _COLOURS.get(key)
+        return f"\x1b[{code}m{text}\x1b[0m" if self.colour and code else text
+
+
+def terminal_style(stream: TextIO | None = None, environ: Mapping[str, str] | None = None) -> Style:
+    """The width of the terminal (80 in a pipe, at least 60) and colour only on a terminal without NO_COLOR
+    (https://no-color.org: any non-empty value)."""
+    stream = stream or sys.stdout
+    environ = os.environ if environ is None else environ
+    width = max(shutil.get_terminal_size((100, 24)).columns, 60)
+    tty = hasattr(stream, "isatty") and stream.isatty()
+    return Style(width=width, colour=tty and not environ.get("NO_COLOR"))
+
+
+def _finding_line(f: Finding, style: Style, label: str) -> str:
+    head = f"  {label:8} {f.rule_id:16} "
+    body = printable(f"{f.target_name}: {f.message}" if f.status is Status.FAIL else f"{f.target_name}: {f.reason}")
+    line = fit(head + body, style.width, head)
+    return (
+        style.paint(line[: len(head)], f.severity.value if f.status is Status.FAIL else "unknown") + line[len(head) :]
+    )
+
+
+def _order(f: Finding) -> tuple[int, str, str]:
+    return (-f.severity.rank, f.rule_id, f.target_name)
+
+
+def console_lines(report: Report, paths: Sequence[Path], fail_on: str, style: Style) -> list[str]:
+    """Everything `audit` prints after a run, in order; the last line is the verdict."""
+    s = report.summary()
+    fails = s["failed_by_severity"]
+    lines = [
+        f"Audited {s['targets']} account(s), {s['deployments']} deployment(s): "
+        f"{fails['error']} error(s), {fails['warning']} warning(s), {fails['info']} info, "
+        f"{s['by_status']['pass']} passed, {s['by_status']['unknown']} unknown."
+    ]
+    if s["by_status"]["waived"]:
+        lines.append(f"  {s['by_status']['waived']} finding(s) waived (see the reports for owners and expiry dates)")
+    if "drift" in s:
+        d = s["drift"]
+        lines.append(
+            f"  Since the baseline: {d['new']} new, {d['resolved']} resolved, {d['deployment_changes']} deployment change(s)"
+        )
+    failing = sorted((f for f in report.findings if f.status is Status.FAIL), key=_order)
+    if failing:
+        lines.append("Failing:")
+    lines += [_finding_line(f, style, f.severity.value.upper()) for f in failing[:MAX_LISTED]]
+    if len(failing) > MAX_LISTED:
+        lines.append(f"  … and {len(failing) - MAX_LISTED:,} more in the reports")
+    unknown = sorted((f for f in report.findings if f.status is Status.UNKNOWN and at_gate(f, fail_on)), key=_order)
+    if unknown:
+        lines.append(f"Unknown at or above the gate ({fail_on}): not passed, could not be decided:")
+    lines += [_finding_line(f, style, "UNKNOWN") for f in unknown[:MAX_LISTED]]
+    if len(unknown) > MAX_LISTED:
+        lines.append(f"  … and {len(unknown) - MAX_LISTED:,} more in the reports")
+    incomplete = [t for t in report.targets if t.status != "complete"]
+    for target in incomplete[:MAX_LISTED]:
+        lines.append(fit(printable(f"  INCOMPLETE {target.name}: {'; '.join(target.reasons)}"), style.width))
+    if len(incomplete) > MAX_LISTED:
+        lines.append(f"  … and {len(incomplete) - MAX_LISTED:,} more incomplete account(s) in the reports")
+    probes = report.probe_summary
+    if probes:
+        lines.append(
+            f"Probes: {probes['probes']} probe(s), {probes['calls']} of {probes['max_calls']} call(s), "
+            f"{probes['tokens']} of {probes['token_budget']} token(s), {probes['skipped']} skipped, "
+            f"{len(probes['not_probed'])} deployment/parameter(s) not probed."
+        )
+    main = next((p for p in paths if p.name == "report.html"), paths[0] if paths else None)
+    if paths:
+        others = ", ".join(p.name for p in paths if p != main)
+        lines.append(printable(f"Report: {main}") + (f" (also {others})" if others else ""))
+    lines.append(result_line(verdict(report, fail_on), style))
+    return lines
+
+
+def result_line(v: Verdict, style: Style) -> str:
+    """`Result: failed at the gate … (exit 1)`, the run's last line."""
+    text = v.headline[0].lower() + v.headline[1:]
+    return style.paint(f"Result: {text} (exit {v.exit_code})", v.state)
