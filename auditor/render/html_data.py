@@ -239,21 +239,22 @@ def payload(report: Report) -> dict[str, Any]:
         if f.evidence and f.evidence.get("summary"):
             e = f.evidence
             evidence = " · ".join(str(e[k]) for k in ("summary", "error_code", "message") if e.get(k))
-        findings.append(
-            [
-                f.status.value,
-                r,
-                a,
-                f.target_name,
-                f.deployment,
-                f.message,
-                f.reason if f.status is not Status.FAIL else None,
-                f"{relative(f.location.file)}:{f.location.line}" if f.location else None,
-                f.drift,
-                evidence,
-                1 if f.waiver else 0,
-            ]
-        )
+        row = [
+            f.status.value,
+            r,
+            a,
+            f.deployment,
+            None if a >= 0 and f.target_name == f"{account_rows_[a][1]}/{f.deployment}" else f.target_name,
+            f.message,
+            f.reason if f.status is not Status.FAIL else None,
+            f"{relative(f.location.file)}:{f.location.line}" if f.location else None,
+            f.drift,
+            evidence,
+            1 if f.waiver else 0,
+        ]
+        while len(row) > 6 and not row[-1]:  # trailing empty fields are left out (the script reads them as undefined)
+            row.pop()
+        findings.append(row)
     sets: dict[tuple[int, ...], int] = {}
     pass_sets: list[list[int]] = []
 
