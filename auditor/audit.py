@@ -76,6 +76,8 @@ class AuditOptions:
     """A plan file (YAML, ARM/Bicep JSON, Terraform plan JSON) whose deployments are checked before they exist."""
     probe: ProbeOptions | None = None
     """Live probes of the data plane (None: no probes)."""
+    shard: tuple[int, int] | None = None
+    """Audit only the accounts of shard K of N (auditor/shard.py); None: every account."""
 
 
 class Progress(Protocol):
@@ -200,6 +202,10 @@ def _gather(
         discovery=options.discovery,
         pool=pool,
     )
+    if options.shard is not None:
+        from auditor.shard import in_shard
+
+        accounts = [a for a in accounts if in_shard(a.id, options.shard)]
     region_keys = sorted({(a.subscription_id, a.location) for a in accounts})
     progress.add(len(region_keys) + 2 * len(accounts), "reads")
 
@@ -331,6 +337,7 @@ def _rule_infos(rules: Sequence[Rule]) -> tuple[RuleInfo, ...]:
             docs=r.docs,
             remediation=r.remediation,
             description=r.rationale or r.title,
+            applies_to=r.applies_to,
         )
         for r in sorted(rules, key=lambda r: r.id)
     )

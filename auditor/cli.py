@@ -30,6 +30,7 @@ examples:
   audit --resource myres --probe --max-probe-calls 20 --probe-token-budget 500    tighter probe limits
   audit --demo --probe                          the demo with live probes of the simulated data plane
   audit contract scan ./app --out app-contract.yaml    derive the app contract from the app's Python source
+  audit --all --shard 2/8 --format json --out shard-2 && audit merge shard-*/report.json --out audit-report
   audit --resource myres --contract-from ./app  scan the app's source and audit against it, in one step
   audit --plan deployments.yaml                 preflight planned deployments before they are created
   audit --plan main.json                        an ARM template or `bicep build` output (the format is detected)
@@ -188,6 +189,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="LEVEL",
         help="exit 1 when a finding fails at or above: error (default), warning, info, or never",
     )
+    out.add_argument(
+        "--passes",
+        default="auto",
+        metavar="FORM",
+        help="passing results in report.json and JUnit: full (listed), summary (counted per account and rule), "
+        "or auto (the default: summary above 1,000 deployments). Example: --passes full",
+    )
+    out.add_argument(
+        "--shard",
+        metavar="K/N",
+        help="audit only shard K of N: a stable split of the discovered accounts by a hash of their ARM id, for "
+        "many CI jobs at once; join the shards' report.json with `audit merge`. Example: --shard 2/8",
+    )
     out.add_argument("--quiet", action="store_true", help="print only errors (and no progress bar)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
@@ -305,6 +319,17 @@ def _validate(args: argparse.Namespace) -> None:
     from auditor.render import parse_formats
 
     args.formats = parse_formats(args.format)
+    from auditor.render.json_report import PASSES
+    from auditor.shard import parse_shard
+
+    if args.passes not in PASSES:
+        raise InputError(f"unknown --passes value {args.passes!r}: choose auto, summary or full")
+    args.shard_obj = parse_shard(args.shard) if args.shard else None
+    if args.shard_obj and (args.contract or args.contract_from or args.plan):
+        raise InputError(
+            "--shard splits the accounts, but a contract or plan names deployments anywhere in the tenant: "
+            "audit it in one run without --shard"
+        )
     args.cloud_obj = get_cloud(args.cloud, args.management_endpoint)
 
 
@@ -363,7 +388,7 @@ def _demo_environment(stack: ExitStack, args: argparse.Namespace) -> tuple[Any, 
     args.cloud_obj = get_cloud(args.cloud, tenant.management_url)
     if not args.resource:
         args.all_accounts = True
-    if args.contract is None and args.contract_from is None:
+    if args.contract is None and args.contract_from is None and not args.shard_obj:  # a shard runs no contract
         from importlib.resources import files
 
         args.contract = Path(str(files("auditor.demo").joinpath("contract.yaml")))
@@ -414,6 +439,7 @@ def run(argv: Sequence[str]) -> int:
             contract_env=dict(os.environ),
             plan=args.plan,
             probe=_probe_options(args, demo=args.demo),
+            shard=args.shard_obj,
         )
         from auditor.progress import BarProgress, wants_bar
 
@@ -428,7 +454,11 @@ def run(argv: Sequence[str]) -> int:
         )
     from auditor.audit import finish
 
-    report = replace(finish(report, waivers=waivers, baseline=baseline), fail_on=args.fail_on)
+    report = finish(report, waivers=waivers, baseline=baseline)
+    from auditor.render.json_report import passes_form
+
+    shard = f"{args.shard_obj[0]}/{args.shard_obj[1]}" if args.shard_obj else None
+    report = replace(report, fail_on=args.fail_on, passes=passes_form(args.passes, report), shard=shard)
     paths = write_reports(report, args.out, args.formats)
     _append_step_summary(report)
     exit_code = gate(report, args.fail_on)
@@ -540,6 +570,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_info(argv)
         if argv and argv[0] == "contract":
             return run_contract(argv)
+        if argv and argv[0] == "merge":
+            from auditor.merge_cli import run_merge
+
+            return run_merge(argv)
         return run(argv)
     except AuditorError as exc:
         print(f"audit: error: {exc}", file=sys.stderr)

@@ -118,6 +118,17 @@ class RuleInfo:
     docs: str | None
     remediation: str
     description: str
+    applies_to: str = ""
+
+
+@dataclass(frozen=True)
+class PassCount:
+    """Passing results of one rule on one account's targets that a compact report counts instead of listing."""
+
+    account_id: str | None
+    rule_id: str
+    applies_to: str
+    passed: int
 
 
 @dataclass(frozen=True)
@@ -238,6 +249,12 @@ class Report:
     """Live probes: calls and tokens spent against their limits, and what was not probed (None: no --probe)."""
     fail_on: str = "error"
     """The gate the run was judged at (--fail-on), so a report can state its verdict."""
+    passes: str = "full"
+    """How report.json and JUnit show passing results: `full` lists them, `summary` counts them (PassCount)."""
+    shard: str | None = None
+    """`K/N` when the run audited one shard of the accounts (--shard), for `audit merge`."""
+    pass_counts: tuple[PassCount, ...] = ()
+    """Passing results not in `findings` (a report merged from compact shards), counted per account and rule."""
 
     @property
     def complete(self) -> bool:
@@ -261,11 +278,14 @@ class Report:
     def summary(self) -> dict[str, Any]:
         """Counts by status, by severity of failures, and by category of failures."""
         by_status, by_severity, by_category, by_drift = self._counts
+        uncounted = sum(p.passed for p in self.pass_counts)
+        if uncounted:
+            by_status = by_status + Counter({Status.PASS: uncounted})
         summary = {
             "targets": len(self.targets),
             "incomplete_targets": sum(1 for t in self.targets if t.status != "complete"),
             "deployments": len(self.deployments),
-            "findings": len(self.findings),
+            "findings": len(self.findings) + uncounted,
             "by_status": {s.value: by_status[s] for s in Status},
             "failed_by_severity": {s.value: by_severity[s] for s in Severity},
             "failed_by_category": dict(sorted(by_category.items())),

@@ -77,6 +77,8 @@ class Suite:
     errors: int
     skipped: int
     cases: list[Cases]
+    passed_counted: int = 0
+    """Passing checks counted, not listed (`--passes summary`): one summary test case stands for them."""
 
 
 @lru_cache(maxsize=4096)
@@ -90,10 +92,20 @@ def case_label(f: Finding) -> Markup:
 
 
 def _suites(report: Report) -> list[Suite]:
+    from auditor.render.json_report import counted, pass_counts
+
+    compact = report.passes == "summary" or bool(report.pass_counts)
+    uncounted: Counter[str] = Counter()
+    if compact:
+        for p in pass_counts(report):
+            uncounted[p.account_id or ""] += p.passed
     targets = {t.id: t for t in report.targets}
     by_account: dict[str, list[Finding]] = {}
     for finding in report.findings:
-        by_account.setdefault(finding.account_id or "", []).append(finding)
+        if not (compact and counted(finding)):
+            by_account.setdefault(finding.account_id or "", []).append(finding)
+    for account_id in uncounted:
+        by_account.setdefault(account_id, [])
     suites = []
     for account_id, findings in by_account.items():
         target = targets.get(account_id) if account_id else None
@@ -109,11 +121,12 @@ def _suites(report: Report) -> list[Suite]:
                 name=target.name if target else "tenant-wide",
                 account_id=account_id,
                 target=target,
-                tests=len(findings),
+                tests=len(findings) + (1 if uncounted[account_id] else 0),
                 failures=statuses[Status.FAIL],
                 errors=statuses[Status.UNKNOWN],
                 skipped=statuses[Status.SKIPPED] + statuses[Status.WAIVED],
                 cases=cases,
+                passed_counted=uncounted[account_id],
             )
         )
     return suites
@@ -121,7 +134,9 @@ def _suites(report: Report) -> list[Suite]:
 
 def write_junit(report: Report, out: BinaryIO) -> None:
     template = environment().get_template("junit.xml.j2")
-    write_chunks(template.generate(report=report, summary=report.summary(), suites=_suites(report)), out)
+    suites = _suites(report)
+    tests = sum(s.tests for s in suites)
+    write_chunks(template.generate(report=report, summary=report.summary(), suites=suites, tests=tests), out)
 
 
 def write_html(report: Report, out: BinaryIO) -> None:
