@@ -21,8 +21,9 @@ sets and knowledge bases must match; a missing shard makes the merged audit inco
 
 
 def run_merge(argv: Sequence[str]) -> int:
-    from auditor.audit import gate
+    from auditor.audit import finish, gate
     from auditor.console import console_lines, terminal_style
+    from auditor.drift import load_baseline
     from auditor.merge import merge_reports
     from auditor.render import parse_formats, write_reports
     from auditor.render.json_report import PASSES, passes_form
@@ -40,6 +41,9 @@ def run_merge(argv: Sequence[str]) -> int:
     parser.add_argument("--format", default="all", metavar="LIST", help="as for audit (default all)")
     parser.add_argument("--fail-on", default="error", metavar="LEVEL", help="error (default), warning, info or never")
     parser.add_argument("--passes", default="auto", metavar="FORM", help="auto (default), summary or full")
+    parser.add_argument(
+        "--baseline", type=Path, metavar="FILE", help="last run's (merged) report.json: drift over the whole tenant"
+    )
     parser.add_argument("--quiet", action="store_true", help="print only errors")
     args = parser.parse_args(argv[1:])
     if args.fail_on not in GATES:
@@ -47,7 +51,10 @@ def run_merge(argv: Sequence[str]) -> int:
     if args.passes not in PASSES:
         raise InputError(f"unknown --passes value {args.passes!r}: choose auto, summary or full")
     formats = parse_formats(args.format)
+    baseline = load_baseline(args.baseline) if args.baseline else None
     report = merge_reports(args.reports)
+    if baseline is not None:
+        report = finish(report, baseline=baseline)
     report = replace(report, fail_on=args.fail_on, passes=passes_form(args.passes, report))
     paths = write_reports(report, args.out, formats)
     if not args.quiet:

@@ -123,6 +123,31 @@ def test_nightly_signs_in_with_oidc_keeps_a_baseline_and_uploads_html() -> None:
     assert html["with"]["path"].endswith("report.html")
 
 
+def test_sharded_nightly_audits_each_shard_then_merges_and_gates(tmp_path: Path, fake_audit: Path) -> None:
+    workflow = _load(GITHUB / "workflows" / "nightly-sharded.yml")
+    assert _on(workflow)["schedule"][0]["cron"] and workflow["permissions"]["id-token"] == "write"
+    shard, merge = workflow["jobs"]["shard"], workflow["jobs"]["merge"]
+    count = int(workflow["env"]["SHARDS"])
+    assert shard["strategy"]["matrix"]["shard"] == list(range(1, count + 1)) and not shard["strategy"]["fail-fast"]
+    run = next(s["run"] for s in shard["steps"] if "audit --all" in s.get("run", ""))
+    assert '--shard "${{ matrix.shard }}/${SHARDS}"' in run and "--format json" in run and "--fail-on never" in run
+    upload = next(s for s in shard["steps"] if s.get("uses", "").startswith("actions/upload-artifact@"))
+    assert upload["with"]["path"].endswith("report.json")
+    assert merge["needs"] == "shard" and merge["if"] == "always()", "a failed shard still gets merged (incomplete)"
+    download = next(s for s in merge["steps"] if s.get("uses", "").startswith("actions/download-artifact@"))
+    assert download["with"]["pattern"] == "audit-shard-*"
+    merged = next(s for s in merge["steps"] if s.get("id") == "merge")
+    assert "audit merge shards/*/report.json" in merged["run"]
+    # the shard step stops only on a usage error; the gate is the merge job's
+    script = run.replace("${{ matrix.shard }}", "3")
+    for code, expected in ((0, 0), (1, 0), (3, 0), (2, 2)):
+        env = dict(os.environ, PATH=f"{fake_audit}:{os.environ['PATH']}", SHARDS="4", FAKE_EXIT=str(code))
+        env["FAKE_ARGS"] = str(tmp_path / "args")
+        result = subprocess.run(["bash", "-c", script], env=env, cwd=tmp_path, capture_output=True, timeout=60)
+        assert result.returncode == expected
+        assert "3/4" in (tmp_path / "args").read_text().splitlines()
+
+
 def _script(name: str) -> str:
     step = next(s for s in _load(ACTION)["runs"]["steps"] if s.get("name") == name)
     return step["run"]

@@ -174,3 +174,13 @@ def test_shard_with_a_contract_is_refused(tmp_path: Path, capsys) -> None:
     assert run_demo(tmp_path / "o", "--shard", "1/2", "--contract", str(contract)) == 2
     assert "--shard splits the accounts" in capsys.readouterr().err
     assert run_demo(tmp_path / "o", "--shard", "3/2") == 2
+
+
+def test_merge_compares_with_a_baseline(shards: Path, tmp_path: Path) -> None:
+    whole = shards / "1-of-1" / "report.json"
+    one, two = shards / "1-of-2" / "report.json", shards / "2-of-2" / "report.json"
+    out = tmp_path / "m"
+    assert main(["merge", str(one), str(two), "--baseline", str(whole), "--out", str(out), "--quiet"]) == 1
+    merged = json.loads((out / "report.json").read_text())
+    assert merged["summary"]["drift"]["new"] == 0 and merged["summary"]["drift"]["unchanged"] > 0
+    assert merged["summary"]["drift"]["resolved"] == merged["summary"]["drift"]["deployment_changes"] == 0
