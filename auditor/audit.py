@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -503,11 +502,12 @@ def _gather_and_probe(
     deployments and region are read, behind the reads already queued, so the bound holds for both."""
     from auditor.probes.runner import ProbeRunner, ProbeSession
 
-    # Import the openai SDK and get the data-plane token while ARM is being read, not after.
-    threading.Thread(target=_warm_up_probes, args=(credential, cloud), daemon=True).start()
     runner = ProbeRunner(credential=credential, cloud=cloud, options=probe, connection_verify=connection_verify)
     try:
         with ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="audit") as pool:
+            # The openai SDK's import and the data-plane token, while ARM is being read, not after; on the
+            # pool, so the token request counts against --concurrency like every other call.
+            pool.submit(_warm_up_probes, credential, cloud)
             session = ProbeSession(runner, kb, today, probe, pool, progress)
             facts = gather_facts(enumerator, options, pool=pool, progress=progress, on_account=session.offer)
             probes, spent = session.finish(facts)
