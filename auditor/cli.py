@@ -421,6 +421,7 @@ def run(argv: Sequence[str]) -> int:
     subscriptions = tuple(args.subscription) or tuple(
         s for s in [os.environ.get("AZURE_SUBSCRIPTION_ID", "").strip()] if s
     )
+    verify: str | bool
     with ExitStack() as stack:
         if args.demo:
             credential, verify = _demo_environment(stack, args)

@@ -33,6 +33,7 @@ class _Unknown:
 UNKNOWN: Any = _Unknown()
 
 Truth = bool | _Unknown
+_UNKNOWN_TRUTH: Truth = UNKNOWN  # UNKNOWN, typed for closures that return a Truth
 
 
 def resolve(subject: Mapping[str, Any], path: str) -> Any:
@@ -62,7 +63,7 @@ def _equals(actual: Any, expected: Any) -> bool:
         return type(actual) is type(expected) and actual == expected
     if isinstance(actual, (int, float)) and isinstance(expected, (int, float)):
         return float(actual) == float(expected)
-    return _fold(actual) == _fold(expected)
+    return bool(_fold(actual) == _fold(expected))
 
 
 def _contains(actual: Any, expected: Any) -> bool:
@@ -204,7 +205,7 @@ def compile_condition(condition: Mapping[str, Any]) -> Compiled:
             actual = resolve_keys(subject, keys)
             expected = resolve_keys(subject, other_keys)
             if actual is UNKNOWN or expected is UNKNOWN:
-                return UNKNOWN
+                return _UNKNOWN_TRUTH
             return operator(actual, expected)
 
         return compare_fields
@@ -212,7 +213,7 @@ def compile_condition(condition: Mapping[str, Any]) -> Compiled:
     def compare(subject: Mapping[str, Any]) -> Truth:
         actual = resolve_keys(subject, keys)
         if actual is UNKNOWN:
-            return UNKNOWN
+            return _UNKNOWN_TRUTH
         return operator(actual, raw)
 
     return compare

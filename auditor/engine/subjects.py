@@ -282,6 +282,7 @@ def build_subjects(facts: Facts, kb: KnowledgeBase, today: date) -> Iterator[Sub
     account_views = {a.id: _account_view(a, counts[a.id], kb) for a in facts.accounts}
     regions = {(r.subscription_id, r.location): r for r in facts.regions}
     catalog_index: dict[tuple[int, str, str], list[CatalogModel]] = {}
+    region: Region | None
     for region in facts.regions:
         for entry in region.catalog or ():
             catalog_index.setdefault((id(region), entry.kind.lower(), entry.name), []).append(entry)
