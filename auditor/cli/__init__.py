@@ -447,7 +447,7 @@ def run(argv: Sequence[str]) -> int:
             plan=args.plan,
             probe=_probe_options(args, demo=args.demo),
         )
-        from auditor.progress import BarProgress, wants_bar
+        from auditor.cli.progress import BarProgress, wants_bar
 
         progress = stack.enter_context(BarProgress()) if wants_bar(args.quiet) else None
         report = run_audit(
