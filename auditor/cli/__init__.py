@@ -365,7 +365,7 @@ def _demo_environment(stack: ExitStack, args: argparse.Namespace) -> tuple[Any, 
     from azure.identity import DefaultAzureCredential
 
     from auditor.clouds import get_cloud
-    from auditor.demo.simulator import SimulatedTenant
+    from auditor.demo.sim import SimulatedTenant
 
     tenant = stack.enter_context(SimulatedTenant())
     saved = {k: os.environ.get(k) for k in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER")}
