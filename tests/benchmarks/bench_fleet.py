@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from auditor.demo.simulator import SimulatedTenant
+from auditor.demo.sim import SimulatedTenant
 from tests.benchmarks import machine, publish
 from tests.benchmarks.fleet import fleet_spec
 

@@ -334,7 +334,7 @@ def _validate(args: argparse.Namespace) -> None:
 
 
 def _print_summary(report: Any, paths: Sequence[Path], fail_on: str) -> None:
-    from auditor.console import console_lines, terminal_style
+    from auditor.cli.console import console_lines, terminal_style
 
     for line in console_lines(report, paths, fail_on, terminal_style(sys.stdout)):
         print(line)
@@ -359,7 +359,7 @@ def _demo_environment(stack: ExitStack, args: argparse.Namespace) -> tuple[Any, 
     from azure.identity import DefaultAzureCredential
 
     from auditor.clouds import get_cloud
-    from auditor.demo.simulator import SimulatedTenant
+    from auditor.demo.sim import SimulatedTenant
 
     tenant = stack.enter_context(SimulatedTenant())
     saved = {k: os.environ.get(k) for k in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER")}
@@ -415,6 +415,7 @@ def run(argv: Sequence[str]) -> int:
     subscriptions = tuple(args.subscription) or tuple(
         s for s in [os.environ.get("AZURE_SUBSCRIPTION_ID", "").strip()] if s
     )
+    verify: str | bool
     with ExitStack() as stack:
         if args.demo:
             credential, verify = _demo_environment(stack, args)
@@ -441,7 +442,7 @@ def run(argv: Sequence[str]) -> int:
             probe=_probe_options(args, demo=args.demo),
             shard=args.shard_obj,
         )
-        from auditor.progress import BarProgress, wants_bar
+        from auditor.cli.progress import BarProgress, wants_bar
 
         progress = stack.enter_context(BarProgress()) if wants_bar(args.quiet) else None
         report = run_audit(
@@ -571,7 +572,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if argv and argv[0] == "contract":
             return run_contract(argv)
         if argv and argv[0] == "merge":
-            from auditor.merge_cli import run_merge
+            from auditor.cli.merge import run_merge
 
             return run_merge(argv)
         return run(argv)

@@ -22,7 +22,7 @@ sets and knowledge bases must match; a missing shard makes the merged audit inco
 
 def run_merge(argv: Sequence[str]) -> int:
     from auditor.audit import finish, gate
-    from auditor.console import console_lines, terminal_style
+    from auditor.cli.console import console_lines, terminal_style
     from auditor.drift import load_baseline
     from auditor.merge import merge_reports
     from auditor.render import parse_formats, write_reports
