@@ -49,8 +49,9 @@ def verdict(report: Report, fail_on: str = "error") -> Verdict:
     reasons: list[str] = []
     if incomplete:
         reasons.append(f"{_plural(len(incomplete), 'account')} could not be read in full")
-    if report.gaps:
-        reasons.append(f"{_plural(len(report.gaps), 'read')} failed outside an account")
+    elif report.gaps:  # a read outside any account (a scanned source file, a missing shard)
+        more = f" and {len(report.gaps) - 1} more" if len(report.gaps) > 1 else ""
+        reasons.append(f"{report.gaps[0]}{more}")
     if unknown:
         reasons.append(
             f"{_plural(sum(unknown.values()), 'check')} at or above {fail_on} could not be decided "

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from markupsafe import escape
 
 from auditor.audit import audit, finish
 from auditor.facts import CollectionGap, QuotaUsage
@@ -128,3 +129,54 @@ def test_readme_shows_the_browser_screenshot() -> None:
     root = Path(__file__).resolve().parents[1]
     assert "](docs/report.png)" in (root / "README.md").read_text()
     assert (root / "docs" / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_embedded_data_cannot_end_its_script_element() -> None:
+    from auditor.render.html_data import script_json
+
+    value = {"name": "</script><script>alert(1)</script><!-- & \u2028"}
+    text = script_json(value)
+    assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
+    assert json.loads(text) == value
+
+
+def test_verdict_failing_rules_and_accounts_at_the_top(report) -> None:
+    from auditor.render.html_data import account_rows, failing_rules
+    from auditor.verdict import verdict
+
+    html = render_html(report)
+    v = verdict(report)
+    assert v.state == "failed" and 'data-state="failed"' in html and str(escape(v.headline)) in html
+    assert html.index('id="verdict"') < html.index('id="failing-rules"') < html.index('id="findings"')
+    rows = failing_rules(report)
+    failing = [f for f in report.findings if f.status.value in ("fail", "unknown")]
+    assert {r.rule_id for r in rows} == {f.rule_id for f in failing}
+    for r in rows:
+        mine = [f for f in failing if f.rule_id == r.rule_id]
+        assert r.failing + r.unknown == len(mine)
+        assert r.deployments == len({f.deployment for f in mine if f.deployment})
+        assert r.accounts == len({f.account_id for f in mine if f.account_id})
+    ranks = [{"error": 3, "warning": 2, "info": 1}[r.severity] for r in rows]
+    assert ranks == sorted(ranks, reverse=True), "the severest rules first"
+    (acct,) = account_rows(report)
+    assert acct.error == sum(f.status.value == "fail" and f.severity.value == "error" for f in report.findings)
+    assert f'data-rule-filter="{rows[0].rule_id}"' in html
+
+
+def test_verdict_says_incomplete_and_passed_in_words(rules, kb) -> None:
+    from auditor.verdict import verdict
+
+    clean = audit(make_facts(make_deployment("chat")), rules, kb, today=TODAY, now=NOW)
+    assert verdict(clean, "never").state == "passed" and "no gate" in verdict(clean, "never").headline
+    facts = replace(make_facts(make_deployment("chat")), gaps=(CollectionGap(ACCOUNT_ID, "deployments: HTTP 503"),))
+    broken = audit(facts, rules, kb, today=TODAY, now=NOW)
+    v = verdict(broken, "never")
+    assert v.state == "incomplete" and v.headline == "Incomplete: 1 account could not be read in full"
+
+
+def test_long_enumerations_are_capped(rules, kb) -> None:
+    deployments = [make_deployment(f"d{i:03d}", "brand-new-model", "1") for i in range(40)]
+    html = render_html(audit(make_facts(*deployments), rules, kb, today=TODAY, now=NOW))
+    undated = re.search(r'<p class="muted" id="undated">(.*?)</p>', html, re.S)
+    assert undated and "No retirement date known for 40 deployment(s)" in undated.group(1)
+    assert "… and 30 more" in undated.group(1) and "d039" not in undated.group(1)
