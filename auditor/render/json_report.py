@@ -53,7 +53,7 @@ def report_document(report: Report) -> dict[str, Any]:
         "ruleset": report.ruleset,
         "knowledge_checked": report.knowledge_checked,
         "complete": report.complete,
-        "summary": report.summary(),
+        "summary": report.summary().as_dict(),
         "targets": report.targets,
         "deployments": report.deployments,
         "quota": report.quota,
