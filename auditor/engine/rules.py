@@ -12,6 +12,7 @@ from typing import Any
 import jsonschema
 
 from auditor.engine.conditions import Compiled, compile_condition
+from auditor.enums import Category
 from auditor.errors import InputError
 from auditor.resources import data_dir, schema_path
 from auditor.results import Severity
@@ -24,7 +25,7 @@ class Rule:
 
     id: str
     title: str
-    category: str
+    category: Category
     severity: Severity
     applies_to: str
     fails_when: Mapping[str, Any]
@@ -75,7 +76,7 @@ def load_rule_file(path: Path) -> list[Rule]:
             Rule(
                 id=raw["id"],
                 title=raw["title"],
-                category=raw["category"],
+                category=Category(raw["category"]),
                 severity=Severity(raw["severity"]),
                 applies_to=raw["applies_to"],
                 fails_when=raw["fails_when"],
