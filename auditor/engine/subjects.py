@@ -27,6 +27,7 @@ from auditor.engine.views import (
 )
 from auditor.facts import Account, CatalogModel, ContractCall, Deployment, Facts, Region
 from auditor.knowledge import KnowledgeBase, model_view
+from auditor.results import Cause
 from auditor.unknown import UNKNOWN
 
 __all__ = ["Subject", "build_subjects"]
@@ -72,6 +73,36 @@ class _Index:
                     f"{d.name} ({index.accounts[d.account_id].name})"
                 )
         return index
+
+    def read_failure(self, account: Account, what: str) -> str:
+        """What the enumerator recorded about a region read that failed (`what`: catalog or usages)."""
+        target = f"/subscriptions/{account.subscription_id}/providers/Microsoft.CognitiveServices/locations/{account.location}"
+        label = "the model catalog" if what == "catalog" else "quota usages"
+        found = next(
+            (g.reason for g in self.facts.gaps if g.target.lower() == target.lower() and label in g.reason), None
+        )
+        return found or f"{label} of {account.location} were not read"
+
+    def causes(
+        self, account: Account, deployment: Deployment, document: Mapping[str, Any]
+    ) -> dict[str, tuple[Cause, str]]:
+        """Why parts of a deployment's document are unknown, where Azure is the reason."""
+        causes: dict[str, tuple[Cause, str]] = {}
+        if document["catalog"] is UNKNOWN:
+            why = (Cause.AZURE, self.read_failure(account, "catalog"))
+            for key in ("catalog", "lifecycle", "knowledge.compared", "quota"):
+                causes[key] = why
+        elif document["quota"] is UNKNOWN:
+            causes["quota"] = (Cause.AZURE, self.read_failure(account, "usages"))
+        if document["deployment"]["tokens_per_minute"] is UNKNOWN:
+            causes["deployment.tokens_per_minute"] = (
+                Cause.AZURE,
+                f"ARM reports no token rate limit for this deployment, and its SKU ({deployment.sku_name}) "
+                "grants no fixed tokens per minute per unit",
+            )
+        if document["content_filter"] is UNKNOWN:
+            causes["content_filter"] = (Cause.AZURE, "the account's content filter policies could not be read")
+        return causes
 
     def catalog_entries(
         self, region: Region | None, account: Account, deployment: Deployment
@@ -136,8 +167,12 @@ def deployment_subjects(index: _Index) -> Iterator[Subject]:
             catalog = catalog_view(index.catalog_entries(region, account, deployment), deployment, today)
             if view_key not in model_views:
                 model_views[view_key] = model_view(kb, *view_key, today)
-            model, disagreements = with_catalog(model_views[view_key], catalog, kb, deployment)
-            knowledge = {"disagreements": disagreements, "checked": str(kb.checked) if kb.checked else None}
+            model, disagreements, compared = with_catalog(model_views[view_key], catalog, kb, deployment)
+            knowledge = {
+                "disagreements": disagreements,
+                "compared": compared,
+                "checked": str(kb.checked) if kb.checked else None,
+            }
             shared = shared_views[shared_key] = (catalog, model, knowledge, lifecycle_view(catalog, model))
         catalog, model, knowledge, lifecycle = shared
         usage_name = catalog.get("usage_name") if isinstance(catalog, dict) else None
@@ -161,7 +196,15 @@ def deployment_subjects(index: _Index) -> Iterator[Subject]:
         }
         index.deployment_docs[deployment.id] = document
         name = f"{account.name}/{deployment.name}"
-        yield Subject("deployment", deployment.id, name, document, account_id=account.id, deployment=deployment.name)
+        yield Subject(
+            "deployment",
+            deployment.id,
+            name,
+            document,
+            account_id=account.id,
+            deployment=deployment.name,
+            causes=index.causes(account, deployment, document),
+        )
 
 
 def quota_subjects(index: _Index) -> Iterator[Subject]:
@@ -249,6 +292,16 @@ def contract_subjects(index: _Index) -> Iterator[Subject]:
                 )
 
 
+def _effort(param: str, value: Any) -> Any:
+    """The reasoning effort a parameter asks for: Chat Completions' `reasoning_effort: X`, the Responses
+    API's `reasoning: {effort: X}`; None for any other parameter, UNKNOWN when the contract gives no value."""
+    if param == "reasoning_effort":
+        return UNKNOWN if value is None else value
+    if param == "reasoning":
+        return value.get("effort") if isinstance(value, Mapping) else UNKNOWN
+    return None
+
+
 def _param_view(
     kb: KnowledgeBase, call: ContractCall, model: Mapping[str, Any], param: str, value: Any
 ) -> dict[str, Any]:
@@ -258,6 +311,7 @@ def _param_view(
         **kb.api_parameter(call.api, param),
         "name": param,
         "value": UNKNOWN if value is None else value,
+        "effort": _effort(param, value),
         "support": UNKNOWN if spec is UNKNOWN else spec.get("support"),
         "default": UNKNOWN if spec is UNKNOWN else spec.get("default"),
         "use_instead": UNKNOWN if spec is UNKNOWN else spec.get("use_instead"),
