@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -50,6 +50,8 @@ class _Index:
     by_name: dict[str, list[Deployment]] = field(default_factory=dict)
     calls: dict[str, list[ContractCall]] | None = None
     used_usages: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
+    unlinked: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    """Deployments whose quota line is unknown (their region's catalog, which names it, was not read)."""
     deployment_docs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
@@ -76,12 +78,15 @@ class _Index:
 
     def read_failure(self, account: Account, what: str) -> str:
         """What the enumerator recorded about a region read that failed (`what`: catalog or usages)."""
-        target = f"/subscriptions/{account.subscription_id}/providers/Microsoft.CognitiveServices/locations/{account.location}"
+        return self.read_failure_at(account.subscription_id, account.location, what)
+
+    def read_failure_at(self, subscription: str, location: str, what: str) -> str:
+        target = f"/subscriptions/{subscription}/providers/Microsoft.CognitiveServices/locations/{location}"
         label = "the model catalog" if what == "catalog" else "quota usages"
         found = next(
             (g.reason for g in self.facts.gaps if g.target.lower() == target.lower() and label in g.reason), None
         )
-        return found or f"{label} of {account.location} were not read"
+        return found or f"{label} of {location} could not be read"
 
     def causes(
         self, account: Account, deployment: Deployment, document: Mapping[str, Any]
@@ -179,6 +184,8 @@ def deployment_subjects(index: _Index) -> Iterator[Subject]:
         if usage_name:
             line = (account.subscription_id, account.location, usage_name.lower())
             index.used_usages.setdefault(line, []).append(deployment.name)
+        elif catalog is UNKNOWN:
+            index.unlinked.setdefault((account.subscription_id, account.location), []).append(deployment.name)
         mine = probed.get(deployment.id)
         if mine:
             model = evidence.with_probes(model, mine)
@@ -208,23 +215,50 @@ def deployment_subjects(index: _Index) -> Iterator[Subject]:
 
 
 def quota_subjects(index: _Index) -> Iterator[Subject]:
-    """One subject per quota line some audited deployment draws on (after deployment_subjects)."""
+    """One subject per quota line some audited deployment draws on (after deployment_subjects). A line that
+    could not be read, or whose deployments' line could not be told (the catalog names it), is a subject
+    too, with unknown numbers and the read failure as the cause: never silence where quota applies."""
+    lines: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for (subscription, location, usage_name), users in index.used_usages.items():
+        lines.setdefault((subscription, location), {})[usage_name] = users
     for region in index.facts.regions:
+        key = (region.subscription_id, region.location)
+        used = dict(lines.pop(key, {}))
         for usage in region.usages or ():
-            users = index.used_usages.get((region.subscription_id, region.location, usage.name.lower()))
+            users = used.pop(usage.name.lower(), [])
             if not users:
                 continue
             numbers = usage_numbers(usage.name, usage.localized_name, usage.current_value, usage.limit)
             numbers["deployments"] = sorted(users)
-            target = (
-                f"/subscriptions/{region.subscription_id}/providers/Microsoft.CognitiveServices"
-                f"/locations/{region.location}/usages/{usage.name}"
+            yield _quota_subject(region.subscription_id, region.location, usage.name, numbers)
+        if region.usages is None:
+            why = index.read_failure_at(region.subscription_id, region.location, "usages")
+        else:
+            why = f"the quota usages of {region.location} have no line of this name"
+        for name, users in sorted(used.items()):
+            yield _unknown_quota(region.subscription_id, region.location, name, users, why)
+        unlinked = index.unlinked.pop(key, None)
+        if unlinked:
+            why = index.read_failure_at(region.subscription_id, region.location, "catalog")
+            yield _unknown_quota(
+                region.subscription_id, region.location, "?", unlinked, f"which quota line applies is unknown: {why}"
             )
-            document = {
-                "usage": numbers,
-                "region": {"subscription_id": region.subscription_id, "location": region.location},
-            }
-            yield Subject("quota_usage", target, f"{region.location}/{usage.name}", document)
+    for (subscription, location), unlinked in sorted(index.unlinked.items()):  # a region with no facts at all
+        why = index.read_failure_at(subscription, location, "catalog")
+        yield _unknown_quota(subscription, location, "?", unlinked, f"which quota line applies is unknown: {why}")
+
+
+def _quota_subject(subscription: str, location: str, name: str, numbers: dict[str, Any]) -> Subject:
+    target = f"/subscriptions/{subscription}/providers/Microsoft.CognitiveServices/locations/{location}/usages/{name}"
+    document = {"usage": numbers, "region": {"subscription_id": subscription, "location": location}}
+    return Subject("quota_usage", target, f"{location}/{name}", document)
+
+
+def _unknown_quota(subscription: str, location: str, name: str, users: list[str], why: str) -> Subject:
+    numbers: dict[str, Any] = dict.fromkeys(("current", "limit", "available", "utilization", "percent"), UNKNOWN)
+    numbers.update(name=name, localized_name=name, deployments=sorted(users))
+    subject = _quota_subject(subscription, location, name, numbers)
+    return replace(subject, causes={"usage": (Cause.AZURE, why)})
 
 
 def _call_view(call: ContractCall) -> dict[str, Any]:
