@@ -50,6 +50,8 @@ class _Index:
     by_name: dict[str, list[Deployment]] = field(default_factory=dict)
     calls: dict[str, list[ContractCall]] | None = None
     used_usages: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
+    usage_names: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    deployment_causes: dict[str, dict[str, tuple[Cause, str]]] = field(default_factory=dict)
     unlinked: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     """Deployments whose quota line is unknown (their region's catalog, which names it, was not read)."""
     deployment_docs: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -184,6 +186,7 @@ def deployment_subjects(index: _Index) -> Iterator[Subject]:
         if usage_name:
             line = (account.subscription_id, account.location, usage_name.lower())
             index.used_usages.setdefault(line, []).append(deployment.name)
+            index.usage_names.setdefault(line, usage_name)
         elif catalog is UNKNOWN:
             index.unlinked.setdefault((account.subscription_id, account.location), []).append(deployment.name)
         mine = probed.get(deployment.id)
@@ -210,7 +213,7 @@ def deployment_subjects(index: _Index) -> Iterator[Subject]:
             document,
             account_id=account.id,
             deployment=deployment.name,
-            causes=index.causes(account, deployment, document),
+            causes=index.deployment_causes.setdefault(deployment.id, index.causes(account, deployment, document)),
         )
 
 
@@ -236,7 +239,8 @@ def quota_subjects(index: _Index) -> Iterator[Subject]:
         else:
             why = f"the quota usages of {region.location} have no line of this name"
         for name, users in sorted(used.items()):
-            yield _unknown_quota(region.subscription_id, region.location, name, users, why)
+            shown = index.usage_names.get((*key, name), name)
+            yield _unknown_quota(region.subscription_id, region.location, shown, users, why)
         unlinked = index.unlinked.pop(key, None)
         if unlinked:
             why = index.read_failure_at(region.subscription_id, region.location, "catalog")
@@ -313,6 +317,7 @@ def contract_subjects(index: _Index) -> Iterator[Subject]:
                 account_id=account.id,
                 deployment=deployment.name,
                 location=call.location,
+                causes=index.deployment_causes[deployment.id],
             )
             for param, value in sorted(call.parameters.items()):
                 yield Subject(
@@ -323,6 +328,7 @@ def contract_subjects(index: _Index) -> Iterator[Subject]:
                     account_id=account.id,
                     deployment=deployment.name,
                     location=call.location,
+                    causes=index.deployment_causes[deployment.id],
                 )
 
 
