@@ -93,3 +93,42 @@ def test_a_new_rule_reading_a_new_fact_forces_the_knowledge_base_to_answer(rules
     missing = gaps(load_knowledge(), [*rules, new])
     assert any("gpt-4o (chat): structured_outputs, read by AOAI-NEW-001" in m for m in missing)
     assert not any("o3 (" in m and "structured_outputs" in m for m in missing), "only chat models are asked"
+
+
+def _kb_dir(tmp_path, families: str):
+    (tmp_path / "models.yaml").write_text(
+        "checked: 2026-12-01\nmodels:\n  my-chat:\n    family: mine\n    versions: ['1']\n"
+        "    facts:\n      apis: {value: [chat_completions], sources: [X], checked: 2026-12-01}\n"
+        "      streaming: {value: false, sources: [X], checked: 2026-12-01}\n"
+    )
+    (tmp_path / "families.yaml").write_text(families)
+    return tmp_path / "models.yaml"
+
+
+def test_a_family_states_facts_once_and_the_model_wins(tmp_path) -> None:
+    from datetime import date
+
+    from auditor.knowledge import model_view
+
+    path = _kb_dir(
+        tmp_path,
+        "families:\n  mine:\n    kind: chat\n    facts:\n"
+        "      streaming: {value: true, sources: [Y], checked: 2026-12-01}\n"
+        "      parallel_tool_calls: {unverified: 'no source says'}\n",
+    )
+    kb = load_knowledge(path)
+    view = model_view(kb, "my-chat", "1", None, date(2026, 12, 3))
+    assert (view["kind"], view["streaming"], view["parallel_tool_calls"]) == ("chat", False, UNKNOWN)
+    assert view["gaps"] == {"parallel_tool_calls": "no source says"}
+
+
+def test_family_mistakes_are_input_errors(tmp_path) -> None:
+    from auditor.errors import InputError
+
+    ambiguous = "families:\n  a: {kind: chat, members: [my-*]}\n  b: {kind: chat, members: ['*-chat']}\n"
+    with pytest.raises(InputError, match="matches the members of several families"):
+        load_knowledge(_kb_dir(tmp_path, ambiguous))
+    with pytest.raises(InputError, match="unknown fact 'streams'"):
+        load_knowledge(_kb_dir(tmp_path, "families:\n  mine:\n    facts: {streams: {value: true}}\n"))
+    with pytest.raises(InputError, match="kind must be one of"):
+        load_knowledge(_kb_dir(tmp_path, "families:\n  mine: {kind: chatbot}\n"))

@@ -64,15 +64,18 @@ CALL = _leaves(
     "deployment", "api", "parameters", "account", "min_context_tokens", "tokens_per_minute", "roles", "resolved",
     "expression", "why", "source",
 )  # fmt: skip
-PARAM = _leaves(
-    "chat_only", "responses_only", "wrong_api", "other_api_name", "name", "value", "effort", "support", "default",
-    "use_instead",
-)  # fmt: skip
-PROBE = _leaves(
-    "kind", "api", "api_name", "parameter", "value", "setting", "outcome", "answered", "completed", "status_code",
+PARAM = {
+    **_leaves(
+        "chat_only", "responses_only", "wrong_api", "other_api_name", "name", "effort", "support", "default",
+        "use_instead",
+    ),
+    "value": ANY,  # what the app sends, a mapping for some parameters (reasoning, response_format)
+}  # fmt: skip
+PROBE = {**_leaves(
+    "kind", "api", "api_name", "parameter", "setting", "outcome", "answered", "completed", "status_code",
     "error_code", "error_param", "message", "latency_ms", "attempts", "throttled", "retry_after", "rate_limit_text",
     "tokens", "auth", "label", "label_text", "called_by_app", "hint", "evidence", "kb_expected", "kb_disagreement",
-)  # fmt: skip
+), "value": ANY}  # fmt: skip
 PLAN = _leaves(
     "name", "account", "account_found", "model_name", "model_version", "version_given", "sku_name", "sku_capacity",
     "registration_approved", "action", "format", "unresolved", "unresolved_text",
@@ -91,6 +94,8 @@ _CALL_DOCUMENT = {
     "lifecycle": LIFECYCLE,
 }
 
+_RESOLVED_CALL = {k: v for k, v in CALL.items() if k not in ("expression", "why", "source")}
+
 SUBJECT_FIELDS: Mapping[str, Spec] = {
     "account": {"account": ACCOUNT},
     "knowledge_base": {"knowledge": _leaves("checked", "age_days", "models")},
@@ -107,7 +112,7 @@ SUBJECT_FIELDS: Mapping[str, Spec] = {
     },
     "quota_usage": {"usage": {**USAGE, "deployments": None}, "region": _leaves("subscription_id", "location")},
     "contract_call": _CALL_DOCUMENT,
-    "contract_parameter": {**_CALL_DOCUMENT, "param": PARAM},
+    "contract_parameter": {**_CALL_DOCUMENT, "call": _RESOLVED_CALL, "param": PARAM},
     "probe": {"probe": PROBE, "account": ACCOUNT, "deployment": DEPLOYMENT, "model": MODEL},
     "planned_deployment": {
         "plan": PLAN,
