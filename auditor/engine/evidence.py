@@ -325,7 +325,7 @@ def planned_subjects(
             if not blocking and "model.version" not in unresolved:
                 catalog = catalog_view(entries, probe_deployment, today)
                 known = model_view(kb, plan.model_name, probe_deployment.model_version, plan.sku_name, today)
-                model, _ = with_catalog(known, catalog, kb, probe_deployment)
+                model, _, _ = with_catalog(known, catalog, kb, probe_deployment)
                 document.update(catalog=catalog, model=model, lifecycle=lifecycle_view(catalog, model))
                 usage_name = catalog.get("usage_name") if isinstance(catalog, Mapping) else None
                 if isinstance(catalog, Mapping) and not usage_name:
