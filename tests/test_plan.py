@@ -245,6 +245,14 @@ def _retiring(days: int) -> tuple[CatalogModel, ...]:
     return catalog_for(make_deployment("chat"), deprecation=TODAY + timedelta(days=days))
 
 
+def _ptu(capacity: int | None) -> Facts:
+    """A provisioned SKU with bounds as stable/2025-09-01/examples/ListLocationModels.json gives them (lower-case
+    name "provisioned", minimum 50, maximum 2000, step 50, default 100)."""
+    sku = CatalogSku("provisioned", "OpenAI.Provisioned.GPT4o", None, 100, 2000, (), 50, 50)
+    entry = CatalogModel("OpenAI", "OpenAI", "gpt-4o", "2024-11-20", is_default_version=True, skus=(sku,))
+    return _plan(catalog=(entry,), sku_name="Provisioned", sku_capacity=capacity)
+
+
 RULE_CASES: list[tuple[str, Status, Callable[[], Any]]] = [
     ("AOAI-PLAN-001", Status.FAIL, lambda: _plan(model_name="gpt-4.1", model_version="2025-04-14")),
     ("AOAI-PLAN-001", Status.FAIL, lambda: _plan(sku_name="Standard")),
@@ -255,6 +263,12 @@ RULE_CASES: list[tuple[str, Status, Callable[[], Any]]] = [
     ("AOAI-PLAN-003", Status.FAIL, lambda: _plan(catalog=_retiring(10))),
     ("AOAI-PLAN-003", Status.FAIL, lambda: _plan(catalog=_retiring(-3))),
     ("AOAI-PLAN-003", Status.PASS, lambda: _plan(catalog=_retiring(200))),
+    ("AOAI-PLAN-009", Status.FAIL, lambda: _ptu(30)),  # below the minimum
+    ("AOAI-PLAN-009", Status.FAIL, lambda: _ptu(125)),  # not in steps of 50
+    ("AOAI-PLAN-009", Status.FAIL, lambda: _ptu(2050)),  # above the maximum
+    ("AOAI-PLAN-009", Status.PASS, lambda: _ptu(150)),
+    ("AOAI-PLAN-009", Status.PASS, lambda: _ptu(None)),  # the default, 100
+    ("AOAI-PLAN-009", Status.UNKNOWN, lambda: _plan(catalog=None)),
     ("AOAI-PLAN-004", Status.FAIL, lambda: _plan(catalog=_versions(default="2024-08-06"))),
     ("AOAI-PLAN-004", Status.PASS, lambda: _plan(catalog=_versions(default="2024-11-20"))),
     ("AOAI-PLAN-005", Status.FAIL, lambda: _plan(usages=_quota(95), sku_capacity=10)),

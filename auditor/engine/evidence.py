@@ -300,6 +300,7 @@ def planned_subjects(
             "lifecycle": UNKNOWN,
             "quota": UNKNOWN,
             "contract": UNKNOWN,
+            "capacity": UNKNOWN,
         }
         usage_key: tuple[str, str, str] | None = None
         delta = 0.0
@@ -327,6 +328,7 @@ def planned_subjects(
                 known = model_view(kb, plan.model_name, probe_deployment.model_version, plan.sku_name, today)
                 model, _ = with_catalog(known, catalog, kb, probe_deployment)
                 document.update(catalog=catalog, model=model, lifecycle=lifecycle_view(catalog, model))
+                document["capacity"] = _capacity_fit(catalog, view["sku_capacity"])
                 usage_name = catalog.get("usage_name") if isinstance(catalog, Mapping) else None
                 if isinstance(catalog, Mapping) and not usage_name:
                     document["quota"] = None
@@ -382,6 +384,42 @@ def planned_subjects(
             deployment=plan.name,
             location=plan.location,
         )
+
+
+def _capacity_fit(catalog: Any, capacity: Any) -> Any:
+    """The planned capacity against the catalog SKU's `capacity` {minimum, maximum, step, default}
+    (stable/2025-09-01/examples/ListLocationModels.json): PTU types have a minimum and a step, Standard types a
+    maximum. No bounds in the catalog: nothing to check (`bounded` false)."""
+    if not isinstance(catalog, Mapping):
+        return UNKNOWN
+    bounds = catalog.get("sku_capacity")
+    if not isinstance(bounds, Mapping):
+        return {"bounded": False} if catalog.get("sku_offered") is False else UNKNOWN
+    low, high, step = bounds.get("minimum"), bounds.get("maximum"), bounds.get("step")
+    if low is None and high is None and step is None:
+        return {"bounded": False}
+    allowed = ", ".join(
+        part
+        for part in (
+            f"minimum {low}" if low is not None else "",
+            f"maximum {high}" if high is not None else "",
+            f"step {step}" if step else "",
+            f"default {bounds.get('default')}" if bounds.get("default") is not None else "",
+        )
+        if part
+    )
+    if capacity is None and bounds.get("default") is not None:
+        capacity = bounds["default"]  # a plan without a capacity gets the type's default
+    if not isinstance(capacity, int):
+        return {"bounded": True, "fits": UNKNOWN, "allowed": allowed, "problem": UNKNOWN}
+    problems = []
+    if low is not None and capacity < low:
+        problems.append(f"below the minimum {low}")
+    if high is not None and capacity > high:
+        problems.append(f"above the maximum {high}")
+    if step and (capacity - (low or 0)) % step:
+        problems.append(f"not in steps of {step}")
+    return {"bounded": True, "fits": not problems, "allowed": allowed, "problem": "; ".join(problems) or "none"}
 
 
 def _existing_capacity(
