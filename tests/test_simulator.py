@@ -763,7 +763,7 @@ def test_catalog_is_as_irregular_as_azure(tenant: SimulatedTenant, credential: A
     swc = list(mgmt(tenant, credential).models.list("swedencentral"))
     assert {str(m.kind) for m in swc if m.model.name == "o3-mini"} == {"OpenAI"}  # one kind only
     legacy = next(m.model for m in swc if m.model.name == "gpt-35-turbo")
-    assert {"completion", "chat", "maxTotalToken"} <= set(legacy.capabilities)  # the older keys
+    assert {"completion", "chat", "maxTotalToken"} <= set(legacy.capabilities or {})  # the older keys
     eus2 = list(mgmt(tenant, credential).models.list("eastus2"))
     old4o = next(m.model for m in eus2 if m.model.version == "2024-05-13" and m.kind == "OpenAI")
     assert old4o.deprecation.deprecation_status == "Tentative"
