@@ -19,7 +19,7 @@ from auditor.engine.evaluate import evaluate_all
 from auditor.engine.subjects import build_subjects
 from auditor.facts import Facts, Region
 from auditor.results import Status
-from auditor.sources.azure import (
+from auditor.sources.arm_shapes import (
     account_from_sdk,
     catalog_model_from_sdk,
     deployment_from_sdk,
