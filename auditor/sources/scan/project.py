@@ -1,0 +1,210 @@
+"""The project being scanned: pass-1 summaries of every module and the look-ups across them (a module
+named by an import, a class and its project bases, attributes assigned on shared objects)."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+from auditor.sources.scan.calls import sdk_shape
+from auditor.sources.scan.collect import (
+    ModuleSummary,
+    attr_key,
+    classes,
+    collect,
+    function_scope,
+    functions,
+    imports_of,
+)
+from auditor.sources.scan.model import Assignment, ClassInfo, Scope
+from auditor.sources.scan.resolve import Ctx
+
+
+def own_nodes(roots: list[ast.AST]) -> Iterator[ast.AST]:
+    """Every node under `roots`, not entering nested functions, lambdas or classes."""
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                stack.append(child)
+
+
+def _called_name(func: ast.expr) -> str | None:
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return None
+
+
+def summarize(tree: ast.Module, module: str, display: str, is_package: bool) -> ModuleSummary:
+    """Pass 1 for one module: its scope, classes, attributes set on objects, wrapper functions around an SDK
+    call (model= one of their parameters) and the names it calls."""
+    scope = Scope("<module>", kind="module")
+    collect(tree.body, scope)
+    summary = ModuleSummary(module, display, is_package, scope, imports_of(tree), classes(tree, module))
+    module_statements: list[ast.AST] = [s for s in tree.body if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    units: list[tuple[list[ast.AST], Scope, ast.FunctionDef | ast.AsyncFunctionDef | None, str | None]] = [
+        (module_statements, scope, None, None)
+    ]
+    for node, cls in functions(tree.body):
+        units.append((list(node.body), function_scope(node, cls), node, cls))
+    for roots, unit_scope, function, cls in units:
+        for node in own_nodes(roots):
+            if isinstance(node, ast.Assign):
+                for target in node.targets:
+                    _remember(summary, target, node.value, unit_scope, cls)
+            elif isinstance(node, ast.AnnAssign) and node.value is not None:
+                _remember(summary, node.target, node.value, unit_scope, cls)
+            elif isinstance(node, ast.Call):
+                name = _called_name(node.func)
+                if name:
+                    summary.called.add(name)
+                if name == "set_default_openai_api" and any(
+                    isinstance(a, ast.Constant) and a.value == "chat_completions" for a in node.args
+                ):
+                    summary.sets_chat_default = True
+                if function is not None:
+                    _wrapper(summary, node, function)
+    return summary
+
+
+def _remember(summary: ModuleSummary, target: ast.expr, value: ast.expr, scope: Scope, cls: str | None) -> None:
+    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
+        if cls is not None and cls in summary.classes and scope.kind != "module":
+            summary.classes[cls].self_attrs.setdefault(target.attr, []).append((Assignment(value), scope))
+        return
+    key = attr_key(target)
+    if key is not None:
+        summary.attrs.setdefault(key, []).append((Assignment(value), scope))
+
+
+def _wrapper(summary: ModuleSummary, call: ast.Call, function: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+    """`def complete(model, **kw): client.chat.completions.create(model=model, **kw)`: remember which
+    parameter carries the deployment name, so call sites can be followed (one level)."""
+    if sdk_shape(call) is None:
+        return
+    model = next((k.value for k in call.keywords if k.arg == "model"), None)
+    if not isinstance(model, ast.Name):
+        return
+    positional = [a.arg for a in (*function.args.posonlyargs, *function.args.args)]
+    names = positional + [a.arg for a in function.args.kwonlyargs]
+    if model.id not in names:
+        return
+    index = positional.index(model.id) if model.id in positional else -1
+    if positional and positional[0] in ("self", "cls") and index > 0:
+        index -= 1
+    forwards = function.args.kwarg is not None and any(
+        k.arg is None and isinstance(k.value, ast.Name) and k.value.id == function.args.kwarg.arg for k in call.keywords
+    )
+    summary.wrappers[function.name] = (model.id, index, forwards)
+
+
+class Project:
+    """Every module's summary, keyed by module name."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.modules: dict[str, ModuleSummary] = {}
+
+    def add(self, summary: ModuleSummary) -> None:
+        self.modules[summary.module] = summary
+
+    def module_scope_of(self, module: str) -> Scope:
+        summary = self.modules.get(module)
+        return summary.scope if summary else Scope("<module>", kind="module")
+
+    def _absolute(self, importer: str, module: str) -> str:
+        if not module.startswith("."):
+            return module
+        level = len(module) - len(module.lstrip("."))
+        summary = self.modules.get(importer)
+        base = importer.split(".") if importer else []
+        base = base if summary is not None and summary.is_package else base[:-1]
+        base = base[: len(base) - (level - 1)] if level > 1 else base
+        rest = module.lstrip(".")
+        return ".".join([p for p in base if p] + ([rest] if rest else []))
+
+    def module_scope(self, importer: str, module: str) -> tuple[str, Scope] | None:
+        """The module named by an import in `importer` (relative imports resolved; the scan root may sit
+        inside the package, so a unique match on the last part of the name is accepted)."""
+        name = self._absolute(importer, module)
+        summary = self.modules.get(name)
+        if summary is None:
+            last = name.split(".")[-1]
+            matches = [m for m in self.modules if m == last or m.endswith("." + last)]
+            summary = self.modules.get(matches[0]) if len(matches) == 1 else None
+        return (summary.module, summary.scope) if summary else None
+
+    def find_class(self, module: str, name: str) -> ClassInfo | None:
+        summary = self.modules.get(module)
+        if summary is not None and name in summary.classes:
+            return summary.classes[name]
+        if summary is not None and name in summary.scope.imported:
+            source, member = summary.scope.imported[name]
+            owner = self.module_scope(module, source)
+            if owner is not None and member and owner[0] != module:
+                found = self.modules[owner[0]].classes.get(member)
+                if found is not None:
+                    return found
+        matches = [s.classes[name] for s in self.modules.values() if name in s.classes]
+        return matches[0] if len(matches) == 1 else None
+
+    def class_chain(self, cls: ClassInfo) -> list[ClassInfo]:
+        """The class and its bases defined in the project, nearest first."""
+        chain = [cls]
+        index = 0
+        while index < len(chain) and len(chain) < 16:
+            for base in chain[index].bases:
+                found = self.find_class(chain[index].module, base.split(".")[-1])
+                if found is not None and found not in chain:
+                    chain.append(found)
+            index += 1
+        return chain
+
+    def class_ctx(self, cls: ClassInfo) -> Ctx:
+        return Ctx(cls.module, (self.module_scope_of(cls.module),))
+
+    def attribute_assignments(self, module: str, key: str) -> list[tuple[Assignment, Ctx]]:
+        """Assignments to `bp.openai_model` / `app.config[X]`: in this module, in the module the base name
+        is imported from, else (for config-style keys) anywhere in the project when the key is unique."""
+
+        def located(summary: ModuleSummary, wanted: str) -> list[tuple[Assignment, Ctx]]:
+            return [
+                (assignment, Ctx(summary.module, (summary.scope,) if scope.kind == "module" else (summary.scope, scope)))
+                for assignment, scope in summary.attrs.get(wanted, [])
+            ]
+
+        summary = self.modules.get(module)
+        if summary is not None:
+            found = located(summary, key)
+            if found:
+                return found
+            head, _, rest = key.partition(".")
+            origin = summary.scope.imported.get(head)
+            if origin is not None and origin[1] and rest:
+                owner = self.module_scope(module, origin[0])
+                if owner is not None and owner[0] != module:
+                    found = located(self.modules[owner[0]], f"{origin[1]}.{rest}")
+                    if found:
+                        return found
+        if "[" in key:
+            suffix = "." + key.split("[")[0].split(".")[-1] + "[" + key.split("[", 1)[1]
+            everywhere = [
+                (other, wanted)
+                for other in self.modules.values()
+                for wanted in other.attrs
+                if wanted.endswith(suffix) or wanted == suffix[1:]
+            ]
+            if len({w for _, w in everywhere}) == 1:
+                return [item for other, wanted in everywhere for item in located(other, wanted)]
+        return []
+
+    def wrapper_names(self) -> set[str]:
+        return {name for summary in self.modules.values() for name in summary.wrappers}
+
+    def chat_default(self) -> bool:
+        return any(s.sets_chat_default for s in self.modules.values())
