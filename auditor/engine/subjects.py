@@ -406,6 +406,8 @@ def build_subjects(facts: Facts, kb: KnowledgeBase, today: date) -> Iterator[Sub
             "tokens_per_minute": call.tokens_per_minute,
             "roles": list(call.roles),
             "resolved": True,  # the deployment name is known (see evidence.unresolved_call_subjects)
+            "legacy_sdk": call.sdk == "openai<1",
+            "source": f"{call.location.file}:{call.location.line}" if call.location else call.deployment,
         }
         suggestions = _suggestions(by_model, call)
         base = {"call": call_view, "suggestions": suggestions, "suggestions_text": ", ".join(suggestions)}

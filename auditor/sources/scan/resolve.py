@@ -426,6 +426,11 @@ class Resolver:
                     target = annotation if annotation is not None else value
                     if target is not None:
                         return self._class_named(target, self.project.class_ctx(info))
+                assigned = info.self_attrs.get(expr.attr, [])
+                if len(assigned) == 1 and assigned[0][0].value is not None:  # self.env_helper = EnvHelper()
+                    scope = assigned[0][1]
+                    inner = Ctx(info.module, (self.project.module_scope_of(info.module), scope))
+                    return self.instance_of(assigned[0][0].value, inner, depth + 1)
         return None
 
     def _class_named(self, expr: ast.expr, ctx: Ctx) -> ClassInfo | None:

@@ -137,8 +137,8 @@ class FileScanner:
         if client is not None and self.foreign(client):
             return
         parameters = self.parameters(shape.api, keywords)
-        if shape.method == "stream" or (shape.api == "chat_completions" and "with_streaming_response" in short(node.func)):
-            parameters["stream"] = True if shape.method == "stream" else parameters.get("stream")
+        if shape.method == "stream":
+            parameters["stream"] = True
         expression = short(keywords["model"][0]) if "model" in keywords else "(no model=)"
         note = None
         outcome: Resolved | Unresolved
