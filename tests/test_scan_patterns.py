@@ -410,7 +410,9 @@ def test_contract_scan_command_takes_include_tests(tmp_path: Path, capsys: pytes
 def _app(tmp_path: Path) -> Path:
     app = tmp_path / "app"
     app.mkdir()
-    (app / "main.py").write_text("from openai import OpenAI\nOpenAI().chat.completions.create(model='in-tree', messages=[])\n")
+    (app / "main.py").write_text(
+        "from openai import OpenAI\nOpenAI().chat.completions.create(model='in-tree', messages=[])\n"
+    )
     return app
 
 

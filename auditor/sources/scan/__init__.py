@@ -18,7 +18,7 @@ from auditor.sources.scan.calls import Found, Site, result_call
 from auditor.sources.scan.collect import ModuleSummary
 from auditor.sources.scan.files import read_source, walk
 from auditor.sources.scan.frameworks import ROOTS
-from auditor.sources.scan.model import Resolved, ScanResult, ScannedCall, Unresolved
+from auditor.sources.scan.model import Resolved, ScannedCall, ScanResult, Unresolved
 from auditor.sources.scan.output import contract_document, contract_from_code, contract_yaml
 from auditor.sources.scan.project import Project, summarize
 from auditor.sources.scan.resolve import Resolver

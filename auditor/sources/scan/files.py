@@ -114,7 +114,9 @@ def walk(root: Path, display_root: str, include_tests: bool = False) -> Walk:
                 continue
             found.files.append(SourceFile(path, shown, _module_name(relative)))
     if tests_left:
-        found.notes.append(f"{tests_left} test file(s) (tests/, test_*.py, conftest.py) left out; --include-tests keeps them")
+        found.notes.append(
+            f"{tests_left} test file(s) (tests/, test_*.py, conftest.py) left out; --include-tests keeps them"
+        )
     return found
 
 

@@ -189,8 +189,12 @@ class FrameworkCalls:
             if name in keywords:
                 return self.scanner._resolve(keywords[name], built.ctx, f"{name}="), short(keywords[name])
         if spec.env is not None:
-            return Resolved("env", spec.env, azure=True, note=f"{built.name} reads {spec.env} when no deployment is given"), "(none)"
-        why = f"{built.name}(...) is given no {' / '.join(spec.deployment)}: the framework's default applies at run time"
+            return Resolved(
+                "env", spec.env, azure=True, note=f"{built.name} reads {spec.env} when no deployment is given"
+            ), "(none)"
+        why = (
+            f"{built.name}(...) is given no {' / '.join(spec.deployment)}: the framework's default applies at run time"
+        )
         return Unresolved(why, "framework-default"), "(none)"
 
     def api_version(self, built: _Built) -> str | None:

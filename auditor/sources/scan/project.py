@@ -46,12 +46,14 @@ def summarize(tree: ast.Module, module: str, display: str, is_package: bool) -> 
     scope = Scope("<module>", kind="module")
     collect(tree.body, scope)
     summary = ModuleSummary(module, display, is_package, scope, imports_of(tree), classes(tree, module))
-    module_statements: list[ast.AST] = [s for s in tree.body if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    module_statements: list[ast.AST] = [
+        s for s in tree.body if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
+    ]
     units: list[tuple[list[ast.AST], Scope, ast.FunctionDef | ast.AsyncFunctionDef | None, str | None]] = [
         (module_statements, scope, None, None)
     ]
-    for node, cls in functions(tree.body):
-        units.append((list(node.body), function_scope(node, cls), node, cls))
+    for definition, owner in functions(tree.body):
+        units.append((list(definition.body), function_scope(definition, owner), definition, owner))
     for roots, unit_scope, function, cls in units:
         for node in own_nodes(roots):
             if isinstance(node, ast.Assign):
@@ -174,7 +176,10 @@ class Project:
 
         def located(summary: ModuleSummary, wanted: str) -> list[tuple[Assignment, Ctx]]:
             return [
-                (assignment, Ctx(summary.module, (summary.scope,) if scope.kind == "module" else (summary.scope, scope)))
+                (
+                    assignment,
+                    Ctx(summary.module, (summary.scope,) if scope.kind == "module" else (summary.scope, scope)),
+                )
                 for assignment, scope in summary.attrs.get(wanted, [])
             ]
 

@@ -92,9 +92,12 @@ def block_mentions_azure(body: Sequence[ast.stmt]) -> bool:
                 return True
             if isinstance(node, ast.keyword) and node.arg and node.arg.startswith("azure_"):
                 return True
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                if node.value.startswith("AZURE_") or ".azure.com" in node.value:
-                    return True
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and (node.value.startswith("AZURE_") or ".azure.com" in node.value)
+            ):
+                return True
     return False
 
 
@@ -213,8 +216,16 @@ class Resolver:
         if first.kind == "literal":
             if first.value:
                 return first
-            return self._fallback(values[1:], ctx, depth + 1, what) if len(values) > 2 else self.resolve(values[1], ctx, depth + 1, what)
-        rest = self._fallback(values[1:], ctx, depth + 1, what) if len(values) > 2 else self.resolve(values[1], ctx, depth + 1, what)
+            return (
+                self._fallback(values[1:], ctx, depth + 1, what)
+                if len(values) > 2
+                else self.resolve(values[1], ctx, depth + 1, what)
+            )
+        rest = (
+            self._fallback(values[1:], ctx, depth + 1, what)
+            if len(values) > 2
+            else self.resolve(values[1], ctx, depth + 1, what)
+        )
         if first.default is None and rest.kind == "literal":
             return replace(first, default=rest.value)
         if first.default is None and rest.kind == "env":
@@ -256,7 +267,9 @@ class Resolver:
             module, member = scope.imported[name]
             target = self.project.module_scope(ctx.module, module) if member else None
             if target is None:
-                raise Unresolved(f"{what} is {name}, imported from {module or name}, outside the scanned code", "other-module")
+                raise Unresolved(
+                    f"{what} is {name}, imported from {module or name}, outside the scanned code", "other-module"
+                )
             module_name, module_scope = target
             return self.in_module(module_name, module_scope, member, depth, what)
         return self.assignments(
@@ -302,7 +315,9 @@ class Resolver:
             return results[0][1]
         if all(a.branch is None for a, _ in (*results, *problems)):
             shown = ", ".join(texts + ["a run-time value"] * bool(problems))
-            raise Unresolved(f"{what} is {name}, which is assigned more than once in {where} ({shown})", "assigned-several-times")
+            raise Unresolved(
+                f"{what} is {name}, which is assigned more than once in {where} ({shown})", "assigned-several-times"
+            )
         azure = [(a, r) for a, r in results if r.azure or branch_is_azure(a.branch)]
         chosen_texts = list(dict.fromkeys(r.described() for _, r in azure))
         azure_problem = [p for a, p in problems if branch_is_azure(a.branch)]
@@ -331,7 +346,8 @@ class Resolver:
             if origin is not None:
                 module, member = origin
                 target = self.project.module_scope(
-                    ctx.module, module if not member else (module + member if module.endswith(".") else f"{module}.{member}")
+                    ctx.module,
+                    module if not member else (module + member if module.endswith(".") else f"{module}.{member}"),
                 )
                 if target is not None:
                     return self.in_module(target[0], target[1], expr.attr, depth + 1, what)
@@ -352,13 +368,16 @@ class Resolver:
         assigned in its methods; base classes of the project are searched too."""
         for info in self.project.class_chain(cls):
             if attr in info.fields:
-                annotation, value = info.fields[attr]
+                _, value = info.fields[attr]
                 if info.is_settings:
                     return self._settings_field(info, attr, value, depth, what)
                 if value is not None:
                     return self.resolve(value, self.project.class_ctx(info), depth + 1, what)
             if attr in info.self_attrs:
-                items = [(a, Ctx(info.module, (self.project.module_scope_of(info.module), s))) for a, s in info.self_attrs[attr]]
+                items = [
+                    (a, Ctx(info.module, (self.project.module_scope_of(info.module), s)))
+                    for a, s in info.self_attrs[attr]
+                ]
                 return self.assignments(f"self.{attr}", items, f"class {info.name}", depth, what)
         return None
 
@@ -381,7 +400,9 @@ class Resolver:
                 default = resolved.value if resolved.kind == "literal" else None
             except Unresolved:
                 default = None
-        return Resolved("env", variable, default, azure=_mentions_azure(variable), note=f"settings field {info.name}.{attr}")
+        return Resolved(
+            "env", variable, default, azure=_mentions_azure(variable), note=f"settings field {info.name}.{attr}"
+        )
 
     def instance_of(self, expr: ast.expr, ctx: Ctx, depth: int) -> ClassInfo | None:
         """The project class an expression is an instance (or the class itself) of, when the code says so."""
@@ -417,10 +438,10 @@ class Resolver:
         if isinstance(expr, ast.Call):
             return self._class_named(expr.func, ctx)
         if isinstance(expr, ast.Attribute):
-            owner = self.instance_of(expr.value, ctx, depth + 1)
-            if owner is None:
+            owner_class = self.instance_of(expr.value, ctx, depth + 1)
+            if owner_class is None:
                 return None
-            for info in self.project.class_chain(owner):
+            for info in self.project.class_chain(owner_class):
                 if expr.attr in info.fields:
                     annotation, value = info.fields[expr.attr]
                     target = annotation if annotation is not None else value
@@ -499,8 +520,8 @@ class Resolver:
             found_items = self.dict_items(values[0].value, inner, depth + 1)
             if found_items is None:
                 return None
-            for key, value in scope.keyed.get(expr.id, {}).items():
-                found_items[key] = (value, inner)
+            for name, item in scope.keyed.get(expr.id, {}).items():
+                found_items[name] = (item, inner)
             return found_items
         return None
 

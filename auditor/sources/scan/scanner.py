@@ -131,7 +131,12 @@ class FileScanner:
 
     def sdk_call(self, node: ast.Call, shape: Shape, ctx: Ctx, via: str | None = None) -> None:
         keywords, unseen = self.keywords(node, ctx)
-        if shape.method == "stream" and shape.api == "responses" and "response_id" in keywords and "model" not in keywords:
+        if (
+            shape.method == "stream"
+            and shape.api == "responses"
+            and "response_id" in keywords
+            and "model" not in keywords
+        ):
             return  # resuming a stored response: no deployment name is sent
         client = self.client_constructor(shape.client, ctx, 0)
         if client is not None and self.foreign(client):
@@ -145,7 +150,9 @@ class FileScanner:
         routed = self.client_keyword(client, "azure_deployment")
         if routed is not None:
             outcome = self._resolve(routed[0], routed[1], "the client's azure_deployment")
-            note = f"the AzureOpenAI client's azure_deployment routes the call; model={expression} is not used for routing"
+            note = (
+                f"the AzureOpenAI client's azure_deployment routes the call; model={expression} is not used for routing"
+            )
         elif "model" in keywords:
             outcome = self._resolve(*keywords["model"])
         elif unseen is not None:
@@ -202,7 +209,9 @@ class FileScanner:
                 if cls is not None:
                     for info in self.project.class_chain(cls):
                         for assignment, scope in info.self_attrs.get(expr.attr, []):
-                            items.append((assignment, Ctx(info.module, (self.project.module_scope_of(info.module), scope))))
+                            items.append(
+                                (assignment, Ctx(info.module, (self.project.module_scope_of(info.module), scope)))
+                            )
             elif key is not None:
                 items = list(self.project.attribute_assignments(ctx.module, key))
         elif isinstance(expr, ast.Subscript) and isinstance(expr.slice, ast.Constant):
@@ -214,7 +223,7 @@ class FileScanner:
         if chosen is None:
             return None
         assignment, inner = chosen
-        return self.client_constructor(assignment.value, inner, depth + 1)
+        return self.client_constructor(assignment.value, inner, depth + 1) if assignment.value is not None else None
 
     def origin_module(self, client: tuple[ast.Call, Ctx]) -> tuple[str | None, str]:
         """(the module the client's class comes from, None if the code does not say; the class name)."""
@@ -225,7 +234,9 @@ class FileScanner:
         if origin is None:
             return None, name.split(".")[-1]
         module, member = origin
-        return (module if member else module + ("." + rest.rsplit(".", 1)[0] if "." in rest else "")), name.split(".")[-1]
+        return (module if member else module + ("." + rest.rsplit(".", 1)[0] if "." in rest else "")), name.split(".")[
+            -1
+        ]
 
     def foreign(self, client: tuple[ast.Call, Ctx]) -> bool:
         """A client of another SDK with the same call shape (huggingface_hub's InferenceClient, groq ...)."""
@@ -297,5 +308,13 @@ class FileScanner:
             keywords, _ = self.keywords(node, ctx)
             parameters = self.parameters("chat_completions", {k: v for k, v in keywords.items() if k != param})
         self.found.sites.append(
-            Site(module, name, self.display, node.lineno, short(expr) if expr is not None else "(none)", outcome, parameters)
+            Site(
+                module,
+                name,
+                self.display,
+                node.lineno,
+                short(expr) if expr is not None else "(none)",
+                outcome,
+                parameters,
+            )
         )
