@@ -20,7 +20,7 @@ from auditor.sources.scan.files import read_source, walk
 from auditor.sources.scan.frameworks import ROOTS
 from auditor.sources.scan.model import Resolved, ScannedCall, ScanResult, Unresolved
 from auditor.sources.scan.output import contract_document, contract_from_code, contract_yaml
-from auditor.sources.scan.project import Project, summarize
+from auditor.sources.scan.project import Project, only_statements, summarize
 from auditor.sources.scan.resolve import Resolver
 from auditor.sources.scan.scanner import FileScanner
 
@@ -35,8 +35,9 @@ MAX_SITES = 50
 """Call sites followed per wrapper function; more are reported as one unresolved call."""
 
 
-def _parse(path: Path, display: str) -> ast.Module:
-    return ast.parse(read_source(path), filename=display)
+def _parse(path: Path, display: str) -> tuple[ast.Module, str]:
+    text = read_source(path)
+    return ast.parse(text, filename=display), text
 
 
 def scan(path: Path | str, include_tests: bool = False) -> ScanResult:
@@ -49,12 +50,12 @@ def scan(path: Path | str, include_tests: bool = False) -> ScanResult:
     files = []
     for source in found.files:
         try:
-            tree = _parse(source.path, source.display)
-            summary = summarize(tree, source.module, source.display, source.path.name == "__init__.py")
+            tree, text = _parse(source.path, source.display)
+            summary = summarize(tree, source.module, source.display, source.path.name == "__init__.py", text)
         except _UNREADABLE as exc:
             skipped.append(_problem(source.display, exc))
             continue
-        del tree
+        del tree, text
         project.add(summary)
         files.append(source)
     uses_openai = any(s.imports & _SDK_ROOTS for s in project.modules.values())
@@ -66,8 +67,10 @@ def scan(path: Path | str, include_tests: bool = False) -> ScanResult:
         if not _relevant(summary, uses_openai, wrappers):
             continue
         try:
-            tree = _parse(source.path, source.display)
-            scanned = FileScanner(project, resolver, source.module, source.display).run(tree)
+            lines = sorted(summary.lines.union(*(summary.called.get(name, ()) for name in wrappers)))
+            text = only_statements(read_source(source.path), summary.statements, lines)
+            tree = ast.parse(text, filename=source.display)
+            scanned = FileScanner(project, resolver, source.module, source.display).run(tree, lines, summary.scope)
         except _UNREADABLE as exc:
             skipped.append(_problem(source.display, exc))
             continue
@@ -90,7 +93,7 @@ def _problem(display: str, exc: BaseException) -> str:
 def _relevant(summary: ModuleSummary, uses_openai: bool, wrappers: set[str]) -> bool:
     if summary.imports & _SDK_ROOTS:
         return True
-    if summary.called & wrappers:
+    if summary.called.keys() & wrappers:
         return True
     return uses_openai and not summary.imports & OTHER_SDKS
 

@@ -26,6 +26,8 @@ METHODS = {
 }
 LEGACY = {"ChatCompletion": "chat_completions", "Completion": "completions", "Embedding": "embeddings"}
 _RAW = ("with_raw_response", "with_streaming_response")
+CALL_NAMES = frozenset({"create", "parse", "stream", "acreate"})
+"""The last name of every SDK call shape: pass 1 marks the lines of calls ending so for pass 2."""
 NOT_PARAMETERS = {"model", "extra_headers", "extra_query", "extra_body", "timeout"}
 VALUE_PARAMETERS = {
     "temperature",

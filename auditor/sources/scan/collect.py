@@ -4,7 +4,7 @@ the names it calls) so the parsed tree can be dropped — memory stays bounded b
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from auditor.sources.scan.model import Assignment, Branch, ClassInfo, Scope
@@ -21,7 +21,9 @@ class ModuleSummary:
     imports: set[str]
     classes: dict[str, ClassInfo] = field(default_factory=dict)
     attrs: dict[str, list[tuple[Assignment, Scope]]] = field(default_factory=dict)  # "bp.model", "app.config[X]"
-    called: set[str] = field(default_factory=set)
+    called: dict[str, list[int]] = field(default_factory=dict)  # called name -> lines
+    lines: set[int] = field(default_factory=set)  # lines of calls pass 2 must look at
+    statements: list[tuple[int, int]] = field(default_factory=list)  # top-level statements: first, last line
     wrappers: dict[str, tuple[str, int, bool]] = field(default_factory=dict)  # function -> (param, index, **kw)
     sets_chat_default: bool = False  # agents.set_default_openai_api("chat_completions")
 
@@ -195,25 +197,9 @@ def _settings_prefix(node: ast.ClassDef) -> str | None:
     return None
 
 
-def functions(body: Iterable[ast.stmt]) -> Iterator[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str | None]]:
-    """Every function in a module, with the class it is a method of (nested functions included)."""
-    stack: list[tuple[ast.AST, str | None]] = [(node, None) for node in body]
-    while stack:
-        node, cls = stack.pop()
-        if isinstance(node, ast.ClassDef):
-            stack.extend((child, node.name) for child in node.body)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            yield node, cls
-            stack.extend((child, cls) for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt))
-        elif isinstance(node, ast.stmt):
-            stack.extend((child, cls) for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt))
-
-
-def classes(tree: ast.Module, module: str) -> dict[str, ClassInfo]:
-    found: dict[str, ClassInfo] = {}
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.ClassDef):
-            continue
+def class_info(node: ast.ClassDef, module: str) -> ClassInfo:
+    """A class's bases, fields and settings prefix (its methods' `self.x` are added by the caller)."""
+    if True:
         info = ClassInfo(node.name, module, tuple(d for d in map(dotted, node.bases) if d))
         info.env_prefix = _settings_prefix(node)
         for statement in node.body:
@@ -223,15 +209,29 @@ def classes(tree: ast.Module, module: str) -> dict[str, ClassInfo]:
                 for target in statement.targets:
                     if isinstance(target, ast.Name):
                         info.fields[target.id] = (None, statement.value)
-        found[node.name] = info
-    return found
+    return info
 
 
-def imports_of(tree: ast.Module) -> set[str]:
-    roots: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            roots.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            roots.add(node.module.split(".")[0])
-    return roots
+class LazyScope(Scope):
+    """A function's scope, collected the first time a name is looked up in it: most functions of an app
+    never hold a call to Azure OpenAI, and collecting them all would double the scan's time."""
+
+    def __init__(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, cls: str | None = None) -> None:
+        self.name = getattr(node, "name", "<lambda>")
+        self.kind = "function"
+        self.cls = cls
+        self._node = node
+
+    def __getattr__(self, item: str) -> object:
+        if item in ("params", "annotations", "assigned", "imported", "keyed"):
+            built = function_scope(self._node, self.cls)
+            for name in ("params", "annotations", "assigned", "imported", "keyed"):
+                setattr(self, name, getattr(built, name))
+            return getattr(built, item)
+        raise AttributeError(item)
+
+    def materialize(self) -> Scope:
+        """Collect now and let go of the function's tree (kept summaries must not hold whole functions)."""
+        _ = self.assigned
+        self.__dict__.pop("_node", None)
+        return self

@@ -89,6 +89,7 @@ SPECS: dict[tuple[str, str], Spec] = {
     ),
 }
 ROOTS = frozenset(root for root, _ in SPECS)
+FRAMEWORK_CLASSES = frozenset({name for _, name in SPECS} | {"Agent", "ModelSettings"})
 _AGENT_SETTINGS = {
     "temperature",
     "top_p",
@@ -104,6 +105,10 @@ _AGENT_SETTINGS = {
 }
 
 
+def _at(node: ast.AST) -> tuple[int, int]:
+    return (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
+
+
 @dataclass
 class _Built:
     node: ast.Call
@@ -117,8 +122,8 @@ class FrameworkCalls:
 
     def __init__(self, scanner: FileScanner) -> None:
         self.scanner = scanner
-        self.built: dict[int, _Built] = {}
-        self.used: set[int] = set()
+        self.built: dict[tuple[int, int], _Built] = {}  # by (line, column): pass 1 and pass 2 trees differ
+        self.used: set[tuple[int, int]] = set()
 
     def identify(self, node: ast.Call, ctx: Ctx) -> tuple[str, str] | None:
         """(framework root, class name) of a constructor call, by where the class is imported from."""
@@ -146,7 +151,7 @@ class FrameworkCalls:
         spec = SPECS.get(found)
         if spec is None:
             return False
-        self.built[id(node)] = _Built(node, ctx, spec, f"{found[0]}.{found[1]}")
+        self.built[_at(node)] = _Built(node, ctx, spec, f"{found[0]}.{found[1]}")
         return True
 
     def finish(self) -> None:
@@ -252,11 +257,11 @@ class FrameworkCalls:
             found = self.identify(*built_by)
             spec = SPECS.get(found) if found else None
             if spec is not None and found is not None:
-                built = self.built.get(id(built_by[0])) or _Built(built_by[0], built_by[1], spec, ".".join(found))
+                built = self.built.get(_at(built_by[0])) or _Built(built_by[0], built_by[1], spec, ".".join(found))
         api = built.spec.api if built else ("chat_completions" if self.scanner.project.chat_default() else "responses")
         parameters = self.settings(keywords.get("model_settings"), ctx, api)
         if built is not None:
-            self.used.add(id(built.node))
+            self.used.add(_at(built.node))
             parameters = {**self.constructor_parameters(built), **parameters}
             self.emit(built, node, parameters, api, via=f"agents.Agent with {built.name}")
             return

@@ -4,32 +4,15 @@ named by an import, a class and its project bases, attributes assigned on shared
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+import re
+from bisect import bisect_left
 from pathlib import Path
 
-from auditor.sources.scan.calls import sdk_shape
-from auditor.sources.scan.collect import (
-    ModuleSummary,
-    attr_key,
-    classes,
-    collect,
-    function_scope,
-    functions,
-    imports_of,
-)
+from auditor.sources.scan.calls import CALL_NAMES, sdk_shape
+from auditor.sources.scan.collect import LazyScope, ModuleSummary, attr_key, class_info, collect
+from auditor.sources.scan.frameworks import FRAMEWORK_CLASSES
 from auditor.sources.scan.model import Assignment, ClassInfo, Scope
 from auditor.sources.scan.resolve import Ctx
-
-
-def own_nodes(roots: list[ast.AST]) -> Iterator[ast.AST]:
-    """Every node under `roots`, not entering nested functions, lambdas or classes."""
-    stack = list(roots)
-    while stack:
-        node = stack.pop()
-        yield node
-        for child in ast.iter_child_nodes(node):
-            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-                stack.append(child)
 
 
 def _called_name(func: ast.expr) -> str | None:
@@ -40,41 +23,106 @@ def _called_name(func: ast.expr) -> str | None:
     return None
 
 
-def summarize(tree: ast.Module, module: str, display: str, is_package: bool) -> ModuleSummary:
-    """Pass 1 for one module: its scope, classes, attributes set on objects, wrapper functions around an SDK
-    call (model= one of their parameters) and the names it calls."""
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_CALLED = re.compile(r"([A-Za-z_]\w*)\s*\(")
+_BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def summarize(tree: ast.Module, module: str, display: str, is_package: bool, text: str) -> ModuleSummary:
+    """Pass 1 for one module: its scope, imports, classes, attributes set on objects, wrapper functions around
+    an SDK call (model= one of their parameters), the names it calls and the lines pass 2 must look at.
+
+    Only statements are walked; calls are found in the text (`name(`), a superset that costs a regex instead
+    of a walk of every expression. Functions spanning a line with an SDK-shaped call are walked for wrappers."""
     scope = Scope("<module>", kind="module")
     collect(tree.body, scope)
-    summary = ModuleSummary(module, display, is_package, scope, imports_of(tree), classes(tree, module))
-    module_statements: list[ast.AST] = [
-        s for s in tree.body if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
-    ]
-    units: list[tuple[list[ast.AST], Scope, ast.FunctionDef | ast.AsyncFunctionDef | None, str | None]] = [
-        (module_statements, scope, None, None)
-    ]
-    for definition, owner in functions(tree.body):
-        units.append((list(definition.body), function_scope(definition, owner), definition, owner))
-    for roots, unit_scope, function, cls in units:
-        for node in own_nodes(roots):
-            if isinstance(node, ast.Assign):
-                for target in node.targets:
-                    _remember(summary, target, node.value, unit_scope, cls)
-            elif isinstance(node, ast.AnnAssign) and node.value is not None:
-                _remember(summary, node.target, node.value, unit_scope, cls)
-            elif isinstance(node, ast.Call):
-                name = _called_name(node.func)
-                if name:
-                    summary.called.add(name)
-                if name == "set_default_openai_api" and any(
-                    isinstance(a, ast.Constant) and a.value == "chat_completions" for a in node.args
-                ):
-                    summary.sets_chat_default = True
-                if function is not None:
-                    _wrapper(summary, node, function)
+    summary = ModuleSummary(module, display, is_package, scope, set())
+    for number, line in enumerate(text.splitlines(), 1):
+        if "(" not in line:
+            continue
+        for name in _CALLED.findall(line):
+            summary.called.setdefault(name, []).append(number)
+            if name in CALL_NAMES or name in FRAMEWORK_CLASSES or name == "partial":
+                summary.lines.add(number)
+            elif name == "set_default_openai_api" and "chat_completions" in line:
+                summary.sets_chat_default = True
+    wanted = sorted(summary.lines)
+    summary.statements = [_extent(node) for node in tree.body]
+    stack: list[tuple[ast.stmt, Scope, str | None]] = [(node, scope, None) for node in tree.body]
+    while stack:
+        node, unit, cls = stack.pop()
+        if isinstance(node, _FUNCTIONS):
+            inner = LazyScope(node, cls)
+            stack.extend((child, inner, cls) for child in node.body)
+            if wanted and _spans(node, wanted):
+                _wrappers(summary, node)
+            continue
+        if isinstance(node, ast.ClassDef):
+            summary.classes[node.name] = class_info(node, module)
+            stack.extend((child, unit, node.name) for child in node.body)
+            continue
+        if isinstance(node, ast.Import):
+            summary.imports.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.module and not node.level:
+                summary.imports.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                _remember(summary, target, node.value, unit, cls)
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            _remember(summary, node.target, node.value, unit, cls)
+        for block in _BLOCKS:
+            for child in getattr(node, block, ()):
+                if isinstance(child, ast.stmt):
+                    stack.append((child, unit, cls))
+                else:  # an except handler or a match case: their statements
+                    stack.extend((grandchild, unit, cls) for grandchild in child.body)
     return summary
 
 
+def _extent(node: ast.stmt) -> tuple[int, int]:
+    """A statement's first line (its decorators included) and last line."""
+    first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))])
+    return first, node.end_lineno or node.lineno
+
+
+def _spans(node: ast.stmt, lines: list[int]) -> bool:
+    """Whether a statement (with its decorators) spans one of the sorted `lines`."""
+    return spans(_extent(node), lines)
+
+
+def spans(extent: tuple[int, int], lines: list[int]) -> bool:
+    index = bisect_left(lines, extent[0])
+    return index < len(lines) and lines[index] <= extent[1]
+
+
+def only_statements(text: str, statements: list[tuple[int, int]], lines: list[int]) -> str:
+    """The source with only the top-level statements spanning `lines`, the others blanked (line numbers
+    kept): pass 2 parses what can hold a call, not the whole file again."""
+    source = text.splitlines()
+    kept = [""] * len(source)
+    for extent in statements:
+        if spans(extent, lines):
+            kept[extent[0] - 1 : extent[1]] = source[extent[0] - 1 : extent[1]]
+    return "\n".join(kept) + "\n"
+
+
+def _wrappers(summary: ModuleSummary, function: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+    stack: list[ast.AST] = list(function.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (*_FUNCTIONS, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.Call):
+            _wrapper(summary, node, function)
+        stack.extend(ast.iter_child_nodes(node))
+
+
 def _remember(summary: ModuleSummary, target: ast.expr, value: ast.expr, scope: Scope, cls: str | None) -> None:
+    if isinstance(target, ast.Name) or not isinstance(target, (ast.Attribute, ast.Subscript)):
+        return
+    if isinstance(scope, LazyScope):
+        scope.materialize()
     if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
         if cls is not None and cls in summary.classes and scope.kind != "module":
             summary.classes[cls].self_attrs.setdefault(target.attr, []).append((Assignment(value), scope))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
 from typing import Any
 
 from auditor.sources.scan import frameworks, legacy
@@ -18,9 +19,9 @@ from auditor.sources.scan.calls import (
     scope_for_class,
     sdk_shape,
 )
-from auditor.sources.scan.collect import collect, dotted, function_scope
+from auditor.sources.scan.collect import LazyScope, collect, dotted
 from auditor.sources.scan.model import Resolved, Scope, Unresolved
-from auditor.sources.scan.project import Project
+from auditor.sources.scan.project import Project, _spans
 from auditor.sources.scan.resolve import MAX_DEPTH, Ctx, Resolver, literal, short
 
 _AZURE_CLIENTS = ("AzureOpenAI", "AsyncAzureOpenAI")
@@ -36,16 +37,22 @@ class FileScanner:
         self.wrappers = project.wrapper_names()
         self.frameworks = frameworks.FrameworkCalls(self)
 
-    def run(self, tree: ast.Module) -> Found:
-        scope = Scope("<module>", kind="module")
-        collect(tree.body, scope)
+    def run(self, tree: ast.Module, lines: Iterable[int] | None = None, scope: Scope | None = None) -> Found:
+        """Every call in the tree; with `lines` (from pass 1), only statements spanning one of them are visited.
+        `scope` is the module's scope from pass 1 (the tree may hold only the statements with calls)."""
+        wanted = sorted(lines) if lines is not None else None
+        if scope is None:
+            scope = Scope("<module>", kind="module")
+            collect(tree.body, scope)
         stack: list[tuple[ast.AST, Ctx]] = [(node, Ctx(self.module, (scope,))) for node in reversed(tree.body)]
         while stack:
             node, ctx = stack.pop()
+            if wanted is not None and isinstance(node, ast.stmt) and not _spans(node, wanted):
+                continue
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
                 owner = ctx.scopes[-1]
                 cls = owner.name if owner.kind == "class" else owner.cls
-                inner = ctx.inner(function_scope(node, cls))
+                inner = ctx.inner(LazyScope(node, cls))
                 body = [node.body] if isinstance(node, ast.Lambda) else node.body
                 stack.extend((child, inner) for child in reversed(body))
                 stack.extend((d, ctx) for d in getattr(node, "decorator_list", ()))
