@@ -253,7 +253,15 @@ def test_7_frameworks_record_their_api_deployment_and_parameters() -> None:
                 "source": "scan/frameworks/lc.py:7",
                 "via": "langchain_openai.AzureChatOpenAI",
                 "api_version": "2024-10-21",
-            }
+            },
+            {  # built per host: the Azure branch's object is the call, the other host an alternative
+                "api": "chat_completions",
+                "source": "scan/frameworks/lc.py:18",
+                "alternatives": ["env:OLLAMA_MODEL"],
+                "via": "langchain_openai.AzureChatOpenAI",
+                "api_version": "2024-10-21",
+                "note": "differs by branch; the Azure branch is kept",
+            },
         ],
         "env:AZURE_OPENAI_CHAT_DEPLOYMENT_NAME": [
             {

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from auditor.sources.scan.calls import VALUE_PARAMETERS, result_call
 from auditor.sources.scan.collect import dotted
 from auditor.sources.scan.model import Resolved, Unresolved
-from auditor.sources.scan.resolve import Ctx, literal, short
+from auditor.sources.scan.resolve import Ctx, branch_is_azure, literal, short
 
 if TYPE_CHECKING:
     from auditor.sources.scan.scanner import FileScanner
@@ -155,9 +155,41 @@ class FrameworkCalls:
         return True
 
     def finish(self) -> None:
+        """Record the constructors no agent used. A name given a framework object per host (`if API_HOST ==
+        "azure": llm = ChatOpenAI(...) else: llm = ChatOpenAI(...)`) is one call: the Azure branch's, with the
+        others' deployments as alternatives (when no branch is recognisably Azure's, each is recorded)."""
+        alternatives: dict[tuple[int, int], list[str]] = {}
+        for key, built in self.built.items():
+            siblings = self._siblings(built)
+            if not siblings:
+                continue
+            azure = [b for b, azure in siblings if azure]
+            if len(azure) != 1 or azure[0] is built:
+                continue
+            self.used.add(key)
+            outcome, _ = self.deployment(built)
+            shown = outcome.described() if isinstance(outcome, Resolved) else "a run-time value"
+            alternatives.setdefault(_at(azure[0].node), []).append(shown)
         for key, built in self.built.items():
             if key not in self.used:
-                self.emit(built, built.node, self.constructor_parameters(built), built.spec.api)
+                others = tuple(dict.fromkeys(alternatives.get(key, [])))
+                self.emit(built, built.node, self.constructor_parameters(built), built.spec.api, alternatives=others)
+
+    def _siblings(self, built: _Built) -> list[tuple[_Built, bool]]:
+        """The constructors assigned to the same name as `built` in other `if` branches, with whether each
+        branch is recognisably Azure's; empty when `built` is not such an assignment."""
+        scope = built.ctx.scopes[-1]
+        where = _at(built.node)
+        for assignments in scope.assigned.values():
+            if len(assignments) < 2 or not any(a.value is not None and _at(a.value) == where for a in assignments):
+                continue
+            found = []
+            for assignment in assignments:
+                if assignment.value is None or _at(assignment.value) not in self.built or assignment.branch is None:
+                    return []
+                found.append((self.built[_at(assignment.value)], branch_is_azure(assignment.branch)))
+            return found
+        return []
 
     # -- constructors ---------------------------------------------------------------------------------
 
@@ -215,8 +247,18 @@ class FrameworkCalls:
                 return outcome.text() if isinstance(outcome, Resolved) else None
         return f"env:{built.spec.api_version_env}" if built.spec.api_version_env else None
 
-    def emit(self, built: _Built, at: ast.Call, parameters: dict[str, Any], api: str, via: str | None = None) -> None:
+    def emit(
+        self,
+        built: _Built,
+        at: ast.Call,
+        parameters: dict[str, Any],
+        api: str,
+        via: str | None = None,
+        alternatives: tuple[str, ...] = (),
+    ) -> None:
         outcome, expression = self.deployment(built)
+        if alternatives and isinstance(outcome, Resolved):
+            outcome = replace(outcome, alternatives=alternatives, note="differs by branch; the Azure branch is kept")
         self.scanner.found.calls.append(
             result_call(
                 api=self.api_of(built, parameters) if api == built.spec.api else api,

@@ -11,7 +11,7 @@ from pathlib import Path
 from auditor.sources.scan.calls import CALL_NAMES, sdk_shape
 from auditor.sources.scan.collect import LazyScope, ModuleSummary, attr_key, class_info, collect
 from auditor.sources.scan.frameworks import FRAMEWORK_CLASSES
-from auditor.sources.scan.model import Assignment, ClassInfo, Scope
+from auditor.sources.scan.model import Assignment, Branch, ClassInfo, Scope
 from auditor.sources.scan.resolve import Ctx
 
 
@@ -48,18 +48,18 @@ def summarize(tree: ast.Module, module: str, display: str, is_package: bool, tex
                 summary.sets_chat_default = True
     wanted = sorted(summary.lines)
     summary.statements = [_extent(node) for node in tree.body]
-    stack: list[tuple[ast.stmt, Scope, str | None]] = [(node, scope, None) for node in tree.body]
+    stack: list[tuple[ast.stmt, Scope, str | None, Branch | None]] = [(node, scope, None, None) for node in tree.body]
     while stack:
-        node, unit, cls = stack.pop()
+        node, unit, cls, branch = stack.pop()
         if isinstance(node, _FUNCTIONS):
             inner = LazyScope(node, cls)
-            stack.extend((child, inner, cls) for child in node.body)
+            stack.extend((child, inner, cls, None) for child in node.body)
             if wanted and _spans(node, wanted):
                 _wrappers(summary, node)
             continue
         if isinstance(node, ast.ClassDef):
             summary.classes[node.name] = class_info(node, module)
-            stack.extend((child, unit, node.name) for child in node.body)
+            stack.extend((child, unit, node.name, None) for child in node.body)
             continue
         if isinstance(node, ast.Import):
             summary.imports.update(alias.name.split(".")[0] for alias in node.names)
@@ -68,15 +68,19 @@ def summarize(tree: ast.Module, module: str, display: str, is_package: bool, tex
                 summary.imports.add(node.module.split(".")[0])
         elif isinstance(node, ast.Assign):
             for target in node.targets:
-                _remember(summary, target, node.value, unit, cls)
+                _remember(summary, target, node.value, unit, cls, branch)
         elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            _remember(summary, node.target, node.value, unit, cls)
+            _remember(summary, node.target, node.value, unit, cls, branch)
+        elif isinstance(node, ast.If):
+            stack.extend((child, unit, cls, Branch(node.test, False, tuple(node.body))) for child in node.body)
+            stack.extend((child, unit, cls, Branch(node.test, True, tuple(node.orelse))) for child in node.orelse)
+            continue
         for block in _BLOCKS:
             for child in getattr(node, block, ()):
                 if isinstance(child, ast.stmt):
-                    stack.append((child, unit, cls))
+                    stack.append((child, unit, cls, branch))
                 else:  # an except handler or a match case: their statements
-                    stack.extend((grandchild, unit, cls) for grandchild in child.body)
+                    stack.extend((grandchild, unit, cls, branch) for grandchild in child.body)
     return summary
 
 
@@ -118,18 +122,20 @@ def _wrappers(summary: ModuleSummary, function: ast.FunctionDef | ast.AsyncFunct
         stack.extend(ast.iter_child_nodes(node))
 
 
-def _remember(summary: ModuleSummary, target: ast.expr, value: ast.expr, scope: Scope, cls: str | None) -> None:
+def _remember(
+    summary: ModuleSummary, target: ast.expr, value: ast.expr, scope: Scope, cls: str | None, branch: Branch | None
+) -> None:
     if isinstance(target, ast.Name) or not isinstance(target, (ast.Attribute, ast.Subscript)):
         return
     if isinstance(scope, LazyScope):
         scope.materialize()
     if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
         if cls is not None and cls in summary.classes and scope.kind != "module":
-            summary.classes[cls].self_attrs.setdefault(target.attr, []).append((Assignment(value), scope))
+            summary.classes[cls].self_attrs.setdefault(target.attr, []).append((Assignment(value, branch), scope))
         return
     key = attr_key(target)
     if key is not None:
-        summary.attrs.setdefault(key, []).append((Assignment(value), scope))
+        summary.attrs.setdefault(key, []).append((Assignment(value, branch), scope))
 
 
 def _wrapper(summary: ModuleSummary, call: ast.Call, function: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
