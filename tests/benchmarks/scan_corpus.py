@@ -52,7 +52,7 @@ def _load_scanner(path: str | None) -> Callable[..., Any]:
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
-    return module.scan  # type: ignore[no-any-return]
+    return module.scan
 
 
 def measure(app: Path, scan: Callable[..., Any]) -> dict[str, Any]:
