@@ -42,6 +42,18 @@ def _reason(call: Any) -> str:
     return next((code for pattern, code in _REASONS if re.search(pattern, why)), "other")
 
 
+def _kind(call: Any) -> str:
+    """openai SDK call, pre-1.0 SDK, framework class (its package), a wrapper's call site, or a partial."""
+    via = getattr(call, "via", None)
+    if getattr(call, "sdk", None):
+        return str(call.sdk)
+    if not via:
+        return "openai"
+    if via == "functools.partial" or "()" in via:
+        return "wrapper"
+    return str(via).split(".")[0]
+
+
 def _load_scanner(path: str | None) -> Callable[..., Any]:
     if path is None:
         from auditor.sources.code_scan import scan
@@ -61,7 +73,7 @@ def measure(app: Path, scan: Callable[..., Any]) -> dict[str, Any]:
     literal = sum(1 for c in calls if c.deployment and not c.deployment.startswith("env:"))
     env = sum(1 for c in calls if c.deployment and c.deployment.startswith("env:"))
     unresolved = Counter(_reason(c) for c in calls if c.deployment is None)
-    kinds = Counter(getattr(c, "kind", "sdk") or "sdk" for c in calls)
+    kinds = Counter(_kind(c) for c in calls)
     return {
         "app": app.name,
         "calls": len(calls),

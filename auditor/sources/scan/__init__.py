@@ -130,7 +130,3 @@ def _at_site(call: ScannedCall, site: Site) -> ScannedCall:
         api_version=call.api_version,
     )
     return replace(made, note=call.note) if call.note and not made.note else made
-
-
-def iter_calls(result: ScanResult) -> Iterable[ScannedCall]:
-    return iter(result.calls)
