@@ -10,7 +10,6 @@ against the summaries (`resolve.py`). Layout: files.py (walking the tree safely)
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
