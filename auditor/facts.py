@@ -194,6 +194,7 @@ class ContractCall:
     tokens_per_minute: int | None = None
     location: SourceLocation | None = None
     roles: tuple[str, ...] = ()
+    sdk: str | None = None  # "openai<1": the call uses the pre-1.0 SDK's module API (found by the code scan)
 
 
 @dataclass(frozen=True)
@@ -206,6 +207,7 @@ class UnresolvedCall:
     why: str
     location: SourceLocation | None = None
     parameters: Mapping[str, Any] = field(default_factory=dict)
+    sdk: str | None = None
 
 
 PROBE_ANSWERED = (

@@ -559,12 +559,19 @@ def run_contract(argv: Sequence[str]) -> int:
     parser.add_argument(
         "--application", metavar="NAME", help="the application name to record (default: the directory name)"
     )
+    parser.add_argument(
+        "--include-tests",
+        action="store_true",
+        help="also scan tests/ directories, test_*.py and conftest.py (left out by default: mocks are not calls)",
+    )
     args = parser.parse_args(argv[1:])
-    result = scan(args.path)
+    result = scan(args.path, include_tests=args.include_tests)
     application = args.application or (args.path.resolve().name if args.path.is_dir() else args.path.stem)
     text = contract_yaml(result, str(args.path), application)
     for problem in result.skipped:
         print(f"audit: warning: {problem}", file=sys.stderr)
+    for note in result.notes:
+        print(f"audit: note: {note}", file=sys.stderr)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text, encoding="utf-8")

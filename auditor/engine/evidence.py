@@ -241,6 +241,7 @@ def unresolved_call_subjects(facts: Facts) -> Iterator[Subject]:
             "api": call.api,
             "parameters": sorted(call.parameters),
             "resolved": False,
+            "legacy_sdk": call.sdk == "openai<1",
             "expression": call.expression,
             "why": call.why,
             "source": where,

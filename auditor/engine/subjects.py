@@ -275,6 +275,8 @@ def _call_view(call: ContractCall) -> dict[str, Any]:
         "tokens_per_minute": call.tokens_per_minute,
         "roles": list(call.roles),
         "resolved": True,  # the deployment name is known (see evidence.unresolved_call_subjects)
+        "legacy_sdk": call.sdk == "openai<1",
+        "source": f"{call.location.file}:{call.location.line}" if call.location else call.deployment,
     }
 
 
