@@ -19,6 +19,8 @@ import orjson
 from auditor.errors import InputError
 from auditor.facts import SourceLocation
 from auditor.results import (
+    Category,
+    Cause,
     DeploymentChange,
     Drift,
     Finding,
@@ -32,6 +34,7 @@ from auditor.results import (
     Severity,
     Status,
     TargetResult,
+    TargetStatus,
     WaiverRef,
 )
 
@@ -47,14 +50,24 @@ def _build(cls: type[T], data: Mapping[str, Any], **overrides: Any) -> T:
     return cls(**values)
 
 
+def _category(value: str) -> Category | str:
+    """A built-in category as its enum member; a custom rule pack's own category stays a string."""
+    try:
+        return Category(value)
+    except ValueError:
+        return value
+
+
 def _finding(data: Mapping[str, Any]) -> Finding:
     location = data.get("location")
     waiver = data.get("waiver")
     return _build(
         Finding,
         data,
+        category=_category(data["category"]),
         severity=Severity(data["severity"]),
         status=Status(data["status"]),
+        cause=Cause(data["cause"]) if data.get("cause") else None,
         location=SourceLocation(location["file"], int(location["line"])) if location else None,
         waiver=_build(WaiverRef, waiver) if waiver else None,
         evidence=data.get("evidence"),
@@ -187,7 +200,10 @@ def merge_reports(paths: Sequence[Path]) -> Report:
             finding = _finding(f)
             findings.setdefault(finding.key, finding)  # tenant-wide ones (quota, knowledge base) recur in shards
         pass_counts += [_build(PassCount, p) for p in data.get("pass_counts") or ()]
-    targets = sorted((_build(TargetResult, t) for s in shards for t in s["targets"]), key=lambda t: t.id.lower())
+    targets = sorted(
+        (_build(TargetResult, t, status=TargetStatus(t["status"])) for s in shards for t in s["targets"]),
+        key=lambda t: t.id.lower(),
+    )
     inventory = [_build(InventoryRow, d) for s in shards for d in s["deployments"]]
     retirements = [_build(RetirementRow, r) for s in shards for r in s.get("retirements") or ()]
     first = shards[0]
@@ -200,7 +216,10 @@ def merge_reports(paths: Sequence[Path]) -> Report:
         deployments=tuple(sorted(inventory, key=lambda d: (d.account_id.lower(), d.name.lower()))),
         findings=tuple(sorted(findings.values(), key=lambda f: f.sort_key)),
         gaps=tuple(g for s in shards for g in s.get("gaps") or ()) + tuple(missing),
-        rules=tuple(_build(RuleInfo, r, severity=Severity(r["severity"])) for r in first["rules"]),
+        rules=tuple(
+            _build(RuleInfo, r, severity=Severity(r["severity"]), category=_category(r["category"]))
+            for r in first["rules"]
+        ),
         quota=_quota(shards),
         retirements=tuple(sorted(retirements, key=lambda r: (r.account_name.lower(), r.deployment.lower()))),
         drift=_drift(shards),

@@ -10,10 +10,14 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor._version import __version__
 from auditor.errors import AuditorError, ExitCode, InputError
+
+if TYPE_CHECKING:
+    from auditor.enums import FailOn
+    from auditor.results import Report
 
 EXAMPLES = """\
 examples:
@@ -305,14 +309,18 @@ def _validate_evidence(args: argparse.Namespace) -> None:
 
 def _validate(args: argparse.Namespace) -> None:
     _validate_evidence(args)
-    if args.fail_on not in ("error", "warning", "info", "never"):
-        raise InputError(f"unknown --fail-on value {args.fail_on!r}: choose error, warning, info or never")
+    from auditor.enums import Discovery, FailOn, choices
+
+    if args.fail_on not in set(FailOn):
+        raise InputError(f"unknown --fail-on value {args.fail_on!r}: choose {choices(FailOn)}")
+    args.fail_on = FailOn(args.fail_on)
     if args.concurrency < 1 or args.concurrency > 64:
         raise InputError(f"--concurrency must be between 1 and 64, not {args.concurrency}")
     if args.ca_bundle is not None and not args.ca_bundle.is_file():
         raise InputError(f"--ca-bundle {args.ca_bundle}: file not found")
-    if args.discovery not in ("auto", "resource-graph", "list"):
-        raise InputError(f"unknown --discovery value {args.discovery!r}: choose auto, resource-graph or list")
+    if args.discovery not in set(Discovery):
+        raise InputError(f"unknown --discovery value {args.discovery!r}: choose {choices(Discovery)}")
+    args.discovery = Discovery(args.discovery)
     if not args.demo and not args.resource and not args.all_accounts and not args.plan:
         raise InputError("say what to audit: --resource NAME_OR_ID, --all, --plan FILE, or --demo (see audit --help)")
     from auditor.clouds import get_cloud
@@ -333,14 +341,14 @@ def _validate(args: argparse.Namespace) -> None:
     args.cloud_obj = get_cloud(args.cloud, args.management_endpoint)
 
 
-def _print_summary(report: Any, paths: Sequence[Path], fail_on: str) -> None:
+def _print_summary(report: Report, paths: Sequence[Path], fail_on: FailOn) -> None:
     from auditor.cli.console import console_lines, terminal_style
 
     for line in console_lines(report, paths, fail_on, terminal_style(sys.stdout)):
         print(line)
 
 
-def _append_step_summary(report: Any) -> None:
+def _append_step_summary(report: Report) -> None:
     """In GitHub Actions, add the Markdown summary to the job's summary page ($GITHUB_STEP_SUMMARY)."""
     target = os.environ.get("GITHUB_STEP_SUMMARY", "").strip()
     if not target:
@@ -530,12 +538,19 @@ def run_contract(argv: Sequence[str]) -> int:
     parser.add_argument(
         "--application", metavar="NAME", help="the application name to record (default: the directory name)"
     )
+    parser.add_argument(
+        "--include-tests",
+        action="store_true",
+        help="also scan tests/ directories, test_*.py and conftest.py (left out by default: mocks are not calls)",
+    )
     args = parser.parse_args(argv[1:])
-    result = scan(args.path)
+    result = scan(args.path, include_tests=args.include_tests)
     application = args.application or (args.path.resolve().name if args.path.is_dir() else args.path.stem)
     text = contract_yaml(result, str(args.path), application)
     for problem in result.skipped:
         print(f"audit: warning: {problem}", file=sys.stderr)
+    for note in result.notes:
+        print(f"audit: note: {note}", file=sys.stderr)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text, encoding="utf-8")

@@ -11,12 +11,14 @@ import os
 import re
 import shutil
 import sys
+import textwrap
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from auditor.results import Finding, Report, Status
+from auditor.results import Finding, Report, Severity, Status
 from auditor.verdict import Verdict, at_gate, verdict
 
 MAX_LISTED = 12
@@ -67,7 +69,11 @@ def terminal_style(stream: TextIO | None = None, environ: Mapping[str, str] | No
 
 def _finding_line(f: Finding, style: Style, label: str) -> str:
     head = f"  {label:8} {f.rule_id:16} "
-    body = printable(f"{f.target_name}: {f.message}" if f.status is Status.FAIL else f"{f.target_name}: {f.reason}")
+    if f.status is Status.FAIL:
+        body = printable(f"{f.target_name}: {f.message}")
+    else:
+        cause = f" [{f.cause.value.replace('_', ' ')}]" if f.cause else ""
+        body = printable(f"{f.target_name}: {f.reason}{cause}")
     line = fit(head + body, style.width, head)
     return (
         style.paint(line[: len(head)], f.severity.value if f.status is Status.FAIL else "unknown") + line[len(head) :]
@@ -78,21 +84,27 @@ def _order(f: Finding) -> tuple[int, str, str]:
     return (-f.severity.rank, f.rule_id, f.target_name)
 
 
+def _wrapped(text: str, style: Style, indent: str) -> list[str]:
+    return textwrap.wrap(printable(text), width=style.width, initial_indent=indent, subsequent_indent=indent + "  ")
+
+
 def console_lines(report: Report, paths: Sequence[Path], fail_on: str, style: Style) -> list[str]:
     """Everything `audit` prints after a run, in order; the last line is the verdict."""
+    from auditor.engine.causes import SETTLE
+
     s = report.summary()
-    fails = s["failed_by_severity"]
+    fails, by_status = s.failed_by_severity, s.by_status
     lines = [
-        f"Audited {s['targets']} account(s), {s['deployments']} deployment(s): "
-        f"{fails['error']} error(s), {fails['warning']} warning(s), {fails['info']} info, "
-        f"{s['by_status']['pass']} passed, {s['by_status']['unknown']} unknown."
+        f"Audited {s.targets} account(s), {s.deployments} deployment(s): "
+        f"{fails[Severity.ERROR]} error(s), {fails[Severity.WARNING]} warning(s), {fails[Severity.INFO]} info, "
+        f"{by_status[Status.PASS]} passed, {by_status[Status.UNKNOWN]} unknown."
     ]
-    if s["by_status"]["waived"]:
-        lines.append(f"  {s['by_status']['waived']} finding(s) waived (see the reports for owners and expiry dates)")
-    if "drift" in s:
-        d = s["drift"]
+    if by_status[Status.WAIVED]:
+        lines.append(f"  {by_status[Status.WAIVED]} finding(s) waived (see the reports for owners and expiry dates)")
+    if s.drift is not None:
+        d = s.drift
         lines.append(
-            f"  Since the baseline: {d['new']} new, {d['resolved']} resolved, {d['deployment_changes']} deployment change(s)"
+            f"  Since the baseline: {d.new} new, {d.resolved} resolved, {d.deployment_changes} deployment change(s)"
         )
     failing = sorted((f for f in report.findings if f.status is Status.FAIL), key=_order)
     if failing:
@@ -103,15 +115,21 @@ def console_lines(report: Report, paths: Sequence[Path], fail_on: str, style: St
     unknown = sorted((f for f in report.findings if f.status is Status.UNKNOWN and at_gate(f, fail_on)), key=_order)
     if unknown:
         lines.append(f"Unknown at or above the gate ({fail_on}): not passed, could not be decided:")
-    lines += [_finding_line(f, style, "UNKNOWN") for f in unknown[:MAX_LISTED]]
+    lines += [_finding_line(f, style, f"UNKNOWN {f.severity.value.upper():7}") for f in unknown[:MAX_LISTED]]
     if len(unknown) > MAX_LISTED:
         lines.append(f"  … and {len(unknown) - MAX_LISTED:,} more in the reports")
+    causes = Counter(f.cause for f in unknown if f.cause is not None)
+    for cause, n in sorted(causes.items(), key=lambda kv: -kv[1]):
+        label = cause.value.replace("_", " ")
+        lines += _wrapped(f"settle: {SETTLE[cause]} ({label}: {n} finding(s))", style, "      ")
     incomplete = [t for t in report.targets if t.status != "complete"]
     for target in incomplete[:MAX_LISTED]:
         lines.append(fit(printable(f"  INCOMPLETE {target.name}: {'; '.join(target.reasons)}"), style.width))
     if len(incomplete) > MAX_LISTED:
         lines.append(f"  … and {len(incomplete) - MAX_LISTED:,} more incomplete account(s) in the reports")
-    probes = report.probe_summary
+    if not report.targets:  # nothing was audited: say why
+        lines += [fit(printable(f"  INCOMPLETE {gap}"), style.width) for gap in report.gaps[:MAX_LISTED]]
+    probes = s.probes
     if probes:
         lines.append(
             f"Probes: {probes['probes']} probe(s), {probes['calls']} of {probes['max_calls']} call(s), "

@@ -295,7 +295,7 @@ def payload(report: Report) -> dict[str, Any]:
         "deployments": deployments,
         "passSets": pass_sets,
         "otherPasses": others,
-        "total": report.summary()["findings"],
+        "total": report.summary().findings,
         "drift": report.drift is not None,
     }
 
