@@ -58,7 +58,10 @@ def test_unknowns_at_or_above_the_gate_are_listed_with_their_reason(rules, kb) -
     unknown = [line for line in lines if line.startswith("  UNKNOWN")]
     expected = [f for f in report.findings if f.status.value == "unknown" and f.severity.value == "error"]
     assert len(unknown) == min(len(expected), 12) > 0
-    assert all(f"{f.target_name}: {f.reason}" in "\n".join(lines) for f in expected[:12])
+    text = "\n".join(lines)
+    assert all(f"{f.reason}" in text and f.cause is not None for f in expected[:12])
+    assert all(f"{f.target_name}: [{f.cause.value.replace('_', ' ')}] {f.reason}" in text for f in expected[:12])
+    assert "      settle: " in text, "how to settle each cause of unknowns"
     assert lines[-1].startswith("Result: incomplete") and lines[-1].endswith("(exit 3)")
     assert gate(report, "error") == 3
     incomplete = audit(

@@ -72,8 +72,8 @@ def _finding_line(f: Finding, style: Style, label: str) -> str:
     if f.status is Status.FAIL:
         body = printable(f"{f.target_name}: {f.message}")
     else:
-        cause = f" [{f.cause.value.replace('_', ' ')}]" if f.cause else ""
-        body = printable(f"{f.target_name}: {f.reason}{cause}")
+        cause = f"[{f.cause.value.replace('_', ' ')}] " if f.cause else ""  # first: a long reason is cut
+        body = printable(f"{f.target_name}: {cause}{f.reason}")
     line = fit(head + body, style.width, head)
     return (
         style.paint(line[: len(head)], f.severity.value if f.status is Status.FAIL else "unknown") + line[len(head) :]
