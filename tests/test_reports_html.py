@@ -180,3 +180,11 @@ def test_long_enumerations_are_capped(rules, kb) -> None:
     undated = re.search(r'<p class="muted" id="undated">(.*?)</p>', html, re.S)
     assert undated and "No retirement date known for 40 deployment(s)" in undated.group(1)
     assert "… and 30 more" in undated.group(1) and "d039" not in undated.group(1)
+
+
+def test_quota_bar_names_at_most_ten_deployments() -> None:
+    line = QuotaLine(
+        "s", "eastus2", "n", "TPM", 50, 100, 50.0, ("gpt-4o GlobalStandard",), tuple(f"d{i}" for i in range(40))
+    )
+    (bar,) = quota_chart([line]).bars
+    assert "d9 … and 30 more" in bar.title and "d10" not in bar.title

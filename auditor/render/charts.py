@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from auditor.results import QuotaLine, RetirementRow
+from auditor.textcap import join_capped
 
 ROW = 28
 LABEL_W = 300
@@ -46,7 +47,7 @@ def quota_chart(lines: Sequence[QuotaLine]) -> BarChart:
     """One horizontal bar per quota line: the share of the limit in use, capped at the track's end."""
     bars = []
     for i, q in enumerate(lines):
-        models = ", ".join(q.models) or q.name
+        models = join_capped(q.models, 3) or q.name
         bars.append(
             Bar(
                 y=i * ROW + 6,
@@ -55,7 +56,7 @@ def quota_chart(lines: Sequence[QuotaLine]) -> BarChart:
                 label=f"{q.location} · {models}",
                 detail=f"{q.current:g} / {q.limit:g} ({q.percent:g}%)",
                 title=f"{q.label} ({q.name}) in {q.location}: {q.current:g} of {q.limit:g} used by "
-                f"{', '.join(q.deployments) or 'no audited deployment'}",
+                f"{join_capped(q.deployments) or 'no audited deployment'}",
             )
         )
     return BarChart(WIDTH, max(len(bars), 1) * ROW + 8, LABEL_W, PLOT_W, tuple(bars))
