@@ -228,6 +228,24 @@ def payload(report: Report) -> dict[str, Any]:
         return index
 
     order = _order(report)
+    repeated = Counter(
+        text
+        for f in report.findings
+        if f.status is not Status.PASS
+        for text in (f.message, f.reason)
+        if text and len(text) > 12
+    )
+    strings: dict[str, int] = {}
+
+    def text(value: str | None) -> str | int | None:
+        """A message or reason that recurs (the same unknown on thousands of deployments) is stored once."""
+        if value is None or repeated[value] < 2:
+            return value
+        index = strings.get(value)
+        if index is None:
+            index = strings[value] = len(strings)
+        return index
+
     findings: list[list[Any]] = []
     passed: dict[tuple[int, str | None], list[int]] = {}
     for f in sorted(report.findings, key=_finding_sort(order)):
@@ -245,14 +263,16 @@ def payload(report: Report) -> dict[str, Any]:
             a,
             f.deployment,
             None if a >= 0 and f.target_name == f"{account_rows_[a][1]}/{f.deployment}" else f.target_name,
-            f.message,
-            f.reason if f.status is not Status.FAIL else None,
+            text(f.message),
+            text(f.reason) if f.status is not Status.FAIL else None,
             f"{relative(f.location.file)}:{f.location.line}" if f.location else None,
             f.drift,
             evidence,
-            1 if f.waiver else 0,
+            1 if f.waiver else None,
         ]
-        while len(row) > 6 and not row[-1]:  # trailing empty fields are left out (the script reads them as undefined)
+        while (
+            len(row) > 6 and row[-1] is None
+        ):  # trailing empty fields are left out (the script reads them as undefined)
             row.pop()
         findings.append(row)
     sets: dict[tuple[int, ...], int] = {}
@@ -294,6 +314,7 @@ def payload(report: Report) -> dict[str, Any]:
         "findings": findings,
         "deployments": deployments,
         "passSets": pass_sets,
+        "strings": list(strings),
         "otherPasses": others,
         "total": report.summary().findings,
         "drift": report.drift is not None,
