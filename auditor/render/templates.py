@@ -37,6 +37,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters["xml_safe"] = xml_safe
     env.filters["case_label"] = case_label
+    env.filters["num"] = lambda n: f"{n:,}" if isinstance(n, int) else n
     return env
 
 
