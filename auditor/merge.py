@@ -191,38 +191,49 @@ def merge_reports(paths: Sequence[Path]) -> Report:
     if not paths:
         raise InputError("audit merge needs at least one report.json")
     shards = [load_shard(p) for p in paths]
-    _check_compatible(paths, shards)
-    missing = _missing_shards(paths, shards)
-    findings: dict[str, Finding] = {}
-    pass_counts: list[PassCount] = []
-    for data in shards:
-        for f in data["findings"]:
-            finding = _finding(f)
-            findings.setdefault(finding.key, finding)  # tenant-wide ones (quota, knowledge base) recur in shards
-        pass_counts += [_build(PassCount, p) for p in data.get("pass_counts") or ()]
-    targets = sorted(
-        (_build(TargetResult, t, status=TargetStatus(t["status"])) for s in shards for t in s["targets"]),
-        key=lambda t: t.id.lower(),
-    )
-    inventory = [_build(InventoryRow, d) for s in shards for d in s["deployments"]]
-    retirements = [_build(RetirementRow, r) for s in shards for r in s.get("retirements") or ()]
-    first = shards[0]
-    return Report(
-        generated_at=max(datetime.fromisoformat(s["generated_at"]) for s in shards),
-        tool_version=str(first["tool_version"]),
-        ruleset=str(first["ruleset"]),
-        knowledge_checked=first.get("knowledge_checked"),
-        targets=tuple(targets),
-        deployments=tuple(sorted(inventory, key=lambda d: (d.account_id.lower(), d.name.lower()))),
-        findings=tuple(sorted(findings.values(), key=lambda f: f.sort_key)),
-        gaps=tuple(g for s in shards for g in s.get("gaps") or ()) + tuple(missing),
-        rules=tuple(
-            _build(RuleInfo, r, severity=Severity(r["severity"]), category=_category(r["category"]))
-            for r in first["rules"]
-        ),
-        quota=_quota(shards),
-        retirements=tuple(sorted(retirements, key=lambda r: (r.account_name.lower(), r.deployment.lower()))),
-        drift=_drift(shards),
-        probe_summary=_probes(shards),
-        pass_counts=tuple(pass_counts),
-    )
+    current = paths[0]
+    try:  # a report.json edited by hand or cut short names its file, never a traceback
+        for index, data in enumerate(shards):
+            current = paths[index]
+            _rule_set(data)
+            for t in data["targets"]:
+                str(t["id"]), str(t["name"])
+        _check_compatible(paths, shards)
+        missing = _missing_shards(paths, shards)
+        findings: dict[str, Finding] = {}
+        pass_counts: list[PassCount] = []
+        targets: list[TargetResult] = []
+        inventory: list[InventoryRow] = []
+        retirements: list[RetirementRow] = []
+        for index, data in enumerate(shards):
+            current = paths[index]
+            for f in data["findings"]:
+                finding = _finding(f)
+                findings.setdefault(finding.key, finding)  # tenant-wide ones (quota, knowledge base) recur
+            pass_counts += [_build(PassCount, p) for p in data.get("pass_counts") or ()]
+            targets += [_build(TargetResult, t, status=TargetStatus(t["status"])) for t in data["targets"]]
+            inventory += [_build(InventoryRow, d) for d in data["deployments"]]
+            retirements += [_build(RetirementRow, r) for r in data.get("retirements") or ()]
+        current = paths[0]
+        first = shards[0]
+        return Report(
+            generated_at=max(datetime.fromisoformat(s["generated_at"]) for s in shards),
+            tool_version=str(first["tool_version"]),
+            ruleset=str(first["ruleset"]),
+            knowledge_checked=first.get("knowledge_checked"),
+            targets=tuple(sorted(targets, key=lambda t: t.id.lower())),
+            deployments=tuple(sorted(inventory, key=lambda d: (d.account_id.lower(), d.name.lower()))),
+            findings=tuple(sorted(findings.values(), key=lambda f: f.sort_key)),
+            gaps=tuple(g for s in shards for g in s.get("gaps") or ()) + tuple(missing),
+            rules=tuple(
+                _build(RuleInfo, r, severity=Severity(r["severity"]), category=_category(r["category"]))
+                for r in first["rules"]
+            ),
+            quota=_quota(shards),
+            retirements=tuple(sorted(retirements, key=lambda r: (r.account_name.lower(), r.deployment.lower()))),
+            drift=_drift(shards),
+            probe_summary=_probes(shards),
+            pass_counts=tuple(pass_counts),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InputError(f"{current}: not an audit report.json: {type(exc).__name__}: {exc}") from None

@@ -184,3 +184,17 @@ def test_merge_compares_with_a_baseline(shards: Path, tmp_path: Path) -> None:
     merged = json.loads((out / "report.json").read_text())
     assert merged["summary"]["drift"]["new"] == 0 and merged["summary"]["drift"]["unchanged"] > 0
     assert merged["summary"]["drift"]["resolved"] == merged["summary"]["drift"]["deployment_changes"] == 0
+
+
+def test_a_broken_report_is_one_line_naming_it(shards: Path, tmp_path: Path, capsys) -> None:
+    one, two = shards / "1-of-2" / "report.json", shards / "2-of-2" / "report.json"
+    data = json.loads(two.read_text())
+    del data["findings"][0]["severity"]
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps(data))
+    truncated = tmp_path / "truncated.json"
+    truncated.write_text(two.read_text()[:500])
+    for bad in (broken, truncated):
+        assert main(["merge", str(one), str(bad), "--out", str(tmp_path / "x")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(f"audit: error: {bad}: ") and len(err.splitlines()) == 1, err
