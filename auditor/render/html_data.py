@@ -218,6 +218,20 @@ def payload(report: Report) -> dict[str, Any]:
             rule_rows.append([f.rule_id, f.title, f.category, f.severity.value, f.remediation, web_link(f.docs)])
         return index
 
+    infos = {r.id: r for r in report.rules}
+
+    def rule_by_id(rule_id: str) -> int:
+        index = rules.get(rule_id)
+        if index is None:
+            info = infos.get(rule_id)
+            index = rules[rule_id] = len(rule_rows)
+            rule_rows.append(
+                [rule_id, info.title, info.category, info.severity.value, info.remediation, web_link(info.docs)]
+                if info
+                else [rule_id, rule_id, "", "info", "", None]
+            )
+        return index
+
     def account_index(account_id: str | None) -> int:
         if not account_id:
             return -1
@@ -307,6 +321,9 @@ def payload(report: Report) -> dict[str, Any]:
     for a, row in enumerate(account_rows_):
         row[4] = pass_set((a, None))
     others = [[a, name, pass_set((a, name))] for (a, name) in sorted(passed, key=lambda k: (k[0], k[1] or ""))]
+    counted: dict[int, list[list[int]]] = {}  # a merged compact report: passes counted per account and rule
+    for p in report.pass_counts:
+        counted.setdefault(account_index(p.account_id), []).append([rule_by_id(p.rule_id), p.passed])
     return {
         "statuses": [s.value for s in Status],
         "rules": rule_rows,
@@ -316,6 +333,7 @@ def payload(report: Report) -> dict[str, Any]:
         "passSets": pass_sets,
         "strings": list(strings),
         "otherPasses": others,
+        "countedPasses": [[a, rows] for a, rows in sorted(counted.items())],
         "total": report.summary().findings,
         "drift": report.drift is not None,
     }

@@ -28,3 +28,26 @@ def test_a_thousand_deployments_load_filter_and_search(browser: Browser, tmp_pat
     searched = [f for f in attention if "dep-0001" in f.target_name or "dep-0001" in f.message]
     assert timing.matches["search dep-0001"] >= len(searched) > 0
     assert timing.bytes < 2_000_000, "passing checks counted, findings stored once as JSON"
+
+
+def test_a_report_merged_from_compact_shards_counts_its_passes(browser: Browser, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from auditor.merge import merge_reports
+    from auditor.render import write_reports
+
+    report = fleet_report(1000)
+    (path,) = write_reports(replace(report, passes="summary"), tmp_path / "shard", ("json",))
+    merged = merge_reports([path])
+    assert merged.pass_counts and merged.summary().by_status[Status.PASS] == report.summary().by_status[Status.PASS]
+    (html,) = write_reports(merged, tmp_path / "merged", ("html",))
+    page = browser.new_page()
+    try:
+        page.goto(html.as_uri())
+        page.wait_for_selector("body[data-ready]")
+        page.select_option("#f-status", "pass")
+        assert int(page.inner_text("#f-count").split()[0]) == report.summary().by_status[Status.PASS]
+        page.locator("#rows button.link", has_text="(its deployments, counted)").first.click()
+        assert "check(s) passed" in page.inner_text("#drill") and "target(s)" in page.inner_text("#drill")
+    finally:
+        page.close()
