@@ -1,7 +1,8 @@
 """A generated fleet (facts in memory, no network) through every built-in rule and every report format, as the
 CLI writes them (`--passes auto`: passes counted above 1,000 deployments). Floors per 1,000 deployments, from
 10,000 deployments up (below that the fixed cost — interpreter, rules, knowledge base, ~65 MB — dominates):
-at most 0.5 s and 50 MB of peak memory. The curve also gives the marginal cost between sizes.
+at most 0.5 s and 50 MB of peak memory. The curve also gives the marginal cost between sizes, and the CPU time
+(what the run costs whatever else the machine is doing; wall time on a busy machine is several times more).
 
     python -m tests.benchmarks.bench_engine [--deployments 10000] [--out FILE]
     python -m tests.benchmarks.bench_engine --sizes 1000,10000,100000     # the curve, one process per size
@@ -158,6 +159,7 @@ def run_one(deployments: int) -> dict[str, object]:
     rules = load_rules()
     kb = load_knowledge()
     facts = fleet_facts(deployments, accounts=max(20, deployments // 50))
+    cpu_started = time.process_time()
     started = time.perf_counter()
     report = audit(facts, rules, kb, today=date(2026, 11, 22), now=datetime(2026, 11, 22, tzinfo=timezone.utc))
     report = replace(report, passes=passes_form("auto", report))
@@ -171,6 +173,7 @@ def run_one(deployments: int) -> dict[str, object]:
             per_format[name] = round(time.perf_counter() - began, 3)
             sizes[path.name] = path.stat().st_size
     rendered = time.perf_counter()
+    cpu = time.process_time() - cpu_started
     rss_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     total = rendered - started
     return {
@@ -188,6 +191,8 @@ def run_one(deployments: int) -> dict[str, object]:
         "render_seconds": round(rendered - evaluated, 3),
         "render_seconds_by_format": per_format,
         "total_seconds": round(total, 3),
+        "cpu_seconds": round(cpu, 3),
+        "cpu_seconds_per_1k_deployments": round(cpu / deployments * 1000, 3),
         "rss_peak_mb": round(rss_peak_mb, 1),
         "seconds_per_1k_deployments": round(total / deployments * 1000, 3),
         "peak_mb_per_1k_deployments": round(rss_peak_mb / deployments * 1000, 1),
@@ -232,6 +237,8 @@ def main() -> int:
                     "findings",
                     "passes",
                     "total_seconds",
+                    "cpu_seconds",
+                    "cpu_seconds_per_1k_deployments",
                     "evaluate_seconds",
                     "render_seconds",
                     "rss_peak_mb",
@@ -249,6 +256,9 @@ def main() -> int:
                 "to": b["deployments"],
                 "seconds_per_1k_deployments": round(
                     (b["total_seconds"] - a["total_seconds"]) / (b["deployments"] - a["deployments"]) * 1000, 3
+                ),
+                "cpu_seconds_per_1k_deployments": round(
+                    (b["cpu_seconds"] - a["cpu_seconds"]) / (b["deployments"] - a["deployments"]) * 1000, 3
                 ),
                 "mb_per_1k_deployments": round(
                     (b["rss_peak_mb"] - a["rss_peak_mb"]) / (b["deployments"] - a["deployments"]) * 1000, 1
