@@ -329,7 +329,7 @@ def _rule_infos(rules: Sequence[Rule]) -> tuple[RuleInfo, ...]:
             title=r.title,
             category=r.category,
             severity=r.severity,
-            docs=r.docs,
+            docs=r.help_url,
             remediation=r.remediation,
             description=r.rationale or r.title,
         )

@@ -75,6 +75,7 @@ rules:
     fails_when: {field: deployment.sku_name, equals: Standard}
     message: "{deployment.name} uses Standard"
     remediation: Use GlobalStandard.
+    rationale: Standard deployments are regional and run out of capacity first in busy regions.
     docs: https://example.com/rule
     since: "2026.11"
 """
@@ -203,7 +204,7 @@ def test_fast_finding_equals_the_dataclass_constructor() -> None:
         target_name="x",
         message="m",
         remediation="r",
-        docs=rule.docs,
+        docs=rule.help_url,
         account_id="/a",
         deployment="d",
         reason="why",
