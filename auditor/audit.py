@@ -374,7 +374,7 @@ def _views(facts: Facts, subjects: Sequence[Subject]) -> tuple[tuple[QuotaLine, 
                     known=known,
                 )
             )
-        elif subject.kind == "quota_usage":
+        elif subject.kind == "quota_usage" and doc["usage"]["current"] is not UNKNOWN:
             usage, region = doc["usage"], doc["region"]
             quota.append(
                 QuotaLine(
@@ -422,9 +422,19 @@ def audit(
         targets=_targets(facts),
         deployments=_inventory(facts),
         findings=tuple(findings),
-        gaps=tuple(g.reason if g.target in g.reason else f"{g.target}: {g.reason}" for g in facts.gaps),
+        gaps=tuple(g.reason if g.target in g.reason else f"{g.target}: {g.reason}" for g in facts.gaps)
+        + _empty_scope(facts),
         probe_summary=_probe_totals(facts),
     )
+
+
+def _empty_scope(facts: Facts) -> tuple[str, ...]:
+    """An audit that audited nothing is incomplete (exit 3), never a pass: a nightly job over subscriptions
+    that hold no Azure OpenAI or AI Services account must not go green."""
+    if facts.accounts or facts.planned:
+        return ()
+    where = ", ".join(facts.subscriptions_searched) or "the scope given"
+    return (f"audited nothing: no Azure OpenAI or AI Services account in subscription(s) {where}",)
 
 
 def _probe_totals(facts: Facts) -> Mapping[str, object] | None:

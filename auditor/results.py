@@ -60,6 +60,19 @@ class Status(str, Enum):
     WAIVED = "waived"
 
 
+class Cause(str, Enum):
+    """Why a finding is unknown, which says how to settle it."""
+
+    KNOWLEDGE = "knowledge_base"
+    """The knowledge base does not record the fact: add it with a source, --probe, or waive."""
+    AZURE = "azure_read"
+    """Azure did not answer a read (catalog, quota, account, policies): fix the access or retry."""
+    PROBE = "probe"
+    """A live probe got no usable answer: probe again."""
+    INPUT = "input"
+    """The contract, plan or code leaves the value open: give it."""
+
+
 CATEGORIES: tuple[Category, ...] = tuple(Category)
 """Categories in the order reports show them."""
 
@@ -90,6 +103,8 @@ class Finding:
     """What the finding rests on when it comes from the wire (a probe's answer); None otherwise."""
     waiver: WaiverRef | None = None
     drift: str | None = None  # "new" or "unchanged" against a baseline; None without one (or when passing)
+    cause: Cause | None = None
+    """Why an unknown finding is unknown (None for every other status)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "key", finding_key(self.rule_id, self.target, self.message))

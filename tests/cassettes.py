@@ -116,7 +116,7 @@ def _record(args: argparse.Namespace) -> None:
 
     from azure.identity import ManagedIdentityCredential
 
-    from auditor.demo.simulator import SimulatedTenant
+    from auditor.demo.sim import SimulatedTenant
 
     with SimulatedTenant() as tenant:
         os.environ["IDENTITY_ENDPOINT"] = tenant.identity_endpoint

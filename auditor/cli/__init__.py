@@ -315,6 +315,27 @@ def _validate(args: argparse.Namespace) -> None:
     args.cloud_obj = get_cloud(args.cloud, args.management_endpoint)
 
 
+def _print_unknowns(report: Report, fail_on: FailOn) -> None:
+    """Every unknown at or above the gate, with the missing fact, its cause (knowledge base or Azure read)
+    and how to settle it; and an audit that audited nothing, said so."""
+    from auditor.engine.causes import SETTLE
+    from auditor.results import Severity, Status
+
+    if not report.targets:
+        for gap in report.gaps:
+            print(f"  INCOMPLETE {gap}"[:220])
+    if fail_on == "never":
+        return
+    threshold = Severity(fail_on).rank
+    unknown = [f for f in report.findings if f.status is Status.UNKNOWN and f.severity.rank >= threshold]
+    unknown.sort(key=lambda f: (-f.severity.rank, f.rule_id, f.target_name))
+    for f in unknown:
+        cause = f.cause.value.replace("_", " ") if f.cause else "unknown cause"
+        print(f"  UNKNOWN {f.severity.value.upper():7} {f.rule_id:16} {f.target_name}: {f.reason} [{cause}]")
+        if f.cause is not None:
+            print(f"      settle: {SETTLE[f.cause]} (waiver rule: {f.rule_id})")
+
+
 def _print_summary(report: Report, paths: Sequence[Path], exit_code: int, fail_on: FailOn) -> None:
     from auditor.results import Severity, Status, TargetStatus
 
@@ -339,6 +360,7 @@ def _print_summary(report: Report, paths: Sequence[Path], exit_code: int, fail_o
     for target in report.targets:
         if target.status is not TargetStatus.COMPLETE:
             print(f"  INCOMPLETE {target.name}: {'; '.join(target.reasons)}"[:220])
+    _print_unknowns(report, fail_on)
     probes = s.probes
     if probes:
         print(
@@ -371,7 +393,7 @@ def _demo_environment(stack: ExitStack, args: argparse.Namespace) -> tuple[Any, 
     from azure.identity import DefaultAzureCredential
 
     from auditor.clouds import get_cloud
-    from auditor.demo.simulator import SimulatedTenant
+    from auditor.demo.sim import SimulatedTenant
 
     tenant = stack.enter_context(SimulatedTenant())
     saved = {k: os.environ.get(k) for k in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER")}
@@ -537,12 +559,19 @@ def run_contract(argv: Sequence[str]) -> int:
     parser.add_argument(
         "--application", metavar="NAME", help="the application name to record (default: the directory name)"
     )
+    parser.add_argument(
+        "--include-tests",
+        action="store_true",
+        help="also scan tests/ directories, test_*.py and conftest.py (left out by default: mocks are not calls)",
+    )
     args = parser.parse_args(argv[1:])
-    result = scan(args.path)
+    result = scan(args.path, include_tests=args.include_tests)
     application = args.application or (args.path.resolve().name if args.path.is_dir() else args.path.stem)
     text = contract_yaml(result, str(args.path), application)
     for problem in result.skipped:
         print(f"audit: warning: {problem}", file=sys.stderr)
+    for note in result.notes:
+        print(f"audit: note: {note}", file=sys.stderr)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text, encoding="utf-8")

@@ -12,28 +12,11 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from auditor.unknown import UNKNOWN as UNKNOWN
+from auditor.unknown import Unknown
 
-class _Unknown:
-    """The value of a fact that could not be determined."""
-
-    _instance: _Unknown | None = None
-
-    def __new__(cls) -> _Unknown:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "UNKNOWN"
-
-    def __bool__(self) -> bool:
-        raise TypeError("UNKNOWN has no truth value")
-
-
-UNKNOWN: Any = _Unknown()
-
-Truth = bool | _Unknown
-_UNKNOWN_TRUTH: Truth = UNKNOWN  # UNKNOWN, typed for closures that return a Truth
+Truth = bool | Unknown
+_UNDECIDED: Truth = UNKNOWN
 
 
 def resolve(subject: Mapping[str, Any], path: str) -> Any:
@@ -205,7 +188,7 @@ def compile_condition(condition: Mapping[str, Any]) -> Compiled:
             actual = resolve_keys(subject, keys)
             expected = resolve_keys(subject, other_keys)
             if actual is UNKNOWN or expected is UNKNOWN:
-                return _UNKNOWN_TRUTH
+                return _UNDECIDED
             return operator(actual, expected)
 
         return compare_fields
@@ -213,7 +196,7 @@ def compile_condition(condition: Mapping[str, Any]) -> Compiled:
     def compare(subject: Mapping[str, Any]) -> Truth:
         actual = resolve_keys(subject, keys)
         if actual is UNKNOWN:
-            return _UNKNOWN_TRUTH
+            return _UNDECIDED
         return operator(actual, raw)
 
     return compare
