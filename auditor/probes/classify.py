@@ -14,7 +14,6 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
 
 from auditor.enums import ProbeOutcome
 from auditor.facts import PROBE_ANSWERED, PROBE_UNANSWERED
@@ -59,7 +58,7 @@ class Answer:
     hint: str | None = None
 
 
-def _text(value: Any) -> str | None:
+def _text(value: object) -> str | None:
     if value is None:
         return None
     text = " ".join(str(value).split())
@@ -104,7 +103,7 @@ def rate_limit_headers(headers: Mapping[str, str]) -> dict[str, str]:
     }
 
 
-def _error_fields(body: Any) -> tuple[str | None, str | None, str | None, Any]:
+def _error_fields(body: object) -> tuple[str | None, str | None, str | None, object]:
     """(code, param, message, innererror) from either error envelope; codes are strings as Azure sends."""
     if not isinstance(body, Mapping):
         return None, None, _text(body) if body else None, None
@@ -122,7 +121,7 @@ def _error_fields(body: Any) -> tuple[str | None, str | None, str | None, Any]:
     return None, None, _text(body.get("message")), None
 
 
-def _usage_tokens(body: Any) -> int | None:
+def _usage_tokens(body: object) -> int | None:
     usage = body.get("usage") if isinstance(body, Mapping) else None
     if not isinstance(usage, Mapping):
         return None
@@ -133,7 +132,7 @@ def _usage_tokens(body: Any) -> int | None:
     return None
 
 
-def _filtered(innererror: Any) -> list[str]:
+def _filtered(innererror: object) -> list[str]:
     results = innererror.get("content_filter_result") if isinstance(innererror, Mapping) else None
     if not isinstance(results, Mapping):
         return []
@@ -141,7 +140,7 @@ def _filtered(innererror: Any) -> list[str]:
 
 
 def classify(
-    status: int, body: Any, headers: Mapping[str, str], *, auth: str = "entra", now: float | None = None
+    status: int, body: object, headers: Mapping[str, str], *, auth: str = "entra", now: float | None = None
 ) -> Answer:
     """Classify one HTTP answer. `auth` is how the call authenticated ("entra" or "key"), which decides
     how an unlabelled 401 is read."""
