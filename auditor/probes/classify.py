@@ -1,6 +1,7 @@
 """Turn one data-plane answer (status, JSON body, headers) into a classified outcome. Pure.
 
-Azure OpenAI answers in three envelopes (azure-wire.md §3.4): the gateway's `{"error":{"code","message"}}`
+Azure OpenAI answers in three envelopes (bodies quoted in public issue threads, e.g. vanna-ai/vanna#967,
+chatboxai/chatbox#861, microsoft/vscode#254389, langchain-ai/langchain#17373): the gateway's `{"error":{"code","message"}}`
 (OperationNotSupported, DeploymentNotFound, 401/403 auth, 429), the OpenAI engine's
 `{"error":{"message","type","param","code"}}` (unsupported_parameter / unsupported_value / content_filter),
 and the token check's `{"statusCode":401,"message"}`. Keeping this free of I/O means every rule about an
@@ -71,7 +72,7 @@ def _lower(headers: Mapping[str, str]) -> dict[str, str]:
 
 def retry_hint(headers: Mapping[str, str], now: float | None = None) -> float | None:
     """Seconds the server asked us to wait: `retry-after-ms` first, then `retry-after` (seconds or an
-    HTTP date), as openai-python reads them (azure-wire.md §3.3)."""
+    HTTP date), as openai-python reads them (openai/openai-python, src/openai/_base_client.py)."""
     lowered = _lower(headers)
     raw_ms = lowered.get("retry-after-ms")
     if raw_ms is not None:
