@@ -54,6 +54,15 @@ class Account:
     encryption_key_source: str | None = None
     restrict_outbound_network_access: bool | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    private_endpoint_states: Mapping[str, str | None] = field(default_factory=dict)
+    """Per private endpoint connection id: `privateLinkServiceConnectionState.status` (Approved, Pending,
+    Rejected, Disconnected); only Approved connections carry traffic."""
+    network_bypass: str | None = None
+    """`networkAcls.bypass` (AzureServices or None): trusted Azure services pass the firewall."""
+    allowed_fqdns: tuple[str, ...] = ()
+    """`allowedFqdnList`: where the account may call out when restrictOutboundNetworkAccess is true."""
+    user_owned_storage: tuple[str, ...] = ()
+    """`userOwnedStorage[].resourceId`: customer storage accounts the service writes to."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,10 @@ class Deployment:
     dynamic_throttling_enabled: bool | None = None
     parent_deployment_name: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    scale_type: str | None = None
+    """`scaleSettings.scaleType` of the 2021-era shape (no `sku`): Standard or Manual."""
+    capacity_designated: int | None = None
+    """`capacitySettings.designatedCapacity`."""
 
 
 @dataclass(frozen=True)

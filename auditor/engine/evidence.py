@@ -323,14 +323,21 @@ def planned_subjects(
                 probe_deployment = replace(probe_deployment, model_version=default)
                 view["model_version"] = default if default else UNKNOWN
             if not blocking and "model.version" not in unresolved:
-                catalog = catalog_view(entries, probe_deployment, today)
+                catalog = catalog_view(entries, probe_deployment, today, account.kind)
                 known = model_view(kb, plan.model_name, probe_deployment.model_version, plan.sku_name, today)
                 model, _ = with_catalog(known, catalog, kb, probe_deployment)
                 document.update(catalog=catalog, model=model, lifecycle=lifecycle_view(catalog, model))
                 usage_name = catalog.get("usage_name") if isinstance(catalog, Mapping) else None
                 if isinstance(catalog, Mapping) and not usage_name:
                     document["quota"] = None
-                elif usage_name and region is not None and region.usages is not None:
+                elif (
+                    usage_name
+                    and region is not None
+                    and region.usages is not None
+                    and not any(u.name.lower() == usage_name.lower() for u in region.usages)
+                ):
+                    usage_name = None  # the catalog names a quota line the usages list lacks: unknown
+                if usage_name and region is not None and region.usages is not None:
                     usage_key = (account.subscription_id, account.location, usage_name.lower())
                     delta = float(plan.sku_capacity or 0) - _existing_capacity(
                         facts, region, account, plan, usage_name, today
@@ -385,7 +392,7 @@ def _existing_capacity(
     for deployment in facts.deployments:
         if deployment.account_id != account.id or deployment.name != plan.name:
             continue
-        catalog = catalog_view(catalog_entries(region, account, deployment), deployment, today)
+        catalog = catalog_view(catalog_entries(region, account, deployment), deployment, today, account.kind)
         if isinstance(catalog, Mapping) and (catalog.get("usage_name") or "").lower() == usage_name.lower():
             return float(deployment.sku_capacity or 0)
     return 0.0

@@ -39,6 +39,13 @@ RESOURCE_GRAPH_QUERY = (
     "| order by id asc"
 )
 DISCOVERY_MODES = ("auto", "resource-graph", "list")
+DEPLOYMENTS_API_VERSION = "2026-03-01"
+"""The api-version deployments are listed with. The installed SDK (14.1) sends 2025-09-01, whose schema has no
+`deploymentState`; 2026-03-01, the newest stable, has it (stable/2026-03-01/examples/GetDeployment.json). Its
+deployment body is the 2025-09-01 one plus fields (deploymentState, serviceTier, routing ...), so the SDK's models
+still read every field they know and `deploymentState` is read off the raw page. Where ARM refuses the version (a
+cloud that does not have it yet), the SDK's own version is used and the state is unknown."""
+_API_VERSION_REFUSED = ("InvalidApiVersionParameter", "NoRegisteredProviderFound", "InvalidResourceType")
 T = TypeVar("T")
 
 SIGN_IN_HELP = (
@@ -107,13 +114,21 @@ def _rate_limits(items: Iterable[Any] | None) -> tuple[RateLimit, ...]:
     )
 
 
+def _connection_status(connection: Any) -> str | None:
+    props = getattr(connection, "properties", None)
+    state = getattr(props, "private_link_service_connection_state", None) if props else None
+    return _str(getattr(state, "status", None)) if state else None
+
+
 def account_from_sdk(item: Any) -> Account:
-    """Normalise an SDK `Account` into the fact model."""
+    """Normalise an SDK `Account` into the fact model. Every property is optional on the wire (the published
+    GetAccount example has only endpoint and provisioningState), so a missing one stays None, never a default."""
     ref = AccountRef.parse(item.id)
     props = item.properties
     acls = getattr(props, "network_acls", None) if props else None
     encryption = getattr(props, "encryption", None) if props else None
     identity = getattr(item, "identity", None)
+    connections = tuple(props.private_endpoint_connections or ()) if props else ()
     return Account(
         id=item.id,
         name=item.name,
@@ -131,20 +146,41 @@ def account_from_sdk(item: Any) -> Account:
         network_default_action=_str(acls.default_action) if acls else None,
         network_ip_rules=tuple(r.value for r in (acls.ip_rules or ()) if r.value) if acls else (),
         network_virtual_network_rules=tuple(r.id for r in (acls.virtual_network_rules or ()) if r.id) if acls else (),
-        private_endpoint_connections=tuple(c.id or c.name or "" for c in (props.private_endpoint_connections or ()))
-        if props
-        else (),
+        private_endpoint_connections=tuple(c.id or c.name or "" for c in connections),
+        private_endpoint_states={c.id or c.name or "": _connection_status(c) for c in connections},
         identity_type=_str(identity.type) if identity else None,
         encryption_key_source=_str(encryption.key_source) if encryption else None,
         restrict_outbound_network_access=props.restrict_outbound_network_access if props else None,
         tags=dict(item.tags or {}),
+        network_bypass=_str(getattr(acls, "bypass", None)) if acls else None,
+        allowed_fqdns=tuple(getattr(props, "allowed_fqdn_list", None) or ()) if props else (),
+        user_owned_storage=tuple(
+            s.resource_id for s in (getattr(props, "user_owned_storage", None) or ()) if getattr(s, "resource_id", None)
+        )
+        if props
+        else (),
     )
 
 
 def deployment_from_sdk(item: Any, account_id: str) -> Deployment:
-    """Normalise an SDK `Deployment` into the fact model."""
+    """Normalise an SDK `Deployment` into the fact model.
+
+    Only `model` and `provisioningState` are sure to be there (the published GetDeployment examples of 2025-09-01
+    carry nothing else): rateLimits, capabilities, currentCapacity, versionUpgradeOption and the rest stay None
+    when absent. Deployments made with the 2021-era api-versions have `scaleSettings` {scaleType, capacity} and
+    no `sku` (stable/2021-10-01/examples/ListDeployments.json): the capacity is read from there, and scaleType
+    Standard names the Standard SKU; Manual names none (it is not a deployment type), so the SKU stays unknown."""
     props = item.properties
     model = props.model if props else None
+    scale = getattr(props, "scale_settings", None) if props else None
+    capacity_settings = getattr(props, "capacity_settings", None) if props else None
+    scale_type = _str(getattr(scale, "scale_type", None)) if scale else None
+    sku_name = item.sku.name if item.sku else None
+    sku_capacity = item.sku.capacity if item.sku else None
+    if sku_name is None and scale_type and scale_type.lower() == "standard":
+        sku_name = "Standard"
+    if sku_capacity is None and scale is not None:
+        sku_capacity = getattr(scale, "capacity", None)
     return Deployment(
         id=item.id,
         name=item.name,
@@ -152,13 +188,20 @@ def deployment_from_sdk(item: Any, account_id: str) -> Deployment:
         model_format=model.format if model else None,
         model_name=model.name if model else None,
         model_version=model.version if model else None,
-        sku_name=item.sku.name if item.sku else None,
-        sku_capacity=item.sku.capacity if item.sku else None,
+        sku_name=sku_name,
+        sku_capacity=sku_capacity,
         version_upgrade_option=_str(props.version_upgrade_option) if props else None,
         rai_policy_name=props.rai_policy_name if props else None,
         provisioning_state=_str(props.provisioning_state) if props else None,
         capabilities=dict(props.capabilities or {}) if props else {},
         rate_limits=_rate_limits(props.rate_limits) if props else (),
+        current_capacity=getattr(props, "current_capacity", None) if props else None,
+        spillover_deployment_name=getattr(props, "spillover_deployment_name", None) if props else None,
+        dynamic_throttling_enabled=getattr(props, "dynamic_throttling_enabled", None) if props else None,
+        parent_deployment_name=getattr(props, "parent_deployment_name", None) if props else None,
+        tags=dict(getattr(item, "tags", None) or {}),
+        scale_type=scale_type,
+        capacity_designated=getattr(capacity_settings, "designated_capacity", None) if capacity_settings else None,
     )
 
 
@@ -181,7 +224,10 @@ def rai_policy_from_sdk(item: Any) -> ContentFilterPolicy:
 
 
 def catalog_model_from_sdk(item: Any) -> CatalogModel | None:
-    """Normalise one entry of `models.list(location)`."""
+    """Normalise one entry of `models.list(location)` (Models_List; shapes: stable/2025-09-01/examples/
+    ListLocationModels.json). Azure sends SKU names in either case ("provisioned", "Provisioned"), entries without
+    isDefaultVersion, deprecation with or without deprecationStatus, and replacementConfig on models Azure will
+    move to another model; all of it is kept as sent (matching ignores case)."""
     model = item.model
     if model is None or not model.name:
         return None
@@ -195,9 +241,12 @@ def catalog_model_from_sdk(item: Any) -> CatalogModel | None:
             capacity_default=sku.capacity.default if sku.capacity else None,
             capacity_maximum=sku.capacity.maximum if sku.capacity else None,
             rate_limits=_rate_limits(sku.rate_limits),
+            capacity_minimum=getattr(sku.capacity, "minimum", None) if sku.capacity else None,
+            capacity_step=getattr(sku.capacity, "step", None) if sku.capacity else None,
         )
         for sku in model.skus or ()
     )
+    status = _str(getattr(deprecation, "deprecation_status", None)) if deprecation else None
     return CatalogModel(
         kind=item.kind or "",
         format=model.format or "",
@@ -205,24 +254,36 @@ def catalog_model_from_sdk(item: Any) -> CatalogModel | None:
         version=model.version or "",
         lifecycle_status=_str(model.lifecycle_status),
         is_default_version=bool(model.is_default_version),
-        capabilities=dict(model.capabilities or {}),
+        capabilities={str(k): str(v) for k, v in (model.capabilities or {}).items()},
         inference_deprecation=_date(deprecation.inference) if deprecation else None,
         fine_tune_deprecation=_date(deprecation.fine_tune) if deprecation else None,
         skus=skus,
         replacement_name=getattr(replacement, "target_model_name", None) if replacement else None,
         replacement_version=getattr(replacement, "target_model_version", None) if replacement else None,
+        replacement_auto_upgrade_start=_date(getattr(replacement, "auto_upgrade_start_date", None))
+        if replacement
+        else None,
+        replacement_lead_time_days=getattr(replacement, "upgrade_on_expiry_lead_time_days", None)
+        if replacement
+        else None,
+        deprecation_tentative=(status or "").lower() == "tentative",
+        max_capacity=getattr(model, "max_capacity", None),
     )
 
 
 def usage_from_sdk(item: Any) -> QuotaUsage:
-    """Normalise one entry of `usages.list(location)`."""
+    """Normalise one entry of `usages.list(location)` (stable/2025-09-01/examples/ListUsages.json: name,
+    currentValue, limit, unit; status and nextResetTime only where Azure sends them)."""
     name = item.name
+    reset = getattr(item, "next_reset_time", None)
     return QuotaUsage(
         name=(name.value if name else "") or "",
         localized_name=name.localized_value if name else None,
         current_value=float(item.current_value or 0),
         limit=float(item.limit or 0),
         unit=_str(item.unit),
+        status=_str(getattr(item, "status", None)),
+        next_reset_time=str(reset) if reset else None,
     )
 
 
@@ -282,15 +343,17 @@ class AzureEnumerator:
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
 
-    def _client(self, subscription_id: str) -> Any:
+    def _client(self, subscription_id: str, api_version: str | None = None) -> Any:
         from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 
+        key = f"{subscription_id}@{api_version or 'sdk'}"
         with self._lock:
-            if subscription_id not in self._clients:
-                self._clients[subscription_id] = CognitiveServicesManagementClient(
-                    self._credential, subscription_id, **self._client_kwargs
-                )
-            return self._clients[subscription_id]
+            if key not in self._clients:
+                kwargs = dict(self._client_kwargs)
+                if api_version:
+                    kwargs["api_version"] = api_version
+                self._clients[key] = CognitiveServicesManagementClient(self._credential, subscription_id, **kwargs)
+            return self._clients[key]
 
     def _call(self, what: Callable[[], T]) -> T:
         """Run one SDK read; a credential problem becomes a SignInError."""
@@ -377,9 +440,10 @@ class AzureEnumerator:
         return account_from_sdk(item)
 
     def list_deployments(self, account: Account) -> list[Deployment]:
-        """The account's deployments, with `deploymentState` (Running/Paused) read off the raw pages:
-        newer api-versions send it, but the SDK's models (14.x) drop it."""
-        client = self._client(account.subscription_id)
+        """The account's deployments at DEPLOYMENTS_API_VERSION, with `deploymentState` (Running/Paused) read off
+        the raw pages (the SDK's 14.x models drop it); at the SDK's own version where ARM refuses that one."""
+        from azure.core.exceptions import HttpResponseError
+
         states: dict[str, str] = {}
 
         def remember_states(response: Any) -> None:
@@ -392,11 +456,21 @@ class AzureEnumerator:
                 if state and item.get("id"):
                     states[str(item["id"]).lower()] = str(state)
 
-        items = self._call(
-            lambda: list(
-                client.deployments.list(account.resource_group, account.name, raw_response_hook=remember_states)
+        def read(api_version: str | None) -> list[Any]:
+            client = self._client(account.subscription_id, api_version)
+            return self._call(
+                lambda: list(
+                    client.deployments.list(account.resource_group, account.name, raw_response_hook=remember_states)
+                )
             )
-        )
+
+        try:
+            items = read(DEPLOYMENTS_API_VERSION)
+        except HttpResponseError as exc:
+            if exc.status_code != 400 or getattr(exc.error, "code", None) not in _API_VERSION_REFUSED:
+                raise
+            states.clear()
+            items = read(None)
         return [replace(deployment_from_sdk(d, account.id), state=states.get(str(d.id).lower())) for d in items]
 
     def list_content_filter_policies(self, account: Account) -> list[ContentFilterPolicy]:
