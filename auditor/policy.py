@@ -19,6 +19,7 @@ import jsonschema
 
 from auditor.engine.compliance import SEVERITY_RANK
 from auditor.engine.rules import Rule
+from auditor.enums import Category
 from auditor.errors import InputError
 from auditor.resources import schema_path
 from auditor.results import Severity
@@ -103,7 +104,7 @@ def _compile(policy: Policy) -> Iterator[Rule]:
         line = policy.lines.get(area, 1)
         return Rule(
             id=f"POLICY-{area.upper().replace('_', '-')}-{number:03d}",
-            category="policy",
+            category=Category.POLICY,
             severity=Severity(statement.get("severity", default)),
             docs=DOCS,
             since=SINCE,
