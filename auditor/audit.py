@@ -45,6 +45,7 @@ from auditor.results import (
     TargetResult,
 )
 from auditor.sources.azure import AzureEnumerator, collect_region, gap, resolve_accounts
+from auditor.upgrade import WhatIf, apply_what_ifs, impact_subjects, label_what_ifs
 from auditor.waivers import Waiver
 
 if TYPE_CHECKING:
@@ -76,6 +77,8 @@ class AuditOptions:
     """A plan file (YAML, ARM/Bicep JSON, Terraform plan JSON) whose deployments are checked before they exist."""
     probe: ProbeOptions | None = None
     """Live probes of the data plane (None: no probes)."""
+    what_if: tuple[WhatIf, ...] = ()
+    """`--what-if DEPLOYMENT=MODEL[:VERSION]`: audit as if those deployments ran another model."""
 
 
 class Progress(Protocol):
@@ -403,12 +406,20 @@ def audit(
     *,
     today: date | None = None,
     now: datetime | None = None,
+    what_ifs: Sequence[WhatIf] = (),
+    impact_rules: Sequence[Rule] | None = None,
 ) -> Report:
-    """Evaluate rules over facts. Pure: the same facts, rules and date give the same report."""
+    """Evaluate rules over facts. Pure: the same facts, rules and date give the same report.
+
+    `what_ifs` rewrite the facts first (findings on those deployments are labelled); the upgrade impact judges
+    the app's calls on each deployment's next model with `impact_rules` (default: `rules`), so selecting only
+    the upgrade category still sees the contract rules."""
     now = now or datetime.now(timezone.utc)
+    facts, labels = apply_what_ifs(facts, what_ifs)
     with paused_gc():
         subjects = list(build_subjects(facts, kb, today or now.date()))
-        findings: list[Finding] = evaluate_all(rules, facts, kb, today or now.date(), subjects)
+        subjects += impact_subjects(facts, kb, today or now.date(), rules if impact_rules is None else impact_rules)
+        findings: list[Finding] = label_what_ifs(evaluate_all(rules, facts, kb, today or now.date(), subjects), labels)
         quota, retirements = _views(facts, subjects)
     return Report(
         rules=_rule_infos(rules),
@@ -527,9 +538,8 @@ def run_audit(
     from auditor.knowledge import load_knowledge
 
     chosen_cloud = cloud if isinstance(cloud, Cloud) else CLOUDS["AzureCloud"]
-    rules = select_rules(
-        rules if rules is not None else load_rules(rule_dirs), options.select, options.ignore, options.ruleset
-    )
+    impact_rules = select_rules(rules if rules is not None else load_rules(rule_dirs), ruleset=options.ruleset)
+    selected = select_rules(impact_rules, options.select, options.ignore)
     kb = kb or load_knowledge()
     enumerator = AzureEnumerator(
         credential,
@@ -551,4 +561,4 @@ def run_audit(
             today or date.today(),
             progress,
         )
-    return audit(facts, rules, kb, today=today)
+    return audit(facts, selected, kb, today=today, what_ifs=options.what_if, impact_rules=impact_rules)

@@ -47,6 +47,7 @@ CATEGORIES = (
     "security",
     "probe",
     "plan",
+    "upgrade",
 )
 
 
