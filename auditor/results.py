@@ -237,6 +237,8 @@ class Report:
     drift: Drift | None = None
     probe_summary: Mapping[str, Any] | None = None
     """Live probes: calls and tokens spent against their limits, and what was not probed (None: no --probe)."""
+    fixes: Mapping[str, Any] | None = None
+    """What fixes.patch holds (auditor/fixes); None when no fixes were looked for."""
 
     @property
     def complete(self) -> bool:
@@ -278,4 +280,6 @@ class Report:
             }
         if self.probe_summary is not None:
             summary["probes"] = dict(self.probe_summary)
+        if self.fixes is not None:
+            summary["fixes"] = dict(self.fixes)
         return summary

@@ -269,9 +269,7 @@ def next_models(facts: Facts, kb: KnowledgeBase, today: date) -> dict[str, tuple
 
 
 def _subject_key(subject: Subject) -> tuple[Any, ...]:
-    document = subject.document
-    call = document.get("call") if isinstance(document.get("call"), Mapping) else {}
-    param = document.get("param") if isinstance(document.get("param"), Mapping) else {}
+    call, param = _part(subject.document, "call"), _part(subject.document, "param")
     return (subject.kind, subject.target, subject.location, call.get("api"), param.get("name"))
 
 
@@ -350,7 +348,7 @@ def impact_subjects(facts: Facts, kb: KnowledgeBase, today: date, rules: Sequenc
         if not breaks and group["unknown"]:
             breaks = UNKNOWN
         parameters = sorted({d["parameter"] for d in group["details"] if d.get("parameter")})
-        document = {
+        document: dict[str, Any] = {
             "deployment": {
                 "name": deployment.name,
                 "model_name": deployment.model_name,
@@ -377,17 +375,17 @@ def impact_subjects(facts: Facts, kb: KnowledgeBase, today: date, rules: Sequenc
                 "unknown_text": "; ".join(group["unknown"]) or "none",
             },
         }
-        evidence = {
+        evidence: dict[str, Any] = {
             "upgrade_to": upcoming_model.model_name,
             "upgrade_version": upcoming_model.model_version,
-            "upgrade_date": document["upgrade"]["date"],
+            "upgrade_date": str(upcoming_model.when) if upcoming_model.when else None,
             "upgrade_source": upcoming_model.source,
             "call": source,
             "api": api,
             "breaks": group["details"],
         }
         if breaks is UNKNOWN:
-            evidence["summary"] = f"on {document['upgrade']['to']}: {document['impact']['unknown_text']}"
+            evidence["summary"] = f"on {upcoming_model.model_name}: {'; '.join(group['unknown'])}"
         subjects.append(
             Subject(
                 "upgrade",
@@ -406,8 +404,7 @@ def impact_subjects(facts: Facts, kb: KnowledgeBase, today: date, rules: Sequenc
 def _detail(finding: Finding, subject: Subject) -> dict[str, Any]:
     """What the fixes module needs to know about one breaking rule, read off the subject the rule judged."""
     document = subject.document
-    call = document.get("call") if isinstance(document.get("call"), Mapping) else {}
-    param = document.get("param") if isinstance(document.get("param"), Mapping) else {}
+    call, param = _part(document, "call"), _part(document, "param")
     value = param.get("value")
     return {
         "rule": finding.rule_id,
@@ -417,6 +414,11 @@ def _detail(finding: Finding, subject: Subject) -> dict[str, Any]:
         "use_instead": _plain(param.get("use_instead")) or _plain(param.get("other_api_name")),
         "api": call.get("api"),
     }
+
+
+def _part(document: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = document.get(key)
+    return value if isinstance(value, Mapping) else {}
 
 
 def _plain(value: Any) -> Any:

@@ -268,6 +268,19 @@ def _contract_view(
     return {"present": bool(mine), "file_given": True, "apis": sorted({c.api for c in mine})}
 
 
+def _fix_evidence(api: str, param: Mapping[str, Any]) -> dict[str, Any]:
+    """What auditor/fixes needs to edit the call mechanically, carried onto the finding."""
+    plain = {k: None if param.get(k) is UNKNOWN else param.get(k) for k in ("name", "support", "use_instead")}
+    return {
+        "fix": {
+            "api": api,
+            "parameter": plain["name"],
+            "support": plain["support"],
+            "use_instead": plain["use_instead"] or param.get("other_api_name"),
+        }
+    }
+
+
 def _suggestions(by_model: Mapping[str, list[str]], call: ContractCall) -> list[str]:
     """Deployments running a model of the name the app used as a deployment name."""
     return sorted(s for s in by_model.get(call.deployment.lower(), ()) if not s.startswith(f"{call.deployment} ("))
@@ -418,6 +431,7 @@ def build_subjects(facts: Facts, kb: KnowledgeBase, today: date) -> Iterator[Sub
                 document,
                 deployment=call.deployment,
                 location=call.location,
+                evidence={"fix": {"model_name": call.deployment, "deployments": suggestions}},  # for auditor/fixes
             )
             continue
         for deployment in matches:
@@ -464,6 +478,7 @@ def build_subjects(facts: Facts, kb: KnowledgeBase, today: date) -> Iterator[Sub
                     account_id=account.id,
                     deployment=deployment.name,
                     location=call.location,
+                    evidence=_fix_evidence(call.api, param_view),
                 )
 
     yield from evidence.unresolved_call_subjects(facts)
