@@ -11,7 +11,7 @@ This module reads source files and writes `fixes.patch`; the engine stays free o
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any

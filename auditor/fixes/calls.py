@@ -67,9 +67,12 @@ def _effort_of(value: cst.BaseExpression) -> cst.BaseExpression | None:
     if not isinstance(value, cst.Dict) or len(value.elements) != 1:
         return None
     element = value.elements[0]
-    if isinstance(element, cst.DictElement) and isinstance(element.key, cst.SimpleString):
-        if element.key.evaluated_value == "effort":
-            return element.value
+    if (
+        isinstance(element, cst.DictElement)
+        and isinstance(element.key, cst.SimpleString)
+        and element.key.evaluated_value == "effort"
+    ):
+        return element.value
     return None
 
 
