@@ -155,7 +155,8 @@ def next_model(
     facts: Facts, account: Account, deployment: Deployment, kb: KnowledgeBase, today: date
 ) -> NextModel | None:
     """The first model change ahead of the deployment: the catalog's replacementConfig, the region's next
-    default version under versionUpgradeOption, else the knowledge base's replacement. NoAutoUpgrade
+    default version under versionUpgradeOption, else the knowledge base's replacement (on the catalog's
+    retirement date where the catalog gives one: the live catalog wins on dates, as in the lifecycle view). NoAutoUpgrade
     deployments are not moved: they stop working at retirement (AOAI-LIFE-004 says so)."""
     option = deployment.version_upgrade_option or "OnceNewDefaultVersionAvailable"
     if option == "NoAutoUpgrade":
@@ -210,7 +211,7 @@ def next_model(
                 NextModel(
                     name,
                     _default_version(_entries(facts, account, name, deployment.model_format)),
-                    date.fromisoformat(retirement["date"]) if retirement.get("date") else None,
+                    retires or (date.fromisoformat(retirement["date"]) if retirement.get("date") else None),
                     f"the knowledge base's retirement schedule for {deployment.model_name} {deployment.model_version}",
                 )
             )
@@ -342,8 +343,13 @@ def impact_subjects(facts: Facts, kb: KnowledgeBase, today: date, rules: Sequenc
         call = group["call"]
         source = f"{location.file}:{location.line}" if location else None
         call_text = (
-            f"The call at {source} ({api})" if call and source else f"The app's {api} call" if call else "Callers"
+            f"The call at {source} ({api}) to {deployment.name}"
+            if call and source
+            else f"The app's {api} call to {deployment.name}"
+            if call
+            else f"Callers of {deployment.name}"
         )
+        plural = call is None
         breaks: Any = group["breaks"]
         if not breaks and group["unknown"]:
             breaks = UNKNOWN
@@ -366,7 +372,13 @@ def impact_subjects(facts: Facts, kb: KnowledgeBase, today: date, rules: Sequenc
                 "days_left": days_left,
                 "source": upcoming_model.source,
             },
-            "call": {"present": call is not None, "source": source, "api": api, "text": call_text},
+            "call": {
+                "present": call is not None,
+                "source": source,
+                "api": api,
+                "breaks_text": f"{call_text} {'break' if plural else 'breaks'}",
+                "works_text": f"{call_text} {'keep' if plural else 'keeps'} working",
+            },
             "impact": {
                 "breaks": breaks,
                 "breaks_text": " ".join(group["breaks"]) or "nothing",
