@@ -4,6 +4,7 @@ azure-rest-api-specs stable/2025-09-01/examples/ListLocationModels.json)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -232,3 +233,25 @@ def test_a_plan_that_deploys_a_reasoning_model_under_a_called_name(rules, kb) ->
     # the same plan, as if it deployed gpt-4.1 instead: nothing breaks
     healed = _upgrade_findings(facts, rules, kb, what_ifs=[parse_what_if("chat=gpt-4.1:2025-04-14")])
     assert [f.status for f in healed] == [Status.PASS]
+
+
+# --- the rule table (counted by tests/test_rules_builtin.py through tests/rule_cases.py) ----------------
+
+RULE_CASES: list[tuple[str, Status, Callable[[], Facts]]] = [
+    ("AOAI-UPG-001", Status.FAIL, lambda: _upgrading(days=10)),
+    ("AOAI-UPG-001", Status.PASS, lambda: _upgrading(days=10, params={"max_completion_tokens": 100})),
+    ("AOAI-UPG-002", Status.FAIL, lambda: _upgrading(days=60)),
+    ("AOAI-UPG-002", Status.PASS, lambda: _upgrading(days=60, params={"stream": True})),
+    ("AOAI-UPG-003", Status.FAIL, lambda: _upgrading(days=None)),
+    ("AOAI-UPG-003", Status.PASS, lambda: _upgrading(days=200, params={"max_completion_tokens": 100})),
+]
+
+
+@pytest.mark.parametrize(
+    "rule_id,expected,build", RULE_CASES, ids=[f"{c[0]}-{c[1].value}-{i}" for i, c in enumerate(RULE_CASES)]
+)
+def test_upgrade_rule_case(rule_id: str, expected: Status, build: Callable[[], Facts], rules, kb) -> None:
+    findings = [f for f in audit(build(), rules, kb, today=TODAY).findings if f.rule_id == rule_id]
+    assert [f.status for f in findings] == [expected], [(f.status, f.message) for f in findings]
+    if expected is Status.FAIL:
+        assert "{" not in findings[0].message, "placeholders left unfilled"

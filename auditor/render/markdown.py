@@ -121,7 +121,7 @@ def _fixes_lines(report: Report) -> list[str]:
         ]
     lines += [f"- not written, the file changed since the scan: {md(s)}" for s in (fixes.get("stale") or ())[:MAX_ROWS]]
     lines += [f"- by hand: {md(s)}" for s in (fixes.get("by_hand") or ())[:MAX_ROWS]]
-    return lines + [""]
+    return [*lines, ""]
 
 
 def write_markdown(report: Report, out: BinaryIO) -> None:
