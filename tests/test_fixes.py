@@ -180,3 +180,109 @@ def test_a_model_name_through_a_constant_is_left_to_people() -> None:
     source = 'NAME = "gpt-4o"\nclient.chat.completions.create(model=NAME)\n'
     edited, by_hand, _ = edit_source(source, {2: (Edit("set_model", "gpt-4o", "summary-prod"),)})
     assert edited == source and "set it to 'summary-prod' where it is defined" in by_hand[2][0]
+
+
+# --- plan files ------------------------------------------------------------------------------------------
+
+PLANS = Path(__file__).resolve().parent / "fixtures" / "plans"
+
+
+def test_plan_edits_from_what_the_rule_judged() -> None:
+    from auditor.fixes.iac import PlanEdit, edits_for
+
+    fix = {
+        "model_version": "2024-08-06",
+        "default_version": "2024-11-20",
+        "version_offered": True,
+        "sku_name": "Standard",
+        "skus": ["GlobalStandard", "DataZoneStandard"],
+        "sku_capacity": 50,
+        "quota_excess": 12.5,
+        "quota_sharing": 1,
+    }
+    assert edits_for("AOAI-PLAN-004", fix) == [PlanEdit("version", "2024-08-06", "2024-11-20")]
+    assert edits_for("AOAI-PLAN-001", fix) == [PlanEdit("sku", "Standard", "GlobalStandard")]
+    assert edits_for("AOAI-PLAN-001", dict(fix, version_offered=False)) == [
+        PlanEdit("version", "2024-08-06", "2024-11-20")
+    ]
+    assert edits_for("AOAI-PLAN-005", fix) == [PlanEdit("capacity", "50", "37")]
+    assert edits_for("AOAI-PLAN-005", dict(fix, quota_sharing=2)) == []  # which one to shrink is a choice for people
+    assert edits_for("AOAI-PLAN-002", fix) == []
+
+
+def test_arm_json_and_terraform_blocks_are_edited_in_place(tmp_path: Path) -> None:
+    from auditor.fixes.iac import PlanEdit, edit_plan_file, find_terraform_block
+
+    arm = (PLANS / "arm-template.json").read_text(encoding="utf-8")
+    line = arm.splitlines().index("    {", 20) + 1  # the gpt-4.1-mini resource (sku capacity is a parameter)
+    edited, by_hand = edit_plan_file(
+        arm, "arm", line, [PlanEdit("version", "2025-04-14", "2025-05-01"), PlanEdit("capacity", "250", "10")]
+    )
+    assert edited.replace('"version": "2025-05-01"', '"version": "2025-04-14"', 1) == arm
+    assert by_hand == [
+        "the capacity is the ARM expression [parameters('miniCapacity')]: set the capacity to 10 (was 250) by hand"
+    ]
+    tf = tmp_path / "infra" / "main.tf"
+    tf.parent.mkdir()
+    tf.write_text(
+        textwrap.dedent(
+            """\
+            resource "azurerm_cognitive_deployment" "chat" {
+              name                 = "chat-swc" # the app's deployment
+              cognitive_account_id = azurerm_cognitive_account.ai.id
+              model {
+                format  = "OpenAI"
+                name    = "gpt-4o"
+                version = "2024-05-13"
+              }
+              sku {
+                name     = "Standard"
+                capacity = var.capacity
+              }
+            }
+            """
+        ),
+        encoding="utf-8",
+    )
+    found = find_terraform_block(tmp_path, "chat-swc")
+    assert found == (tf, 1)
+    text = tf.read_text(encoding="utf-8")
+    edited, by_hand = edit_plan_file(
+        text,
+        "terraform-hcl",
+        1,
+        [
+            PlanEdit("version", "2024-05-13", "2024-11-20"),
+            PlanEdit("sku", "Standard", "GlobalStandard"),
+            PlanEdit("capacity", "30", "20"),
+        ],
+    )
+    assert 'version = "2024-11-20"' in edited and 'name     = "GlobalStandard"' in edited
+    assert "capacity = var.capacity" in edited and by_hand == [
+        "the capacity comes from var.capacity: set the capacity to 20 (was 30) by hand"
+    ]
+    assert find_terraform_block(tmp_path, "other") is None
+
+
+def test_yaml_plan_patch_applies_and_the_reaudit_clears_the_version_findings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import run_demo
+
+    shutil.copy(PLANS / "deployments.yaml", tmp_path / "deployments.yaml")
+    subprocess.run([GIT, "init", "-q"], cwd=tmp_path, check=True)
+    monkeypatch.chdir(tmp_path)
+    run_demo(Path("out"), "--plan", "deployments.yaml")
+    patch = (tmp_path / "out" / "fixes.patch").read_text(encoding="utf-8")
+    assert '-    model: {format: OpenAI, name: gpt-4o, version: "2024-08-06"}' in patch
+    check = subprocess.run([GIT, "apply", "--check", "out/fixes.patch"], cwd=tmp_path, capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+    subprocess.run([GIT, "apply", "out/fixes.patch"], cwd=tmp_path, check=True)
+    run_demo(Path("again"), "--plan", "deployments.yaml")
+    import json
+
+    again = json.loads((tmp_path / "again" / "report.json").read_text(encoding="utf-8"))
+    pinned = [
+        f for f in again["findings"] if f["target_name"].endswith("chat-pinned (planned)") and f["status"] == "fail"
+    ]
+    assert pinned == []

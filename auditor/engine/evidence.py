@@ -374,7 +374,31 @@ def planned_subjects(
             account_id=account.id if account else None,
             deployment=plan.name,
             location=plan.location,
+            evidence=_plan_fix_evidence(plan, document, len(totals.get(key, ())) if key else 0),
         )
+
+
+def _plan_fix_evidence(plan: PlannedDeployment, document: Mapping[str, Any], sharing: int) -> dict[str, Any]:
+    """What auditor/fixes needs to edit the plan file (version, SKU, capacity), carried onto the finding."""
+    catalog, quota = document.get("catalog"), document.get("quota")
+    catalog = catalog if isinstance(catalog, Mapping) else {}
+    quota = quota if isinstance(quota, Mapping) else {}
+    total, available = quota.get("plan_total"), quota.get("available")
+    excess = total - available if isinstance(total, (int, float)) and isinstance(available, (int, float)) else None
+    return {
+        "fix": {
+            "plan_format": plan.source_format,
+            "name": plan.name,
+            "model_version": plan.model_version,
+            "sku_name": plan.sku_name,
+            "sku_capacity": plan.sku_capacity,
+            "default_version": catalog.get("default_version"),
+            "version_offered": catalog.get("version_offered"),
+            "skus": list(catalog.get("skus") or ()),
+            "quota_excess": excess,
+            "quota_sharing": sharing,
+        }
+    }
 
 
 def _existing_capacity(

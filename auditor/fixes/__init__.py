@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.fixes.calls import Edit, edit_source
+from auditor.fixes.iac import edit_plan_file, edits_for, find_terraform_block
 from auditor.results import Finding, Report, Status
 
 PATCH_NAME = "fixes.patch"
@@ -119,50 +120,96 @@ def _diff(path: str, before: str, after: str) -> str:
     return f"diff --git a/{path} b/{path}\n{text}" if text else ""
 
 
+_Target = tuple[str, str]  # (path relative to root, "python" or a plan format)
+
+
+def _plan_target(finding: Finding, root: Path) -> tuple[str, str, int] | str:
+    """Where a plan finding's edit goes: (path, format, line), or why it cannot be made."""
+    fix = (finding.evidence or {}).get("fix") or {}
+    assert finding.location is not None
+    plan_format = str(fix.get("plan_format") or "yaml")
+    if plan_format == "terraform":
+        found = find_terraform_block(root, str(fix.get("name") or ""))
+        if found is None:
+            return f"no single .tf file under {root} declares the deployment {fix.get('name')}: edit it by hand"
+        path = _relative(str(found[0]), root)
+        return (path, "terraform-hcl", found[1]) if path else "the .tf file is outside the working directory"
+    path = _relative(finding.location.file, root)
+    if path is None:
+        return f"{finding.location.file} is outside {root}: edit it by hand"
+    return path, plan_format, finding.location.line
+
+
+def _edit(kind: str, source: str, edits: dict[int, list[Any]]) -> tuple[str, dict[int, list[str]], set[int]]:
+    if kind == "python":
+        return edit_source(source, {line: tuple(e) for line, e in edits.items()})
+    by_hand: dict[int, list[str]] = {}
+    missing: set[int] = set()
+    for line, plan_edits in sorted(edits.items()):
+        try:
+            source, notes = edit_plan_file(source, kind, line, plan_edits)
+        except (ValueError, IndexError):
+            missing.add(line)
+            continue
+        if notes:
+            by_hand[line] = notes
+    return source, by_hand, missing
+
+
 def plan_fixes(report: Report, root: Path) -> tuple[Report, str, FixSummary]:
     """The report with each fixable finding's hunk (or what to do by hand) in its evidence, the whole patch
-    text, and a summary. Reads the source files under `root`; writes nothing."""
+    text, and a summary. Reads the source and plan files under `root`; writes nothing."""
     summary = FixSummary()
-    wanted: dict[str, dict[int, list[Edit]]] = {}
+    wanted: dict[_Target, dict[int, list[Any]]] = {}
     owners: dict[tuple[str, int], list[int]] = {}
     notes: dict[int, list[str]] = {}
     for index, finding in enumerate(report.findings):
         if finding.status is not Status.FAIL or finding.location is None:
             continue
-        if not finding.location.file.endswith(".py"):
+        edits: list[Any]
+        if finding.location.file.endswith(".py"):
+            edits, left = _edits_of(finding)
+            if left and edits:
+                notes.setdefault(index, []).append("by hand: " + ", ".join(left))
+            place: tuple[str, str, int] | str | None = None
+            if edits:
+                path = _relative(finding.location.file, root)
+                place = (
+                    (path, "python", finding.location.line) if path else f"{finding.location.file} is outside {root}"
+                )
+        elif finding.category == "plan" and isinstance((finding.evidence or {}).get("fix"), Mapping):
+            edits = list(edits_for(finding.rule_id, (finding.evidence or {})["fix"]))
+            place = _plan_target(finding, root) if edits else None
+        else:
             continue
-        edits, left = _edits_of(finding)
-        if left and edits:
-            notes.setdefault(index, []).append("by hand: " + ", ".join(left))
-        if not edits:
+        if isinstance(place, str):
+            notes.setdefault(index, []).append(place)
             continue
-        path = _relative(finding.location.file, root)
-        if path is None:
-            notes.setdefault(index, []).append(f"{finding.location.file} is outside {root}: edit it by hand")
+        if place is None:
             continue
-        line = finding.location.line
-        calls = wanted.setdefault(path, {})
+        path, kind, line = place
+        calls = wanted.setdefault((path, kind), {})
         for edit in edits:
             if edit not in calls.setdefault(line, []):
                 calls[line].append(edit)
         owners.setdefault((path, line), []).append(index)
     hunks: dict[int, str] = {}
     patches: list[str] = []
-    for path, calls in sorted(wanted.items()):
-        file = root / path
+    for (path, kind), calls in sorted(wanted.items()):
         try:
-            before = file.read_text(encoding="utf-8")
+            before = (root / path).read_text(encoding="utf-8")
         except OSError as exc:
             summary.stale.append(f"{path}: cannot be read ({exc.strerror or exc}); no fix written")
             continue
         try:
-            after, by_hand, missing = edit_source(before, {line: tuple(e) for line, e in calls.items()})
+            after, by_hand, missing = _edit(kind, before, calls)
         except Exception as exc:  # libcst's parser errors have no common base worth naming here
             summary.stale.append(f"{path}: does not parse any more ({type(exc).__name__}); no fix written")
             continue
         for line in sorted(missing):
+            where = "SDK call" if kind == "python" else "planned deployment"
             summary.stale.append(
-                f"{path}:{line}: no SDK call starts there any more (the file changed since the scan); fix not written"
+                f"{path}:{line}: no {where} starts there any more (the file changed since the scan); fix not written"
             )
         for line, texts in by_hand.items():
             for index in owners[(path, line)]:
@@ -175,7 +222,7 @@ def plan_fixes(report: Report, root: Path) -> tuple[Report, str, FixSummary]:
         for line, edits in sorted(calls.items()):
             if line in missing:
                 continue
-            one, _, _ = edit_source(before, {line: tuple(edits)})
+            one, _, _ = _edit(kind, before, {line: edits})
             if one == before:
                 continue
             summary.calls_fixed += 1
