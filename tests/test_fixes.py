@@ -286,3 +286,17 @@ def test_yaml_plan_patch_applies_and_the_reaudit_clears_the_version_findings(
         f for f in again["findings"] if f["target_name"].endswith("chat-pinned (planned)") and f["status"] == "fail"
     ]
     assert pinned == []
+
+
+def test_html_shows_each_hunk_under_its_finding_escaped(tmp_path, monkeypatch, rules, kb) -> None:
+    from auditor.render.markdown import render_markdown
+    from auditor.render.templates import render_html
+
+    root = _repo(tmp_path, APP.replace("# creative", "# <script>alert(1)</script>"))
+    monkeypatch.chdir(root)
+    report, _ = write_fixes(_audit_app(root, rules, kb), root / "out", root)
+    html = render_html(report)
+    assert "Fix in fixes.patch (git apply)" in html
+    assert "-        temperature=0.7,  # &lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script>alert(1)" not in html
+    assert "fixes.patch" in render_markdown(report) and "git apply fixes.patch" in render_markdown(report)
