@@ -20,8 +20,10 @@ from auditor.results import Severity, Status
 from auditor.sources.code_scan import contract_from_code
 from tests.conftest import TODAY, catalog_for, make_deployment, make_facts
 
-GIT = shutil.which("git")
-pytestmark = pytest.mark.skipif(GIT is None, reason="git is needed to check the patch the way users apply it")
+GIT = shutil.which("git") or "git"
+pytestmark = pytest.mark.skipif(
+    shutil.which("git") is None, reason="git is needed to check the patch the way users apply it"
+)
 
 APP = """\
 from openai import OpenAI

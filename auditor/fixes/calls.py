@@ -3,7 +3,7 @@ the call's own arguments change; formatting, comments and the rest of the file s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
@@ -113,7 +113,7 @@ def apply_edit(call: cst.Call, edit: Edit) -> cst.Call:
 class _Editor(cst.CSTTransformer):
     METADATA_DEPENDENCIES = (PositionProvider,)
 
-    def __init__(self, edits: dict[int, Sequence[Edit]]) -> None:
+    def __init__(self, edits: Mapping[int, Sequence[Edit]]) -> None:
         super().__init__()
         self.edits = edits
         self.done: set[int] = set()
@@ -135,7 +135,7 @@ class _Editor(cst.CSTTransformer):
         return updated
 
 
-def edit_source(source: str, edits: dict[int, Sequence[Edit]]) -> tuple[str, dict[int, list[str]], set[int]]:
+def edit_source(source: str, edits: Mapping[int, Sequence[Edit]]) -> tuple[str, dict[int, list[str]], set[int]]:
     """The source with the edits made to the SDK calls starting at the given lines; what must be done by hand,
     per line; and the lines where no such call was found (the file changed since the scan)."""
     wrapper = MetadataWrapper(cst.parse_module(source))
