@@ -20,7 +20,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from auditor.engine.conditions import UNKNOWN
-from auditor.engine.evaluate import evaluate_all
+from auditor.engine.evaluate import evaluate_each
 from auditor.engine.rules import Rule
 from auditor.engine.subjects import Subject, build_subjects
 from auditor.errors import InputError
@@ -237,11 +237,25 @@ def next_models(facts: Facts, kb: KnowledgeBase, today: date) -> dict[str, tuple
     the next model of the deployment of that name (created when the plan is applied if none exists)."""
     accounts = {a.id: a for a in facts.accounts}
     found: dict[str, tuple[Deployment, NextModel]] = {}
+    # Deployments of one model version, SKU and upgrade option in one region and account kind move alike.
+    shared: dict[tuple[Any, ...], NextModel | None] = {}
     for deployment in facts.deployments:
         account = accounts.get(deployment.account_id)
         if account is None:
             continue
-        upcoming = next_model(facts, account, deployment, kb, today)
+        key = (
+            account.subscription_id,
+            account.location,
+            account.kind.lower(),
+            deployment.model_format,
+            deployment.model_name,
+            deployment.model_version,
+            deployment.sku_name,
+            deployment.version_upgrade_option,
+        )
+        if key not in shared:
+            shared[key] = next_model(facts, account, deployment, kb, today)
+        upcoming = shared[key]
         if upcoming is not None:
             found[deployment.id] = (deployment, upcoming)
     called = {c.deployment for c in facts.contract or ()}
@@ -278,7 +292,7 @@ def _outcomes(
     rules: Sequence[Rule], facts: Facts, kb: KnowledgeBase, today: date, targets: set[str]
 ) -> dict[tuple[Any, ...], tuple[Subject, list[Finding]]]:
     subjects = [s for s in build_subjects(facts, kb, today) if s.kind in IMPACT_KINDS and s.target in targets]
-    return {_subject_key(s): (s, evaluate_all(rules, facts, kb, today, [s])) for s in subjects}
+    return {_subject_key(s): (s, found) for s, found in zip(subjects, evaluate_each(rules, subjects), strict=True)}
 
 
 def _when_text(upcoming: NextModel, today: date) -> tuple[str, Any]:
