@@ -276,7 +276,9 @@ def test_yaml_plan_patch_applies_and_the_reaudit_clears_the_version_findings(
     monkeypatch.chdir(tmp_path)
     run_demo(Path("out"), "--plan", "deployments.yaml")
     patch = (tmp_path / "out" / "fixes.patch").read_text(encoding="utf-8")
-    assert '-    model: {format: OpenAI, name: gpt-4o, version: "2024-08-06"}' in patch
+    assert '-    version: "2024-05-13"' in patch and '+    version: "2024-11-20"' in patch
+    assert "2024-08-06" not in patch  # chat-pinned is only info (AOAI-PLAN-004): pinning may be deliberate
+    assert "-    sku: Standard\n+    sku: GlobalStandard" in patch  # what the default version offers in westus3
     check = subprocess.run([GIT, "apply", "--check", "out/fixes.patch"], cwd=tmp_path, capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
     subprocess.run([GIT, "apply", "out/fixes.patch"], cwd=tmp_path, check=True)
@@ -284,10 +286,12 @@ def test_yaml_plan_patch_applies_and_the_reaudit_clears_the_version_findings(
     import json
 
     again = json.loads((tmp_path / "again" / "report.json").read_text(encoding="utf-8"))
-    pinned = [
-        f for f in again["findings"] if f["target_name"].endswith("chat-pinned (planned)") and f["status"] == "fail"
+    regional = [
+        f["rule_id"]
+        for f in again["findings"]
+        if f["target_name"].endswith("regional-4o (planned)") and f["status"] == "fail"
     ]
-    assert pinned == []
+    assert "AOAI-PLAN-003" not in regional and "AOAI-PLAN-001" not in regional, regional
 
 
 def test_html_shows_each_hunk_under_its_finding_escaped(tmp_path, monkeypatch, rules, kb) -> None:

@@ -318,6 +318,8 @@ def planned_subjects(
                 sku_capacity=plan.sku_capacity,
             )
             entries = catalog_entries(region, account, probe_deployment)
+            default_entry = next((m for m in entries or () if m.is_default_version), None)
+            view["default_version_skus"] = sorted(s.name for s in default_entry.skus) if default_entry else []
             if plan.model_version is None and "model.version" not in unresolved and entries:
                 default = next((m.version for m in entries if m.is_default_version), None)
                 probe_deployment = replace(probe_deployment, model_version=default)
@@ -395,6 +397,7 @@ def _plan_fix_evidence(plan: PlannedDeployment, document: Mapping[str, Any], sha
             "default_version": catalog.get("default_version"),
             "version_offered": catalog.get("version_offered"),
             "skus": list(catalog.get("skus") or ()),
+            "default_version_skus": list((document.get("plan") or {}).get("default_version_skus") or ()),
             "quota_excess": excess,
             "quota_sharing": sharing,
         }

@@ -18,7 +18,7 @@ from typing import Any
 
 from auditor.fixes.calls import Edit, edit_source
 from auditor.fixes.iac import edit_plan_file, edits_for, find_terraform_block
-from auditor.results import Finding, Report, Status
+from auditor.results import Finding, Report, Severity, Status
 
 PATCH_NAME = "fixes.patch"
 _DROP_WHEN_REJECTED = {
@@ -164,8 +164,8 @@ def plan_fixes(report: Report, root: Path) -> tuple[Report, str, FixSummary]:
     owners: dict[tuple[str, int], list[int]] = {}
     notes: dict[int, list[str]] = {}
     for index, finding in enumerate(report.findings):
-        if finding.status is not Status.FAIL or finding.location is None:
-            continue
+        if finding.status is not Status.FAIL or finding.location is None or finding.severity is Severity.INFO:
+            continue  # an info finding (an upgrade a year out) is not worth changing today's behaviour for
         edits: list[Any]
         if finding.location.file.endswith(".py"):
             edits, left = _edits_of(finding)

@@ -37,13 +37,10 @@ def edits_for(rule_id: str, fix: Mapping[str, Any]) -> list[PlanEdit]:
     version, default = fix.get("model_version"), fix.get("default_version")
     skus, sku = list(fix.get("skus") or ()), fix.get("sku_name")
     new_version = [PlanEdit("version", version, str(default))] if default and version and default != version else []
+    if new_version:  # the default version may not offer the planned SKU either
+        new_version += _sku_edit(sku, list(fix.get("default_version_skus") or ()))
     if rule_id == "AOAI-PLAN-001":
-        if not fix.get("version_offered"):
-            return new_version
-        if sku not in skus and skus:
-            chosen = "GlobalStandard" if "GlobalStandard" in skus else skus[0] if len(skus) == 1 else None
-            return [PlanEdit("sku", sku, chosen)] if chosen else []
-        return []
+        return new_version if not fix.get("version_offered") else _sku_edit(sku, skus)
     if rule_id in ("AOAI-PLAN-003", "AOAI-PLAN-004"):
         return new_version
     if rule_id == "AOAI-PLAN-005":
@@ -53,6 +50,14 @@ def edits_for(rule_id: str, fix: Mapping[str, Any]) -> list[PlanEdit]:
             if 0 < fitted < capacity:
                 return [PlanEdit("capacity", str(capacity), str(fitted))]
     return []
+
+
+def _sku_edit(sku: Any, offered: list[str]) -> list[PlanEdit]:
+    """The SKU to move to when the planned one is not offered: GlobalStandard when offered, else the only one."""
+    if not offered or sku in offered:
+        return []
+    chosen = "GlobalStandard" if "GlobalStandard" in offered else offered[0] if len(offered) == 1 else None
+    return [PlanEdit("sku", str(sku) if sku else None, chosen)] if chosen else []
 
 
 class PlanByHand(Exception):
