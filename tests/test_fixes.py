@@ -278,7 +278,7 @@ def test_yaml_plan_patch_applies_and_the_reaudit_clears_the_version_findings(
     patch = (tmp_path / "out" / "fixes.patch").read_text(encoding="utf-8")
     assert '-    version: "2024-05-13"' in patch and '+    version: "2024-11-20"' in patch
     assert "2024-08-06" not in patch  # chat-pinned is only info (AOAI-PLAN-004): pinning may be deliberate
-    assert "-    sku: Standard\n+    sku: GlobalStandard" in patch  # what the default version offers in westus3
+    assert "-    sku: Standard\n" in patch and "+    sku: GlobalStandard\n" in patch  # what 2024-11-20 offers there
     check = subprocess.run([GIT, "apply", "--check", "out/fixes.patch"], cwd=tmp_path, capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
     subprocess.run([GIT, "apply", "out/fixes.patch"], cwd=tmp_path, check=True)
