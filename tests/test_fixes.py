@@ -93,8 +93,11 @@ def test_patch_applies_with_git_and_the_reaudit_has_no_error_on_the_call(tmp_pat
     monkeypatch.chdir(root)
     report = _audit_app(root, rules, kb)
     upgrade = [f for f in report.findings if f.rule_id == "AOAI-UPG-001" and f.status is Status.FAIL]
-    assert [f.location.line for f in upgrade if f.location] == [8]
+    assert sorted(f.location.line for f in upgrade if f.location) == [8, 26]  # 26: temperature via **SETTINGS
     report, summary = write_fixes(report, root / "out", root)
+    (by_hand,) = [f for f in report.findings if f.rule_id == "AOAI-UPG-001" and f.location and f.location.line == 26]
+    assert by_hand.evidence is not None and "patch" not in by_hand.evidence
+    assert "temperature comes through **kwargs" in by_hand.evidence["fix_by_hand"]
     patch = (root / "out" / "fixes.patch").read_text(encoding="utf-8")
     assert summary.patch is not None and summary.files == ["app/main.py"] and summary.stale == []
     assert "--- a/app/main.py" in patch and "+++ b/app/main.py" in patch
