@@ -309,3 +309,10 @@ def test_html_shows_each_hunk_under_its_finding_escaped(tmp_path, monkeypatch, r
     assert "-        temperature=0.7,  # &lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<script>alert(1)" not in html
     assert "fixes.patch" in render_markdown(report) and "git apply fixes.patch" in render_markdown(report)
+
+
+def test_a_framework_call_is_left_to_people_not_called_stale() -> None:
+    source = 'llm = AzureChatOpenAI(azure_deployment="chat", temperature=0.7)\n'
+    edited, by_hand, missing = edit_source(source, {1: (Edit("drop", "temperature"),)})
+    assert edited == source and missing == set()
+    assert "not an openai SDK create/parse/stream call" in by_hand[1][0] and "drop temperature=" in by_hand[1][0]

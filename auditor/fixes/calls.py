@@ -117,10 +117,12 @@ class _Editor(cst.CSTTransformer):
         super().__init__()
         self.edits = edits
         self.done: set[int] = set()
+        self.calls: set[int] = set()
         self.by_hand: dict[int, list[str]] = {}
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         line = self.get_metadata(PositionProvider, original).start.line
+        self.calls.add(line)
         if line not in self.edits or line in self.done or not _is_sdk_call(original):
             return updated
         self.done.add(line)
@@ -141,4 +143,9 @@ def edit_source(source: str, edits: Mapping[int, Sequence[Edit]]) -> tuple[str, 
     wrapper = MetadataWrapper(cst.parse_module(source))
     editor = _Editor(edits)
     module = wrapper.visit(editor)
-    return module.code, editor.by_hand, set(edits) - editor.done
+    for line in (set(edits) - editor.done) & editor.calls:  # a framework's constructor, functools.partial ...
+        editor.by_hand.setdefault(line, []).append(
+            "the call here is not an openai SDK create/parse/stream call (a framework or a wrapper sends the "
+            "request): " + "; ".join(e.describe() for e in edits[line]) + " where it is configured, by hand"
+        )
+    return module.code, editor.by_hand, set(edits) - editor.done - editor.calls
