@@ -50,9 +50,10 @@ def test_demo_reports_the_upgrade_of_dev_mini_to_a_reasoning_model(tmp_path: Pat
     message = upgrade[0]["message"]
     for text in ("o4-mini 2025-04-16", "temperature", "max_tokens", "replacementConfig", "contract.yaml"):
         assert text in message, text
-    assert upgrade[0]["evidence"]["upgrade_date"] in message
-    summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
-    assert "AOAI-UPG-00" in summary or upgrade[0]["severity"] == "info"
+    # westus3's catalog: replacementConfig.autoUpgradeStartDate 2026-12-28 (auditor/demo/tenant/catalog/westus3.yaml)
+    assert upgrade[0]["evidence"]["upgrade_date"] == "2026-12-28" and "2026-12-28" in message
+    assert upgrade[0]["rule_id"] == "AOAI-UPG-001" and upgrade[0]["severity"] == "error"  # within 30 days of today
+    assert "AOAI-UPG-001" in (tmp_path / "summary.md").read_text(encoding="utf-8")
 
 
 def test_what_if_breaks_one_deployment_and_heals_another(tmp_path: Path) -> None:
