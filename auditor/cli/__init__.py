@@ -43,6 +43,7 @@ examples:
   audit --plan main.json                        an ARM template or `bicep build` output (the format is detected)
   terraform show -json tf.plan > plan.json && audit --plan plan.json --contract app-contract.yaml
   audit --all --monitor --policy rules/policies/azure-baseline.yaml    nightly compliance: policy, logs, 429s
+  audit --resource myres --contract-from ./app --what-if chat-prod=o4-mini    which calls break on o4-mini
 
 exit codes:
   0  no failing finding at or above --fail-on
@@ -269,6 +270,15 @@ def _add_evidence_arguments(parser: argparse.ArgumentParser) -> None:
         "version, sku, capacity), an ARM template / Bicep build output, or `terraform show -json` "
         "output; the format is detected. Its accounts are audited too. Example: --plan plan.json",
     )
+    group.add_argument(
+        "--what-if",
+        action="append",
+        default=[],
+        metavar="DEPLOYMENT=MODEL[:VERSION]",
+        help="audit as if the deployment (or planned deployment; ACCOUNT/NAME when names repeat) ran another "
+        "model: every rule, the app's contract included, sees that model; findings on it say what-if. "
+        "Repeatable; without :VERSION the region's default version. Example: --what-if chat-prod=o4-mini:2025-04-16",
+    )
 
 
 def _probe_options(args: argparse.Namespace, demo: bool = False) -> ProbeOptions | None:
@@ -310,6 +320,9 @@ def _validate_evidence(args: argparse.Namespace) -> None:
         raise InputError("--allow-endpoint only matters for live probes: add --probe")
     if args.contract is not None and args.contract_from is not None:
         raise InputError("give either --contract FILE or --contract-from PATH, not both")
+    from auditor.upgrade import parse_what_if
+
+    args.what_ifs = tuple(parse_what_if(value) for value in args.what_if)
 
 
 def _validate(args: argparse.Namespace) -> None:
@@ -501,6 +514,7 @@ def run(argv: Sequence[str]) -> int:
             plan=args.plan,
             probe=_probe_options(args, demo=args.demo),
             monitor=args.monitor or bool(policy and policy.needs_monitor),
+            what_if=args.what_ifs,
         )
         from auditor.cli.progress import BarProgress, wants_bar
 
@@ -516,7 +530,12 @@ def run(argv: Sequence[str]) -> int:
     from auditor.audit import finish
 
     report = finish(report, waivers=waivers, baseline=baseline)
-    paths = write_reports(report, args.out, args.formats)
+    from auditor.fixes import write_fixes
+
+    report, fixes = write_fixes(report, args.out, Path.cwd())
+    paths = write_reports(report, args.out, args.formats) + ([fixes.patch] if fixes.patch else [])
+    for problem in fixes.stale:
+        print(f"audit: warning: {problem}", file=sys.stderr)
     _append_step_summary(report)
     exit_code = gate(report, args.fail_on)
     if not args.quiet:
