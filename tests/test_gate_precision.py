@@ -21,7 +21,9 @@ from auditor.results import Cause, Status
 from auditor.sources.contract import load_contract
 from tests.conftest import SUB, make_account, make_deployment, make_facts
 
-TODAY = load_knowledge().checked
+_CHECKED = load_knowledge().checked
+assert _CHECKED is not None
+TODAY = _CHECKED
 REGION = f"/subscriptions/{SUB}/providers/Microsoft.CognitiveServices/locations/eastus2"
 
 

@@ -228,6 +228,11 @@ CASES: list[tuple[str, Status, Build]] = [
     ("AOAI-LIFE-002", Status.PASS, lambda: _retiring(60)),
     ("AOAI-LIFE-003", Status.FAIL, lambda: _retiring(60)),
     ("AOAI-LIFE-003", Status.PASS, lambda: _retiring(200)),
+    # deprecationStatus Tentative (stable/2025-09-01/examples/ListLocationModels.json, dall-e-3 and gpt-4o
+    # 2024-05-13): a warning, never the error of a confirmed date
+    ("AOAI-LIFE-006", Status.FAIL, lambda: _retiring(10, tentative=True)),
+    ("AOAI-LIFE-006", Status.FAIL, lambda: _retiring(-10, tentative=True)),
+    ("AOAI-LIFE-006", Status.PASS, lambda: _retiring(60, tentative=True)),
     ("AOAI-LIFE-004", Status.FAIL, lambda: _retiring(60, version_upgrade_option="NoAutoUpgrade")),
     ("AOAI-LIFE-004", Status.PASS, lambda: _retiring(60)),
     ("AOAI-LIFE-005", Status.FAIL, lambda: _with_status("Deprecated")),
@@ -350,11 +355,12 @@ def _retiring_on(day: date) -> Facts:
     return make_facts(deployment, catalog=catalog_for(deployment, deprecation=day))
 
 
-def _retiring(days: int, **deployment_fields: Any) -> Facts:
+def _retiring(days: int, tentative: bool = False, **deployment_fields: Any) -> Facts:
     from tests.conftest import catalog_for
 
     deployment = make_deployment("c", **deployment_fields)
-    return make_facts(deployment, catalog=catalog_for(deployment, deprecation=TODAY + timedelta(days=days)))
+    catalog = catalog_for(deployment, deprecation=TODAY + timedelta(days=days))
+    return make_facts(deployment, catalog=tuple(replace(e, deprecation_tentative=tentative) for e in catalog))
 
 
 @pytest.mark.parametrize("rule_id,expected,build", CASES, ids=[f"{c[0]}-{c[1].value}-{i}" for i, c in enumerate(CASES)])

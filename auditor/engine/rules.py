@@ -13,6 +13,7 @@ import jsonschema
 
 from auditor.engine.conditions import Compiled, compile_condition
 from auditor.engine.fields import SUBJECT_FIELDS, condition_paths, declared, suggestion, template_paths
+from auditor.enums import Category
 from auditor.errors import InputError
 from auditor.resources import data_dir, schema_path
 from auditor.results import Severity
@@ -25,7 +26,7 @@ class Rule:
 
     id: str
     title: str
-    category: str
+    category: Category
     severity: Severity
     applies_to: str
     fails_when: Mapping[str, Any]
@@ -78,7 +79,7 @@ def load_rule_file(path: Path) -> list[Rule]:
             Rule(
                 id=raw["id"],
                 title=raw["title"],
-                category=raw["category"],
+                category=Category(raw["category"]),
                 severity=Severity(raw["severity"]),
                 applies_to=raw["applies_to"],
                 fails_when=raw["fails_when"],

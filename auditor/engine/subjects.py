@@ -45,7 +45,7 @@ class _Index:
     accounts: dict[str, Account] = field(default_factory=dict)
     account_views: dict[str, dict[str, Any]] = field(default_factory=dict)
     regions: dict[tuple[str, str], Region] = field(default_factory=dict)
-    catalog: dict[tuple[int, str, str], list[CatalogModel]] = field(default_factory=dict)
+    catalog: dict[tuple[int, str], list[CatalogModel]] = field(default_factory=dict)
     by_model: dict[str, list[str]] = field(default_factory=dict)
     by_name: dict[str, list[Deployment]] = field(default_factory=dict)
     calls: dict[str, list[ContractCall]] | None = None
@@ -65,7 +65,7 @@ class _Index:
         index.regions = {(r.subscription_id, r.location): r for r in facts.regions}
         for region in facts.regions:
             for entry in region.catalog or ():
-                index.catalog.setdefault((id(region), entry.kind.lower(), entry.name), []).append(entry)
+                index.catalog.setdefault((id(region), entry.name), []).append(entry)
         if facts.contract is not None:
             index.calls = {}
             for call in facts.contract:
@@ -119,7 +119,7 @@ class _Index:
             return None
         return [
             m
-            for m in self.catalog.get((id(region), account.kind.lower(), deployment.model_name or ""), ())
+            for m in self.catalog.get((id(region), deployment.model_name or ""), ())
             if deployment.model_format is None or m.format.lower() == deployment.model_format.lower()
         ]
 
@@ -171,7 +171,7 @@ def deployment_subjects(index: _Index) -> Iterator[Subject]:
         shared_key = (id(region), account.kind.lower(), deployment.model_format, *view_key)
         shared = shared_views.get(shared_key)
         if shared is None:
-            catalog = catalog_view(index.catalog_entries(region, account, deployment), deployment, today)
+            catalog = catalog_view(index.catalog_entries(region, account, deployment), deployment, today, account.kind)
             if view_key not in model_views:
                 model_views[view_key] = model_view(kb, *view_key, today)
             model, disagreements, compared = with_catalog(model_views[view_key], catalog, kb, deployment)
@@ -275,6 +275,8 @@ def _call_view(call: ContractCall) -> dict[str, Any]:
         "tokens_per_minute": call.tokens_per_minute,
         "roles": list(call.roles),
         "resolved": True,  # the deployment name is known (see evidence.unresolved_call_subjects)
+        "legacy_sdk": call.sdk == "openai<1",
+        "source": f"{call.location.file}:{call.location.line}" if call.location else call.deployment,
     }
 
 

@@ -34,7 +34,11 @@ from auditor.yamlfile import LineDict, LineList, load_yaml, reject_unknown_keys
 
 APIS = ("chat_completions", "responses", "completions", "embeddings")
 _CALL_KEYS = {"api", "parameters", "account", "min_context_tokens", "tokens_per_minute", "roles", "source", "default"}
-_UNRESOLVED_KEYS = {"api", "source", "model", "why", "parameters"}
+# written by `audit contract scan`: other values the name takes, the framework or wrapper the call goes
+# through, the SDK generation (openai<1), the api-version the client sends, a note on how it was resolved
+_SCAN_KEYS = {"alternatives", "via", "sdk", "api_version", "note"}
+_CALL_KEYS |= _SCAN_KEYS
+_UNRESOLVED_KEYS = {"api", "source", "model", "why", "parameters", "via", "sdk", "api_version"}
 
 
 def _source(path: Path, raw: Any, line: int) -> SourceLocation | None:
@@ -81,6 +85,7 @@ def _call(path: Path, name: str, raw: Any, line: int) -> ContractCall:
         tokens_per_minute=raw.get("tokens_per_minute"),
         location=_source(path, raw, line) or SourceLocation(str(path), line),
         roles=tuple(roles),
+        sdk=str(raw["sdk"]) if raw.get("sdk") is not None else None,
     )
 
 
@@ -195,6 +200,7 @@ def _unresolved(path: Path, raw: Any) -> list[UnresolvedCall]:
                 why=str(entry.get("why") or "not given"),
                 location=_source(path, entry, line) or SourceLocation(str(path), line),
                 parameters=dict(params) if isinstance(params, Mapping) else {},
+                sdk=str(entry["sdk"]) if entry.get("sdk") is not None else None,
             )
         )
     return found
