@@ -258,3 +258,24 @@ def test_probes_are_planned_for_parameters_the_knowledge_base_does_not_know(kb) 
     unknown_model = make_deployment("dep", "gpt-9-preview", "2027-01-01")
     assert _doubted(kb, unknown_model, "chat_completions", "temperature", 0.5, TODAY)
     assert not _doubted(kb, make_deployment(), "chat_completions", "temperature", 0.5, TODAY)
+
+
+def test_a_scanned_responses_call_with_reasoning_effort_is_not_blocked(tmp_path: Path) -> None:
+    """The false block as a new user met it: responses.create(reasoning={"effort": ...}) scanned from the code,
+    audited against the demo tenant's o4-mini deployment."""
+    from tests.conftest import run_demo
+
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "main.py").write_text(
+        "from openai import OpenAI\n\nclient = OpenAI()\n"
+        'client.responses.create(model="reasoner", input="hi", reasoning={"effort": "medium"}, max_output_tokens=500)\n'
+    )
+    run_demo(tmp_path / "out", "--contract-from", str(app), "--format", "json")
+    findings = json.loads((tmp_path / "out" / "report.json").read_text())["findings"]
+    mine = {
+        (f["rule_id"], f["status"])
+        for f in findings
+        if f["target_name"] == "contoso-aoai-eus2/reasoner" and f["rule_id"] in ("AOAI-API-003", "AOAI-PARAM-004")
+    }
+    assert mine == {("AOAI-API-003", "pass"), ("AOAI-PARAM-004", "pass")}
