@@ -364,9 +364,9 @@ def model_view(
 
     apis = value("apis")
     reasoning = value("reasoning")
-    if reasoning is UNKNOWN and entry.kind is not None and "reasoning" not in facts:
-        reasoning = entry.kind == "reasoning"  # the family's kind says it
     parameters = kb.parameters(entry) if "parameters" in facts else ({} if reasoning is False else UNKNOWN)
+    if reasoning is UNKNOWN and entry.kind is not None and "reasoning" not in facts:
+        reasoning = entry.kind == "reasoning"  # the family's kind says it (its parameters stay unknown)
     if "parameters" in facts and facts["parameters"].value is UNKNOWN:
         parameters = UNKNOWN
     effort = value("reasoning_effort")

@@ -235,7 +235,9 @@ the corpus judges today's calls, and its knowledge-base replacements (gpt-4o -> 
 def tenant_state(scenario: Scenario) -> Facts:
     """The tenant as the enumerator would read it: deployments, the region's live catalog, quota usages."""
     account = make_account()
-    deployments = tuple(make_deployment(name, model, _VERSIONS[model]) for name, model in scenario.deployments)
+    deployments = tuple(  # deploymentState as api-version 2026-03-01 reports it
+        make_deployment(name, model, _VERSIONS[model], state="Running") for name, model in scenario.deployments
+    )
     catalog = tuple(_entry(d, scenario) for d in deployments if d.model_name not in scenario.not_offered)
     usages = tuple(
         QuotaUsage(f"OpenAI.GlobalStandard.{d.model_name}", f"Tokens per Minute (thousands) - {d.model_name}", 10, 1000)

@@ -348,27 +348,6 @@ def _validate(args: argparse.Namespace) -> None:
     args.cloud_obj = get_cloud(args.cloud, args.management_endpoint)
 
 
-def _print_unknowns(report: Report, fail_on: FailOn) -> None:
-    """Every unknown at or above the gate, with the missing fact, its cause (knowledge base or Azure read)
-    and how to settle it; and an audit that audited nothing, said so."""
-    from auditor.engine.causes import SETTLE
-    from auditor.results import Severity, Status
-
-    if not report.targets:
-        for gap in report.gaps:
-            print(f"  INCOMPLETE {gap}"[:220])
-    if fail_on == "never":
-        return
-    threshold = Severity(fail_on).rank
-    unknown = [f for f in report.findings if f.status is Status.UNKNOWN and f.severity.rank >= threshold]
-    unknown.sort(key=lambda f: (-f.severity.rank, f.rule_id, f.target_name))
-    for f in unknown:
-        cause = f.cause.value.replace("_", " ") if f.cause else "unknown cause"
-        print(f"  UNKNOWN {f.severity.value.upper():7} {f.rule_id:16} {f.target_name}: {f.reason} [{cause}]")
-        if f.cause is not None:
-            print(f"      settle: {SETTLE[f.cause]} (waiver rule: {f.rule_id})")
-
-
 def _print_summary(report: Report, paths: Sequence[Path], exit_code: int, fail_on: FailOn) -> None:
     from auditor.results import Severity, Status, TargetStatus
 
@@ -393,7 +372,9 @@ def _print_summary(report: Report, paths: Sequence[Path], exit_code: int, fail_o
     for target in report.targets:
         if target.status is not TargetStatus.COMPLETE:
             print(f"  INCOMPLETE {target.name}: {'; '.join(target.reasons)}"[:220])
-    _print_unknowns(report, fail_on)
+    from auditor.cli.unknowns import print_unknowns
+
+    print_unknowns(report, fail_on)
     probes = s.probes
     if probes:
         print(

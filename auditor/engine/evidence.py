@@ -68,18 +68,25 @@ def with_probes(model: dict[str, Any], mine: Sequence[ProbeResult]) -> dict[str,
             merged["apis"] = sorted(served)
             merged["responses_only"] = "responses" in served and "chat_completions" not in served
     table = merged.get("parameters")
+    probed = [p for p in mine if p.parameter is not None]
+    if table is UNKNOWN and probed:
+        # The knowledge base has no table for this model: what the probes answered is all that is known;
+        # every other parameter stays unknown ("*").
+        table = {"*": {"support": UNKNOWN, "default": UNKNOWN}}
     if isinstance(table, Mapping):
         updated = {k: dict(v) for k, v in table.items()}
-        for p in mine:
-            if p.parameter is None:
-                continue
-            spec = updated.setdefault(p.parameter, {"support": "supported"})
+        for p in probed:
+            spec = updated.setdefault(str(p.parameter), {"support": "supported"})
             support = spec.get("support")
             if p.outcome == "success" and (
-                support == "rejected" or (support == "default_only" and p.value != spec.get("default"))
+                support in (UNKNOWN, "rejected") or (support == "default_only" and p.value != spec.get("default"))
             ):
                 spec["support"] = "supported"
-            elif p.outcome in ("unsupported_parameter", "unsupported_value") and support in (None, "supported"):
+            elif p.outcome in ("unsupported_parameter", "unsupported_value") and support in (
+                UNKNOWN,
+                None,
+                "supported",
+            ):
                 spec["support"] = "rejected"
         if updated != table:
             merged["parameters"] = updated

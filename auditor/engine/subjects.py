@@ -371,7 +371,9 @@ def _param_view(
     kb: KnowledgeBase, call: ContractCall, model: Mapping[str, Any], param: str, value: Any
 ) -> dict[str, Any]:
     table = model["parameters"]
-    spec: Any = UNKNOWN if table is UNKNOWN else dict(table.get(param) or {"support": "supported"})
+    # A table lists what the model refuses (its sources list every refusal); "*" stands for the parameters
+    # it does not list when only probes answered for some (engine.evidence.with_probes).
+    spec: Any = UNKNOWN if table is UNKNOWN else dict(table.get(param) or table.get("*") or {"support": "supported"})
     return {
         **kb.api_parameter(call.api, param),
         "name": param,
