@@ -14,6 +14,7 @@ from auditor.audit import audit, gate
 from auditor.cli import main
 from auditor.engine.evaluate import evaluate_all
 from auditor.engine.rules import load_rule_file, load_rules
+from auditor.enums import ProbeOutcome
 from auditor.errors import InputError
 from auditor.facts import CollectionGap, ContractCall, Facts, RateLimit
 from auditor.knowledge import load_knowledge
@@ -241,7 +242,7 @@ def test_a_probe_settles_a_parameter_the_knowledge_base_does_not_know(rules, kb)
     facts = make_facts(deployment, contract=(call,))
     assert {f.status for f in _findings(facts, "AOAI-PARAM-001", rules, kb)} == {Status.UNKNOWN}
     answered = ProbeResult(
-        make_account().id, "dep", "chat_completions", "success", parameter="temperature", value=0.5,
+        make_account().id, "dep", "chat_completions", ProbeOutcome.SUCCESS, parameter="temperature", value=0.5,
         deployment_id=deployment.id, called_by_app=True,
     )  # fmt: skip
     by_param = {
