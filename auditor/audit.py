@@ -316,6 +316,13 @@ def _inventory(facts: Facts) -> tuple[InventoryRow, ...]:
             sku_capacity=d.sku_capacity,
             provisioning_state=d.provisioning_state,
             version_upgrade_option=d.version_upgrade_option,
+            state=d.state,
+            current_capacity=d.current_capacity,
+            spillover_deployment_name=d.spillover_deployment_name,
+            dynamic_throttling_enabled=d.dynamic_throttling_enabled,
+            parent_deployment_name=d.parent_deployment_name,
+            rai_policy_name=d.rai_policy_name,
+            tags=dict(d.tags) or None,
         )
         for d in facts.deployments
     )
