@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -304,11 +304,11 @@ CASES: list[tuple[str, Status, Build]] = [
             make_deployment("t", "gpt-4", "turbo-2024-04-09"), {"chatCompletion": "true", "responses": "true"}
         ),
     ),
-    ("AOAI-API-010", Status.PASS, healthy),
+    ("AOAI-API-010", Status.PASS, lambda: _with_caps(make_deployment("c"), {"chatCompletion": "true"})),
     ("AOAI-PARAM-010", Status.FAIL, lambda: _with_caps(make_deployment("c"), {"maxContextToken": "64000"})),
     ("AOAI-PARAM-010", Status.PASS, lambda: _with_caps(make_deployment("c"), {"maxContextToken": "128000"})),
     ("AOAI-LIFE-010", Status.FAIL, lambda: _retiring(200)),
-    ("AOAI-LIFE-010", Status.PASS, healthy),
+    ("AOAI-LIFE-010", Status.PASS, lambda: _retiring_on(date(2026, 10, 1))),  # the knowledge base's date
     ("AOAI-LIFE-011", Status.PASS, healthy),
     ("AOAI-LIFE-011", Status.FAIL, lambda: (healthy(), _stale_kb())),
 ]
@@ -346,6 +346,13 @@ def _with_caps(deployment, capabilities) -> Facts:
     from tests.conftest import catalog_for
 
     return make_facts(deployment, catalog=catalog_for(deployment, capabilities=capabilities))
+
+
+def _retiring_on(day: date) -> Facts:
+    from tests.conftest import catalog_for
+
+    deployment = make_deployment("c")
+    return make_facts(deployment, catalog=catalog_for(deployment, deprecation=day))
 
 
 def _retiring(days: int, tentative: bool = False, **deployment_fields: Any) -> Facts:

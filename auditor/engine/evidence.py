@@ -241,6 +241,7 @@ def unresolved_call_subjects(facts: Facts) -> Iterator[Subject]:
             "api": call.api,
             "parameters": sorted(call.parameters),
             "resolved": False,
+            "legacy_sdk": call.sdk == "openai<1",
             "expression": call.expression,
             "why": call.why,
             "source": where,
@@ -326,7 +327,7 @@ def planned_subjects(
             if not blocking and "model.version" not in unresolved:
                 catalog = catalog_view(entries, probe_deployment, today, account.kind)
                 known = model_view(kb, plan.model_name, probe_deployment.model_version, plan.sku_name, today)
-                model, _ = with_catalog(known, catalog, kb, probe_deployment)
+                model, _, _ = with_catalog(known, catalog, kb, probe_deployment)
                 document.update(catalog=catalog, model=model, lifecycle=lifecycle_view(catalog, model))
                 document["capacity"] = _capacity_fit(catalog, view["sku_capacity"])
                 usage_name = catalog.get("usage_name") if isinstance(catalog, Mapping) else None

@@ -14,6 +14,7 @@ from typing import Any
 from auditor.capabilities import apis_reported, limits_reported
 from auditor.facts import Account, CatalogModel, CatalogSku, ContractCall, Deployment, Facts, Region, SourceLocation
 from auditor.knowledge import KnowledgeBase
+from auditor.results import Cause
 from auditor.unknown import UNKNOWN
 
 
@@ -30,6 +31,9 @@ class Subject:
     location: SourceLocation | None = None
     evidence: Mapping[str, Any] = field(default_factory=dict)
     """What was observed (a probe's status, error code, latency ...), carried onto the finding as is."""
+    causes: Mapping[str, tuple[Cause, str]] = field(default_factory=dict)
+    """Why a part of the document is unknown, by path prefix (`catalog`: the region's catalog could not be
+    read ...); engine/causes.py infers the rest."""
 
 
 def account_view(account: Account, deployment_count: int, kb: KnowledgeBase) -> dict[str, Any]:
@@ -89,7 +93,7 @@ def deployment_view(deployment: Deployment) -> dict[str, Any]:
         "rai_policy_name": deployment.rai_policy_name,
         "provisioning_state": deployment.provisioning_state,
         "capabilities": dict(deployment.capabilities),
-        "tokens_per_minute": per_minute(deployment, "token"),
+        "tokens_per_minute": _or_unknown(per_minute(deployment, "token")),
         "state": UNKNOWN if deployment.state is None else deployment.state,
         "current_capacity": deployment.current_capacity,
         "spillover_deployment_name": deployment.spillover_deployment_name,
@@ -98,6 +102,10 @@ def deployment_view(deployment: Deployment) -> dict[str, Any]:
         "scale_type": deployment.scale_type,
         "tags": dict(deployment.tags),
     }
+
+
+def _or_unknown(value: Any) -> Any:
+    return UNKNOWN if value is None else value
 
 
 BUILTIN_POLICIES = frozenset({"microsoft.default", "microsoft.defaultv2"})
@@ -253,16 +261,21 @@ def catalog_view(
 
 def with_catalog(
     model: dict[str, Any], catalog: Any, kb: KnowledgeBase, deployment: Deployment
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """Let the live catalog win where it reports a fact, and say where the knowledge base disagrees."""
+) -> tuple[dict[str, Any], dict[str, str], Any]:
+    """Let the live catalog win where it reports a fact; say where the knowledge base disagrees, and which
+    facts were compared at all (UNKNOWN when the catalog could not be read): agreement needs both sides."""
     disagreements: dict[str, str] = {}
+    if catalog is UNKNOWN:
+        return model, disagreements, UNKNOWN
     if not isinstance(catalog, Mapping) or not catalog.get("version_offered"):
-        return model, disagreements
+        return model, disagreements, []
+    compared: list[str] = []
     caps = catalog.get("capabilities") or {}
     merged = dict(model)
     apis = model.get("apis")
     reported = apis_reported(caps)
     if reported and isinstance(apis, list):
+        compared.append("apis")
         missing = [api for api in reported if api not in apis]
         if missing:
             merged["apis"] = sorted(set(apis) | set(missing))
@@ -274,6 +287,8 @@ def with_catalog(
     elif reported and apis is UNKNOWN:
         merged["apis"] = reported
         merged["responses_only"] = "responses" in reported and "chat_completions" not in reported
+    if model.get("kind") is UNKNOWN and reported == ["embeddings"]:
+        merged["kind"] = "embeddings"  # the catalog says what an unknown model is for
     entry = kb.model(deployment.model_name)
     context_fact = entry.facts.get("context_window") if entry else None
     sku_specific = bool(
@@ -286,16 +301,20 @@ def with_catalog(
             continue
         known = model.get(key)
         merged[key] = live
-        if isinstance(known, int) and known != live:
-            disagreements[key] = f"the live catalog reports {cap} {live}; the knowledge base says {known}"
+        if isinstance(known, int):
+            compared.append(key)
+            if known != live:
+                disagreements[key] = f"the live catalog reports {cap} {live}; the knowledge base says {known}"
     retirement = model.get("retirement")
     live_date = catalog.get("deprecation_date")
-    if live_date and isinstance(retirement, Mapping) and retirement.get("date") and retirement["date"] != live_date:
-        disagreements["retirement"] = (
-            f"the live catalog gives {live_date} as the retirement date of version {deployment.model_version}; "
-            f"the knowledge base says {retirement['date']}"
-        )
-    return merged, disagreements
+    if live_date and isinstance(retirement, Mapping) and retirement.get("date"):
+        compared.append("retirement")
+        if retirement["date"] != live_date:
+            disagreements["retirement"] = (
+                f"the live catalog gives {live_date} as the retirement date of version {deployment.model_version}; "
+                f"the knowledge base says {retirement['date']}"
+            )
+    return merged, disagreements, compared
 
 
 def quota_view(region: Region | None, usage_name: str | None) -> Any:

@@ -15,6 +15,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from auditor.clouds import Cloud
+from auditor.enums import Discovery
 from auditor.errors import SignInError, TargetNotFoundError
 from auditor.facts import (
     Account,
@@ -269,7 +270,7 @@ def discover_accounts(
     subscriptions: Sequence[str],
     resource_group: str | None,
     *,
-    discovery: str = "auto",
+    discovery: Discovery = Discovery.AUTO,
     pool: Executor | None = None,
 ) -> tuple[list[Account], str]:
     """Every Azure OpenAI account in the subscriptions, and how they were found.
@@ -280,7 +281,7 @@ def discover_accounts(
 
     how = "list"
     found: list[Account] | None = None
-    if discovery == "resource-graph" or (discovery == "auto" and len(subscriptions) > 1):
+    if discovery is Discovery.RESOURCE_GRAPH or (discovery is Discovery.AUTO and len(subscriptions) > 1):
         try:
             found = enumerator.query_accounts(subscriptions)
             how = "resource-graph"
@@ -301,7 +302,7 @@ def resolve_accounts(
     all_accounts: bool,
     subscriptions: Sequence[str],
     resource_group: str | None,
-    discovery: str = "auto",
+    discovery: Discovery = Discovery.AUTO,
     pool: Executor | None = None,
 ) -> tuple[list[Account], tuple[str, ...]]:
     """The accounts to audit, and the subscriptions that were searched for them."""
