@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, timezone
 from functools import partial
 from pathlib import Path
@@ -337,19 +337,12 @@ def _targets(facts: Facts) -> tuple[TargetResult, ...]:
 
 
 def _inventory(facts: Facts) -> tuple[InventoryRow, ...]:
+    """Each deployment's inventory row: the fields InventoryRow shares with Deployment, as read."""
     names = {a.id: a.name for a in facts.accounts}
+    shared = [f.name for f in fields(InventoryRow) if f.name not in ("account_name", "tags")]
     return tuple(
         InventoryRow(
-            account_id=d.account_id,
-            account_name=names.get(d.account_id, ""),
-            name=d.name,
-            model_name=d.model_name,
-            model_version=d.model_version,
-            model_format=d.model_format,
-            sku_name=d.sku_name,
-            sku_capacity=d.sku_capacity,
-            provisioning_state=d.provisioning_state,
-            version_upgrade_option=d.version_upgrade_option,
+            account_name=names.get(d.account_id, ""), tags=dict(d.tags) or None, **{f: getattr(d, f) for f in shared}
         )
         for d in facts.deployments
     )

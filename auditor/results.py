@@ -245,6 +245,13 @@ class InventoryRow:
     sku_capacity: int | None
     provisioning_state: str | None
     version_upgrade_option: str | None
+    state: str | None = None
+    current_capacity: int | None = None
+    spillover_deployment_name: str | None = None
+    dynamic_throttling_enabled: bool | None = None
+    parent_deployment_name: str | None = None
+    rai_policy_name: str | None = None
+    tags: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)

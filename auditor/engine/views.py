@@ -143,6 +143,7 @@ def content_filter_view(facts: Facts, deployment: Deployment) -> Any:
         }
     if policy is None:
         return {"named": True, "found": False, "name": name, "disabled_filters": [], "non_blocking_filters": []}
+    builtin = name.lower() in BUILTIN_POLICIES
     non_blocking = sorted(
         f"{f.name} ({f.source})" for f in policy.filters if f.enabled is not False and f.blocking is False
     )
@@ -151,13 +152,14 @@ def content_filter_view(facts: Facts, deployment: Deployment) -> Any:
     return {
         "named": True,
         "found": True,
-        "builtin": name.lower() in BUILTIN_POLICIES,
+        "builtin": builtin,
         "name": policy.name,
         "type": policy.type,
         "mode": policy.mode,
         "disabled_filters": sorted(f"{f.name} ({f.source})" for f in policy.filters if f.enabled is False),
         "non_blocking_filters": non_blocking,
-        **filter_details(policy.filters, policy.mode, builtin=name.lower() in BUILTIN_POLICIES),
+        # A built-in policy listed without its filters spelled out is still Microsoft's default, not "all off".
+        **filter_details(policy.filters or (None if builtin else ()), policy.mode, builtin=builtin),
     }
 
 
