@@ -78,6 +78,7 @@ class Branch:
     test: ast.expr
     orelse: bool
     body: tuple[ast.stmt, ...]
+    azure: bool | None = None  # decided once when a summary keeps the assignment (the body is dropped then)
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,14 @@ from __future__ import annotations
 import ast
 import re
 from bisect import bisect_left
+from dataclasses import replace
 from pathlib import Path
 
 from auditor.sources.scan.calls import CALL_NAMES, sdk_shape
 from auditor.sources.scan.collect import LazyScope, ModuleSummary, attr_key, class_info, collect
 from auditor.sources.scan.frameworks import FRAMEWORK_CLASSES
 from auditor.sources.scan.model import Assignment, Branch, ClassInfo, Scope
-from auditor.sources.scan.resolve import Ctx
+from auditor.sources.scan.resolve import Ctx, branch_is_azure
 
 
 def _called_name(func: ast.expr) -> str | None:
@@ -81,7 +82,30 @@ def summarize(tree: ast.Module, module: str, display: str, is_package: bool, tex
                     stack.append((child, unit, cls, branch))
                 else:  # an except handler or a match case: their statements
                     stack.extend((grandchild, unit, cls, branch) for grandchild in child.body)
+    _freeze(summary)
     return summary
+
+
+def _frozen(assignment: Assignment) -> Assignment:
+    branch = assignment.branch
+    if branch is None or branch.azure is not None:
+        return assignment
+    return replace(assignment, branch=replace(branch, body=(), azure=branch_is_azure(branch)))
+
+
+def _freeze(summary: ModuleSummary) -> None:
+    """Decide now whether each kept assignment's branch is Azure's and drop the branch's statements, so a
+    summary holds no more of the tree than the assigned values (memory stays bounded by the largest file)."""
+    for name, values in summary.scope.assigned.items():
+        summary.scope.assigned[name] = [_frozen(a) for a in values]
+    for key, items in summary.attrs.items():
+        summary.attrs[key] = [(_frozen(a), scope) for a, scope in items]
+    for info in summary.classes.values():
+        for attr, items in info.self_attrs.items():
+            info.self_attrs[attr] = [(_frozen(a), scope) for a, scope in items]
+            for _, scope in items:
+                for name, values in scope.assigned.items():
+                    scope.assigned[name] = [_frozen(a) for a in values]
 
 
 def _extent(node: ast.stmt) -> tuple[int, int]:

@@ -104,6 +104,8 @@ def block_mentions_azure(body: Sequence[ast.stmt]) -> bool:
 def branch_is_azure(branch: Branch | None) -> bool:
     if branch is None:
         return False
+    if branch.azure is not None:
+        return branch.azure
     selects = test_selects_azure(branch.test)
     if selects is not None:
         return selects != branch.orelse
