@@ -66,7 +66,7 @@ def scan(path: Path | str, include_tests: bool = False) -> ScanResult:
         if not _relevant(summary, uses_openai, wrappers):
             continue
         try:
-            lines = sorted(summary.lines.union(*(summary.called.get(name, ()) for name in wrappers)))
+            lines = sorted(summary.lines.union(*(summary.called[name] for name in summary.called.keys() & wrappers)))
             text = only_statements(read_source(source.path), summary.statements, lines)
             tree = ast.parse(text, filename=source.display)
             scanned = FileScanner(project, resolver, source.module, source.display).run(tree, lines, summary.scope)

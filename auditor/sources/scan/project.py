@@ -7,6 +7,7 @@ import ast
 import re
 from bisect import bisect_left
 from dataclasses import replace
+from functools import cached_property
 from pathlib import Path
 
 from auditor.sources.scan.calls import CALL_NAMES, sdk_shape
@@ -214,8 +215,7 @@ class Project:
         name = self._absolute(importer, module)
         summary = self.modules.get(name)
         if summary is None:
-            last = name.split(".")[-1]
-            matches = [m for m in self.modules if m == last or m.endswith("." + last)]
+            matches = self._by_last_part.get(name.split(".")[-1], [])
             summary = self.modules.get(matches[0]) if len(matches) == 1 else None
         return (summary.module, summary.scope) if summary else None
 
@@ -230,7 +230,7 @@ class Project:
                 found = self.modules[owner[0]].classes.get(member)
                 if found is not None:
                     return found
-        matches = [s.classes[name] for s in self.modules.values() if name in s.classes]
+        matches = self._classes.get(name, [])
         return matches[0] if len(matches) == 1 else None
 
     def class_chain(self, cls: ClassInfo) -> list[ClassInfo]:
@@ -276,18 +276,53 @@ class Project:
                         return found
         if "[" in key:
             suffix = "." + key.split("[")[0].split(".")[-1] + "[" + key.split("[", 1)[1]
-            everywhere = [
-                (other, wanted)
-                for other in self.modules.values()
-                for wanted in other.attrs
-                if wanted.endswith(suffix) or wanted == suffix[1:]
-            ]
+            everywhere = self._config_keys.get(suffix, [])
             if len({w for _, w in everywhere}) == 1:
                 return [item for other, wanted in everywhere for item in located(other, wanted)]
         return []
 
+    # indexes, built once after pass 1 (looking through every module per look-up would be quadratic)
+
+    @cached_property
+    def _by_last_part(self) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for module in self.modules:
+            found.setdefault(module.split(".")[-1], []).append(module)
+        return found
+
+    @cached_property
+    def _classes(self) -> dict[str, list[ClassInfo]]:
+        found: dict[str, list[ClassInfo]] = {}
+        for summary in self.modules.values():
+            for name, info in summary.classes.items():
+                found.setdefault(name, []).append(info)
+        return found
+
+    @cached_property
+    def _config_keys(self) -> dict[str, list[tuple[ModuleSummary, str]]]:
+        """`.config[X]` -> the modules and full keys assigning it (`app.config[X]`, `current_app.config[X]`)."""
+        found: dict[str, list[tuple[ModuleSummary, str]]] = {}
+        for summary in self.modules.values():
+            for key in summary.attrs:
+                if "[" in key:
+                    base, _, rest = key.partition("[")
+                    found.setdefault("." + base.split(".")[-1] + "[" + rest, []).append((summary, key))
+        return found
+
+    @cached_property
+    def wrappers_by_name(self) -> dict[str, list[ModuleSummary]]:
+        found: dict[str, list[ModuleSummary]] = {}
+        for summary in self.modules.values():
+            for name in summary.wrappers:
+                found.setdefault(name, []).append(summary)
+        return found
+
     def wrapper_names(self) -> set[str]:
-        return {name for summary in self.modules.values() for name in summary.wrappers}
+        return set(self.wrappers_by_name)
+
+    @cached_property
+    def _chat_default(self) -> bool:
+        return any(s.sets_chat_default for s in self.modules.values())
 
     def chat_default(self) -> bool:
-        return any(s.sets_chat_default for s in self.modules.values())
+        return self._chat_default

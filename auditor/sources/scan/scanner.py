@@ -287,7 +287,7 @@ class FileScanner:
     # -- wrappers ----------------------------------------------------------------------------------------
 
     def site(self, node: ast.Call, name: str, ctx: Ctx) -> None:
-        candidates = [s for s in self.project.modules.values() if name in s.wrappers]
+        candidates = self.project.wrappers_by_name.get(name, [])
         module = None
         if isinstance(node.func, ast.Name):
             origin = ctx.origin(name)
