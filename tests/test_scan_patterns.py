@@ -201,6 +201,14 @@ def test_6_fallbacks_wrappers_partial_environ_alias_and_tuple_unpacking() -> Non
                 "source": "scan/wrappers/llm.py:29",
             },
         ],
+        "env:AZURE_OPENAI_DEPLOYMENT": [  # client, model = get_client(): the project's function returns one tuple
+            {
+                "api": "chat_completions",
+                "parameters": {"messages": None},
+                "source": "scan/wrappers/llm.py:31",
+                "note": "returned by get_client()",
+            }
+        ],
         "env:AZURE_OPENAI_GPT4_DEPLOYMENT": [
             {"api": "chat_completions", "parameters": {"messages": None}, "source": "scan/wrappers/llm.py:28"}
         ],
@@ -216,9 +224,9 @@ def test_6_fallbacks_wrappers_partial_environ_alias_and_tuple_unpacking() -> Non
     assert document["unresolved"] == [
         {
             "api": "chat_completions",
-            "source": "scan/wrappers/llm.py:31",
-            "model": "model",
-            "why": "model= is model, unpacked from get_client() (a tuple known at run time)",
+            "source": "scan/wrappers/llm.py:38",
+            "model": "deployment",
+            "why": "model= is deployment, unpacked from load_pair() (a tuple known at run time)",
             "parameters": {"messages": None},
         }
     ]

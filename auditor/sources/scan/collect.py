@@ -26,6 +26,7 @@ class ModuleSummary:
     statements: list[tuple[int, int]] = field(default_factory=list)  # top-level statements: first, last line
     wrappers: dict[str, tuple[str, int, bool]] = field(default_factory=dict)  # function -> (param, index, **kw)
     sets_chat_default: bool = False  # agents.set_default_openai_api("chat_completions")
+    returns: dict[str, tuple[tuple[ast.expr, ...], Scope]] = field(default_factory=dict)  # f -> its returned tuple
 
 
 def target_names(target: ast.expr) -> list[str]:
@@ -61,8 +62,10 @@ def bind(target: ast.expr, value: ast.expr | None, scope: Scope, branch: Branch 
                 bind(element, part, scope, branch)
             return
         source = _short(value) if value is not None else "a loop or a with statement"
-        for name in target_names(target):
-            scope.add(name, Assignment(None, branch, "unpacked", source))
+        flat = all(isinstance(e, ast.Name) for e in elements)
+        for index, name in enumerate(target_names(target)):
+            origin = (value, index) if flat and isinstance(value, ast.Call) else None
+            scope.add(name, Assignment(None, branch, "unpacked", source, origin))
     elif isinstance(target, ast.Starred):
         bind(target.value, None, scope, branch)
     elif (

@@ -89,6 +89,7 @@ class Assignment:
     branch: Branch | None = None
     kind: str = "plain"  # plain | unpacked | definition | bound
     source: str = ""
+    unpacked: tuple[ast.Call, int] | None = None  # `client, model = get_client()`: the call and the position
 
 
 @dataclass

@@ -49,6 +49,7 @@ def summarize(tree: ast.Module, module: str, display: str, is_package: bool, tex
             elif name == "set_default_openai_api" and "chat_completions" in line:
                 summary.sets_chat_default = True
     wanted = sorted(summary.lines)
+    returned: dict[str, list[tuple[ast.expr | None, Scope]]] = {}
     summary.statements = [_extent(node) for node in tree.body]
     stack: list[tuple[ast.stmt, Scope, str | None, Branch | None]] = [(node, scope, None, None) for node in tree.body]
     while stack:
@@ -73,6 +74,8 @@ def summarize(tree: ast.Module, module: str, display: str, is_package: bool, tex
                 _remember(summary, target, node.value, unit, cls, branch)
         elif isinstance(node, ast.AnnAssign) and node.value is not None:
             _remember(summary, node.target, node.value, unit, cls, branch)
+        elif isinstance(node, ast.Return) and cls is None and isinstance(unit, LazyScope):
+            returned.setdefault(unit.name, []).append((node.value, unit))
         elif isinstance(node, ast.If):
             stack.extend((child, unit, cls, Branch(node.test, False, tuple(node.body))) for child in node.body)
             stack.extend((child, unit, cls, Branch(node.test, True, tuple(node.orelse))) for child in node.orelse)
@@ -83,6 +86,10 @@ def summarize(tree: ast.Module, module: str, display: str, is_package: bool, tex
                     stack.append((child, unit, cls, branch))
                 else:  # an except handler or a match case: their statements
                     stack.extend((grandchild, unit, cls, branch) for grandchild in child.body)
+    for name, found in returned.items():  # a function returning one tuple: `client, model = get_client()`
+        value, unit = found[0]
+        if len(found) == 1 and isinstance(value, ast.Tuple) and isinstance(unit, LazyScope):
+            summary.returns[name] = (tuple(value.elts), unit.materialize())
     _freeze(summary)
     return summary
 
@@ -107,6 +114,9 @@ def _freeze(summary: ModuleSummary) -> None:
             for _, scope in items:
                 for name, values in scope.assigned.items():
                     scope.assigned[name] = [_frozen(a) for a in values]
+    for _, scope in summary.returns.values():
+        for name, values in scope.assigned.items():
+            scope.assigned[name] = [_frozen(a) for a in values]
 
 
 def _extent(node: ast.stmt) -> tuple[int, int]:
@@ -316,6 +326,22 @@ class Project:
             for name in summary.wrappers:
                 found.setdefault(name, []).append(summary)
         return found
+
+    def returned(self, module: str, name: str) -> tuple[str, tuple[ast.expr, ...], Scope] | None:
+        """The tuple a project function returns (its one `return a, b`), by the name it has in `module`."""
+        summary = self.modules.get(module)
+        if summary is None:
+            return None
+        if name in summary.returns:
+            elements, scope = summary.returns[name]
+            return module, elements, scope
+        origin = summary.scope.imported.get(name)
+        if origin is not None and origin[1]:
+            owner = self.module_scope(module, origin[0])
+            if owner is not None and owner[0] != module and origin[1] in self.modules[owner[0]].returns:
+                elements, scope = self.modules[owner[0]].returns[origin[1]]
+                return owner[0], elements, scope
+        return None
 
     def wrapper_names(self) -> set[str]:
         return set(self.wrappers_by_name)

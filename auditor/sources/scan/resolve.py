@@ -295,6 +295,13 @@ class Resolver:
         for assignment, ctx in items:
             if assignment.kind == "definition":
                 problems.append((assignment, Unresolved(f"{what} is {name}, a function or class", "expression")))
+            elif assignment.unpacked is not None and (
+                followed := self._unpacked(assignment.unpacked, ctx, depth, what)
+            ):
+                if isinstance(followed, Unresolved):
+                    problems.append((assignment, followed))
+                else:
+                    results.append((assignment, followed))
             elif assignment.value is None:
                 if assignment.kind == "unpacked":
                     why = f"{what} is {name}, unpacked from {assignment.source} (a tuple known at run time)"
@@ -338,6 +345,23 @@ class Resolver:
             f"{what} is {name}, which differs by branch ({shown}) and no single branch is recognisably Azure's: not guessed",
             "branches-undecided",
         )
+
+    def _unpacked(self, origin: tuple[ast.Call, int], ctx: Ctx, depth: int, what: str) -> Resolved | Unresolved | None:
+        """`client, model = get_client()` where the project's get_client() returns one tuple: that element,
+        resolved in the function (its branches included); None when the function is not the project's."""
+        call, index = origin
+        if not isinstance(call.func, ast.Name):
+            return None
+        found = self.project.returned(ctx.module, call.func.id)
+        if found is None or index >= len(found[1]):
+            return None
+        module, elements, scope = found
+        inner = Ctx(module, (self.project.module_scope_of(module), scope))
+        try:
+            value = self.resolve(elements[index], inner, depth + 1, what)
+        except Unresolved as exc:
+            return exc
+        return replace(value, note=value.note or f"returned by {call.func.id}()")
 
     # -- attributes and settings ------------------------------------------------------------------------
 
