@@ -10,7 +10,8 @@ deployments:
     tokens_per_minute: 60000      # optional
     roles: [system, user]         # optional: the message roles it sends
   reasoner:                       # a list when the app calls one deployment in several ways
-    - {api: responses, parameters: [reasoning_effort]}
+    - {api: chat_completions, parameters: {reasoning_effort: medium}}   # Chat Completions: a flat string
+    - {api: responses, parameters: {reasoning: {effort: medium}}}       # Responses: a mapping (reasoning.effort)
   env:AZURE_OPENAI_DEPLOYMENT:    # a name read from the environment (written by `audit contract scan`)
     - api: chat_completions
       default: chat-prod          # optional: the default the code gives; the audit's own environment wins
@@ -64,6 +65,7 @@ def _call(path: Path, name: str, raw: Any, line: int) -> ContractCall:
         params = {str(p): None for p in params}
     if not isinstance(params, Mapping):
         raise InputError(f"{path}:{line}: deployment {name!r}: parameters must be a mapping or a list of names")
+    params = _reasoning(path, name, params, line)
     for key in ("min_context_tokens", "tokens_per_minute"):
         value = raw.get(key)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
@@ -85,6 +87,34 @@ def _call(path: Path, name: str, raw: Any, line: int) -> ContractCall:
         roles=tuple(roles),
         sdk=str(raw["sdk"]) if raw.get("sdk") is not None else None,
     )
+
+
+def _reasoning(path: Path, name: str, params: Mapping[str, Any], line: int) -> dict[str, Any]:
+    """Keep the two APIs' reasoning parameters apart, as openai-python's signatures do: Chat Completions
+    takes `reasoning_effort: <effort>`, the Responses API `reasoning: {effort: <effort>}` (`reasoning.effort:
+    X` is accepted as shorthand for the latter). Either sent to the other API is the app's error, which the
+    rules report; a value of the wrong shape is a malformed contract."""
+    result = {str(k): v for k, v in params.items() if str(k) != "reasoning.effort"}
+    if "reasoning.effort" in params:
+        nested = result.get("reasoning")
+        if nested is not None and not isinstance(nested, Mapping):
+            raise InputError(
+                f"{path}:{line}: deployment {name!r}: give reasoning either as reasoning: {{effort: X}} or as reasoning.effort: X"
+            )
+        result["reasoning"] = {**(nested or {}), "effort": params["reasoning.effort"]}
+    reasoning = result.get("reasoning")
+    if reasoning is not None and not isinstance(reasoning, Mapping):
+        raise InputError(
+            f"{path}:{line}: deployment {name!r}: reasoning must be a mapping such as {{effort: {reasoning}}} "
+            f"(the Responses API's parameter); Chat Completions takes reasoning_effort: {reasoning}"
+        )
+    effort = result.get("reasoning_effort")
+    if isinstance(effort, (Mapping, list)):
+        raise InputError(
+            f"{path}:{line}: deployment {name!r}: reasoning_effort is a single value such as medium "
+            "(Chat Completions); the Responses API takes reasoning: {effort: medium}"
+        )
+    return result
 
 
 def load_contract(path: Path | str) -> tuple[ContractCall, ...]:
