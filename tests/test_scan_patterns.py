@@ -70,6 +70,14 @@ def test_2_raw_and_streaming_response_calls_are_found_and_a_resume_is_not_a_call
                     "api_version": "2024-10-21",
                 }
             ],
+            "split-call": [  # `.create\` then `(` on the next line
+                {
+                    "api": "chat_completions",
+                    "parameters": {"messages": None},
+                    "source": "scan/raw_response/app.py:31",
+                    "api_version": "2024-10-21",
+                }
+            ],
         }
     }
 
@@ -466,6 +474,15 @@ def test_files_over_the_size_limit_are_skipped_with_a_note(tmp_path: Path, monke
     result = scan(app)
     assert [c.deployment for c in result.calls] == ["in-tree"]
     assert result.skipped == (f"{app}/generated.py: not scanned (OSError: larger than 200 bytes (600); not scanned)",)
+
+
+def test_line_numbers_follow_the_tokenizer_not_str_splitlines(tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "ff.py").write_text(
+        'import openai\n\x0c\nc = openai.OpenAI()  # \x1c\n\x0c\nc.chat.completions.create(model="ff", messages=[])\n'
+    )
+    assert [(c.deployment, c.line) for c in scan(app).calls] == [("ff", 5)]
 
 
 def test_deeply_nested_expressions_do_not_crash_the_scan(tmp_path: Path) -> None:

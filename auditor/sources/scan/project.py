@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
@@ -26,7 +26,8 @@ def _called_name(func: ast.expr) -> str | None:
 
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
-_CALLED = re.compile(r"([A-Za-z_]\w*)\s*\(")
+_CALLED = re.compile(r"([A-Za-z_]\w*)(?:\s|\\)*\(")
+_NEWLINE = re.compile(r"\r\n|\r|\n")
 _BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
 
 
@@ -39,15 +40,15 @@ def summarize(tree: ast.Module, module: str, display: str, is_package: bool, tex
     scope = Scope("<module>", kind="module")
     collect(tree.body, scope)
     summary = ModuleSummary(module, display, is_package, scope, set())
-    for number, line in enumerate(text.splitlines(), 1):
-        if "(" not in line:
-            continue
-        for name in _CALLED.findall(line):
-            summary.called.setdefault(name, []).append(number)
-            if name in CALL_NAMES or name in FRAMEWORK_CLASSES or name == "partial":
-                summary.lines.add(number)
-            elif name == "set_default_openai_api" and "chat_completions" in line:
-                summary.sets_chat_default = True
+    starts = [0, *(m.end() for m in _NEWLINE.finditer(text))]
+    for match in _CALLED.finditer(text):  # `\s*` spans newlines: `.create\n(` is still a call
+        name = match.group(1)
+        number = bisect_right(starts, match.start())
+        summary.called.setdefault(name, []).append(number)
+        if name in CALL_NAMES or name in FRAMEWORK_CLASSES or name == "partial":
+            summary.lines.add(number)
+        elif name == "set_default_openai_api" and "chat_completions" in text[match.end() : match.end() + 80]:
+            summary.sets_chat_default = True
     wanted = sorted(summary.lines)
     returned: dict[str, list[tuple[ast.expr | None, Scope]]] = {}
     summary.statements = [_extent(node) for node in tree.body]
@@ -138,7 +139,7 @@ def spans(extent: tuple[int, int], lines: list[int]) -> bool:
 def only_statements(text: str, statements: list[tuple[int, int]], lines: list[int]) -> str:
     """The source with only the top-level statements spanning `lines`, the others blanked (line numbers
     kept): pass 2 parses what can hold a call, not the whole file again."""
-    source = text.splitlines()
+    source = _NEWLINE.split(text)  # the tokenizer's line ends only (str.splitlines also splits at \f, \x1c ...)
     kept = [""] * len(source)
     for extent in statements:
         if spans(extent, lines):
