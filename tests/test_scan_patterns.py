@@ -148,32 +148,40 @@ def test_4_settings_objects_attributes_and_class_constants() -> None:
 
 
 def test_5_keyword_dicts_keep_model_and_parameters() -> None:
-    assert _contract("kwargs_dicts") == {
-        "deployments": {
-            "chat-prod": [
+    assert (
+        _contract("kwargs_dicts")
+        == {
+            "deployments": {
+                "chat-prod": [
+                    {
+                        "api": "chat_completions",
+                        "parameters": {"max_tokens": 800, "messages": None},
+                        "source": "scan/kwargs_dicts/app.py:19",
+                    }
+                ],
+                "env:AZURE_OPENAI_CHAT_DEPLOYMENT": [
+                    {
+                        "api": "chat_completions",
+                        "parameters": {"messages": None, "stream": True, "temperature": 0.7},
+                        "source": "scan/kwargs_dicts/app.py:14",
+                    },
+                    {  # model_args = build_args(...): the dict the project's function returns (sample-app-aoai-chatGPT's shape)
+                        "api": "chat_completions",
+                        "parameters": {"max_tokens": 400, "messages": None, "temperature": 0.3},
+                        "source": "scan/kwargs_dicts/app.py:34",
+                    },
+                ],
+            },
+            "unresolved": [
                 {
                     "api": "chat_completions",
-                    "parameters": {"max_tokens": 800, "messages": None},
-                    "source": "scan/kwargs_dicts/app.py:19",
+                    "source": "scan/kwargs_dicts/app.py:23",
+                    "model": "(no model=)",
+                    "why": "the call passes its arguments as **kwargs, built at run time",
                 }
             ],
-            "env:AZURE_OPENAI_CHAT_DEPLOYMENT": [
-                {
-                    "api": "chat_completions",
-                    "parameters": {"messages": None, "stream": True, "temperature": 0.7},
-                    "source": "scan/kwargs_dicts/app.py:14",
-                }
-            ],
-        },
-        "unresolved": [
-            {
-                "api": "chat_completions",
-                "source": "scan/kwargs_dicts/app.py:23",
-                "model": "(no model=)",
-                "why": "the call passes its arguments as **kwargs, built at run time",
-            }
-        ],
-    }
+        }
+    )
 
 
 def test_6_fallbacks_wrappers_partial_environ_alias_and_tuple_unpacking() -> None:

@@ -50,7 +50,9 @@ def scan(path: Path | str, include_tests: bool = False) -> ScanResult:
     for source in found.files:
         try:
             tree, text = _parse(source.path, source.display)
-            summary = summarize(tree, source.module, source.display, source.path.name == "__init__.py", text)
+            summary = summarize(
+                tree, source.module, source.display, source.path.name == "__init__.py", text, source.path
+            )
         except _UNREADABLE as exc:
             skipped.append(_problem(source.display, exc))
             continue

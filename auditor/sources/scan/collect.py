@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from auditor.sources.scan.model import Assignment, Branch, ClassInfo, Scope
 
@@ -26,7 +27,8 @@ class ModuleSummary:
     statements: list[tuple[int, int]] = field(default_factory=list)  # top-level statements: first, last line
     wrappers: dict[str, tuple[str, int, bool]] = field(default_factory=dict)  # function -> (param, index, **kw)
     sets_chat_default: bool = False  # agents.set_default_openai_api("chat_completions")
-    returns: dict[str, tuple[tuple[ast.expr, ...], Scope]] = field(default_factory=dict)  # f -> its returned tuple
+    returns: dict[str, tuple[int, int]] = field(default_factory=dict)  # f -> lines of a function with one `return`
+    path: Path | None = None
 
 
 def target_names(target: ast.expr) -> list[str]:

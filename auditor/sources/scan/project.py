@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 
 from auditor.sources.scan.calls import CALL_NAMES, sdk_shape
-from auditor.sources.scan.collect import LazyScope, ModuleSummary, attr_key, class_info, collect
+from auditor.sources.scan.collect import LazyScope, ModuleSummary, attr_key, class_info, collect, function_scope
 from auditor.sources.scan.frameworks import FRAMEWORK_CLASSES
 from auditor.sources.scan.model import Assignment, Branch, ClassInfo, Scope
 from auditor.sources.scan.resolve import Ctx, branch_is_azure
@@ -31,7 +31,9 @@ _NEWLINE = re.compile(r"\r\n|\r|\n")
 _BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
 
 
-def summarize(tree: ast.Module, module: str, display: str, is_package: bool, text: str) -> ModuleSummary:
+def summarize(
+    tree: ast.Module, module: str, display: str, is_package: bool, text: str, path: Path | None = None
+) -> ModuleSummary:
     """Pass 1 for one module: its scope, imports, classes, attributes set on objects, wrapper functions around
     an SDK call (model= one of their parameters), the names it calls and the lines pass 2 must look at.
 
@@ -39,7 +41,7 @@ def summarize(tree: ast.Module, module: str, display: str, is_package: bool, tex
     of a walk of every expression. Functions spanning a line with an SDK-shaped call are walked for wrappers."""
     scope = Scope("<module>", kind="module")
     collect(tree.body, scope)
-    summary = ModuleSummary(module, display, is_package, scope, set())
+    summary = ModuleSummary(module, display, is_package, scope, set(), path=path)
     starts = [0, *(m.end() for m in _NEWLINE.finditer(text))]
     for match in _CALLED.finditer(text):  # `\s*` spans newlines: `.create\n(` is still a call
         name = match.group(1)
@@ -51,12 +53,15 @@ def summarize(tree: ast.Module, module: str, display: str, is_package: bool, tex
             summary.sets_chat_default = True
     wanted = sorted(summary.lines)
     returned: dict[str, list[tuple[ast.expr | None, Scope]]] = {}
+    top: dict[int, tuple[int, int]] = {}  # module-level functions' scopes -> their lines
     summary.statements = [_extent(node) for node in tree.body]
     stack: list[tuple[ast.stmt, Scope, str | None, Branch | None]] = [(node, scope, None, None) for node in tree.body]
     while stack:
         node, unit, cls, branch = stack.pop()
         if isinstance(node, _FUNCTIONS):
             inner = LazyScope(node, cls)
+            if unit is scope and cls is None:
+                top[id(inner)] = _extent(node)
             stack.extend((child, inner, cls, None) for child in node.body)
             if wanted and _spans(node, wanted):
                 _wrappers(summary, node)
@@ -87,10 +92,10 @@ def summarize(tree: ast.Module, module: str, display: str, is_package: bool, tex
                     stack.append((child, unit, cls, branch))
                 else:  # an except handler or a match case: their statements
                     stack.extend((grandchild, unit, cls, branch) for grandchild in child.body)
-    for name, found in returned.items():  # a function returning one tuple: `client, model = get_client()`
+    for name, found in returned.items():  # `client, model = get_client()`, `args = build_args()` then `**args`
         value, unit = found[0]
-        if len(found) == 1 and isinstance(value, ast.Tuple) and isinstance(unit, LazyScope):
-            summary.returns[name] = (tuple(value.elts), unit.materialize())
+        if len(found) == 1 and isinstance(value, (ast.Tuple, ast.Dict, ast.Name)) and id(unit) in top:
+            summary.returns[name] = top[id(unit)]
     _freeze(summary)
     return summary
 
@@ -115,9 +120,6 @@ def _freeze(summary: ModuleSummary) -> None:
             for _, scope in items:
                 for name, values in scope.assigned.items():
                     scope.assigned[name] = [_frozen(a) for a in values]
-    for _, scope in summary.returns.values():
-        for name, values in scope.assigned.items():
-            scope.assigned[name] = [_frozen(a) for a in values]
 
 
 def _extent(node: ast.stmt) -> tuple[int, int]:
@@ -163,15 +165,15 @@ def _remember(
 ) -> None:
     if isinstance(target, ast.Name) or not isinstance(target, (ast.Attribute, ast.Subscript)):
         return
-    if isinstance(scope, LazyScope):
-        scope.materialize()
     if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
         if cls is not None and cls in summary.classes and scope.kind != "module":
-            summary.classes[cls].self_attrs.setdefault(target.attr, []).append((Assignment(value, branch), scope))
+            kept = scope.materialize() if isinstance(scope, LazyScope) else scope
+            summary.classes[cls].self_attrs.setdefault(target.attr, []).append((Assignment(value, branch), kept))
         return
     key = attr_key(target)
     if key is not None:
-        summary.attrs.setdefault(key, []).append((Assignment(value, branch), scope))
+        kept = scope.materialize() if isinstance(scope, LazyScope) else scope
+        summary.attrs.setdefault(key, []).append((Assignment(value, branch), kept))
 
 
 def _wrapper(summary: ModuleSummary, call: ast.Call, function: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
@@ -201,6 +203,7 @@ class Project:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.modules: dict[str, ModuleSummary] = {}
+        self._returns: dict[tuple[str, str], tuple[str, ast.expr, Scope] | None] = {}
 
     def add(self, summary: ModuleSummary) -> None:
         self.modules[summary.module] = summary
@@ -328,20 +331,48 @@ class Project:
                 found.setdefault(name, []).append(summary)
         return found
 
-    def returned(self, module: str, name: str) -> tuple[str, tuple[ast.expr, ...], Scope] | None:
-        """The tuple a project function returns (its one `return a, b`), by the name it has in `module`."""
+    def returned(self, module: str, name: str) -> tuple[str, ast.expr, Scope] | None:
+        """What a project function returns (its one `return a, b` / `return {...}` / `return args`), by the
+        name it has in `module`. Its module is read again for just that function, the first time it is asked."""
         summary = self.modules.get(module)
         if summary is None:
             return None
-        if name in summary.returns:
-            elements, scope = summary.returns[name]
-            return module, elements, scope
-        origin = summary.scope.imported.get(name)
-        if origin is not None and origin[1]:
-            owner = self.module_scope(module, origin[0])
-            if owner is not None and owner[0] != module and origin[1] in self.modules[owner[0]].returns:
-                elements, scope = self.modules[owner[0]].returns[origin[1]]
-                return owner[0], elements, scope
+        if name not in summary.returns:
+            origin = summary.scope.imported.get(name)
+            owner = self.module_scope(module, origin[0]) if origin is not None and origin[1] else None
+            if origin is None or owner is None or owner[0] == module:
+                return None
+            summary, name = self.modules[owner[0]], origin[1]
+            if name not in summary.returns:
+                return None
+        key = (summary.module, name)
+        if key not in self._returns:
+            self._returns[key] = self._read_return(summary, name)
+        return self._returns[key]
+
+    def _read_return(self, summary: ModuleSummary, name: str) -> tuple[str, ast.expr, Scope] | None:
+        from auditor.sources.scan.files import read_source
+
+        extent = summary.returns[name]
+        if summary.path is None:
+            return None
+        try:
+            text = only_statements(read_source(summary.path), [extent], [extent[0]])
+            tree = ast.parse(text, filename=summary.display)
+        except (SyntaxError, UnicodeDecodeError, OSError, ValueError, RecursionError):
+            return None
+        function = next((n for n in tree.body if isinstance(n, _FUNCTIONS) and n.name == name), None)
+        if function is None:
+            return None
+        stack: list[ast.AST] = list(function.body)
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.Return) and node.value is not None:
+                return summary.module, node.value, function_scope(function)
+            if not isinstance(node, (*_FUNCTIONS, ast.ClassDef, ast.Lambda)):
+                stack.extend(
+                    child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt | ast.excepthandler)
+                )
         return None
 
     def wrapper_names(self) -> set[str]:

@@ -353,9 +353,10 @@ class Resolver:
         if not isinstance(call.func, ast.Name):
             return None
         found = self.project.returned(ctx.module, call.func.id)
-        if found is None or index >= len(found[1]):
+        if found is None or not isinstance(found[1], ast.Tuple) or index >= len(found[1].elts):
             return None
-        module, elements, scope = found
+        module, returned, scope = found
+        elements = returned.elts if isinstance(returned, ast.Tuple) else []
         inner = Ctx(module, (self.project.module_scope_of(module), scope))
         try:
             value = self.resolve(elements[index], inner, depth + 1, what)
@@ -534,6 +535,11 @@ class Resolver:
             return found
         if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "dict" and not expr.args:
             return {k.arg: (k.value, ctx) for k in expr.keywords if k.arg}
+        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name):  # args = build_args(...): its return
+            returned = self.project.returned(ctx.module, expr.func.id)
+            if returned is not None:
+                module, value, scope = returned
+                return self.dict_items(value, Ctx(module, (self.project.module_scope_of(module), scope)), depth + 1)
         if isinstance(expr, ast.Name):
             located = ctx.lookup(expr.id)
             if located is None:
