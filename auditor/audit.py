@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 
     from auditor.clouds import Cloud
 
-RULESET_VERSION = "2026.11"
+RULESET_VERSION = "2026.12"
 T = TypeVar("T")
 
 
@@ -359,7 +359,7 @@ def _rule_infos(rules: Sequence[Rule]) -> tuple[RuleInfo, ...]:
             title=r.title,
             category=r.category,
             severity=r.severity,
-            docs=r.docs,
+            docs=r.help_url,
             remediation=r.remediation,
             description=r.rationale or r.title,
         )
