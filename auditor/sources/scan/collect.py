@@ -204,16 +204,15 @@ def _settings_prefix(node: ast.ClassDef) -> str | None:
 
 def class_info(node: ast.ClassDef, module: str) -> ClassInfo:
     """A class's bases, fields and settings prefix (its methods' `self.x` are added by the caller)."""
-    if True:
-        info = ClassInfo(node.name, module, tuple(d for d in map(dotted, node.bases) if d))
-        info.env_prefix = _settings_prefix(node)
-        for statement in node.body:
-            if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
-                info.fields[statement.target.id] = (statement.annotation, statement.value)
-            elif isinstance(statement, ast.Assign):
-                for target in statement.targets:
-                    if isinstance(target, ast.Name):
-                        info.fields[target.id] = (None, statement.value)
+    info = ClassInfo(node.name, module, tuple(d for d in map(dotted, node.bases) if d))
+    info.env_prefix = _settings_prefix(node)
+    for statement in node.body:
+        if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+            info.fields[statement.target.id] = (statement.annotation, statement.value)
+        elif isinstance(statement, ast.Assign):
+            for target in statement.targets:
+                if isinstance(target, ast.Name):
+                    info.fields[target.id] = (None, statement.value)
     return info
 
 

@@ -16,15 +16,6 @@ from auditor.sources.scan.frameworks import FRAMEWORK_CLASSES
 from auditor.sources.scan.model import Assignment, Branch, ClassInfo, Scope
 from auditor.sources.scan.resolve import Ctx, branch_is_azure
 
-
-def _called_name(func: ast.expr) -> str | None:
-    if isinstance(func, ast.Name):
-        return func.id
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return None
-
-
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _CALLED = re.compile(r"([A-Za-z_]\w*)(?:\s|\\)*\(")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
@@ -63,7 +54,7 @@ def summarize(
             if unit is scope and cls is None:
                 top[id(inner)] = _extent(node)
             stack.extend((child, inner, cls, None) for child in node.body)
-            if wanted and _spans(node, wanted):
+            if wanted and statement_spans(node, wanted):
                 _wrappers(summary, node)
             continue
         if isinstance(node, ast.ClassDef):
@@ -128,7 +119,7 @@ def _extent(node: ast.stmt) -> tuple[int, int]:
     return first, node.end_lineno or node.lineno
 
 
-def _spans(node: ast.stmt, lines: list[int]) -> bool:
+def statement_spans(node: ast.stmt, lines: list[int]) -> bool:
     """Whether a statement (with its decorators) spans one of the sorted `lines`."""
     return spans(_extent(node), lines)
 
