@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import heapq
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -447,10 +448,18 @@ def audit(
     the upgrade category still sees the contract rules."""
     now = now or datetime.now(timezone.utc)
     facts, labels = apply_what_ifs(facts, what_ifs)
+    day = today or now.date()
     with paused_gc():
-        subjects = list(build_subjects(facts, kb, today or now.date()))
-        subjects += impact_subjects(facts, kb, today or now.date(), rules if impact_rules is None else impact_rules)
-        findings: list[Finding] = label_what_ifs(evaluate_all(rules, facts, kb, today or now.date(), subjects), labels)
+        subjects = list(build_subjects(facts, kb, day))
+        findings: list[Finding] = evaluate_all(rules, facts, kb, day, subjects)
+        chosen = rules if impact_rules is None else impact_rules
+        # today's outcome of the contract rules is in `findings` unless a selection left some of them out
+        judged = {r.id for r in rules} >= {r.id for r in chosen}
+        upgrades = impact_subjects(facts, kb, day, chosen, findings if judged else None)
+        if upgrades:
+            more = evaluate_all(rules, facts, kb, day, upgrades)
+            findings = list(heapq.merge(findings, more, key=lambda f: f.sort_key))
+        findings = label_what_ifs(findings, labels)
         quota, retirements = _views(facts, subjects)
     return Report(
         rules=_rule_infos(rules),

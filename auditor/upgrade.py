@@ -310,27 +310,53 @@ def _model_text(name: str | None, version: str | None) -> str:
     return " ".join(v for v in (name, version) if v) or "nothing (not deployed yet)"
 
 
-def impact_subjects(facts: Facts, kb: KnowledgeBase, today: date, rules: Sequence[Rule]) -> list[Subject]:
+_Today = dict[tuple[str, Any, Any], dict[str, Status]]
+"""(target, call location, parameter) -> rule id -> today's status."""
+
+
+def _today_from(findings: Iterable[Finding], rule_ids: set[str]) -> _Today:
+    """Today's outcome of the impact rules, read off the audit's own findings (probe evidence included)."""
+    today: _Today = {}
+    for f in findings:
+        if f.rule_id in rule_ids:
+            fix = (f.evidence or {}).get("fix")
+            parameter = fix.get("parameter") if isinstance(fix, Mapping) and "parameter" in fix else None
+            today.setdefault((f.target, f.location, parameter), {})[f.rule_id] = f.status
+    return today
+
+
+def impact_subjects(
+    facts: Facts,
+    kb: KnowledgeBase,
+    today: date,
+    rules: Sequence[Rule],
+    current: Sequence[Finding] | None = None,
+) -> list[Subject]:
     """One `upgrade` subject per call of the app on each deployment that changes model (per deployment when no
-    contract names it): what breaks on the next model that does not break today, from the same rules."""
+    contract names it): what breaks on the next model that does not break today, from the same rules. Today's
+    outcome is read from `current` (the audit's findings of these rules) when given, else evaluated here."""
     impact_rules = [r for r in rules if r.category in IMPACT_CATEGORIES and r.applies_to in IMPACT_KINDS]
     upcoming = next_models(facts, kb, today)
     if not upcoming or not impact_rules:
         return []
     targets = set(upcoming)
     base = replace(facts, probes=None, probe_summary=None, planned=None, contract_unresolved=())
-    now_deployments = [d for d, _ in upcoming.values() if d.model_name is not None]
     next_deployments = [
         replace(d, model_name=n.model_name, model_version=n.model_version) for d, n in upcoming.values()
     ]
-    now = _outcomes(impact_rules, replace(base, deployments=tuple(now_deployments)), kb, today, targets)
+    if current is None:
+        now_deployments = [d for d, _ in upcoming.values() if d.model_name is not None]
+        now = _outcomes(impact_rules, replace(base, deployments=tuple(now_deployments)), kb, today, targets)
+        current = [f for _, found in now.values() for f in found]
+    before_all = _today_from(current, {r.id for r in impact_rules})
     then = _outcomes(impact_rules, replace(base, deployments=tuple(next_deployments)), kb, today, targets)
     accounts = {a.id: a for a in facts.accounts}
     groups: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for key, (subject, findings) in sorted(then.items(), key=lambda item: str(item[0])):
-        before = now.get(key)
-        failing_before = {f.rule_id for f in before[1] if f.status is Status.FAIL} if before else set()
-        unknown_before = {f.rule_id for f in before[1] if f.status is Status.UNKNOWN} if before else set()
+    for _, (subject, findings) in sorted(then.items(), key=lambda item: str(item[0])):
+        param = _part(subject.document, "param").get("name")
+        before = before_all.get((subject.target, subject.location, param), {})
+        failing_before = {rule for rule, status in before.items() if status is Status.FAIL}
+        unknown_before = {rule for rule, status in before.items() if status is Status.UNKNOWN}
         call = subject.document.get("call") if subject.kind != "deployment" else None
         group_key = (subject.target, subject.location, call.get("api") if call else None, subject.kind == "deployment")
         group = groups.setdefault(
