@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 
     from auditor.clouds import Cloud
 
-RULESET_VERSION = "2026.11"
+RULESET_VERSION = "2026.12"
 T = TypeVar("T")
 
 
@@ -363,7 +363,7 @@ def _rule_infos(rules: Sequence[Rule]) -> tuple[RuleInfo, ...]:
             title=r.title,
             category=r.category,
             severity=r.severity,
-            docs=r.docs,
+            docs=r.help_url,
             remediation=r.remediation,
             description=r.rationale or r.title,
         )

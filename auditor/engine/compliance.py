@@ -45,7 +45,8 @@ def _key(name: str) -> str:
 def filter_details(filters: Iterable[ContentFilter] | None, mode: str | None, builtin: bool) -> dict[str, Any]:
     """Per harm category the weakest threshold over prompts and completions (as a rank: 1 Low ... 4 off),
     which prompt shields and protected-material filters block, and whether the policy filters asynchronously."""
-    chosen = tuple(_BUILTIN_FILTERS if builtin and filters is None else filters or ())
+    listed = tuple(filters or ())
+    chosen = _BUILTIN_FILTERS if builtin and not listed else listed  # a built-in listed without its filters
     blocking = [f for f in chosen if f.enabled is not False and f.blocking is not False]
     ranks: dict[str, int] = {}
     for category in HARM_CATEGORIES:
