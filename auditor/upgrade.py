@@ -307,7 +307,7 @@ def _when_text(upcoming: NextModel, today: date) -> tuple[str, Any]:
 
 
 def _model_text(name: str | None, version: str | None) -> str:
-    return " ".join(v for v in (name, version) if v) or "nothing (not deployed yet)"
+    return " ".join(v for v in (name, version) if v) or "nothing (the plan creates it)"
 
 
 _Today = dict[tuple[str, Any, Any], dict[str, Status]]
