@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import heapq
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -49,7 +48,7 @@ from auditor.results import (
     TargetResult,
 )
 from auditor.sources.azure import AzureEnumerator, collect_region, gap, resolve_accounts
-from auditor.upgrade import WhatIf, apply_what_ifs, impact_subjects, label_what_ifs
+from auditor.upgrade import WhatIf, apply_what_ifs, label_what_ifs, with_upgrade_impact
 from auditor.waivers import Waiver
 
 if TYPE_CHECKING:
@@ -452,14 +451,7 @@ def audit(
     with paused_gc():
         subjects = list(build_subjects(facts, kb, day))
         findings: list[Finding] = evaluate_all(rules, facts, kb, day, subjects)
-        chosen = rules if impact_rules is None else impact_rules
-        # today's outcome of the contract rules is in `findings` unless a selection left some of them out
-        judged = {r.id for r in rules} >= {r.id for r in chosen}
-        upgrades = impact_subjects(facts, kb, day, chosen, findings if judged else None)
-        if upgrades:
-            more = evaluate_all(rules, facts, kb, day, upgrades)
-            findings = list(heapq.merge(findings, more, key=lambda f: f.sort_key))
-        findings = label_what_ifs(findings, labels)
+        findings = label_what_ifs(with_upgrade_impact(findings, facts, kb, day, rules, impact_rules), labels)
         quota, retirements = _views(facts, subjects)
     return Report(
         rules=_rule_infos(rules),

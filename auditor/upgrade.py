@@ -13,6 +13,7 @@ the upgrade impact too, sees the deployment as if it ran that model. Pure: no I/
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -20,7 +21,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from auditor.engine.conditions import UNKNOWN
-from auditor.engine.evaluate import evaluate_each
+from auditor.engine.evaluate import evaluate_all, evaluate_each
 from auditor.engine.rules import Rule
 from auditor.engine.subjects import Subject, build_subjects
 from auditor.errors import InputError
@@ -451,6 +452,26 @@ def impact_subjects(
             )
         )
     return subjects
+
+
+def with_upgrade_impact(
+    findings: list[Finding],
+    facts: Facts,
+    kb: KnowledgeBase,
+    today: date,
+    rules: Sequence[Rule],
+    impact_rules: Sequence[Rule] | None = None,
+) -> list[Finding]:
+    """The audit's findings (in report order) with the upgrade rules' findings merged in. Today's outcome of the
+    contract rules is read off `findings` unless a selection (`--select upgrade`) left some of them out; the
+    impact is judged with `impact_rules` (default: `rules`)."""
+    chosen = rules if impact_rules is None else impact_rules
+    judged = {r.id for r in rules} >= {r.id for r in chosen}
+    upgrades = impact_subjects(facts, kb, today, chosen, findings if judged else None)
+    if not upgrades:
+        return findings
+    more = evaluate_all(rules, facts, kb, today, upgrades)
+    return list(heapq.merge(findings, more, key=lambda f: f.sort_key))
 
 
 def _detail(finding: Finding, subject: Subject) -> dict[str, Any]:
