@@ -48,7 +48,7 @@ from auditor.results import (
     TargetResult,
 )
 from auditor.sources.azure import AzureEnumerator, collect_region, gap, resolve_accounts
-from auditor.upgrade import WhatIf, apply_what_ifs, impact_subjects, label_what_ifs
+from auditor.upgrade import WhatIf, apply_what_ifs, label_what_ifs, with_upgrade_impact
 from auditor.waivers import Waiver
 
 if TYPE_CHECKING:
@@ -440,10 +440,11 @@ def audit(
     the upgrade category still sees the contract rules."""
     now = now or datetime.now(timezone.utc)
     facts, labels = apply_what_ifs(facts, what_ifs)
+    day = today or now.date()
     with paused_gc():
-        subjects = list(build_subjects(facts, kb, today or now.date()))
-        subjects += impact_subjects(facts, kb, today or now.date(), rules if impact_rules is None else impact_rules)
-        findings: list[Finding] = label_what_ifs(evaluate_all(rules, facts, kb, today or now.date(), subjects), labels)
+        subjects = list(build_subjects(facts, kb, day))
+        findings: list[Finding] = evaluate_all(rules, facts, kb, day, subjects)
+        findings = label_what_ifs(with_upgrade_impact(findings, facts, kb, day, rules, impact_rules), labels)
         quota, retirements = _views(facts, subjects)
     return Report(
         rules=_rule_infos(rules),

@@ -13,6 +13,7 @@ the upgrade impact too, sees the deployment as if it ran that model. Pure: no I/
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -20,7 +21,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from auditor.engine.conditions import UNKNOWN
-from auditor.engine.evaluate import evaluate_each
+from auditor.engine.evaluate import evaluate_all, evaluate_each
 from auditor.engine.rules import Rule
 from auditor.engine.subjects import Subject, build_subjects
 from auditor.errors import InputError
@@ -307,30 +308,56 @@ def _when_text(upcoming: NextModel, today: date) -> tuple[str, Any]:
 
 
 def _model_text(name: str | None, version: str | None) -> str:
-    return " ".join(v for v in (name, version) if v) or "nothing (not deployed yet)"
+    return " ".join(v for v in (name, version) if v) or "nothing (the plan creates it)"
 
 
-def impact_subjects(facts: Facts, kb: KnowledgeBase, today: date, rules: Sequence[Rule]) -> list[Subject]:
+_Today = dict[tuple[str, Any, Any], dict[str, Status]]
+"""(target, call location, parameter) -> rule id -> today's status."""
+
+
+def _today_from(findings: Iterable[Finding], rule_ids: set[str]) -> _Today:
+    """Today's outcome of the impact rules, read off the audit's own findings (probe evidence included)."""
+    today: _Today = {}
+    for f in findings:
+        if f.rule_id in rule_ids:
+            fix = (f.evidence or {}).get("fix")
+            parameter = fix.get("parameter") if isinstance(fix, Mapping) and "parameter" in fix else None
+            today.setdefault((f.target, f.location, parameter), {})[f.rule_id] = f.status
+    return today
+
+
+def impact_subjects(
+    facts: Facts,
+    kb: KnowledgeBase,
+    today: date,
+    rules: Sequence[Rule],
+    current: Sequence[Finding] | None = None,
+) -> list[Subject]:
     """One `upgrade` subject per call of the app on each deployment that changes model (per deployment when no
-    contract names it): what breaks on the next model that does not break today, from the same rules."""
+    contract names it): what breaks on the next model that does not break today, from the same rules. Today's
+    outcome is read from `current` (the audit's findings of these rules) when given, else evaluated here."""
     impact_rules = [r for r in rules if r.category in IMPACT_CATEGORIES and r.applies_to in IMPACT_KINDS]
     upcoming = next_models(facts, kb, today)
     if not upcoming or not impact_rules:
         return []
     targets = set(upcoming)
     base = replace(facts, probes=None, probe_summary=None, planned=None, contract_unresolved=())
-    now_deployments = [d for d, _ in upcoming.values() if d.model_name is not None]
     next_deployments = [
         replace(d, model_name=n.model_name, model_version=n.model_version) for d, n in upcoming.values()
     ]
-    now = _outcomes(impact_rules, replace(base, deployments=tuple(now_deployments)), kb, today, targets)
+    if current is None:
+        now_deployments = [d for d, _ in upcoming.values() if d.model_name is not None]
+        now = _outcomes(impact_rules, replace(base, deployments=tuple(now_deployments)), kb, today, targets)
+        current = [f for _, found in now.values() for f in found]
+    before_all = _today_from(current, {r.id for r in impact_rules})
     then = _outcomes(impact_rules, replace(base, deployments=tuple(next_deployments)), kb, today, targets)
     accounts = {a.id: a for a in facts.accounts}
     groups: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for key, (subject, findings) in sorted(then.items(), key=lambda item: str(item[0])):
-        before = now.get(key)
-        failing_before = {f.rule_id for f in before[1] if f.status is Status.FAIL} if before else set()
-        unknown_before = {f.rule_id for f in before[1] if f.status is Status.UNKNOWN} if before else set()
+    for _, (subject, findings) in sorted(then.items(), key=lambda item: str(item[0])):
+        param = _part(subject.document, "param").get("name")
+        before = before_all.get((subject.target, subject.location, param), {})
+        failing_before = {rule for rule, status in before.items() if status is Status.FAIL}
+        unknown_before = {rule for rule, status in before.items() if status is Status.UNKNOWN}
         call = subject.document.get("call") if subject.kind != "deployment" else None
         group_key = (subject.target, subject.location, call.get("api") if call else None, subject.kind == "deployment")
         group = groups.setdefault(
@@ -425,6 +452,26 @@ def impact_subjects(facts: Facts, kb: KnowledgeBase, today: date, rules: Sequenc
             )
         )
     return subjects
+
+
+def with_upgrade_impact(
+    findings: list[Finding],
+    facts: Facts,
+    kb: KnowledgeBase,
+    today: date,
+    rules: Sequence[Rule],
+    impact_rules: Sequence[Rule] | None = None,
+) -> list[Finding]:
+    """The audit's findings (in report order) with the upgrade rules' findings merged in. Today's outcome of the
+    contract rules is read off `findings` unless a selection (`--select upgrade`) left some of them out; the
+    impact is judged with `impact_rules` (default: `rules`)."""
+    chosen = rules if impact_rules is None else impact_rules
+    judged = {r.id for r in rules} >= {r.id for r in chosen}
+    upgrades = impact_subjects(facts, kb, today, chosen, findings if judged else None)
+    if not upgrades:
+        return findings
+    more = evaluate_all(rules, facts, kb, today, upgrades)
+    return list(heapq.merge(findings, more, key=lambda f: f.sort_key))
 
 
 def _detail(finding: Finding, subject: Subject) -> dict[str, Any]:

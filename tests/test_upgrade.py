@@ -255,3 +255,11 @@ def test_upgrade_rule_case(rule_id: str, expected: Status, build: Callable[[], F
     assert [f.status for f in findings] == [expected], [(f.status, f.message) for f in findings]
     if expected is Status.FAIL:
         assert "{" not in findings[0].message, "placeholders left unfilled"
+
+
+def test_selecting_only_the_upgrade_category_still_judges_with_the_contract_rules(rules, kb) -> None:
+    """`--select upgrade`: the contract rules are not reported, but the upgrade impact still uses them."""
+    only = [r for r in rules if r.category == "upgrade"]
+    report = audit(_upgrading(days=10), only, kb, today=TODAY, impact_rules=rules)
+    assert [(f.rule_id, f.status) for f in report.findings] == [("AOAI-UPG-001", Status.FAIL)]
+    assert "temperature" in report.findings[0].message

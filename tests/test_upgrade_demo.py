@@ -109,3 +109,17 @@ def test_fixes_patch_of_the_scanned_app_applies_and_the_reaudit_is_clean(
     ]
     assert again and [f for f in again if f["status"] == "fail" and f["severity"] == "error"] == []
     assert [f["status"] for f in again if f["category"] == "upgrade"] == ["pass"]
+
+
+def test_what_if_works_with_a_plan(tmp_path: Path) -> None:
+    """The demo plan deploys summarizer as gpt-5-pro (Responses only); the demo app calls it with Chat
+    Completions and temperature. As if the plan deployed gpt-4.1 instead, both errors go."""
+    plan = str(Path(__file__).resolve().parent / "fixtures" / "plans" / "deployments.yaml")
+    run_demo(tmp_path / "plan", "--plan", plan)
+    as_planned = {f["rule_id"] for f in _failing(_report(tmp_path / "plan"), "summarizer")}
+    assert {"AOAI-PLAN-006", "AOAI-UPG-001"} <= as_planned
+    upgrade = [f for f in _failing(_report(tmp_path / "plan"), "summarizer") if f["rule_id"] == "AOAI-UPG-001"]
+    assert "when the plan is applied" in upgrade[0]["message"] and "gpt-5-pro" in upgrade[0]["message"]
+    run_demo(tmp_path / "whatif", "--plan", plan, "--what-if", "summarizer=gpt-4.1")
+    as_if = {f["rule_id"] for f in _failing(_report(tmp_path / "whatif"), "summarizer")}
+    assert not as_if & {"AOAI-PLAN-006", "AOAI-UPG-001"}
