@@ -567,7 +567,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Everything the `audit` command does, returning its exit code (tests and library callers use this)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        if argv and argv[0] in ("rules", "kb"):
+        if argv and argv[0] == "kb":
+            from auditor.kb.command import run_kb
+
+            return run_kb(argv[1:])
+        if argv and argv[0] == "rules":
             return run_info(argv)
         if argv and argv[0] == "contract":
             return run_contract(argv)

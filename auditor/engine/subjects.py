@@ -125,6 +125,7 @@ def _lifecycle_view(catalog: Any, model: Mapping[str, Any]) -> Any:
             "replacement": catalog.get("replacement")
             or (retirement.get("replacement") if isinstance(retirement, Mapping) else None),
             "status": catalog.get("lifecycle_status"),
+            "schedule_stage": retirement.get("status") if isinstance(retirement, Mapping) else None,
         }
     if isinstance(retirement, Mapping) and retirement.get("date"):
         return {
@@ -133,10 +134,18 @@ def _lifecycle_view(catalog: Any, model: Mapping[str, Any]) -> Any:
             "source": "knowledge base",
             "replacement": retirement.get("replacement"),
             "status": retirement.get("status"),
+            "schedule_stage": retirement.get("status"),
         }
     if catalog is UNKNOWN and retirement is UNKNOWN:
         return UNKNOWN
-    return {"retirement_date": None, "days_left": None, "source": None, "replacement": None, "status": None}
+    return {
+        "retirement_date": None,
+        "days_left": None,
+        "source": None,
+        "replacement": None,
+        "status": None,
+        "schedule_stage": None,
+    }
 
 
 def _catalog_sku(entry: CatalogModel | None, sku_name: str | None) -> CatalogSku | None:
@@ -235,6 +244,17 @@ def _with_catalog(
             f"the knowledge base says {retirement['date']}"
         )
     return merged, disagreements
+
+
+def _effort_sent(parameters: Mapping[str, Any]) -> Any:
+    """The reasoning effort a call sends: the value, "default" when it sends none, UNKNOWN when only the name is known."""
+    for key in ("reasoning_effort", "reasoning"):
+        if key in parameters:
+            value = parameters[key]
+            if isinstance(value, Mapping):
+                value = value.get("effort")
+            return UNKNOWN if value is None else value
+    return "default"
 
 
 def _quota_view(region: Region | None, usage_name: str | None) -> Any:
@@ -405,6 +425,12 @@ def build_subjects(facts: Facts, kb: KnowledgeBase, today: date) -> Iterator[Sub
             "min_context_tokens": call.min_context_tokens,
             "tokens_per_minute": call.tokens_per_minute,
             "roles": list(call.roles),
+            "api_version": call.api_version,
+            # The dated route needs a minimum version per model; the v1 route (no dated version) needs none.
+            "dated_api_version": bool(call.api_version and call.api_version[:1].isdigit()),
+            "inputs_per_call": call.inputs_per_call,
+            "function_tools": "tools" in call.parameters or "functions" in call.parameters,
+            "reasoning_effort": _effort_sent(call.parameters),
             "resolved": True,  # the deployment name is known (see evidence.unresolved_call_subjects)
         }
         suggestions = _suggestions(by_model, call)

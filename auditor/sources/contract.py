@@ -9,6 +9,8 @@ deployments:
     min_context_tokens: 100000    # optional
     tokens_per_minute: 60000      # optional
     roles: [system, user]         # optional: the message roles it sends
+    api_version: 2024-10-21       # optional: the dated api-version the client uses (leave out on the v1 route)
+    inputs_per_call: 16           # optional, embeddings: the most inputs sent in one call
   reasoner:                       # a list when the app calls one deployment in several ways
     - {api: responses, parameters: [reasoning_effort]}
   env:AZURE_OPENAI_DEPLOYMENT:    # a name read from the environment (written by `audit contract scan`)
@@ -22,6 +24,7 @@ unresolved:                       # optional: calls whose deployment name is onl
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -32,7 +35,18 @@ from auditor.facts import ContractCall, SourceLocation, UnresolvedCall
 from auditor.yamlfile import LineList, load_yaml, reject_unknown_keys
 
 APIS = ("chat_completions", "responses", "completions", "embeddings")
-_CALL_KEYS = {"api", "parameters", "account", "min_context_tokens", "tokens_per_minute", "roles", "source", "default"}
+_CALL_KEYS = {
+    "api",
+    "parameters",
+    "account",
+    "min_context_tokens",
+    "tokens_per_minute",
+    "roles",
+    "source",
+    "default",
+    "api_version",
+    "inputs_per_call",
+}
 _UNRESOLVED_KEYS = {"api", "source", "model", "why", "parameters"}
 
 
@@ -60,7 +74,7 @@ def _call(path: Path, name: str, raw: Any, line: int) -> ContractCall:
         params = {str(p): None for p in params}
     if not isinstance(params, Mapping):
         raise InputError(f"{path}:{line}: deployment {name!r}: parameters must be a mapping or a list of names")
-    for key in ("min_context_tokens", "tokens_per_minute"):
+    for key in ("min_context_tokens", "tokens_per_minute", "inputs_per_call"):
         value = raw.get(key)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
             raise InputError(f"{path}:{line}: deployment {name!r}: {key} must be a whole number, not {value!r}")
@@ -69,6 +83,16 @@ def _call(path: Path, name: str, raw: Any, line: int) -> ContractCall:
         raise InputError(
             f"{path}:{line}: deployment {name!r}: roles must be a list of message roles, e.g. [system, user]"
         )
+    api_version = raw.get("api_version")
+    if api_version is not None:
+        api_version = str(api_version)
+        if api_version not in ("v1", "latest", "preview") and not re.fullmatch(
+            r"\d{4}-\d{2}-\d{2}(-preview)?", api_version
+        ):
+            raise InputError(
+                f"{path}:{line}: deployment {name!r}: api_version must be a dated api-version such as 2024-10-21 "
+                f"or 2025-04-01-preview (or v1), not {api_version!r}"
+            )
     account = raw.get("account")
     return ContractCall(
         deployment=name,
@@ -79,6 +103,8 @@ def _call(path: Path, name: str, raw: Any, line: int) -> ContractCall:
         tokens_per_minute=raw.get("tokens_per_minute"),
         location=_source(path, raw, line) or SourceLocation(str(path), line),
         roles=tuple(roles),
+        api_version=api_version,
+        inputs_per_call=raw.get("inputs_per_call"),
     )
 
 
