@@ -227,6 +227,86 @@ CASES: list[tuple[str, Status, Callable[[], Facts]]] = [
     ("AOAI-LIFE-004", Status.PASS, lambda: _retiring(60)),
     ("AOAI-LIFE-005", Status.FAIL, lambda: _with_status("Deprecated")),
     ("AOAI-LIFE-005", Status.PASS, lambda: _with_status("GenerallyAvailable")),
+    # the 2026-09-02 schedule: gpt-4.1 2025-04-14 is Legacy (retires 2027-04-14)
+    ("AOAI-LIFE-006", Status.FAIL, lambda: make_facts(make_deployment("l", "gpt-4.1", "2025-04-14"))),
+    ("AOAI-LIFE-006", Status.PASS, lambda: make_facts(make_deployment("g", "gpt-5", "2025-08-07"))),
+    # gpt-5.6: function tools on Chat Completions only with reasoning_effort none (its default is medium)
+    (
+        "AOAI-API-020",
+        Status.FAIL,
+        lambda: make_facts(make_deployment("s", "gpt-5.6-sol", "2026-07-09"), contract=(call("s", tools=[]),)),
+    ),
+    (
+        "AOAI-API-020",
+        Status.FAIL,
+        lambda: make_facts(
+            make_deployment("s", "gpt-5.6-sol", "2026-07-09"), contract=(call("s", tools=[], reasoning_effort="low"),)
+        ),
+    ),
+    (
+        "AOAI-API-020",
+        Status.PASS,
+        lambda: make_facts(
+            make_deployment("s", "gpt-5.6-sol", "2026-07-09"), contract=(call("s", tools=[], reasoning_effort="none"),)
+        ),
+    ),
+    (
+        "AOAI-API-020",
+        Status.PASS,
+        lambda: make_facts(make_deployment("g", "gpt-5.4", "2026-03-05"), contract=(call("g", tools=[]),)),
+    ),
+    (
+        "AOAI-API-020",
+        Status.PASS,
+        lambda: make_facts(make_deployment("c"), contract=(call("c", tools=[]),)),
+    ),
+    # o-series need 2024-12-01-preview or later on the dated route; the v1 route is not judged
+    (
+        "AOAI-API-021",
+        Status.FAIL,
+        lambda: make_facts(
+            make_deployment("o", "o3-mini", "2025-01-31"), contract=(call_with("o", api_version="2024-10-21"),)
+        ),
+    ),
+    (
+        "AOAI-API-021",
+        Status.PASS,
+        lambda: make_facts(
+            make_deployment("o", "o3-mini", "2025-01-31"), contract=(call_with("o", api_version="2025-04-01-preview"),)
+        ),
+    ),
+    (
+        "AOAI-EMB-001",
+        Status.FAIL,
+        lambda: make_facts(
+            make_deployment("e", "text-embedding-ada-002", "2", "Standard"),
+            contract=(call("e", "embeddings", dimensions=256),),
+        ),
+    ),
+    (
+        "AOAI-EMB-001",
+        Status.PASS,
+        lambda: make_facts(
+            make_deployment("e", "text-embedding-3-small", "1", "Standard"),
+            contract=(call("e", "embeddings", dimensions=256),),
+        ),
+    ),
+    (
+        "AOAI-EMB-002",
+        Status.FAIL,
+        lambda: make_facts(
+            make_deployment("e", "text-embedding-3-large", "1", "Standard"),
+            contract=(call_with("e", "embeddings", inputs_per_call=4096),),
+        ),
+    ),
+    (
+        "AOAI-EMB-002",
+        Status.PASS,
+        lambda: make_facts(
+            make_deployment("e", "text-embedding-3-large", "1", "Standard"),
+            contract=(call_with("e", "embeddings", inputs_per_call=2048),),
+        ),
+    ),
     # deployment
     ("AOAI-DEPLOY-001", Status.FAIL, lambda: make_facts(make_deployment("c", provisioning_state="Failed"))),
     ("AOAI-DEPLOY-001", Status.PASS, healthy),
