@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
@@ -48,6 +49,8 @@ from auditor.sources.azure import AzureEnumerator, collect_region, gap, resolve_
 from auditor.waivers import Waiver
 
 if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+
     from auditor.clouds import Cloud
 
 RULESET_VERSION = "2026.11"
@@ -212,19 +215,16 @@ def _gather(
 
         return run
 
-    region_jobs = {key: pool.submit(tracked(lambda k=key: collect_region(enumerator, *k))) for key in region_keys}
+    def read_policies(account: Account) -> tuple[ContentFilterPolicy, ...]:
+        return tuple(enumerator.list_content_filter_policies(account))
+
+    region_jobs = {key: pool.submit(tracked(partial(collect_region, enumerator, *key))) for key in region_keys}
     deployment_jobs = {
-        a.id: pool.submit(tracked(lambda a=a: _guarded("deployments", a.id, lambda: enumerator.list_deployments(a))))
+        a.id: pool.submit(tracked(partial(_guarded, "deployments", a.id, partial(enumerator.list_deployments, a))))
         for a in accounts
     }
     policy_jobs = {
-        a.id: pool.submit(
-            tracked(
-                lambda a=a: _guarded(
-                    "content filter policies", a.id, lambda: tuple(enumerator.list_content_filter_policies(a))
-                )
-            )
-        )
+        a.id: pool.submit(tracked(partial(_guarded, "content filter policies", a.id, partial(read_policies, a))))
         for a in accounts
     }
     if on_account is not None:
@@ -512,7 +512,7 @@ def _gather_and_probe(
 def run_audit(
     options: AuditOptions,
     *,
-    credential: object,
+    credential: TokenCredential,
     cloud: object | None = None,
     connection_verify: str | bool = True,
     rules: Sequence[Rule] | None = None,
@@ -535,7 +535,7 @@ def run_audit(
         credential,
         chosen_cloud,
         connection_verify=connection_verify,
-        max_connections=options.concurrency,  # type: ignore[arg-type]
+        max_connections=options.concurrency,
     )
     if options.probe is None:
         facts = gather_facts(enumerator, options, progress=progress)

@@ -8,9 +8,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from auditor.engine.conditions import UNKNOWN
 from auditor.errors import InputError
 from auditor.resources import data_dir
+from auditor.unknown import UNKNOWN
 from auditor.yamlfile import load_yaml
 
 MODEL_FACTS = (

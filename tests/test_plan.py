@@ -327,7 +327,7 @@ def test_a_missing_version_means_the_regions_default(rules, kb) -> None:
 
 @pytest.fixture(scope="module")
 def tenant():
-    from auditor.demo.simulator import SimulatedTenant
+    from auditor.demo.sim import SimulatedTenant
 
     with SimulatedTenant() as running:
         yield running

@@ -584,7 +584,7 @@ def test_429_is_retried_after_the_servers_hint(tenant, credential) -> None:
 
 
 def test_retry_after_ms_wins_and_a_long_hint_is_not_waited_for(tenant, credential) -> None:
-    from auditor.demo.simulator import FaultRule
+    from auditor.demo.sim import FaultRule
 
     facts = _facts(tenant, credential, contract=(ContractCall("chat-prod", "chat_completions"),), only=("chat-prod",))
     tenant.add_fault(
@@ -624,7 +624,7 @@ def test_timeouts_and_server_errors_stay_unknown(monkeypatch: pytest.MonkeyPatch
     from azure.identity import ManagedIdentityCredential
 
     from auditor.audit import audit
-    from auditor.demo.simulator import SimulatedTenant
+    from auditor.demo.sim import SimulatedTenant
 
     with SimulatedTenant(data_latency=0.6) as slow:
         for name, value in slow.identity_env().items():
@@ -664,7 +664,7 @@ def test_demo_probe_covers_every_class_and_leaks_no_secret(tmp_path: Path, monke
     monkeypatch.setenv("AZURE_OPENAI_API_KEY", "a-real-key-that-must-never-reach-the-simulator")
     secrets: list[str] = []
 
-    from auditor.demo import simulator
+    from auditor.demo import sim as simulator
 
     class Watched(simulator.SimulatedTenant):
         def stop(self) -> None:
@@ -704,7 +704,7 @@ def test_demo_probe_covers_every_class_and_leaks_no_secret(tmp_path: Path, monke
 
 def test_demo_without_probe_sends_nothing_to_the_data_plane(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from auditor.cli import main
-    from auditor.demo import simulator
+    from auditor.demo import sim as simulator
 
     seen: list[int] = []
 

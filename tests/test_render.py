@@ -76,8 +76,8 @@ def test_junit_is_well_formed_with_a_suite_per_account(report) -> None:
     assert "acct" in [s.get("name") for s in suites]
     cases = root.iter("testcase")
     failures = [c for c in root.iter("testcase") if c.find("failure") is not None]
-    assert failures and int(root.get("failures")) == len(failures)
-    assert sum(int(s.get("tests")) for s in suites) == len(list(cases))
+    assert failures and int(root.attrib["failures"]) == len(failures)
+    assert sum(int(s.attrib["tests"]) for s in suites) == len(list(cases))
     assert any(EVIL in (c.get("name") or "") for c in failures)  # escaped in XML, intact once parsed
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from auditor.engine.evaluate import evaluate_all
 from auditor.facts import ContractCall, Facts, QuotaUsage, SourceLocation
+from auditor.knowledge import KnowledgeBase
 from auditor.results import Status
 from tests.conftest import TODAY, make_account, make_deployment, make_facts
 
@@ -32,7 +34,10 @@ def healthy() -> Facts:
     return make_facts(make_deployment("chat"))
 
 
-CASES: list[tuple[str, Status, Callable[[], Facts]]] = [
+Build = Callable[[], "Facts | tuple[Facts, KnowledgeBase]"]
+"""Facts for a case, or facts with the knowledge base to judge them by."""
+
+CASES: list[tuple[str, Status, Build]] = [
     # api-support
     (
         "AOAI-API-001",
@@ -418,7 +423,7 @@ def _with_caps(deployment, capabilities) -> Facts:
     return make_facts(deployment, catalog=catalog_for(deployment, capabilities=capabilities))
 
 
-def _retiring(days: int, **deployment_fields: object) -> Facts:
+def _retiring(days: int, **deployment_fields: Any) -> Facts:
     from tests.conftest import catalog_for
 
     deployment = make_deployment("c", **deployment_fields)
@@ -426,7 +431,7 @@ def _retiring(days: int, **deployment_fields: object) -> Facts:
 
 
 @pytest.mark.parametrize("rule_id,expected,build", CASES, ids=[f"{c[0]}-{c[1].value}-{i}" for i, c in enumerate(CASES)])
-def test_rule_case(rule_id: str, expected: Status, build: Callable[[], Facts], rules, kb) -> None:
+def test_rule_case(rule_id: str, expected: Status, build: Build, rules, kb) -> None:
     rule = next(r for r in rules if r.id == rule_id)
     built = build()
     facts, knowledge = built if isinstance(built, tuple) else (built, kb)

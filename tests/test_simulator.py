@@ -19,7 +19,6 @@ from typing import Any
 import httpx2
 import openai
 import pytest
-import yaml
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential, get_bearer_token_provider
 from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
@@ -28,10 +27,11 @@ from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 from azure.mgmt.subscription import SubscriptionClient
 from openai.types.chat import ChatCompletionMessageParam
 
-from auditor.demo.simulator import (
+from auditor.demo.sim import (
     FaultRule,
     SimulatedTenant,
     TenantSpec,
+    default_tenant_data,
     default_tenant_spec,
     load_tenant_spec,
 )
@@ -39,7 +39,7 @@ from auditor.demo.simulator import (
 SUB_A = "00000000-0000-4000-8000-000000000001"
 SUB_B = "00000000-0000-4000-8000-000000000002"
 DATA_SCOPE = "https://cognitiveservices.azure.com/.default"
-TENANT_YAML = Path(__file__).resolve().parents[1] / "auditor" / "demo" / "tenant.yaml"
+TENANT_DIR = Path(__file__).resolve().parents[1] / "auditor" / "demo" / "tenant"
 _ENV_TO_CLEAR = (
     "AZURE_CLIENT_ID",
     "AZURE_CLIENT_SECRET",
@@ -153,8 +153,8 @@ def test_starts_fast_and_stops_without_leaking_threads() -> None:
     assert not ca_path.exists()
 
 
-def test_default_spec_matches_the_yaml_file() -> None:
-    assert load_tenant_spec(TENANT_YAML) == default_tenant_spec()
+def test_default_spec_matches_the_tenant_directory() -> None:
+    assert load_tenant_spec(TENANT_DIR) == default_tenant_spec()
 
 
 # --- management plane ----------------------------------------------------------------------------------
@@ -597,7 +597,7 @@ def test_data_latency_is_injected(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_custom_spec_network_system_role_and_server_errors(monkeypatch: pytest.MonkeyPatch) -> None:
-    data = yaml.safe_load(TENANT_YAML.read_text())
+    data = default_tenant_data()
     data["caller"]["network"] = "public"
     swc = data["subscriptions"][0]["resourceGroups"][0]["accounts"][1]
     swc["deployments"].append(
@@ -634,9 +634,9 @@ def test_custom_spec_network_system_role_and_server_errors(monkeypatch: pytest.M
 
 
 def test_invalid_spec_is_reported_with_its_place() -> None:
-    data = yaml.safe_load(TENANT_YAML.read_text())
+    data = default_tenant_data()
     data["catalog"][0]["model"]["capabilities"]["maxContextToken"] = 128000
-    with pytest.raises(ValueError, match=r"catalog\[0\]\.model\.capabilities\.maxContextToken"):
+    with pytest.raises(ValueError, match=r"catalog/eastus2\.yaml: models\[0\]\.model\.capabilities\.maxContextToken"):
         TenantSpec.from_mapping(data)
 
 

@@ -1,6 +1,6 @@
 """Subjects built from evidence rather than inventory: live probe results, calls the code scan could not
-resolve, and deployments a plan would create. Pure, like auditor/engine/subjects.py, whose joins (catalog,
-knowledge base, quota) these reuse; kept apart so each source of evidence stays in one place.
+resolve, and deployments a plan would create. Pure; they reuse the joins of auditor/engine/views.py (catalog,
+knowledge base, quota); kept apart so each source of evidence stays in one place.
 """
 
 from __future__ import annotations
@@ -11,12 +11,18 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from auditor.engine.conditions import UNKNOWN
-from auditor.engine.subjects import Subject, _account_view, _catalog_view, _lifecycle_view, _quota_view, _with_catalog
+from auditor.engine.views import (
+    Subject,
+    account_of,
+    catalog_entries,
+    catalog_view,
+    lifecycle_view,
+    quota_view,
+    with_catalog,
+)
 from auditor.facts import (
     PROBE_ANSWERED,
     Account,
-    CatalogModel,
     Deployment,
     Facts,
     PlannedDeployment,
@@ -24,6 +30,7 @@ from auditor.facts import (
     Region,
 )
 from auditor.knowledge import KnowledgeBase, model_view
+from auditor.unknown import UNKNOWN
 
 _API_NAMES = {
     "chat_completions": "Chat Completions",
@@ -207,7 +214,7 @@ def probe_subjects(
         }
         document = {
             "probe": probe,
-            "account": parent["account"] if parent else _account_of(account, facts, kb),
+            "account": parent["account"] if parent else account_of(account, facts, kb),
             "deployment": parent["deployment"] if parent else {"exists": False, "name": result.deployment},
             "model": parent["model"] if parent else UNKNOWN,
         }
@@ -249,23 +256,6 @@ def unresolved_call_subjects(facts: Facts) -> Iterator[Subject]:
         yield Subject(
             "contract_call", f"contract:unresolved:{where}", f"{where} ({call.api})", document, location=call.location
         )
-
-
-def _account_of(account: Account, facts: Facts, kb: KnowledgeBase) -> dict[str, Any]:
-    return _account_view(account, sum(1 for d in facts.deployments if d.account_id == account.id), kb)
-
-
-def _catalog_entries(region: Region | None, account: Account, deployment: Deployment) -> list[CatalogModel] | None:
-    """The region's catalog entries for the deployment's model and the account's kind (None: not read)."""
-    if region is None or region.catalog is None:
-        return None
-    return [
-        m
-        for m in region.catalog
-        if m.kind.lower() == account.kind.lower()
-        and m.name == deployment.model_name
-        and (deployment.model_format is None or m.format.lower() == deployment.model_format.lower())
-    ]
 
 
 def _find_account(facts: Facts, reference: str | None) -> Account | None:
@@ -315,7 +305,7 @@ def planned_subjects(
         delta = 0.0
         blocking = unresolved & {"model.name", "sku.name", "model.format"}
         if account is not None:
-            document["account"] = _account_of(account, facts, kb)
+            document["account"] = account_of(account, facts, kb)
             region = facts.region_of(account)
             probe_deployment = Deployment(
                 id=f"{account.id}/deployments/{plan.name}",
@@ -327,16 +317,16 @@ def planned_subjects(
                 sku_name=plan.sku_name,
                 sku_capacity=plan.sku_capacity,
             )
-            entries = _catalog_entries(region, account, probe_deployment)
+            entries = catalog_entries(region, account, probe_deployment)
             if plan.model_version is None and "model.version" not in unresolved and entries:
                 default = next((m.version for m in entries if m.is_default_version), None)
                 probe_deployment = replace(probe_deployment, model_version=default)
                 view["model_version"] = default if default else UNKNOWN
             if not blocking and "model.version" not in unresolved:
-                catalog = _catalog_view(entries, probe_deployment, today)
+                catalog = catalog_view(entries, probe_deployment, today)
                 known = model_view(kb, plan.model_name, probe_deployment.model_version, plan.sku_name, today)
-                model, _ = _with_catalog(known, catalog, kb, probe_deployment)
-                document.update(catalog=catalog, model=model, lifecycle=_lifecycle_view(catalog, model))
+                model, _ = with_catalog(known, catalog, kb, probe_deployment)
+                document.update(catalog=catalog, model=model, lifecycle=lifecycle_view(catalog, model))
                 usage_name = catalog.get("usage_name") if isinstance(catalog, Mapping) else None
                 if isinstance(catalog, Mapping) and not usage_name:
                     document["quota"] = None
@@ -345,7 +335,7 @@ def planned_subjects(
                     delta = float(plan.sku_capacity or 0) - _existing_capacity(
                         facts, region, account, plan, usage_name, today
                     )
-                    document["quota"] = _quota_view(region, usage_name)
+                    document["quota"] = quota_view(region, usage_name)
             calls = [c for c in facts.contract or () if c.deployment == plan.name and c.account in (None, account.name)]
             apis = sorted({c.api for c in calls})
             model_apis = document["model"].get("apis") if isinstance(document["model"], Mapping) else UNKNOWN
@@ -395,7 +385,7 @@ def _existing_capacity(
     for deployment in facts.deployments:
         if deployment.account_id != account.id or deployment.name != plan.name:
             continue
-        catalog = _catalog_view(_catalog_entries(region, account, deployment), deployment, today)
+        catalog = catalog_view(catalog_entries(region, account, deployment), deployment, today)
         if isinstance(catalog, Mapping) and (catalog.get("usage_name") or "").lower() == usage_name.lower():
             return float(deployment.sku_capacity or 0)
     return 0.0

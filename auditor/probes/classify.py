@@ -140,7 +140,11 @@ def classify(
     how an unlabelled 401 is read."""
     hints = rate_limit_headers(headers)
     code, param, message, inner = _error_fields(body)
-    base = {"status_code": status, "error_code": code, "error_param": param, "message": message, "rate_limit": hints}
+
+    def answer(outcome: str, hint: str | None = None, retry_after: float | None = None) -> Answer:
+        """An error answer: what Azure said (status, code, param, message, throttling hints) and our reading."""
+        return Answer(outcome, status, code, param, message, retry_after, hints, hint=hint)
+
     if 200 <= status < 300:
         return Answer("success", status, rate_limit=hints, tokens=_usage_tokens(body))
     if status == 429:
@@ -149,104 +153,95 @@ def classify(
             "The deployment was at its rate limit for a single tiny call: raise its capacity, or spread load over more "
             "deployments."
         )
-        return Answer("rate_limited", retry_after=wait, hint=hint, **base)
+        return answer("rate_limited", hint, retry_after=wait)
     if status == 401:
         if isinstance(body, Mapping) and "statusCode" in body and "error" not in body:
-            return Answer(
+            return answer(
                 "invalid_token",
                 hint=(
                     "Azure rejected the Entra token (missing, expired, or issued for another audience): request it for "
                     "the cloud's Cognitive Services scope (e.g. https://cognitiveservices.azure.com/.default)."
                 ),
-                **base,
             )
         if code == "PermissionDenied":
             principal = _PRINCIPAL.search(message or "")
             who = f"principal {principal.group(1)}" if principal else "the calling identity"
-            return Answer(
+            return answer(
                 "permission_denied",
                 hint=(
                     f"Grant {who} the '{OPENAI_USER_ROLE}' role ({OPENAI_USER_ROLE_ID}) on the account: the token is "
                     "valid, but the identity lacks the data action the call needs (Owner and Contributor have no data "
                     "actions)."
                 ),
-                **base,
             )
         if code in ("401", "Unauthorized") or auth == "key":
-            return Answer(
+            return answer(
                 "invalid_key",
                 hint=(
                     "Azure rejected the API key (a wrong key, a key of another account, or a wrong endpoint): use this "
                     "account's key from your secret store, or better, call with Entra ID (unset AZURE_OPENAI_API_KEY) "
                     f"and grant the identity '{OPENAI_USER_ROLE}'."
                 ),
-                **base,
             )
-        return Answer(
+        return answer(
             "invalid_token",
             hint="Azure rejected the Entra token: request a fresh token for the Cognitive Services scope.",
-            **base,
         )
     if status == 403:
         lowered = (message or "").lower()
         if code == "AuthenticationTypeDisabled":
-            return Answer(
+            return answer(
                 "local_auth_disabled",
                 hint=(
                     "The account has key authentication disabled (disableLocalAuth): call it with an Entra ID token and "
                     f"the '{OPENAI_USER_ROLE}' role instead of an API key."
                 ),
-                **base,
             )
         if any(word in lowered for word in ("public access", "private endpoint", "firewall", "virtual network")):
-            return Answer(
+            return answer(
                 "network_blocked",
                 hint=(
                     "The account's network rules refuse this caller: call from a network it allows (its private "
                     "endpoint, an allowed IP range or virtual network)."
                 ),
-                **base,
             )
-        return Answer(
+        return answer(
             "permission_denied",
             hint=f"Grant the calling identity the '{OPENAI_USER_ROLE}' role on the account.",
-            **base,
         )
     if status == 404:
         if code == "DeploymentNotFound":
-            return Answer(
+            return answer(
                 "deployment_not_found",
                 hint=(
                     "Create the deployment or fix the name the app passes as model=; if it was created in the last five "
                     "minutes, wait and probe again."
                 ),
-                **base,
             )
-        return Answer(
-            "unexpected", hint="The endpoint answered 404 for the data-plane path: check the account endpoint.", **base
+        return answer(
+            "unexpected", hint="The endpoint answered 404 for the data-plane path: check the account endpoint."
         )
     if status == 400:
         if code == "OperationNotSupported":
-            return Answer("api_not_supported", hint="Call this deployment through an API its model serves.", **base)
+            return answer("api_not_supported", hint="Call this deployment through an API its model serves.")
         if code == "content_filter":
             categories = _filtered(inner)
             which = f" (filtered: {', '.join(categories)})" if categories else ""
-            return Answer(
+            return answer(
                 "content_filter",
                 hint=(
                     f"The content filter blocked a neutral one-word prompt{which}: review the deployment's content "
                     "filter policy; it will block real users too."
                 ),
-                **base,
             )
         if code in _PARAMETER_CODES:
-            return Answer(_PARAMETER_CODES[code], **base)
-        return Answer("unexpected", **base)
+            return answer(_PARAMETER_CODES[code])
+        return answer("unexpected")
     if status == 408:
-        return Answer("timeout", **base)
+        return answer("timeout")
     if status >= 500:
-        return Answer("server_error", **base)
-    return Answer("unexpected", **base)
+        return answer("server_error")
+    return answer("unexpected")
 
 
 def failure(kind: str, detail: str) -> Answer:

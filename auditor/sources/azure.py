@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from auditor.clouds import Cloud
@@ -309,7 +310,13 @@ class AzureEnumerator:
         from azure.mgmt.subscription import SubscriptionClient
 
         client = SubscriptionClient(self._credential, **self._client_kwargs)
-        return self._call(lambda: sorted(s.subscription_id for s in client.subscriptions.list() if s.subscription_id))
+
+        def ids() -> list[str]:
+            # The SDK types its read-only attributes as None (set by the deserializer), hence the annotation.
+            found: list[str | None] = [s.subscription_id for s in client.subscriptions.list()]
+            return sorted(sid for sid in found if sid)
+
+        return self._call(ids)
 
     def query_accounts(self, subscription_ids: Sequence[str]) -> list[Account]:
         """Every Azure OpenAI / AI services account in the subscriptions, in one paged Resource Graph query."""
@@ -326,8 +333,9 @@ class AzureEnumerator:
                 query=RESOURCE_GRAPH_QUERY,
                 options=QueryRequestOptions(result_format="objectArray", skip_token=skip_token, top=1000),
             )
-            response = self._call(lambda request=request: client.resources(request))
-            rows.extend(response.data or [])
+            response = self._call(partial(client.resources, request))
+            data: Any = response.data  # objectArray: a list with one dict per row
+            rows.extend(data or [])
             skip_token = response.skip_token
             if not skip_token:
                 break

@@ -113,7 +113,7 @@ def _python_files(root: Path) -> list[Path]:
         return [root]
     if not root.is_dir():
         raise InputError(f"{root}: no such file or directory to scan")
-    found = []
+    found: list[Path] = []
     for directory, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.endswith(".egg-info"))
         found.extend(Path(directory) / f for f in sorted(files) if f.endswith(".py"))
@@ -164,7 +164,7 @@ def _collect(body: Iterable[ast.stmt], scope: _Scope) -> None:
             elif isinstance(child, ast.withitem) and child.optional_vars is not None:
                 for name in _target_names(child.optional_vars):
                     scope.assigned.setdefault(name, []).append(None)
-            elif isinstance(child, ast.excepthandler) and child.name:
+            elif isinstance(child, ast.ExceptHandler) and child.name:
                 scope.assigned.setdefault(child.name, []).append(None)
 
 
@@ -179,7 +179,7 @@ def _target_names(target: ast.expr) -> list[str]:
 
 
 def _imports_of(tree: ast.Module) -> set[str]:
-    roots = set()
+    roots: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             roots.update(alias.name.split(".")[0] for alias in node.names)
@@ -295,31 +295,26 @@ class _FileScanner:
         if chain[-1] == "stream":
             parameters["stream"] = True
         expression = ast.unparse(keywords["model"]) if "model" in keywords else "(no model=)"
-        base = {
-            "api": api,
-            "file": self.display,
-            "line": node.lineno,
-            "expression": expression,
-            "parameters": parameters,
-        }
+
+        def call(deployment: str | None, *, why: str | None = None, default: str | None = None) -> ScannedCall:
+            return ScannedCall(api, self.display, node.lineno, deployment, expression, parameters, default, why)
+
         if "model" not in keywords:
             why = "the call passes no model= keyword (positional or **kwargs): the deployment name is not in the code"
-            self.found.append(ScannedCall(deployment=None, why=why, **base))
+            self.found.append(call(None, why=why))
             return
         try:
             resolved = self._resolve(keywords["model"], scopes, 0)
         except _Unresolved as exc:
-            self.found.append(ScannedCall(deployment=None, why=exc.why, **base))
+            self.found.append(call(None, why=exc.why))
             return
         if resolved.kind == "env":
             default = None if resolved.default is None else str(resolved.default)
-            self.found.append(ScannedCall(deployment=f"env:{resolved.value}", default=default, **base))
+            self.found.append(call(f"env:{resolved.value}", default=default))
         elif isinstance(resolved.value, str) and resolved.value:
-            self.found.append(ScannedCall(deployment=resolved.value, **base))
+            self.found.append(call(resolved.value))
         else:
-            self.found.append(
-                ScannedCall(deployment=None, why=f"model= is {resolved.value!r}, not a deployment name", **base)
-            )
+            self.found.append(call(None, why=f"model= is {resolved.value!r}, not a deployment name"))
 
     def _parameters(
         self, api: str, keywords: Mapping[str, ast.expr], scopes: list[tuple[str, _Scope]]

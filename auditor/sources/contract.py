@@ -32,7 +32,7 @@ from typing import Any
 
 from auditor.errors import InputError
 from auditor.facts import ContractCall, SourceLocation, UnresolvedCall
-from auditor.yamlfile import LineList, load_yaml, reject_unknown_keys
+from auditor.yamlfile import LineDict, LineList, load_yaml, reject_unknown_keys
 
 APIS = ("chat_completions", "responses", "completions", "embeddings")
 _CALL_KEYS = {
@@ -121,7 +121,7 @@ def load_contract_document(
     passed in by the CLI) nor by a `default:`."""
     path = Path(path)
     document = load_yaml(path, what="contract")
-    if not isinstance(document, Mapping) or not isinstance(document.get("deployments"), Mapping):
+    if not isinstance(document, LineDict) or not isinstance(document.get("deployments"), LineDict):
         raise InputError(f"{path}:1: a contract needs a top-level `deployments:` mapping of deployment names")
     extra = sorted(set(map(str, document)) - {"deployments", "application", "unresolved"})
     if extra:
@@ -133,7 +133,7 @@ def load_contract_document(
         line = deployments.key_lines.get(str(name), 1)
         entries = raw if isinstance(raw, list) else [raw]
         for index, entry in enumerate(entries):
-            entry_line = raw.item_lines[index] if isinstance(raw, list) else line
+            entry_line = raw.item_lines[index] if isinstance(raw, LineList) else line
             call = _call(path, str(name), entry, entry_line)
             default = entry.get("default")
             if not str(name).startswith("env:"):

@@ -365,7 +365,7 @@ def _demo_environment(stack: ExitStack, args: argparse.Namespace) -> tuple[Any, 
     from azure.identity import DefaultAzureCredential
 
     from auditor.clouds import get_cloud
-    from auditor.demo.simulator import SimulatedTenant
+    from auditor.demo.sim import SimulatedTenant
 
     tenant = stack.enter_context(SimulatedTenant())
     saved = {k: os.environ.get(k) for k in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER")}
@@ -421,6 +421,7 @@ def run(argv: Sequence[str]) -> int:
     subscriptions = tuple(args.subscription) or tuple(
         s for s in [os.environ.get("AZURE_SUBSCRIPTION_ID", "").strip()] if s
     )
+    verify: str | bool
     with ExitStack() as stack:
         if args.demo:
             credential, verify = _demo_environment(stack, args)
@@ -446,7 +447,7 @@ def run(argv: Sequence[str]) -> int:
             plan=args.plan,
             probe=_probe_options(args, demo=args.demo),
         )
-        from auditor.progress import BarProgress, wants_bar
+        from auditor.cli.progress import BarProgress, wants_bar
 
         progress = stack.enter_context(BarProgress()) if wants_bar(args.quiet) else None
         report = run_audit(
