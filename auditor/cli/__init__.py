@@ -569,7 +569,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] == "kb":
-            from auditor.kb.command import run_kb
+            from auditor.cli.kb import run_kb
 
             return run_kb(argv[1:])
         if argv and argv[0] == "rules":

@@ -1,4 +1,4 @@
-"""`audit kb [MODEL] [--format text|json]` and `audit kb refresh --from-docs PATH_OR_URL [--write]`."""
+"""`audit kb [MODEL] [--format text|json]` and `audit kb refresh --from-docs PATH_OR_URL [--write]` (the CLI prints)."""
 
 from __future__ import annotations
 
