@@ -180,3 +180,56 @@ def test_a_fine_tuned_deployment_retires_on_the_fine_tuned_schedule() -> None:
     assert view["fine_tuned"] is True and view["name"] == "gpt-4o"
     assert view["retirement"]["date"] == "2027-10-01"  # the base version retires 2027-04-14
     assert model_view(kb, "gpt-4o", "2024-08-06", "Standard", date(2026, 12, 3))["retirement"]["date"] == "2027-04-14"
+
+
+def _catalogs() -> list:
+    from azure.mgmt.cognitiveservices.models import Model
+
+    from auditor.kb.catalog import RegionCatalog, read_catalogs
+    from auditor.sources.azure import catalog_model_from_sdk
+
+    bodies = json.loads((ROOT / "tests" / "fixtures" / "kb" / "models-list-two-regions.json").read_text())
+    calls: list[tuple[str, str]] = []
+
+    def list_catalog(subscription: str, location: str) -> list:
+        calls.append((subscription, location))
+        return [m for m in (catalog_model_from_sdk(Model.deserialize(i)) for i in bodies[location]["value"]) if m]
+
+    catalogs = read_catalogs(list_catalog, "sub-1", ["swedencentral", "eastus2", "EastUS2"])
+    assert sorted(calls) == [("sub-1", "eastus2"), ("sub-1", "swedencentral")], "once per region"
+    assert all(isinstance(c, RegionCatalog) for c in catalogs)
+    return catalogs
+
+
+def test_the_live_catalog_disagreements_are_a_reviewed_diff() -> None:
+    from auditor.kb.catalog import refresh_from_catalogs
+
+    result = refresh_from_catalogs(KB.read_text(), _catalogs(), "sub-1", date(2026, 12, 3), "models.yaml")
+    diff = result.diff()
+    assert '+          "2025-12-11": {retires: 2027-09-01, replacement: none, status: GenerallyAvailable}' in diff
+    assert "+        sources: [MS-T4, ARM-CATALOG-2026-12-03]" in diff
+    assert '+  ARM-CATALOG-2026-12-03: {title: "Live model catalog (models.list) read 2026-12-03"' in diff
+    assert result.dates_moved == ["gpt-5.2 2025-12-11: 2027-06-08 -> 2027-09-01"]
+    assert result.models_added == ["gpt-7-nova (2026-11-30)"]
+    # gpt-4.1 is Legacy in the schedule; the API has no Legacy value, so GenerallyAvailable is no disagreement
+    assert not result.stages_changed
+    warnings = "\n".join(result.warnings)
+    assert "gpt-5.2 2025-12-11: regions disagree (eastus2 2027-09-01, swedencentral 2027-06-08)" in warnings
+    assert (
+        "gpt-5-pro 2025-10-06: the catalog reports chat_completions; the knowledge base lists responses (eastus2)"
+        in warnings
+    )
+    yaml.safe_load(result.new_text)  # still valid YAML
+
+
+def test_from_catalog_reads_the_simulated_tenant_and_finds_it_in_agreement(kb_copy: Path, capsys) -> None:
+    args = ["kb", "refresh", "--from-catalog", "--demo", "--knowledge", str(kb_copy), "--checked", CHECKED]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "dates moved: 0" in out and "already agrees" in out
+    assert kb_copy.read_text() == KB.read_text()
+
+
+def test_from_catalog_needs_a_subscription(kb_copy: Path, capsys) -> None:
+    assert main(["kb", "refresh", "--from-catalog", "--knowledge", str(kb_copy)]) == 2
+    assert "--from-catalog needs --subscription" in capsys.readouterr().err

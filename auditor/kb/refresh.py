@@ -228,9 +228,18 @@ def _duplicates(schedule: Schedule, model: str) -> list[str]:
 
 
 def refresh_from_schedule(
-    kb_text: str, schedule: Schedule, source_key: str, checked: date, path: str = "models.yaml"
+    kb_text: str,
+    schedule: Schedule,
+    source_key: str,
+    checked: date,
+    path: str = "models.yaml",
+    *,
+    only_changes: bool = False,
 ) -> RefreshResult:
-    """Apply the schedule to the knowledge-base text; nothing is written here."""
+    """Apply the schedule to the knowledge-base text; nothing is written here.
+
+    With `only_changes` (a source that is not the schedule itself, such as the live catalog) facts it agrees
+    with are left as they are, and a changed fact keeps its other sources."""
     document = _load(kb_text, path)
     if not isinstance(document, Mapping) or not isinstance(document.get("models"), Mapping):
         raise InputError(f"{path}:1: a knowledge base needs a `models` mapping")
@@ -251,7 +260,9 @@ def refresh_from_schedule(
         if ft_rows:
             _apply_fine_tuned(lines, model, ft_rows, raw.get("fine_tuned_retirement"), source_key, checked, result)
         if versions:
-            _apply_retirement(lines, model, versions, schedule, raw.get("retirement"), source_key, checked, result)
+            _apply_retirement(
+                lines, model, versions, schedule, raw.get("retirement"), source_key, checked, result, only_changes
+            )
             _extend_versions(lines, model, list(versions), document["models"].get(model.name) or {}, result)
     added = [(name, versions) for name, versions in rows.items() if name not in known and _added(versions)]
     if added:
@@ -275,7 +286,8 @@ def refresh_from_schedule(
         while insert_at > 0 and not lines[insert_at - 1].strip():
             insert_at -= 1
         lines[insert_at:insert_at] = [line for line in tail if line]
-    _bump_checked(lines, checked)
+    if not only_changes:
+        _bump_checked(lines, checked)
     result.new_text = "".join(lines)
     return result
 
@@ -293,9 +305,12 @@ def _apply_retirement(
     source_key: str,
     checked: date,
     result: RefreshResult,
+    only_changes: bool = False,
 ) -> None:
     old = dict((raw or {}).get("value") or {}) if isinstance(raw, Mapping) else {}
     old = {str(k): v for k, v in old.items()}
+    if only_changes and all(old.get(v) == _entry(r) for v, r in versions.items()):
+        return
     value: dict[str, dict[str, Any]] = {}
     kept_only = False
     for version, entry in old.items():
@@ -320,7 +335,7 @@ def _apply_retirement(
         if str(before.get("replacement")) != row.replacement:
             result.replacements_changed.append(f"{label}: {before.get('replacement')} -> {row.replacement}")
     old_sources = list((raw or {}).get("sources") or []) if isinstance(raw, Mapping) else []
-    sources = [*old_sources, source_key] if kept_only else [source_key]
+    sources = [*old_sources, source_key] if kept_only or only_changes else [source_key]
     sources = list(dict.fromkeys(sources))
     extra = []
     duplicates = _duplicates(schedule, model.name)
