@@ -78,7 +78,7 @@ def schedule_from_catalogs(
         dated = [(loc, e) for loc, e in found if e.inference_deprecation]
         if not dated:
             continue
-        dates = Counter(e.inference_deprecation for _, e in dated)
+        dates = Counter(e.inference_deprecation for _, e in dated if e.inference_deprecation)
         retires = max(dates, key=lambda d: (dates[d], d))
         if len(dates) > 1:
             per_region = ", ".join(f"{loc} {e.inference_deprecation}" for loc, e in sorted(dated, key=lambda x: x[0]))
