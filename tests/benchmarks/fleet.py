@@ -25,11 +25,11 @@ def fleet_spec(*, accounts: int = 20, deployments: int = 500, subscriptions: int
     catalog: list[dict[str, Any]] = []
     everywhere: set[tuple[str, str]] = set()
     for entry in demo["catalog"]:  # the demo has one entry per location and version: offer these everywhere, once
-        version = (entry["model"]["name"], str(entry["model"]["version"]))
-        if version in offered:
-            if version in everywhere:
+        offer = (entry["model"]["name"], str(entry["model"]["version"]))
+        if offer in offered:
+            if offer in everywhere:
                 continue
-            everywhere.add(version)
+            everywhere.add(offer)
             entry["offeredIn"] = list(REGIONS)
         catalog.append(entry)
     demo["catalog"] = catalog

@@ -25,7 +25,7 @@ from auditor.demo.sim.spec import (
 )
 
 if TYPE_CHECKING:
-    from importlib.resources.abc import Traversable
+    from importlib.abc import Traversable
 
 _TENANT_PACKAGE = "auditor.demo"
 _TENANT_DIR = "tenant"
