@@ -19,6 +19,7 @@ from auditor.drift import Baseline
 from auditor.engine.evaluate import evaluate_all
 from auditor.engine.rules import Rule
 from auditor.engine.subjects import Subject, build_subjects
+from auditor.enums import Discovery, FailOn, TargetStatus
 from auditor.facts import (
     Account,
     CollectionGap,
@@ -70,7 +71,7 @@ class AuditOptions:
     select: tuple[str, ...] = field(default=())
     ignore: tuple[str, ...] = field(default=())
     ruleset: str | None = None
-    discovery: str = "auto"
+    discovery: Discovery = Discovery.AUTO
     contract_from: Path | None = None
     """Derive the contract from the app's Python source (auditor/sources/code_scan.py) instead of a file."""
     contract_env: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -295,7 +296,7 @@ def _targets(facts: Facts) -> tuple[TargetResult, ...]:
                 subscription_id=account.subscription_id,
                 location=account.location,
                 kind=account.kind,
-                status="incomplete" if reasons else "complete",
+                status=TargetStatus.INCOMPLETE if reasons else TargetStatus.COMPLETE,
                 reasons=reasons,
             )
         )
@@ -373,7 +374,7 @@ def _views(facts: Facts, subjects: Sequence[Subject]) -> tuple[tuple[QuotaLine, 
                     known=known,
                 )
             )
-        elif subject.kind == "quota_usage":
+        elif subject.kind == "quota_usage" and doc["usage"]["current"] is not UNKNOWN:
             usage, region = doc["usage"], doc["region"]
             quota.append(
                 QuotaLine(
@@ -421,9 +422,19 @@ def audit(
         targets=_targets(facts),
         deployments=_inventory(facts),
         findings=tuple(findings),
-        gaps=tuple(g.reason if g.target in g.reason else f"{g.target}: {g.reason}" for g in facts.gaps),
+        gaps=tuple(g.reason if g.target in g.reason else f"{g.target}: {g.reason}" for g in facts.gaps)
+        + _empty_scope(facts),
         probe_summary=_probe_totals(facts),
     )
+
+
+def _empty_scope(facts: Facts) -> tuple[str, ...]:
+    """An audit that audited nothing is incomplete (exit 3), never a pass: a nightly job over subscriptions
+    that hold no Azure OpenAI or AI Services account must not go green."""
+    if facts.accounts or facts.planned:
+        return ()
+    where = ", ".join(facts.subscriptions_searched) or "the scope given"
+    return (f"audited nothing: no Azure OpenAI or AI Services account in subscription(s) {where}",)
 
 
 def _probe_totals(facts: Facts) -> Mapping[str, object] | None:
@@ -434,11 +445,12 @@ def _probe_totals(facts: Facts) -> Mapping[str, object] | None:
     return summary_dict(facts.probe_summary)
 
 
-def gate(report: Report, fail_on: str) -> int:
+def gate(report: Report, fail_on: FailOn | str) -> int:
     """The exit code: 1 for failures at or above `fail_on`, else 3 if anything could not be read, else 0."""
     from auditor.errors import ExitCode
 
-    threshold = None if fail_on == "never" else Severity(fail_on).rank
+    fail_on = FailOn(fail_on)
+    threshold = None if fail_on is FailOn.NEVER else Severity(fail_on.value).rank
     failing = threshold is not None and any(
         f.status is Status.FAIL and f.severity.rank >= threshold for f in report.findings
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -228,13 +228,18 @@ CASES: list[tuple[str, Status, Build]] = [
     ("AOAI-LIFE-002", Status.PASS, lambda: _retiring(60)),
     ("AOAI-LIFE-003", Status.FAIL, lambda: _retiring(60)),
     ("AOAI-LIFE-003", Status.PASS, lambda: _retiring(200)),
+    # deprecationStatus Tentative (stable/2025-09-01/examples/ListLocationModels.json, dall-e-3 and gpt-4o
+    # 2024-05-13): a warning, never the error of a confirmed date
+    ("AOAI-LIFE-006", Status.FAIL, lambda: _retiring(10, tentative=True)),
+    ("AOAI-LIFE-006", Status.FAIL, lambda: _retiring(-10, tentative=True)),
+    ("AOAI-LIFE-006", Status.PASS, lambda: _retiring(60, tentative=True)),
     ("AOAI-LIFE-004", Status.FAIL, lambda: _retiring(60, version_upgrade_option="NoAutoUpgrade")),
     ("AOAI-LIFE-004", Status.PASS, lambda: _retiring(60)),
     ("AOAI-LIFE-005", Status.FAIL, lambda: _with_status("Deprecated")),
     ("AOAI-LIFE-005", Status.PASS, lambda: _with_status("GenerallyAvailable")),
     # the 2026-09-02 schedule: gpt-4.1 2025-04-14 is Legacy (retires 2027-04-14)
-    ("AOAI-LIFE-006", Status.FAIL, lambda: make_facts(make_deployment("l", "gpt-4.1", "2025-04-14"))),
-    ("AOAI-LIFE-006", Status.PASS, lambda: make_facts(make_deployment("g", "gpt-5", "2025-08-07"))),
+    ("AOAI-LIFE-007", Status.FAIL, lambda: make_facts(make_deployment("l", "gpt-4.1", "2025-04-14"))),
+    ("AOAI-LIFE-007", Status.PASS, lambda: make_facts(make_deployment("g", "gpt-5", "2025-08-07"))),
     # gpt-5.6: function tools on Chat Completions only with reasoning_effort none (its default is medium)
     (
         "AOAI-API-020",
@@ -379,11 +384,11 @@ CASES: list[tuple[str, Status, Build]] = [
             make_deployment("t", "gpt-4", "turbo-2024-04-09"), {"chatCompletion": "true", "responses": "true"}
         ),
     ),
-    ("AOAI-API-010", Status.PASS, healthy),
+    ("AOAI-API-010", Status.PASS, lambda: _with_caps(make_deployment("c"), {"chatCompletion": "true"})),
     ("AOAI-PARAM-010", Status.FAIL, lambda: _with_caps(make_deployment("c"), {"maxContextToken": "64000"})),
     ("AOAI-PARAM-010", Status.PASS, lambda: _with_caps(make_deployment("c"), {"maxContextToken": "128000"})),
     ("AOAI-LIFE-010", Status.FAIL, lambda: _retiring(200)),
-    ("AOAI-LIFE-010", Status.PASS, healthy),
+    ("AOAI-LIFE-010", Status.PASS, lambda: _retiring_on(date(2026, 10, 1))),  # the knowledge base's date
     ("AOAI-LIFE-011", Status.PASS, healthy),
     ("AOAI-LIFE-011", Status.FAIL, lambda: (healthy(), _stale_kb())),
 ]
@@ -423,11 +428,19 @@ def _with_caps(deployment, capabilities) -> Facts:
     return make_facts(deployment, catalog=catalog_for(deployment, capabilities=capabilities))
 
 
-def _retiring(days: int, **deployment_fields: Any) -> Facts:
+def _retiring_on(day: date) -> Facts:
+    from tests.conftest import catalog_for
+
+    deployment = make_deployment("c")
+    return make_facts(deployment, catalog=catalog_for(deployment, deprecation=day))
+
+
+def _retiring(days: int, tentative: bool = False, **deployment_fields: Any) -> Facts:
     from tests.conftest import catalog_for
 
     deployment = make_deployment("c", **deployment_fields)
-    return make_facts(deployment, catalog=catalog_for(deployment, deprecation=TODAY + timedelta(days=days)))
+    catalog = catalog_for(deployment, deprecation=TODAY + timedelta(days=days))
+    return make_facts(deployment, catalog=tuple(replace(e, deprecation_tentative=tentative) for e in catalog))
 
 
 @pytest.mark.parametrize("rule_id,expected,build", CASES, ids=[f"{c[0]}-{c[1].value}-{i}" for i, c in enumerate(CASES)])

@@ -662,3 +662,110 @@ def test_server_error_fault_on_arm(tenant: SimulatedTenant, credential: Any) -> 
     with pytest.raises(HttpResponseError) as error:
         mgmt(tenant, credential).accounts.get("rg-ai", "contoso-ai-swc", retry_total=0)
     assert error.value.status_code == 500
+
+
+# --- hostile shapes (issue 12) ---------------------------------------------------------------------------
+
+
+def _with_extras() -> TenantSpec:
+    """The demo tenant plus a subscription the caller may not read, a bare deployment and a 2021-era one."""
+    data = default_tenant_data()
+    data["subscriptions"].append(
+        {
+            "subscriptionId": "00000000-0000-4000-8000-000000000003",
+            "displayName": "contoso-locked",
+            "simulate": {"deny": "AuthorizationFailed"},
+            "resourceGroups": [
+                {
+                    "name": "rg-locked",
+                    "location": "eastus2",
+                    "accounts": [{"name": "locked-aoai", "kind": "OpenAI", "location": "eastus2"}],
+                }
+            ],
+        }
+    )
+    swc = data["subscriptions"][0]["resourceGroups"][0]["accounts"][1]
+    swc["deployments"] += [
+        {
+            "name": "bare",
+            "model": {"name": "gpt-4o-mini", "version": "2024-07-18"},
+            "sku": {"name": "GlobalStandard", "capacity": 1},
+            "simulate": {"bareBody": True},
+        },
+        {
+            "name": "scaled-2021",
+            "model": {"name": "gpt-35-turbo", "version": "0125"},
+            "properties": {"scaleSettings": {"scaleType": "Standard", "capacity": 2}},
+        },
+    ]
+    return TenantSpec.from_mapping(data)
+
+
+def test_a_subscription_can_answer_403_authorization_failed(monkeypatch: pytest.MonkeyPatch) -> None:
+    locked = "00000000-0000-4000-8000-000000000003"
+    with SimulatedTenant(_with_extras()) as simulated:
+        credential = host_identity(monkeypatch, simulated)
+        with pytest.raises(HttpResponseError) as denied:
+            list(mgmt(simulated, credential, locked).accounts.list())
+        assert denied.value.status_code == 403 and denied.value.error.code == "AuthorizationFailed"
+        assert "'Microsoft.CognitiveServices/accounts/read'" in denied.value.error.message
+        assert f"over scope '/subscriptions/{locked}/providers/Microsoft.CognitiveServices/accounts'" in (
+            denied.value.error.message
+        )
+        subs = [
+            s.subscription_id
+            for s in opened(SubscriptionClient(credential, **arm_kwargs(simulated))).subscriptions.list()
+        ]
+        assert locked in subs  # the caller sees the subscription, but may not read its accounts
+        graph = opened(ResourceGraphClient(credential, **arm_kwargs(simulated)))
+        rows = graph.resources(
+            QueryRequest(
+                subscriptions=[locked], query="resources | where type =~ 'microsoft.cognitiveservices/accounts'"
+            )
+        ).data
+        assert rows == []  # Resource Graph leaves unreadable subscriptions out
+
+
+def test_deployment_shapes_follow_the_api_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    """deploymentState from 2026-03-01 only; bare bodies as GetDeployment.json; scaleSettings without sku."""
+    with SimulatedTenant(_with_extras()) as simulated:
+        credential = host_identity(monkeypatch, simulated)
+        with raw_client(simulated) as client:
+            token = simulated.issue_token(simulated.management_scope)
+            base = f"{simulated.management_url}/subscriptions/{SUB_A}/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/contoso-ai-swc/deployments/"
+
+            def get(name: str, version: str) -> dict[str, Any]:
+                answer = client.get(
+                    base + name, params={"api-version": version}, headers={"Authorization": f"Bearer {token}"}
+                )
+                assert answer.status_code == 200
+                body: dict[str, Any] = answer.json()
+                return body
+
+            assert "deploymentState" not in get("o3-mini", "2025-09-01")["properties"]
+            assert get("o3-mini", "2026-03-01")["properties"]["deploymentState"] == "Running"
+            bare = get("bare", "2025-09-01")
+            assert set(bare["properties"]) == {"model", "provisioningState"}
+            old = get("scaled-2021", "2025-09-01")
+            assert "sku" not in old and old["properties"]["scaleSettings"] == {"scaleType": "Standard", "capacity": 2}
+        sdk_old = mgmt(simulated, credential).deployments.get("rg-ai", "contoso-ai-swc", "scaled-2021")
+        assert sdk_old.sku is None and sdk_old.properties.scale_settings.capacity == 2
+
+
+def test_built_in_policies_are_not_listed_but_answer_a_get(tenant: SimulatedTenant, credential: Any) -> None:
+    client = mgmt(tenant, credential, SUB_B)
+    listed = [p.name for p in client.rai_policies.list("rg-dev", "fabrikam-aoai-wus")]
+    assert listed == ["dev-relaxed"]
+    assert client.rai_policies.get("rg-dev", "fabrikam-aoai-wus", "Microsoft.DefaultV2").name == "Microsoft.DefaultV2"
+
+
+def test_catalog_is_as_irregular_as_azure(tenant: SimulatedTenant, credential: Any) -> None:
+    swc = list(mgmt(tenant, credential).models.list("swedencentral"))
+    assert {str(m.kind) for m in swc if m.model.name == "o3-mini"} == {"OpenAI"}  # one kind only
+    legacy = next(m.model for m in swc if m.model.name == "gpt-35-turbo")
+    assert {"completion", "chat", "maxTotalToken"} <= set(legacy.capabilities or {})  # the older keys
+    eus2 = list(mgmt(tenant, credential).models.list("eastus2"))
+    old4o = next(m.model for m in eus2 if m.model.version == "2024-05-13" and m.kind == "OpenAI")
+    assert old4o.deprecation.deprecation_status == "Tentative"
+    assert "provisioned" in {s.name for s in old4o.skus}  # a lower-case SKU name
+    assert next(m.model for m in eus2 if m.model.version == "2024-08-06").is_default_version is None

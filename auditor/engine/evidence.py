@@ -241,6 +241,7 @@ def unresolved_call_subjects(facts: Facts) -> Iterator[Subject]:
             "api": call.api,
             "parameters": sorted(call.parameters),
             "resolved": False,
+            "legacy_sdk": call.sdk == "openai<1",
             "expression": call.expression,
             "why": call.why,
             "source": where,
@@ -300,6 +301,7 @@ def planned_subjects(
             "lifecycle": UNKNOWN,
             "quota": UNKNOWN,
             "contract": UNKNOWN,
+            "capacity": UNKNOWN,
         }
         usage_key: tuple[str, str, str] | None = None
         delta = 0.0
@@ -323,14 +325,22 @@ def planned_subjects(
                 probe_deployment = replace(probe_deployment, model_version=default)
                 view["model_version"] = default if default else UNKNOWN
             if not blocking and "model.version" not in unresolved:
-                catalog = catalog_view(entries, probe_deployment, today)
+                catalog = catalog_view(entries, probe_deployment, today, account.kind)
                 known = model_view(kb, plan.model_name, probe_deployment.model_version, plan.sku_name, today)
-                model, _ = with_catalog(known, catalog, kb, probe_deployment)
+                model, _, _ = with_catalog(known, catalog, kb, probe_deployment)
                 document.update(catalog=catalog, model=model, lifecycle=lifecycle_view(catalog, model))
+                document["capacity"] = _capacity_fit(catalog, view["sku_capacity"])
                 usage_name = catalog.get("usage_name") if isinstance(catalog, Mapping) else None
                 if isinstance(catalog, Mapping) and not usage_name:
                     document["quota"] = None
-                elif usage_name and region is not None and region.usages is not None:
+                elif (
+                    usage_name
+                    and region is not None
+                    and region.usages is not None
+                    and not any(u.name.lower() == usage_name.lower() for u in region.usages)
+                ):
+                    usage_name = None  # the catalog names a quota line the usages list lacks: unknown
+                if usage_name and region is not None and region.usages is not None:
                     usage_key = (account.subscription_id, account.location, usage_name.lower())
                     delta = float(plan.sku_capacity or 0) - _existing_capacity(
                         facts, region, account, plan, usage_name, today
@@ -377,6 +387,42 @@ def planned_subjects(
         )
 
 
+def _capacity_fit(catalog: Any, capacity: Any) -> Any:
+    """The planned capacity against the catalog SKU's `capacity` {minimum, maximum, step, default}
+    (stable/2025-09-01/examples/ListLocationModels.json): PTU types have a minimum and a step, Standard types a
+    maximum. No bounds in the catalog: nothing to check (`bounded` false)."""
+    if not isinstance(catalog, Mapping):
+        return UNKNOWN
+    bounds = catalog.get("sku_capacity")
+    if not isinstance(bounds, Mapping):
+        return {"bounded": False} if catalog.get("sku_offered") is False else UNKNOWN
+    low, high, step = bounds.get("minimum"), bounds.get("maximum"), bounds.get("step")
+    if low is None and high is None and step is None:
+        return {"bounded": False}
+    allowed = ", ".join(
+        part
+        for part in (
+            f"minimum {low}" if low is not None else "",
+            f"maximum {high}" if high is not None else "",
+            f"step {step}" if step else "",
+            f"default {bounds.get('default')}" if bounds.get("default") is not None else "",
+        )
+        if part
+    )
+    if capacity is None and bounds.get("default") is not None:
+        capacity = bounds["default"]  # a plan without a capacity gets the type's default
+    if not isinstance(capacity, int):
+        return {"bounded": True, "fits": UNKNOWN, "allowed": allowed, "problem": UNKNOWN}
+    problems = []
+    if low is not None and capacity < low:
+        problems.append(f"below the minimum {low}")
+    if high is not None and capacity > high:
+        problems.append(f"above the maximum {high}")
+    if step and (capacity - (low or 0)) % step:
+        problems.append(f"not in steps of {step}")
+    return {"bounded": True, "fits": not problems, "allowed": allowed, "problem": "; ".join(problems) or "none"}
+
+
 def _existing_capacity(
     facts: Facts, region: Region, account: Account, plan: PlannedDeployment, usage_name: str, today: date
 ) -> float:
@@ -385,7 +431,7 @@ def _existing_capacity(
     for deployment in facts.deployments:
         if deployment.account_id != account.id or deployment.name != plan.name:
             continue
-        catalog = catalog_view(catalog_entries(region, account, deployment), deployment, today)
+        catalog = catalog_view(catalog_entries(region, account, deployment), deployment, today, account.kind)
         if isinstance(catalog, Mapping) and (catalog.get("usage_name") or "").lower() == usage_name.lower():
             return float(deployment.sku_capacity or 0)
     return 0.0

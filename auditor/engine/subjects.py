@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -27,6 +27,7 @@ from auditor.engine.views import (
 )
 from auditor.facts import Account, CatalogModel, ContractCall, Deployment, Facts, Region
 from auditor.knowledge import KnowledgeBase, model_view
+from auditor.results import Cause
 from auditor.unknown import UNKNOWN
 
 __all__ = ["Subject", "build_subjects"]
@@ -44,11 +45,15 @@ class _Index:
     accounts: dict[str, Account] = field(default_factory=dict)
     account_views: dict[str, dict[str, Any]] = field(default_factory=dict)
     regions: dict[tuple[str, str], Region] = field(default_factory=dict)
-    catalog: dict[tuple[int, str, str], list[CatalogModel]] = field(default_factory=dict)
+    catalog: dict[tuple[int, str], list[CatalogModel]] = field(default_factory=dict)
     by_model: dict[str, list[str]] = field(default_factory=dict)
     by_name: dict[str, list[Deployment]] = field(default_factory=dict)
     calls: dict[str, list[ContractCall]] | None = None
     used_usages: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
+    usage_names: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    deployment_causes: dict[str, dict[str, tuple[Cause, str]]] = field(default_factory=dict)
+    unlinked: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    """Deployments whose quota line is unknown (their region's catalog, which names it, was not read)."""
     deployment_docs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
@@ -60,7 +65,7 @@ class _Index:
         index.regions = {(r.subscription_id, r.location): r for r in facts.regions}
         for region in facts.regions:
             for entry in region.catalog or ():
-                index.catalog.setdefault((id(region), entry.kind.lower(), entry.name), []).append(entry)
+                index.catalog.setdefault((id(region), entry.name), []).append(entry)
         if facts.contract is not None:
             index.calls = {}
             for call in facts.contract:
@@ -73,6 +78,39 @@ class _Index:
                 )
         return index
 
+    def read_failure(self, account: Account, what: str) -> str:
+        """What the enumerator recorded about a region read that failed (`what`: catalog or usages)."""
+        return self.read_failure_at(account.subscription_id, account.location, what)
+
+    def read_failure_at(self, subscription: str, location: str, what: str) -> str:
+        target = f"/subscriptions/{subscription}/providers/Microsoft.CognitiveServices/locations/{location}"
+        label = "the model catalog" if what == "catalog" else "quota usages"
+        found = next(
+            (g.reason for g in self.facts.gaps if g.target.lower() == target.lower() and label in g.reason), None
+        )
+        return found or f"{label} of {location} could not be read"
+
+    def causes(
+        self, account: Account, deployment: Deployment, document: Mapping[str, Any]
+    ) -> dict[str, tuple[Cause, str]]:
+        """Why parts of a deployment's document are unknown, where Azure is the reason."""
+        causes: dict[str, tuple[Cause, str]] = {}
+        if document["catalog"] is UNKNOWN:
+            why = (Cause.AZURE, self.read_failure(account, "catalog"))
+            for key in ("catalog", "lifecycle", "knowledge.compared", "quota"):
+                causes[key] = why
+        elif document["quota"] is UNKNOWN:
+            causes["quota"] = (Cause.AZURE, self.read_failure(account, "usages"))
+        if document["deployment"]["tokens_per_minute"] is UNKNOWN:
+            causes["deployment.tokens_per_minute"] = (
+                Cause.AZURE,
+                f"ARM reports no token rate limit for this deployment, and its SKU ({deployment.sku_name}) "
+                "grants no fixed tokens per minute per unit",
+            )
+        if document["content_filter"] is UNKNOWN:
+            causes["content_filter"] = (Cause.AZURE, "the account's content filter policies could not be read")
+        return causes
+
     def catalog_entries(
         self, region: Region | None, account: Account, deployment: Deployment
     ) -> list[CatalogModel] | None:
@@ -81,7 +119,7 @@ class _Index:
             return None
         return [
             m
-            for m in self.catalog.get((id(region), account.kind.lower(), deployment.model_name or ""), ())
+            for m in self.catalog.get((id(region), deployment.model_name or ""), ())
             if deployment.model_format is None or m.format.lower() == deployment.model_format.lower()
         ]
 
@@ -133,17 +171,24 @@ def deployment_subjects(index: _Index) -> Iterator[Subject]:
         shared_key = (id(region), account.kind.lower(), deployment.model_format, *view_key)
         shared = shared_views.get(shared_key)
         if shared is None:
-            catalog = catalog_view(index.catalog_entries(region, account, deployment), deployment, today)
+            catalog = catalog_view(index.catalog_entries(region, account, deployment), deployment, today, account.kind)
             if view_key not in model_views:
                 model_views[view_key] = model_view(kb, *view_key, today)
-            model, disagreements = with_catalog(model_views[view_key], catalog, kb, deployment)
-            knowledge = {"disagreements": disagreements, "checked": str(kb.checked) if kb.checked else None}
+            model, disagreements, compared = with_catalog(model_views[view_key], catalog, kb, deployment)
+            knowledge = {
+                "disagreements": disagreements,
+                "compared": compared,
+                "checked": str(kb.checked) if kb.checked else None,
+            }
             shared = shared_views[shared_key] = (catalog, model, knowledge, lifecycle_view(catalog, model))
         catalog, model, knowledge, lifecycle = shared
         usage_name = catalog.get("usage_name") if isinstance(catalog, dict) else None
         if usage_name:
             line = (account.subscription_id, account.location, usage_name.lower())
             index.used_usages.setdefault(line, []).append(deployment.name)
+            index.usage_names.setdefault(line, usage_name)
+        elif catalog is UNKNOWN:
+            index.unlinked.setdefault((account.subscription_id, account.location), []).append(deployment.name)
         mine = probed.get(deployment.id)
         if mine:
             model = evidence.with_probes(model, mine)
@@ -161,27 +206,63 @@ def deployment_subjects(index: _Index) -> Iterator[Subject]:
         }
         index.deployment_docs[deployment.id] = document
         name = f"{account.name}/{deployment.name}"
-        yield Subject("deployment", deployment.id, name, document, account_id=account.id, deployment=deployment.name)
+        yield Subject(
+            "deployment",
+            deployment.id,
+            name,
+            document,
+            account_id=account.id,
+            deployment=deployment.name,
+            causes=index.deployment_causes.setdefault(deployment.id, index.causes(account, deployment, document)),
+        )
 
 
 def quota_subjects(index: _Index) -> Iterator[Subject]:
-    """One subject per quota line some audited deployment draws on (after deployment_subjects)."""
+    """One subject per quota line some audited deployment draws on (after deployment_subjects). A line that
+    could not be read, or whose deployments' line could not be told (the catalog names it), is a subject
+    too, with unknown numbers and the read failure as the cause: never silence where quota applies."""
+    lines: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for (subscription, location, usage_name), users in index.used_usages.items():
+        lines.setdefault((subscription, location), {})[usage_name] = users
     for region in index.facts.regions:
+        key = (region.subscription_id, region.location)
+        used = dict(lines.pop(key, {}))
         for usage in region.usages or ():
-            users = index.used_usages.get((region.subscription_id, region.location, usage.name.lower()))
+            users = used.pop(usage.name.lower(), [])
             if not users:
                 continue
             numbers = usage_numbers(usage.name, usage.localized_name, usage.current_value, usage.limit)
             numbers["deployments"] = sorted(users)
-            target = (
-                f"/subscriptions/{region.subscription_id}/providers/Microsoft.CognitiveServices"
-                f"/locations/{region.location}/usages/{usage.name}"
+            yield _quota_subject(region.subscription_id, region.location, usage.name, numbers)
+        if region.usages is None:
+            why = index.read_failure_at(region.subscription_id, region.location, "usages")
+        else:
+            why = f"the quota usages of {region.location} have no line of this name"
+        for name, users in sorted(used.items()):
+            shown = index.usage_names.get((*key, name), name)
+            yield _unknown_quota(region.subscription_id, region.location, shown, users, why)
+        unlinked = index.unlinked.pop(key, None)
+        if unlinked:
+            why = index.read_failure_at(region.subscription_id, region.location, "catalog")
+            yield _unknown_quota(
+                region.subscription_id, region.location, "?", unlinked, f"which quota line applies is unknown: {why}"
             )
-            document = {
-                "usage": numbers,
-                "region": {"subscription_id": region.subscription_id, "location": region.location},
-            }
-            yield Subject("quota_usage", target, f"{region.location}/{usage.name}", document)
+    for (subscription, location), unlinked in sorted(index.unlinked.items()):  # a region with no facts at all
+        why = index.read_failure_at(subscription, location, "catalog")
+        yield _unknown_quota(subscription, location, "?", unlinked, f"which quota line applies is unknown: {why}")
+
+
+def _quota_subject(subscription: str, location: str, name: str, numbers: dict[str, Any]) -> Subject:
+    target = f"/subscriptions/{subscription}/providers/Microsoft.CognitiveServices/locations/{location}/usages/{name}"
+    document = {"usage": numbers, "region": {"subscription_id": subscription, "location": location}}
+    return Subject("quota_usage", target, f"{location}/{name}", document)
+
+
+def _unknown_quota(subscription: str, location: str, name: str, users: list[str], why: str) -> Subject:
+    numbers: dict[str, Any] = dict.fromkeys(("current", "limit", "available", "utilization", "percent"), UNKNOWN)
+    numbers.update(name=name, localized_name=name, deployments=sorted(users))
+    subject = _quota_subject(subscription, location, name, numbers)
+    return replace(subject, causes={"usage": (Cause.AZURE, why)})
 
 
 def _call_view(call: ContractCall) -> dict[str, Any]:
@@ -200,6 +281,8 @@ def _call_view(call: ContractCall) -> dict[str, Any]:
         "function_tools": "tools" in call.parameters or "functions" in call.parameters,
         "reasoning_effort": _effort_sent(call.parameters),
         "resolved": True,  # the deployment name is known (see evidence.unresolved_call_subjects)
+        "legacy_sdk": call.sdk == "openai<1",
+        "source": f"{call.location.file}:{call.location.line}" if call.location else call.deployment,
     }
 
 
@@ -253,6 +336,7 @@ def contract_subjects(index: _Index) -> Iterator[Subject]:
                 account_id=account.id,
                 deployment=deployment.name,
                 location=call.location,
+                causes=index.deployment_causes[deployment.id],
             )
             for param, value in sorted(call.parameters.items()):
                 yield Subject(
@@ -263,7 +347,18 @@ def contract_subjects(index: _Index) -> Iterator[Subject]:
                     account_id=account.id,
                     deployment=deployment.name,
                     location=call.location,
+                    causes=index.deployment_causes[deployment.id],
                 )
+
+
+def _effort(param: str, value: Any) -> Any:
+    """The reasoning effort a parameter asks for: Chat Completions' `reasoning_effort: X`, the Responses
+    API's `reasoning: {effort: X}`; None for any other parameter, UNKNOWN when the contract gives no value."""
+    if param == "reasoning_effort":
+        return UNKNOWN if value is None else value
+    if param == "reasoning":
+        return value.get("effort") if isinstance(value, Mapping) else UNKNOWN
+    return None
 
 
 def _param_view(
@@ -275,6 +370,7 @@ def _param_view(
         **kb.api_parameter(call.api, param),
         "name": param,
         "value": UNKNOWN if value is None else value,
+        "effort": _effort(param, value),
         "support": UNKNOWN if spec is UNKNOWN else spec.get("support"),
         "default": UNKNOWN if spec is UNKNOWN else spec.get("default"),
         "use_instead": UNKNOWN if spec is UNKNOWN else spec.get("use_instead"),

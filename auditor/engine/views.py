@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from auditor.capabilities import apis_reported, limits_reported
 from auditor.facts import Account, CatalogModel, CatalogSku, ContractCall, Deployment, Facts, Region, SourceLocation
 from auditor.knowledge import KnowledgeBase
+from auditor.results import Cause
 from auditor.unknown import UNKNOWN
 
 
@@ -29,6 +31,9 @@ class Subject:
     location: SourceLocation | None = None
     evidence: Mapping[str, Any] = field(default_factory=dict)
     """What was observed (a probe's status, error code, latency ...), carried onto the finding as is."""
+    causes: Mapping[str, tuple[Cause, str]] = field(default_factory=dict)
+    """Why a part of the document is unknown, by path prefix (`catalog`: the region's catalog could not be
+    read ...); engine/causes.py infers the rest."""
 
 
 def account_view(account: Account, deployment_count: int, kb: KnowledgeBase) -> dict[str, Any]:
@@ -49,7 +54,11 @@ def account_view(account: Account, deployment_count: int, kb: KnowledgeBase) -> 
         "public_network_access": account.public_network_access,
         "network_default_action": account.network_default_action,
         "network_ip_rules": list(account.network_ip_rules),
-        "private_endpoint_count": len(account.private_endpoint_connections),
+        "private_endpoint_count": _approved_connections(account),
+        "private_endpoint_states": dict(account.private_endpoint_states),
+        "network_bypass": account.network_bypass,
+        "allowed_fqdns": list(account.allowed_fqdns),
+        "user_owned_storage": list(account.user_owned_storage),
         "identity_type": account.identity_type,
         "has_managed_identity": bool(account.identity_type) and account.identity_type != "None",
         "encryption_key_source": account.encryption_key_source,
@@ -57,6 +66,17 @@ def account_view(account: Account, deployment_count: int, kb: KnowledgeBase) -> 
         "responses_api_region": UNKNOWN if regions is None else account.location.lower() in regions,
         "deployment_count": deployment_count,
     }
+
+
+def _approved_connections(account: Account) -> int:
+    """Private endpoint connections that carry traffic: state Approved (Pending, Rejected, Disconnected do not).
+    Where no state was read (an id only), the connection is counted as before."""
+    states = account.private_endpoint_states
+    return sum(
+        1
+        for c in account.private_endpoint_connections
+        if c not in states or states[c] is None or str(states[c]).lower() == "approved"
+    )
 
 
 def deployment_view(deployment: Deployment) -> dict[str, Any]:
@@ -68,14 +88,29 @@ def deployment_view(deployment: Deployment) -> dict[str, Any]:
         "model_name": deployment.model_name,
         "model_version": deployment.model_version,
         "sku_name": deployment.sku_name,
-        "sku_capacity": deployment.sku_capacity,
+        "sku_capacity": UNKNOWN if deployment.sku_capacity is None else deployment.sku_capacity,
         "version_upgrade_option": deployment.version_upgrade_option,
         "rai_policy_name": deployment.rai_policy_name,
         "provisioning_state": deployment.provisioning_state,
         "capabilities": dict(deployment.capabilities),
-        "tokens_per_minute": per_minute(deployment, "token"),
-        "state": deployment.state,
+        "tokens_per_minute": _or_unknown(per_minute(deployment, "token")),
+        "state": UNKNOWN if deployment.state is None else deployment.state,
+        "current_capacity": deployment.current_capacity,
+        "spillover_deployment_name": deployment.spillover_deployment_name,
+        "dynamic_throttling_enabled": deployment.dynamic_throttling_enabled,
+        "parent_deployment_name": deployment.parent_deployment_name,
+        "scale_type": deployment.scale_type,
+        "tags": dict(deployment.tags),
     }
+
+
+def _or_unknown(value: Any) -> Any:
+    return UNKNOWN if value is None else value
+
+
+BUILTIN_POLICIES = frozenset({"microsoft.default", "microsoft.defaultv2"})
+"""Content filter policies every account has (Microsoft.Default, Microsoft.DefaultV2), whether or not its
+raiPolicies list names them."""
 
 
 def content_filter_view(facts: Facts, deployment: Deployment) -> Any:
@@ -89,18 +124,34 @@ def content_filter_view(facts: Facts, deployment: Deployment) -> Any:
     if policies is UNKNOWN or policies is None:
         return UNKNOWN
     policy = next((p for p in policies if p.name.lower() == name.lower()), None)
+    if policy is None and name.lower() in BUILTIN_POLICIES:
+        # Built-in policies need not be in the account's list; they are Microsoft's defaults, filters on.
+        return {
+            "named": True,
+            "found": True,
+            "builtin": True,
+            "name": name,
+            "type": "SystemManaged",
+            "mode": None,
+            "disabled_filters": [],
+            "non_blocking_filters": [],
+        }
     if policy is None:
         return {"named": True, "found": False, "name": name, "disabled_filters": [], "non_blocking_filters": []}
+    non_blocking = sorted(
+        f"{f.name} ({f.source})" for f in policy.filters if f.enabled is not False and f.blocking is False
+    )
+    if (policy.mode or "").lower() == "asynchronous_filter":
+        non_blocking.append("completions: mode Asynchronous_filter streams content before the filters run")
     return {
         "named": True,
         "found": True,
+        "builtin": name.lower() in BUILTIN_POLICIES,
         "name": policy.name,
         "type": policy.type,
         "mode": policy.mode,
         "disabled_filters": sorted(f"{f.name} ({f.source})" for f in policy.filters if f.enabled is False),
-        "non_blocking_filters": sorted(
-            f"{f.name} ({f.source})" for f in policy.filters if f.enabled is not False and f.blocking is False
-        ),
+        "non_blocking_filters": non_blocking,
     }
 
 
@@ -126,6 +177,7 @@ def lifecycle_view(catalog: Any, model: Mapping[str, Any]) -> Any:
             or (retirement.get("replacement") if isinstance(retirement, Mapping) else None),
             "status": catalog.get("lifecycle_status"),
             "schedule_stage": retirement.get("status") if isinstance(retirement, Mapping) else None,
+            "tentative": bool(catalog.get("deprecation_tentative")),
         }
     if isinstance(retirement, Mapping) and retirement.get("date"):
         return {
@@ -135,6 +187,7 @@ def lifecycle_view(catalog: Any, model: Mapping[str, Any]) -> Any:
             "replacement": retirement.get("replacement"),
             "status": retirement.get("status"),
             "schedule_stage": retirement.get("status"),
+            "tentative": False,
         }
     if catalog is UNKNOWN and retirement is UNKNOWN:
         return UNKNOWN
@@ -145,6 +198,7 @@ def lifecycle_view(catalog: Any, model: Mapping[str, Any]) -> Any:
         "replacement": None,
         "status": None,
         "schedule_stage": None,
+        "tentative": False,
     }
 
 
@@ -154,62 +208,77 @@ def catalog_sku(entry: CatalogModel | None, sku_name: str | None) -> CatalogSku 
     return next((s for s in entry.skus if s.name.lower() == sku_name.lower()), None)
 
 
-def catalog_view(entries: list[CatalogModel] | None, deployment: Deployment, today: date) -> Any:
+def catalog_view(
+    entries: list[CatalogModel] | None, deployment: Deployment, today: date, kind: str | None = None
+) -> Any:
+    """The deployment's entry in the region's catalog. Entries match on format, name, version and SKU (AIServices
+    accounts deploy OpenAI-format models listed only under kind OpenAI, and the reverse); the account's kind only
+    picks between entries listed under both. The retirement date is the earlier of the SKU's deprecationDate and
+    the model's deprecation.inference: either ends inference on that deployment type."""
     if entries is None:
         return UNKNOWN
-    entry = next((m for m in entries if m.version == deployment.model_version), None)
-    sku = catalog_sku(entry, deployment.sku_name)
-    default = next((m.version for m in entries if m.is_default_version), None)
-    deprecation = (
-        sku.deprecation_date if sku and sku.deprecation_date else (entry.inference_deprecation if entry else None)
+    wanted = (kind or "").lower()
+    same_version = sorted(
+        (m for m in entries if m.version == deployment.model_version),
+        key=lambda m: (catalog_sku(m, deployment.sku_name) is None, m.kind.lower() != wanted),
     )
+    entry = same_version[0] if same_version else None
+    sku = catalog_sku(entry, deployment.sku_name)
+    defaults = sorted({m.version for m in entries if m.is_default_version})
+    dates = [d for d in (sku.deprecation_date if sku else None, entry.inference_deprecation if entry else None) if d]
+    deprecation = min(dates) if dates else None
+    sku_known = deployment.sku_name is not None
     return {
         "model_offered": bool(entries),
         "version_offered": entry is not None,
-        "sku_offered": sku is not None,
-        "offered": sku is not None,
-        "versions": sorted(m.version for m in entries),
-        "skus": sorted(s.name for s in entry.skus) if entry else [],
-        "default_version": default,
-        "is_default_version": bool(entry and entry.is_default_version),
+        "sku_offered": sku is not None if sku_known else UNKNOWN,
+        "offered": sku is not None if sku_known or entry is None else UNKNOWN,
+        "versions": sorted({m.version for m in entries}),
+        "skus": sorted({s.name for m in same_version for s in m.skus}),
+        "default_version": ", ".join(defaults) if defaults else "not marked in the catalog",
+        "is_default_version": bool(entry and entry.is_default_version) if defaults or not entries else UNKNOWN,
         "lifecycle_status": entry.lifecycle_status if entry else None,
         "deprecation_date": str(deprecation) if deprecation else None,
         "days_to_deprecation": (deprecation - today).days if deprecation else None,
+        "deprecation_tentative": bool(entry and entry.deprecation_tentative),
         "usage_name": sku.usage_name if sku else None,
         "capabilities": dict(entry.capabilities) if entry else {},
         "replacement": f"{entry.replacement_name} {entry.replacement_version or ''}".strip()
         if entry and entry.replacement_name
         else None,
+        "replacement_auto_upgrade_start": str(entry.replacement_auto_upgrade_start)
+        if entry and entry.replacement_auto_upgrade_start
+        else None,
+        "replacement_lead_time_days": entry.replacement_lead_time_days if entry else None,
+        "max_capacity": entry.max_capacity if entry else None,
+        "sku_capacity": {
+            "minimum": sku.capacity_minimum,
+            "maximum": sku.capacity_maximum,
+            "step": sku.capacity_step,
+            "default": sku.capacity_default,
+        }
+        if sku
+        else None,
     }
-
-
-_CATALOG_APIS = {
-    "chatCompletion": "chat_completions",
-    "responses": "responses",
-    "completion": "completions",
-    "embeddings": "embeddings",
-}
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        return None
 
 
 def with_catalog(
     model: dict[str, Any], catalog: Any, kb: KnowledgeBase, deployment: Deployment
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """Let the live catalog win where it reports a fact, and say where the knowledge base disagrees."""
+) -> tuple[dict[str, Any], dict[str, str], Any]:
+    """Let the live catalog win where it reports a fact; say where the knowledge base disagrees, and which
+    facts were compared at all (UNKNOWN when the catalog could not be read): agreement needs both sides."""
     disagreements: dict[str, str] = {}
+    if catalog is UNKNOWN:
+        return model, disagreements, UNKNOWN
     if not isinstance(catalog, Mapping) or not catalog.get("version_offered"):
-        return model, disagreements
+        return model, disagreements, []
+    compared: list[str] = []
     caps = catalog.get("capabilities") or {}
     merged = dict(model)
     apis = model.get("apis")
-    reported = sorted(api for cap, api in _CATALOG_APIS.items() if str(caps.get(cap, "")).lower() == "true")
+    reported = apis_reported(caps)
     if reported and isinstance(apis, list):
+        compared.append("apis")
         missing = [api for api in reported if api not in apis]
         if missing:
             merged["apis"] = sorted(set(apis) | set(missing))
@@ -221,6 +290,8 @@ def with_catalog(
     elif reported and apis is UNKNOWN:
         merged["apis"] = reported
         merged["responses_only"] = "responses" in reported and "chat_completions" not in reported
+    if model.get("kind") is UNKNOWN and reported == ["embeddings"]:
+        merged["kind"] = "embeddings"  # the catalog says what an unknown model is for
     entry = kb.model(deployment.model_name)
     context_fact = entry.facts.get("context_window") if entry else None
     sku_specific = bool(
@@ -228,22 +299,25 @@ def with_catalog(
         and isinstance(context_fact.value, Mapping)
         and deployment.sku_name in (context_fact.value.get("by_sku") or {})
     )
-    for cap, key in (("maxContextToken", "context_window"), ("maxOutputToken", "max_output_tokens")):
-        live = _int(caps.get(cap))
-        if live is None or (key == "context_window" and sku_specific):
+    for key, (cap, live) in sorted(limits_reported(caps).items()):
+        if key == "context_window" and sku_specific:
             continue
         known = model.get(key)
         merged[key] = live
-        if isinstance(known, int) and known != live:
-            disagreements[key] = f"the live catalog reports {cap} {live}; the knowledge base says {known}"
+        if isinstance(known, int):
+            compared.append(key)
+            if known != live:
+                disagreements[key] = f"the live catalog reports {cap} {live}; the knowledge base says {known}"
     retirement = model.get("retirement")
     live_date = catalog.get("deprecation_date")
-    if live_date and isinstance(retirement, Mapping) and retirement.get("date") and retirement["date"] != live_date:
-        disagreements["retirement"] = (
-            f"the live catalog gives {live_date} as the retirement date of version {deployment.model_version}; "
-            f"the knowledge base says {retirement['date']}"
-        )
-    return merged, disagreements
+    if live_date and isinstance(retirement, Mapping) and retirement.get("date"):
+        compared.append("retirement")
+        if retirement["date"] != live_date:
+            disagreements["retirement"] = (
+                f"the live catalog gives {live_date} as the retirement date of version {deployment.model_version}; "
+                f"the knowledge base says {retirement['date']}"
+            )
+    return merged, disagreements, compared
 
 
 def quota_view(region: Region | None, usage_name: str | None) -> Any:
@@ -283,14 +357,13 @@ def suggestions(by_model: Mapping[str, list[str]], call: ContractCall) -> list[s
 
 
 def catalog_entries(region: Region | None, account: Account, deployment: Deployment) -> list[CatalogModel] | None:
-    """The region's catalog entries for the deployment's model and the account's kind (None: not read)."""
+    """The region's catalog entries for the deployment's model, under any account kind (None: not read)."""
     if region is None or region.catalog is None:
         return None
     return [
         m
         for m in region.catalog
-        if m.kind.lower() == account.kind.lower()
-        and m.name == deployment.model_name
+        if m.name == deployment.model_name
         and (deployment.model_format is None or m.format.lower() == deployment.model_format.lower())
     ]
 

@@ -16,22 +16,29 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from auditor.enums import ProbeOutcome
 from auditor.facts import PROBE_ANSWERED, PROBE_UNANSWERED
 
 ANSWERED = PROBE_ANSWERED
 UNANSWERED = PROBE_UNANSWERED
-SKIPPED = "skipped"
-AUTH_FAILURES = ("invalid_key", "invalid_token", "local_auth_disabled", "permission_denied", "network_blocked")
+SKIPPED = ProbeOutcome.SKIPPED
+AUTH_FAILURES = (
+    ProbeOutcome.INVALID_KEY,
+    ProbeOutcome.INVALID_TOKEN,
+    ProbeOutcome.LOCAL_AUTH_DISABLED,
+    ProbeOutcome.PERMISSION_DENIED,
+    ProbeOutcome.NETWORK_BLOCKED,
+)
 
 OPENAI_USER_ROLE = "Cognitive Services OpenAI User"
 OPENAI_USER_ROLE_ID = "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"
-_PARAMETER_CODES = {
-    "unsupported_parameter": "unsupported_parameter",
-    "unknown_parameter": "unsupported_parameter",
-    "unsupported_value": "unsupported_value",
-    "invalid_value": "unsupported_value",
-    "integer_below_min_value": "unsupported_value",
-    "integer_above_max_value": "unsupported_value",
+_PARAMETER_CODES: dict[str, ProbeOutcome] = {
+    "unsupported_parameter": ProbeOutcome.UNSUPPORTED_PARAMETER,
+    "unknown_parameter": ProbeOutcome.UNSUPPORTED_PARAMETER,
+    "unsupported_value": ProbeOutcome.UNSUPPORTED_VALUE,
+    "invalid_value": ProbeOutcome.UNSUPPORTED_VALUE,
+    "integer_below_min_value": ProbeOutcome.UNSUPPORTED_VALUE,
+    "integer_above_max_value": ProbeOutcome.UNSUPPORTED_VALUE,
 }
 _PRINCIPAL = re.compile(r"principal `([^`]+)`")
 _MAX_MESSAGE = 400
@@ -41,7 +48,7 @@ _MAX_MESSAGE = 400
 class Answer:
     """The classified answer of one attempt."""
 
-    outcome: str
+    outcome: ProbeOutcome
     status_code: int | None = None
     error_code: str | None = None
     error_param: str | None = None
@@ -141,23 +148,23 @@ def classify(
     hints = rate_limit_headers(headers)
     code, param, message, inner = _error_fields(body)
 
-    def answer(outcome: str, hint: str | None = None, retry_after: float | None = None) -> Answer:
+    def answer(outcome: ProbeOutcome, hint: str | None = None, retry_after: float | None = None) -> Answer:
         """An error answer: what Azure said (status, code, param, message, throttling hints) and our reading."""
         return Answer(outcome, status, code, param, message, retry_after, hints, hint=hint)
 
     if 200 <= status < 300:
-        return Answer("success", status, rate_limit=hints, tokens=_usage_tokens(body))
+        return Answer(ProbeOutcome.SUCCESS, status, rate_limit=hints, tokens=_usage_tokens(body))
     if status == 429:
         wait = retry_hint(headers, now)
         hint = (f"Azure asked to retry after {wait:g} s. " if wait is not None else "") + (
             "The deployment was at its rate limit for a single tiny call: raise its capacity, or spread load over more "
             "deployments."
         )
-        return answer("rate_limited", hint, retry_after=wait)
+        return answer(ProbeOutcome.RATE_LIMITED, hint, retry_after=wait)
     if status == 401:
         if isinstance(body, Mapping) and "statusCode" in body and "error" not in body:
             return answer(
-                "invalid_token",
+                ProbeOutcome.INVALID_TOKEN,
                 hint=(
                     "Azure rejected the Entra token (missing, expired, or issued for another audience): request it for "
                     "the cloud's Cognitive Services scope (e.g. https://cognitiveservices.azure.com/.default)."
@@ -167,7 +174,7 @@ def classify(
             principal = _PRINCIPAL.search(message or "")
             who = f"principal {principal.group(1)}" if principal else "the calling identity"
             return answer(
-                "permission_denied",
+                ProbeOutcome.PERMISSION_DENIED,
                 hint=(
                     f"Grant {who} the '{OPENAI_USER_ROLE}' role ({OPENAI_USER_ROLE_ID}) on the account: the token is "
                     "valid, but the identity lacks the data action the call needs (Owner and Contributor have no data "
@@ -176,7 +183,7 @@ def classify(
             )
         if code in ("401", "Unauthorized") or auth == "key":
             return answer(
-                "invalid_key",
+                ProbeOutcome.INVALID_KEY,
                 hint=(
                     "Azure rejected the API key (a wrong key, a key of another account, or a wrong endpoint): use this "
                     "account's key from your secret store, or better, call with Entra ID (unset AZURE_OPENAI_API_KEY) "
@@ -184,14 +191,14 @@ def classify(
                 ),
             )
         return answer(
-            "invalid_token",
+            ProbeOutcome.INVALID_TOKEN,
             hint="Azure rejected the Entra token: request a fresh token for the Cognitive Services scope.",
         )
     if status == 403:
         lowered = (message or "").lower()
         if code == "AuthenticationTypeDisabled":
             return answer(
-                "local_auth_disabled",
+                ProbeOutcome.LOCAL_AUTH_DISABLED,
                 hint=(
                     "The account has key authentication disabled (disableLocalAuth): call it with an Entra ID token and "
                     f"the '{OPENAI_USER_ROLE}' role instead of an API key."
@@ -199,36 +206,37 @@ def classify(
             )
         if any(word in lowered for word in ("public access", "private endpoint", "firewall", "virtual network")):
             return answer(
-                "network_blocked",
+                ProbeOutcome.NETWORK_BLOCKED,
                 hint=(
                     "The account's network rules refuse this caller: call from a network it allows (its private "
                     "endpoint, an allowed IP range or virtual network)."
                 ),
             )
         return answer(
-            "permission_denied",
+            ProbeOutcome.PERMISSION_DENIED,
             hint=f"Grant the calling identity the '{OPENAI_USER_ROLE}' role on the account.",
         )
     if status == 404:
         if code == "DeploymentNotFound":
             return answer(
-                "deployment_not_found",
+                ProbeOutcome.DEPLOYMENT_NOT_FOUND,
                 hint=(
                     "Create the deployment or fix the name the app passes as model=; if it was created in the last five "
                     "minutes, wait and probe again."
                 ),
             )
         return answer(
-            "unexpected", hint="The endpoint answered 404 for the data-plane path: check the account endpoint."
+            ProbeOutcome.UNEXPECTED,
+            hint="The endpoint answered 404 for the data-plane path: check the account endpoint.",
         )
     if status == 400:
         if code == "OperationNotSupported":
-            return answer("api_not_supported", hint="Call this deployment through an API its model serves.")
+            return answer(ProbeOutcome.API_NOT_SUPPORTED, hint="Call this deployment through an API its model serves.")
         if code == "content_filter":
             categories = _filtered(inner)
             which = f" (filtered: {', '.join(categories)})" if categories else ""
             return answer(
-                "content_filter",
+                ProbeOutcome.CONTENT_FILTER,
                 hint=(
                     f"The content filter blocked a neutral one-word prompt{which}: review the deployment's content "
                     "filter policy; it will block real users too."
@@ -236,14 +244,14 @@ def classify(
             )
         if code in _PARAMETER_CODES:
             return answer(_PARAMETER_CODES[code])
-        return answer("unexpected")
+        return answer(ProbeOutcome.UNEXPECTED)
     if status == 408:
-        return answer("timeout")
+        return answer(ProbeOutcome.TIMEOUT)
     if status >= 500:
-        return answer("server_error")
-    return answer("unexpected")
+        return answer(ProbeOutcome.SERVER_ERROR)
+    return answer(ProbeOutcome.UNEXPECTED)
 
 
-def failure(kind: str, detail: str) -> Answer:
+def failure(kind: ProbeOutcome, detail: str) -> Answer:
     """A call that got no HTTP answer: `timeout`, `connection_error` or `unexpected` (e.g. no token)."""
     return Answer(kind, message=_text(detail))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -17,13 +18,51 @@ from auditor.results import Report
 
 Writer = Callable[[Report, BinaryIO], None]
 
-FORMATS: Mapping[str, tuple[str, Writer]] = {
-    "html": ("report.html", write_html),
-    "junit": ("junit.xml", write_junit),
-    "json": ("report.json", write_json),
-    "sarif": ("report.sarif", lambda report, out: write_sarif(report, None, out)),
-    "markdown": ("summary.md", write_markdown),
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """What a writer may need beyond the report."""
+
+    root: Path
+    """Absolute directory that file locations in the output (SARIF) are relative to."""
+
+
+FormatWriter = Callable[[Report, BinaryIO, RenderOptions], None]
+
+
+@dataclass(frozen=True)
+class OutputFormat:
+    """One output format: its --format name, the file it writes in --out, and how to write it."""
+
+    name: str
+    filename: str
+    write: FormatWriter
+
+
+def _report_only(write: Writer) -> FormatWriter:
+    """A writer that needs nothing but the report."""
+
+    def writer(report: Report, out: BinaryIO, options: RenderOptions) -> None:
+        write(report, out)
+
+    return writer
+
+
+def _sarif(report: Report, out: BinaryIO, options: RenderOptions) -> None:
+    write_sarif(report, options.root, out)
+
+
+FORMATS: dict[str, OutputFormat] = {
+    f.name: f
+    for f in (
+        OutputFormat("html", "report.html", _report_only(write_html)),
+        OutputFormat("junit", "junit.xml", _report_only(write_junit)),
+        OutputFormat("json", "report.json", _report_only(write_json)),
+        OutputFormat("sarif", "report.sarif", _sarif),
+        OutputFormat("markdown", "summary.md", _report_only(write_markdown)),
+    )
 }
+"""Every output format, in the order --format all writes them: the one table a new format is added to."""
 DEFAULT_FORMATS = "html,junit,json,sarif,markdown"
 
 
@@ -44,16 +83,16 @@ def write_reports(report: Report, out_dir: Path, formats: tuple[str, ...], *, ro
     """Write each format as it renders into a hidden partial file, and move them all into place only
     once every one is complete, so a failure never leaves a half-written or mixed set.
     `root` (absolute; the working directory by default) is what SARIF file locations are relative to."""
-    root = root or Path.cwd()
+    options = RenderOptions(root=root or Path.cwd())
     out_dir.mkdir(parents=True, exist_ok=True)
     partial: list[tuple[Path, Path]] = []
     try:
         with paused_gc():
             for name in formats:
-                filename, writer = FORMATS[name]
-                partial.append((out_dir / f".{filename}.partial", out_dir / filename))
+                output = FORMATS[name]
+                partial.append((out_dir / f".{output.filename}.partial", out_dir / output.filename))
                 with open(partial[-1][0], "wb", buffering=1 << 20) as out:
-                    write_sarif(report, root, out) if name == "sarif" else writer(report, out)
+                    output.write(report, out, options)
         for temporary, path in partial:
             os.replace(temporary, path)
     finally:

@@ -12,7 +12,8 @@ deployments:
     api_version: 2024-10-21       # optional: the dated api-version the client uses (leave out on the v1 route)
     inputs_per_call: 16           # optional, embeddings: the most inputs sent in one call
   reasoner:                       # a list when the app calls one deployment in several ways
-    - {api: responses, parameters: [reasoning_effort]}
+    - {api: chat_completions, parameters: {reasoning_effort: medium}}   # Chat Completions: a flat string
+    - {api: responses, parameters: {reasoning: {effort: medium}}}       # Responses: a mapping (reasoning.effort)
   env:AZURE_OPENAI_DEPLOYMENT:    # a name read from the environment (written by `audit contract scan`)
     - api: chat_completions
       default: chat-prod          # optional: the default the code gives; the audit's own environment wins
@@ -35,19 +36,12 @@ from auditor.facts import ContractCall, SourceLocation, UnresolvedCall
 from auditor.yamlfile import LineDict, LineList, load_yaml, reject_unknown_keys
 
 APIS = ("chat_completions", "responses", "completions", "embeddings")
-_CALL_KEYS = {
-    "api",
-    "parameters",
-    "account",
-    "min_context_tokens",
-    "tokens_per_minute",
-    "roles",
-    "source",
-    "default",
-    "api_version",
-    "inputs_per_call",
-}
-_UNRESOLVED_KEYS = {"api", "source", "model", "why", "parameters"}
+_CALL_KEYS = {"api", "parameters", "account", "min_context_tokens", "tokens_per_minute", "roles", "source", "default"}
+# written by `audit contract scan`: other values the name takes, the framework or wrapper the call goes
+# through, the SDK generation (openai<1), the api-version the client sends, a note on how it was resolved
+_SCAN_KEYS = {"alternatives", "via", "sdk", "api_version", "note"}
+_CALL_KEYS |= _SCAN_KEYS | {"inputs_per_call"}
+_UNRESOLVED_KEYS = {"api", "source", "model", "why", "parameters", "via", "sdk", "api_version"}
 
 
 def _source(path: Path, raw: Any, line: int) -> SourceLocation | None:
@@ -74,6 +68,7 @@ def _call(path: Path, name: str, raw: Any, line: int) -> ContractCall:
         params = {str(p): None for p in params}
     if not isinstance(params, Mapping):
         raise InputError(f"{path}:{line}: deployment {name!r}: parameters must be a mapping or a list of names")
+    params = _reasoning(path, name, params, line)
     for key in ("min_context_tokens", "tokens_per_minute", "inputs_per_call"):
         value = raw.get(key)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
@@ -87,11 +82,11 @@ def _call(path: Path, name: str, raw: Any, line: int) -> ContractCall:
     if api_version is not None:
         api_version = str(api_version)
         if api_version not in ("v1", "latest", "preview") and not re.fullmatch(
-            r"\d{4}-\d{2}-\d{2}(-preview)?", api_version
+            r"\d{4}-\d{2}-\d{2}(-preview)?|env:[A-Za-z_][A-Za-z0-9_]*", api_version
         ):
             raise InputError(
                 f"{path}:{line}: deployment {name!r}: api_version must be a dated api-version such as 2024-10-21 "
-                f"or 2025-04-01-preview (or v1), not {api_version!r}"
+                f"or 2025-04-01-preview (or v1, or env:NAME), not {api_version!r}"
             )
     account = raw.get("account")
     return ContractCall(
@@ -105,7 +100,36 @@ def _call(path: Path, name: str, raw: Any, line: int) -> ContractCall:
         roles=tuple(roles),
         api_version=api_version,
         inputs_per_call=raw.get("inputs_per_call"),
+        sdk=str(raw["sdk"]) if raw.get("sdk") is not None else None,
     )
+
+
+def _reasoning(path: Path, name: str, params: Mapping[str, Any], line: int) -> dict[str, Any]:
+    """Keep the two APIs' reasoning parameters apart, as openai-python's signatures do: Chat Completions
+    takes `reasoning_effort: <effort>`, the Responses API `reasoning: {effort: <effort>}` (`reasoning.effort:
+    X` is accepted as shorthand for the latter). Either sent to the other API is the app's error, which the
+    rules report; a value of the wrong shape is a malformed contract."""
+    result = {str(k): v for k, v in params.items() if str(k) != "reasoning.effort"}
+    if "reasoning.effort" in params:
+        nested = result.get("reasoning")
+        if nested is not None and not isinstance(nested, Mapping):
+            raise InputError(
+                f"{path}:{line}: deployment {name!r}: give reasoning either as reasoning: {{effort: X}} or as reasoning.effort: X"
+            )
+        result["reasoning"] = {**(nested or {}), "effort": params["reasoning.effort"]}
+    reasoning = result.get("reasoning")
+    if reasoning is not None and not isinstance(reasoning, Mapping):
+        raise InputError(
+            f"{path}:{line}: deployment {name!r}: reasoning must be a mapping such as {{effort: {reasoning}}} "
+            f"(the Responses API's parameter); Chat Completions takes reasoning_effort: {reasoning}"
+        )
+    effort = result.get("reasoning_effort")
+    if isinstance(effort, (Mapping, list)):
+        raise InputError(
+            f"{path}:{line}: deployment {name!r}: reasoning_effort is a single value such as medium "
+            "(Chat Completions); the Responses API takes reasoning: {effort: medium}"
+        )
+    return result
 
 
 def load_contract(path: Path | str) -> tuple[ContractCall, ...]:
@@ -135,6 +159,9 @@ def load_contract_document(
         for index, entry in enumerate(entries):
             entry_line = raw.item_lines[index] if isinstance(raw, LineList) else line
             call = _call(path, str(name), entry, entry_line)
+            if call.api_version and call.api_version.startswith("env:"):
+                # As openai-python does: the variable (OPENAI_API_VERSION) where the audit runs; unset -> not judged.
+                call = replace(call, api_version=(environ or {}).get(call.api_version[4:]) or None)
             default = entry.get("default")
             if not str(name).startswith("env:"):
                 if default is not None:
@@ -191,6 +218,7 @@ def _unresolved(path: Path, raw: Any) -> list[UnresolvedCall]:
                 why=str(entry.get("why") or "not given"),
                 location=_source(path, entry, line) or SourceLocation(str(path), line),
                 parameters=dict(params) if isinstance(params, Mapping) else {},
+                sdk=str(entry["sdk"]) if entry.get("sdk") is not None else None,
             )
         )
     return found

@@ -77,15 +77,17 @@ class ArmPlane(ArmDocuments):
             return self._page(
                 path,
                 query,
-                [self._subscription_json(s) for s in self.spec.subscriptions],
+                [self._subscription_json(s) for s in self.spec.subscriptions if s.deny != "SubscriptionNotFound"],
                 self.page_size,
                 tenant_level=True,
             )
         sub = self.spec.subscription(groups["sub"])
-        if sub is None:
+        if sub is None or sub.deny == "SubscriptionNotFound":
             return self._arm_reply(
                 404, _arm_error("SubscriptionNotFound", f"The subscription '{groups['sub']}' could not be found."), path
             )
+        if sub.deny == "AuthorizationFailed":
+            return self._denied_read(path, route)
         if route == "subscription":
             return self._arm_reply(200, _compact(self._subscription_json(sub)), path)
         if route == "resource_groups":
@@ -126,7 +128,7 @@ class ArmPlane(ArmDocuments):
             return self._page(
                 path,
                 query,
-                [self._deployment_json(account, d) for d in account.deployments],
+                [self._deployment_json(account, d, query["api-version"]) for d in account.deployments],
                 self.deployments_page_size,
             )
         if route == "account_models":
@@ -139,7 +141,8 @@ class ArmPlane(ArmDocuments):
         if route in ("rai_policies", "rai_policy"):
             policies = [self._rai_policy_json(account, p) for p in _SYSTEM_RAI_POLICIES + account.rai_policies]
             if route == "rai_policies":
-                return self._page(path, query, policies, self.page_size)
+                listed = policies if account.lists_builtin_policies else policies[len(_SYSTEM_RAI_POLICIES) :]
+                return self._page(path, query, listed, self.page_size)
             found = next((p for p in policies if p["name"].lower() == groups["policy"].lower()), None)
             if found is None:
                 return self._arm_reply(
@@ -151,7 +154,7 @@ class ArmPlane(ArmDocuments):
             return self._arm_reply(
                 404, _arm_error("NotFound", f"Specified resource '{path.rstrip('/')}' cannot be found."), path
             )
-        return self._arm_reply(200, _compact(self._deployment_json(account, deployment)), path)
+        return self._arm_reply(200, _compact(self._deployment_json(account, deployment, query["api-version"])), path)
 
     @staticmethod
     def _route(path: str) -> tuple[str | None, re.Match[str] | None]:
@@ -160,6 +163,33 @@ class ArmPlane(ArmDocuments):
             if match:
                 return name, match
         return None, None
+
+    def _denied_read(self, path: str, route: str) -> _Reply:
+        """ARM's 403 for a read the caller has no role for (the text of §1.9's AuthorizationFailed, read action)."""
+        resource_type = {
+            "accounts": "accounts",
+            "accounts_rg": "accounts",
+            "account": "accounts",
+            "deployments": "accounts/deployments",
+            "deployment": "accounts/deployments",
+            "rai_policies": "accounts/raiPolicies",
+            "rai_policy": "accounts/raiPolicies",
+            "models": "locations/models",
+            "usages": "locations/usages",
+            "account_models": "accounts/models",
+        }.get(route)
+        action = (
+            f"Microsoft.CognitiveServices/{resource_type}/read"
+            if resource_type
+            else "Microsoft.Resources/subscriptions/read"
+        )
+        scope = path.rstrip("/")
+        message = (
+            f"The client '{self.spec.caller.client_id}' with object id '{self.spec.caller.principal_id}' does not "
+            f"have authorization to perform action '{action}' over scope '{scope}' or the scope is invalid. If "
+            "access was recently granted, please refresh your credentials."
+        )
+        return self._arm_reply(403, _arm_error("AuthorizationFailed", message), path)
 
     def _arm_write(self, method: str, path: str) -> _Reply:
         """The caller is a Reader: every write and listKeys is refused with ARM's AuthorizationFailed (§1.9)."""

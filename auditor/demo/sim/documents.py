@@ -33,13 +33,18 @@ def _default_filters() -> list[dict[str, Any]]:
 
 
 # The built-in policies every account can name. Whether Azure lists them under an account's raiPolicies is
-# UNVERIFIED in the reference; the simulator lists them so that deployments naming them resolve.
+# UNVERIFIED in the reference; the simulator leaves them out of the list unless an account says
+# `simulate: {listsBuiltInPolicies: true}` (the harder case for the auditor), and answers a GET of either name.
 _SYSTEM_RAI_POLICIES: tuple[Mapping[str, Any], ...] = (
     {"name": "Microsoft.Default", "type": "SystemManaged", "mode": "Blocking", "contentFilters": _default_filters()},
     {"name": "Microsoft.DefaultV2", "type": "SystemManaged", "mode": "Blocking", "contentFilters": _default_filters()},
 )
 
 _FILTER_NAME = re.compile(r"name\.value\s+eq\s+'([^']*)'", re.IGNORECASE)
+
+
+#: The first api-version whose deployments carry `deploymentState` (stable/2026-03-01/examples/GetDeployment.json).
+DEPLOYMENT_STATE_SINCE = "2026-03-01"
 
 
 class ArmDocuments(BackendCore):
@@ -199,7 +204,11 @@ class ArmDocuments(BackendCore):
                 fallback = (entry, sku)
         return fallback
 
-    def _deployment_json(self, account: AccountSpec, deployment: DeploymentSpec) -> dict[str, Any]:
+    def _deployment_json(
+        self, account: AccountSpec, deployment: DeploymentSpec, api_version: str = DEPLOYMENT_STATE_SINCE
+    ) -> dict[str, Any]:
+        """A deployment as the requested api-version shapes it: `deploymentState` only from 2026-03-01 (it is
+        in that version's GetDeployment.json example and not in the 2025-09-01 schema), Running unless set."""
         entry, sku = self._catalog_match(account, deployment)
         capabilities = (
             {k: v for k, v in (entry.model.get("capabilities") or {}).items() if not k.startswith("FineTune")}
@@ -214,21 +223,21 @@ class ArmDocuments(BackendCore):
             }
             for r in ((sku or {}).get("rateLimits") or [])
         ]
-        props: dict[str, Any] = {
-            "model": dict(deployment.model),
-            "provisioningState": deployment.provisioning_state,
-            "capabilities": capabilities,
-            "rateLimits": rate_limits,
-            "currentCapacity": deployment.capacity,
-        }
+        props: dict[str, Any] = {"model": dict(deployment.model), "provisioningState": deployment.provisioning_state}
+        if not deployment.simulate.bare_body:
+            props.update(capabilities=capabilities, rateLimits=rate_limits, currentCapacity=deployment.capacity)
         props.update({k: copy.deepcopy(v) for k, v in deployment.properties.items() if k != "provisioningState"})
+        if api_version >= DEPLOYMENT_STATE_SINCE:
+            props.setdefault("deploymentState", "Running")
+        else:
+            props.pop("deploymentState", None)
         dep_id = f"{account.id}/deployments/{deployment.name}"
         doc: dict[str, Any] = {
             "id": dep_id,
             "name": deployment.name,
             "type": "Microsoft.CognitiveServices/accounts/deployments",
             "etag": f'"{_stable_uuid(dep_id, "etag")}"',
-            "sku": dict(deployment.sku),
+            "sku": dict(deployment.sku) if deployment.sku else None,
             "systemData": {
                 "createdBy": "admin@contoso.com",
                 "createdByType": "User",
@@ -239,6 +248,8 @@ class ArmDocuments(BackendCore):
             },
             "properties": props,
         }
+        if not deployment.sku:
+            del doc["sku"]  # the 2021-era shape: scaleSettings instead
         if deployment.tags:
             doc["tags"] = dict(deployment.tags)
         return doc

@@ -61,8 +61,11 @@ class GraphPlane(ArmDocuments):
         # by the requested subscriptions. Any other query gets an empty result.
         rows: list[dict[str, Any]] = []
         if re.search(r"microsoft\.cognitiveservices/accounts", text, re.IGNORECASE):
+            readable = {s.subscription_id.lower() for s in self.spec.subscriptions if s.deny is None}
             for account in self.spec.accounts:
                 if subscriptions and account.subscription_id.lower() not in subscriptions:
+                    continue
+                if account.subscription_id.lower() not in readable:  # Resource Graph silently leaves these out
                     continue
                 rows.append(self._graph_row(account))
         offset = _read_token(options.get("$skipToken"))

@@ -138,6 +138,7 @@ _BEHAVIOUR_CHOICES = {
     "systemRole": {"accepted", "unsupported"},
 }
 _APIS = {"chatCompletion", "responses", "embeddings"}
+_DENIALS = {"AuthorizationFailed", "SubscriptionNotFound"}
 
 
 def _parse_spec(raw: Mapping[str, Any]) -> TenantSpec:
@@ -174,9 +175,16 @@ def _parse_spec(raw: Mapping[str, Any]) -> TenantSpec:
                 seen_accounts.add(acc.name.lower())
                 accounts.append(acc)
             groups.append(ResourceGroupSpec(rg_name, str(rg_raw.get("location", "")), tuple(accounts)))
+        deny = _mapping(sub_raw.get("simulate"), f"{where}.simulate").get("deny")
+        if deny is not None and deny not in _DENIALS:
+            raise ValueError(f"{where}.simulate.deny: must be one of {sorted(_DENIALS)}")
         subscriptions.append(
             SubscriptionSpec(
-                sub_id, str(sub_raw.get("displayName", sub_id)), str(sub_raw.get("state", "Enabled")), tuple(groups)
+                sub_id,
+                str(sub_raw.get("displayName", sub_id)),
+                str(sub_raw.get("state", "Enabled")),
+                tuple(groups),
+                deny=None if deny is None else str(deny),
             )
         )
 
@@ -236,7 +244,9 @@ def _parse_account(raw: dict[str, Any], sub_id: str, rg: str, rg_raw: Mapping[st
         dep = DeploymentSpec(
             name=str(_need(dep_raw, "name", dep_where)),
             model=model,
-            sku=_mapping(_need(dep_raw, "sku", dep_where), f"{dep_where}.sku"),
+            sku=_mapping(
+                dep_raw.get("sku") if "scaleSettings" in extra else _need(dep_raw, "sku", dep_where), f"{dep_where}.sku"
+            ),
             properties=extra,
             tags=dep_raw.get("tags"),
             simulate=DeploymentSimulation(
@@ -245,6 +255,7 @@ def _parse_account(raw: dict[str, Any], sub_id: str, rg: str, rg_raw: Mapping[st
                 server_error_first_calls=int(sim.get("serverErrorFirstCalls", 0)),
                 content_filter_always=bool(sim.get("contentFilterAlways", False)),
                 apis=_simulated_apis(sim.get("apis"), f"{dep_where}.simulate.apis"),
+                bare_body=bool(sim.get("bareBody", False)),
             ),
         )
         if any(d.name.lower() == dep.name.lower() for d in deployments):
@@ -263,6 +274,7 @@ def _parse_account(raw: dict[str, Any], sub_id: str, rg: str, rg_raw: Mapping[st
         tags=raw.get("tags"),
         identity=raw.get("identity"),
         caller_has_data_role=bool(sim.get("callerHasDataRole", True)),
+        lists_builtin_policies=bool(sim.get("listsBuiltInPolicies", False)),
         rai_policies=tuple(
             _mapping(p, f"{where}.raiPolicies") for p in _listing(raw.get("raiPolicies"), f"{where}.raiPolicies")
         ),

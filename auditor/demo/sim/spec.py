@@ -37,6 +37,9 @@ class DeploymentSimulation:
     """Demo only: answer every chat/responses prompt with the content-filter 400 (probes never send trigger words)."""
     apis: frozenset[str] | None = None
     """This deployment serves only these operations, whatever its model's behaviour says (a stale knowledge base)."""
+    bare_body: bool = False
+    """ARM sends only what the published examples carry (model, provisioningState, sku): no capabilities,
+    rateLimits or currentCapacity (stable/2025-09-01/examples/GetDeployment.json)."""
 
 
 @dataclass(frozen=True)
@@ -72,8 +75,9 @@ class DeploymentSpec:
 
     @property
     def capacity(self) -> int:
-        """Quota units (thousands of TPM for Standard-family SKUs)."""
-        return int(self.sku.get("capacity") or 0)
+        """Quota units (thousands of TPM for Standard-family SKUs); the 2021-era shape keeps them in scaleSettings."""
+        scale = self.properties.get("scaleSettings") or {}
+        return int(self.sku.get("capacity") or (scale.get("capacity") if isinstance(scale, Mapping) else 0) or 0)
 
     @property
     def provisioning_state(self) -> str:
@@ -97,6 +101,9 @@ class AccountSpec:
     identity: Mapping[str, Any] | None = None
     caller_has_data_role: bool = True
     rai_policies: tuple[Mapping[str, Any], ...] = ()
+    lists_builtin_policies: bool = False
+    """Whether the raiPolicies list names Microsoft.Default/DefaultV2 (UNVERIFIED either way: by default it does
+    not, the harder case; a GET of either name answers on every account)."""
 
     @property
     def id(self) -> str:
@@ -139,6 +146,9 @@ class SubscriptionSpec:
     display_name: str
     state: str = "Enabled"
     resource_groups: tuple[ResourceGroupSpec, ...] = ()
+    deny: str | None = None
+    """`simulate: {deny: AuthorizationFailed}`: the caller may not read it (every ARM read answers 403, Resource
+    Graph leaves it out); `SubscriptionNotFound`: it is not there for the caller (404, and not listed)."""
 
     def resource_group(self, name: str) -> ResourceGroupSpec | None:
         """The resource group of that name (ARM names are case-insensitive)."""
