@@ -36,7 +36,7 @@ MODEL_FACTS = (
     "structured_outputs",
 )
 
-MODEL_KINDS = ("chat", "reasoning", "embeddings", "image", "audio", "realtime", "completions", "router")
+MODEL_KINDS = ("chat", "reasoning", "embeddings", "image", "audio", "realtime", "completions", "router", "video")
 """What a model is for; rules say which kinds they apply to (`where: {field: model.kind, in: [...]}`)."""
 
 
@@ -273,7 +273,7 @@ def load_knowledge(path: Path | None = None) -> KnowledgeBase:
 
 
 def _current_registration(fact: Fact | None, today: date) -> dict[str, Any] | Any:
-    if fact is None:
+    if fact is None or fact.value is UNKNOWN:  # a family fact nobody could confirm
         return UNKNOWN
     history = fact.value if isinstance(fact.value, list) else [fact.value]
     current = None
@@ -451,7 +451,10 @@ def model_view(
         if "chat_function_tools" in facts
         else ("supported" if reasoning is False else UNKNOWN),
         # No recorded minimum: the rule has nothing to compare (the model is known, so this is not a guess).
-        "min_api_version": facts["min_api_version"].value if "min_api_version" in facts else None,
+        # Left unverified (no minimum documented) reads the same: the rule has no minimum to compare against.
+        "min_api_version": facts["min_api_version"].value
+        if "min_api_version" in facts and facts["min_api_version"].value is not UNKNOWN
+        else None,
         "embeddings": _embeddings(value("embeddings"), version),
         "version_known": version in entry.versions if version else UNKNOWN,
         "disputed": {key: fact.disputed for key, fact in sorted(facts.items()) if fact.disputed},

@@ -227,6 +227,8 @@ def test_from_catalog_reads_the_simulated_tenant_and_finds_it_in_agreement(kb_co
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "dates moved: 0" in out and "already agrees" in out
+    # the demo's one deliberately tentative entry is an estimate: reported, not proposed
+    assert "gpt-4o 2024-05-13: a tentative date in eastus2 (an estimate; not proposed)" in out
     assert kb_copy.read_text() == KB.read_text()
 
 

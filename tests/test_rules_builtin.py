@@ -265,11 +265,6 @@ CASES: list[tuple[str, Status, Build]] = [
         Status.PASS,
         lambda: make_facts(make_deployment("g", "gpt-5.4", "2026-03-05"), contract=(call("g", tools=[]),)),
     ),
-    (
-        "AOAI-API-020",
-        Status.PASS,
-        lambda: make_facts(make_deployment("c"), contract=(call("c", tools=[]),)),
-    ),
     # o-series need 2024-12-01-preview or later on the dated route; the v1 route is not judged
     (
         "AOAI-API-021",
@@ -283,22 +278,6 @@ CASES: list[tuple[str, Status, Build]] = [
         Status.PASS,
         lambda: make_facts(
             make_deployment("o", "o3-mini", "2025-01-31"), contract=(call_with("o", api_version="2025-04-01-preview"),)
-        ),
-    ),
-    (
-        "AOAI-EMB-001",
-        Status.FAIL,
-        lambda: make_facts(
-            make_deployment("e", "text-embedding-ada-002", "2", "Standard"),
-            contract=(call("e", "embeddings", dimensions=256),),
-        ),
-    ),
-    (
-        "AOAI-EMB-001",
-        Status.PASS,
-        lambda: make_facts(
-            make_deployment("e", "text-embedding-3-small", "1", "Standard"),
-            contract=(call("e", "embeddings", dimensions=256),),
         ),
     ),
     (
@@ -388,7 +367,7 @@ CASES: list[tuple[str, Status, Build]] = [
     ("AOAI-PARAM-010", Status.FAIL, lambda: _with_caps(make_deployment("c"), {"maxContextToken": "64000"})),
     ("AOAI-PARAM-010", Status.PASS, lambda: _with_caps(make_deployment("c"), {"maxContextToken": "128000"})),
     ("AOAI-LIFE-010", Status.FAIL, lambda: _retiring(200)),
-    ("AOAI-LIFE-010", Status.PASS, lambda: _retiring_on(date(2026, 10, 1))),  # the knowledge base's date
+    ("AOAI-LIFE-010", Status.PASS, lambda: _retiring_on(date(2027, 4, 14))),  # the knowledge base's date
     ("AOAI-LIFE-011", Status.PASS, healthy),
     ("AOAI-LIFE-011", Status.FAIL, lambda: (healthy(), _stale_kb())),
 ]

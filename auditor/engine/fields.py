@@ -53,7 +53,7 @@ MODEL = {
     "retirement": _leaves("date", "days_left", "replacement", "status"),
     "disputed": ANY,
     "gaps": ANY,
-    "embeddings": _leaves("dimensions", "max_inputs", "max_input_tokens", "output_dimensions"),
+    "embeddings": ANY,  # {dimensions, max_inputs, max_input_tokens, output_dimensions} on embeddings models
 }  # fmt: skip
 CATALOG = {
     **_leaves(

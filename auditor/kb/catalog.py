@@ -75,7 +75,14 @@ def schedule_from_catalogs(
     rows: list[ScheduleRow] = []
     notes: list[str] = []
     for (name, version), found in sorted(seen.items()):
-        dated = [(loc, e) for loc, e in found if e.inference_deprecation]
+        found = sorted(
+            {(loc, e.inference_deprecation, e.deprecation_tentative): (loc, e) for loc, e in found}.values(),
+            key=lambda x: x[0],
+        )  # one entry per region (Models_List repeats it per account kind)
+        tentative = sorted({loc for loc, e in found if e.inference_deprecation and e.deprecation_tentative})
+        if tentative:
+            notes.append(f"{name} {version}: a tentative date in {', '.join(tentative)} (an estimate; not proposed)")
+        dated = [(loc, e) for loc, e in found if e.inference_deprecation and not e.deprecation_tentative]
         if not dated:
             continue
         dates = Counter(e.inference_deprecation for _, e in dated if e.inference_deprecation)

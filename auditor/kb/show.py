@@ -8,10 +8,13 @@ from datetime import date
 from typing import Any
 
 from auditor.knowledge import Fact, KnowledgeBase
+from auditor.unknown import UNKNOWN
 
 
 def _plain(value: Any) -> Any:
     """The value as JSON can hold it (dates as ISO strings)."""
+    if value is UNKNOWN:
+        return None
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Mapping):
@@ -35,6 +38,9 @@ def _fact(kb: KnowledgeBase, fact: Fact) -> dict[str, Any]:
         "checked": fact.checked.isoformat() if isinstance(fact.checked, date) else None,
         "disputed": fact.disputed,
         "unverified": fact.unverified,
+        "unverified_reason": fact.reason,
+        "known": fact.value is not UNKNOWN,
+        "family": fact.family,
     }
 
 
@@ -74,8 +80,13 @@ def kb_text(kb: KnowledgeBase, today: date, only: str | None = None) -> str:
         lines.append(f"{name}  ({model['family']}, {model['publisher']}; versions: {versions})")
         for key, fact in model["facts"].items():
             marks = " UNVERIFIED" if fact["unverified"] else ""
+            if fact["unverified_reason"]:
+                marks += f" ({fact['unverified_reason']})"
+            if fact["family"]:
+                marks += f" [family {fact['family']}]"
             sources = ", ".join(s["key"] for s in fact["sources"])
-            lines.append(f"  {key}: {_short(fact['value'])}  [{sources}; checked {fact['checked']}]{marks}")
+            value = _short(fact["value"]) if fact["known"] else "unknown"
+            lines.append(f"  {key}: {value}  [{sources or 'no source'}; checked {fact['checked']}]{marks}")
             if fact["disputed"]:
                 lines.append(f"    disputed: {fact['disputed']}")
         lines.append("")
