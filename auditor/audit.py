@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from auditor._version import __version__
 from auditor.drift import Baseline
@@ -22,6 +22,7 @@ from auditor.engine.subjects import Subject, build_subjects
 from auditor.enums import Discovery, FailOn, TargetStatus
 from auditor.facts import (
     Account,
+    AccountMonitoring,
     CollectionGap,
     ContentFilterPolicy,
     ContractCall,
@@ -54,7 +55,7 @@ if TYPE_CHECKING:
 
     from auditor.clouds import Cloud
 
-RULESET_VERSION = "2026.11"
+RULESET_VERSION = "2026.12"
 T = TypeVar("T")
 
 
@@ -80,6 +81,10 @@ class AuditOptions:
     """A plan file (YAML, ARM/Bicep JSON, Terraform plan JSON) whose deployments are checked before they exist."""
     probe: ProbeOptions | None = None
     """Live probes of the data plane (None: no probes)."""
+    monitor: bool = False
+    """Read Azure Monitor too: each account's diagnostic settings and 7 days of per-deployment activity."""
+    policy: Path | None = None
+    """An organisation policy file (auditor/policy.py): its statements become rules in the `policy` category."""
 
 
 class Progress(Protocol):
@@ -228,6 +233,19 @@ def _gather(
         a.id: pool.submit(tracked(partial(_guarded, "content filter policies", a.id, partial(read_policies, a))))
         for a in accounts
     }
+    monitor_jobs: dict[str, tuple[Future[Any], Future[Any]]] = {}
+    if options.monitor:
+        reader = enumerator.monitor()
+        progress.add(2 * len(accounts), "reads")
+        monitor_jobs = {
+            a.id: (
+                pool.submit(
+                    tracked(partial(_guarded, "diagnostic settings", a.id, partial(reader.diagnostic_settings, a)))
+                ),
+                pool.submit(tracked(partial(_guarded, "Azure Monitor metrics", a.id, partial(reader.activity, a)))),
+            )
+            for a in accounts
+        }
     if on_account is not None:
         for account in sorted(accounts, key=probe_order):
             found, _ = deployment_jobs[account.id].result()
@@ -250,6 +268,14 @@ def _gather(
         gaps.extend(account_gaps)
         policies[account.id], policy_gaps = policy_jobs[account.id].result()
         gaps.extend(policy_gaps)
+    monitoring: dict[str, AccountMonitoring] | None = None
+    if options.monitor:
+        monitoring = {}
+        for account in accounts:
+            settings, settings_gaps = monitor_jobs[account.id][0].result()
+            activity, activity_gaps = monitor_jobs[account.id][1].result()
+            monitoring[account.id] = AccountMonitoring(diagnostic_settings=settings, activity=activity)
+            gaps.extend(settings_gaps + activity_gaps)
     return Facts(
         accounts=tuple(accounts),
         deployments=tuple(sorted(deployments, key=lambda d: d.id.lower())),
@@ -258,6 +284,7 @@ def _gather(
         gaps=tuple(gaps),
         subscriptions_searched=searched,
         content_filter_policies=policies,
+        monitoring=monitoring,
     )
 
 
@@ -265,7 +292,8 @@ def select_rules(
     rules: Sequence[Rule], select: Sequence[str] = (), ignore: Sequence[str] = (), ruleset: str | None = None
 ) -> list[Rule]:
     """Keep rules whose id or category is selected (all when none is), minus the ignored ones, and,
-    with a pinned rule-set version, only the rules that version already had."""
+    with a pinned rule-set version, only the built-in rules that version already had (an organisation's
+    policy is its own, never pinned)."""
     import re
 
     from auditor.errors import InputError
@@ -280,7 +308,9 @@ def select_rules(
     return [
         r
         for r in rules
-        if (not select or named(r, select)) and not named(r, ignore) and (pinned is None or r.since <= pinned)
+        if (not select or named(r, select))
+        and not named(r, ignore)
+        and (pinned is None or r.since <= pinned or r.category == "policy")
     ]
 
 
@@ -329,7 +359,7 @@ def _rule_infos(rules: Sequence[Rule]) -> tuple[RuleInfo, ...]:
             title=r.title,
             category=r.category,
             severity=r.severity,
-            docs=r.docs,
+            docs=r.help_url,
             remediation=r.remediation,
             description=r.rationale or r.title,
         )
@@ -542,6 +572,10 @@ def run_audit(
     rules = select_rules(
         rules if rules is not None else load_rules(rule_dirs), options.select, options.ignore, options.ruleset
     )
+    if options.policy is not None:
+        from auditor.policy import load_policy
+
+        rules = [*rules, *load_policy(options.policy).rules()]
     kb = kb or load_knowledge()
     enumerator = AzureEnumerator(
         credential,
