@@ -235,3 +235,26 @@ def test_from_catalog_reads_the_simulated_tenant_and_finds_it_in_agreement(kb_co
 def test_from_catalog_needs_a_subscription(kb_copy: Path, capsys) -> None:
     assert main(["kb", "refresh", "--from-catalog", "--knowledge", str(kb_copy)]) == 2
     assert "--from-catalog needs --subscription" in capsys.readouterr().err
+
+
+def test_contract_api_version_is_dated_v1_or_an_environment_lookup(tmp_path: Path) -> None:
+    from auditor.errors import InputError
+    from auditor.sources.contract import load_contract_document
+
+    contract = tmp_path / "c.yaml"
+    contract.write_text(
+        "deployments:\n"
+        "  a: {api: chat_completions, api_version: 2024-10-21}\n"
+        "  b: {api: chat_completions, api_version: env:OPENAI_API_VERSION}\n"
+        "  c: {api: embeddings, inputs_per_call: 64}\n"
+    )
+    calls, _ = load_contract_document(contract, {"OPENAI_API_VERSION": "2024-12-01-preview"})
+    by_name = {c.deployment: c for c in calls}
+    assert by_name["a"].api_version == "2024-10-21"  # YAML reads the bare date as a date; kept as its text
+    assert by_name["b"].api_version == "2024-12-01-preview"  # as openai-python reads OPENAI_API_VERSION
+    assert by_name["c"].inputs_per_call == 64
+    calls, _ = load_contract_document(contract, {})
+    assert {c.deployment: c for c in calls}["b"].api_version is None  # unset: not judged
+    contract.write_text("deployments:\n  a: {api: chat_completions, api_version: yesterday}\n")
+    with pytest.raises(InputError, match=r"c.yaml:2: deployment 'a': api_version must be a dated api-version"):
+        load_contract_document(contract)

@@ -93,6 +93,23 @@ REQUIRED_MODELS = [
     "text-embedding-3-large",
     "text-embedding-3-small",
     "text-embedding-ada-002",
+    # kinds and models added with the 2026-09-02 schedule (MS-T4)
+    "gpt-5.6-sol",
+    "gpt-5.6-terra",
+    "gpt-5.6-luna",
+    "whisper",
+    "tts",
+    "tts-hd",
+    "gpt-4o-transcribe",
+    "gpt-4o-mini-tts",
+    "gpt-audio",
+    "gpt-realtime",
+    "gpt-image-1-mini",
+    "gpt-image-1.5",
+    "gpt-image-2",
+    "dall-e-3",
+    "sora-2",
+    "model-router",
 ]
 
 KNOWN_APIS = {
