@@ -48,6 +48,7 @@ from auditor.results import (
     TargetResult,
 )
 from auditor.sources.azure import AzureEnumerator, collect_region, gap, resolve_accounts
+from auditor.upgrade import WhatIf, apply_what_ifs, impact_subjects, label_what_ifs
 from auditor.waivers import Waiver
 
 if TYPE_CHECKING:
@@ -85,6 +86,8 @@ class AuditOptions:
     """Read Azure Monitor too: each account's diagnostic settings and 7 days of per-deployment activity."""
     policy: Path | None = None
     """An organisation policy file (auditor/policy.py): its statements become rules in the `policy` category."""
+    what_if: tuple[WhatIf, ...] = ()
+    """`--what-if DEPLOYMENT=MODEL[:VERSION]`: audit as if those deployments ran another model."""
 
 
 class Progress(Protocol):
@@ -434,12 +437,20 @@ def audit(
     *,
     today: date | None = None,
     now: datetime | None = None,
+    what_ifs: Sequence[WhatIf] = (),
+    impact_rules: Sequence[Rule] | None = None,
 ) -> Report:
-    """Evaluate rules over facts. Pure: the same facts, rules and date give the same report."""
+    """Evaluate rules over facts. Pure: the same facts, rules and date give the same report.
+
+    `what_ifs` rewrite the facts first (findings on those deployments are labelled); the upgrade impact judges
+    the app's calls on each deployment's next model with `impact_rules` (default: `rules`), so selecting only
+    the upgrade category still sees the contract rules."""
     now = now or datetime.now(timezone.utc)
+    facts, labels = apply_what_ifs(facts, what_ifs)
     with paused_gc():
         subjects = list(build_subjects(facts, kb, today or now.date()))
-        findings: list[Finding] = evaluate_all(rules, facts, kb, today or now.date(), subjects)
+        subjects += impact_subjects(facts, kb, today or now.date(), rules if impact_rules is None else impact_rules)
+        findings: list[Finding] = label_what_ifs(evaluate_all(rules, facts, kb, today or now.date(), subjects), labels)
         quota, retirements = _views(facts, subjects)
     return Report(
         rules=_rule_infos(rules),
@@ -569,13 +580,12 @@ def run_audit(
     from auditor.knowledge import load_knowledge
 
     chosen_cloud = cloud if isinstance(cloud, Cloud) else CLOUDS["AzureCloud"]
-    rules = select_rules(
-        rules if rules is not None else load_rules(rule_dirs), options.select, options.ignore, options.ruleset
-    )
+    impact_rules = select_rules(rules if rules is not None else load_rules(rule_dirs), ruleset=options.ruleset)
+    selected = select_rules(impact_rules, options.select, options.ignore)
     if options.policy is not None:
         from auditor.policy import load_policy
 
-        rules = [*rules, *load_policy(options.policy).rules()]
+        selected = [*selected, *load_policy(options.policy).rules()]
     kb = kb or load_knowledge()
     enumerator = AzureEnumerator(
         credential,
@@ -597,4 +607,4 @@ def run_audit(
             today or date.today(),
             progress,
         )
-    return audit(facts, rules, kb, today=today)
+    return audit(facts, selected, kb, today=today, what_ifs=options.what_if, impact_rules=impact_rules)

@@ -86,7 +86,7 @@ PROBE = {**_leaves(
 ), "value": ANY}  # fmt: skip
 PLAN = _leaves(
     "name", "account", "account_found", "model_name", "model_version", "version_given", "sku_name", "sku_capacity",
-    "registration_approved", "action", "format", "unresolved", "unresolved_text",
+    "registration_approved", "action", "format", "unresolved", "unresolved_text", "default_version_skus",
 )  # fmt: skip
 _HARMS = ("hate", "sexual", "violence", "selfharm")
 CONTENT_FILTER = {
@@ -146,6 +146,13 @@ SUBJECT_FIELDS: Mapping[str, Spec] = {
         "quota": {**USAGE, "plan_total": None, "plan_deployments": None},
         "capacity": _leaves("bounded", "fits", "allowed", "problem"),
         "contract": _leaves("present", "apis", "unsupported_apis"),
+    },
+    "upgrade": {  # auditor/upgrade.py: one call (or the deployment's callers) against the deployment's next model
+        "deployment": _leaves("name", "model_name", "model_version", "version_upgrade_option"),
+        "account": _leaves("name", "location"),
+        "upgrade": _leaves("from", "to", "model_name", "model_version", "date", "when", "days_left", "source"),
+        "call": _leaves("present", "source", "api", "breaks_text", "works_text"),
+        "impact": _leaves("breaks", "breaks_text", "affected", "remediation_text", "unknown_text"),
     },
 }
 

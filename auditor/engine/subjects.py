@@ -314,7 +314,13 @@ def contract_subjects(index: _Index) -> Iterator[Subject]:
             document = dict(base, deployment={"exists": False, "name": call.deployment}, model=UNKNOWN, account=UNKNOWN)
             target = f"contract:{call.deployment}"
             yield Subject(
-                "contract_call", target, call.deployment, document, deployment=call.deployment, location=call.location
+                "contract_call",
+                target,
+                call.deployment,
+                document,
+                deployment=call.deployment,
+                location=call.location,
+                evidence={"fix": {"model_name": call.deployment, "deployments": names}},  # for auditor/fixes
             )
             continue
         for deployment in matches:
@@ -341,16 +347,31 @@ def contract_subjects(index: _Index) -> Iterator[Subject]:
                 causes=index.deployment_causes[deployment.id],
             )
             for param, value in sorted(call.parameters.items()):
+                param_view = _param_view(index.kb, call, parent["model"], param, value)
                 yield Subject(
                     "contract_parameter",
                     deployment.id,
                     name,
-                    dict(document, param=_param_view(index.kb, call, parent["model"], param, value)),
+                    dict(document, param=param_view),
                     account_id=account.id,
                     deployment=deployment.name,
                     location=call.location,
                     causes=index.deployment_causes[deployment.id],
+                    evidence=_fix_evidence(call.api, param_view),
                 )
+
+
+def _fix_evidence(api: str, param: Mapping[str, Any]) -> dict[str, Any]:
+    """What auditor/fixes needs to edit the call mechanically, carried onto the finding."""
+    plain = {k: None if param.get(k) is UNKNOWN else param.get(k) for k in ("name", "support", "use_instead")}
+    return {
+        "fix": {
+            "api": api,
+            "parameter": plain["name"],
+            "support": plain["support"],
+            "use_instead": plain["use_instead"] or param.get("other_api_name"),
+        }
+    }
 
 
 def _effort(param: str, value: Any) -> Any:
