@@ -230,6 +230,8 @@ dates are its own (see the module docstring), so they are left out of the expect
 UPGRADE_IMPACT = {"AOAI-UPG-001", "AOAI-UPG-002", "AOAI-UPG-003"}
 """Rules about the model a deployment runs next (auditor/upgrade.py; tests/test_upgrade.py has their cases):
 the corpus judges today's calls, and its knowledge-base replacements (gpt-4o -> gpt-5.1 ...) are not its subject."""
+SCHEDULE_NOTICES = {"AOAI-LIFE-007"}
+"""The Legacy-stage notice (info) is about the model's place in the retirement schedule, not about the app."""
 
 
 def tenant_state(scenario: Scenario) -> Facts:
@@ -287,7 +289,12 @@ def judge(scenario: Scenario, rules, kb) -> tuple[int, set[str], list[str]]:
     """Exit code at the default gate, the failing rule ids, and the unknowns at or above the gate."""
     facts = tenant_state(scenario)
     report = audit(facts, rules, kb, today=TODAY)
-    failing = {f.rule_id for f in report.findings if f.status is Status.FAIL} - KNOWLEDGE_UPKEEP - UPGRADE_IMPACT
+    failing = (
+        {f.rule_id for f in report.findings if f.status is Status.FAIL}
+        - KNOWLEDGE_UPKEEP
+        - UPGRADE_IMPACT
+        - SCHEDULE_NOTICES
+    )
     unknown = [
         f"{f.rule_id} {f.target_name}: {f.reason}"
         for f in report.findings

@@ -556,7 +556,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Everything the `audit` command does, returning its exit code (tests and library callers use this)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        if argv and argv[0] in ("rules", "kb"):
+        if argv and argv[0] == "kb":
+            from auditor.cli.kb import run_kb
+
+            return run_kb(argv[1:])
+        if argv and argv[0] == "rules":
             from auditor.cli.subcommands import run_info
 
             return run_info(argv)

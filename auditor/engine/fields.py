@@ -45,7 +45,7 @@ MODEL = {
     **_leaves(*MODEL_FACTS),
     **_leaves(
         "known", "name", "family", "kind", "responses_only", "rejected_parameters_text", "reasoning_effort_values",
-        "gated_features", "version_known",
+        "gated_features", "version_known", "fine_tuned",
     ),
     "parameters": ANY,
     "reasoning_effort": ANY,
@@ -53,6 +53,7 @@ MODEL = {
     "retirement": _leaves("date", "days_left", "replacement", "status"),
     "disputed": ANY,
     "gaps": ANY,
+    "embeddings": ANY,  # {dimensions, max_inputs, max_input_tokens, output_dimensions} on embeddings models
 }  # fmt: skip
 CATALOG = {
     **_leaves(
@@ -64,11 +65,12 @@ CATALOG = {
     "capabilities": ANY,
     "sku_capacity": _leaves("default", "maximum", "minimum", "step"),
 }  # fmt: skip
-LIFECYCLE = _leaves("retirement_date", "days_left", "source", "replacement", "status", "tentative")
+LIFECYCLE = _leaves("retirement_date", "days_left", "source", "replacement", "status", "tentative", "schedule_stage")
 USAGE = _leaves("name", "localized_name", "current", "limit", "available", "utilization", "percent")
 CALL = _leaves(
     "deployment", "api", "parameters", "account", "min_context_tokens", "tokens_per_minute", "roles", "resolved",
-    "expression", "why", "source", "legacy_sdk",
+    "expression", "why", "source", "legacy_sdk", "api_version", "dated_api_version", "inputs_per_call",
+    "function_tools", "reasoning_effort",
 )  # fmt: skip
 PARAM = {
     **_leaves(

@@ -276,10 +276,27 @@ def _call_view(call: ContractCall) -> dict[str, Any]:
         "min_context_tokens": call.min_context_tokens,
         "tokens_per_minute": call.tokens_per_minute,
         "roles": list(call.roles),
+        "api_version": call.api_version,
+        # The dated route needs a minimum version per model; the v1 route (no dated version) needs none.
+        "dated_api_version": bool(call.api_version and call.api_version[:1].isdigit()),
+        "inputs_per_call": call.inputs_per_call,
+        "function_tools": "tools" in call.parameters or "functions" in call.parameters,
+        "reasoning_effort": _effort_sent(call.parameters),
         "resolved": True,  # the deployment name is known (see evidence.unresolved_call_subjects)
         "legacy_sdk": call.sdk == "openai<1",
         "source": f"{call.location.file}:{call.location.line}" if call.location else call.deployment,
     }
+
+
+def _effort_sent(parameters: Mapping[str, Any]) -> Any:
+    """The reasoning effort a call sends: its value, "default" when it sends none, UNKNOWN when only the name is known."""
+    for key in ("reasoning_effort", "reasoning"):
+        if key in parameters:
+            value = parameters[key]
+            if isinstance(value, Mapping):
+                value = value.get("effort")
+            return UNKNOWN if value is None else value
+    return "default"
 
 
 def contract_subjects(index: _Index) -> Iterator[Subject]:

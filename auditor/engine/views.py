@@ -184,6 +184,7 @@ def lifecycle_view(catalog: Any, model: Mapping[str, Any]) -> Any:
             "replacement": catalog.get("replacement")
             or (retirement.get("replacement") if isinstance(retirement, Mapping) else None),
             "status": catalog.get("lifecycle_status"),
+            "schedule_stage": retirement.get("status") if isinstance(retirement, Mapping) else None,
             "tentative": bool(catalog.get("deprecation_tentative")),
         }
     if isinstance(retirement, Mapping) and retirement.get("date"):
@@ -193,6 +194,7 @@ def lifecycle_view(catalog: Any, model: Mapping[str, Any]) -> Any:
             "source": "knowledge base",
             "replacement": retirement.get("replacement"),
             "status": retirement.get("status"),
+            "schedule_stage": retirement.get("status"),
             "tentative": False,
         }
     if catalog is UNKNOWN and retirement is UNKNOWN:
@@ -203,6 +205,7 @@ def lifecycle_view(catalog: Any, model: Mapping[str, Any]) -> Any:
         "source": None,
         "replacement": None,
         "status": None,
+        "schedule_stage": None,
         "tentative": False,
     }
 
