@@ -6,12 +6,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, timezone
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from auditor._version import __version__
 from auditor.drift import Baseline
@@ -21,6 +21,7 @@ from auditor.engine.subjects import Subject, build_subjects
 from auditor.enums import Discovery, FailOn, TargetStatus
 from auditor.facts import (
     Account,
+    AccountMonitoring,
     CollectionGap,
     ContentFilterPolicy,
     ContractCall,
@@ -46,6 +47,7 @@ from auditor.results import (
     TargetResult,
 )
 from auditor.sources.azure import AzureEnumerator, collect_region, gap, resolve_accounts
+from auditor.upgrade import WhatIf, apply_what_ifs, label_what_ifs, with_upgrade_impact
 from auditor.waivers import Waiver
 
 if TYPE_CHECKING:
@@ -53,7 +55,7 @@ if TYPE_CHECKING:
 
     from auditor.clouds import Cloud
 
-RULESET_VERSION = "2026.11"
+RULESET_VERSION = "2026.12"
 T = TypeVar("T")
 
 
@@ -79,6 +81,12 @@ class AuditOptions:
     """A plan file (YAML, ARM/Bicep JSON, Terraform plan JSON) whose deployments are checked before they exist."""
     probe: ProbeOptions | None = None
     """Live probes of the data plane (None: no probes)."""
+    monitor: bool = False
+    """Read Azure Monitor too: each account's diagnostic settings and 7 days of per-deployment activity."""
+    policy: Path | None = None
+    """An organisation policy file (auditor/policy.py): its statements become rules in the `policy` category."""
+    what_if: tuple[WhatIf, ...] = ()
+    """`--what-if DEPLOYMENT=MODEL[:VERSION]`: audit as if those deployments ran another model."""
     shard: tuple[int, int] | None = None
     """Audit only the accounts of shard K of N (auditor/shard.py); None: every account."""
 
@@ -233,6 +241,19 @@ def _gather(
         a.id: pool.submit(tracked(partial(_guarded, "content filter policies", a.id, partial(read_policies, a))))
         for a in accounts
     }
+    monitor_jobs: dict[str, tuple[Future[Any], Future[Any]]] = {}
+    if options.monitor:
+        reader = enumerator.monitor()
+        progress.add(2 * len(accounts), "reads")
+        monitor_jobs = {
+            a.id: (
+                pool.submit(
+                    tracked(partial(_guarded, "diagnostic settings", a.id, partial(reader.diagnostic_settings, a)))
+                ),
+                pool.submit(tracked(partial(_guarded, "Azure Monitor metrics", a.id, partial(reader.activity, a)))),
+            )
+            for a in accounts
+        }
     if on_account is not None:
         for account in sorted(accounts, key=probe_order):
             found, _ = deployment_jobs[account.id].result()
@@ -255,6 +276,14 @@ def _gather(
         gaps.extend(account_gaps)
         policies[account.id], policy_gaps = policy_jobs[account.id].result()
         gaps.extend(policy_gaps)
+    monitoring: dict[str, AccountMonitoring] | None = None
+    if options.monitor:
+        monitoring = {}
+        for account in accounts:
+            settings, settings_gaps = monitor_jobs[account.id][0].result()
+            activity, activity_gaps = monitor_jobs[account.id][1].result()
+            monitoring[account.id] = AccountMonitoring(diagnostic_settings=settings, activity=activity)
+            gaps.extend(settings_gaps + activity_gaps)
     return Facts(
         accounts=tuple(accounts),
         deployments=tuple(sorted(deployments, key=lambda d: d.id.lower())),
@@ -263,6 +292,7 @@ def _gather(
         gaps=tuple(gaps),
         subscriptions_searched=searched,
         content_filter_policies=policies,
+        monitoring=monitoring,
     )
 
 
@@ -270,7 +300,8 @@ def select_rules(
     rules: Sequence[Rule], select: Sequence[str] = (), ignore: Sequence[str] = (), ruleset: str | None = None
 ) -> list[Rule]:
     """Keep rules whose id or category is selected (all when none is), minus the ignored ones, and,
-    with a pinned rule-set version, only the rules that version already had."""
+    with a pinned rule-set version, only the built-in rules that version already had (an organisation's
+    policy is its own, never pinned)."""
     import re
 
     from auditor.errors import InputError
@@ -285,7 +316,9 @@ def select_rules(
     return [
         r
         for r in rules
-        if (not select or named(r, select)) and not named(r, ignore) and (pinned is None or r.since <= pinned)
+        if (not select or named(r, select))
+        and not named(r, ignore)
+        and (pinned is None or r.since <= pinned or r.category == "policy")
     ]
 
 
@@ -309,19 +342,12 @@ def _targets(facts: Facts) -> tuple[TargetResult, ...]:
 
 
 def _inventory(facts: Facts) -> tuple[InventoryRow, ...]:
+    """Each deployment's inventory row: the fields InventoryRow shares with Deployment, as read."""
     names = {a.id: a.name for a in facts.accounts}
+    shared = [f.name for f in fields(InventoryRow) if f.name not in ("account_name", "tags")]
     return tuple(
         InventoryRow(
-            account_id=d.account_id,
-            account_name=names.get(d.account_id, ""),
-            name=d.name,
-            model_name=d.model_name,
-            model_version=d.model_version,
-            model_format=d.model_format,
-            sku_name=d.sku_name,
-            sku_capacity=d.sku_capacity,
-            provisioning_state=d.provisioning_state,
-            version_upgrade_option=d.version_upgrade_option,
+            account_name=names.get(d.account_id, ""), tags=dict(d.tags) or None, **{f: getattr(d, f) for f in shared}
         )
         for d in facts.deployments
     )
@@ -334,7 +360,7 @@ def _rule_infos(rules: Sequence[Rule]) -> tuple[RuleInfo, ...]:
             title=r.title,
             category=r.category,
             severity=r.severity,
-            docs=r.docs,
+            docs=r.help_url,
             remediation=r.remediation,
             description=r.rationale or r.title,
             applies_to=r.applies_to,
@@ -410,12 +436,21 @@ def audit(
     *,
     today: date | None = None,
     now: datetime | None = None,
+    what_ifs: Sequence[WhatIf] = (),
+    impact_rules: Sequence[Rule] | None = None,
 ) -> Report:
-    """Evaluate rules over facts. Pure: the same facts, rules and date give the same report."""
+    """Evaluate rules over facts. Pure: the same facts, rules and date give the same report.
+
+    `what_ifs` rewrite the facts first (findings on those deployments are labelled); the upgrade impact judges
+    the app's calls on each deployment's next model with `impact_rules` (default: `rules`), so selecting only
+    the upgrade category still sees the contract rules."""
     now = now or datetime.now(timezone.utc)
+    facts, labels = apply_what_ifs(facts, what_ifs)
+    day = today or now.date()
     with paused_gc():
-        subjects = list(build_subjects(facts, kb, today or now.date()))
-        findings: list[Finding] = evaluate_all(rules, facts, kb, today or now.date(), subjects)
+        subjects = list(build_subjects(facts, kb, day))
+        findings: list[Finding] = evaluate_all(rules, facts, kb, day, subjects)
+        findings = label_what_ifs(with_upgrade_impact(findings, facts, kb, day, rules, impact_rules), labels)
         quota, retirements = _views(facts, subjects)
     return Report(
         rules=_rule_infos(rules),
@@ -546,9 +581,12 @@ def run_audit(
     from auditor.knowledge import load_knowledge
 
     chosen_cloud = cloud if isinstance(cloud, Cloud) else CLOUDS["AzureCloud"]
-    rules = select_rules(
-        rules if rules is not None else load_rules(rule_dirs), options.select, options.ignore, options.ruleset
-    )
+    impact_rules = select_rules(rules if rules is not None else load_rules(rule_dirs), ruleset=options.ruleset)
+    selected = select_rules(impact_rules, options.select, options.ignore)
+    if options.policy is not None:
+        from auditor.policy import load_policy
+
+        selected = [*selected, *load_policy(options.policy).rules()]
     kb = kb or load_knowledge()
     enumerator = AzureEnumerator(
         credential,
@@ -570,4 +608,4 @@ def run_audit(
             today or date.today(),
             progress,
         )
-    return audit(facts, rules, kb, today=today)
+    return audit(facts, selected, kb, today=today, what_ifs=options.what_if, impact_rules=impact_rules)

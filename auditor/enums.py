@@ -37,6 +37,9 @@ class Category(StrEnum):
     SECURITY = "security"
     PROBE = "probe"
     PLAN = "plan"
+    POLICY = "policy"
+    """An organisation's own statements (--policy FILE), compiled into rules."""
+    UPGRADE = "upgrade"
 
 
 class TargetStatus(StrEnum):

@@ -48,13 +48,32 @@ def _rich_facts() -> list[Any]:
     bounded = replace(entry, skus=(replace(entry.skus[0], capacity_minimum=15, capacity_maximum=100, capacity_step=5),))
     planned = PlannedDeployment("acct", "ptu", "gpt-4o", "2024-11-20", "GlobalProvisionedManaged", 17)
     facts.append(replace(make_facts(ptu, catalog=(bounded,)), planned=(planned,)))
+    # Azure Monitor read (--monitor), with a custom content filter policy
+    from auditor.facts import AccountMonitoring, ContentFilterPolicy, DeploymentActivity, DiagnosticSetting
+
+    watched = make_deployment("watched", rai_policy_name="strict")
+    monitoring = AccountMonitoring(
+        (DiagnosticSetting("law", ("allLogs",), True, ("workspace",)),), (DeploymentActivity("watched", 10, 1, 50.0),)
+    )
+    strict = ContentFilterPolicy("strict", "UserManaged", "Blocking", None, ())
+    facts.append(
+        replace(
+            make_facts(watched),
+            monitoring={ACCOUNT_ID: monitoring},
+            content_filter_policies={ACCOUNT_ID: (strict,)},
+        )
+    )
     return facts
 
 
-def test_documents_carry_exactly_the_declared_fields(kb) -> None:
+def test_documents_carry_exactly_the_declared_fields(kb, rules) -> None:
+    from auditor.upgrade import impact_subjects
+    from tests.test_upgrade import _upgrading
+
     seen: dict[str, set[str]] = {kind: set() for kind in SUBJECT_FIELDS}
-    for facts in _rich_facts():
-        for subject in build_subjects(facts, kb, date(2026, 12, 3)):
+    for facts in [*_rich_facts(), _upgrading()]:
+        upgrades = impact_subjects(facts, kb, date(2026, 12, 3), rules)  # the upgrade kind comes from audit()
+        for subject in [*build_subjects(facts, kb, date(2026, 12, 3)), *upgrades]:
             assert subject.kind in SUBJECT_FIELDS, subject.kind
             for path in _keys(subject.document):
                 assert declared(subject.kind, path), f"{subject.kind} documents carry {path}, not declared"

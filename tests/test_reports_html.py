@@ -28,7 +28,7 @@ def page_data(html: str) -> dict[str, Any]:
     match = re.search(r'<script type="application/json" id="audit-data">(.*?)</script>', html, re.S)
     assert match, "the report embeds its data"
     data = dict(json.loads(match.group(1)))
-    rows = [row + [None] * (11 - len(row)) for row in data["findings"]]  # trailing fields left out
+    rows = [row + [None] * (13 - len(row)) for row in data["findings"]]  # trailing fields left out
     for row in rows:  # texts stored once are given by their index
         row[5], row[6] = (data["strings"][v] if isinstance(v, int) else v for v in row[5:7])
     data["findings"] = rows

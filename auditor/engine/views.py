@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from auditor.capabilities import apis_reported, limits_reported
+from auditor.engine.compliance import filter_details
 from auditor.facts import Account, CatalogModel, CatalogSku, ContractCall, Deployment, Facts, Region, SourceLocation
 from auditor.knowledge import KnowledgeBase
 from auditor.results import Cause
@@ -59,6 +60,8 @@ def account_view(account: Account, deployment_count: int, kb: KnowledgeBase) -> 
         "network_bypass": account.network_bypass,
         "allowed_fqdns": list(account.allowed_fqdns),
         "user_owned_storage": list(account.user_owned_storage),
+        "tags": dict(account.tags),
+        "tag_names": sorted(account.tags),
         "identity_type": account.identity_type,
         "has_managed_identity": bool(account.identity_type) and account.identity_type != "None",
         "encryption_key_source": account.encryption_key_source,
@@ -101,6 +104,7 @@ def deployment_view(deployment: Deployment) -> dict[str, Any]:
         "parent_deployment_name": deployment.parent_deployment_name,
         "scale_type": deployment.scale_type,
         "tags": dict(deployment.tags),
+        "tag_names": sorted(deployment.tags),
     }
 
 
@@ -135,9 +139,11 @@ def content_filter_view(facts: Facts, deployment: Deployment) -> Any:
             "mode": None,
             "disabled_filters": [],
             "non_blocking_filters": [],
+            **filter_details(None, None, builtin=True),
         }
     if policy is None:
         return {"named": True, "found": False, "name": name, "disabled_filters": [], "non_blocking_filters": []}
+    builtin = name.lower() in BUILTIN_POLICIES
     non_blocking = sorted(
         f"{f.name} ({f.source})" for f in policy.filters if f.enabled is not False and f.blocking is False
     )
@@ -146,12 +152,14 @@ def content_filter_view(facts: Facts, deployment: Deployment) -> Any:
     return {
         "named": True,
         "found": True,
-        "builtin": name.lower() in BUILTIN_POLICIES,
+        "builtin": builtin,
         "name": policy.name,
         "type": policy.type,
         "mode": policy.mode,
         "disabled_filters": sorted(f"{f.name} ({f.source})" for f in policy.filters if f.enabled is False),
         "non_blocking_filters": non_blocking,
+        # A built-in policy listed without its filters spelled out is still Microsoft's default, not "all off".
+        **filter_details(policy.filters or (None if builtin else ()), policy.mode, builtin=builtin),
     }
 
 
@@ -176,6 +184,7 @@ def lifecycle_view(catalog: Any, model: Mapping[str, Any]) -> Any:
             "replacement": catalog.get("replacement")
             or (retirement.get("replacement") if isinstance(retirement, Mapping) else None),
             "status": catalog.get("lifecycle_status"),
+            "schedule_stage": retirement.get("status") if isinstance(retirement, Mapping) else None,
             "tentative": bool(catalog.get("deprecation_tentative")),
         }
     if isinstance(retirement, Mapping) and retirement.get("date"):
@@ -185,6 +194,7 @@ def lifecycle_view(catalog: Any, model: Mapping[str, Any]) -> Any:
             "source": "knowledge base",
             "replacement": retirement.get("replacement"),
             "status": retirement.get("status"),
+            "schedule_stage": retirement.get("status"),
             "tentative": False,
         }
     if catalog is UNKNOWN and retirement is UNKNOWN:
@@ -195,6 +205,7 @@ def lifecycle_view(catalog: Any, model: Mapping[str, Any]) -> Any:
         "source": None,
         "replacement": None,
         "status": None,
+        "schedule_stage": None,
         "tentative": False,
     }
 

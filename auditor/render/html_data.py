@@ -283,6 +283,8 @@ def payload(report: Report) -> dict[str, Any]:
             f.drift,
             evidence,
             1 if f.waiver else None,
+            str(f.evidence["patch"]) if f.evidence and f.evidence.get("patch") else None,
+            str(f.evidence["fix_by_hand"]) if f.evidence and f.evidence.get("fix_by_hand") else None,
         ]
         while (
             len(row) > 6 and row[-1] is None

@@ -36,6 +36,8 @@ from auditor.sources.arm_shapes import usage_from_sdk as usage_from_sdk
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
+    from auditor.sources.monitor import MonitorReader
+
 OPENAI_KINDS = ("openai", "aiservices")
 RESOURCE_GRAPH_QUERY = (
     "resources | where type =~ 'microsoft.cognitiveservices/accounts' | where kind in~ ('OpenAI', 'AIServices') "
@@ -215,7 +217,7 @@ class AzureEnumerator:
     def list_deployments(self, account: Account) -> list[Deployment]:
         """The account's deployments at DEPLOYMENTS_API_VERSION, with `deploymentState` (Running/Paused) read off
         the raw pages (the SDK's 14.x models drop it); at the SDK's own version where ARM refuses that one."""
-        from azure.core.exceptions import HttpResponseError
+        from azure.core.exceptions import DeserializationError, HttpResponseError
 
         states: dict[str, str] = {}
 
@@ -239,8 +241,10 @@ class AzureEnumerator:
 
         try:
             items = read(DEPLOYMENTS_API_VERSION)
-        except HttpResponseError as exc:
-            if exc.status_code != 400 or getattr(exc.error, "code", None) not in _API_VERSION_REFUSED:
+        except (HttpResponseError, DeserializationError) as exc:
+            # Refused version, or a body the SDK's models cannot read: the SDK's own version, whose shape they know.
+            refused = getattr(getattr(exc, "error", None), "code", None) in _API_VERSION_REFUSED
+            if isinstance(exc, HttpResponseError) and not (exc.status_code == 400 and refused):
                 raise
             states.clear()
             items = read(None)
@@ -255,6 +259,12 @@ class AzureEnumerator:
         client = self._client(subscription_id)
         items = self._call(lambda: list(client.models.list(location)))
         return [m for m in (catalog_model_from_sdk(i) for i in items) if m is not None]
+
+    def monitor(self) -> MonitorReader:
+        """Azure Monitor reads (diagnostic settings, metrics) on this enumerator's connection pool and retries."""
+        from auditor.sources.monitor import MonitorReader
+
+        return MonitorReader(self._credential, self._client_kwargs)
 
     def list_usages(self, subscription_id: str, location: str) -> list[QuotaUsage]:
         client = self._client(subscription_id)
