@@ -429,7 +429,7 @@ def _demo_environment(stack: ExitStack, args: argparse.Namespace) -> tuple[Token
     args.cloud_obj = get_cloud(args.cloud, tenant.management_url)
     if not args.resource:
         args.all_accounts = True
-    if args.contract is None and args.contract_from is None and not args.shard_obj:  # a shard runs no contract
+    if args.contract is None and args.contract_from is None and not getattr(args, "shard_obj", None):  # a shard: none
         from importlib.resources import files
 
         args.contract = Path(str(files("auditor.demo").joinpath("contract.yaml")))
