@@ -29,8 +29,12 @@ def page_data(html: str) -> dict[str, Any]:
     assert match, "the report embeds its data"
     data = dict(json.loads(match.group(1)))
     rows = [row + [None] * (13 - len(row)) for row in data["findings"]]  # trailing fields left out
-    for row in rows:  # texts stored once are given by their index
-        row[5], row[6] = (data["strings"][v] if isinstance(v, int) else v for v in row[5:7])
+    for row in rows:  # texts stored once are given by their index, names in them by markers
+        for i in (5, 6):
+            value = data["strings"][row[i]] if isinstance(row[i], int) else row[i]
+            if isinstance(value, str) and row[2] >= 0:
+                value = value.replace("\x02", data["accounts"][row[2]][1]).replace("\x01", row[3] or "")
+            row[i] = value
     data["findings"] = rows
     return data
 
@@ -191,3 +195,23 @@ def test_quota_bar_names_at_most_ten_deployments() -> None:
     )
     (bar,) = quota_chart([line]).bars
     assert "d9 … and 30 more" in bar.title and "d10" not in bar.title
+
+
+def test_texts_stored_once_come_back_exactly(rules, kb) -> None:
+    """Messages with the deployment's and account's names as markers, shared across the fleet, are put back
+    exactly, also when one name holds the other or a name is a model name."""
+    deployments = [
+        make_deployment(name, "gpt-35-turbo", "0125", sku="Standard") for name in ("acct-chat", "ab", "gpt-4o")
+    ]
+    deployments += [make_deployment(f"d{i}", "o4-mini", "2025-04-16") for i in range(5)]
+    report = audit(make_facts(*deployments), rules, kb, today=TODAY, now=NOW)
+    data = page_data(render_html(report))
+    shown = sorted(row[5] for row in data["findings"])
+    expected = sorted(f.message for f in report.findings if f.status.value != "pass")
+    assert shown == expected
+    assert any(
+        isinstance(row[5], int)
+        for row in json.loads(re.search(r'id="audit-data">(.*?)</script>', render_html(report), re.S).group(1))[
+            "findings"
+        ]
+    ), "shared"

@@ -242,17 +242,29 @@ def payload(report: Report) -> dict[str, Any]:
         return index
 
     order = _order(report)
-    repeated = Counter(
-        text
-        for f in report.findings
-        if f.status is not Status.PASS
-        for text in (f.message, f.reason)
-        if text and len(text) > 12
-    )
+
+    def generic(value: str | None, f: Finding) -> str | None:
+        """The text with its deployment's and account's names as markers (\x01, \x02), so the same message
+        about ten thousand deployments is one text; the script puts the names back (lossless: a text or
+        name that holds a marker character is left as it is)."""
+        if not value or "\x01" in value or "\x02" in value:
+            return value
+        deployment, account = f.deployment, names.get(f.account_id or "")
+        if deployment and len(deployment) > 2 and "\x02" not in deployment:
+            value = value.replace(deployment, "\x01")
+        if account and len(account) > 2 and "\x01" not in account:
+            value = value.replace(account, "\x02")
+        return value
+
+    names = {t.id: t.name for t in report.targets}
+    texts = {
+        id(f): (generic(f.message, f), generic(f.reason, f)) for f in report.findings if f.status is not Status.PASS
+    }
+    repeated = Counter(t for pair in texts.values() for t in pair if t and len(t) > 12)
     strings: dict[str, int] = {}
 
     def text(value: str | None) -> str | int | None:
-        """A message or reason that recurs (the same unknown on thousands of deployments) is stored once."""
+        """A text that recurs (the same finding on thousands of deployments) is stored once."""
         if value is None or repeated[value] < 2:
             return value
         index = strings.get(value)
@@ -277,8 +289,8 @@ def payload(report: Report) -> dict[str, Any]:
             a,
             f.deployment,
             None if a >= 0 and f.target_name == f"{account_rows_[a][1]}/{f.deployment}" else f.target_name,
-            text(f.message),
-            text(f.reason) if f.status is not Status.FAIL else None,
+            text(texts[id(f)][0]),
+            text(texts[id(f)][1]) if f.status is not Status.FAIL else None,
             f"{relative(f.location.file)}:{f.location.line}" if f.location else None,
             f.drift,
             evidence,
