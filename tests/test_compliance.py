@@ -404,8 +404,19 @@ def test_monitor_reads_only_get_and_a_failed_read_is_unknown_with_its_gap(tenant
     error = {"error": {"code": "InternalServerError", "message": "Something went wrong."}}
     tenant.add_fault(FaultRule(r"(?i)/providers/microsoft\.insights/diagnosticSettings", 500, error, times=None))
     code = main(
-        ["--management-endpoint", tenant.management_url, "--out", str(tmp_path), "--quiet", "--all", "--monitor"]
-        + ["--format", "json", "--fail-on", "never"]
+        [
+            "--management-endpoint",
+            tenant.management_url,
+            "--out",
+            str(tmp_path),
+            "--quiet",
+            "--all",
+            "--monitor",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        ]
     )
     assert code == 3  # incomplete, and nothing else failed at the gate
     report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
