@@ -389,7 +389,14 @@ def test_demo_with_monitor_and_the_example_policy(tmp_path: Path) -> None:
         ("POLICY-ACCOUNTS-006", "fabrikam-aoai-wus"): "fail",
         ("POLICY-MODELS-002", "contoso-ai-swc/legacy-35"): "fail",
         ("POLICY-MODELS-002", "contoso-aoai-eus2/chat-prod"): "pass",
+        ("AOAI-QUOTA-004", "fabrikam-aoai-wus/ptu-batch"): "pass",
+        ("POLICY-PROVISIONED-001", "fabrikam-aoai-wus/ptu-batch"): "pass",
+        ("AOAI-SEC-004", "contoso-aoai-eus2"): "pass",
+        ("AOAI-SEC-004", "contoso-ai-swc"): "fail",
+        ("POLICY-REGIONS-001", "fabrikam-aoai-wus"): "fail",
+        ("POLICY-REGIONS-001", "contoso-ai-swc"): "pass",
     }
+    assert ("AOAI-SEC-004", "fabrikam-aoai-wus") not in by  # neither a key in Key Vault nor its own storage
     assert {key: by.get(key) for key in expected} == expected
     assert not report.get("gaps")
 
