@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from auditor.facts import PROBE_ANSWERED, PROBE_UNANSWERED
 
@@ -87,6 +88,13 @@ def retry_hint(headers: Mapping[str, str], now: float | None = None) -> float | 
     return max(when.timestamp() - (time.time() if now is None else now), 0.0)
 
 
+def _host(url: str) -> str | None:
+    try:
+        return urlsplit(url).hostname if url else None
+    except ValueError:
+        return "an unparsable URL"
+
+
 def rate_limit_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """The throttling hints Azure sent: retry-after(-ms) and x-ratelimit-*."""
     lowered = _lower(headers)
@@ -143,6 +151,15 @@ def classify(
     base = {"status_code": status, "error_code": code, "error_param": param, "message": message, "rate_limit": hints}
     if 200 <= status < 300:
         return Answer("success", status, rate_limit=hints, tokens=_usage_tokens(body))
+    if 300 <= status < 400:
+        host = _host(_lower(headers).get("location", ""))
+        return Answer(
+            "unexpected",
+            status,
+            message=f"HTTP {status} redirect to {_text(host) or 'no Location'}: not followed (the request's "
+            "credential would have been sent there), so the deployment's answer is unknown",
+            rate_limit=hints,
+        )
     if status == 429:
         wait = retry_hint(headers, now)
         hint = (f"Azure asked to retry after {wait:g} s. " if wait is not None else "") + (

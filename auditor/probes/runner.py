@@ -152,7 +152,9 @@ class ProbeRunner:
                     verify: Any = self._verify
                     if isinstance(verify, str):
                         verify = ssl.create_default_context(cafile=verify)
-                    self._http_client = openai.DefaultHttpxClient(verify=verify)
+                    # Never follow a redirect: the client would re-send the api-key header or the bearer token
+                    # to the Location host (plain http included); a 3xx is classified `unexpected` instead.
+                    self._http_client = openai.DefaultHttpxClient(verify=verify, follow_redirects=False)
                 if probe.api_key:
                     api_key: Any = probe.api_key  # sent as the api-key header; see _headers
                 else:
