@@ -174,12 +174,15 @@ def _with_plan_accounts(
 
 
 def _guarded(what: str, target: str, read: Callable[[], T]) -> tuple[T | None, list[CollectionGap]]:
-    """One read whose Azure fault becomes a gap (the target is incomplete), never a crash or a pass."""
-    from azure.core.exceptions import AzureError
+    """One read whose Azure fault, or answer of the wrong shape, becomes a gap (the target is incomplete),
+    never a crash or a pass."""
+    from auditor.errors import AuditorError
 
     try:
         return read(), []
-    except AzureError as exc:
+    except AuditorError:
+        raise
+    except Exception as exc:
         return None, [gap(target, what, exc)]
 
 
@@ -191,6 +194,7 @@ def _gather(
     progress: Progress,
     on_account: AccountReady | None = None,
 ) -> Facts:
+    discovery_gaps: list[CollectionGap] = []
     accounts, searched = resolve_accounts(
         enumerator,
         options.resources,
@@ -199,6 +203,7 @@ def _gather(
         resource_group=options.resource_group,
         discovery=options.discovery,
         pool=pool,
+        gaps=discovery_gaps,
     )
     region_keys = sorted({(a.subscription_id, a.location) for a in accounts})
     progress.add(len(region_keys) + 2 * len(accounts), "reads")
@@ -236,7 +241,7 @@ def _gather(
                 account,
             )
     regions: list[Region] = []
-    gaps: list[CollectionGap] = []
+    gaps: list[CollectionGap] = list(discovery_gaps)
     deployments: list[Deployment] = []
     policies: dict[str, tuple[ContentFilterPolicy, ...] | None] = {}
     for job in region_jobs.values():
@@ -284,7 +289,7 @@ def select_rules(
 
 
 def _targets(facts: Facts) -> tuple[TargetResult, ...]:
-    results = []
+    results = _unread_targets(facts)
     for account in facts.accounts:
         region_target = f"/subscriptions/{account.subscription_id}/providers/Microsoft.CognitiveServices/locations/{account.location}"
         reasons = tuple(g.reason for g in facts.gaps if g.target in (account.id, region_target))
@@ -300,6 +305,22 @@ def _targets(facts: Facts) -> tuple[TargetResult, ...]:
             )
         )
     return tuple(results)
+
+
+def _unread_targets(facts: Facts) -> list[TargetResult]:
+    """What could not be searched at all (a subscription whose accounts could not be listed, a name that
+    may live there): incomplete targets of their own, so the reports and the gate show them."""
+    reasons: dict[str, list[str]] = {}
+    for g in facts.gaps:
+        if g.target.startswith("name:") or (g.target.startswith("/subscriptions/") and g.target.count("/") == 2):
+            reasons.setdefault(g.target, []).append(g.reason)
+    results = []
+    for target, why in reasons.items():
+        sub = target.split("/")[2] if target.startswith("/subscriptions/") else ""
+        name = target[len("name:") :] if target.startswith("name:") else f"subscription {sub}"
+        kind = "account" if target.startswith("name:") else "subscription"
+        results.append(TargetResult(target, name, sub, "", kind, "incomplete", tuple(why)))
+    return results
 
 
 def _inventory(facts: Facts) -> tuple[InventoryRow, ...]:
