@@ -13,6 +13,7 @@ from typing import Any
 
 from auditor._version import __version__
 from auditor.errors import AuditorError, ExitCode, InputError
+from auditor.redact import RecordingCredential, guard_logging, printable, redact, register_environment
 
 EXAMPLES = """\
 examples:
@@ -327,12 +328,12 @@ def _print_summary(report: Any, paths: Sequence[Path], exit_code: int, fail_on: 
     failing = [f for f in report.findings if f.status is Status.FAIL]
     failing.sort(key=lambda f: (-f.severity.rank, f.rule_id, f.target_name))
     for f in failing[:12]:
-        print(f"  {f.severity.value.upper():7} {f.rule_id:16} {f.target_name}: {f.message}"[:220])
+        print(printable(f"  {f.severity.value.upper():7} {f.rule_id:16} {f.target_name}: {f.message}")[:220])
     if len(failing) > 12:
         print(f"  … and {len(failing) - 12} more in the reports")
     for target in report.targets:
         if target.status != "complete":
-            print(f"  INCOMPLETE {target.name}: {'; '.join(target.reasons)}"[:220])
+            print(printable(f"  INCOMPLETE {target.name}: {'; '.join(target.reasons)}")[:220])
     probes = getattr(report, "probe_summary", None)
     if probes:
         print(
@@ -341,7 +342,7 @@ def _print_summary(report: Any, paths: Sequence[Path], exit_code: int, fail_on: 
             f"{len(probes['not_probed'])} deployment/parameter(s) not probed."
         )
     for path in paths:
-        print(f"Wrote {path}")
+        print(printable(f"Wrote {path}"))
     meaning = {0: "passed", 1: f"failed (findings at or above {fail_on})", 3: "incomplete"}[exit_code]
     print(f"Result: {meaning} (exit {exit_code})")
 
@@ -355,9 +356,9 @@ def _append_step_summary(report: Any) -> None:
 
     try:
         with open(target, "a", encoding="utf-8") as summary:
-            summary.write(render_markdown(report) + "\n")
+            summary.write(redact(render_markdown(report)) + "\n")
     except OSError as exc:
-        print(f"audit: warning: cannot append to $GITHUB_STEP_SUMMARY ({target}): {exc}", file=sys.stderr)
+        print(printable(f"audit: warning: cannot append to $GITHUB_STEP_SUMMARY ({target}): {exc}"), file=sys.stderr)
 
 
 def _demo_environment(stack: ExitStack, args: argparse.Namespace) -> tuple[Any, str]:
@@ -404,6 +405,9 @@ def _demo_environment(stack: ExitStack, args: argparse.Namespace) -> tuple[Any, 
 def run(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
     _validate(args)
+    from auditor.render import check_out_dir
+
+    check_out_dir(args.out)
     from auditor.audit import AuditOptions, gate, run_audit
     from auditor.engine.rules import load_rules
     from auditor.render import write_reports
@@ -428,8 +432,11 @@ def run(argv: Sequence[str]) -> int:
         else:
             from azure.identity import DefaultAzureCredential
 
-            credential = DefaultAzureCredential(authority=args.cloud_obj.authority_host)
+            credential = DefaultAzureCredential(
+                authority=args.cloud_obj.authority_host, connection_timeout=30, read_timeout=60
+            )
             verify = str(args.ca_bundle) if args.ca_bundle else True
+        credential = RecordingCredential(credential)
         options = AuditOptions(
             resources=tuple(args.resource),
             all_accounts=args.all_accounts,
@@ -535,13 +542,15 @@ def run_contract(argv: Sequence[str]) -> int:
     application = args.application or (args.path.resolve().name if args.path.is_dir() else args.path.stem)
     text = contract_yaml(result, str(args.path), application)
     for problem in result.skipped:
-        print(f"audit: warning: {problem}", file=sys.stderr)
+        print(printable(f"audit: warning: {problem}"), file=sys.stderr)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text, encoding="utf-8")
         found = len(result.calls)
         unresolved = sum(1 for c in result.calls if c.deployment is None)
-        print(f"Wrote {args.out}: {found} call(s), {unresolved} with a deployment name only known at run time.")
+        print(
+            printable(f"Wrote {args.out}: {found} call(s), {unresolved} with a deployment name only known at run time.")
+        )
     else:
         sys.stdout.write(text)
     return 0
@@ -566,6 +575,8 @@ def entry() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Everything the `audit` command does, returning its exit code (tests and library callers use this)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    register_environment(os.environ)
+    guard_logging()
     try:
         if argv and argv[0] in ("rules", "kb"):
             return run_info(argv)
@@ -573,7 +584,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_contract(argv)
         return run(argv)
     except AuditorError as exc:
-        print(f"audit: error: {exc}", file=sys.stderr)
+        print(printable(f"audit: error: {exc}"), file=sys.stderr)
         return int(exc.exit_code)
     except KeyboardInterrupt:
         print("audit: interrupted", file=sys.stderr)

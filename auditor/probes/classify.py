@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from auditor.facts import PROBE_ANSWERED, PROBE_UNANSWERED
+from auditor.redact import clean
 
 ANSWERED = PROBE_ANSWERED
 UNANSWERED = PROBE_UNANSWERED
@@ -54,10 +55,10 @@ class Answer:
 
 
 def _text(value: Any) -> str | None:
+    """A value from the answer, kept: secrets redacted before it is cut to _MAX_MESSAGE characters."""
     if value is None:
         return None
-    text = " ".join(str(value).split())
-    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
+    return clean(str(value), limit=_MAX_MESSAGE)
 
 
 def _lower(headers: Mapping[str, str]) -> dict[str, str]:
@@ -113,8 +114,8 @@ def _error_fields(body: Any) -> tuple[str | None, str | None, str | None, Any]:
     if isinstance(error, Mapping):
         code = error.get("code")
         return (
-            (None if code is None else str(code)),
-            error.get("param"),
+            (None if code is None else _text(code)),
+            _text(error.get("param")),
             _text(error.get("message")),
             error.get("innererror"),
         )

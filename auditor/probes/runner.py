@@ -36,6 +36,7 @@ from auditor.probes.selection import (
     missing_deployment_probes,
     probe_order,
 )
+from auditor.redact import clean, register
 
 _INPUT_ALLOWANCE = 32
 """Tokens reserved for the one-word input and the request's framing, on top of the output limit."""
@@ -156,6 +157,7 @@ class ProbeRunner:
                     # to the Location host (plain http included); a 3xx is classified `unexpected` instead.
                     self._http_client = openai.DefaultHttpxClient(verify=verify, follow_redirects=False)
                 if probe.api_key:
+                    register(probe.api_key)
                     api_key: Any = probe.api_key  # sent as the api-key header; see _headers
                 else:
                     from azure.identity import get_bearer_token_provider
@@ -207,7 +209,7 @@ class ProbeRunner:
         except openai.APIConnectionError as exc:
             answer = failure("connection_error", f"could not connect: {type(exc.__cause__ or exc).__name__}")
         except Exception as exc:  # a credential that yields no token, a bug: unknown, never a crash
-            answer = failure("unexpected", f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+            answer = failure("unexpected", clean(f"{type(exc).__name__}: {exc}", limit=300))
         return answer, (time.perf_counter() - started) * 1000.0
 
     # -- one probe, with bounded retries ----------------------------------------------------------------
