@@ -72,8 +72,8 @@ def write_reports(report: Report, out_dir: Path, formats: tuple[str, ...], *, ro
         with paused_gc():
             for name in formats:
                 filename, writer = FORMATS[name]
-                fd, temporary = tempfile.mkstemp(dir=out_dir, prefix=f".{filename}.", suffix=".partial")
-                partial.append((Path(temporary), out_dir / filename))
+                fd, created = tempfile.mkstemp(dir=out_dir, prefix=f".{filename}.", suffix=".partial")
+                partial.append((Path(created), out_dir / filename))
                 os.fchmod(fd, mode)
                 with open(fd, "wb", buffering=1 << 20) as raw:
                     out = cast(BinaryIO, RedactingWriter(raw))
