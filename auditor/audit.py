@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
@@ -18,6 +19,7 @@ from auditor.drift import Baseline
 from auditor.engine.evaluate import evaluate_all
 from auditor.engine.rules import Rule
 from auditor.engine.subjects import Subject, build_subjects
+from auditor.enums import Discovery, FailOn, TargetStatus
 from auditor.facts import (
     Account,
     CollectionGap,
@@ -48,6 +50,8 @@ from auditor.sources.azure import AzureEnumerator, collect_region, gap, resolve_
 from auditor.waivers import Waiver
 
 if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+
     from auditor.clouds import Cloud
 
 RULESET_VERSION = "2026.11"
@@ -67,7 +71,7 @@ class AuditOptions:
     select: tuple[str, ...] = field(default=())
     ignore: tuple[str, ...] = field(default=())
     ruleset: str | None = None
-    discovery: str = "auto"
+    discovery: Discovery = Discovery.AUTO
     contract_from: Path | None = None
     """Derive the contract from the app's Python source (auditor/sources/code_scan.py) instead of a file."""
     contract_env: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -217,19 +221,16 @@ def _gather(
 
         return run
 
-    region_jobs = {key: pool.submit(tracked(lambda k=key: collect_region(enumerator, *k))) for key in region_keys}
+    def read_policies(account: Account) -> tuple[ContentFilterPolicy, ...]:
+        return tuple(enumerator.list_content_filter_policies(account))
+
+    region_jobs = {key: pool.submit(tracked(partial(collect_region, enumerator, *key))) for key in region_keys}
     deployment_jobs = {
-        a.id: pool.submit(tracked(lambda a=a: _guarded("deployments", a.id, lambda: enumerator.list_deployments(a))))
+        a.id: pool.submit(tracked(partial(_guarded, "deployments", a.id, partial(enumerator.list_deployments, a))))
         for a in accounts
     }
     policy_jobs = {
-        a.id: pool.submit(
-            tracked(
-                lambda a=a: _guarded(
-                    "content filter policies", a.id, lambda: tuple(enumerator.list_content_filter_policies(a))
-                )
-            )
-        )
+        a.id: pool.submit(tracked(partial(_guarded, "content filter policies", a.id, partial(read_policies, a))))
         for a in accounts
     }
     if on_account is not None:
@@ -300,7 +301,7 @@ def _targets(facts: Facts) -> tuple[TargetResult, ...]:
                 subscription_id=account.subscription_id,
                 location=account.location,
                 kind=account.kind,
-                status="incomplete" if reasons else "complete",
+                status=TargetStatus.INCOMPLETE if reasons else TargetStatus.COMPLETE,
                 reasons=reasons,
             )
         )
@@ -319,7 +320,7 @@ def _unread_targets(facts: Facts) -> list[TargetResult]:
         sub = target.split("/")[2] if target.startswith("/subscriptions/") else ""
         name = target[len("name:") :] if target.startswith("name:") else f"subscription {sub}"
         kind = "account" if target.startswith("name:") else "subscription"
-        results.append(TargetResult(target, name, sub, "", kind, "incomplete", tuple(why)))
+        results.append(TargetResult(target, name, sub, "", kind, TargetStatus.INCOMPLETE, tuple(why)))
     return results
 
 
@@ -394,7 +395,7 @@ def _views(facts: Facts, subjects: Sequence[Subject]) -> tuple[tuple[QuotaLine, 
                     known=known,
                 )
             )
-        elif subject.kind == "quota_usage":
+        elif subject.kind == "quota_usage" and doc["usage"]["current"] is not UNKNOWN:
             usage, region = doc["usage"], doc["region"]
             quota.append(
                 QuotaLine(
@@ -442,9 +443,19 @@ def audit(
         targets=_targets(facts),
         deployments=_inventory(facts),
         findings=tuple(findings),
-        gaps=tuple(g.reason if g.target in g.reason else f"{g.target}: {g.reason}" for g in facts.gaps),
+        gaps=tuple(g.reason if g.target in g.reason else f"{g.target}: {g.reason}" for g in facts.gaps)
+        + _empty_scope(facts),
         probe_summary=_probe_totals(facts),
     )
+
+
+def _empty_scope(facts: Facts) -> tuple[str, ...]:
+    """An audit that audited nothing is incomplete (exit 3), never a pass: a nightly job over subscriptions
+    that hold no Azure OpenAI or AI Services account must not go green."""
+    if facts.accounts or facts.planned:
+        return ()
+    where = ", ".join(facts.subscriptions_searched) or "the scope given"
+    return (f"audited nothing: no Azure OpenAI or AI Services account in subscription(s) {where}",)
 
 
 def _probe_totals(facts: Facts) -> Mapping[str, object] | None:
@@ -455,11 +466,12 @@ def _probe_totals(facts: Facts) -> Mapping[str, object] | None:
     return summary_dict(facts.probe_summary)
 
 
-def gate(report: Report, fail_on: str) -> int:
+def gate(report: Report, fail_on: FailOn | str) -> int:
     """The exit code: 1 for failures at or above `fail_on`, else 3 if anything could not be read, else 0."""
     from auditor.errors import ExitCode
 
-    threshold = None if fail_on == "never" else Severity(fail_on).rank
+    fail_on = FailOn(fail_on)
+    threshold = None if fail_on is FailOn.NEVER else Severity(fail_on.value).rank
     failing = threshold is not None and any(
         f.status is Status.FAIL and f.severity.rank >= threshold for f in report.findings
     )
@@ -533,7 +545,7 @@ def _gather_and_probe(
 def run_audit(
     options: AuditOptions,
     *,
-    credential: object,
+    credential: TokenCredential,
     cloud: object | None = None,
     connection_verify: str | bool = True,
     rules: Sequence[Rule] | None = None,
@@ -556,7 +568,7 @@ def run_audit(
         credential,
         chosen_cloud,
         connection_verify=connection_verify,
-        max_connections=options.concurrency,  # type: ignore[arg-type]
+        max_connections=options.concurrency,
     )
     if options.probe is None:
         facts = gather_facts(enumerator, options, progress=progress)

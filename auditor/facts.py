@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from auditor.enums import ProbeOutcome
+
 
 @dataclass(frozen=True)
 class SourceLocation:
@@ -54,6 +56,15 @@ class Account:
     encryption_key_source: str | None = None
     restrict_outbound_network_access: bool | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    private_endpoint_states: Mapping[str, str | None] = field(default_factory=dict)
+    """Per private endpoint connection id: `privateLinkServiceConnectionState.status` (Approved, Pending,
+    Rejected, Disconnected); only Approved connections carry traffic."""
+    network_bypass: str | None = None
+    """`networkAcls.bypass` (AzureServices or None): trusted Azure services pass the firewall."""
+    allowed_fqdns: tuple[str, ...] = ()
+    """`allowedFqdnList`: where the account may call out when restrictOutboundNetworkAccess is true."""
+    user_owned_storage: tuple[str, ...] = ()
+    """`userOwnedStorage[].resourceId`: customer storage accounts the service writes to."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +91,10 @@ class Deployment:
     dynamic_throttling_enabled: bool | None = None
     parent_deployment_name: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    scale_type: str | None = None
+    """`scaleSettings.scaleType` of the 2021-era shape (no `sku`): Standard or Manual."""
+    capacity_designated: int | None = None
+    """`capacitySettings.designatedCapacity`."""
 
 
 @dataclass(frozen=True)
@@ -179,6 +194,7 @@ class ContractCall:
     tokens_per_minute: int | None = None
     location: SourceLocation | None = None
     roles: tuple[str, ...] = ()
+    sdk: str | None = None  # "openai<1": the call uses the pre-1.0 SDK's module API (found by the code scan)
 
 
 @dataclass(frozen=True)
@@ -191,24 +207,30 @@ class UnresolvedCall:
     why: str
     location: SourceLocation | None = None
     parameters: Mapping[str, Any] = field(default_factory=dict)
+    sdk: str | None = None
 
 
 PROBE_ANSWERED = (
-    "success",
-    "api_not_supported",
-    "deployment_not_found",
-    "unsupported_parameter",
-    "unsupported_value",
-    "invalid_key",
-    "invalid_token",
-    "local_auth_disabled",
-    "permission_denied",
-    "network_blocked",
-    "rate_limited",
-    "content_filter",
+    ProbeOutcome.SUCCESS,
+    ProbeOutcome.API_NOT_SUPPORTED,
+    ProbeOutcome.DEPLOYMENT_NOT_FOUND,
+    ProbeOutcome.UNSUPPORTED_PARAMETER,
+    ProbeOutcome.UNSUPPORTED_VALUE,
+    ProbeOutcome.INVALID_KEY,
+    ProbeOutcome.INVALID_TOKEN,
+    ProbeOutcome.LOCAL_AUTH_DISABLED,
+    ProbeOutcome.PERMISSION_DENIED,
+    ProbeOutcome.NETWORK_BLOCKED,
+    ProbeOutcome.RATE_LIMITED,
+    ProbeOutcome.CONTENT_FILTER,
 )
 """Probe outcomes that are Azure's definite answer about a deployment."""
-PROBE_UNANSWERED = ("server_error", "timeout", "connection_error", "unexpected")
+PROBE_UNANSWERED = (
+    ProbeOutcome.SERVER_ERROR,
+    ProbeOutcome.TIMEOUT,
+    ProbeOutcome.CONNECTION_ERROR,
+    ProbeOutcome.UNEXPECTED,
+)
 """Probe outcomes that tell nothing about the deployment: unknown, never a pass."""
 
 
@@ -216,16 +238,14 @@ PROBE_UNANSWERED = ("server_error", "timeout", "connection_error", "unexpected")
 class ProbeResult:
     """What one minimal live call to a deployment's data plane showed, classified into an outcome.
 
-    `outcome` is one of success, api_not_supported, deployment_not_found, unsupported_parameter,
-    unsupported_value, invalid_key, invalid_token, local_auth_disabled, permission_denied,
-    network_blocked, rate_limited, content_filter (answers Azure gave), server_error, timeout,
-    connection_error, unexpected (no usable answer: unknown) or skipped (not sent, see `message`).
+    `outcome` is an answer Azure gave (PROBE_ANSWERED), no usable answer (PROBE_UNANSWERED: unknown), or
+    skipped (not sent, see `message`).
     Never holds a token or a key."""
 
     account_id: str
     deployment: str
     api: str
-    outcome: str
+    outcome: ProbeOutcome
     parameter: str | None = None
     value: Any = None
     deployment_id: str | None = None

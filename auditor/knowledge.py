@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from auditor.engine.conditions import UNKNOWN
 from auditor.errors import InputError
 from auditor.resources import data_dir
+from auditor.unknown import UNKNOWN
 from auditor.yamlfile import load_yaml
 
 MODEL_FACTS = (
@@ -28,7 +29,12 @@ MODEL_FACTS = (
     "input_modalities",
     "registration",
     "retirement",
+    "tools",
+    "structured_outputs",
 )
+
+MODEL_KINDS = ("chat", "reasoning", "embeddings", "image", "audio", "realtime", "completions", "router")
+"""What a model is for; rules say which kinds they apply to (`where: {field: model.kind, in: [...]}`)."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,15 @@ class Fact:
     checked: date | None
     disputed: str | None = None
     unverified: bool = False
+    reason: str | None = None
+    """Why the fact is unverified (and, with no value, why it is left unknown)."""
+    family: str | None = None
+    """The family it is stated for (rules/knowledge/families.yaml), None when stated for the model itself."""
+
+    @property
+    def settled(self) -> bool:
+        """Set with a source, or explicitly left unverified with a reason."""
+        return bool(self.sources) if self.value is not UNKNOWN else bool(self.reason)
 
 
 @dataclass(frozen=True)
@@ -51,6 +66,10 @@ class ModelEntry:
     publisher: str | None
     versions: tuple[str, ...]
     facts: Mapping[str, Fact] = field(default_factory=dict)
+    kind: str | None = None
+    """chat, reasoning, embeddings ... (MODEL_KINDS): from its family, else derived from its facts."""
+    kb_family: str | None = None
+    """The families.yaml family whose facts it inherits."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +82,7 @@ class KnowledgeBase:
     parameter_groups: Mapping[str, Mapping[str, Mapping[str, Any]]]
     responses_regions: Fact | None
     path: str = ""
+    families: Mapping[str, Family] = field(default_factory=dict)
     api_parameters: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
 
     def api_parameter(self, api: str, name: str) -> dict[str, Any]:
@@ -102,21 +122,112 @@ class KnowledgeBase:
         return table
 
 
-def _fact(raw: Any, where: str) -> Fact:
-    if not isinstance(raw, Mapping) or "value" not in raw:
-        raise InputError(f"{where}: a knowledge-base fact needs value, sources and checked")
+def _fact(raw: Any, where: str, family: str | None = None) -> Fact:
+    """`{value, sources, checked}`, or `{unverified: "why"}` for a fact deliberately left unknown."""
+    unverified = raw.get("unverified") if isinstance(raw, Mapping) else None
+    if not isinstance(raw, Mapping) or ("value" not in raw and not isinstance(unverified, str)):
+        raise InputError(
+            f"{where}: a knowledge-base fact needs value, sources and checked (or `unverified: <why>` to leave it unknown)"
+        )
     return Fact(
-        value=raw["value"],
+        value=raw.get("value", UNKNOWN),
         sources=tuple(raw.get("sources") or ()),
         checked=raw.get("checked"),
         disputed=raw.get("disputed"),
-        unverified=bool(raw.get("unverified", False)),
+        unverified=bool(unverified),
+        reason=unverified if isinstance(unverified, str) else None,
+        family=family,
     )
 
 
+@dataclass(frozen=True)
+class Family:
+    """Facts stated once for every member of a family of models (rules/knowledge/families.yaml)."""
+
+    name: str
+    kind: str | None
+    members: tuple[str, ...]
+    facts: Mapping[str, Fact]
+
+    def matches(self, name: str) -> bool:
+        return any(fnmatch.fnmatchcase(name.lower(), pattern.lower()) for pattern in self.members)
+
+
+def load_families(path: Path) -> tuple[dict[str, Family], dict[str, Any], dict[str, Any]]:
+    """The families file: families by name, and the sources and parameter groups it adds."""
+    document = load_yaml(path, what="knowledge-base families")
+    if not isinstance(document, Mapping) or not isinstance(document.get("families"), Mapping):
+        raise InputError(f"{path}:1: a families file needs a `families` mapping")
+    families: dict[str, Family] = {}
+    for name, raw in document["families"].items():
+        line = getattr(raw, "line", 1)
+        if not isinstance(raw, Mapping):
+            raise InputError(f"{path}:{line}: family {name!r} needs kind, members and facts")
+        kind = raw.get("kind")
+        if kind is not None and kind not in MODEL_KINDS:
+            raise InputError(
+                f"{path}:{line}: family {name!r}: kind must be one of {', '.join(MODEL_KINDS)}, not {kind!r}"
+            )
+        facts_raw = raw.get("facts") or {}
+        unknown = sorted(set(map(str, facts_raw)) - set(MODEL_FACTS))
+        if unknown:
+            raise InputError(
+                f"{path}:{line}: family {name!r}: unknown fact {unknown[0]!r} (known: {', '.join(MODEL_FACTS)})"
+            )
+        facts = {
+            str(key): _fact(value, f"{path}:{getattr(value, 'line', line)}", family=str(name))
+            for key, value in facts_raw.items()
+        }
+        families[str(name)] = Family(str(name), kind, tuple(str(m) for m in raw.get("members") or ()), facts)
+    return families, dict(document.get("sources") or {}), dict(document.get("parameter_groups") or {})
+
+
+def _family_of(entry: ModelEntry, families: Mapping[str, Family], where: str) -> Family | None:
+    """A model's family: the one whose `members` patterns match its name, else the one its own `family:` names."""
+    matched = [f for f in families.values() if f.matches(entry.name)]
+    if len(matched) > 1:
+        names = ", ".join(f.name for f in matched)
+        raise InputError(f"{where}: model {entry.name!r} matches the members of several families ({names})")
+    if matched:
+        return matched[0]
+    return families.get(entry.family or "")
+
+
+def _derived_kind(facts: Mapping[str, Fact]) -> str | None:
+    """The kind a model's own facts imply when no family states it."""
+    reasoning = facts.get("reasoning")
+    apis = facts.get("apis")
+    served = set(apis.value) if apis and isinstance(apis.value, list) else set()
+    if reasoning is not None and reasoning.value is True:
+        return "reasoning"
+    if served & {"chat_completions", "responses"}:
+        return "chat" if reasoning is not None and reasoning.value is False else None
+    for api, kind in (("embeddings", "embeddings"), ("images", "image"), ("completions", "completions")):
+        if served == {api}:
+            return kind
+    return None
+
+
+def _with_family(entry: ModelEntry, family: Family | None) -> ModelEntry:
+    """The model's own facts over its family's."""
+    if family is None:
+        return replace(entry, kind=_derived_kind(entry.facts))
+    facts = {**family.facts, **entry.facts}
+    own, shared = entry.facts.get("parameters"), family.facts.get("parameters")
+    if own and shared and isinstance(own.value, Mapping) and isinstance(shared.value, Mapping):
+        # The model's table refines its family's: the family's group and overrides, then the model's.
+        value = {**shared.value, **own.value}
+        value["overrides"] = {**(shared.value.get("overrides") or {}), **(own.value.get("overrides") or {})}
+        facts["parameters"] = replace(own, value=value, sources=tuple(dict.fromkeys(own.sources + shared.sources)))
+    return replace(entry, facts=facts, kind=family.kind or _derived_kind(facts), kb_family=family.name)
+
+
 def load_knowledge(path: Path | None = None) -> KnowledgeBase:
-    """Load the knowledge base (the packaged one unless a path is given)."""
+    """Load the knowledge base (the packaged one unless a path is given), with the family-level facts of
+    `families.yaml` beside it, when there is one."""
     path = path or data_dir("rules") / "knowledge" / "models.yaml"
+    families_path = path.parent / "families.yaml"
+    families, family_sources, family_groups = load_families(families_path) if families_path.is_file() else ({}, {}, {})
     document = load_yaml(path, what="knowledge-base")
     if not isinstance(document, Mapping) or not isinstance(document.get("models"), Mapping):
         raise InputError(f"{path}:1: a knowledge base needs a `models` mapping")
@@ -125,22 +236,24 @@ def load_knowledge(path: Path | None = None) -> KnowledgeBase:
         line = getattr(raw, "line", 1)
         facts_raw = raw.get("facts") or {}
         facts = {key: _fact(value, f"{path}:{getattr(value, 'line', line)}") for key, value in facts_raw.items()}
-        models[str(name)] = ModelEntry(
+        entry = ModelEntry(
             name=str(name),
             family=raw.get("family"),
             publisher=raw.get("publisher"),
             versions=tuple(str(v) for v in raw.get("versions") or ()),
             facts=facts,
         )
+        models[str(name)] = _with_family(entry, _family_of(entry, families, f"{path}:{line}"))
     responses = (document.get("responses_api") or {}).get("regions")
     api_parameters = document.get("api_parameters")
     return KnowledgeBase(
         checked=document.get("checked"),
-        sources=document.get("sources") or {},
+        sources={**(document.get("sources") or {}), **family_sources},
         models=models,
-        parameter_groups=document.get("parameter_groups") or {},
+        parameter_groups={**(document.get("parameter_groups") or {}), **family_groups},
         responses_regions=_fact(responses, f"{path}") if responses else None,
         path=str(path),
+        families=families,
         api_parameters=_fact(api_parameters, f"{path}").value if api_parameters else {},
     )
 
@@ -240,7 +353,9 @@ def model_view(
     entry = kb.model(name)
     if entry is None:
         view: dict[str, Any] = dict.fromkeys(MODEL_FACTS, UNKNOWN)
-        view.update({"known": False, "name": name, "responses_only": UNKNOWN, "disputed": {}})
+        view.update(
+            {"known": False, "name": name, "kind": UNKNOWN, "responses_only": UNKNOWN, "disputed": {}, "gaps": {}}
+        )
         return view
     facts = entry.facts
 
@@ -249,12 +364,19 @@ def model_view(
 
     apis = value("apis")
     reasoning = value("reasoning")
+    if reasoning is UNKNOWN and entry.kind is not None and "reasoning" not in facts:
+        reasoning = entry.kind == "reasoning"  # the family's kind says it
     parameters = kb.parameters(entry) if "parameters" in facts else ({} if reasoning is False else UNKNOWN)
+    if "parameters" in facts and facts["parameters"].value is UNKNOWN:
+        parameters = UNKNOWN
     effort = value("reasoning_effort")
     view = {
         "known": True,
         "name": entry.name,
-        "family": entry.family,
+        "family": entry.kb_family or entry.family,
+        "kind": entry.kind or UNKNOWN,
+        "tools": value("tools"),
+        "structured_outputs": value("structured_outputs"),
         "apis": apis,
         "responses_only": UNKNOWN if apis is UNKNOWN else ("responses" in apis and "chat_completions" not in apis),
         "reasoning": reasoning,
@@ -262,11 +384,12 @@ def model_view(
         "rejected_parameters_text": UNKNOWN if parameters is UNKNOWN else _describe_parameters(parameters),
         "token_limit_parameter": value("token_limit_parameter"),
         "rejected_roles": value("rejected_roles"),
-        "streaming": value("streaming"),
-        "parallel_tool_calls": value("parallel_tool_calls"),
+        "streaming": _by_version(value("streaming"), version),
+        "parallel_tool_calls": _by_version(value("parallel_tool_calls"), version),
         "reasoning_effort": effort,
         "reasoning_effort_values": _effort_values(effort),
         "context_window": _context_window(facts.get("context_window"), sku_name),
+        "max_input_tokens": value("max_input_tokens"),
         "max_output_tokens": _by_version(value("max_output_tokens"), version),
         "input_modalities": value("input_modalities"),
         "registration": _current_registration(facts.get("registration"), today),
@@ -274,5 +397,6 @@ def model_view(
         "retirement": _retirement(facts.get("retirement"), version, today),
         "version_known": version in entry.versions if version else UNKNOWN,
         "disputed": {key: fact.disputed for key, fact in sorted(facts.items()) if fact.disputed},
+        "gaps": {key: fact.reason for key, fact in sorted(facts.items()) if fact.value is UNKNOWN and fact.reason},
     }
     return view

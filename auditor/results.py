@@ -5,13 +5,37 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import Enum
 from functools import cached_property
 from typing import Any
 
+from auditor.enums import Category, FailOn, TargetStatus
 from auditor.facts import SourceLocation
+
+__all__ = [  # the result model, with the enums its fields use
+    "CATEGORIES",
+    "Category",
+    "DeploymentChange",
+    "Drift",
+    "DriftCounts",
+    "FailOn",
+    "Finding",
+    "InventoryRow",
+    "QuotaLine",
+    "Report",
+    "ResolvedFinding",
+    "RetirementRow",
+    "RuleInfo",
+    "Severity",
+    "Status",
+    "Summary",
+    "TargetResult",
+    "TargetStatus",
+    "WaiverRef",
+    "finding_key",
+]
 
 
 class Severity(str, Enum):
@@ -36,18 +60,21 @@ class Status(str, Enum):
     WAIVED = "waived"
 
 
-CATEGORIES = (
-    "api-support",
-    "parameters",
-    "access",
-    "region",
-    "quota",
-    "lifecycle",
-    "deployment",
-    "security",
-    "probe",
-    "plan",
-)
+class Cause(str, Enum):
+    """Why a finding is unknown, which says how to settle it."""
+
+    KNOWLEDGE = "knowledge_base"
+    """The knowledge base does not record the fact: add it with a source, --probe, or waive."""
+    AZURE = "azure_read"
+    """Azure did not answer a read (catalog, quota, account, policies): fix the access or retry."""
+    PROBE = "probe"
+    """A live probe got no usable answer: probe again."""
+    INPUT = "input"
+    """The contract, plan or code leaves the value open: give it."""
+
+
+CATEGORIES: tuple[Category, ...] = tuple(Category)
+"""Categories in the order reports show them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +87,7 @@ class Finding:
     "retires in 20 days" today and "in 19 days" tomorrow are the same finding."""
     rule_id: str
     title: str
-    category: str
+    category: Category
     severity: Severity
     status: Status
     target: str
@@ -76,6 +103,8 @@ class Finding:
     """What the finding rests on when it comes from the wire (a probe's answer); None otherwise."""
     waiver: WaiverRef | None = None
     drift: str | None = None  # "new" or "unchanged" against a baseline; None without one (or when passing)
+    cause: Cause | None = None
+    """Why an unknown finding is unknown (None for every other status)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "key", finding_key(self.rule_id, self.target, self.message))
@@ -113,7 +142,7 @@ class RuleInfo:
 
     id: str
     title: str
-    category: str
+    category: Category
     severity: Severity
     docs: str | None
     remediation: str
@@ -198,7 +227,7 @@ class TargetResult:
     subscription_id: str
     location: str
     kind: str
-    status: str
+    status: TargetStatus
     reasons: tuple[str, ...] = ()
 
 
@@ -239,14 +268,14 @@ class Report:
 
     @property
     def complete(self) -> bool:
-        return all(t.status == "complete" for t in self.targets) and not self.gaps
+        return all(t.status is TargetStatus.COMPLETE for t in self.targets) and not self.gaps
 
     @cached_property
-    def _counts(self) -> tuple[Counter[Status], Counter[Severity], Counter[str], Counter[str | None]]:
+    def _counts(self) -> tuple[Counter[Status], Counter[Severity], Counter[Category], Counter[str | None]]:
         """One pass over the findings for every count the renderers show (a fleet has 10^5 findings)."""
         by_status: Counter[Status] = Counter()
         by_severity: Counter[Severity] = Counter()
-        by_category: Counter[str] = Counter()
+        by_category: Counter[Category] = Counter()
         by_drift: Counter[str | None] = Counter()
         for f in self.findings:
             by_status[f.status] += 1
@@ -256,25 +285,73 @@ class Report:
             by_drift[f.drift] += 1
         return by_status, by_severity, by_category, by_drift
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> Summary:
         """Counts by status, by severity of failures, and by category of failures."""
         by_status, by_severity, by_category, by_drift = self._counts
-        summary = {
-            "targets": len(self.targets),
-            "incomplete_targets": sum(1 for t in self.targets if t.status != "complete"),
-            "deployments": len(self.deployments),
-            "findings": len(self.findings),
-            "by_status": {s.value: by_status[s] for s in Status},
-            "failed_by_severity": {s.value: by_severity[s] for s in Severity},
-            "failed_by_category": dict(sorted(by_category.items())),
+        drift = None
+        if self.drift is not None:
+            drift = DriftCounts(
+                new=by_drift["new"],
+                unchanged=by_drift["unchanged"],
+                resolved=len(self.drift.resolved),
+                deployment_changes=len(self.drift.changes),
+            )
+        return Summary(
+            targets=len(self.targets),
+            incomplete_targets=sum(1 for t in self.targets if t.status is not TargetStatus.COMPLETE),
+            deployments=len(self.deployments),
+            findings=len(self.findings),
+            by_status={s: by_status[s] for s in Status},
+            failed_by_severity={s: by_severity[s] for s in Severity},
+            failed_by_category=dict(sorted(by_category.items())),
+            drift=drift,
+            probes=None if self.probe_summary is None else dict(self.probe_summary),
+        )
+
+
+@dataclass(frozen=True)
+class DriftCounts:
+    """Findings against the baseline report (new, unchanged, resolved) and deployments that changed."""
+
+    new: int
+    unchanged: int
+    resolved: int
+    deployment_changes: int
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The counts every output shows. The mappings are keyed by enum members, which equal their values:
+    `by_status[Status.PASS]` and `by_status["pass"]` are the same entry (templates use the strings)."""
+
+    targets: int
+    incomplete_targets: int
+    deployments: int
+    findings: int
+    by_status: Mapping[Status, int]
+    failed_by_severity: Mapping[Severity, int]
+    failed_by_category: Mapping[Category, int]
+    drift: DriftCounts | None = None
+    probes: Mapping[str, Any] | None = None
+    """Live probes' spend and limits (None without --probe)."""
+
+    @property
+    def failed(self) -> int:
+        return sum(self.failed_by_severity.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        """report.json's `summary`: plain strings as keys; `drift` and `probes` only when there are some."""
+        document: dict[str, Any] = {
+            "targets": self.targets,
+            "incomplete_targets": self.incomplete_targets,
+            "deployments": self.deployments,
+            "findings": self.findings,
+            "by_status": {s.value: n for s, n in self.by_status.items()},
+            "failed_by_severity": {s.value: n for s, n in self.failed_by_severity.items()},
+            "failed_by_category": {c.value: n for c, n in self.failed_by_category.items()},
         }
         if self.drift is not None:
-            summary["drift"] = {
-                "new": by_drift["new"],
-                "unchanged": by_drift["unchanged"],
-                "resolved": len(self.drift.resolved),
-                "deployment_changes": len(self.drift.changes),
-            }
-        if self.probe_summary is not None:
-            summary["probes"] = dict(self.probe_summary)
-        return summary
+            document["drift"] = asdict(self.drift)
+        if self.probes is not None:
+            document["probes"] = dict(self.probes)
+        return document

@@ -25,13 +25,13 @@ from pathlib import Path
 
 from auditor.errors import InputError
 from auditor.facts import SourceLocation
-from auditor.results import CATEGORIES, Finding, Report, RuleInfo, Severity, Status, WaiverRef
+from auditor.results import CATEGORIES, Category, Finding, Report, RuleInfo, Severity, Status, WaiverRef
 from auditor.yamlfile import LineDict, LineList, load_yaml
 
 EXPIRED_RULE = RuleInfo(
     id="AOAI-WAIVER-001",
     title="A waiver has expired",
-    category="deployment",
+    category=Category.DEPLOYMENT,
     severity=Severity.ERROR,
     docs=None,
     remediation="Fix what the waiver covered, or renew the waiver with a new expires date and a reason.",
@@ -41,7 +41,7 @@ EXPIRED_RULE = RuleInfo(
 UNUSED_RULE = RuleInfo(
     id="AOAI-WAIVER-002",
     title="A waiver matches no failing finding",
-    category="deployment",
+    category=Category.DEPLOYMENT,
     severity=Severity.INFO,
     docs=None,
     remediation="Remove the waiver if the problem is fixed, or correct its rule, category or target pattern.",
@@ -158,15 +158,15 @@ def load_waivers(path: Path | str, rules: Mapping[str, str] | None = None) -> tu
     return tuple(waivers)
 
 
-def _category(waiver: Waiver, rules: Iterable[RuleInfo]) -> str:
+def _category(waiver: Waiver, rules: Iterable[RuleInfo]) -> Category:
     """The waived rule's category, so the expired-waiver finding lands where the original did."""
-    if waiver.category:
-        return waiver.category
+    if waiver.category in set(Category):
+        return Category(waiver.category)
     found = next((r.category for r in rules if r.id.lower() == (waiver.rule or "").lower()), None)
-    return found if found in CATEGORIES else "deployment"
+    return Category(found) if found in set(Category) else Category.DEPLOYMENT
 
 
-def _synthetic(rule: RuleInfo, waiver: Waiver, category: str, message: str) -> Finding:
+def _synthetic(rule: RuleInfo, waiver: Waiver, category: Category, message: str) -> Finding:
     return Finding(
         rule_id=rule.id,
         title=rule.title,

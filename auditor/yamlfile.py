@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -29,14 +29,17 @@ class LineList(list):  # type: ignore[type-arg]
     item_lines: list[int]
 
 
-_BASE_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-"""libyaml's parser where PyYAML was built with it (ten times faster); the safe constructor either way."""
+if TYPE_CHECKING:
+    _BASE_LOADER = yaml.SafeLoader
+else:
+    _BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    """libyaml's parser where PyYAML was built with it (ten times faster); the safe constructor either way."""
 
 
-class _LineLoader(_BASE_LOADER):  # type: ignore[misc,valid-type]
+class _LineLoader(_BASE_LOADER):
     """A safe loader whose mappings and sequences carry line numbers; constructs no arbitrary objects."""
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> LineDict:  # type: ignore[override]
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> LineDict:
         self.flatten_mapping(node)
         result = LineDict()
         result.line = node.start_mark.line + 1
@@ -51,7 +54,7 @@ class _LineLoader(_BASE_LOADER):  # type: ignore[misc,valid-type]
             result.key_lines[str(key)] = key_node.start_mark.line + 1
         return result
 
-    def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> LineList:  # type: ignore[override]
+    def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> LineList:
         result = LineList(self.construct_object(child, deep=True) for child in node.value)
         result.line = node.start_mark.line + 1
         result.item_lines = [child.start_mark.line + 1 for child in node.value]

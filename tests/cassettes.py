@@ -18,10 +18,13 @@ from __future__ import annotations
 import argparse
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import vcr
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
 
 CASSETTE_DIR = Path(__file__).parent / "cassettes"
 ENUMERATOR_CASSETTE = CASSETTE_DIR / "enumerator.yaml"
@@ -97,7 +100,7 @@ def _record(args: argparse.Namespace) -> None:
     if args.real:
         from azure.identity import DefaultAzureCredential
 
-        credential = DefaultAzureCredential()
+        credential: TokenCredential = DefaultAzureCredential()
         enumerator = AzureEnumerator(credential, get_cloud("AzureCloud"))
         options = AuditOptions(
             resources=tuple(args.resource),
@@ -113,7 +116,7 @@ def _record(args: argparse.Namespace) -> None:
 
     from azure.identity import ManagedIdentityCredential
 
-    from auditor.demo.simulator import SimulatedTenant
+    from auditor.demo.sim import SimulatedTenant
 
     with SimulatedTenant() as tenant:
         os.environ["IDENTITY_ENDPOINT"] = tenant.identity_endpoint

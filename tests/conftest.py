@@ -136,7 +136,7 @@ def sign_in_to(running: Any, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture()
 def tenant(monkeypatch: pytest.MonkeyPatch):
     """A fresh simulated tenant the CLI signs in to."""
-    from auditor.demo.simulator import SimulatedTenant
+    from auditor.demo.sim import SimulatedTenant
 
     with SimulatedTenant() as running:
         sign_in_to(running, monkeypatch)

@@ -48,6 +48,7 @@ EXPECTED = {
                 "api": "chat_completions",
                 "parameters": {"messages": None, "temperature": 0},
                 "source": "sample_app/chat.py:41",
+                "api_version": "2024-10-21",  # the AzureOpenAI client's api_version=
             }
         ],
         "env:AZURE_OPENAI_REASONER_DEPLOYMENT": [
@@ -73,7 +74,7 @@ EXPECTED = {
             "source": "sample_app/agents.py:36",
             "model": "model",
             "why": "model= is the argument `model` of ask(): the deployment name is only known at run time",
-            "parameters": {"input": None, "reasoning_effort": "low"},
+            "parameters": {"input": None, "reasoning": {"effort": "low"}},
         },
     ],
 }
@@ -206,11 +207,10 @@ def test_dynamic_names_are_reported_not_guessed(tmp_path: Path) -> None:
         (10, None, True),
         (11, None, True),
         (14, None, True),
-        (15, None, True),
+        (15, "x", False),  # a literal dict passed as **kwargs is read (issue 15, pattern 5)
     ]
     whys = [c.why for c in scan(tmp_path / "app").calls]
-    assert "self.deployment" in whys[0] and "f-string" in whys[1] and "assigned more than once" in whys[2]
-    assert "no model= keyword" in whys[3]
+    assert "settings.deployment" in whys[0] and "f-string" in whys[1] and "assigned more than once" in whys[2]
 
 
 def test_constants_imported_from_other_modules_of_the_project(tmp_path: Path) -> None:
@@ -315,6 +315,18 @@ RULE_CASES: list[tuple[str, Status, Callable[[], Any]]] = [
         ),
     ),
     (
+        "AOAI-SCAN-002",
+        Status.FAIL,
+        lambda: make_facts(
+            make_deployment("c"), contract=(ContractCall("c", "chat_completions", location=HERE, sdk="openai<1"),)
+        ),
+    ),
+    (
+        "AOAI-SCAN-002",
+        Status.PASS,
+        lambda: make_facts(make_deployment("c"), contract=(ContractCall("c", "chat_completions", location=HERE),)),
+    ),
+    (
         "AOAI-SCAN-001",
         Status.PASS,
         lambda: make_facts(make_deployment("c"), contract=(ContractCall("c", "chat_completions", location=HERE),)),
@@ -340,7 +352,10 @@ def test_an_unresolved_call_triggers_no_other_contract_rule(rules, kb) -> None:
         contract_unresolved=(UnresolvedCall("responses", "m", "why", HERE),),
     )
     located = [f for f in evaluate_all(rules, facts, kb, TODAY) if f.location == HERE]
-    assert [(f.rule_id, f.status) for f in located] == [("AOAI-SCAN-001", Status.FAIL)]
+    assert sorted((f.rule_id, f.status) for f in located) == [
+        ("AOAI-SCAN-001", Status.FAIL),
+        ("AOAI-SCAN-002", Status.PASS),  # the SDK generation is known even when the deployment name is not
+    ]
 
 
 # --- --contract-from against the simulated tenant --------------------------------------------------------

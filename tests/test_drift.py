@@ -15,7 +15,7 @@ from auditor.errors import InputError
 from auditor.render.json_report import render_json
 from auditor.render.markdown import render_markdown
 from auditor.render.templates import render_html
-from auditor.results import Finding, Severity, Status, finding_key
+from auditor.results import Category, Finding, Severity, Status, finding_key
 from tests.conftest import TODAY, make_account, make_deployment, make_facts, run_demo
 
 YESTERDAY = datetime(2026, 11, 21, 2, 0, tzinfo=timezone.utc)
@@ -58,8 +58,8 @@ def test_findings_are_new_or_unchanged_and_fixed_ones_resolved(drifted) -> None:
     resolved = {(r.rule_id, r.target_name) for r in drifted.drift.resolved}
     assert ("AOAI-DEPLOY-001", "acct/chat") in resolved, "chat provisions now"
     assert ("AOAI-LIFE-001", "acct/old") in resolved, "a removed deployment's findings are resolved"
-    summary = drifted.summary()["drift"]
-    assert summary["new"] == len(new) and summary["resolved"] == len(resolved)
+    summary = drifted.summary().drift
+    assert summary.new == len(new) and summary.resolved == len(resolved)
 
 
 def test_deployment_changes_show_the_overnight_upgrade(drifted) -> None:
@@ -110,7 +110,7 @@ def test_nothing_is_claimed_about_accounts_not_read_in_full(rules, kb, baseline_
 
 def test_finding_key_ignores_counts_and_dates_but_not_the_subject() -> None:
     def f(message: str) -> Finding:
-        return Finding("AOAI-LIFE-002", "t", "lifecycle", Severity.ERROR, Status.FAIL, "/x", "x", message, "r")
+        return Finding("AOAI-LIFE-002", "t", Category.LIFECYCLE, Severity.ERROR, Status.FAIL, "/x", "x", message, "r")
 
     assert f("retires on 2026-12-12, in 20 days").key == f("retires on 2026-12-13, in 19 days").key
     assert f("sends temperature=0.7").key != f("sends top_p=0.7").key

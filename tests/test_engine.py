@@ -187,7 +187,7 @@ def test_ruleset_pin_keeps_only_rules_that_version_had(tmp_path: Path) -> None:
 
 def test_fast_finding_equals_the_dataclass_constructor() -> None:
     from auditor.engine.evaluate import _new_finding, _Prepared
-    from auditor.engine.subjects import Subject
+    from auditor.engine.views import Subject
     from auditor.results import Finding, Severity, Status
 
     rule = load_rules()[0]

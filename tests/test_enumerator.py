@@ -59,8 +59,35 @@ def test_deployments_follow_paging_and_keep_model_and_sku(facts) -> None:
     assert chat.sku_capacity and chat.rate_limits
     assert deployments["gpt-41-failed"].provisioning_state == "Failed"
     assert deployments["legacy-35"].version_upgrade_option == "NoAutoUpgrade"
-    assert deployments["chat-prod"].state == "Running"  # read off the raw page: the SDK's model drops it
-    assert deployments["legacy-35"].state is None
+    # Listed at api-version 2026-03-01, which carries deploymentState; read off the raw page (the SDK's model
+    # of 2025-09-01 drops it).
+    assert {d.state for d in deployments.values()} == {"Running"}
+    assert chat.current_capacity == chat.sku_capacity == 50
+
+
+def test_deployments_fall_back_to_the_sdk_api_version_when_arm_refuses_the_newer_one(monkeypatch) -> None:
+    """A cloud without 2026-03-01 answers 400 InvalidApiVersionParameter: the SDK's own version is read instead,
+    and deploymentState, which that version lacks, stays unknown (None)."""
+    from azure.identity import ManagedIdentityCredential
+
+    from auditor.demo.sim import FaultRule, SimulatedTenant
+
+    refused = {
+        "error": {
+            "code": "InvalidApiVersionParameter",
+            "message": "The api-version '2026-03-01' is invalid. The supported versions are '2025-09-01'.",
+        }
+    }
+    with SimulatedTenant(faults=[FaultRule(r"/deployments$", 400, refused, plane="arm")]) as tenant:
+        for name, value in tenant.identity_env().items():
+            monkeypatch.setenv(name, value)
+        cloud = get_cloud("AzureCloud", management_endpoint=tenant.management_url)
+        enumerator = AzureEnumerator(ManagedIdentityCredential(), cloud, connection_verify=tenant.ca_path)
+        (account,) = [a for a in enumerator.list_accounts("00000000-0000-4000-8000-000000000002") if a.kind == "OpenAI"]
+        deployments = enumerator.list_deployments(account)
+    versions = [r.query["api-version"] for r in tenant.requests(plane="arm", path_pattern=r"/deployments$")]
+    assert versions == ["2026-03-01", "2025-09-01"]
+    assert deployments and all(d.state is None for d in deployments)
 
 
 def test_catalog_and_quota_are_read_per_region(facts) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from auditor.cli import main
-from auditor.demo.simulator import FaultRule, SimulatedTenant
+from auditor.demo.sim import FaultRule, SimulatedTenant
 from tests.conftest import sign_in_to
 
 

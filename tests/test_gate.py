@@ -7,11 +7,13 @@ from datetime import datetime, timezone
 import pytest
 
 from auditor.audit import gate
-from auditor.results import Finding, Report, Severity, Status, TargetResult
+from auditor.results import Category, Finding, Report, Severity, Status, TargetResult, TargetStatus
 
 
 def _report(*findings: tuple[Severity, Status], complete: bool = True) -> Report:
-    target = TargetResult("id", "acct", "sub", "eastus2", "OpenAI", "complete" if complete else "incomplete")
+    target = TargetResult(
+        "id", "acct", "sub", "eastus2", "OpenAI", TargetStatus.COMPLETE if complete else TargetStatus.INCOMPLETE
+    )
     return Report(
         generated_at=datetime(2026, 11, 22, tzinfo=timezone.utc),
         tool_version="t",
@@ -19,7 +21,7 @@ def _report(*findings: tuple[Severity, Status], complete: bool = True) -> Report
         knowledge_checked=None,
         targets=(target,),
         deployments=(),
-        findings=tuple(Finding("R-1", "t", "quota", sev, st, "x", "x", "m", "r") for sev, st in findings),
+        findings=tuple(Finding("R-1", "t", Category.QUOTA, sev, st, "x", "x", "m", "r") for sev, st in findings),
     )
 
 

@@ -51,7 +51,8 @@ def test_wheel_contains_rules_templates_and_demo(unpacked_wheel: Path) -> None:
     assert (package / "_data" / "rules" / "builtin" / "api-support.yaml").is_file()
     assert (package / "_data" / "rules" / "knowledge" / "models.yaml").is_file()
     assert (package / "_data" / "reports" / "report.html.j2").is_file()
-    assert (package / "demo" / "tenant.yaml").is_file() and (package / "demo" / "contract.yaml").is_file()
+    assert (package / "demo" / "tenant" / "tenant.yaml").is_file() and (package / "demo" / "contract.yaml").is_file()
+    assert (package / "demo" / "tenant" / "catalog" / "eastus2.yaml").is_file()
     assert (package / "schemas" / "rules.schema.json").is_file()
 
 

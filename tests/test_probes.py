@@ -15,6 +15,7 @@ import pytest
 
 from auditor.clouds import CLOUDS, get_cloud
 from auditor.engine.evaluate import evaluate_all
+from auditor.enums import ProbeOutcome
 from auditor.facts import ContractCall, Facts, ProbeResult
 from auditor.probes import AuthCheck, ProbeOptions
 from auditor.probes.classify import classify, retry_hint
@@ -360,7 +361,7 @@ def _probe(
         deployment=deployment,
         deployment_id=dep.id,
         api=fields.pop("api", "chat_completions"),
-        outcome=outcome,
+        outcome=ProbeOutcome(outcome),
         status_code=fields.pop("status_code", 200 if outcome == "success" else 400),
         attempts=fields.pop("attempts", 1),
         **fields,
@@ -473,8 +474,9 @@ def test_probe_rule_case(rule_id: str, expected: Status, build: Callable[[], Fac
     findings = evaluate_all([rule], build(), kb, TODAY)
     assert [f.status for f in findings] == [expected], [(f.status, f.message) for f in findings]
     if expected is Status.FAIL:
+        evidence, probes = findings[0].evidence, build().probes
         assert "{" not in findings[0].message, "placeholders left unfilled"
-        assert findings[0].evidence["outcome"] == build().probes[0].outcome
+        assert evidence is not None and probes is not None and evidence["outcome"] == probes[0].outcome
 
 
 @pytest.mark.parametrize("outcome", ["permission_denied", "invalid_token", "rate_limited", "server_error", "skipped"])
@@ -492,7 +494,7 @@ def test_unknown_probe_finding_carries_the_evidence(rules, kb) -> None:
     rule = next(r for r in rules if r.id == "AOAI-PROBE-007")
     facts = _probe("server_error", status_code=500, attempts=3, message="The server had an error", latency_ms=12.0)
     (finding,) = evaluate_all([rule], facts, kb, TODAY)
-    assert finding.status is Status.UNKNOWN
+    assert finding.status is Status.UNKNOWN and finding.evidence is not None
     assert "HTTP 500" in finding.message and "3 attempts" in finding.message
     assert finding.evidence["status_code"] == 500 and finding.evidence["attempts"] == 3
 
@@ -584,7 +586,7 @@ def test_429_is_retried_after_the_servers_hint(tenant, credential) -> None:
 
 
 def test_retry_after_ms_wins_and_a_long_hint_is_not_waited_for(tenant, credential) -> None:
-    from auditor.demo.simulator import FaultRule
+    from auditor.demo.sim import FaultRule
 
     facts = _facts(tenant, credential, contract=(ContractCall("chat-prod", "chat_completions"),), only=("chat-prod",))
     tenant.add_fault(
@@ -624,7 +626,7 @@ def test_timeouts_and_server_errors_stay_unknown(monkeypatch: pytest.MonkeyPatch
     from azure.identity import ManagedIdentityCredential
 
     from auditor.audit import audit
-    from auditor.demo.simulator import SimulatedTenant
+    from auditor.demo.sim import SimulatedTenant
 
     with SimulatedTenant(data_latency=0.6) as slow:
         for name, value in slow.identity_env().items():
@@ -664,7 +666,7 @@ def test_demo_probe_covers_every_class_and_leaks_no_secret(tmp_path: Path, monke
     monkeypatch.setenv("AZURE_OPENAI_API_KEY", "a-real-key-that-must-never-reach-the-simulator")
     secrets: list[str] = []
 
-    from auditor.demo import simulator
+    from auditor.demo import sim as simulator
 
     class Watched(simulator.SimulatedTenant):
         def stop(self) -> None:
@@ -704,7 +706,7 @@ def test_demo_probe_covers_every_class_and_leaks_no_secret(tmp_path: Path, monke
 
 def test_demo_without_probe_sends_nothing_to_the_data_plane(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from auditor.cli import main
-    from auditor.demo import simulator
+    from auditor.demo import sim as simulator
 
     seen: list[int] = []
 

@@ -76,8 +76,8 @@ def test_junit_is_well_formed_with_a_suite_per_account(report) -> None:
     assert "acct" in [s.get("name") for s in suites]
     cases = root.iter("testcase")
     failures = [c for c in root.iter("testcase") if c.find("failure") is not None]
-    assert failures and int(root.get("failures")) == len(failures)
-    assert sum(int(s.get("tests")) for s in suites) == len(list(cases))
+    assert failures and int(root.attrib["failures"]) == len(failures)
+    assert sum(int(s.attrib["tests"]) for s in suites) == len(list(cases))
     assert any(EVIL in (c.get("name") or "") for c in failures)  # escaped in XML, intact once parsed
 
 
@@ -132,11 +132,11 @@ def test_a_failing_format_leaves_earlier_files_and_no_partial_ones(report, tmp_p
     write_reports(report, out, ("json",))
     before = (out / "report.json").read_bytes()
 
-    def broken(report, stream) -> None:
+    def broken(report, stream, options) -> None:
         stream.write(b"<half")
         raise RuntimeError("renderer failed")
 
-    monkeypatch.setitem(render.FORMATS, "junit", ("junit.xml", broken))
+    monkeypatch.setitem(render.FORMATS, "junit", render.OutputFormat("junit", "junit.xml", broken))
     later = replace(report, generated_at=NOW.replace(hour=9))
     with pytest.raises(RuntimeError):
         write_reports(later, out, ("json", "junit"))
@@ -161,3 +161,20 @@ def test_collector_state_is_restored_after_a_pause() -> None:
         assert not gc.isenabled(), "a caller's own pause is left as it was"
     finally:
         gc.enable()
+
+
+def test_a_format_registered_in_the_table_is_parsed_and_written(report, tmp_path: Path, monkeypatch) -> None:
+    """Formats are data: one OutputFormat in FORMATS, no special case in write_reports."""
+    from auditor import render
+
+    seen: list[Path] = []
+
+    def write_ids(report, out, options) -> None:
+        seen.append(options.root)
+        out.write("\n".join(f.rule_id for f in report.findings).encode())
+
+    monkeypatch.setitem(render.FORMATS, "ids", render.OutputFormat("ids", "ids.txt", write_ids))
+    assert parse_formats("json,ids") == ("json", "ids")
+    paths = write_reports(report, tmp_path, parse_formats("ids"), root=tmp_path / "src")
+    assert [p.name for p in paths] == ["ids.txt"] and seen == [tmp_path / "src"]
+    assert paths[0].read_text().splitlines() == [f.rule_id for f in report.findings]

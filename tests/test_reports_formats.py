@@ -135,7 +135,7 @@ def test_junit_maps_statuses_to_failure_error_and_skipped(rich_report) -> None:
         assert case(f).find("failure") is not None
     for f in by_status[Status.PASS]:
         assert list(case(f)) == []
-    assert int(root.get("errors")) == len(by_status[Status.UNKNOWN])
+    assert int(root.attrib["errors"]) == len(by_status[Status.UNKNOWN])
 
 
 # --- SARIF -----------------------------------------------------------------------------------------------

@@ -28,8 +28,9 @@ def _load(path: Path) -> dict[str, Any]:
     return data
 
 
-def _on(workflow: dict[str, Any]) -> dict[str, Any]:
-    return workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on:` key as True
+def _on(workflow: dict[Any, Any]) -> dict[str, Any]:
+    on: dict[str, Any] = workflow["on"] if "on" in workflow else workflow[True]
+    return on  # YAML 1.1 reads a bare `on:` key as True
 
 
 def test_every_file_under_github_is_valid_for_github() -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import Any
 
 import pytest
 
 from auditor.engine.evaluate import evaluate_all
 from auditor.facts import ContractCall, Facts, QuotaUsage, SourceLocation
+from auditor.knowledge import KnowledgeBase
 from auditor.results import Status
 from tests.conftest import TODAY, make_account, make_deployment, make_facts
 
@@ -32,7 +34,10 @@ def healthy() -> Facts:
     return make_facts(make_deployment("chat"))
 
 
-CASES: list[tuple[str, Status, Callable[[], Facts]]] = [
+Build = Callable[[], "Facts | tuple[Facts, KnowledgeBase]"]
+"""Facts for a case, or facts with the knowledge base to judge them by."""
+
+CASES: list[tuple[str, Status, Build]] = [
     # api-support
     (
         "AOAI-API-001",
@@ -223,6 +228,11 @@ CASES: list[tuple[str, Status, Callable[[], Facts]]] = [
     ("AOAI-LIFE-002", Status.PASS, lambda: _retiring(60)),
     ("AOAI-LIFE-003", Status.FAIL, lambda: _retiring(60)),
     ("AOAI-LIFE-003", Status.PASS, lambda: _retiring(200)),
+    # deprecationStatus Tentative (stable/2025-09-01/examples/ListLocationModels.json, dall-e-3 and gpt-4o
+    # 2024-05-13): a warning, never the error of a confirmed date
+    ("AOAI-LIFE-006", Status.FAIL, lambda: _retiring(10, tentative=True)),
+    ("AOAI-LIFE-006", Status.FAIL, lambda: _retiring(-10, tentative=True)),
+    ("AOAI-LIFE-006", Status.PASS, lambda: _retiring(60, tentative=True)),
     ("AOAI-LIFE-004", Status.FAIL, lambda: _retiring(60, version_upgrade_option="NoAutoUpgrade")),
     ("AOAI-LIFE-004", Status.PASS, lambda: _retiring(60)),
     ("AOAI-LIFE-005", Status.FAIL, lambda: _with_status("Deprecated")),
@@ -294,11 +304,11 @@ CASES: list[tuple[str, Status, Callable[[], Facts]]] = [
             make_deployment("t", "gpt-4", "turbo-2024-04-09"), {"chatCompletion": "true", "responses": "true"}
         ),
     ),
-    ("AOAI-API-010", Status.PASS, healthy),
+    ("AOAI-API-010", Status.PASS, lambda: _with_caps(make_deployment("c"), {"chatCompletion": "true"})),
     ("AOAI-PARAM-010", Status.FAIL, lambda: _with_caps(make_deployment("c"), {"maxContextToken": "64000"})),
     ("AOAI-PARAM-010", Status.PASS, lambda: _with_caps(make_deployment("c"), {"maxContextToken": "128000"})),
     ("AOAI-LIFE-010", Status.FAIL, lambda: _retiring(200)),
-    ("AOAI-LIFE-010", Status.PASS, healthy),
+    ("AOAI-LIFE-010", Status.PASS, lambda: _retiring_on(date(2026, 10, 1))),  # the knowledge base's date
     ("AOAI-LIFE-011", Status.PASS, healthy),
     ("AOAI-LIFE-011", Status.FAIL, lambda: (healthy(), _stale_kb())),
 ]
@@ -338,15 +348,23 @@ def _with_caps(deployment, capabilities) -> Facts:
     return make_facts(deployment, catalog=catalog_for(deployment, capabilities=capabilities))
 
 
-def _retiring(days: int, **deployment_fields: object) -> Facts:
+def _retiring_on(day: date) -> Facts:
+    from tests.conftest import catalog_for
+
+    deployment = make_deployment("c")
+    return make_facts(deployment, catalog=catalog_for(deployment, deprecation=day))
+
+
+def _retiring(days: int, tentative: bool = False, **deployment_fields: Any) -> Facts:
     from tests.conftest import catalog_for
 
     deployment = make_deployment("c", **deployment_fields)
-    return make_facts(deployment, catalog=catalog_for(deployment, deprecation=TODAY + timedelta(days=days)))
+    catalog = catalog_for(deployment, deprecation=TODAY + timedelta(days=days))
+    return make_facts(deployment, catalog=tuple(replace(e, deprecation_tentative=tentative) for e in catalog))
 
 
 @pytest.mark.parametrize("rule_id,expected,build", CASES, ids=[f"{c[0]}-{c[1].value}-{i}" for i, c in enumerate(CASES)])
-def test_rule_case(rule_id: str, expected: Status, build: Callable[[], Facts], rules, kb) -> None:
+def test_rule_case(rule_id: str, expected: Status, build: Build, rules, kb) -> None:
     rule = next(r for r in rules if r.id == rule_id)
     built = build()
     facts, knowledge = built if isinstance(built, tuple) else (built, kb)

@@ -19,7 +19,6 @@ from typing import Any
 import httpx2
 import openai
 import pytest
-import yaml
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential, get_bearer_token_provider
 from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
@@ -28,10 +27,11 @@ from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 from azure.mgmt.subscription import SubscriptionClient
 from openai.types.chat import ChatCompletionMessageParam
 
-from auditor.demo.simulator import (
+from auditor.demo.sim import (
     FaultRule,
     SimulatedTenant,
     TenantSpec,
+    default_tenant_data,
     default_tenant_spec,
     load_tenant_spec,
 )
@@ -39,7 +39,7 @@ from auditor.demo.simulator import (
 SUB_A = "00000000-0000-4000-8000-000000000001"
 SUB_B = "00000000-0000-4000-8000-000000000002"
 DATA_SCOPE = "https://cognitiveservices.azure.com/.default"
-TENANT_YAML = Path(__file__).resolve().parents[1] / "auditor" / "demo" / "tenant.yaml"
+TENANT_DIR = Path(__file__).resolve().parents[1] / "auditor" / "demo" / "tenant"
 _ENV_TO_CLEAR = (
     "AZURE_CLIENT_ID",
     "AZURE_CLIENT_SECRET",
@@ -153,8 +153,8 @@ def test_starts_fast_and_stops_without_leaking_threads() -> None:
     assert not ca_path.exists()
 
 
-def test_default_spec_matches_the_yaml_file() -> None:
-    assert load_tenant_spec(TENANT_YAML) == default_tenant_spec()
+def test_default_spec_matches_the_tenant_directory() -> None:
+    assert load_tenant_spec(TENANT_DIR) == default_tenant_spec()
 
 
 # --- management plane ----------------------------------------------------------------------------------
@@ -597,7 +597,7 @@ def test_data_latency_is_injected(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_custom_spec_network_system_role_and_server_errors(monkeypatch: pytest.MonkeyPatch) -> None:
-    data = yaml.safe_load(TENANT_YAML.read_text())
+    data = default_tenant_data()
     data["caller"]["network"] = "public"
     swc = data["subscriptions"][0]["resourceGroups"][0]["accounts"][1]
     swc["deployments"].append(
@@ -634,9 +634,9 @@ def test_custom_spec_network_system_role_and_server_errors(monkeypatch: pytest.M
 
 
 def test_invalid_spec_is_reported_with_its_place() -> None:
-    data = yaml.safe_load(TENANT_YAML.read_text())
+    data = default_tenant_data()
     data["catalog"][0]["model"]["capabilities"]["maxContextToken"] = 128000
-    with pytest.raises(ValueError, match=r"catalog\[0\]\.model\.capabilities\.maxContextToken"):
+    with pytest.raises(ValueError, match=r"catalog/eastus2\.yaml: models\[0\]\.model\.capabilities\.maxContextToken"):
         TenantSpec.from_mapping(data)
 
 
@@ -662,3 +662,110 @@ def test_server_error_fault_on_arm(tenant: SimulatedTenant, credential: Any) -> 
     with pytest.raises(HttpResponseError) as error:
         mgmt(tenant, credential).accounts.get("rg-ai", "contoso-ai-swc", retry_total=0)
     assert error.value.status_code == 500
+
+
+# --- hostile shapes (issue 12) ---------------------------------------------------------------------------
+
+
+def _with_extras() -> TenantSpec:
+    """The demo tenant plus a subscription the caller may not read, a bare deployment and a 2021-era one."""
+    data = default_tenant_data()
+    data["subscriptions"].append(
+        {
+            "subscriptionId": "00000000-0000-4000-8000-000000000003",
+            "displayName": "contoso-locked",
+            "simulate": {"deny": "AuthorizationFailed"},
+            "resourceGroups": [
+                {
+                    "name": "rg-locked",
+                    "location": "eastus2",
+                    "accounts": [{"name": "locked-aoai", "kind": "OpenAI", "location": "eastus2"}],
+                }
+            ],
+        }
+    )
+    swc = data["subscriptions"][0]["resourceGroups"][0]["accounts"][1]
+    swc["deployments"] += [
+        {
+            "name": "bare",
+            "model": {"name": "gpt-4o-mini", "version": "2024-07-18"},
+            "sku": {"name": "GlobalStandard", "capacity": 1},
+            "simulate": {"bareBody": True},
+        },
+        {
+            "name": "scaled-2021",
+            "model": {"name": "gpt-35-turbo", "version": "0125"},
+            "properties": {"scaleSettings": {"scaleType": "Standard", "capacity": 2}},
+        },
+    ]
+    return TenantSpec.from_mapping(data)
+
+
+def test_a_subscription_can_answer_403_authorization_failed(monkeypatch: pytest.MonkeyPatch) -> None:
+    locked = "00000000-0000-4000-8000-000000000003"
+    with SimulatedTenant(_with_extras()) as simulated:
+        credential = host_identity(monkeypatch, simulated)
+        with pytest.raises(HttpResponseError) as denied:
+            list(mgmt(simulated, credential, locked).accounts.list())
+        assert denied.value.status_code == 403 and denied.value.error.code == "AuthorizationFailed"
+        assert "'Microsoft.CognitiveServices/accounts/read'" in denied.value.error.message
+        assert f"over scope '/subscriptions/{locked}/providers/Microsoft.CognitiveServices/accounts'" in (
+            denied.value.error.message
+        )
+        subs = [
+            s.subscription_id
+            for s in opened(SubscriptionClient(credential, **arm_kwargs(simulated))).subscriptions.list()
+        ]
+        assert locked in subs  # the caller sees the subscription, but may not read its accounts
+        graph = opened(ResourceGraphClient(credential, **arm_kwargs(simulated)))
+        rows = graph.resources(
+            QueryRequest(
+                subscriptions=[locked], query="resources | where type =~ 'microsoft.cognitiveservices/accounts'"
+            )
+        ).data
+        assert rows == []  # Resource Graph leaves unreadable subscriptions out
+
+
+def test_deployment_shapes_follow_the_api_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    """deploymentState from 2026-03-01 only; bare bodies as GetDeployment.json; scaleSettings without sku."""
+    with SimulatedTenant(_with_extras()) as simulated:
+        credential = host_identity(monkeypatch, simulated)
+        with raw_client(simulated) as client:
+            token = simulated.issue_token(simulated.management_scope)
+            base = f"{simulated.management_url}/subscriptions/{SUB_A}/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/contoso-ai-swc/deployments/"
+
+            def get(name: str, version: str) -> dict[str, Any]:
+                answer = client.get(
+                    base + name, params={"api-version": version}, headers={"Authorization": f"Bearer {token}"}
+                )
+                assert answer.status_code == 200
+                body: dict[str, Any] = answer.json()
+                return body
+
+            assert "deploymentState" not in get("o3-mini", "2025-09-01")["properties"]
+            assert get("o3-mini", "2026-03-01")["properties"]["deploymentState"] == "Running"
+            bare = get("bare", "2025-09-01")
+            assert set(bare["properties"]) == {"model", "provisioningState"}
+            old = get("scaled-2021", "2025-09-01")
+            assert "sku" not in old and old["properties"]["scaleSettings"] == {"scaleType": "Standard", "capacity": 2}
+        sdk_old = mgmt(simulated, credential).deployments.get("rg-ai", "contoso-ai-swc", "scaled-2021")
+        assert sdk_old.sku is None and sdk_old.properties.scale_settings.capacity == 2
+
+
+def test_built_in_policies_are_not_listed_but_answer_a_get(tenant: SimulatedTenant, credential: Any) -> None:
+    client = mgmt(tenant, credential, SUB_B)
+    listed = [p.name for p in client.rai_policies.list("rg-dev", "fabrikam-aoai-wus")]
+    assert listed == ["dev-relaxed"]
+    assert client.rai_policies.get("rg-dev", "fabrikam-aoai-wus", "Microsoft.DefaultV2").name == "Microsoft.DefaultV2"
+
+
+def test_catalog_is_as_irregular_as_azure(tenant: SimulatedTenant, credential: Any) -> None:
+    swc = list(mgmt(tenant, credential).models.list("swedencentral"))
+    assert {str(m.kind) for m in swc if m.model.name == "o3-mini"} == {"OpenAI"}  # one kind only
+    legacy = next(m.model for m in swc if m.model.name == "gpt-35-turbo")
+    assert {"completion", "chat", "maxTotalToken"} <= set(legacy.capabilities or {})  # the older keys
+    eus2 = list(mgmt(tenant, credential).models.list("eastus2"))
+    old4o = next(m.model for m in eus2 if m.model.version == "2024-05-13" and m.kind == "OpenAI")
+    assert old4o.deprecation.deprecation_status == "Tentative"
+    assert "provisioned" in {s.name for s in old4o.skus}  # a lower-case SKU name
+    assert next(m.model for m in eus2 if m.model.version == "2024-08-06").is_default_version is None

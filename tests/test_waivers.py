@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -193,7 +194,7 @@ waivers:
     )
     assert _demo(tmp_path / "out", "--waivers", str(path)) == 1
     data = json.loads((tmp_path / "out" / "report.json").read_text())
-    by_rule = {}
+    by_rule: dict[str, Any] = {}
     for f in data["findings"]:
         by_rule.setdefault(f["rule_id"], []).append(f)
     assert [f["status"] for f in by_rule["AOAI-DEPLOY-001"] if f["status"] != "pass"] == ["fail"]

@@ -12,27 +12,11 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from auditor.unknown import UNKNOWN as UNKNOWN
+from auditor.unknown import Unknown
 
-class _Unknown:
-    """The value of a fact that could not be determined."""
-
-    _instance: _Unknown | None = None
-
-    def __new__(cls) -> _Unknown:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "UNKNOWN"
-
-    def __bool__(self) -> bool:
-        raise TypeError("UNKNOWN has no truth value")
-
-
-UNKNOWN: Any = _Unknown()
-
-Truth = bool | _Unknown
+Truth = bool | Unknown
+_UNDECIDED: Truth = UNKNOWN
 
 
 def resolve(subject: Mapping[str, Any], path: str) -> Any:
@@ -62,7 +46,7 @@ def _equals(actual: Any, expected: Any) -> bool:
         return type(actual) is type(expected) and actual == expected
     if isinstance(actual, (int, float)) and isinstance(expected, (int, float)):
         return float(actual) == float(expected)
-    return _fold(actual) == _fold(expected)
+    return bool(_fold(actual) == _fold(expected))
 
 
 def _contains(actual: Any, expected: Any) -> bool:
@@ -204,7 +188,7 @@ def compile_condition(condition: Mapping[str, Any]) -> Compiled:
             actual = resolve_keys(subject, keys)
             expected = resolve_keys(subject, other_keys)
             if actual is UNKNOWN or expected is UNKNOWN:
-                return UNKNOWN
+                return _UNDECIDED
             return operator(actual, expected)
 
         return compare_fields
@@ -212,7 +196,7 @@ def compile_condition(condition: Mapping[str, Any]) -> Compiled:
     def compare(subject: Mapping[str, Any]) -> Truth:
         actual = resolve_keys(subject, keys)
         if actual is UNKNOWN:
-            return UNKNOWN
+            return _UNDECIDED
         return operator(actual, raw)
 
     return compare

@@ -1,6 +1,6 @@
 """Subjects built from evidence rather than inventory: live probe results, calls the code scan could not
-resolve, and deployments a plan would create. Pure, like auditor/engine/subjects.py, whose joins (catalog,
-knowledge base, quota) these reuse; kept apart so each source of evidence stays in one place.
+resolve, and deployments a plan would create. Pure; they reuse the joins of auditor/engine/views.py (catalog,
+knowledge base, quota); kept apart so each source of evidence stays in one place.
 """
 
 from __future__ import annotations
@@ -11,12 +11,18 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from auditor.engine.conditions import UNKNOWN
-from auditor.engine.subjects import Subject, _account_view, _catalog_view, _lifecycle_view, _quota_view, _with_catalog
+from auditor.engine.views import (
+    Subject,
+    account_of,
+    catalog_entries,
+    catalog_view,
+    lifecycle_view,
+    quota_view,
+    with_catalog,
+)
 from auditor.facts import (
     PROBE_ANSWERED,
     Account,
-    CatalogModel,
     Deployment,
     Facts,
     PlannedDeployment,
@@ -24,6 +30,7 @@ from auditor.facts import (
     Region,
 )
 from auditor.knowledge import KnowledgeBase, model_view
+from auditor.unknown import UNKNOWN
 
 _API_NAMES = {
     "chat_completions": "Chat Completions",
@@ -207,7 +214,7 @@ def probe_subjects(
         }
         document = {
             "probe": probe,
-            "account": parent["account"] if parent else _account_of(account, facts, kb),
+            "account": parent["account"] if parent else account_of(account, facts, kb),
             "deployment": parent["deployment"] if parent else {"exists": False, "name": result.deployment},
             "model": parent["model"] if parent else UNKNOWN,
         }
@@ -234,6 +241,7 @@ def unresolved_call_subjects(facts: Facts) -> Iterator[Subject]:
             "api": call.api,
             "parameters": sorted(call.parameters),
             "resolved": False,
+            "legacy_sdk": call.sdk == "openai<1",
             "expression": call.expression,
             "why": call.why,
             "source": where,
@@ -249,23 +257,6 @@ def unresolved_call_subjects(facts: Facts) -> Iterator[Subject]:
         yield Subject(
             "contract_call", f"contract:unresolved:{where}", f"{where} ({call.api})", document, location=call.location
         )
-
-
-def _account_of(account: Account, facts: Facts, kb: KnowledgeBase) -> dict[str, Any]:
-    return _account_view(account, sum(1 for d in facts.deployments if d.account_id == account.id), kb)
-
-
-def _catalog_entries(region: Region | None, account: Account, deployment: Deployment) -> list[CatalogModel] | None:
-    """The region's catalog entries for the deployment's model and the account's kind (None: not read)."""
-    if region is None or region.catalog is None:
-        return None
-    return [
-        m
-        for m in region.catalog
-        if m.kind.lower() == account.kind.lower()
-        and m.name == deployment.model_name
-        and (deployment.model_format is None or m.format.lower() == deployment.model_format.lower())
-    ]
 
 
 def _find_account(facts: Facts, reference: str | None) -> Account | None:
@@ -310,12 +301,13 @@ def planned_subjects(
             "lifecycle": UNKNOWN,
             "quota": UNKNOWN,
             "contract": UNKNOWN,
+            "capacity": UNKNOWN,
         }
         usage_key: tuple[str, str, str] | None = None
         delta = 0.0
         blocking = unresolved & {"model.name", "sku.name", "model.format"}
         if account is not None:
-            document["account"] = _account_of(account, facts, kb)
+            document["account"] = account_of(account, facts, kb)
             region = facts.region_of(account)
             probe_deployment = Deployment(
                 id=f"{account.id}/deployments/{plan.name}",
@@ -327,25 +319,33 @@ def planned_subjects(
                 sku_name=plan.sku_name,
                 sku_capacity=plan.sku_capacity,
             )
-            entries = _catalog_entries(region, account, probe_deployment)
+            entries = catalog_entries(region, account, probe_deployment)
             if plan.model_version is None and "model.version" not in unresolved and entries:
                 default = next((m.version for m in entries if m.is_default_version), None)
                 probe_deployment = replace(probe_deployment, model_version=default)
                 view["model_version"] = default if default else UNKNOWN
             if not blocking and "model.version" not in unresolved:
-                catalog = _catalog_view(entries, probe_deployment, today)
+                catalog = catalog_view(entries, probe_deployment, today, account.kind)
                 known = model_view(kb, plan.model_name, probe_deployment.model_version, plan.sku_name, today)
-                model, _ = _with_catalog(known, catalog, kb, probe_deployment)
-                document.update(catalog=catalog, model=model, lifecycle=_lifecycle_view(catalog, model))
+                model, _, _ = with_catalog(known, catalog, kb, probe_deployment)
+                document.update(catalog=catalog, model=model, lifecycle=lifecycle_view(catalog, model))
+                document["capacity"] = _capacity_fit(catalog, view["sku_capacity"])
                 usage_name = catalog.get("usage_name") if isinstance(catalog, Mapping) else None
                 if isinstance(catalog, Mapping) and not usage_name:
                     document["quota"] = None
-                elif usage_name and region is not None and region.usages is not None:
+                elif (
+                    usage_name
+                    and region is not None
+                    and region.usages is not None
+                    and not any(u.name.lower() == usage_name.lower() for u in region.usages)
+                ):
+                    usage_name = None  # the catalog names a quota line the usages list lacks: unknown
+                if usage_name and region is not None and region.usages is not None:
                     usage_key = (account.subscription_id, account.location, usage_name.lower())
                     delta = float(plan.sku_capacity or 0) - _existing_capacity(
                         facts, region, account, plan, usage_name, today
                     )
-                    document["quota"] = _quota_view(region, usage_name)
+                    document["quota"] = quota_view(region, usage_name)
             calls = [c for c in facts.contract or () if c.deployment == plan.name and c.account in (None, account.name)]
             apis = sorted({c.api for c in calls})
             model_apis = document["model"].get("apis") if isinstance(document["model"], Mapping) else UNKNOWN
@@ -387,6 +387,42 @@ def planned_subjects(
         )
 
 
+def _capacity_fit(catalog: Any, capacity: Any) -> Any:
+    """The planned capacity against the catalog SKU's `capacity` {minimum, maximum, step, default}
+    (stable/2025-09-01/examples/ListLocationModels.json): PTU types have a minimum and a step, Standard types a
+    maximum. No bounds in the catalog: nothing to check (`bounded` false)."""
+    if not isinstance(catalog, Mapping):
+        return UNKNOWN
+    bounds = catalog.get("sku_capacity")
+    if not isinstance(bounds, Mapping):
+        return {"bounded": False} if catalog.get("sku_offered") is False else UNKNOWN
+    low, high, step = bounds.get("minimum"), bounds.get("maximum"), bounds.get("step")
+    if low is None and high is None and step is None:
+        return {"bounded": False}
+    allowed = ", ".join(
+        part
+        for part in (
+            f"minimum {low}" if low is not None else "",
+            f"maximum {high}" if high is not None else "",
+            f"step {step}" if step else "",
+            f"default {bounds.get('default')}" if bounds.get("default") is not None else "",
+        )
+        if part
+    )
+    if capacity is None and bounds.get("default") is not None:
+        capacity = bounds["default"]  # a plan without a capacity gets the type's default
+    if not isinstance(capacity, int):
+        return {"bounded": True, "fits": UNKNOWN, "allowed": allowed, "problem": UNKNOWN}
+    problems = []
+    if low is not None and capacity < low:
+        problems.append(f"below the minimum {low}")
+    if high is not None and capacity > high:
+        problems.append(f"above the maximum {high}")
+    if step and (capacity - (low or 0)) % step:
+        problems.append(f"not in steps of {step}")
+    return {"bounded": True, "fits": not problems, "allowed": allowed, "problem": "; ".join(problems) or "none"}
+
+
 def _existing_capacity(
     facts: Facts, region: Region, account: Account, plan: PlannedDeployment, usage_name: str, today: date
 ) -> float:
@@ -395,7 +431,7 @@ def _existing_capacity(
     for deployment in facts.deployments:
         if deployment.account_id != account.id or deployment.name != plan.name:
             continue
-        catalog = _catalog_view(_catalog_entries(region, account, deployment), deployment, today)
+        catalog = catalog_view(catalog_entries(region, account, deployment), deployment, today, account.kind)
         if isinstance(catalog, Mapping) and (catalog.get("usage_name") or "").lower() == usage_name.lower():
             return float(deployment.sku_capacity or 0)
     return 0.0

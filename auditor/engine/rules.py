@@ -12,6 +12,8 @@ from typing import Any
 import jsonschema
 
 from auditor.engine.conditions import Compiled, compile_condition
+from auditor.engine.fields import SUBJECT_FIELDS, condition_paths, declared, suggestion, template_paths
+from auditor.enums import Category
 from auditor.errors import InputError
 from auditor.resources import data_dir, schema_path
 from auditor.results import Severity
@@ -24,7 +26,7 @@ class Rule:
 
     id: str
     title: str
-    category: str
+    category: Category
     severity: Severity
     applies_to: str
     fails_when: Mapping[str, Any]
@@ -70,12 +72,14 @@ def load_rule_file(path: Path) -> list[Rule]:
         line = line_of(document, error.absolute_path)
         raise InputError(f"{path}:{line}: invalid rule: {_describe(error)}")
     rules = []
+    lines = path.read_text(encoding="utf-8").splitlines()
     for raw in document["rules"]:
+        _check_fields(path, lines, raw)
         rules.append(
             Rule(
                 id=raw["id"],
                 title=raw["title"],
-                category=raw["category"],
+                category=Category(raw["category"]),
                 severity=Severity(raw["severity"]),
                 applies_to=raw["applies_to"],
                 fails_when=raw["fails_when"],
@@ -92,6 +96,30 @@ def load_rule_file(path: Path) -> list[Rule]:
             )
         )
     return rules
+
+
+def _check_fields(path: Path, lines: list[str], raw: Mapping[str, Any]) -> None:
+    """Every field path a rule reads (conditions and message placeholders) must be declared for the kind of
+    subject it applies to (engine/fields.py): a typo fails here, naming file, line and path."""
+    kind = str(raw["applies_to"])
+    start = getattr(raw, "line", 1)
+    if kind not in SUBJECT_FIELDS:
+        raise InputError(
+            f"{path}:{start}: {raw['id']}: no subject kind {kind!r} (known: {', '.join(sorted(SUBJECT_FIELDS))})"
+        )
+    paths = [*condition_paths(raw.get("where")), *condition_paths(raw["fails_when"])]
+    for key in ("message", "pass_message", "remediation"):
+        paths.extend(template_paths(raw.get(key)))
+    for field_path in paths:
+        if declared(kind, field_path):
+            continue
+        line = next((n for n, text in enumerate(lines[start - 1 :], start) if field_path in text), start)
+        close = suggestion(kind, field_path)
+        hint = f"; did you mean {close}?" if close else ""
+        raise InputError(
+            f"{path}:{line}: {raw['id']}: unknown field {field_path} for {kind} subjects{hint} "
+            "(the fields each subject kind has are declared in auditor/engine/fields.py)"
+        )
 
 
 def load_rules(directories: Iterable[Path] = (), *, builtin: bool = True) -> list[Rule]:

@@ -1,428 +1,306 @@
-"""Turn the fact model into the documents rules read: one per account, deployment, quota line,
-contract call and contract parameter. Joins happen here (deployment -> catalog entry, quota line,
-knowledge base, contract), so rules stay declarative. Pure: no I/O.
+"""Turn the fact model into the documents rules read: one subject per account, deployment, quota line,
+contract call and contract parameter, one builder per kind. Joins happen in engine/views.py (deployment ->
+catalog entry, quota line, knowledge base, contract), so rules stay declarative. Pure: no I/O.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from auditor.engine.conditions import UNKNOWN
-from auditor.facts import Account, CatalogModel, CatalogSku, ContractCall, Deployment, Facts, Region, SourceLocation
+from auditor.engine import evidence
+from auditor.engine.views import (
+    Subject,
+    account_view,
+    catalog_view,
+    content_filter_view,
+    contract_view,
+    deployment_view,
+    lifecycle_view,
+    quota_view,
+    suggestions,
+    usage_numbers,
+    with_catalog,
+)
+from auditor.facts import Account, CatalogModel, ContractCall, Deployment, Facts, Region
 from auditor.knowledge import KnowledgeBase, model_view
+from auditor.results import Cause
+from auditor.unknown import UNKNOWN
+
+__all__ = ["Subject", "build_subjects"]
+
+_Shared = tuple[Any, dict[str, Any], dict[str, Any], Any]
 
 
-@dataclass(frozen=True)
-class Subject:
-    """A document a rule is evaluated on, with what it is about."""
+@dataclass
+class _Index:
+    """Lookups every builder needs, made once per audit (a fleet has thousands of deployments)."""
 
-    kind: str
-    target: str
-    target_name: str
-    document: Mapping[str, Any]
-    account_id: str | None = None
-    deployment: str | None = None
-    location: SourceLocation | None = None
-    evidence: Mapping[str, Any] = field(default_factory=dict)
-    """What was observed (a probe's status, error code, latency ...), carried onto the finding as is."""
+    facts: Facts
+    kb: KnowledgeBase
+    today: date
+    accounts: dict[str, Account] = field(default_factory=dict)
+    account_views: dict[str, dict[str, Any]] = field(default_factory=dict)
+    regions: dict[tuple[str, str], Region] = field(default_factory=dict)
+    catalog: dict[tuple[int, str], list[CatalogModel]] = field(default_factory=dict)
+    by_model: dict[str, list[str]] = field(default_factory=dict)
+    by_name: dict[str, list[Deployment]] = field(default_factory=dict)
+    calls: dict[str, list[ContractCall]] | None = None
+    used_usages: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
+    usage_names: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    deployment_causes: dict[str, dict[str, tuple[Cause, str]]] = field(default_factory=dict)
+    unlinked: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    """Deployments whose quota line is unknown (their region's catalog, which names it, was not read)."""
+    deployment_docs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
+    @classmethod
+    def of(cls, facts: Facts, kb: KnowledgeBase, today: date) -> _Index:
+        index = cls(facts, kb, today)
+        index.accounts = {a.id: a for a in facts.accounts}
+        counts = Counter(d.account_id for d in facts.deployments)
+        index.account_views = {a.id: account_view(a, counts[a.id], kb) for a in facts.accounts}
+        index.regions = {(r.subscription_id, r.location): r for r in facts.regions}
+        for region in facts.regions:
+            for entry in region.catalog or ():
+                index.catalog.setdefault((id(region), entry.name), []).append(entry)
+        if facts.contract is not None:
+            index.calls = {}
+            for call in facts.contract:
+                index.calls.setdefault(call.deployment, []).append(call)
+        for d in facts.deployments:
+            index.by_name.setdefault(d.name, []).append(d)
+            if d.model_name:
+                index.by_model.setdefault(d.model_name.lower(), []).append(
+                    f"{d.name} ({index.accounts[d.account_id].name})"
+                )
+        return index
 
-def _account_view(account: Account, deployment_count: int, kb: KnowledgeBase) -> dict[str, Any]:
-    regions = kb.responses_regions.value if kb.responses_regions else None
-    return {
-        "id": account.id,
-        "name": account.name,
-        "kind": account.kind,
-        "location": account.location,
-        "subscription_id": account.subscription_id,
-        "resource_group": account.resource_group,
-        "sku_name": account.sku_name,
-        "endpoint": account.endpoint,
-        "custom_subdomain": account.custom_subdomain,
-        "provisioning_state": account.provisioning_state,
-        "disable_local_auth": account.disable_local_auth,
-        "local_auth_enabled": account.disable_local_auth is not True,
-        "public_network_access": account.public_network_access,
-        "network_default_action": account.network_default_action,
-        "network_ip_rules": list(account.network_ip_rules),
-        "private_endpoint_count": len(account.private_endpoint_connections),
-        "identity_type": account.identity_type,
-        "has_managed_identity": bool(account.identity_type) and account.identity_type != "None",
-        "encryption_key_source": account.encryption_key_source,
-        "restrict_outbound_network_access": account.restrict_outbound_network_access,
-        "responses_api_region": UNKNOWN if regions is None else account.location.lower() in regions,
-        "deployment_count": deployment_count,
-    }
+    def read_failure(self, account: Account, what: str) -> str:
+        """What the enumerator recorded about a region read that failed (`what`: catalog or usages)."""
+        return self.read_failure_at(account.subscription_id, account.location, what)
 
-
-def _deployment_view(deployment: Deployment) -> dict[str, Any]:
-    return {
-        "exists": True,
-        "id": deployment.id,
-        "name": deployment.name,
-        "model_format": deployment.model_format,
-        "model_name": deployment.model_name,
-        "model_version": deployment.model_version,
-        "sku_name": deployment.sku_name,
-        "sku_capacity": deployment.sku_capacity,
-        "version_upgrade_option": deployment.version_upgrade_option,
-        "rai_policy_name": deployment.rai_policy_name,
-        "provisioning_state": deployment.provisioning_state,
-        "capabilities": dict(deployment.capabilities),
-        "tokens_per_minute": _per_minute(deployment, "token"),
-        "state": deployment.state,
-    }
-
-
-def _content_filter_view(facts: Facts, deployment: Deployment) -> Any:
-    """The deployment's content filter policy: which filters are off or only annotate."""
-    name = deployment.rai_policy_name
-    if not name:
-        return {"named": False, "found": False, "name": None, "disabled_filters": [], "non_blocking_filters": []}
-    policies = (
-        facts.content_filter_policies.get(deployment.account_id, UNKNOWN) if facts.content_filter_policies else UNKNOWN
-    )
-    if policies is UNKNOWN or policies is None:
-        return UNKNOWN
-    policy = next((p for p in policies if p.name.lower() == name.lower()), None)
-    if policy is None:
-        return {"named": True, "found": False, "name": name, "disabled_filters": [], "non_blocking_filters": []}
-    return {
-        "named": True,
-        "found": True,
-        "name": policy.name,
-        "type": policy.type,
-        "mode": policy.mode,
-        "disabled_filters": sorted(f"{f.name} ({f.source})" for f in policy.filters if f.enabled is False),
-        "non_blocking_filters": sorted(
-            f"{f.name} ({f.source})" for f in policy.filters if f.enabled is not False and f.blocking is False
-        ),
-    }
-
-
-def _per_minute(deployment: Deployment, key: str) -> float | None:
-    """The deployment's rate limit for `key`, per minute, as ARM reports it."""
-    for limit in deployment.rate_limits:
-        if limit.key == key and limit.renewal_period > 0:
-            return round(limit.count * 60 / limit.renewal_period, 3)
-    if key == "token" and deployment.sku_capacity is not None and (deployment.sku_name or "").endswith("Standard"):
-        return float(deployment.sku_capacity * 1000)
-    return None
-
-
-def _lifecycle_view(catalog: Any, model: Mapping[str, Any]) -> Any:
-    """When the deployed version retires: the live catalog wins; the knowledge base fills in."""
-    retirement = model.get("retirement")
-    if isinstance(catalog, Mapping) and catalog.get("deprecation_date"):
-        return {
-            "retirement_date": catalog["deprecation_date"],
-            "days_left": catalog["days_to_deprecation"],
-            "source": "live catalog",
-            "replacement": catalog.get("replacement")
-            or (retirement.get("replacement") if isinstance(retirement, Mapping) else None),
-            "status": catalog.get("lifecycle_status"),
-        }
-    if isinstance(retirement, Mapping) and retirement.get("date"):
-        return {
-            "retirement_date": retirement["date"],
-            "days_left": retirement["days_left"],
-            "source": "knowledge base",
-            "replacement": retirement.get("replacement"),
-            "status": retirement.get("status"),
-        }
-    if catalog is UNKNOWN and retirement is UNKNOWN:
-        return UNKNOWN
-    return {"retirement_date": None, "days_left": None, "source": None, "replacement": None, "status": None}
-
-
-def _catalog_sku(entry: CatalogModel | None, sku_name: str | None) -> CatalogSku | None:
-    if entry is None or sku_name is None:
-        return None
-    return next((s for s in entry.skus if s.name.lower() == sku_name.lower()), None)
-
-
-def _catalog_view(entries: list[CatalogModel] | None, deployment: Deployment, today: date) -> Any:
-    if entries is None:
-        return UNKNOWN
-    entry = next((m for m in entries if m.version == deployment.model_version), None)
-    sku = _catalog_sku(entry, deployment.sku_name)
-    default = next((m.version for m in entries if m.is_default_version), None)
-    deprecation = (
-        sku.deprecation_date if sku and sku.deprecation_date else (entry.inference_deprecation if entry else None)
-    )
-    return {
-        "model_offered": bool(entries),
-        "version_offered": entry is not None,
-        "sku_offered": sku is not None,
-        "offered": sku is not None,
-        "versions": sorted(m.version for m in entries),
-        "skus": sorted(s.name for s in entry.skus) if entry else [],
-        "default_version": default,
-        "is_default_version": bool(entry and entry.is_default_version),
-        "lifecycle_status": entry.lifecycle_status if entry else None,
-        "deprecation_date": str(deprecation) if deprecation else None,
-        "days_to_deprecation": (deprecation - today).days if deprecation else None,
-        "usage_name": sku.usage_name if sku else None,
-        "capabilities": dict(entry.capabilities) if entry else {},
-        "replacement": f"{entry.replacement_name} {entry.replacement_version or ''}".strip()
-        if entry and entry.replacement_name
-        else None,
-    }
-
-
-_CATALOG_APIS = {
-    "chatCompletion": "chat_completions",
-    "responses": "responses",
-    "completion": "completions",
-    "embeddings": "embeddings",
-}
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        return None
-
-
-def _with_catalog(
-    model: dict[str, Any], catalog: Any, kb: KnowledgeBase, deployment: Deployment
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """Let the live catalog win where it reports a fact, and say where the knowledge base disagrees."""
-    disagreements: dict[str, str] = {}
-    if not isinstance(catalog, Mapping) or not catalog.get("version_offered"):
-        return model, disagreements
-    caps = catalog.get("capabilities") or {}
-    merged = dict(model)
-    apis = model.get("apis")
-    reported = sorted(api for cap, api in _CATALOG_APIS.items() if str(caps.get(cap, "")).lower() == "true")
-    if reported and isinstance(apis, list):
-        missing = [api for api in reported if api not in apis]
-        if missing:
-            merged["apis"] = sorted(set(apis) | set(missing))
-            merged["responses_only"] = "responses" in merged["apis"] and "chat_completions" not in merged["apis"]
-            disagreements["apis"] = (
-                f"the live catalog reports {', '.join(missing)} for {deployment.model_name} {deployment.model_version}; "
-                f"the knowledge base lists only {', '.join(apis) or 'none'}"
-            )
-    elif reported and apis is UNKNOWN:
-        merged["apis"] = reported
-        merged["responses_only"] = "responses" in reported and "chat_completions" not in reported
-    entry = kb.model(deployment.model_name)
-    context_fact = entry.facts.get("context_window") if entry else None
-    sku_specific = bool(
-        context_fact
-        and isinstance(context_fact.value, Mapping)
-        and deployment.sku_name in (context_fact.value.get("by_sku") or {})
-    )
-    for cap, key in (("maxContextToken", "context_window"), ("maxOutputToken", "max_output_tokens")):
-        live = _int(caps.get(cap))
-        if live is None or (key == "context_window" and sku_specific):
-            continue
-        known = model.get(key)
-        merged[key] = live
-        if isinstance(known, int) and known != live:
-            disagreements[key] = f"the live catalog reports {cap} {live}; the knowledge base says {known}"
-    retirement = model.get("retirement")
-    live_date = catalog.get("deprecation_date")
-    if live_date and isinstance(retirement, Mapping) and retirement.get("date") and retirement["date"] != live_date:
-        disagreements["retirement"] = (
-            f"the live catalog gives {live_date} as the retirement date of version {deployment.model_version}; "
-            f"the knowledge base says {retirement['date']}"
+    def read_failure_at(self, subscription: str, location: str, what: str) -> str:
+        target = f"/subscriptions/{subscription}/providers/Microsoft.CognitiveServices/locations/{location}"
+        label = "the model catalog" if what == "catalog" else "quota usages"
+        found = next(
+            (g.reason for g in self.facts.gaps if g.target.lower() == target.lower() and label in g.reason), None
         )
-    return merged, disagreements
+        return found or f"{label} of {location} could not be read"
 
+    def causes(
+        self, account: Account, deployment: Deployment, document: Mapping[str, Any]
+    ) -> dict[str, tuple[Cause, str]]:
+        """Why parts of a deployment's document are unknown, where Azure is the reason."""
+        causes: dict[str, tuple[Cause, str]] = {}
+        if document["catalog"] is UNKNOWN:
+            why = (Cause.AZURE, self.read_failure(account, "catalog"))
+            for key in ("catalog", "lifecycle", "knowledge.compared", "quota"):
+                causes[key] = why
+        elif document["quota"] is UNKNOWN:
+            causes["quota"] = (Cause.AZURE, self.read_failure(account, "usages"))
+        if document["deployment"]["tokens_per_minute"] is UNKNOWN:
+            causes["deployment.tokens_per_minute"] = (
+                Cause.AZURE,
+                f"ARM reports no token rate limit for this deployment, and its SKU ({deployment.sku_name}) "
+                "grants no fixed tokens per minute per unit",
+            )
+        if document["content_filter"] is UNKNOWN:
+            causes["content_filter"] = (Cause.AZURE, "the account's content filter policies could not be read")
+        return causes
 
-def _quota_view(region: Region | None, usage_name: str | None) -> Any:
-    if region is None or region.usages is None:
-        return UNKNOWN
-    usage = next((u for u in region.usages if usage_name and u.name.lower() == usage_name.lower()), None)
-    if usage is None:
-        return None
-    return _usage_numbers(usage.name, usage.localized_name, usage.current_value, usage.limit)
-
-
-def _usage_numbers(name: str, localized: str | None, current: float, limit: float) -> dict[str, Any]:
-    utilization = current / limit if limit > 0 else (1.0 if current > 0 else 0.0)
-    return {
-        "name": name,
-        "localized_name": localized or name,
-        "current": current,
-        "limit": limit,
-        "available": max(limit - current, 0.0),
-        "utilization": round(utilization, 4),
-        "percent": round(utilization * 100, 1),
-    }
-
-
-def _contract_view(
-    calls: Mapping[str, list[ContractCall]] | None, deployment: Deployment, account: Account
-) -> dict[str, Any]:
-    if calls is None:
-        return {"present": False, "file_given": False, "apis": []}
-    mine = [c for c in calls.get(deployment.name, ()) if c.account in (None, account.name)]
-    return {"present": bool(mine), "file_given": True, "apis": sorted({c.api for c in mine})}
-
-
-def _suggestions(by_model: Mapping[str, list[str]], call: ContractCall) -> list[str]:
-    """Deployments running a model of the name the app used as a deployment name."""
-    return sorted(s for s in by_model.get(call.deployment.lower(), ()) if not s.startswith(f"{call.deployment} ("))
+    def catalog_entries(
+        self, region: Region | None, account: Account, deployment: Deployment
+    ) -> list[CatalogModel] | None:
+        """engine.views.catalog_entries through the index: None when the region's catalog was not read."""
+        if region is None or region.catalog is None:
+            return None
+        return [
+            m
+            for m in self.catalog.get((id(region), deployment.model_name or ""), ())
+            if deployment.model_format is None or m.format.lower() == deployment.model_format.lower()
+        ]
 
 
 def build_subjects(facts: Facts, kb: KnowledgeBase, today: date) -> Iterator[Subject]:
     """Every subject of every kind, in a stable order."""
-    from auditor.engine import evidence  # probes, unresolved calls, plans; imports this module
+    index = _Index.of(facts, kb, today)
+    yield from account_subjects(index)
+    yield knowledge_base_subject(kb, today)
+    yield from deployment_subjects(index)
+    yield from quota_subjects(index)
+    yield from contract_subjects(index)
+    yield from evidence.unresolved_call_subjects(facts)
+    yield from evidence.probe_subjects(facts, kb, today, index.accounts, index.deployment_docs)
+    yield from evidence.planned_subjects(facts, kb, today, index.accounts)
 
-    accounts = {a.id: a for a in facts.accounts}
-    counts = Counter(d.account_id for d in facts.deployments)
-    account_views = {a.id: _account_view(a, counts[a.id], kb) for a in facts.accounts}
-    regions = {(r.subscription_id, r.location): r for r in facts.regions}
-    catalog_index: dict[tuple[int, str, str], list[CatalogModel]] = {}
-    for region in facts.regions:
-        for entry in region.catalog or ():
-            catalog_index.setdefault((id(region), entry.kind.lower(), entry.name), []).append(entry)
-    model_views: dict[tuple[str | None, str | None, str | None], dict[str, Any]] = {}
-    by_model: dict[str, list[str]] = {}
-    by_name: dict[str, list[Deployment]] = {}
-    calls_by_deployment: dict[str, list[ContractCall]] | None = None if facts.contract is None else {}
-    for c in facts.contract or ():
-        calls_by_deployment.setdefault(c.deployment, []).append(c)  # type: ignore[union-attr]
-    for d in facts.deployments:
-        by_name.setdefault(d.name, []).append(d)
-        if d.model_name:
-            by_model.setdefault(d.model_name.lower(), []).append(f"{d.name} ({accounts[d.account_id].name})")
-    for account in facts.accounts:
-        yield Subject(
-            "account", account.id, account.name, {"account": account_views[account.id]}, account_id=account.id
-        )
 
+def account_subjects(index: _Index) -> Iterator[Subject]:
+    for account in index.facts.accounts:
+        document = {"account": index.account_views[account.id]}
+        yield Subject("account", account.id, account.name, document, account_id=account.id)
+
+
+def knowledge_base_subject(kb: KnowledgeBase, today: date) -> Subject:
     checked = kb.checked
-    yield Subject(
-        "knowledge_base",
-        f"knowledge-base:{kb.path}",
-        "knowledge base",
-        {
-            "knowledge": {
-                "checked": str(checked) if checked else None,
-                "age_days": (today - checked).days if checked else UNKNOWN,
-                "models": len(kb.models),
-            }
-        },
-    )
+    document = {
+        "knowledge": {
+            "checked": str(checked) if checked else None,
+            "age_days": (today - checked).days if checked else UNKNOWN,
+            "models": len(kb.models),
+        }
+    }
+    return Subject("knowledge_base", f"knowledge-base:{kb.path}", "knowledge base", document)
 
-    used_usages: dict[tuple[str, str, str], list[str]] = {}
-    probed = evidence.probes_by_deployment(facts.probes)
-    shared_views: dict[tuple[Any, ...], tuple[Any, dict[str, Any], dict[str, Any], Any]] = {}
-    deployment_docs: dict[str, dict[str, Any]] = {}
-    for deployment in facts.deployments:
-        account = accounts[deployment.account_id]
-        region = regions.get((account.subscription_id, account.location))
+
+def deployment_subjects(index: _Index) -> Iterator[Subject]:
+    """One subject per deployment; records the quota lines in use and each deployment's document for the
+    builders that follow (quota lines, contract calls, probes)."""
+    kb, today = index.kb, index.today
+    probed = evidence.probes_by_deployment(index.facts.probes)
+    shared_views: dict[tuple[Any, ...], _Shared] = {}
+    model_views: dict[tuple[str | None, str | None, str | None], dict[str, Any]] = {}
+    for deployment in index.facts.deployments:
+        account = index.accounts[deployment.account_id]
+        region = index.regions.get((account.subscription_id, account.location))
         view_key = (deployment.model_name, deployment.model_version, deployment.sku_name)
         # Deployments of one model version, SKU and format in one region and account kind read the same
         # catalog entry and knowledge: those views are made once and shared (documents are read-only).
         shared_key = (id(region), account.kind.lower(), deployment.model_format, *view_key)
         shared = shared_views.get(shared_key)
         if shared is None:
-            entries = (
-                None
-                if region is None or region.catalog is None
-                else [
-                    m
-                    for m in catalog_index.get((id(region), account.kind.lower(), deployment.model_name or ""), ())
-                    if deployment.model_format is None or m.format.lower() == deployment.model_format.lower()
-                ]
-            )
-            catalog = _catalog_view(entries, deployment, today)
+            catalog = catalog_view(index.catalog_entries(region, account, deployment), deployment, today, account.kind)
             if view_key not in model_views:
                 model_views[view_key] = model_view(kb, *view_key, today)
-            model, disagreements = _with_catalog(model_views[view_key], catalog, kb, deployment)
-            knowledge = {"disagreements": disagreements, "checked": str(kb.checked) if kb.checked else None}
-            shared = shared_views[shared_key] = (catalog, model, knowledge, _lifecycle_view(catalog, model))
+            model, disagreements, compared = with_catalog(model_views[view_key], catalog, kb, deployment)
+            knowledge = {
+                "disagreements": disagreements,
+                "compared": compared,
+                "checked": str(kb.checked) if kb.checked else None,
+            }
+            shared = shared_views[shared_key] = (catalog, model, knowledge, lifecycle_view(catalog, model))
         catalog, model, knowledge, lifecycle = shared
         usage_name = catalog.get("usage_name") if isinstance(catalog, dict) else None
         if usage_name:
-            used_usages.setdefault((account.subscription_id, account.location, usage_name.lower()), []).append(
-                deployment.name
-            )
+            line = (account.subscription_id, account.location, usage_name.lower())
+            index.used_usages.setdefault(line, []).append(deployment.name)
+            index.usage_names.setdefault(line, usage_name)
+        elif catalog is UNKNOWN:
+            index.unlinked.setdefault((account.subscription_id, account.location), []).append(deployment.name)
         mine = probed.get(deployment.id)
         if mine:
             model = evidence.with_probes(model, mine)
-            lifecycle = _lifecycle_view(catalog, model)
+            lifecycle = lifecycle_view(catalog, model)
         document = {
-            "account": account_views[account.id],
-            "deployment": _deployment_view(deployment),
+            "account": index.account_views[account.id],
+            "deployment": deployment_view(deployment),
             "model": model,
             "catalog": catalog,
             "lifecycle": lifecycle,
             "knowledge": knowledge,
-            "quota": _quota_view(region, usage_name) if usage_name or catalog is UNKNOWN else None,
-            "contract": _contract_view(calls_by_deployment, deployment, account),
-            "content_filter": _content_filter_view(facts, deployment),
+            "quota": quota_view(region, usage_name) if usage_name or catalog is UNKNOWN else None,
+            "contract": contract_view(index.calls, deployment, account),
+            "content_filter": content_filter_view(index.facts, deployment),
         }
-        deployment_docs[deployment.id] = document
+        index.deployment_docs[deployment.id] = document
+        name = f"{account.name}/{deployment.name}"
         yield Subject(
             "deployment",
             deployment.id,
-            f"{account.name}/{deployment.name}",
+            name,
             document,
             account_id=account.id,
             deployment=deployment.name,
+            causes=index.deployment_causes.setdefault(deployment.id, index.causes(account, deployment, document)),
         )
 
-    for region in facts.regions:
+
+def quota_subjects(index: _Index) -> Iterator[Subject]:
+    """One subject per quota line some audited deployment draws on (after deployment_subjects). A line that
+    could not be read, or whose deployments' line could not be told (the catalog names it), is a subject
+    too, with unknown numbers and the read failure as the cause: never silence where quota applies."""
+    lines: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for (subscription, location, usage_name), users in index.used_usages.items():
+        lines.setdefault((subscription, location), {})[usage_name] = users
+    for region in index.facts.regions:
+        key = (region.subscription_id, region.location)
+        used = dict(lines.pop(key, {}))
         for usage in region.usages or ():
-            users = used_usages.get((region.subscription_id, region.location, usage.name.lower()))
+            users = used.pop(usage.name.lower(), [])
             if not users:
                 continue
-            numbers = _usage_numbers(usage.name, usage.localized_name, usage.current_value, usage.limit)
+            numbers = usage_numbers(usage.name, usage.localized_name, usage.current_value, usage.limit)
             numbers["deployments"] = sorted(users)
-            target = (
-                f"/subscriptions/{region.subscription_id}/providers/Microsoft.CognitiveServices"
-                f"/locations/{region.location}/usages/{usage.name}"
+            yield _quota_subject(region.subscription_id, region.location, usage.name, numbers)
+        if region.usages is None:
+            why = index.read_failure_at(region.subscription_id, region.location, "usages")
+        else:
+            why = f"the quota usages of {region.location} have no line of this name"
+        for name, users in sorted(used.items()):
+            shown = index.usage_names.get((*key, name), name)
+            yield _unknown_quota(region.subscription_id, region.location, shown, users, why)
+        unlinked = index.unlinked.pop(key, None)
+        if unlinked:
+            why = index.read_failure_at(region.subscription_id, region.location, "catalog")
+            yield _unknown_quota(
+                region.subscription_id, region.location, "?", unlinked, f"which quota line applies is unknown: {why}"
             )
-            yield Subject(
-                "quota_usage",
-                target,
-                f"{region.location}/{usage.name}",
-                {"usage": numbers, "region": {"subscription_id": region.subscription_id, "location": region.location}},
-            )
+    for (subscription, location), unlinked in sorted(index.unlinked.items()):  # a region with no facts at all
+        why = index.read_failure_at(subscription, location, "catalog")
+        yield _unknown_quota(subscription, location, "?", unlinked, f"which quota line applies is unknown: {why}")
 
-    for call in facts.contract or ():
+
+def _quota_subject(subscription: str, location: str, name: str, numbers: dict[str, Any]) -> Subject:
+    target = f"/subscriptions/{subscription}/providers/Microsoft.CognitiveServices/locations/{location}/usages/{name}"
+    document = {"usage": numbers, "region": {"subscription_id": subscription, "location": location}}
+    return Subject("quota_usage", target, f"{location}/{name}", document)
+
+
+def _unknown_quota(subscription: str, location: str, name: str, users: list[str], why: str) -> Subject:
+    numbers: dict[str, Any] = dict.fromkeys(("current", "limit", "available", "utilization", "percent"), UNKNOWN)
+    numbers.update(name=name, localized_name=name, deployments=sorted(users))
+    subject = _quota_subject(subscription, location, name, numbers)
+    return replace(subject, causes={"usage": (Cause.AZURE, why)})
+
+
+def _call_view(call: ContractCall) -> dict[str, Any]:
+    return {
+        "deployment": call.deployment,
+        "api": call.api,
+        "parameters": sorted(call.parameters),
+        "account": call.account,
+        "min_context_tokens": call.min_context_tokens,
+        "tokens_per_minute": call.tokens_per_minute,
+        "roles": list(call.roles),
+        "resolved": True,  # the deployment name is known (see evidence.unresolved_call_subjects)
+        "legacy_sdk": call.sdk == "openai<1",
+        "source": f"{call.location.file}:{call.location.line}" if call.location else call.deployment,
+    }
+
+
+def contract_subjects(index: _Index) -> Iterator[Subject]:
+    """One `contract_call` per call and deployment it reaches (or one for a name that reaches none), and
+    one `contract_parameter` per parameter it sends (after deployment_subjects)."""
+    for call in index.facts.contract or ():
         matches = [
             d
-            for d in by_name.get(call.deployment, ())
-            if call.account is None or accounts[d.account_id].name == call.account
+            for d in index.by_name.get(call.deployment, ())
+            if call.account is None or index.accounts[d.account_id].name == call.account
         ]
-        call_view = {
-            "deployment": call.deployment,
-            "api": call.api,
-            "parameters": sorted(call.parameters),
-            "account": call.account,
-            "min_context_tokens": call.min_context_tokens,
-            "tokens_per_minute": call.tokens_per_minute,
-            "roles": list(call.roles),
-            "resolved": True,  # the deployment name is known (see evidence.unresolved_call_subjects)
-        }
-        suggestions = _suggestions(by_model, call)
-        base = {"call": call_view, "suggestions": suggestions, "suggestions_text": ", ".join(suggestions)}
+        names = suggestions(index.by_model, call)
+        base = {"call": _call_view(call), "suggestions": names, "suggestions_text": ", ".join(names)}
         if not matches:
             document = dict(base, deployment={"exists": False, "name": call.deployment}, model=UNKNOWN, account=UNKNOWN)
+            target = f"contract:{call.deployment}"
             yield Subject(
-                "contract_call",
-                f"contract:{call.deployment}",
-                call.deployment,
-                document,
-                deployment=call.deployment,
-                location=call.location,
+                "contract_call", target, call.deployment, document, deployment=call.deployment, location=call.location
             )
             continue
         for deployment in matches:
-            account = accounts[deployment.account_id]
-            parent = deployment_docs[deployment.id]
+            account = index.accounts[deployment.account_id]
+            parent = index.deployment_docs[deployment.id]
             document = dict(
                 base,
                 deployment=parent["deployment"],
@@ -441,31 +319,42 @@ def build_subjects(facts: Facts, kb: KnowledgeBase, today: date) -> Iterator[Sub
                 account_id=account.id,
                 deployment=deployment.name,
                 location=call.location,
+                causes=index.deployment_causes[deployment.id],
             )
-            table = parent["model"]["parameters"]
             for param, value in sorted(call.parameters.items()):
-                if table is UNKNOWN:
-                    spec: Any = UNKNOWN
-                else:
-                    spec = dict(table.get(param) or {"support": "supported"})
-                param_view = {
-                    **kb.api_parameter(call.api, param),
-                    "name": param,
-                    "value": UNKNOWN if value is None else value,
-                    "support": UNKNOWN if spec is UNKNOWN else spec.get("support"),
-                    "default": UNKNOWN if spec is UNKNOWN else spec.get("default"),
-                    "use_instead": UNKNOWN if spec is UNKNOWN else spec.get("use_instead"),
-                }
                 yield Subject(
                     "contract_parameter",
                     deployment.id,
                     name,
-                    dict(document, param=param_view),
+                    dict(document, param=_param_view(index.kb, call, parent["model"], param, value)),
                     account_id=account.id,
                     deployment=deployment.name,
                     location=call.location,
+                    causes=index.deployment_causes[deployment.id],
                 )
 
-    yield from evidence.unresolved_call_subjects(facts)
-    yield from evidence.probe_subjects(facts, kb, today, accounts, deployment_docs)
-    yield from evidence.planned_subjects(facts, kb, today, accounts)
+
+def _effort(param: str, value: Any) -> Any:
+    """The reasoning effort a parameter asks for: Chat Completions' `reasoning_effort: X`, the Responses
+    API's `reasoning: {effort: X}`; None for any other parameter, UNKNOWN when the contract gives no value."""
+    if param == "reasoning_effort":
+        return UNKNOWN if value is None else value
+    if param == "reasoning":
+        return value.get("effort") if isinstance(value, Mapping) else UNKNOWN
+    return None
+
+
+def _param_view(
+    kb: KnowledgeBase, call: ContractCall, model: Mapping[str, Any], param: str, value: Any
+) -> dict[str, Any]:
+    table = model["parameters"]
+    spec: Any = UNKNOWN if table is UNKNOWN else dict(table.get(param) or {"support": "supported"})
+    return {
+        **kb.api_parameter(call.api, param),
+        "name": param,
+        "value": UNKNOWN if value is None else value,
+        "effort": _effort(param, value),
+        "support": UNKNOWN if spec is UNKNOWN else spec.get("support"),
+        "default": UNKNOWN if spec is UNKNOWN else spec.get("default"),
+        "use_instead": UNKNOWN if spec is UNKNOWN else spec.get("use_instead"),
+    }

@@ -17,23 +17,30 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from auditor.enums import ProbeOutcome
 from auditor.facts import PROBE_ANSWERED, PROBE_UNANSWERED
 from auditor.redact import clean
 
 ANSWERED = PROBE_ANSWERED
 UNANSWERED = PROBE_UNANSWERED
-SKIPPED = "skipped"
-AUTH_FAILURES = ("invalid_key", "invalid_token", "local_auth_disabled", "permission_denied", "network_blocked")
+SKIPPED = ProbeOutcome.SKIPPED
+AUTH_FAILURES = (
+    ProbeOutcome.INVALID_KEY,
+    ProbeOutcome.INVALID_TOKEN,
+    ProbeOutcome.LOCAL_AUTH_DISABLED,
+    ProbeOutcome.PERMISSION_DENIED,
+    ProbeOutcome.NETWORK_BLOCKED,
+)
 
 OPENAI_USER_ROLE = "Cognitive Services OpenAI User"
 OPENAI_USER_ROLE_ID = "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"
-_PARAMETER_CODES = {
-    "unsupported_parameter": "unsupported_parameter",
-    "unknown_parameter": "unsupported_parameter",
-    "unsupported_value": "unsupported_value",
-    "invalid_value": "unsupported_value",
-    "integer_below_min_value": "unsupported_value",
-    "integer_above_max_value": "unsupported_value",
+_PARAMETER_CODES: dict[str, ProbeOutcome] = {
+    "unsupported_parameter": ProbeOutcome.UNSUPPORTED_PARAMETER,
+    "unknown_parameter": ProbeOutcome.UNSUPPORTED_PARAMETER,
+    "unsupported_value": ProbeOutcome.UNSUPPORTED_VALUE,
+    "invalid_value": ProbeOutcome.UNSUPPORTED_VALUE,
+    "integer_below_min_value": ProbeOutcome.UNSUPPORTED_VALUE,
+    "integer_above_max_value": ProbeOutcome.UNSUPPORTED_VALUE,
 }
 _PRINCIPAL = re.compile(r"principal `([^`]+)`")
 _MAX_MESSAGE = 400
@@ -43,7 +50,7 @@ _MAX_MESSAGE = 400
 class Answer:
     """The classified answer of one attempt."""
 
-    outcome: str
+    outcome: ProbeOutcome
     status_code: int | None = None
     error_code: str | None = None
     error_param: str | None = None
@@ -149,13 +156,17 @@ def classify(
     how an unlabelled 401 is read."""
     hints = rate_limit_headers(headers)
     code, param, message, inner = _error_fields(body)
-    base = {"status_code": status, "error_code": code, "error_param": param, "message": message, "rate_limit": hints}
+
+    def answer(outcome: ProbeOutcome, hint: str | None = None, retry_after: float | None = None) -> Answer:
+        """An error answer: what Azure said (status, code, param, message, throttling hints) and our reading."""
+        return Answer(outcome, status, code, param, message, retry_after, hints, hint=hint)
+
     if 200 <= status < 300:
-        return Answer("success", status, rate_limit=hints, tokens=_usage_tokens(body))
+        return Answer(ProbeOutcome.SUCCESS, status, rate_limit=hints, tokens=_usage_tokens(body))
     if 300 <= status < 400:
         host = _host(_lower(headers).get("location", ""))
         return Answer(
-            "unexpected",
+            ProbeOutcome.UNEXPECTED,
             status,
             message=f"HTTP {status} redirect to {_text(host) or 'no Location'}: not followed (the request's "
             "credential would have been sent there), so the deployment's answer is unknown",
@@ -167,106 +178,98 @@ def classify(
             "The deployment was at its rate limit for a single tiny call: raise its capacity, or spread load over more "
             "deployments."
         )
-        return Answer("rate_limited", retry_after=wait, hint=hint, **base)
+        return answer(ProbeOutcome.RATE_LIMITED, hint, retry_after=wait)
     if status == 401:
         if isinstance(body, Mapping) and "statusCode" in body and "error" not in body:
-            return Answer(
-                "invalid_token",
+            return answer(
+                ProbeOutcome.INVALID_TOKEN,
                 hint=(
                     "Azure rejected the Entra token (missing, expired, or issued for another audience): request it for "
                     "the cloud's Cognitive Services scope (e.g. https://cognitiveservices.azure.com/.default)."
                 ),
-                **base,
             )
         if code == "PermissionDenied":
             principal = _PRINCIPAL.search(message or "")
             who = f"principal {principal.group(1)}" if principal else "the calling identity"
-            return Answer(
-                "permission_denied",
+            return answer(
+                ProbeOutcome.PERMISSION_DENIED,
                 hint=(
                     f"Grant {who} the '{OPENAI_USER_ROLE}' role ({OPENAI_USER_ROLE_ID}) on the account: the token is "
                     "valid, but the identity lacks the data action the call needs (Owner and Contributor have no data "
                     "actions)."
                 ),
-                **base,
             )
         if code in ("401", "Unauthorized") or auth == "key":
-            return Answer(
-                "invalid_key",
+            return answer(
+                ProbeOutcome.INVALID_KEY,
                 hint=(
                     "Azure rejected the API key (a wrong key, a key of another account, or a wrong endpoint): use this "
                     "account's key from your secret store, or better, call with Entra ID (unset AZURE_OPENAI_API_KEY) "
                     f"and grant the identity '{OPENAI_USER_ROLE}'."
                 ),
-                **base,
             )
-        return Answer(
-            "invalid_token",
+        return answer(
+            ProbeOutcome.INVALID_TOKEN,
             hint="Azure rejected the Entra token: request a fresh token for the Cognitive Services scope.",
-            **base,
         )
     if status == 403:
         lowered = (message or "").lower()
         if code == "AuthenticationTypeDisabled":
-            return Answer(
-                "local_auth_disabled",
+            return answer(
+                ProbeOutcome.LOCAL_AUTH_DISABLED,
                 hint=(
                     "The account has key authentication disabled (disableLocalAuth): call it with an Entra ID token and "
                     f"the '{OPENAI_USER_ROLE}' role instead of an API key."
                 ),
-                **base,
             )
         if any(word in lowered for word in ("public access", "private endpoint", "firewall", "virtual network")):
-            return Answer(
-                "network_blocked",
+            return answer(
+                ProbeOutcome.NETWORK_BLOCKED,
                 hint=(
                     "The account's network rules refuse this caller: call from a network it allows (its private "
                     "endpoint, an allowed IP range or virtual network)."
                 ),
-                **base,
             )
-        return Answer(
-            "permission_denied",
+        return answer(
+            ProbeOutcome.PERMISSION_DENIED,
             hint=f"Grant the calling identity the '{OPENAI_USER_ROLE}' role on the account.",
-            **base,
         )
     if status == 404:
         if code == "DeploymentNotFound":
-            return Answer(
-                "deployment_not_found",
+            return answer(
+                ProbeOutcome.DEPLOYMENT_NOT_FOUND,
                 hint=(
                     "Create the deployment or fix the name the app passes as model=; if it was created in the last five "
                     "minutes, wait and probe again."
                 ),
-                **base,
             )
-        return Answer(
-            "unexpected", hint="The endpoint answered 404 for the data-plane path: check the account endpoint.", **base
+        return answer(
+            ProbeOutcome.UNEXPECTED,
+            hint="The endpoint answered 404 for the data-plane path: check the account endpoint.",
         )
     if status == 400:
         if code == "OperationNotSupported":
-            return Answer("api_not_supported", hint="Call this deployment through an API its model serves.", **base)
+            return answer(ProbeOutcome.API_NOT_SUPPORTED, hint="Call this deployment through an API its model serves.")
         if code == "content_filter":
             categories = _filtered(inner)
             which = f" (filtered: {', '.join(categories)})" if categories else ""
-            return Answer(
-                "content_filter",
+            return answer(
+                ProbeOutcome.CONTENT_FILTER,
                 hint=(
                     f"The content filter blocked a neutral one-word prompt{which}: review the deployment's content "
                     "filter policy; it will block real users too."
                 ),
-                **base,
             )
         if code in _PARAMETER_CODES:
-            return Answer(_PARAMETER_CODES[code], **base)
-        return Answer("unexpected", **base)
+            return answer(_PARAMETER_CODES[code])
+        return answer(ProbeOutcome.UNEXPECTED)
     if status == 408:
-        return Answer("timeout", **base)
+        return answer(ProbeOutcome.TIMEOUT)
     if status >= 500:
-        return Answer("server_error", **base)
-    return Answer("unexpected", **base)
+        return answer(ProbeOutcome.SERVER_ERROR)
+    return answer(ProbeOutcome.UNEXPECTED)
 
 
-def failure(kind: str, detail: str) -> Answer:
+def failure(kind: ProbeOutcome, detail: str) -> Answer:
     """A call that got no HTTP answer: `timeout`, `connection_error` or `unexpected` (e.g. no token)."""
     return Answer(kind, message=_text(detail))

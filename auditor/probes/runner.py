@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from auditor.clouds import Cloud
+from auditor.enums import ProbeOutcome
 from auditor.facts import Account, Facts, ProbeResult, ProbeSummary
 from auditor.knowledge import KnowledgeBase
 from auditor.probes import ProbeOptions
@@ -40,7 +41,7 @@ from auditor.redact import clean, register
 
 _INPUT_ALLOWANCE = 32
 """Tokens reserved for the one-word input and the request's framing, on top of the output limit."""
-_RETRIED = ("rate_limited", "server_error", "timeout", "connection_error")
+_RETRIED = (ProbeOutcome.RATE_LIMITED, ProbeOutcome.SERVER_ERROR, ProbeOutcome.TIMEOUT, ProbeOutcome.CONNECTION_ERROR)
 
 
 class Budget:
@@ -205,11 +206,11 @@ class ProbeRunner:
         except openai.APIStatusError as exc:
             answer = classify(exc.status_code, _body(exc.response), exc.response.headers, auth=probe.auth)
         except openai.APITimeoutError:
-            answer = failure("timeout", f"no answer within {self._options.timeout:g} s")
+            answer = failure(ProbeOutcome.TIMEOUT, f"no answer within {self._options.timeout:g} s")
         except openai.APIConnectionError as exc:
-            answer = failure("connection_error", f"could not connect: {type(exc.__cause__ or exc).__name__}")
+            answer = failure(ProbeOutcome.CONNECTION_ERROR, f"could not connect: {type(exc.__cause__ or exc).__name__}")
         except Exception as exc:  # a credential that yields no token, a bug: unknown, never a crash
-            answer = failure("unexpected", clean(f"{type(exc).__name__}: {exc}", limit=300))
+            answer = failure(ProbeOutcome.UNEXPECTED, clean(f"{type(exc).__name__}: {exc}", limit=300))
         return answer, (time.perf_counter() - started) * 1000.0
 
     # -- one probe, with bounded retries ----------------------------------------------------------------
@@ -219,7 +220,7 @@ class ProbeRunner:
             account_id=probe.account.id,
             deployment=probe.deployment,
             api=probe.api,
-            outcome="skipped",
+            outcome=ProbeOutcome.SKIPPED,
             parameter=probe.parameter,
             value=probe.value,
             deployment_id=probe.deployment_id,
@@ -289,7 +290,7 @@ class ProbeRunner:
         if probe.api_key and message:  # an echoed credential never reaches a fact or a report
             message = message.replace(probe.api_key, "***")
         if probe.parameter is None and outcome in ("unsupported_parameter", "unsupported_value"):
-            outcome = "unexpected"
+            outcome = ProbeOutcome.UNEXPECTED
             message = (
                 f"the minimal probe request itself was refused ({answer.error_code} on {answer.error_param}): {message}"
             )

@@ -16,10 +16,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from auditor.clouds import Cloud
-from auditor.engine.conditions import UNKNOWN
 from auditor.facts import Account, ContractCall, Deployment, Facts
 from auditor.knowledge import KnowledgeBase, model_view
 from auditor.probes import AuthCheck, ProbeOptions
+from auditor.unknown import UNKNOWN
 
 PROBED_APIS = ("chat_completions", "responses")
 PROMPT = "ping"

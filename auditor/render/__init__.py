@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, cast
 
@@ -19,13 +20,51 @@ from auditor.results import Report
 
 Writer = Callable[[Report, BinaryIO], None]
 
-FORMATS: Mapping[str, tuple[str, Writer]] = {
-    "html": ("report.html", write_html),
-    "junit": ("junit.xml", write_junit),
-    "json": ("report.json", write_json),
-    "sarif": ("report.sarif", lambda report, out: write_sarif(report, None, out)),
-    "markdown": ("summary.md", write_markdown),
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """What a writer may need beyond the report."""
+
+    root: Path
+    """Absolute directory that file locations in the output (SARIF) are relative to."""
+
+
+FormatWriter = Callable[[Report, BinaryIO, RenderOptions], None]
+
+
+@dataclass(frozen=True)
+class OutputFormat:
+    """One output format: its --format name, the file it writes in --out, and how to write it."""
+
+    name: str
+    filename: str
+    write: FormatWriter
+
+
+def _report_only(write: Writer) -> FormatWriter:
+    """A writer that needs nothing but the report."""
+
+    def writer(report: Report, out: BinaryIO, options: RenderOptions) -> None:
+        write(report, out)
+
+    return writer
+
+
+def _sarif(report: Report, out: BinaryIO, options: RenderOptions) -> None:
+    write_sarif(report, options.root, out)
+
+
+FORMATS: dict[str, OutputFormat] = {
+    f.name: f
+    for f in (
+        OutputFormat("html", "report.html", _report_only(write_html)),
+        OutputFormat("junit", "junit.xml", _report_only(write_junit)),
+        OutputFormat("json", "report.json", _report_only(write_json)),
+        OutputFormat("sarif", "report.sarif", _sarif),
+        OutputFormat("markdown", "summary.md", _report_only(write_markdown)),
+    )
 }
+"""Every output format, in the order --format all writes them: the one table a new format is added to."""
 DEFAULT_FORMATS = "html,junit,json,sarif,markdown"
 
 
@@ -64,20 +103,20 @@ def write_reports(report: Report, out_dir: Path, formats: tuple[str, ...], *, ro
     runs into one directory do not collide; every byte passes the redacting writer (no registered secret
     reaches a file). `root` (absolute; the working directory by default) is what SARIF file locations are
     relative to."""
-    root = root or Path.cwd()
+    options = RenderOptions(root=root or Path.cwd())
     out_dir.mkdir(parents=True, exist_ok=True)
     mode = _file_mode()
     partial: list[tuple[Path, Path]] = []
     try:
         with paused_gc():
             for name in formats:
-                filename, writer = FORMATS[name]
-                fd, created = tempfile.mkstemp(dir=out_dir, prefix=f".{filename}.", suffix=".partial")
-                partial.append((Path(created), out_dir / filename))
+                output = FORMATS[name]
+                fd, created = tempfile.mkstemp(dir=out_dir, prefix=f".{output.filename}.", suffix=".partial")
+                partial.append((Path(created), out_dir / output.filename))
                 os.fchmod(fd, mode)
                 with open(fd, "wb", buffering=1 << 20) as raw:
                     out = cast(BinaryIO, RedactingWriter(raw))
-                    write_sarif(report, root, out) if name == "sarif" else writer(report, out)
+                    output.write(report, out, options)
                     out.flush()
         for temporary, path in partial:
             os.replace(temporary, path)

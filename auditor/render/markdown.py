@@ -10,7 +10,7 @@ import re
 from typing import BinaryIO
 
 from auditor.redact import printable
-from auditor.results import Finding, Report, Severity, Status
+from auditor.results import Finding, Report, Severity, Status, TargetStatus
 
 MAX_ROWS = 25
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
@@ -36,36 +36,36 @@ def _order(f: Finding) -> tuple[int, int, str, str]:
 
 def render_markdown(report: Report) -> str:
     s = report.summary()
-    fails, by_status = s["failed_by_severity"], s["by_status"]
-    if fails["error"]:
+    fails, by_status = s.failed_by_severity, s.by_status
+    if fails[Severity.ERROR]:
         verdict = "❌ failing"
-    elif not report.complete or by_status["unknown"]:
+    elif not report.complete or by_status[Status.UNKNOWN]:
         verdict = "⚠️ incomplete"
-    elif fails["warning"]:
+    elif fails[Severity.WARNING]:
         verdict = "⚠️ warnings"
     else:
         verdict = "✅ passing"
     lines = [
         f"## Azure OpenAI deployment audit: {verdict}",
         "",
-        f"{s['targets']} account(s), {s['deployments']} deployment(s), rule set {md(report.ruleset)}, "
+        f"{s.targets} account(s), {s.deployments} deployment(s), rule set {md(report.ruleset)}, "
         f"auditor {md(report.tool_version)}, {report.generated_at.strftime('%Y-%m-%d %H:%M UTC')}.",
         "",
         "| errors | warnings | info | unknown | waived | passed |",
         "|---:|---:|---:|---:|---:|---:|",
-        f"| {fails['error']} | {fails['warning']} | {fails['info']} | {by_status['unknown']} | {by_status['waived']} "
-        f"| {by_status['pass']} |",
+        f"| {fails[Severity.ERROR]} | {fails[Severity.WARNING]} | {fails[Severity.INFO]} | {by_status[Status.UNKNOWN]} "
+        f"| {by_status[Status.WAIVED]} | {by_status[Status.PASS]} |",
         "",
     ]
-    drift = s.get("drift")
+    drift = s.drift
     if drift is not None:
         lines += [
-            f"Since the baseline: **{drift['new']} new**, {drift['resolved']} resolved, "
-            f"{drift['deployment_changes']} deployment change(s).",
+            f"Since the baseline: **{drift.new} new**, {drift.resolved} resolved, "
+            f"{drift.deployment_changes} deployment change(s).",
             "",
         ]
     for target in report.targets:
-        if target.status != "complete":
+        if target.status is not TargetStatus.COMPLETE:
             lines.append(f"> **Incomplete:** {md(target.name)}: {md('; '.join(target.reasons))}")
     if not report.complete:
         lines.append("")

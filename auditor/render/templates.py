@@ -97,8 +97,8 @@ def _sections(report: Report) -> list[Section]:
     inventory: dict[str, list[Any]] = {}
     for row in report.deployments:
         inventory.setdefault(row.account_id, []).append(row)
-    for target in report.targets:  # an account with no findings still gets its section
-        by_account.setdefault(target.id, [])
+    for t in report.targets:  # an account with no findings still gets its section
+        by_account.setdefault(t.id, [])
     sections = []
     for account_id, findings in by_account.items():
         target = targets.get(account_id)

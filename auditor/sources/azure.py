@@ -1,5 +1,6 @@
 """The enumerator: reads accounts, deployments, the location catalog and quota through the
-management SDK, and turns SDK objects into the fact model. The only module that knows SDK shapes.
+management SDK, and turns SDK objects into the fact model (through sources/arm_shapes.py, which with this
+module is all that knows SDK shapes).
 
 Read-only by construction: it calls list/get operations and nothing else (no listKeys, no writes).
 """
@@ -8,26 +9,31 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, replace
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from auditor.clouds import Cloud
-from auditor.errors import AuditorError, InputError, SignInError, TargetNotFoundError
+from auditor.enums import Discovery
+from auditor.errors import AuditorError, SignInError, TargetNotFoundError
 from auditor.facts import (
     Account,
     CatalogModel,
-    CatalogSku,
     CollectionGap,
-    ContentFilter,
     ContentFilterPolicy,
     Deployment,
     QuotaUsage,
-    RateLimit,
     Region,
 )
+from auditor.sources.arm_shapes import AccountRef as AccountRef
+from auditor.sources.arm_shapes import account_from_sdk as account_from_sdk
+from auditor.sources.arm_shapes import catalog_model_from_sdk as catalog_model_from_sdk
+from auditor.sources.arm_shapes import deployment_from_sdk as deployment_from_sdk
+from auditor.sources.arm_shapes import rai_policy_from_sdk as rai_policy_from_sdk
+from auditor.sources.arm_shapes import usage_from_sdk as usage_from_sdk
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -39,6 +45,13 @@ RESOURCE_GRAPH_QUERY = (
     "| order by id asc"
 )
 DISCOVERY_MODES = ("auto", "resource-graph", "list")
+DEPLOYMENTS_API_VERSION = "2026-03-01"
+"""The api-version deployments are listed with. The installed SDK (14.1) sends 2025-09-01, whose schema has no
+`deploymentState`; 2026-03-01, the newest stable, has it (stable/2026-03-01/examples/GetDeployment.json). Its
+deployment body is the 2025-09-01 one plus fields (deploymentState, serviceTier, routing ...), so the SDK's models
+still read every field they know and `deploymentState` is read off the raw page. Where ARM refuses the version (a
+cloud that does not have it yet), the SDK's own version is used and the state is unknown."""
+_API_VERSION_REFUSED = ("InvalidApiVersionParameter", "NoRegisteredProviderFound", "InvalidResourceType")
 T = TypeVar("T")
 
 SIGN_IN_HELP = (
@@ -47,183 +60,6 @@ SIGN_IN_HELP = (
     "managed identity or GitHub Actions workload identity (azure/login with OIDC) is configured. "
     "The identity needs the Reader role (or Cognitive Services Usages Reader for quota) on the subscriptions to audit."
 )
-
-
-@dataclass(frozen=True)
-class AccountRef:
-    """Where an account lives, parsed from its ARM id."""
-
-    subscription_id: str
-    resource_group: str
-    name: str
-
-    @classmethod
-    def parse(cls, resource_id: str) -> AccountRef:
-        parts = resource_id.strip("/").split("/")
-        lowered = [p.lower() for p in parts]
-        try:
-            sub = parts[lowered.index("subscriptions") + 1]
-            rg = parts[lowered.index("resourcegroups") + 1]
-            provider = lowered.index("microsoft.cognitiveservices")
-            if lowered[provider + 1] != "accounts":
-                raise ValueError
-            name = parts[provider + 2]
-        except (ValueError, IndexError):
-            raise InputError(
-                f"not an Azure OpenAI account resource ID: {resource_id!r} "
-                "(expected /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.CognitiveServices/accounts/NAME)"
-            ) from None
-        return cls(sub, rg, name)
-
-
-def _str(value: Any) -> str | None:
-    if value is None:
-        return None
-    return str(getattr(value, "value", value))
-
-
-def _date(value: Any) -> date | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
-
-
-def _rate_limits(items: Iterable[Any] | None) -> tuple[RateLimit, ...]:
-    return tuple(
-        RateLimit(
-            key=str(getattr(r, "key", None) or ""),
-            count=float(r.count or 0),
-            renewal_period=float(r.renewal_period or 0),
-        )
-        for r in items or ()
-        if r is not None and r.count is not None
-    )
-
-
-def account_from_sdk(item: Any) -> Account:
-    """Normalise an SDK `Account` into the fact model."""
-    ref = AccountRef.parse(item.id)
-    props = item.properties
-    acls = getattr(props, "network_acls", None) if props else None
-    encryption = getattr(props, "encryption", None) if props else None
-    identity = getattr(item, "identity", None)
-    return Account(
-        id=item.id,
-        name=item.name,
-        subscription_id=ref.subscription_id,
-        resource_group=ref.resource_group,
-        location=(item.location or "").replace(" ", "").lower(),
-        kind=item.kind or "",
-        sku_name=item.sku.name if item.sku else None,
-        endpoint=props.endpoint if props else None,
-        endpoints=dict(props.endpoints or {}) if props else {},
-        custom_subdomain=props.custom_sub_domain_name if props else None,
-        provisioning_state=_str(props.provisioning_state) if props else None,
-        disable_local_auth=props.disable_local_auth if props else None,
-        public_network_access=_str(props.public_network_access) if props else None,
-        network_default_action=_str(acls.default_action) if acls else None,
-        network_ip_rules=tuple(r.value for r in (acls.ip_rules or ()) if r.value) if acls else (),
-        network_virtual_network_rules=tuple(r.id for r in (acls.virtual_network_rules or ()) if r.id) if acls else (),
-        private_endpoint_connections=tuple(c.id or c.name or "" for c in (props.private_endpoint_connections or ()))
-        if props
-        else (),
-        identity_type=_str(identity.type) if identity else None,
-        encryption_key_source=_str(encryption.key_source) if encryption else None,
-        restrict_outbound_network_access=props.restrict_outbound_network_access if props else None,
-        tags=dict(item.tags or {}),
-    )
-
-
-def deployment_from_sdk(item: Any, account_id: str) -> Deployment:
-    """Normalise an SDK `Deployment` into the fact model."""
-    props = item.properties
-    model = props.model if props else None
-    return Deployment(
-        id=item.id,
-        name=item.name,
-        account_id=account_id,
-        model_format=model.format if model else None,
-        model_name=model.name if model else None,
-        model_version=model.version if model else None,
-        sku_name=item.sku.name if item.sku else None,
-        sku_capacity=item.sku.capacity if item.sku else None,
-        version_upgrade_option=_str(props.version_upgrade_option) if props else None,
-        rai_policy_name=props.rai_policy_name if props else None,
-        provisioning_state=_str(props.provisioning_state) if props else None,
-        capabilities=dict(props.capabilities or {}) if props else {},
-        rate_limits=_rate_limits(props.rate_limits) if props else (),
-    )
-
-
-def rai_policy_from_sdk(item: Any) -> ContentFilterPolicy:
-    """Normalise an SDK `RaiPolicy` (a content filter policy)."""
-    props = item.properties
-    return ContentFilterPolicy(
-        name=item.name,
-        type=_str(props.type) if props else None,
-        mode=_str(props.mode) if props else None,
-        base_policy_name=props.base_policy_name if props else None,
-        filters=tuple(
-            ContentFilter(f.name or "", _str(f.source), f.enabled, f.blocking, _str(f.severity_threshold))
-            for f in (props.content_filters or ())
-            if props
-        )
-        if props
-        else (),
-    )
-
-
-def catalog_model_from_sdk(item: Any) -> CatalogModel | None:
-    """Normalise one entry of `models.list(location)`."""
-    model = item.model
-    if model is None or not model.name:
-        return None
-    deprecation = model.deprecation
-    replacement = getattr(model, "replacement_config", None)
-    skus = tuple(
-        CatalogSku(
-            name=sku.name or "",
-            usage_name=sku.usage_name,
-            deprecation_date=_date(sku.deprecation_date),
-            capacity_default=sku.capacity.default if sku.capacity else None,
-            capacity_maximum=sku.capacity.maximum if sku.capacity else None,
-            rate_limits=_rate_limits(sku.rate_limits),
-        )
-        for sku in model.skus or ()
-    )
-    return CatalogModel(
-        kind=item.kind or "",
-        format=model.format or "",
-        name=model.name,
-        version=model.version or "",
-        lifecycle_status=_str(model.lifecycle_status),
-        is_default_version=bool(model.is_default_version),
-        capabilities=dict(model.capabilities or {}),
-        inference_deprecation=_date(deprecation.inference) if deprecation else None,
-        fine_tune_deprecation=_date(deprecation.fine_tune) if deprecation else None,
-        skus=skus,
-        replacement_name=getattr(replacement, "target_model_name", None) if replacement else None,
-        replacement_version=getattr(replacement, "target_model_version", None) if replacement else None,
-    )
-
-
-def usage_from_sdk(item: Any) -> QuotaUsage:
-    """Normalise one entry of `usages.list(location)`."""
-    name = item.name
-    return QuotaUsage(
-        name=(name.value if name else "") or "",
-        localized_name=name.localized_value if name else None,
-        current_value=float(item.current_value or 0),
-        limit=float(item.limit or 0),
-        unit=_str(item.unit),
-    )
 
 
 def describe_azure_error(exc: BaseException) -> str:
@@ -389,15 +225,17 @@ class AzureEnumerator:
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
 
-    def _client(self, subscription_id: str) -> Any:
+    def _client(self, subscription_id: str, api_version: str | None = None) -> Any:
         from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 
+        key = f"{subscription_id}@{api_version or 'sdk'}"
         with self._lock:
-            if subscription_id not in self._clients:
-                self._clients[subscription_id] = CognitiveServicesManagementClient(
-                    self._credential, subscription_id, **self._client_kwargs
-                )
-            return self._clients[subscription_id]
+            if key not in self._clients:
+                kwargs = dict(self._client_kwargs)
+                if api_version:
+                    kwargs["api_version"] = api_version
+                self._clients[key] = CognitiveServicesManagementClient(self._credential, subscription_id, **kwargs)
+            return self._clients[key]
 
     def _call(self, what: Callable[[], T]) -> T:
         """Run one SDK read; a credential problem becomes a SignInError."""
@@ -417,11 +255,15 @@ class AzureEnumerator:
         from azure.mgmt.subscription import SubscriptionClient
 
         client = SubscriptionClient(self._credential, **self._client_kwargs)
-        return self._call(
-            lambda: sorted(
-                s.subscription_id for s in drain(client.subscriptions.list(), "the subscriptions") if s.subscription_id
-            )
-        )
+
+        def ids() -> list[str]:
+            # The SDK types its read-only attributes as None (set by the deserializer), hence the annotation.
+            found: list[str | None] = [
+                s.subscription_id for s in drain(client.subscriptions.list(), "the subscriptions")
+            ]
+            return sorted(sid for sid in found if sid)
+
+        return self._call(ids)
 
     def query_accounts(self, subscription_ids: Sequence[str]) -> list[Account]:
         """Every Azure OpenAI / AI services account in the subscriptions, in one paged Resource Graph query."""
@@ -439,8 +281,8 @@ class AzureEnumerator:
                 query=RESOURCE_GRAPH_QUERY,
                 options=QueryRequestOptions(result_format="objectArray", skip_token=skip_token, top=1000),
             )
-            response = self._call(lambda request=request: client.resources(request))
-            data: Any = response.data or []
+            response = self._call(partial(client.resources, request))
+            data: Any = response.data or []  # objectArray: a list with one dict per row
             if not isinstance(data, list):
                 raise PageLoopError(f"Resource Graph answered `data` of type {type(data).__name__}, not a list")
             rows.extend(data)
@@ -488,9 +330,10 @@ class AzureEnumerator:
         return account_from_sdk(item)
 
     def list_deployments(self, account: Account) -> list[Deployment]:
-        """The account's deployments, with `deploymentState` (Running/Paused) read off the raw pages:
-        newer api-versions send it, but the SDK's models (14.x) drop it."""
-        client = self._client(account.subscription_id)
+        """The account's deployments at DEPLOYMENTS_API_VERSION, with `deploymentState` (Running/Paused) read off
+        the raw pages (the SDK's 14.x models drop it); at the SDK's own version where ARM refuses that one."""
+        from azure.core.exceptions import HttpResponseError
+
         states: dict[str, str] = {}
 
         def remember_states(response: Any) -> None:
@@ -503,12 +346,22 @@ class AzureEnumerator:
                 if state and item.get("id"):
                     states[str(item["id"]).lower()] = str(state)
 
-        items = self._call(
-            lambda: drain(
-                client.deployments.list(account.resource_group, account.name, raw_response_hook=remember_states),
-                "the deployment list",
+        def read(api_version: str | None) -> list[Any]:
+            client = self._client(account.subscription_id, api_version)
+            return self._call(
+                lambda: drain(
+                    client.deployments.list(account.resource_group, account.name, raw_response_hook=remember_states),
+                    "the deployment list",
+                )
             )
-        )
+
+        try:
+            items = read(DEPLOYMENTS_API_VERSION)
+        except HttpResponseError as exc:
+            if exc.status_code != 400 or getattr(exc.error, "code", None) not in _API_VERSION_REFUSED:
+                raise
+            states.clear()
+            items = read(None)
         return [replace(deployment_from_sdk(d, account.id), state=states.get(str(d.id).lower())) for d in items]
 
     def list_content_filter_policies(self, account: Account) -> list[ContentFilterPolicy]:
@@ -537,7 +390,7 @@ def discover_accounts(
     subscriptions: Sequence[str],
     resource_group: str | None,
     *,
-    discovery: str = "auto",
+    discovery: Discovery = Discovery.AUTO,
     pool: Executor | None = None,
     gaps: list[CollectionGap] | None = None,
 ) -> tuple[list[Account], str]:
@@ -548,7 +401,7 @@ def discover_accounts(
     fails becomes a gap there (the others are still listed); without, its fault is raised."""
     how = "list"
     found: list[Account] | None = None
-    if discovery == "resource-graph" or (discovery == "auto" and len(subscriptions) > 1):
+    if discovery is Discovery.RESOURCE_GRAPH or (discovery is Discovery.AUTO and len(subscriptions) > 1):
         try:
             found = enumerator.query_accounts(subscriptions)
             how = "resource-graph"
@@ -586,7 +439,7 @@ def resolve_accounts(
     all_accounts: bool,
     subscriptions: Sequence[str],
     resource_group: str | None,
-    discovery: str = "auto",
+    discovery: Discovery = Discovery.AUTO,
     pool: Executor | None = None,
     gaps: list[CollectionGap] | None = None,
 ) -> tuple[list[Account], tuple[str, ...]]:

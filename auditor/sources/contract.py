@@ -10,7 +10,8 @@ deployments:
     tokens_per_minute: 60000      # optional
     roles: [system, user]         # optional: the message roles it sends
   reasoner:                       # a list when the app calls one deployment in several ways
-    - {api: responses, parameters: [reasoning_effort]}
+    - {api: chat_completions, parameters: {reasoning_effort: medium}}   # Chat Completions: a flat string
+    - {api: responses, parameters: {reasoning: {effort: medium}}}       # Responses: a mapping (reasoning.effort)
   env:AZURE_OPENAI_DEPLOYMENT:    # a name read from the environment (written by `audit contract scan`)
     - api: chat_completions
       default: chat-prod          # optional: the default the code gives; the audit's own environment wins
@@ -29,11 +30,15 @@ from typing import Any
 
 from auditor.errors import InputError
 from auditor.facts import ContractCall, SourceLocation, UnresolvedCall
-from auditor.yamlfile import LineList, load_yaml, reject_unknown_keys
+from auditor.yamlfile import LineDict, LineList, load_yaml, reject_unknown_keys
 
 APIS = ("chat_completions", "responses", "completions", "embeddings")
 _CALL_KEYS = {"api", "parameters", "account", "min_context_tokens", "tokens_per_minute", "roles", "source", "default"}
-_UNRESOLVED_KEYS = {"api", "source", "model", "why", "parameters"}
+# written by `audit contract scan`: other values the name takes, the framework or wrapper the call goes
+# through, the SDK generation (openai<1), the api-version the client sends, a note on how it was resolved
+_SCAN_KEYS = {"alternatives", "via", "sdk", "api_version", "note"}
+_CALL_KEYS |= _SCAN_KEYS
+_UNRESOLVED_KEYS = {"api", "source", "model", "why", "parameters", "via", "sdk", "api_version"}
 
 
 def _source(path: Path, raw: Any, line: int) -> SourceLocation | None:
@@ -60,6 +65,7 @@ def _call(path: Path, name: str, raw: Any, line: int) -> ContractCall:
         params = {str(p): None for p in params}
     if not isinstance(params, Mapping):
         raise InputError(f"{path}:{line}: deployment {name!r}: parameters must be a mapping or a list of names")
+    params = _reasoning(path, name, params, line)
     for key in ("min_context_tokens", "tokens_per_minute"):
         value = raw.get(key)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
@@ -79,7 +85,36 @@ def _call(path: Path, name: str, raw: Any, line: int) -> ContractCall:
         tokens_per_minute=raw.get("tokens_per_minute"),
         location=_source(path, raw, line) or SourceLocation(str(path), line),
         roles=tuple(roles),
+        sdk=str(raw["sdk"]) if raw.get("sdk") is not None else None,
     )
+
+
+def _reasoning(path: Path, name: str, params: Mapping[str, Any], line: int) -> dict[str, Any]:
+    """Keep the two APIs' reasoning parameters apart, as openai-python's signatures do: Chat Completions
+    takes `reasoning_effort: <effort>`, the Responses API `reasoning: {effort: <effort>}` (`reasoning.effort:
+    X` is accepted as shorthand for the latter). Either sent to the other API is the app's error, which the
+    rules report; a value of the wrong shape is a malformed contract."""
+    result = {str(k): v for k, v in params.items() if str(k) != "reasoning.effort"}
+    if "reasoning.effort" in params:
+        nested = result.get("reasoning")
+        if nested is not None and not isinstance(nested, Mapping):
+            raise InputError(
+                f"{path}:{line}: deployment {name!r}: give reasoning either as reasoning: {{effort: X}} or as reasoning.effort: X"
+            )
+        result["reasoning"] = {**(nested or {}), "effort": params["reasoning.effort"]}
+    reasoning = result.get("reasoning")
+    if reasoning is not None and not isinstance(reasoning, Mapping):
+        raise InputError(
+            f"{path}:{line}: deployment {name!r}: reasoning must be a mapping such as {{effort: {reasoning}}} "
+            f"(the Responses API's parameter); Chat Completions takes reasoning_effort: {reasoning}"
+        )
+    effort = result.get("reasoning_effort")
+    if isinstance(effort, (Mapping, list)):
+        raise InputError(
+            f"{path}:{line}: deployment {name!r}: reasoning_effort is a single value such as medium "
+            "(Chat Completions); the Responses API takes reasoning: {effort: medium}"
+        )
+    return result
 
 
 def load_contract(path: Path | str) -> tuple[ContractCall, ...]:
@@ -95,7 +130,7 @@ def load_contract_document(
     passed in by the CLI) nor by a `default:`."""
     path = Path(path)
     document = load_yaml(path, what="contract")
-    if not isinstance(document, Mapping) or not isinstance(document.get("deployments"), Mapping):
+    if not isinstance(document, LineDict) or not isinstance(document.get("deployments"), LineDict):
         raise InputError(f"{path}:1: a contract needs a top-level `deployments:` mapping of deployment names")
     extra = sorted(set(map(str, document)) - {"deployments", "application", "unresolved"})
     if extra:
@@ -107,7 +142,7 @@ def load_contract_document(
         line = deployments.key_lines.get(str(name), 1)
         entries = raw if isinstance(raw, list) else [raw]
         for index, entry in enumerate(entries):
-            entry_line = raw.item_lines[index] if isinstance(raw, list) else line
+            entry_line = raw.item_lines[index] if isinstance(raw, LineList) else line
             call = _call(path, str(name), entry, entry_line)
             default = entry.get("default")
             if not str(name).startswith("env:"):
@@ -165,6 +200,7 @@ def _unresolved(path: Path, raw: Any) -> list[UnresolvedCall]:
                 why=str(entry.get("why") or "not given"),
                 location=_source(path, entry, line) or SourceLocation(str(path), line),
                 parameters=dict(params) if isinstance(params, Mapping) else {},
+                sdk=str(entry["sdk"]) if entry.get("sdk") is not None else None,
             )
         )
     return found

@@ -10,16 +10,19 @@ only after apply, leaves the field None and says so in `PlannedDeployment.unreso
 from __future__ import annotations
 
 import contextlib
+import json.decoder
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from json.decoder import scanstring
 from pathlib import Path
 from typing import Any
 
 from auditor.errors import InputError, TargetNotFoundError
 from auditor.facts import PlannedDeployment, SourceLocation
 from auditor.yamlfile import LineDict, LineList, load_yaml, read_input, reject_unknown_keys
+
+_scanstring: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
+"""The json module's string scanner (C where available); public in json.decoder, absent from typeshed."""
 
 DEPLOYMENT_TYPE = "microsoft.cognitiveservices/accounts/deployments"
 ACCOUNT_TYPE = "microsoft.cognitiveservices/accounts"
@@ -83,7 +86,7 @@ class _JsonReader:
             return self.array(pos)
         if char == '"':
             try:
-                return scanstring(self.text, pos + 1)
+                return _scanstring(self.text, pos + 1)
             except ValueError as exc:
                 raise self.fail(pos, str(exc).split(":")[0]) from None
         for word, meaning in _WORDS.items():
@@ -106,7 +109,7 @@ class _JsonReader:
             if not self.text.startswith('"', pos):
                 raise self.fail(pos, "expected a property name in double quotes")
             key_line = self.line(pos)
-            key, pos = scanstring(self.text, pos + 1)
+            key, pos = _scanstring(self.text, pos + 1)
             pos = self.skip(pos)
             if not self.text.startswith(":", pos):
                 raise self.fail(pos, "expected ':'")
@@ -242,7 +245,7 @@ class _Expression:
         return raw
 
     def expression(self, text: str, original: str) -> Any:
-        tokens = [(m.lastgroup, m.group(m.lastgroup)) for m in _TOKEN.finditer(text)]
+        tokens = [(m.lastgroup, m.group(m.lastgroup or 0)) for m in _TOKEN.finditer(text)]
         if "".join(t[1] for t in tokens).replace(" ", "") != text.replace(" ", ""):
             raise Unresolvable(f"{original} is not an expression this reader understands")
         self._tokens, self._pos, self._original = tokens, 0, original
@@ -263,10 +266,10 @@ class _Expression:
 
     def _call_or_literal(self) -> Any:
         kind, text = self._peek()
-        if kind == "string":
+        if kind == "string" and text is not None:
             self._pos += 1
             return text[1:-1].replace("''", "'")
-        if kind == "number":
+        if kind == "number" and text is not None:
             self._pos += 1
             return int(text)
         if kind != "name":
@@ -526,9 +529,9 @@ def _terraform_plan(plan: Mapping[str, Any], path: Path) -> list[PlannedDeployme
             target = next(
                 (r for r in references if r.startswith("azurerm_cognitive_account.") and r.count(".") == 1), None
             )
-            resource = accounts.get(target or "")
-            if resource is not None and (resource.get("values") or {}).get("name"):
-                account = str(resource["values"]["name"])
+            created = accounts.get(target or "")
+            if created is not None and (created.get("values") or {}).get("name"):
+                account = str(created["values"]["name"])
                 unresolved.append(
                     f"account: {account} is created by this plan ({target}); its region and quota can "
                     "only be checked once it exists"

@@ -25,7 +25,7 @@ from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
-from auditor.demo.simulator import SimulatedTenant
+from auditor.demo.sim import SimulatedTenant
 from tests.benchmarks import machine, publish
 from tests.benchmarks.fleet import fleet_spec
 

@@ -4,12 +4,9 @@ measures the time of a full audit, not of its failures)."""
 
 from __future__ import annotations
 
-from importlib.resources import files
 from typing import Any
 
-import yaml
-
-from auditor.demo.simulator import TenantSpec
+from auditor.demo.sim import TenantSpec, default_tenant_data
 
 REGIONS = ("eastus2", "swedencentral", "westus3", "francecentral", "japaneast", "uksouth")
 MODELS = (  # (model, version, sku) offered in every region below
@@ -23,12 +20,19 @@ MODELS = (  # (model, version, sku) offered in every region below
 
 def fleet_spec(*, accounts: int = 20, deployments: int = 500, subscriptions: int = 3) -> TenantSpec:
     """`accounts` accounts over `subscriptions` subscriptions and the six regions, `deployments` in all."""
-    demo = yaml.safe_load(files("auditor.demo").joinpath("tenant.yaml").read_text(encoding="utf-8"))
+    demo = default_tenant_data()
     offered = {(m, v) for m, v, _ in MODELS}
-    for entry in demo["catalog"]:
-        model = entry["model"]
-        if (model["name"], str(model["version"])) in offered:
+    catalog: list[dict[str, Any]] = []
+    everywhere: set[tuple[str, str]] = set()
+    for entry in demo["catalog"]:  # the demo has one entry per location and version: offer these everywhere, once
+        offer = (entry["model"]["name"], str(entry["model"]["version"]))
+        if offer in offered:
+            if offer in everywhere:
+                continue
+            everywhere.add(offer)
             entry["offeredIn"] = list(REGIONS)
+        catalog.append(entry)
+    demo["catalog"] = catalog
     subs: list[dict[str, Any]] = []
     for s in range(subscriptions):
         subs.append(

@@ -1,3 +1,5 @@
+# mypy: disable-error-code="arg-type"
+# The SDK types read-only attributes as Optional; this deliberately naive client dereferences them as written.
 """What a person would write to check a fleet with the same SDKs: everything in turn, one call at a time.
 
 For every account, for every deployment: read the region's model catalog and quota (again), then probe

@@ -1,4 +1,8 @@
-"""A progress bar for long runs, on stderr, only where a person is watching."""
+"""A progress bar for long runs, on stderr, only where a person is watching.
+
+The CLI owns it: the pipeline reports through the `auditor.audit.Progress` protocol (add/advance) and never
+writes to the terminal itself.
+"""
 
 from __future__ import annotations
 

@@ -9,11 +9,15 @@ import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor._version import __version__
 from auditor.errors import AuditorError, ExitCode, InputError
 from auditor.redact import RecordingCredential, guard_logging, printable, redact, register_environment
+
+if TYPE_CHECKING:
+    from auditor.enums import FailOn
+    from auditor.results import Report
 
 EXAMPLES = """\
 examples:
@@ -291,14 +295,18 @@ def _validate_evidence(args: argparse.Namespace) -> None:
 
 def _validate(args: argparse.Namespace) -> None:
     _validate_evidence(args)
-    if args.fail_on not in ("error", "warning", "info", "never"):
-        raise InputError(f"unknown --fail-on value {args.fail_on!r}: choose error, warning, info or never")
+    from auditor.enums import Discovery, FailOn, choices
+
+    if args.fail_on not in set(FailOn):
+        raise InputError(f"unknown --fail-on value {args.fail_on!r}: choose {choices(FailOn)}")
+    args.fail_on = FailOn(args.fail_on)
     if args.concurrency < 1 or args.concurrency > 64:
         raise InputError(f"--concurrency must be between 1 and 64, not {args.concurrency}")
     if args.ca_bundle is not None and not args.ca_bundle.is_file():
         raise InputError(f"--ca-bundle {args.ca_bundle}: file not found")
-    if args.discovery not in ("auto", "resource-graph", "list"):
-        raise InputError(f"unknown --discovery value {args.discovery!r}: choose auto, resource-graph or list")
+    if args.discovery not in set(Discovery):
+        raise InputError(f"unknown --discovery value {args.discovery!r}: choose {choices(Discovery)}")
+    args.discovery = Discovery(args.discovery)
     if not args.demo and not args.resource and not args.all_accounts and not args.plan:
         raise InputError("say what to audit: --resource NAME_OR_ID, --all, --plan FILE, or --demo (see audit --help)")
     from auditor.clouds import get_cloud
@@ -308,23 +316,42 @@ def _validate(args: argparse.Namespace) -> None:
     args.cloud_obj = get_cloud(args.cloud, args.management_endpoint)
 
 
-def _print_summary(report: Any, paths: Sequence[Path], exit_code: int, fail_on: str) -> None:
-    from auditor.results import Status
+def _print_unknowns(report: Report, fail_on: FailOn) -> None:
+    """Every unknown at or above the gate, with the missing fact, its cause (knowledge base or Azure read)
+    and how to settle it; and an audit that audited nothing, said so."""
+    from auditor.engine.causes import SETTLE
+    from auditor.results import Severity, Status
+
+    if not report.targets:
+        for gap in report.gaps:
+            print(f"  INCOMPLETE {gap}"[:220])
+    if fail_on == "never":
+        return
+    threshold = Severity(fail_on).rank
+    unknown = [f for f in report.findings if f.status is Status.UNKNOWN and f.severity.rank >= threshold]
+    unknown.sort(key=lambda f: (-f.severity.rank, f.rule_id, f.target_name))
+    for f in unknown:
+        cause = f.cause.value.replace("_", " ") if f.cause else "unknown cause"
+        print(f"  UNKNOWN {f.severity.value.upper():7} {f.rule_id:16} {f.target_name}: {f.reason} [{cause}]")
+        if f.cause is not None:
+            print(f"      settle: {SETTLE[f.cause]} (waiver rule: {f.rule_id})")
+
+
+def _print_summary(report: Report, paths: Sequence[Path], exit_code: int, fail_on: FailOn) -> None:
+    from auditor.results import Severity, Status, TargetStatus
 
     s = report.summary()
-    fails = s["failed_by_severity"]
+    fails, by_status = s.failed_by_severity, s.by_status
     print(
-        f"Audited {s['targets']} account(s), {s['deployments']} deployment(s): "
-        f"{fails['error']} error(s), {fails['warning']} warning(s), {fails['info']} info, "
-        f"{s['by_status']['pass']} passed, {s['by_status']['unknown']} unknown."
+        f"Audited {s.targets} account(s), {s.deployments} deployment(s): "
+        f"{fails[Severity.ERROR]} error(s), {fails[Severity.WARNING]} warning(s), {fails[Severity.INFO]} info, "
+        f"{by_status[Status.PASS]} passed, {by_status[Status.UNKNOWN]} unknown."
     )
-    if s["by_status"]["waived"]:
-        print(f"  {s['by_status']['waived']} finding(s) waived (see the reports for owners and expiry dates)")
-    if "drift" in s:
-        d = s["drift"]
-        print(
-            f"  Since the baseline: {d['new']} new, {d['resolved']} resolved, {d['deployment_changes']} deployment change(s)"
-        )
+    if by_status[Status.WAIVED]:
+        print(f"  {by_status[Status.WAIVED]} finding(s) waived (see the reports for owners and expiry dates)")
+    if s.drift is not None:
+        d = s.drift
+        print(f"  Since the baseline: {d.new} new, {d.resolved} resolved, {d.deployment_changes} deployment change(s)")
     failing = [f for f in report.findings if f.status is Status.FAIL]
     failing.sort(key=lambda f: (-f.severity.rank, f.rule_id, f.target_name))
     for f in failing[:12]:
@@ -332,9 +359,10 @@ def _print_summary(report: Any, paths: Sequence[Path], exit_code: int, fail_on: 
     if len(failing) > 12:
         print(f"  … and {len(failing) - 12} more in the reports")
     for target in report.targets:
-        if target.status != "complete":
+        if target.status is not TargetStatus.COMPLETE:
             print(printable(f"  INCOMPLETE {target.name}: {'; '.join(target.reasons)}")[:220])
-    probes = getattr(report, "probe_summary", None)
+    _print_unknowns(report, fail_on)
+    probes = s.probes
     if probes:
         print(
             f"Probes: {probes['probes']} probe(s), {probes['calls']} of {probes['max_calls']} call(s), "
@@ -347,7 +375,7 @@ def _print_summary(report: Any, paths: Sequence[Path], exit_code: int, fail_on: 
     print(f"Result: {meaning} (exit {exit_code})")
 
 
-def _append_step_summary(report: Any) -> None:
+def _append_step_summary(report: Report) -> None:
     """In GitHub Actions, add the Markdown summary to the job's summary page ($GITHUB_STEP_SUMMARY)."""
     target = os.environ.get("GITHUB_STEP_SUMMARY", "").strip()
     if not target:
@@ -366,7 +394,7 @@ def _demo_environment(stack: ExitStack, args: argparse.Namespace) -> tuple[Any, 
     from azure.identity import DefaultAzureCredential
 
     from auditor.clouds import get_cloud
-    from auditor.demo.simulator import SimulatedTenant
+    from auditor.demo.sim import SimulatedTenant
 
     tenant = stack.enter_context(SimulatedTenant())
     saved = {k: os.environ.get(k) for k in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER")}
@@ -425,6 +453,7 @@ def run(argv: Sequence[str]) -> int:
     subscriptions = tuple(args.subscription) or tuple(
         s for s in [os.environ.get("AZURE_SUBSCRIPTION_ID", "").strip()] if s
     )
+    verify: str | bool
     with ExitStack() as stack:
         if args.demo:
             credential, verify = _demo_environment(stack, args)
@@ -453,7 +482,7 @@ def run(argv: Sequence[str]) -> int:
             plan=args.plan,
             probe=_probe_options(args, demo=args.demo),
         )
-        from auditor.progress import BarProgress, wants_bar
+        from auditor.cli.progress import BarProgress, wants_bar
 
         progress = stack.enter_context(BarProgress()) if wants_bar(args.quiet) else None
         report = run_audit(
@@ -537,12 +566,19 @@ def run_contract(argv: Sequence[str]) -> int:
     parser.add_argument(
         "--application", metavar="NAME", help="the application name to record (default: the directory name)"
     )
+    parser.add_argument(
+        "--include-tests",
+        action="store_true",
+        help="also scan tests/ directories, test_*.py and conftest.py (left out by default: mocks are not calls)",
+    )
     args = parser.parse_args(argv[1:])
-    result = scan(args.path)
+    result = scan(args.path, include_tests=args.include_tests)
     application = args.application or (args.path.resolve().name if args.path.is_dir() else args.path.stem)
     text = contract_yaml(result, str(args.path), application)
     for problem in result.skipped:
         print(printable(f"audit: warning: {problem}"), file=sys.stderr)
+    for note in result.notes:
+        print(printable(f"audit: note: {note}"), file=sys.stderr)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text, encoding="utf-8")

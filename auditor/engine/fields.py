@@ -1,0 +1,179 @@
+"""The fields each kind of subject declares: what a rule may read. Rule files are checked against these
+when they load, so a typo in a field path (`account.disable_local_authh`) is an input error naming the file,
+line and path with a did-you-mean, instead of a rule that silently judges every subject on a value that is
+always missing. tests/test_fields.py builds real subjects and checks their documents against the same
+declarations, so the two cannot drift apart. A rule reading a new fact declares it here.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from auditor.knowledge import MODEL_FACTS
+
+ANY = "*"
+"""A value whose inside a rule may read freely (capabilities, parameter tables, notes keyed by fact)."""
+
+Spec = Mapping[str, Any]  # name -> None (a value), ANY, or a nested Spec
+
+
+def _leaves(*names: str) -> dict[str, Any]:
+    return dict.fromkeys(names)
+
+
+ACCOUNT = _leaves(
+    "id", "name", "kind", "location", "subscription_id", "resource_group", "sku_name", "endpoint",
+    "custom_subdomain", "provisioning_state", "disable_local_auth", "local_auth_enabled", "public_network_access",
+    "network_default_action", "network_ip_rules", "private_endpoint_count", "identity_type", "has_managed_identity",
+    "encryption_key_source", "restrict_outbound_network_access", "responses_api_region", "deployment_count",
+)  # fmt: skip
+DEPLOYMENT = {
+    **_leaves(
+        "exists", "id", "name", "model_format", "model_name", "model_version", "sku_name", "sku_capacity",
+        "version_upgrade_option", "rai_policy_name", "provisioning_state", "tokens_per_minute", "state",
+    ),
+    "capabilities": ANY,
+}  # fmt: skip
+MODEL = {
+    **_leaves(*MODEL_FACTS),
+    **_leaves(
+        "known", "name", "family", "kind", "responses_only", "rejected_parameters_text", "reasoning_effort_values",
+        "gated_features", "version_known",
+    ),
+    "parameters": ANY,
+    "reasoning_effort": ANY,
+    "registration": _leaves("required", "link", "as_of"),
+    "retirement": _leaves("date", "days_left", "replacement", "status"),
+    "disputed": ANY,
+    "gaps": ANY,
+}  # fmt: skip
+CATALOG = {
+    **_leaves(
+        "model_offered", "version_offered", "sku_offered", "offered", "versions", "skus", "default_version",
+        "is_default_version", "lifecycle_status", "deprecation_date", "days_to_deprecation", "usage_name",
+        "replacement",
+    ),
+    "capabilities": ANY,
+}  # fmt: skip
+LIFECYCLE = _leaves("retirement_date", "days_left", "source", "replacement", "status")
+USAGE = _leaves("name", "localized_name", "current", "limit", "available", "utilization", "percent")
+CALL = _leaves(
+    "deployment", "api", "parameters", "account", "min_context_tokens", "tokens_per_minute", "roles", "resolved",
+    "expression", "why", "source",
+)  # fmt: skip
+PARAM = {
+    **_leaves(
+        "chat_only", "responses_only", "wrong_api", "other_api_name", "name", "effort", "support", "default",
+        "use_instead",
+    ),
+    "value": ANY,  # what the app sends, a mapping for some parameters (reasoning, response_format)
+}  # fmt: skip
+PROBE = {**_leaves(
+    "kind", "api", "api_name", "parameter", "setting", "outcome", "answered", "completed", "status_code",
+    "error_code", "error_param", "message", "latency_ms", "attempts", "throttled", "retry_after", "rate_limit_text",
+    "tokens", "auth", "label", "label_text", "called_by_app", "hint", "evidence", "kb_expected", "kb_disagreement",
+), "value": ANY}  # fmt: skip
+PLAN = _leaves(
+    "name", "account", "account_found", "model_name", "model_version", "version_given", "sku_name", "sku_capacity",
+    "registration_approved", "action", "format", "unresolved", "unresolved_text",
+)  # fmt: skip
+CONTENT_FILTER = _leaves("named", "found", "name", "type", "mode", "disabled_filters", "non_blocking_filters")
+
+_CALL_DOCUMENT = {
+    "call": CALL,
+    "suggestions": None,
+    "suggestions_text": None,
+    "deployment": DEPLOYMENT,
+    "model": MODEL,
+    "account": ACCOUNT,
+    "catalog": CATALOG,
+    "quota": USAGE,
+    "lifecycle": LIFECYCLE,
+}
+
+_RESOLVED_CALL = {k: v for k, v in CALL.items() if k not in ("expression", "why", "source")}
+
+SUBJECT_FIELDS: Mapping[str, Spec] = {
+    "account": {"account": ACCOUNT},
+    "knowledge_base": {"knowledge": _leaves("checked", "age_days", "models")},
+    "deployment": {
+        "account": ACCOUNT,
+        "deployment": DEPLOYMENT,
+        "model": MODEL,
+        "catalog": CATALOG,
+        "lifecycle": LIFECYCLE,
+        "knowledge": {"disagreements": ANY, "compared": None, "checked": None},
+        "quota": USAGE,
+        "contract": _leaves("present", "file_given", "apis"),
+        "content_filter": CONTENT_FILTER,
+    },
+    "quota_usage": {"usage": {**USAGE, "deployments": None}, "region": _leaves("subscription_id", "location")},
+    "contract_call": _CALL_DOCUMENT,
+    "contract_parameter": {**_CALL_DOCUMENT, "call": _RESOLVED_CALL, "param": PARAM},
+    "probe": {"probe": PROBE, "account": ACCOUNT, "deployment": DEPLOYMENT, "model": MODEL},
+    "planned_deployment": {
+        "plan": PLAN,
+        "account": ACCOUNT,
+        "model": MODEL,
+        "catalog": CATALOG,
+        "lifecycle": LIFECYCLE,
+        "quota": {**USAGE, "plan_total": None, "plan_deployments": None},
+        "contract": _leaves("present", "apis", "unsupported_apis"),
+    },
+}
+
+
+def _paths(spec: Spec, prefix: str = "") -> Iterator[str]:
+    for name, inner in spec.items():
+        path = f"{prefix}{name}"
+        yield path
+        if isinstance(inner, Mapping):
+            yield from _paths(inner, path + ".")
+
+
+def declared(kind: str, path: str) -> bool:
+    """Whether subjects of `kind` declare `path` (a dotted field path)."""
+    node: Any = SUBJECT_FIELDS.get(kind)
+    for part in path.split("."):
+        if node is ANY:
+            return True
+        if not isinstance(node, Mapping) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def suggestion(kind: str, path: str) -> str | None:
+    """The declared path closest to a mistyped one."""
+    spec = SUBJECT_FIELDS.get(kind)
+    if spec is None:
+        return None
+    close = difflib.get_close_matches(path, list(_paths(spec)), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\}")
+
+
+def condition_paths(condition: Any) -> Iterator[str]:
+    """Every field path a condition reads, its `{field: ...}` operands included."""
+    if not isinstance(condition, Mapping):
+        return
+    for key in ("allOf", "anyOf"):
+        for child in condition.get(key) or ():
+            yield from condition_paths(child)
+    if "not" in condition:
+        yield from condition_paths(condition["not"])
+    if "field" in condition:
+        yield str(condition["field"])
+        for value in condition.values():
+            if isinstance(value, Mapping) and set(value) == {"field"}:
+                yield str(value["field"])
+
+
+def template_paths(text: str | None) -> Iterator[str]:
+    """The field paths a message template fills in."""
+    yield from _PLACEHOLDER.findall(text or "")

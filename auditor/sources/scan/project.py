@@ -1,0 +1,269 @@
+"""The project being scanned: pass-1 summaries of every module and the look-ups across them (a module
+named by an import, a class and its project bases, attributes assigned on shared objects)."""
+
+from __future__ import annotations
+
+import ast
+import re
+from bisect import bisect_left
+from pathlib import Path
+
+from auditor.sources.scan.calls import CALL_NAMES, sdk_shape
+from auditor.sources.scan.collect import LazyScope, ModuleSummary, attr_key, class_info, collect
+from auditor.sources.scan.frameworks import FRAMEWORK_CLASSES
+from auditor.sources.scan.model import Assignment, Branch, ClassInfo, Scope
+from auditor.sources.scan.resolve import Ctx
+
+
+def _called_name(func: ast.expr) -> str | None:
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return None
+
+
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_CALLED = re.compile(r"([A-Za-z_]\w*)\s*\(")
+_BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def summarize(tree: ast.Module, module: str, display: str, is_package: bool, text: str) -> ModuleSummary:
+    """Pass 1 for one module: its scope, imports, classes, attributes set on objects, wrapper functions around
+    an SDK call (model= one of their parameters), the names it calls and the lines pass 2 must look at.
+
+    Only statements are walked; calls are found in the text (`name(`), a superset that costs a regex instead
+    of a walk of every expression. Functions spanning a line with an SDK-shaped call are walked for wrappers."""
+    scope = Scope("<module>", kind="module")
+    collect(tree.body, scope)
+    summary = ModuleSummary(module, display, is_package, scope, set())
+    for number, line in enumerate(text.splitlines(), 1):
+        if "(" not in line:
+            continue
+        for name in _CALLED.findall(line):
+            summary.called.setdefault(name, []).append(number)
+            if name in CALL_NAMES or name in FRAMEWORK_CLASSES or name == "partial":
+                summary.lines.add(number)
+            elif name == "set_default_openai_api" and "chat_completions" in line:
+                summary.sets_chat_default = True
+    wanted = sorted(summary.lines)
+    summary.statements = [_extent(node) for node in tree.body]
+    stack: list[tuple[ast.stmt, Scope, str | None, Branch | None]] = [(node, scope, None, None) for node in tree.body]
+    while stack:
+        node, unit, cls, branch = stack.pop()
+        if isinstance(node, _FUNCTIONS):
+            inner = LazyScope(node, cls)
+            stack.extend((child, inner, cls, None) for child in node.body)
+            if wanted and _spans(node, wanted):
+                _wrappers(summary, node)
+            continue
+        if isinstance(node, ast.ClassDef):
+            summary.classes[node.name] = class_info(node, module)
+            stack.extend((child, unit, node.name, None) for child in node.body)
+            continue
+        if isinstance(node, ast.Import):
+            summary.imports.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.module and not node.level:
+                summary.imports.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                _remember(summary, target, node.value, unit, cls, branch)
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            _remember(summary, node.target, node.value, unit, cls, branch)
+        elif isinstance(node, ast.If):
+            stack.extend((child, unit, cls, Branch(node.test, False, tuple(node.body))) for child in node.body)
+            stack.extend((child, unit, cls, Branch(node.test, True, tuple(node.orelse))) for child in node.orelse)
+            continue
+        for block in _BLOCKS:
+            for child in getattr(node, block, ()):
+                if isinstance(child, ast.stmt):
+                    stack.append((child, unit, cls, branch))
+                else:  # an except handler or a match case: their statements
+                    stack.extend((grandchild, unit, cls, branch) for grandchild in child.body)
+    return summary
+
+
+def _extent(node: ast.stmt) -> tuple[int, int]:
+    """A statement's first line (its decorators included) and last line."""
+    first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))])
+    return first, node.end_lineno or node.lineno
+
+
+def _spans(node: ast.stmt, lines: list[int]) -> bool:
+    """Whether a statement (with its decorators) spans one of the sorted `lines`."""
+    return spans(_extent(node), lines)
+
+
+def spans(extent: tuple[int, int], lines: list[int]) -> bool:
+    index = bisect_left(lines, extent[0])
+    return index < len(lines) and lines[index] <= extent[1]
+
+
+def only_statements(text: str, statements: list[tuple[int, int]], lines: list[int]) -> str:
+    """The source with only the top-level statements spanning `lines`, the others blanked (line numbers
+    kept): pass 2 parses what can hold a call, not the whole file again."""
+    source = text.splitlines()
+    kept = [""] * len(source)
+    for extent in statements:
+        if spans(extent, lines):
+            kept[extent[0] - 1 : extent[1]] = source[extent[0] - 1 : extent[1]]
+    return "\n".join(kept) + "\n"
+
+
+def _wrappers(summary: ModuleSummary, function: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+    stack: list[ast.AST] = list(function.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (*_FUNCTIONS, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.Call):
+            _wrapper(summary, node, function)
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def _remember(
+    summary: ModuleSummary, target: ast.expr, value: ast.expr, scope: Scope, cls: str | None, branch: Branch | None
+) -> None:
+    if isinstance(target, ast.Name) or not isinstance(target, (ast.Attribute, ast.Subscript)):
+        return
+    if isinstance(scope, LazyScope):
+        scope.materialize()
+    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
+        if cls is not None and cls in summary.classes and scope.kind != "module":
+            summary.classes[cls].self_attrs.setdefault(target.attr, []).append((Assignment(value, branch), scope))
+        return
+    key = attr_key(target)
+    if key is not None:
+        summary.attrs.setdefault(key, []).append((Assignment(value, branch), scope))
+
+
+def _wrapper(summary: ModuleSummary, call: ast.Call, function: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+    """`def complete(model, **kw): client.chat.completions.create(model=model, **kw)`: remember which
+    parameter carries the deployment name, so call sites can be followed (one level)."""
+    if sdk_shape(call) is None:
+        return
+    model = next((k.value for k in call.keywords if k.arg == "model"), None)
+    if not isinstance(model, ast.Name):
+        return
+    positional = [a.arg for a in (*function.args.posonlyargs, *function.args.args)]
+    names = positional + [a.arg for a in function.args.kwonlyargs]
+    if model.id not in names:
+        return
+    index = positional.index(model.id) if model.id in positional else -1
+    if positional and positional[0] in ("self", "cls") and index > 0:
+        index -= 1
+    forwards = function.args.kwarg is not None and any(
+        k.arg is None and isinstance(k.value, ast.Name) and k.value.id == function.args.kwarg.arg for k in call.keywords
+    )
+    summary.wrappers[function.name] = (model.id, index, forwards)
+
+
+class Project:
+    """Every module's summary, keyed by module name."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.modules: dict[str, ModuleSummary] = {}
+
+    def add(self, summary: ModuleSummary) -> None:
+        self.modules[summary.module] = summary
+
+    def module_scope_of(self, module: str) -> Scope:
+        summary = self.modules.get(module)
+        return summary.scope if summary else Scope("<module>", kind="module")
+
+    def _absolute(self, importer: str, module: str) -> str:
+        if not module.startswith("."):
+            return module
+        level = len(module) - len(module.lstrip("."))
+        summary = self.modules.get(importer)
+        base = importer.split(".") if importer else []
+        base = base if summary is not None and summary.is_package else base[:-1]
+        base = base[: len(base) - (level - 1)] if level > 1 else base
+        rest = module.lstrip(".")
+        return ".".join([p for p in base if p] + ([rest] if rest else []))
+
+    def module_scope(self, importer: str, module: str) -> tuple[str, Scope] | None:
+        """The module named by an import in `importer` (relative imports resolved; the scan root may sit
+        inside the package, so a unique match on the last part of the name is accepted)."""
+        name = self._absolute(importer, module)
+        summary = self.modules.get(name)
+        if summary is None:
+            last = name.split(".")[-1]
+            matches = [m for m in self.modules if m == last or m.endswith("." + last)]
+            summary = self.modules.get(matches[0]) if len(matches) == 1 else None
+        return (summary.module, summary.scope) if summary else None
+
+    def find_class(self, module: str, name: str) -> ClassInfo | None:
+        summary = self.modules.get(module)
+        if summary is not None and name in summary.classes:
+            return summary.classes[name]
+        if summary is not None and name in summary.scope.imported:
+            source, member = summary.scope.imported[name]
+            owner = self.module_scope(module, source)
+            if owner is not None and member and owner[0] != module:
+                found = self.modules[owner[0]].classes.get(member)
+                if found is not None:
+                    return found
+        matches = [s.classes[name] for s in self.modules.values() if name in s.classes]
+        return matches[0] if len(matches) == 1 else None
+
+    def class_chain(self, cls: ClassInfo) -> list[ClassInfo]:
+        """The class and its bases defined in the project, nearest first."""
+        chain = [cls]
+        index = 0
+        while index < len(chain) and len(chain) < 16:
+            for base in chain[index].bases:
+                found = self.find_class(chain[index].module, base.split(".")[-1])
+                if found is not None and found not in chain:
+                    chain.append(found)
+            index += 1
+        return chain
+
+    def class_ctx(self, cls: ClassInfo) -> Ctx:
+        return Ctx(cls.module, (self.module_scope_of(cls.module),))
+
+    def attribute_assignments(self, module: str, key: str) -> list[tuple[Assignment, Ctx]]:
+        """Assignments to `bp.openai_model` / `app.config[X]`: in this module, in the module the base name
+        is imported from, else (for config-style keys) anywhere in the project when the key is unique."""
+
+        def located(summary: ModuleSummary, wanted: str) -> list[tuple[Assignment, Ctx]]:
+            return [
+                (
+                    assignment,
+                    Ctx(summary.module, (summary.scope,) if scope.kind == "module" else (summary.scope, scope)),
+                )
+                for assignment, scope in summary.attrs.get(wanted, [])
+            ]
+
+        summary = self.modules.get(module)
+        if summary is not None:
+            found = located(summary, key)
+            if found:
+                return found
+            head, _, rest = key.partition(".")
+            origin = summary.scope.imported.get(head)
+            if origin is not None and origin[1] and rest:
+                owner = self.module_scope(module, origin[0])
+                if owner is not None and owner[0] != module:
+                    found = located(self.modules[owner[0]], f"{origin[1]}.{rest}")
+                    if found:
+                        return found
+        if "[" in key:
+            suffix = "." + key.split("[")[0].split(".")[-1] + "[" + key.split("[", 1)[1]
+            everywhere = [
+                (other, wanted)
+                for other in self.modules.values()
+                for wanted in other.attrs
+                if wanted.endswith(suffix) or wanted == suffix[1:]
+            ]
+            if len({w for _, w in everywhere}) == 1:
+                return [item for other, wanted in everywhere for item in located(other, wanted)]
+        return []
+
+    def wrapper_names(self) -> set[str]:
+        return {name for summary in self.modules.values() for name in summary.wrappers}
+
+    def chat_default(self) -> bool:
+        return any(s.sets_chat_default for s in self.modules.values())

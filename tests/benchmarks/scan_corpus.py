@@ -1,0 +1,122 @@
+"""Measure `audit contract scan` on a corpus of real applications checked out OUTSIDE the repository
+(nothing of theirs is copied here): per app, calls found, deployment names resolved, unresolved by reason.
+
+    python -m tests.benchmarks.scan_corpus /work/corpus            # every directory under it is one app
+    python -m tests.benchmarks.scan_corpus /work/corpus --scanner /tmp/old/code_scan.py   # an older scanner
+
+`--scanner` loads `scan()` from another file (e.g. `git show main:auditor/sources/code_scan.py`), so the
+before/after figures in the README come from the same counting. Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import re
+import sys
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+_REASONS = [  # (pattern in an older scanner's why:, reason code) — the new scanner gives the code itself
+    (r"no model= keyword", "no-model-keyword"),
+    (r"argument `", "function-argument"),
+    (r"attribute", "attribute"),
+    (r"assigned more than once|computed in", "assigned-several-times"),
+    (r"f-string", "f-string"),
+    (r"outside the scanned code|another module", "other-module"),
+    (r"cannot see defined", "undefined-name"),
+    (r"computed name", "computed-env-name"),
+    (r"not a deployment name", "not-a-name"),
+    (r"expression", "expression"),
+]
+
+
+def _reason(call: Any) -> str:
+    code = getattr(call, "reason", None)
+    if code:
+        return str(code)
+    why = call.why or ""
+    return next((code for pattern, code in _REASONS if re.search(pattern, why)), "other")
+
+
+def _kind(call: Any) -> str:
+    """openai SDK call, pre-1.0 SDK, framework class (its package), a wrapper's call site, or a partial."""
+    via = getattr(call, "via", None)
+    if getattr(call, "sdk", None):
+        return str(call.sdk)
+    if not via:
+        return "openai"
+    if via == "functools.partial" or "()" in via:
+        return "wrapper"
+    return str(via).split(".")[0]
+
+
+def _load_scanner(path: str | None) -> Callable[..., Any]:
+    if path is None:
+        from auditor.sources.code_scan import scan
+
+        return scan
+    spec = importlib.util.spec_from_file_location("_scanner_under_test", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module.scan
+
+
+def measure(app: Path, scan: Callable[..., Any]) -> dict[str, Any]:
+    result = scan(app)
+    calls = list(result.calls)
+    literal = sum(1 for c in calls if c.deployment and not c.deployment.startswith("env:"))
+    env = sum(1 for c in calls if c.deployment and c.deployment.startswith("env:"))
+    unresolved = Counter(_reason(c) for c in calls if c.deployment is None)
+    kinds = Counter(_kind(c) for c in calls)
+    return {
+        "app": app.name,
+        "calls": len(calls),
+        "resolved_literal": literal,
+        "resolved_env": env,
+        "unresolved": sum(unresolved.values()),
+        "unresolved_by_reason": dict(unresolved.most_common()),
+        "with_alternatives": sum(1 for c in calls if getattr(c, "alternatives", ())),
+        "by_kind": dict(kinds.most_common()),
+        "skipped_files": len(result.skipped),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("corpus", type=Path, help="a directory holding one checked-out app per subdirectory")
+    parser.add_argument("--scanner", help="a code_scan.py file to load scan() from (default: this checkout)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args(argv)
+    scan = _load_scanner(args.scanner)
+    rows = [measure(app, scan) for app in sorted(p for p in args.corpus.iterdir() if p.is_dir())]
+    total: dict[str, Any] = {"app": "TOTAL", "unresolved_by_reason": Counter(), "by_kind": Counter()}
+    for row in rows:
+        for key, value in row.items():
+            if isinstance(value, int):
+                total[key] = total.get(key, 0) + value
+        total["unresolved_by_reason"].update(row["unresolved_by_reason"])
+        total["by_kind"].update(row["by_kind"])
+    total["unresolved_by_reason"] = dict(total["unresolved_by_reason"].most_common())
+    total["by_kind"] = dict(total["by_kind"].most_common())
+    rows.append(total)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'app':58} {'calls':>5} {'lit':>4} {'env':>4} {'unres':>5} {'alt':>3}  unresolved by reason")
+    for row in rows:
+        reasons = ", ".join(f"{k} {v}" for k, v in row["unresolved_by_reason"].items())
+        print(
+            f"{row['app']:58} {row['calls']:>5} {row['resolved_literal']:>4} {row['resolved_env']:>4} "
+            f"{row['unresolved']:>5} {row['with_alternatives']:>3}  {reasons}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

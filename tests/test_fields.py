@@ -1,0 +1,67 @@
+"""The declared fields of each subject kind (auditor/engine/fields.py) are the fields its documents carry:
+every key a real subject document has is declared, and every declared key appears on some document, so the
+load-time check of rule paths can neither reject a real field nor accept one that is never there."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+from auditor.engine.fields import ANY, SUBJECT_FIELDS, declared
+from auditor.engine.subjects import build_subjects
+from auditor.enums import ProbeOutcome
+from auditor.facts import PlannedDeployment, ProbeResult, UnresolvedCall
+from tests.conftest import ACCOUNT_ID, make_deployment
+from tests.test_precision import SCENARIOS, tenant_state
+
+
+def _keys(document: Mapping[str, Any], prefix: str = "") -> Iterator[str]:
+    for key, value in document.items():
+        path = f"{prefix}{key}"
+        yield path
+        if isinstance(value, Mapping):
+            yield from _keys(value, path + ".")
+
+
+def _declared_paths(spec: Any, prefix: str = "") -> Iterator[str]:
+    for key, inner in spec.items():
+        yield f"{prefix}{key}"
+        if isinstance(inner, Mapping):
+            yield from _declared_paths(inner, f"{prefix}{key}.")
+
+
+def _rich_facts() -> list[Any]:
+    facts = [tenant_state(s) for s in SCENARIOS]
+    base = facts[0]
+    deployment = make_deployment("chat")
+    probe = ProbeResult(ACCOUNT_ID, "chat", "chat_completions", ProbeOutcome.SUCCESS, deployment_id=deployment.id)
+    plan = PlannedDeployment("acct", "new", "gpt-4o", "2024-11-20", "GlobalStandard", 10)
+    unresolved = UnresolvedCall(api="responses", expression="model", why="an argument")
+    facts.append(
+        replace(base, deployments=(deployment,), probes=(probe,), planned=(plan,), contract_unresolved=(unresolved,))
+    )
+    return facts
+
+
+def test_documents_carry_exactly_the_declared_fields(kb) -> None:
+    seen: dict[str, set[str]] = {kind: set() for kind in SUBJECT_FIELDS}
+    for facts in _rich_facts():
+        for subject in build_subjects(facts, kb, date(2026, 12, 3)):
+            assert subject.kind in SUBJECT_FIELDS, subject.kind
+            for path in _keys(subject.document):
+                assert declared(subject.kind, path), f"{subject.kind} documents carry {path}, not declared"
+                seen[subject.kind].add(path)
+    for kind, spec in SUBJECT_FIELDS.items():
+        never = [p for p in _declared_paths(spec) if p not in seen[kind] and not _under_any(spec, p)]
+        assert not never, f"{kind}: declared but on no document: {never}"
+
+
+def _under_any(spec: Any, path: str) -> bool:
+    node = spec
+    for part in path.split(".")[:-1]:
+        node = node.get(part) if isinstance(node, Mapping) else None
+        if node is ANY:
+            return True
+    return False
