@@ -13,7 +13,7 @@ from auditor.engine.fields import ANY, SUBJECT_FIELDS, declared
 from auditor.engine.subjects import build_subjects
 from auditor.enums import ProbeOutcome
 from auditor.facts import PlannedDeployment, ProbeResult, UnresolvedCall
-from tests.conftest import ACCOUNT_ID, make_deployment
+from tests.conftest import ACCOUNT_ID, catalog_for, make_deployment, make_facts
 from tests.test_precision import SCENARIOS, tenant_state
 
 
@@ -42,6 +42,12 @@ def _rich_facts() -> list[Any]:
     facts.append(
         replace(base, deployments=(deployment,), probes=(probe,), planned=(plan,), contract_unresolved=(unresolved,))
     )
+    # a provisioned plan whose catalog SKU states capacity bounds (minimum, maximum, step)
+    ptu = make_deployment("ptu", sku="GlobalProvisionedManaged", capacity=15)
+    (entry,) = catalog_for(ptu)
+    bounded = replace(entry, skus=(replace(entry.skus[0], capacity_minimum=15, capacity_maximum=100, capacity_step=5),))
+    planned = PlannedDeployment("acct", "ptu", "gpt-4o", "2024-11-20", "GlobalProvisionedManaged", 17)
+    facts.append(replace(make_facts(ptu, catalog=(bounded,)), planned=(planned,)))
     return facts
 
 

@@ -29,13 +29,17 @@ ACCOUNT = _leaves(
     "custom_subdomain", "provisioning_state", "disable_local_auth", "local_auth_enabled", "public_network_access",
     "network_default_action", "network_ip_rules", "private_endpoint_count", "identity_type", "has_managed_identity",
     "encryption_key_source", "restrict_outbound_network_access", "responses_api_region", "deployment_count",
-)  # fmt: skip
+    "allowed_fqdns", "network_bypass", "user_owned_storage",
+) | {"private_endpoint_states": ANY}  # fmt: skip
 DEPLOYMENT = {
     **_leaves(
         "exists", "id", "name", "model_format", "model_name", "model_version", "sku_name", "sku_capacity",
         "version_upgrade_option", "rai_policy_name", "provisioning_state", "tokens_per_minute", "state",
+        "current_capacity", "dynamic_throttling_enabled", "parent_deployment_name", "scale_type",
+        "spillover_deployment_name",
     ),
     "capabilities": ANY,
+    "tags": ANY,
 }  # fmt: skip
 MODEL = {
     **_leaves(*MODEL_FACTS),
@@ -54,15 +58,17 @@ CATALOG = {
     **_leaves(
         "model_offered", "version_offered", "sku_offered", "offered", "versions", "skus", "default_version",
         "is_default_version", "lifecycle_status", "deprecation_date", "days_to_deprecation", "usage_name",
-        "replacement",
+        "replacement", "deprecation_tentative", "max_capacity", "replacement_auto_upgrade_start",
+        "replacement_lead_time_days",
     ),
     "capabilities": ANY,
+    "sku_capacity": _leaves("default", "maximum", "minimum", "step"),
 }  # fmt: skip
-LIFECYCLE = _leaves("retirement_date", "days_left", "source", "replacement", "status")
+LIFECYCLE = _leaves("retirement_date", "days_left", "source", "replacement", "status", "tentative")
 USAGE = _leaves("name", "localized_name", "current", "limit", "available", "utilization", "percent")
 CALL = _leaves(
     "deployment", "api", "parameters", "account", "min_context_tokens", "tokens_per_minute", "roles", "resolved",
-    "expression", "why", "source",
+    "expression", "why", "source", "legacy_sdk",
 )  # fmt: skip
 PARAM = {
     **_leaves(
@@ -80,7 +86,9 @@ PLAN = _leaves(
     "name", "account", "account_found", "model_name", "model_version", "version_given", "sku_name", "sku_capacity",
     "registration_approved", "action", "format", "unresolved", "unresolved_text",
 )  # fmt: skip
-CONTENT_FILTER = _leaves("named", "found", "name", "type", "mode", "disabled_filters", "non_blocking_filters")
+CONTENT_FILTER = _leaves(
+    "named", "found", "name", "type", "mode", "disabled_filters", "non_blocking_filters", "builtin"
+)  # fmt: skip
 
 _CALL_DOCUMENT = {
     "call": CALL,
@@ -94,7 +102,7 @@ _CALL_DOCUMENT = {
     "lifecycle": LIFECYCLE,
 }
 
-_RESOLVED_CALL = {k: v for k, v in CALL.items() if k not in ("expression", "why", "source")}
+_RESOLVED_CALL = {k: v for k, v in CALL.items() if k not in ("expression", "why")}
 
 SUBJECT_FIELDS: Mapping[str, Spec] = {
     "account": {"account": ACCOUNT},
@@ -121,6 +129,7 @@ SUBJECT_FIELDS: Mapping[str, Spec] = {
         "catalog": CATALOG,
         "lifecycle": LIFECYCLE,
         "quota": {**USAGE, "plan_total": None, "plan_deployments": None},
+        "capacity": _leaves("bounded", "fits", "allowed", "problem"),
         "contract": _leaves("present", "apis", "unsupported_apis"),
     },
 }
