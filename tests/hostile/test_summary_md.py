@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
+from auditor.enums import Category
 from auditor.render.markdown import md, render_markdown
-from auditor.results import Finding, Report, Severity, Status, TargetResult
+from auditor.results import Finding, Report, Severity, Status, TargetResult, TargetStatus
 
 HOSTILE = "see https://evil.example/x and www.evil.example, ping @octocat @org/team about #123 and GH-42 \x00\x1b[31m"
 SUB = "00000000-0000-4000-8000-000000000001"
@@ -19,7 +20,7 @@ def hostile_report() -> Report:
     finding = Finding(
         rule_id="AOAI-API-001",
         title="t",
-        category="api-support",
+        category=Category.API_SUPPORT,
         severity=Severity.ERROR,
         status=Status.FAIL,
         target=target,
@@ -33,7 +34,9 @@ def hostile_report() -> Report:
         ruleset="2026.11",
         knowledge_checked=None,
         deployments=(),
-        targets=(TargetResult(target, "acct\n::error::x", SUB, "eastus", "OpenAI", "incomplete", (HOSTILE,)),),
+        targets=(
+            TargetResult(target, "acct\n::error::x", SUB, "eastus", "OpenAI", TargetStatus.INCOMPLETE, (HOSTILE,)),
+        ),
         findings=(finding,),
     )
 
