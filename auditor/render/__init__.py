@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Callable
@@ -83,9 +84,11 @@ def parse_formats(value: str) -> tuple[str, ...]:
 
 def check_out_dir(out_dir: Path) -> None:
     """Before any Azure call: `--out` must be a directory we can create and write in (a file, a path
-    through a file or a read-only directory would otherwise be found only after the whole audit)."""
+    through a file or a read-only directory would otherwise be found only after the whole audit). The
+    check leaves nothing behind: directories it had to create are removed again."""
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"--out {out_dir}: exists and is not a directory")
+    missing = [p for p in (out_dir, *out_dir.parents) if not p.exists()]
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(dir=out_dir, prefix=".audit-write-check.", suffix=".partial")
@@ -93,6 +96,10 @@ def check_out_dir(out_dir: Path) -> None:
         os.unlink(probe)
     except OSError as exc:
         raise InputError(f"--out {out_dir}: cannot write reports there ({exc.strerror or exc})") from None
+    finally:
+        for created in missing:
+            with contextlib.suppress(OSError):
+                created.rmdir()
 
 
 def write_reports(report: Report, out_dir: Path, formats: tuple[str, ...], *, root: Path | None = None) -> list[Path]:
