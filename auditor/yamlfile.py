@@ -114,7 +114,8 @@ def read_input(path: Path | str, *, what: str, max_bytes: int = MAX_INPUT_BYTES)
         if info.st_size > max_bytes:
             raise InputError(too_large)
         with os.fdopen(fd, "rb", closefd=False) as handle:
-            data = handle.read(max_bytes + 1)
+            # read(n) allocates n bytes up front: ask for what the file holds (and one more, were it growing)
+            data = handle.read(min(info.st_size, max_bytes) + 1)
     except OSError as exc:
         raise InputError(f"{path}:1: cannot read {what} file: {exc.strerror or exc}") from None
     finally:

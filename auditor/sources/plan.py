@@ -37,6 +37,7 @@ _REQUIRED = ("account", "name", "model", "sku", "capacity")
 
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _WORDS = {"true": True, "false": False, "null": None}
+_BLANK = re.compile("[ \t\r\n\ufeff]*")
 
 
 class _JsonReader:
@@ -57,10 +58,8 @@ class _JsonReader:
     def skip(self, pos: int) -> int:
         text = self.text
         while pos < len(text):
-            char = text[pos]
-            if char in " \t\r\n\ufeff":
-                pos += 1
-            elif text.startswith("//", pos):
+            pos = _BLANK.match(text, pos).end()  # type: ignore[union-attr]  # matches the empty string too
+            if text.startswith("//", pos):
                 end = text.find("\n", pos)
                 pos = len(text) if end < 0 else end + 1
             elif text.startswith("/*", pos):
@@ -114,7 +113,10 @@ class _JsonReader:
             if not self.text.startswith('"', pos):
                 raise self.fail(pos, "expected a property name in double quotes")
             key_line = self.line(pos)
-            key, pos = _scanstring(self.text, pos + 1)
+            try:
+                key, pos = _scanstring(self.text, pos + 1)
+            except ValueError as exc:
+                raise self.fail(pos, str(exc).split(":")[0]) from None
             pos = self.skip(pos)
             if not self.text.startswith(":", pos):
                 raise self.fail(pos, "expected ':'")
@@ -226,7 +228,7 @@ def _arm_resources(
     """(full type, resource, parent) for every resource, including children nested under `resources`, and
     Bicep's symbolic-name form (`resources` as an object)."""
     resources = template.get("resources") or []
-    items = resources.values() if isinstance(resources, Mapping) else resources
+    items = resources.values() if isinstance(resources, Mapping) else resources if isinstance(resources, list) else ()
     for resource in items:
         if not isinstance(resource, Mapping):
             continue
@@ -331,11 +333,15 @@ def _int(value: Any, unresolved: list[str]) -> int | None:
 # --- Terraform plans (terraform show -json) --------------------------------------------------------------
 
 
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _tf_modules(module: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-    for resource in module.get("resources") or ():
+    for resource in _listed(module.get("resources")):
         if isinstance(resource, Mapping):
             yield resource
-    for child in module.get("child_modules") or ():
+    for child in _listed(module.get("child_modules")):
         if isinstance(child, Mapping):
             yield from _tf_modules(child)
 
@@ -454,6 +460,19 @@ def detect_format(document: Any) -> str:
     return "yaml"
 
 
+def _structured_plan(kind: str, document: Any, path: Path) -> list[PlannedDeployment]:
+    """An ARM template or Terraform plan; a part of the wrong type (a number where a list of resources
+    belongs) is bad input, reported as such, never a crash."""
+    try:
+        return _arm_plan(document, path) if kind == "arm" else _terraform_plan(document, path)
+    except (TypeError, AttributeError, KeyError, IndexError, ValueError, OverflowError) as exc:
+        name = "ARM template" if kind == "arm" else "Terraform plan"
+        raise InputError(
+            f"{path}:{_line(document)}: not a well-formed {name}: a part has an unexpected type "
+            f"({type(exc).__name__}: {str(exc)[:120]})"
+        ) from None
+
+
 def load_plan(path: Path | str) -> tuple[PlannedDeployment, ...]:
     """Read a plan file of any supported format; problems are InputErrors naming the file and line."""
     path = Path(path)
@@ -461,10 +480,8 @@ def load_plan(path: Path | str) -> tuple[PlannedDeployment, ...]:
     if head in ("{", "["):
         document = load_json(path)
         kind = detect_format(document)
-        if kind == "arm":
-            planned = _arm_plan(document, path)
-        elif kind == "terraform":
-            planned = _terraform_plan(document, path)
+        if kind in ("arm", "terraform"):
+            planned = _structured_plan(kind, document, path)
         elif isinstance(document, list):
             planned = _yaml_plan(document, path)
         else:
