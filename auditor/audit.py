@@ -5,9 +5,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from functools import partial
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from auditor._version import __version__
+from auditor.deadline import Deadline, DeadlineExpired
 from auditor.drift import Baseline
 from auditor.engine.evaluate import evaluate_all
 from auditor.engine.rules import Rule
@@ -31,6 +33,7 @@ from auditor.facts import (
     Region,
     UnresolvedCall,
 )
+from auditor.gaps import RUN_TARGET, guarded, region_or_unread, unread_targets
 from auditor.gcpause import paused_gc
 from auditor.knowledge import KnowledgeBase
 from auditor.probes import ProbeOptions
@@ -46,7 +49,7 @@ from auditor.results import (
     Status,
     TargetResult,
 )
-from auditor.sources.azure import AzureEnumerator, collect_region, gap, resolve_accounts
+from auditor.sources.azure import AzureEnumerator, collect_region, resolve_accounts
 from auditor.waivers import Waiver
 
 if TYPE_CHECKING:
@@ -76,6 +79,8 @@ class AuditOptions:
     """Derive the contract from the app's Python source (auditor/sources/code_scan.py) instead of a file."""
     contract_env: Mapping[str, str] = field(default_factory=dict, repr=False)
     """The audit's environment, for contract deployment names written env:NAME."""
+    timeout: float | None = None
+    """Seconds the whole run may take (--timeout); what was read by then is reported, the rest is a gap."""
     plan: Path | None = None
     """A plan file (YAML, ARM/Bicep JSON, Terraform plan JSON) whose deployments are checked before they exist."""
     probe: ProbeOptions | None = None
@@ -110,19 +115,29 @@ def gather_facts(
     pool: Executor | None = None,
     progress: Progress | None = None,
     on_account: AccountReady | None = None,
+    deadline: Deadline | None = None,
 ) -> Facts:
-    """Read everything the rules need; failures of single reads become gaps, not crashes.
+    """Read everything the rules need; failures of single reads become gaps, not crashes, and so does
+    whatever is not read when the run's deadline (`options.timeout`) passes.
 
     Every read runs on one bounded pool (`--concurrency`); catalog and quota are read once per
     (subscription, location), however many accounts and deployments share it."""
     contract, unresolved, scan_gaps = _app_contract(options)
     planned = _read_plan(options)
-    options = _with_plan_accounts(enumerator, options, planned)
-    if pool is None:
-        with ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="audit") as own:
-            facts = _gather(enumerator, options, contract, own, progress or _NoProgress(), on_account)
-    else:
-        facts = _gather(enumerator, options, contract, pool, progress or _NoProgress(), on_account)
+    deadline = deadline or Deadline(options.timeout)
+    with contextlib.suppress(DeadlineExpired):  # then _gather finds the deadline passed and says so
+        options = deadline.run(partial(_with_plan_accounts, enumerator, options, planned))
+    own = (
+        ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="audit")
+        if pool is None
+        else None
+    )
+    try:
+        chosen: Executor = pool or own  # type: ignore[assignment]  # one of the two is set
+        facts = _gather(enumerator, options, contract, chosen, progress or _NoProgress(), on_account, deadline)
+    finally:
+        if own is not None:
+            own.shutdown(wait=not deadline.expired, cancel_futures=True)
     return replace(facts, contract_unresolved=unresolved, planned=planned, gaps=facts.gaps + scan_gaps)
 
 
@@ -177,19 +192,6 @@ def _with_plan_accounts(
     return replace(options, resources=tuple(dict.fromkeys((*options.resources, *ids))))
 
 
-def _guarded(what: str, target: str, read: Callable[[], T]) -> tuple[T | None, list[CollectionGap]]:
-    """One read whose Azure fault, or answer of the wrong shape, becomes a gap (the target is incomplete),
-    never a crash or a pass."""
-    from auditor.errors import AuditorError
-
-    try:
-        return read(), []
-    except AuditorError:
-        raise
-    except Exception as exc:
-        return None, [gap(target, what, exc)]
-
-
 def _gather(
     enumerator: AzureEnumerator,
     options: AuditOptions,
@@ -197,9 +199,12 @@ def _gather(
     pool: Executor,
     progress: Progress,
     on_account: AccountReady | None = None,
+    deadline: Deadline | None = None,
 ) -> Facts:
+    deadline = deadline or Deadline(None)
     discovery_gaps: list[CollectionGap] = []
-    accounts, searched = resolve_accounts(
+    find = partial(
+        resolve_accounts,
         enumerator,
         options.resources,
         all_accounts=options.all_accounts,
@@ -209,6 +214,11 @@ def _gather(
         pool=pool,
         gaps=discovery_gaps,
     )
+    try:
+        accounts, searched = deadline.run(find)
+    except DeadlineExpired:
+        gap_ = CollectionGap(RUN_TARGET, deadline.reason("the accounts to audit were"))
+        return Facts(accounts=(), deployments=(), regions=(), contract=contract, gaps=(*discovery_gaps, gap_))
     region_keys = sorted({(a.subscription_id, a.location) for a in accounts})
     progress.add(len(region_keys) + 2 * len(accounts), "reads")
 
@@ -226,17 +236,29 @@ def _gather(
 
     region_jobs = {key: pool.submit(tracked(partial(collect_region, enumerator, *key))) for key in region_keys}
     deployment_jobs = {
-        a.id: pool.submit(tracked(partial(_guarded, "deployments", a.id, partial(enumerator.list_deployments, a))))
+        a.id: pool.submit(tracked(partial(guarded, "deployments", a.id, partial(enumerator.list_deployments, a))))
         for a in accounts
     }
     policy_jobs = {
-        a.id: pool.submit(tracked(partial(_guarded, "content filter policies", a.id, partial(read_policies, a))))
+        a.id: pool.submit(tracked(partial(guarded, "content filter policies", a.id, partial(read_policies, a))))
         for a in accounts
     }
+
+    def waited(
+        job: Future[tuple[T | None, list[CollectionGap]]], target: str, what: str
+    ) -> tuple[T | None, list[CollectionGap]]:
+        try:
+            return deadline.result(job)
+        except DeadlineExpired:
+            return None, [CollectionGap(target, deadline.reason(what))]
+
     if on_account is not None:
         for account in sorted(accounts, key=probe_order):
-            found, _ = deployment_jobs[account.id].result()
-            region, _ = region_jobs[(account.subscription_id, account.location)].result()
+            if deadline.expired:
+                break
+            found, _ = waited(deployment_jobs[account.id], account.id, "deployments were")
+            region_job = region_jobs[(account.subscription_id, account.location)]
+            region = region_or_unread(deadline, region_job, account.subscription_id, account.location)[0]
             on_account(
                 Facts(accounts=(account,), deployments=tuple(found or ()), regions=(region,), contract=contract),
                 account,
@@ -245,15 +267,15 @@ def _gather(
     gaps: list[CollectionGap] = list(discovery_gaps)
     deployments: list[Deployment] = []
     policies: dict[str, tuple[ContentFilterPolicy, ...] | None] = {}
-    for job in region_jobs.values():
-        region, region_gaps = job.result()
+    for (sub, location), job in region_jobs.items():
+        region, region_gaps = region_or_unread(deadline, job, sub, location)
         regions.append(region)
         gaps.extend(region_gaps)
     for account in accounts:
-        found, account_gaps = deployment_jobs[account.id].result()
+        found, account_gaps = waited(deployment_jobs[account.id], account.id, "deployments were")
         deployments.extend(found or ())
         gaps.extend(account_gaps)
-        policies[account.id], policy_gaps = policy_jobs[account.id].result()
+        policies[account.id], policy_gaps = waited(policy_jobs[account.id], account.id, "content filter policies were")
         gaps.extend(policy_gaps)
     return Facts(
         accounts=tuple(accounts),
@@ -290,7 +312,7 @@ def select_rules(
 
 
 def _targets(facts: Facts) -> tuple[TargetResult, ...]:
-    results = _unread_targets(facts)
+    results = unread_targets(facts)
     for account in facts.accounts:
         region_target = f"/subscriptions/{account.subscription_id}/providers/Microsoft.CognitiveServices/locations/{account.location}"
         reasons = tuple(g.reason for g in facts.gaps if g.target in (account.id, region_target))
@@ -306,22 +328,6 @@ def _targets(facts: Facts) -> tuple[TargetResult, ...]:
             )
         )
     return tuple(results)
-
-
-def _unread_targets(facts: Facts) -> list[TargetResult]:
-    """What could not be searched at all (a subscription whose accounts could not be listed, a name that
-    may live there): incomplete targets of their own, so the reports and the gate show them."""
-    reasons: dict[str, list[str]] = {}
-    for g in facts.gaps:
-        if g.target.startswith("name:") or (g.target.startswith("/subscriptions/") and g.target.count("/") == 2):
-            reasons.setdefault(g.target, []).append(g.reason)
-    results = []
-    for target, why in reasons.items():
-        sub = target.split("/")[2] if target.startswith("/subscriptions/") else ""
-        name = target[len("name:") :] if target.startswith("name:") else f"subscription {sub}"
-        kind = "account" if target.startswith("name:") else "subscription"
-        results.append(TargetResult(target, name, sub, "", kind, TargetStatus.INCOMPLETE, tuple(why)))
-    return results
 
 
 def _inventory(facts: Facts) -> tuple[InventoryRow, ...]:
@@ -532,13 +538,20 @@ def _gather_and_probe(
     # Import the openai SDK and get the data-plane token while ARM is being read, not after.
     threading.Thread(target=_warm_up_probes, args=(credential, cloud), daemon=True).start()
     runner = ProbeRunner(credential=credential, cloud=cloud, options=probe, connection_verify=connection_verify)
+    deadline = Deadline(options.timeout)
+    pool = ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="audit")
     try:
-        with ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="audit") as pool:
-            session = ProbeSession(runner, kb, today, probe, pool)
-            facts = gather_facts(enumerator, options, pool=pool, progress=progress, on_account=session.offer)
-            probes, spent = session.finish(facts)
+        session = ProbeSession(runner, kb, today, probe, pool)
+        facts = gather_facts(
+            enumerator, options, pool=pool, progress=progress, on_account=session.offer, deadline=deadline
+        )
+        probes, spent = session.finish(facts, deadline)
+        if deadline.expired and any("--timeout" in n for n in spent.not_probed):
+            facts = replace(facts, gaps=(*facts.gaps, CollectionGap(RUN_TARGET, deadline.reason("live probes were"))))
     finally:
-        runner.close()
+        pool.shutdown(wait=not deadline.expired, cancel_futures=True)
+        if not deadline.expired:
+            runner.close()
     return replace(facts, probes=probes, probe_summary=spent)
 
 

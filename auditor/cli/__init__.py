@@ -113,6 +113,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="how many Azure calls (reads and probes) run at once (default 16)",
     )
     azure.add_argument(
+        "--timeout",
+        type=float,
+        default=900.0,
+        metavar="SECONDS",
+        help="the longest the whole run may take (default 900); when it passes, what was read is "
+        "reported, the rest is listed as not read, and the run is incomplete (exit 3 unless something "
+        "failed). Every request also has its own timeout. Example: --timeout 300",
+    )
+    azure.add_argument(
         "--discovery",
         default="auto",
         metavar="HOW",
@@ -302,6 +311,8 @@ def _validate(args: argparse.Namespace) -> None:
     args.fail_on = FailOn(args.fail_on)
     if args.concurrency < 1 or args.concurrency > 64:
         raise InputError(f"--concurrency must be between 1 and 64, not {args.concurrency}")
+    if not 0 < args.timeout < 10**7:
+        raise InputError(f"--timeout must be a number of seconds above 0, not {args.timeout:g}")
     if args.ca_bundle is not None and not args.ca_bundle.is_file():
         raise InputError(f"--ca-bundle {args.ca_bundle}: file not found")
     if args.discovery not in set(Discovery):
@@ -473,6 +484,7 @@ def run(argv: Sequence[str]) -> int:
             resource_group=args.resource_group,
             contract=args.contract,
             concurrency=args.concurrency,
+            timeout=args.timeout,
             select=tuple(args.select),
             ignore=tuple(args.ignore),
             ruleset=args.ruleset,

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from auditor.clouds import Cloud
+from auditor.deadline import Deadline, DeadlineExpired
 from auditor.enums import ProbeOutcome
 from auditor.facts import Account, Facts, ProbeResult, ProbeSummary
 from auditor.knowledge import KnowledgeBase
@@ -372,13 +373,25 @@ class ProbeSession:
             units = [u for u in units if _critical(u)]
         self._send(units)
 
-    def finish(self, facts: Facts) -> tuple[tuple[ProbeResult, ...], ProbeSummary]:
-        """Send what had to wait for the whole fleet, wait for everything, and total the cost."""
+    def finish(self, facts: Facts, deadline: Deadline | None = None) -> tuple[tuple[ProbeResult, ...], ProbeSummary]:
+        """Send what had to wait for the whole fleet, wait for everything (within the run's deadline: what
+        is not finished then is listed as not probed), and total the cost."""
+        deadline = deadline or Deadline(None)
         missing = missing_deployment_probes(facts, self._options.api_key)
         self._planned.extend(missing)
-        self._send(_units(missing))
-        self._send(self._held)
-        results = [r for future in self._futures for r in future.result()]
+        if not deadline.expired:
+            self._send(_units(missing))
+            self._send(self._held)
+        results: list[ProbeResult] = []
+        unfinished = 0
+        for future in self._futures:
+            try:
+                done: list[ProbeResult] = deadline.result(future)
+                results.extend(done)
+            except DeadlineExpired:
+                unfinished += 1
+        if unfinished:
+            self._not_probed.append(f"{unfinished} probe unit(s): {deadline.reason('their answers were')}")
         results.sort(
             key=lambda r: (r.account_id.lower(), r.deployment.lower(), r.api, r.parameter or "", r.label or "")
         )

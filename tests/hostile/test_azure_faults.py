@@ -251,3 +251,44 @@ def test_an_endpoint_with_control_characters_is_never_called(tenant: SimulatedTe
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err and code in (0, 1, 3), captured.err
     assert not [r for r in tenant.requests(plane="data") if "evil" in r.path]
+
+
+def test_the_run_timeout_reports_what_was_read_and_exits_3(tmp_path: Path, monkeypatch, capsys) -> None:
+    """Every ARM read takes 0.4 s: a 2 s run reads part of the fleet, reports it, and says what is missing."""
+    from tests.conftest import sign_in_to
+
+    with SimulatedTenant(arm_latency=0.4) as slow:
+        sign_in_to(slow, monkeypatch)
+        started = time.monotonic()
+        code = _run(slow, tmp_path, "--all", "--timeout", "2", "--concurrency", "1", "--fail-on", "never")
+        elapsed = time.monotonic() - started
+    assert code == 3 and elapsed < 10, (code, elapsed)
+    report = _report(tmp_path)
+    reasons = [r for t in report["targets"] for r in t["reasons"]] + report["gaps"]
+    assert any("--timeout of 2 s" in r for r in reasons), reasons
+    for name in ("report.html", "junit.xml", "report.sarif", "summary.md"):
+        assert (tmp_path / name).is_file()
+
+
+def test_a_stalled_token_endpoint_is_bounded_by_the_run_timeout(tenant: SimulatedTenant, tmp_path, monkeypatch) -> None:
+    """The managed-identity endpoint accepts the connection and never answers."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    monkeypatch.setenv("IDENTITY_ENDPOINT", f"http://127.0.0.1:{listener.getsockname()[1]}/msi/token")
+    try:
+        started = time.monotonic()
+        code = _run(tenant, tmp_path, "--all", "--timeout", "2", "--fail-on", "never")
+        elapsed = time.monotonic() - started
+    finally:
+        listener.close()
+    assert code == 3 and elapsed < 10, (code, elapsed)
+    assert any("--timeout" in r for t in _report(tmp_path)["targets"] for r in t["reasons"])
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "nan", "inf"])
+def test_a_bad_timeout_is_exit_2(tmp_path: Path, capsys, value: str) -> None:
+    assert main(["--all", "--timeout", value, "--out", str(tmp_path)]) == 2
+    assert "--timeout" in capsys.readouterr().err
