@@ -6,14 +6,13 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from auditor._version import __version__
 from auditor.deadline import Deadline, DeadlineExpired
@@ -24,6 +23,7 @@ from auditor.engine.subjects import Subject, build_subjects
 from auditor.enums import Discovery, FailOn, TargetStatus
 from auditor.facts import (
     Account,
+    AccountMonitoring,
     CollectionGap,
     ContentFilterPolicy,
     ContractCall,
@@ -55,9 +55,8 @@ from auditor.waivers import Waiver
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
-    from auditor.clouds import Cloud
 
-RULESET_VERSION = "2026.11"
+RULESET_VERSION = "2026.12"
 T = TypeVar("T")
 
 
@@ -85,6 +84,10 @@ class AuditOptions:
     """A plan file (YAML, ARM/Bicep JSON, Terraform plan JSON) whose deployments are checked before they exist."""
     probe: ProbeOptions | None = None
     """Live probes of the data plane (None: no probes)."""
+    monitor: bool = False
+    """Read Azure Monitor too: each account's diagnostic settings and 7 days of per-deployment activity."""
+    policy: Path | None = None
+    """An organisation policy file (auditor/policy.py): its statements become rules in the `policy` category."""
 
 
 class Progress(Protocol):
@@ -252,6 +255,19 @@ def _gather(
         except DeadlineExpired:
             return None, [CollectionGap(target, deadline.reason(what))]
 
+    monitor_jobs: dict[str, tuple[Future[Any], Future[Any]]] = {}
+    if options.monitor:
+        reader = enumerator.monitor()
+        progress.add(2 * len(accounts), "reads")
+        monitor_jobs = {
+            a.id: (
+                pool.submit(
+                    tracked(partial(guarded, "diagnostic settings", a.id, partial(reader.diagnostic_settings, a)))
+                ),
+                pool.submit(tracked(partial(guarded, "Azure Monitor metrics", a.id, partial(reader.activity, a)))),
+            )
+            for a in accounts
+        }
     if on_account is not None:
         for account in sorted(accounts, key=probe_order):
             if deadline.expired:
@@ -277,6 +293,14 @@ def _gather(
         gaps.extend(account_gaps)
         policies[account.id], policy_gaps = waited(policy_jobs[account.id], account.id, "content filter policies were")
         gaps.extend(policy_gaps)
+    monitoring: dict[str, AccountMonitoring] | None = None
+    if options.monitor:
+        monitoring = {}
+        for account in accounts:
+            settings, settings_gaps = waited(monitor_jobs[account.id][0], account.id, "diagnostic settings were")
+            activity, activity_gaps = waited(monitor_jobs[account.id][1], account.id, "Azure Monitor metrics were")
+            monitoring[account.id] = AccountMonitoring(diagnostic_settings=settings, activity=activity)
+            gaps.extend(settings_gaps + activity_gaps)
     return Facts(
         accounts=tuple(accounts),
         deployments=tuple(sorted(deployments, key=lambda d: d.id.lower())),
@@ -285,6 +309,7 @@ def _gather(
         gaps=tuple(gaps),
         subscriptions_searched=searched,
         content_filter_policies=policies,
+        monitoring=monitoring,
     )
 
 
@@ -292,7 +317,8 @@ def select_rules(
     rules: Sequence[Rule], select: Sequence[str] = (), ignore: Sequence[str] = (), ruleset: str | None = None
 ) -> list[Rule]:
     """Keep rules whose id or category is selected (all when none is), minus the ignored ones, and,
-    with a pinned rule-set version, only the rules that version already had."""
+    with a pinned rule-set version, only the built-in rules that version already had (an organisation's
+    policy is its own, never pinned)."""
     import re
 
     from auditor.errors import InputError
@@ -307,7 +333,9 @@ def select_rules(
     return [
         r
         for r in rules
-        if (not select or named(r, select)) and not named(r, ignore) and (pinned is None or r.since <= pinned)
+        if (not select or named(r, select))
+        and not named(r, ignore)
+        and (pinned is None or r.since <= pinned or r.category == "policy")
     ]
 
 
@@ -356,7 +384,7 @@ def _rule_infos(rules: Sequence[Rule]) -> tuple[RuleInfo, ...]:
             title=r.title,
             category=r.category,
             severity=r.severity,
-            docs=r.docs,
+            docs=r.help_url,
             remediation=r.remediation,
             description=r.rationale or r.title,
         )
@@ -510,51 +538,6 @@ def finish(
     return report
 
 
-def _warm_up_probes(credential: object, cloud: object) -> None:
-    """Best effort: a failure here shows up, properly classified, when the probes run."""
-    try:
-        import openai  # noqa: F401
-
-        credential.get_token(cloud.cognitive_scope)  # type: ignore[attr-defined]
-    except Exception:
-        return
-
-
-def _gather_and_probe(
-    enumerator: AzureEnumerator,
-    options: AuditOptions,
-    probe: ProbeOptions,
-    credential: object,
-    cloud: Cloud,
-    connection_verify: str | bool,
-    kb: KnowledgeBase,
-    today: date,
-    progress: Progress | None,
-) -> Facts:
-    """Reads and probes on one pool of `--concurrency` workers: an account's probes start as soon as its
-    deployments and region are read, behind the reads already queued, so the bound holds for both."""
-    from auditor.probes.runner import ProbeRunner, ProbeSession
-
-    # Import the openai SDK and get the data-plane token while ARM is being read, not after.
-    threading.Thread(target=_warm_up_probes, args=(credential, cloud), daemon=True).start()
-    runner = ProbeRunner(credential=credential, cloud=cloud, options=probe, connection_verify=connection_verify)
-    deadline = Deadline(options.timeout)
-    pool = ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="audit")
-    try:
-        session = ProbeSession(runner, kb, today, probe, pool)
-        facts = gather_facts(
-            enumerator, options, pool=pool, progress=progress, on_account=session.offer, deadline=deadline
-        )
-        probes, spent = session.finish(facts, deadline)
-        if deadline.expired and any("--timeout" in n for n in spent.not_probed):
-            facts = replace(facts, gaps=(*facts.gaps, CollectionGap(RUN_TARGET, deadline.reason("live probes were"))))
-    finally:
-        pool.shutdown(wait=not deadline.expired, cancel_futures=True)
-        if not deadline.expired:
-            runner.close()
-    return replace(facts, probes=probes, probe_summary=spent)
-
-
 def run_audit(
     options: AuditOptions,
     *,
@@ -576,6 +559,10 @@ def run_audit(
     rules = select_rules(
         rules if rules is not None else load_rules(rule_dirs), options.select, options.ignore, options.ruleset
     )
+    if options.policy is not None:
+        from auditor.policy import load_policy
+
+        rules = [*rules, *load_policy(options.policy).rules()]
     kb = kb or load_knowledge()
     enumerator = AzureEnumerator(
         credential,
@@ -586,7 +573,9 @@ def run_audit(
     if options.probe is None:
         facts = gather_facts(enumerator, options, progress=progress)
     else:
-        facts = _gather_and_probe(
+        from auditor.probes.live import gather_and_probe
+
+        facts = gather_and_probe(
             enumerator,
             options,
             options.probe,

@@ -37,6 +37,8 @@ class Category(StrEnum):
     SECURITY = "security"
     PROBE = "probe"
     PLAN = "plan"
+    POLICY = "policy"
+    """An organisation's own statements (--policy FILE), compiled into rules."""
 
 
 class TargetStatus(StrEnum):

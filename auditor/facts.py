@@ -306,6 +306,41 @@ class PlannedDeployment:
 
 
 @dataclass(frozen=True)
+class DiagnosticSetting:
+    """One diagnostic setting of an account (`Microsoft.Insights/diagnosticSettings`): which log categories
+    (or category groups) it sends, and where."""
+
+    name: str
+    logs: tuple[str, ...] = ()
+    """Enabled log categories and category groups, as ARM names them (Audit, RequestResponse, allLogs, ...)."""
+    metrics: bool = False
+    destinations: tuple[str, ...] = ()
+    """Kinds of destination set: workspace, storage, event_hub, partner."""
+
+
+@dataclass(frozen=True)
+class DeploymentActivity:
+    """What Azure Monitor recorded for one deployment over the look-back window (AzureOpenAIRequests split by
+    StatusCode; AzureOpenAIProvisionedManagedUtilizationV2 for provisioned deployments)."""
+
+    deployment: str
+    requests: float
+    throttled: float
+    """Requests answered with HTTP 429."""
+    peak_utilization: float | None = None
+    """Highest per-minute utilisation in percent (provisioned deployments only)."""
+
+
+@dataclass(frozen=True)
+class AccountMonitoring:
+    """Azure Monitor's view of one account. `None` in a field means it could not be read (a gap says why)."""
+
+    diagnostic_settings: tuple[DiagnosticSetting, ...] | None
+    activity: tuple[DeploymentActivity, ...] | None
+    days: int = 7
+
+
+@dataclass(frozen=True)
 class CollectionGap:
     """Something that could not be read: the audit is incomplete for `target`, for `reason`."""
 
@@ -331,6 +366,9 @@ class Facts:
     probe_summary: ProbeSummary | None = None
     planned: tuple[PlannedDeployment, ...] | None = None
     """Deployments a plan file would create; None when no plan was given."""
+    monitoring: Mapping[str, AccountMonitoring] | None = None
+    """Per account id: diagnostic settings and recent activity from Azure Monitor; None when not read
+    (--monitor not given)."""
 
     def region_of(self, account: Account) -> Region | None:
         """The region facts for the account's subscription and location, if they were gathered."""

@@ -60,6 +60,7 @@ def make_deployment(
         "version_upgrade_option": "OnceNewDefaultVersionAvailable",
         "rai_policy_name": "Microsoft.DefaultV2",
         "provisioning_state": "Succeeded",
+        "state": "Running",  # deploymentState, as the enumerator reads it at api-version 2026-03-01
     }
     values.update(overrides)
     return Deployment(**values)

@@ -1,4 +1,5 @@
-"""The README's rule list is generated from the rule files and kept in sync; `audit rules` and `audit kb` work."""
+"""What is generated from the rule files (the README's rule list, docs/rules/<ID>.md) stays in sync with them;
+`audit rules`, `audit rules explain` and `audit kb` work."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from pathlib import Path
 
 from auditor.cli import main
 from auditor.engine.rules import load_rules
-from auditor.render.docs import rules_markdown
+from auditor.render.docs import rule_page, rules_markdown
+from tests.update_docs import COMMAND, PAGES
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -14,7 +16,63 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 def test_readme_rule_list_matches_the_rule_files() -> None:
     text = README.read_text()
     block = text.split("<!-- rules:start -->\n")[1].split("<!-- rules:end -->")[0]
-    assert block == rules_markdown(load_rules()), "README rules are stale: regenerate the block from `audit rules`"
+    assert block == rules_markdown(load_rules()), f"README rules are stale: run `{COMMAND}`"
+
+
+def test_every_rule_has_its_page_and_every_page_its_rule() -> None:
+    rules = load_rules()
+    missing = [r.id for r in rules if not (PAGES / f"{r.id}.md").is_file()]
+    assert missing == [], f"rules without a page in docs/rules/: {missing}; run `{COMMAND}`"
+    stale = [r.id for r in rules if (PAGES / f"{r.id}.md").read_text(encoding="utf-8") != rule_page(r)]
+    assert stale == [], f"pages older than their rule: {stale}; run `{COMMAND}`"
+    orphans = sorted({p.stem for p in PAGES.glob("*.md")} - {r.id for r in rules})
+    assert orphans == [], f"pages of rules that no longer exist: {orphans}; run `{COMMAND}`"
+
+
+def test_findings_of_builtin_rules_link_their_page() -> None:
+    for rule in load_rules():
+        assert rule.help_url == f"https://github.com/aoai-auditor/auditor/blob/main/docs/rules/{rule.id}.md"
+        assert len(" ".join((rule.rationale or "").split())) >= 40, rule.id
+
+
+def test_a_rule_pack_rule_links_its_own_docs(tmp_path: Path) -> None:
+    pack = tmp_path / "pack.yaml"
+    pack.write_text(
+        """apiVersion: auditor/v1
+rules:
+  - id: ACME-TAG-001
+    title: Deployments carry an owner tag
+    category: deployment
+    severity: info
+    applies_to: deployment
+    fails_when: {field: deployment.name, equals: nobody}
+    message: "{deployment.name} has no owner"
+    remediation: Tag it.
+    rationale: Untagged deployments have nobody to ask when they break or cost money.
+    docs: https://example.com/acme/tags
+    since: "2026.12"
+""",
+        encoding="utf-8",
+    )
+    (rule,) = [r for r in load_rules([tmp_path]) if r.id == "ACME-TAG-001"]
+    assert rule.page is None and rule.help_url == "https://example.com/acme/tags"
+
+
+def test_a_rule_without_a_rationale_is_refused(tmp_path: Path) -> None:
+    import pytest
+
+    from auditor.engine.rules import load_rule_file
+    from auditor.errors import InputError
+
+    pack = tmp_path / "pack.yaml"
+    pack.write_text(
+        "apiVersion: auditor/v1\nrules:\n  - id: ACME-X-001\n    title: A check with no why\n    category: quota\n"
+        "    severity: info\n    applies_to: deployment\n    fails_when: {field: a, equals: 1}\n    message: m\n"
+        '    remediation: r\n    docs: https://example.com\n    since: "2026.12"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match=r"pack.yaml:3: invalid rule: .*'rationale' is a required property"):
+        load_rule_file(pack)
 
 
 def test_audit_rules_lists_every_rule(capsys) -> None:
@@ -27,7 +85,8 @@ def test_audit_rules_lists_every_rule(capsys) -> None:
 def test_audit_rules_explain(capsys) -> None:
     assert main(["rules", "explain", "AOAI-PARAM-001"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("AOAI-PARAM-001:") and "remediation:" in out and "docs: https://" in out
+    assert out == rule_page(next(r for r in load_rules() if r.id == "AOAI-PARAM-001"))
+    assert (PAGES / "AOAI-PARAM-001.md").read_text(encoding="utf-8") == out
     assert main(["rules", "explain", "AOAI-NOPE-999"]) == 2
 
 

@@ -48,6 +48,21 @@ def _rich_facts() -> list[Any]:
     bounded = replace(entry, skus=(replace(entry.skus[0], capacity_minimum=15, capacity_maximum=100, capacity_step=5),))
     planned = PlannedDeployment("acct", "ptu", "gpt-4o", "2024-11-20", "GlobalProvisionedManaged", 17)
     facts.append(replace(make_facts(ptu, catalog=(bounded,)), planned=(planned,)))
+    # Azure Monitor read (--monitor), with a custom content filter policy
+    from auditor.facts import AccountMonitoring, ContentFilterPolicy, DeploymentActivity, DiagnosticSetting
+
+    watched = make_deployment("watched", rai_policy_name="strict")
+    monitoring = AccountMonitoring(
+        (DiagnosticSetting("law", ("allLogs",), True, ("workspace",)),), (DeploymentActivity("watched", 10, 1, 50.0),)
+    )
+    strict = ContentFilterPolicy("strict", "UserManaged", "Blocking", None, ())
+    facts.append(
+        replace(
+            make_facts(watched),
+            monitoring={ACCOUNT_ID: monitoring},
+            content_filter_policies={ACCOUNT_ID: (strict,)},
+        )
+    )
     return facts
 
 

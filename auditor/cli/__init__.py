@@ -38,6 +38,7 @@ examples:
   audit --plan deployments.yaml                 preflight planned deployments before they are created
   audit --plan main.json                        an ARM template or `bicep build` output (the format is detected)
   terraform show -json tf.plan > plan.json && audit --plan plan.json --contract app-contract.yaml
+  audit --all --monitor --policy rules/policies/azure-baseline.yaml    nightly compliance: policy, logs, 429s
 
 exit codes:
   0  no failing finding at or above --fail-on
@@ -159,6 +160,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip these rules or categories; repeatable. Example: --ignore security",
     )
     rules.add_argument(
+        "--policy",
+        type=Path,
+        metavar="FILE",
+        help="the organisation's policy (allowed models, regions, deployment types, account settings, content "
+        "filtering, tags, names); each statement becomes a rule in the `policy` category. "
+        "Example: --policy rules/policies/azure-baseline.yaml",
+    )
+    rules.add_argument(
         "--ruleset",
         default="latest",
         metavar="VERSION",
@@ -211,6 +220,12 @@ def _add_evidence_arguments(parser: argparse.ArgumentParser) -> None:
     from auditor.probes import DEFAULT_MAX_CALLS, DEFAULT_TOKEN_BUDGET
 
     group = parser.add_argument_group("evidence: live probes, the app's code, planned deployments")
+    group.add_argument(
+        "--monitor",
+        action="store_true",
+        help="also read Azure Monitor (read-only): each account's diagnostic settings and 7 days of per-deployment "
+        "requests, 429s and provisioned utilisation. Example: audit --all --monitor",
+    )
     group.add_argument(
         "--probe",
         action="store_true",
@@ -459,6 +474,12 @@ def run(argv: Sequence[str]) -> int:
     from auditor.drift import load_baseline
     from auditor.waivers import load_waivers
 
+    policy = None
+    if args.policy:
+        from auditor.policy import load_policy
+
+        policy = load_policy(args.policy)
+        rules = [*rules, *policy.rules()]
     waivers = load_waivers(args.waivers, {r.id: r.category for r in rules}) if args.waivers else ()
     baseline = load_baseline(args.baseline) if args.baseline else None
     subscriptions = tuple(args.subscription) or tuple(
@@ -493,6 +514,7 @@ def run(argv: Sequence[str]) -> int:
             contract_env=dict(os.environ),
             plan=args.plan,
             probe=_probe_options(args, demo=args.demo),
+            monitor=args.monitor or bool(policy and policy.needs_monitor),
         )
         from auditor.cli.progress import BarProgress, wants_bar
 

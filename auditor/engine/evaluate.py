@@ -190,7 +190,7 @@ def _new_finding(
     _TARGET_NAME(f, subject.target_name)
     _MESSAGE(f, message)
     _REMEDIATION(f, remediation)
-    _DOCS(f, rule.docs)
+    _DOCS(f, rule.help_url)
     _ACCOUNT_ID(f, subject.account_id)
     _DEPLOYMENT(f, subject.deployment)
     _LOCATION(f, subject.location)

@@ -29,14 +29,14 @@ ACCOUNT = _leaves(
     "custom_subdomain", "provisioning_state", "disable_local_auth", "local_auth_enabled", "public_network_access",
     "network_default_action", "network_ip_rules", "private_endpoint_count", "identity_type", "has_managed_identity",
     "encryption_key_source", "restrict_outbound_network_access", "responses_api_region", "deployment_count",
-    "allowed_fqdns", "network_bypass", "user_owned_storage",
-) | {"private_endpoint_states": ANY}  # fmt: skip
+    "allowed_fqdns", "network_bypass", "user_owned_storage", "tag_names",
+) | {"private_endpoint_states": ANY, "tags": ANY}  # fmt: skip
 DEPLOYMENT = {
     **_leaves(
         "exists", "id", "name", "model_format", "model_name", "model_version", "sku_name", "sku_capacity",
         "version_upgrade_option", "rai_policy_name", "provisioning_state", "tokens_per_minute", "state",
         "current_capacity", "dynamic_throttling_enabled", "parent_deployment_name", "scale_type",
-        "spillover_deployment_name",
+        "spillover_deployment_name", "tag_names",
     ),
     "capabilities": ANY,
     "tags": ANY,
@@ -86,8 +86,20 @@ PLAN = _leaves(
     "name", "account", "account_found", "model_name", "model_version", "version_given", "sku_name", "sku_capacity",
     "registration_approved", "action", "format", "unresolved", "unresolved_text",
 )  # fmt: skip
-CONTENT_FILTER = _leaves(
-    "named", "found", "name", "type", "mode", "disabled_filters", "non_blocking_filters", "builtin"
+_HARMS = ("hate", "sexual", "violence", "selfharm")
+CONTENT_FILTER = {
+    **_leaves(
+        "named", "found", "name", "type", "mode", "disabled_filters", "non_blocking_filters", "builtin",
+        "asynchronous", "missing_prompt_shields", "missing_protected_material", "thresholds_text",
+    ),
+    "threshold_rank": _leaves(*_HARMS),
+    "thresholds": _leaves(*_HARMS),
+}  # fmt: skip
+MONITOR = _leaves(
+    "requested", "read", "settings", "names", "destinations", "logs", "audit_logs", "request_logs"
+)  # fmt: skip
+ACTIVITY = _leaves(
+    "requested", "read", "days", "requests", "throttled", "throttled_percent", "provisioned", "peak_utilization"
 )  # fmt: skip
 
 _CALL_DOCUMENT = {
@@ -105,7 +117,7 @@ _CALL_DOCUMENT = {
 _RESOLVED_CALL = {k: v for k, v in CALL.items() if k not in ("expression", "why")}
 
 SUBJECT_FIELDS: Mapping[str, Spec] = {
-    "account": {"account": ACCOUNT},
+    "account": {"account": ACCOUNT, "monitor": MONITOR},
     "knowledge_base": {"knowledge": _leaves("checked", "age_days", "models")},
     "deployment": {
         "account": ACCOUNT,
@@ -117,6 +129,7 @@ SUBJECT_FIELDS: Mapping[str, Spec] = {
         "quota": USAGE,
         "contract": _leaves("present", "file_given", "apis"),
         "content_filter": CONTENT_FILTER,
+        "activity": ACTIVITY,
     },
     "quota_usage": {"usage": {**USAGE, "deployments": None}, "region": _leaves("subscription_id", "location")},
     "contract_call": _CALL_DOCUMENT,

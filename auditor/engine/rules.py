@@ -40,6 +40,15 @@ class Rule:
     references: tuple[str, ...] = ()
     labels: Mapping[str, str] = field(default_factory=dict)
     source: str = ""
+    examples: tuple[Mapping[str, str], ...] = ()
+    """How to fix, as code: each {title, language, code} (the rule's documentation page shows them)."""
+    page: str | None = None
+    """The rule's documentation page (built-in rules: docs/rules/<ID>.md); None for other rule packs."""
+
+    @property
+    def help_url(self) -> str:
+        """Where a finding points for help: the rule's page, else its `docs` link."""
+        return self.page or self.docs
 
     @cached_property
     def compiled(self) -> tuple[Compiled | None, Compiled]:
@@ -63,7 +72,11 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"{where}: {best.message}"
 
 
-def load_rule_file(path: Path) -> list[Rule]:
+RULE_PAGES = "https://github.com/aoai-auditor/auditor/blob/main/docs/rules/"
+"""Where the built-in rules' documentation pages are published (docs/rules/ in the repository)."""
+
+
+def load_rule_file(path: Path, *, builtin: bool = False) -> list[Rule]:
     """Parse and validate one rule file; any problem is an InputError naming file and line."""
     document = load_yaml(path, what="rule")
     errors = sorted(_validator().iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
@@ -93,6 +106,8 @@ def load_rule_file(path: Path) -> list[Rule]:
                 references=tuple(raw.get("references", ())),
                 labels=dict(raw.get("labels", {})),
                 source=f"{path}:{raw.line}",
+                examples=tuple(dict(e) for e in raw.get("examples", ())),
+                page=f"{RULE_PAGES}{raw['id']}.md" if builtin else None,
             )
         )
     return rules
@@ -124,14 +139,15 @@ def _check_fields(path: Path, lines: list[str], raw: Mapping[str, Any]) -> None:
 
 def load_rules(directories: Iterable[Path] = (), *, builtin: bool = True) -> list[Rule]:
     """The built-in rules plus every `*.yaml` under the given directories; ids must be unique."""
-    roots = ([data_dir("rules") / "builtin"] if builtin else []) + [Path(d) for d in directories]
+    builtin_root = data_dir("rules") / "builtin"
+    roots = ([builtin_root] if builtin else []) + [Path(d) for d in directories]
     rules: list[Rule] = []
     seen: dict[str, str] = {}
     for root in roots:
         if not root.is_dir():
             raise InputError(f"{root}: rules directory not found")
         for path in sorted(root.rglob("*.yaml")) + sorted(root.rglob("*.yml")):
-            for rule in load_rule_file(path):
+            for rule in load_rule_file(path, builtin=root == builtin_root):
                 if rule.id in seen:
                     raise InputError(f"{rule.source}: duplicate rule id {rule.id} (first at {seen[rule.id]})")
                 seen[rule.id] = rule.source

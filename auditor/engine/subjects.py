@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from auditor.engine import evidence
+from auditor.engine.compliance import activity_view, monitor_view
 from auditor.engine.views import (
     Subject,
     account_view,
@@ -139,7 +140,7 @@ def build_subjects(facts: Facts, kb: KnowledgeBase, today: date) -> Iterator[Sub
 
 def account_subjects(index: _Index) -> Iterator[Subject]:
     for account in index.facts.accounts:
-        document = {"account": index.account_views[account.id]}
+        document = {"account": index.account_views[account.id], "monitor": monitor_view(index.facts, account)}
         yield Subject("account", account.id, account.name, document, account_id=account.id)
 
 
@@ -203,6 +204,7 @@ def deployment_subjects(index: _Index) -> Iterator[Subject]:
             "quota": quota_view(region, usage_name) if usage_name or catalog is UNKNOWN else None,
             "contract": contract_view(index.calls, deployment, account),
             "content_filter": content_filter_view(index.facts, deployment),
+            "activity": activity_view(index.facts, deployment),
         }
         index.deployment_docs[deployment.id] = document
         name = f"{account.name}/{deployment.name}"

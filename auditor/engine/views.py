@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from auditor.capabilities import apis_reported, limits_reported
+from auditor.engine.compliance import filter_details
 from auditor.facts import Account, CatalogModel, CatalogSku, ContractCall, Deployment, Facts, Region, SourceLocation
 from auditor.knowledge import KnowledgeBase
 from auditor.results import Cause
@@ -59,6 +60,8 @@ def account_view(account: Account, deployment_count: int, kb: KnowledgeBase) -> 
         "network_bypass": account.network_bypass,
         "allowed_fqdns": list(account.allowed_fqdns),
         "user_owned_storage": list(account.user_owned_storage),
+        "tags": dict(account.tags),
+        "tag_names": sorted(account.tags),
         "identity_type": account.identity_type,
         "has_managed_identity": bool(account.identity_type) and account.identity_type != "None",
         "encryption_key_source": account.encryption_key_source,
@@ -101,6 +104,7 @@ def deployment_view(deployment: Deployment) -> dict[str, Any]:
         "parent_deployment_name": deployment.parent_deployment_name,
         "scale_type": deployment.scale_type,
         "tags": dict(deployment.tags),
+        "tag_names": sorted(deployment.tags),
     }
 
 
@@ -135,6 +139,7 @@ def content_filter_view(facts: Facts, deployment: Deployment) -> Any:
             "mode": None,
             "disabled_filters": [],
             "non_blocking_filters": [],
+            **filter_details(None, None, builtin=True),
         }
     if policy is None:
         return {"named": True, "found": False, "name": name, "disabled_filters": [], "non_blocking_filters": []}
@@ -152,6 +157,7 @@ def content_filter_view(facts: Facts, deployment: Deployment) -> Any:
         "mode": policy.mode,
         "disabled_filters": sorted(f"{f.name} ({f.source})" for f in policy.filters if f.enabled is False),
         "non_blocking_filters": non_blocking,
+        **filter_details(policy.filters, policy.mode, builtin=name.lower() in BUILTIN_POLICIES),
     }
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
+from typing import Any
 
 from auditor.engine.rules import Rule
 from auditor.knowledge import KnowledgeBase
@@ -24,21 +25,122 @@ def rules_markdown(rules: Sequence[Rule]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def explain(rule: Rule) -> str:
-    """Everything a rule says about itself."""
-    parts = [
-        f"{rule.id}: {rule.title}",
-        f"category: {rule.category}    severity: {rule.severity.value}    applies to: {rule.applies_to}    since: {rule.since}",
+_OPERATORS = {
+    "equals": "is",
+    "notEquals": "is not",
+    "in": "is one of",
+    "notIn": "is none of",
+    "contains": "contains",
+    "notContains": "does not contain",
+    "containsAny": "contains any of",
+    "containsNone": "contains none of",
+    "like": "matches the pattern",
+    "notLike": "does not match the pattern",
+    "match": "matches the regular expression",
+    "notMatch": "does not match the regular expression",
+    "exists": "exists:",
+    "greater": "is greater than",
+    "greaterOrEquals": "is at least",
+    "less": "is less than",
+    "lessOrEquals": "is at most",
+}
+
+
+def _operand(value: Any) -> str:
+    if isinstance(value, Mapping) and set(value) == {"field"}:
+        return f"the fact `{value['field']}`"
+    if isinstance(value, list):
+        return ", ".join(f"`{_scalar(v)}`" for v in value) or "(nothing)"
+    return f"`{_scalar(value)}`"
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "null" if value is None else str(value)
+
+
+def describe_condition(condition: Mapping[str, Any], depth: int = 0) -> list[str]:
+    """A condition as a nested Markdown list a person can read (the grammar is Azure Policy's)."""
+    pad = "  " * depth
+    for key, word in (("allOf", "all of"), ("anyOf", "any of")):
+        if key in condition:
+            lines = [f"{pad}- {word}:"]
+            for part in condition[key]:
+                lines += describe_condition(part, depth + 1)
+            return lines
+    if "not" in condition:
+        return [f"{pad}- not:", *describe_condition(condition["not"], depth + 1)]
+    (operator,) = [k for k in condition if k != "field"]
+    return [f"{pad}- `{condition['field']}` {_OPERATORS.get(operator, operator)} {_operand(condition[operator])}"]
+
+
+def _prose(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _link(reference: str) -> str:
+    return f"<{reference}>" if reference.startswith("https://") else reference
+
+
+def rule_page(rule: Rule) -> str:
+    """The rule's documentation page (docs/rules/<ID>.md) and `audit rules explain ID`: what it checks, why it
+    matters, how to fix it, how to waive it, and the sources. Generated from the rule file, never edited."""
+    lines = [
+        f"# {rule.id}: {rule.title}",
+        "",
+        "<!-- Generated from the rule file by `python -m tests.update_docs`; edit the rule, not this page. -->",
+        "",
+        "| category | severity | applies to | since |",
+        "|---|---|---|---|",
+        f"| {rule.category.value} | {rule.severity.value} | {rule.applies_to} | {rule.since} |",
+        "",
+        "## What it checks",
+        "",
     ]
-    if rule.rationale:
-        parts.append(f"why: {rule.rationale}")
-    parts.append(f"fails with: {rule.message}")
-    parts.append(f"remediation: {rule.remediation}")
-    parts.append(f"docs: {rule.docs}")
+    if rule.where:
+        lines += ["It applies when:", "", *describe_condition(rule.where), ""]
+    lines += ["It fails when:", "", *describe_condition(rule.fails_when), ""]
+    lines += ["The finding says (`{…}` are facts of the audited target):", "", f"> {_prose(rule.message)}", ""]
+    lines += ["## Why it matters", "", _prose(rule.rationale or "(no rationale given)"), ""]
+    lines += ["## How to fix", "", _prose(rule.remediation), ""]
+    for example in rule.examples:
+        lines += [f"{example['title']}:", "", f"```{example['language']}", example["code"].rstrip("\n"), "```", ""]
+    lines += [
+        "## How to waive",
+        "",
+        "Accept a finding for a while, with an owner and a date, in the waivers file (`--waivers`):",
+        "",
+        "```yaml",
+        "waivers:",
+        f"  - rule: {rule.id}",
+        '    target: "ACCOUNT/DEPLOYMENT"   # glob over the target name or ARM id',
+        "    reason: why this is accepted, and what will end it",
+        "    owner: team@example.com",
+        "    expires: 2027-03-31",
+        "```",
+        "",
+        f"Or leave the rule out of a run: `audit ... --ignore {rule.id}`.",
+        "",
+        "## Sources",
+        "",
+        f"- {_link(rule.docs)}",
+        *[f"- {_link(r)}" for r in rule.references if r != rule.docs],
+        "",
+    ]
     if rule.labels:
-        parts.append("maps to: " + ", ".join(f"{k} {v}" for k, v in sorted(rule.labels.items())))
-    parts.append(f"defined at: {rule.source}")
-    return "\n".join(parts) + "\n"
+        lines += ["Maps to: " + ", ".join(f"{k} {v}" for k, v in sorted(rule.labels.items())), ""]
+    return "\n".join(lines)
+
+
+def explain(rule: Rule) -> str:
+    """`audit rules explain ID`: the rule's documentation page, as docs/rules/<ID>.md has it."""
+    return rule_page(rule)
+
+
+def rule_pages(rules: Sequence[Rule]) -> dict[str, str]:
+    """File name -> text of every rule's page, for the docs/rules/ directory."""
+    return {f"{rule.id}.md": rule_page(rule) for rule in rules}
 
 
 def kb_summary(kb: KnowledgeBase, today: date) -> str:

@@ -38,6 +38,8 @@ from auditor.sources.arm_shapes import usage_from_sdk as usage_from_sdk
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
+    from auditor.sources.monitor import MonitorReader
+
 OPENAI_KINDS = ("openai", "aiservices")
 RESOURCE_GRAPH_QUERY = (
     "resources | where type =~ 'microsoft.cognitiveservices/accounts' | where kind in~ ('OpenAI', 'AIServices') "
@@ -375,6 +377,12 @@ class AzureEnumerator:
         client = self._client(subscription_id)
         items = self._call(lambda: drain(client.models.list(location), "the model catalog"))
         return [m for m in (catalog_model_from_sdk(i) for i in items) if m is not None]
+
+    def monitor(self) -> MonitorReader:
+        """Azure Monitor reads (diagnostic settings, metrics) on this enumerator's connection pool and retries."""
+        from auditor.sources.monitor import MonitorReader
+
+        return MonitorReader(self._credential, self._client_kwargs)
 
     def list_usages(self, subscription_id: str, location: str) -> list[QuotaUsage]:
         client = self._client(subscription_id)

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from auditor.demo.sim.documents import _SYSTEM_RAI_POLICIES, ArmDocuments
+from auditor.demo.sim.monitor import diagnostic_settings_json, metrics_json
 from auditor.demo.sim.wire import (
     _arm_error,
     _compact,
@@ -32,6 +33,8 @@ _ARM_ROUTES: list[tuple[str, re.Pattern[str]]] = [
         ("accounts", r"^" + _SUB + _CS + r"/accounts"),
         ("accounts_rg", r"^" + _RG + _CS + r"/accounts"),
         ("account", r"^" + _ACCT),
+        ("diagnostic_settings", r"^" + _ACCT + r"/providers/microsoft\.insights/diagnosticSettings"),
+        ("metrics", r"^" + _ACCT + r"/providers/microsoft\.insights/metrics"),
         ("deployments", r"^" + _ACCT + r"/deployments"),
         ("deployment", r"^" + _ACCT + r"/deployments/(?P<dep>[^/]+)"),
         ("account_models", r"^" + _ACCT + r"/models"),
@@ -124,6 +127,8 @@ class ArmPlane(ArmDocuments):
             )
         if route == "account":
             return self._arm_reply(200, _compact(self._account_json(account)), path)
+        if route in ("diagnostic_settings", "metrics"):
+            return self._monitor(route, account, path, query)
         if route == "deployments":
             return self._page(
                 path,
@@ -156,6 +161,14 @@ class ArmPlane(ArmDocuments):
             )
         return self._arm_reply(200, _compact(self._deployment_json(account, deployment, query["api-version"])), path)
 
+    def _monitor(self, route: str, account: Any, path: str, query: Mapping[str, str]) -> _Reply:
+        """Azure Monitor on the account: diagnostic settings (a list without paging) and metrics."""
+        if route == "diagnostic_settings":
+            if account.diagnostic_settings is None:
+                return self._denied_read(path, route)
+            return self._arm_reply(200, _compact({"value": diagnostic_settings_json(account)}), path)
+        return self._arm_reply(200, _compact(metrics_json(account, query)), path)
+
     @staticmethod
     def _route(path: str) -> tuple[str | None, re.Match[str] | None]:
         for name, pattern in _ARM_ROUTES:
@@ -178,9 +191,13 @@ class ArmPlane(ArmDocuments):
             "usages": "locations/usages",
             "account_models": "accounts/models",
         }.get(route)
+        if route == "diagnostic_settings":
+            resource_type = None
         action = (
             f"Microsoft.CognitiveServices/{resource_type}/read"
             if resource_type
+            else "Microsoft.Insights/diagnosticSettings/read"
+            if route == "diagnostic_settings"
             else "Microsoft.Resources/subscriptions/read"
         )
         scope = path.rstrip("/")

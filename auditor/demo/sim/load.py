@@ -278,6 +278,16 @@ def _parse_account(raw: dict[str, Any], sub_id: str, rg: str, rg_raw: Mapping[st
         rai_policies=tuple(
             _mapping(p, f"{where}.raiPolicies") for p in _listing(raw.get("raiPolicies"), f"{where}.raiPolicies")
         ),
+        diagnostic_settings=None
+        if sim.get("diagnosticSettingsDenied")
+        else tuple(
+            _mapping(d, f"{where}.diagnosticSettings")
+            for d in _listing(raw.get("diagnosticSettings"), f"{where}.diagnosticSettings")
+        ),
+        metrics={
+            str(name): {str(k): float(v) for k, v in _mapping(values, f"{where}.metrics.{name}").items()}
+            for name, values in _mapping(raw.get("metrics"), f"{where}.metrics").items()
+        },
     )
 
 

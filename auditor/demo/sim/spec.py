@@ -104,6 +104,11 @@ class AccountSpec:
     lists_builtin_policies: bool = False
     """Whether the raiPolicies list names Microsoft.Default/DefaultV2 (UNVERIFIED either way: by default it does
     not, the harder case; a GET of either name answers on every account)."""
+    diagnostic_settings: tuple[Mapping[str, Any], ...] | None = ()
+    """`Microsoft.Insights/diagnosticSettings` on the account, in wire shape; None: the read answers 403."""
+    metrics: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    """Per deployment name: `requests`, `throttled` (429s) and `peakUtilization` (percent) over the last 7 days,
+    served as Azure Monitor metrics (AzureOpenAIRequests by StatusCode, ProvisionedManagedUtilizationV2)."""
 
     @property
     def id(self) -> str:
