@@ -38,6 +38,7 @@ from auditor.gcpause import paused_gc
 from auditor.knowledge import KnowledgeBase
 from auditor.probes import ProbeOptions
 from auditor.probes.selection import probe_order
+from auditor.redact import encodable
 from auditor.results import (
     Finding,
     InventoryRow,
@@ -141,7 +142,8 @@ def gather_facts(
     finally:
         if own is not None:
             own.shutdown(wait=not deadline.expired, cancel_futures=True)
-    return replace(facts, contract_unresolved=unresolved, planned=planned, gaps=facts.gaps + scan_gaps)
+    facts = replace(facts, contract_unresolved=unresolved, planned=planned, gaps=facts.gaps + scan_gaps)
+    return encodable(facts)  # strings from Azure (or a file) with lone surrogates could not be written
 
 
 def _app_contract(

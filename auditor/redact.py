@@ -10,11 +10,14 @@ variables from the environment, every token the credential hands out (`Recording
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import threading
 from collections.abc import Iterable
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar, cast
+
+T = TypeVar("T")
 
 MIN_SECRET = 8
 """Shorter strings are not registered: redacting them would mangle ordinary words, and they are not keys."""
@@ -79,6 +82,51 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 def visible_surrogates(text: str) -> str:
     """Lone surrogates (from JSON `\\ud800` escapes) cannot be encoded as UTF-8: show them as \\udXXX."""
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def encodable(value: T) -> T:
+    """`value` (a string, or dataclasses, tuples, lists and dicts of them) with every lone surrogate made
+    visible, so it can be written as UTF-8; unchanged parts are the same objects (cheap on a large fleet).
+
+    Why: JSON from Azure may carry `\\ud800` escapes, which decode to strings no encoder accepts; every
+    renderer, the finding keys and the console would fail on them."""
+    return cast(T, _encodable(value))
+
+
+def _encodable(value: Any) -> Any:
+    if isinstance(value, str):
+        if value.isascii():
+            return value
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return visible_surrogates(value)
+        return value
+    if isinstance(value, tuple):
+        items = [_encodable(v) for v in value]
+        if all(a is b for a, b in zip(items, value, strict=True)):
+            return value
+        return tuple(items) if type(value) is tuple else type(value)(*items)
+    if isinstance(value, list):
+        items_list = [_encodable(v) for v in value]
+        return value if all(a is b for a, b in zip(items_list, value, strict=True)) else items_list
+    if isinstance(value, dict):
+        changed = {k: _encodable(v) for k, v in value.items()}
+        keys = {k: _encodable(k) for k in value}
+        if all(changed[k] is value[k] and keys[k] is k for k in value):
+            return value
+        return {keys[k]: v for k, v in changed.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        updates = {}
+        for f in dataclasses.fields(value):
+            if not f.init:
+                continue
+            old = getattr(value, f.name)
+            new = _encodable(old)
+            if new is not old:
+                updates[f.name] = new
+        return dataclasses.replace(value, **updates) if updates else value
+    return value
 
 
 def clean(text: str, *, limit: int | None = None) -> str:

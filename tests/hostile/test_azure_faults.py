@@ -292,3 +292,26 @@ def test_a_stalled_token_endpoint_is_bounded_by_the_run_timeout(tenant: Simulate
 def test_a_bad_timeout_is_exit_2(tmp_path: Path, capsys, value: str) -> None:
     assert main(["--all", "--timeout", value, "--out", str(tmp_path)]) == 2
     assert "--timeout" in capsys.readouterr().err
+
+
+def test_a_lone_surrogate_in_a_deployment_name_reaches_every_format(tenant: SimulatedTenant, tmp_path: Path) -> None:
+    account = next(a for a in tenant.spec.accounts if a.name == "fabrikam-aoai-wus")
+    body = {
+        "value": [
+            {
+                "id": f"{account.id}/deployments/bad\ud800name",
+                "name": "bad\ud800name\x1b[31m",
+                "sku": {"name": "Standard", "capacity": 1},
+                "properties": {
+                    "model": {"format": "OpenAI", "name": "gpt-4o\udfff", "version": "2024-11-20"},
+                    "provisioningState": "Succeeded",
+                },
+            }
+        ]
+    }
+    tenant.add_fault(FaultRule(r"/accounts/fabrikam-aoai-wus/deployments$", 200, json.dumps(body), {}, None))
+    code = _run(tenant, tmp_path, "--resource", "fabrikam-aoai-wus", "--fail-on", "never")
+    assert code in (0, 3)
+    for name in ("report.html", "junit.xml", "report.json", "report.sarif", "summary.md"):
+        (tmp_path / name).read_text(encoding="utf-8")
+    assert "bad" in (tmp_path / "report.json").read_text(encoding="utf-8")
