@@ -9,6 +9,8 @@ answer can be tested on recorded bodies.
 
 from __future__ import annotations
 
+import contextlib
+import math
 import re
 import time
 from collections.abc import Mapping
@@ -78,17 +80,14 @@ def retry_hint(headers: Mapping[str, str], now: float | None = None) -> float | 
     lowered = _lower(headers)
     raw_ms = lowered.get("retry-after-ms")
     if raw_ms is not None:
-        try:
-            return max(float(raw_ms) / 1000.0, 0.0)
-        except ValueError:
-            pass
+        with contextlib.suppress(ValueError):
+            if not math.isnan(float(raw_ms)):  # `nan` is no time to wait (time.sleep refuses it)
+                return max(float(raw_ms) / 1000.0, 0.0)
     raw = lowered.get("retry-after")
     if raw is None:
         return None
-    try:
-        return max(float(raw), 0.0)
-    except ValueError:
-        pass
+    with contextlib.suppress(ValueError):
+        return None if math.isnan(float(raw)) else max(float(raw), 0.0)
     try:
         when = parsedate_to_datetime(raw)
     except (TypeError, ValueError):
