@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, timezone
 from functools import partial
 from pathlib import Path
@@ -51,6 +51,7 @@ from auditor.results import (
     TargetResult,
 )
 from auditor.sources.azure import AzureEnumerator, collect_region, resolve_accounts
+from auditor.upgrade import WhatIf, apply_what_ifs, label_what_ifs, with_upgrade_impact
 from auditor.waivers import Waiver
 
 if TYPE_CHECKING:
@@ -89,6 +90,8 @@ class AuditOptions:
     """Read Azure Monitor too: each account's diagnostic settings and 7 days of per-deployment activity."""
     policy: Path | None = None
     """An organisation policy file (auditor/policy.py): its statements become rules in the `policy` category."""
+    what_if: tuple[WhatIf, ...] = ()
+    """`--what-if DEPLOYMENT=MODEL[:VERSION]`: audit as if those deployments ran another model."""
 
 
 class Progress(Protocol):
@@ -361,19 +364,12 @@ def _targets(facts: Facts) -> tuple[TargetResult, ...]:
 
 
 def _inventory(facts: Facts) -> tuple[InventoryRow, ...]:
+    """Each deployment's inventory row: the fields InventoryRow shares with Deployment, as read."""
     names = {a.id: a.name for a in facts.accounts}
+    shared = [f.name for f in fields(InventoryRow) if f.name not in ("account_name", "tags")]
     return tuple(
         InventoryRow(
-            account_id=d.account_id,
-            account_name=names.get(d.account_id, ""),
-            name=d.name,
-            model_name=d.model_name,
-            model_version=d.model_version,
-            model_format=d.model_format,
-            sku_name=d.sku_name,
-            sku_capacity=d.sku_capacity,
-            provisioning_state=d.provisioning_state,
-            version_upgrade_option=d.version_upgrade_option,
+            account_name=names.get(d.account_id, ""), tags=dict(d.tags) or None, **{f: getattr(d, f) for f in shared}
         )
         for d in facts.deployments
     )
@@ -461,12 +457,21 @@ def audit(
     *,
     today: date | None = None,
     now: datetime | None = None,
+    what_ifs: Sequence[WhatIf] = (),
+    impact_rules: Sequence[Rule] | None = None,
 ) -> Report:
-    """Evaluate rules over facts. Pure: the same facts, rules and date give the same report."""
+    """Evaluate rules over facts. Pure: the same facts, rules and date give the same report.
+
+    `what_ifs` rewrite the facts first (findings on those deployments are labelled); the upgrade impact judges
+    the app's calls on each deployment's next model with `impact_rules` (default: `rules`), so selecting only
+    the upgrade category still sees the contract rules."""
     now = now or datetime.now(timezone.utc)
+    facts, labels = apply_what_ifs(facts, what_ifs)
+    day = today or now.date()
     with paused_gc():
-        subjects = list(build_subjects(facts, kb, today or now.date()))
-        findings: list[Finding] = evaluate_all(rules, facts, kb, today or now.date(), subjects)
+        subjects = list(build_subjects(facts, kb, day))
+        findings: list[Finding] = evaluate_all(rules, facts, kb, day, subjects)
+        findings = label_what_ifs(with_upgrade_impact(findings, facts, kb, day, rules, impact_rules), labels)
         quota, retirements = _views(facts, subjects)
     return Report(
         rules=_rule_infos(rules),
@@ -558,13 +563,12 @@ def run_audit(
     from auditor.knowledge import load_knowledge
 
     chosen_cloud = cloud if isinstance(cloud, Cloud) else CLOUDS["AzureCloud"]
-    rules = select_rules(
-        rules if rules is not None else load_rules(rule_dirs), options.select, options.ignore, options.ruleset
-    )
+    impact_rules = select_rules(rules if rules is not None else load_rules(rule_dirs), ruleset=options.ruleset)
+    selected = select_rules(impact_rules, options.select, options.ignore)
     if options.policy is not None:
         from auditor.policy import load_policy
 
-        rules = [*rules, *load_policy(options.policy).rules()]
+        selected = [*selected, *load_policy(options.policy).rules()]
     kb = kb or load_knowledge()
     enumerator = AzureEnumerator(
         credential,
@@ -588,4 +592,4 @@ def run_audit(
             today or date.today(),
             progress,
         )
-    return audit(facts, rules, kb, today=today)
+    return audit(facts, selected, kb, today=today, what_ifs=options.what_if, impact_rules=impact_rules)

@@ -39,6 +39,7 @@ class Category(StrEnum):
     PLAN = "plan"
     POLICY = "policy"
     """An organisation's own statements (--policy FILE), compiled into rules."""
+    UPGRADE = "upgrade"
 
 
 class TargetStatus(StrEnum):

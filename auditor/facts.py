@@ -194,6 +194,8 @@ class ContractCall:
     tokens_per_minute: int | None = None
     location: SourceLocation | None = None
     roles: tuple[str, ...] = ()
+    api_version: str | None = None  # the dated data-plane api-version; None on the v1 route or when not known
+    inputs_per_call: int | None = None  # embeddings: the most inputs the app sends in one call
     sdk: str | None = None  # "openai<1": the call uses the pre-1.0 SDK's module API (found by the code scan)
 
 

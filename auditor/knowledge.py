@@ -29,11 +29,14 @@ MODEL_FACTS = (
     "input_modalities",
     "registration",
     "retirement",
+    "chat_function_tools",
+    "min_api_version",
+    "embeddings",
     "tools",
     "structured_outputs",
 )
 
-MODEL_KINDS = ("chat", "reasoning", "embeddings", "image", "audio", "realtime", "completions", "router")
+MODEL_KINDS = ("chat", "reasoning", "embeddings", "image", "audio", "realtime", "completions", "router", "video")
 """What a model is for; rules say which kinds they apply to (`where: {field: model.kind, in: [...]}`)."""
 
 
@@ -101,6 +104,17 @@ class KnowledgeBase:
         if not name:
             return None
         return self.models.get(name) or self.models.get(name.lower())
+
+    def fine_tuned_base(self, name: str | None) -> tuple[ModelEntry, str] | None:
+        """The base model and version of a fine-tuned deployment's model name, `<base>-<version>.ft-<job>`."""
+        if not name or ".ft-" not in name:
+            return None
+        prefix = name.split(".ft-", 1)[0]
+        for entry in self.models.values():
+            for version in entry.versions:
+                if prefix.lower() == f"{entry.name}-{version}".lower():
+                    return entry, version
+        return None
 
     def parameters(self, entry: ModelEntry) -> dict[str, dict[str, Any]]:
         """Parameter handling for a model: its group's table with the model's overrides on top."""
@@ -259,7 +273,7 @@ def load_knowledge(path: Path | None = None) -> KnowledgeBase:
 
 
 def _current_registration(fact: Fact | None, today: date) -> dict[str, Any] | Any:
-    if fact is None:
+    if fact is None or fact.value is UNKNOWN:  # a family fact nobody could confirm
         return UNKNOWN
     history = fact.value if isinstance(fact.value, list) else [fact.value]
     current = None
@@ -278,7 +292,7 @@ def _current_registration(fact: Fact | None, today: date) -> dict[str, Any] | An
     }
 
 
-def _context_window(fact: Fact | None, sku_name: str | None) -> Any:
+def _context_window(fact: Fact | None, sku_name: str | None, version: str | None = None) -> Any:
     if fact is None:
         return UNKNOWN
     value = fact.value
@@ -286,8 +300,24 @@ def _context_window(fact: Fact | None, sku_name: str | None) -> Any:
         by_sku = value.get("by_sku") or {}
         if sku_name and sku_name in by_sku:
             return by_sku[sku_name]
+        by_version = value.get("by_version") or {}
+        if version and version in by_version:
+            return by_version[version]
         return value.get("default", UNKNOWN)
     return value
+
+
+def _fine_tuned_retirement(fact: Fact | None, version: str, today: date) -> dict[str, Any] | Any:
+    """A fine-tuned deployment retires on its base version's deployment date, not the base model's."""
+    if fact is None or not isinstance(fact.value, Mapping) or version not in fact.value:
+        return UNKNOWN
+    retires = (fact.value[version] or {}).get("deployment_retires")
+    return {
+        "date": str(retires) if retires else None,
+        "days_left": (retires - today).days if isinstance(retires, date) else None,
+        "replacement": "none",
+        "status": "fine-tuned deployment",
+    }
 
 
 def _retirement(fact: Fact | None, version: str | None, today: date) -> dict[str, Any] | Any:
@@ -304,6 +334,13 @@ def _retirement(fact: Fact | None, version: str | None, today: date) -> dict[str
         "replacement": entry.get("replacement"),
         "status": entry.get("status"),
     }
+
+
+def _embeddings(value: Any, version: str | None) -> Any:
+    """Embeddings limits for one version (max_input_tokens may differ by version)."""
+    if not isinstance(value, Mapping):
+        return value
+    return {key: _by_version(item, version) for key, item in value.items()}
 
 
 def _effort_values(effort: Any) -> Any:
@@ -351,10 +388,21 @@ def model_view(
 ) -> dict[str, Any]:
     """The `model.*` facts a rule sees for one deployment; UNKNOWN where the knowledge base is silent."""
     entry = kb.model(name)
+    fine_tuned = None if entry is not None else kb.fine_tuned_base(name)
+    if fine_tuned is not None:
+        entry, version = fine_tuned
     if entry is None:
         view: dict[str, Any] = dict.fromkeys(MODEL_FACTS, UNKNOWN)
         view.update(
-            {"known": False, "name": name, "kind": UNKNOWN, "responses_only": UNKNOWN, "disputed": {}, "gaps": {}}
+            {
+                "known": False,
+                "name": name,
+                "kind": UNKNOWN,
+                "responses_only": UNKNOWN,
+                "disputed": {},
+                "gaps": {},
+                "fine_tuned": UNKNOWN,
+            }
         )
         return view
     facts = entry.facts
@@ -364,9 +412,9 @@ def model_view(
 
     apis = value("apis")
     reasoning = value("reasoning")
-    if reasoning is UNKNOWN and entry.kind is not None and "reasoning" not in facts:
-        reasoning = entry.kind == "reasoning"  # the family's kind says it
     parameters = kb.parameters(entry) if "parameters" in facts else ({} if reasoning is False else UNKNOWN)
+    if reasoning is UNKNOWN and entry.kind is not None and "reasoning" not in facts:
+        reasoning = entry.kind == "reasoning"  # the family's kind says it (its parameters stay unknown)
     if "parameters" in facts and facts["parameters"].value is UNKNOWN:
         parameters = UNKNOWN
     effort = value("reasoning_effort")
@@ -388,13 +436,26 @@ def model_view(
         "parallel_tool_calls": _by_version(value("parallel_tool_calls"), version),
         "reasoning_effort": effort,
         "reasoning_effort_values": _effort_values(effort),
-        "context_window": _context_window(facts.get("context_window"), sku_name),
+        "context_window": _context_window(facts.get("context_window"), sku_name, version),
         "max_input_tokens": value("max_input_tokens"),
         "max_output_tokens": _by_version(value("max_output_tokens"), version),
         "input_modalities": value("input_modalities"),
         "registration": _current_registration(facts.get("registration"), today),
         "gated_features": _gated_features(facts.get("registration"), today),
-        "retirement": _retirement(facts.get("retirement"), version, today),
+        "retirement": _fine_tuned_retirement(facts.get("fine_tuned_retirement"), version or "", today)
+        if fine_tuned
+        else _retirement(facts.get("retirement"), version, today),
+        "fine_tuned": fine_tuned is not None,
+        # Non-reasoning models take function tools on Chat Completions; a reasoning model needs the fact.
+        "chat_function_tools": facts["chat_function_tools"].value
+        if "chat_function_tools" in facts
+        else ("supported" if reasoning is False else UNKNOWN),
+        # No recorded minimum: the rule has nothing to compare (the model is known, so this is not a guess).
+        # Left unverified (no minimum documented) reads the same: the rule has no minimum to compare against.
+        "min_api_version": facts["min_api_version"].value
+        if "min_api_version" in facts and facts["min_api_version"].value is not UNKNOWN
+        else None,
+        "embeddings": _embeddings(value("embeddings"), version),
         "version_known": version in entry.versions if version else UNKNOWN,
         "disputed": {key: fact.disputed for key, fact in sorted(facts.items()) if fact.disputed},
         "gaps": {key: fact.reason for key, fact in sorted(facts.items()) if fact.value is UNKNOWN and fact.reason},

@@ -245,6 +245,13 @@ class InventoryRow:
     sku_capacity: int | None
     provisioning_state: str | None
     version_upgrade_option: str | None
+    state: str | None = None
+    current_capacity: int | None = None
+    spillover_deployment_name: str | None = None
+    dynamic_throttling_enabled: bool | None = None
+    parent_deployment_name: str | None = None
+    rai_policy_name: str | None = None
+    tags: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -265,6 +272,8 @@ class Report:
     drift: Drift | None = None
     probe_summary: Mapping[str, Any] | None = None
     """Live probes: calls and tokens spent against their limits, and what was not probed (None: no --probe)."""
+    fixes: Mapping[str, Any] | None = None
+    """What fixes.patch holds (auditor/fixes); None when no fixes were looked for."""
 
     @property
     def complete(self) -> bool:
@@ -306,6 +315,7 @@ class Report:
             failed_by_category=dict(sorted(by_category.items())),
             drift=drift,
             probes=None if self.probe_summary is None else dict(self.probe_summary),
+            fixes=None if self.fixes is None else dict(self.fixes),
         )
 
 
@@ -334,6 +344,8 @@ class Summary:
     drift: DriftCounts | None = None
     probes: Mapping[str, Any] | None = None
     """Live probes' spend and limits (None without --probe)."""
+    fixes: Mapping[str, Any] | None = None
+    """fixes.patch: findings and calls fixed, files, stale calls, edits left to people (None: not looked for)."""
 
     @property
     def failed(self) -> int:
@@ -354,4 +366,6 @@ class Summary:
             document["drift"] = asdict(self.drift)
         if self.probes is not None:
             document["probes"] = dict(self.probes)
+        if self.fixes is not None:
+            document["fixes"] = dict(self.fixes)
         return document

@@ -9,7 +9,13 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-MODULES = ("tests.test_probes", "tests.test_plan", "tests.test_contract_scan", "tests.test_compliance")
+MODULES = (
+    "tests.test_probes",
+    "tests.test_plan",
+    "tests.test_contract_scan",
+    "tests.test_compliance",
+    "tests.test_upgrade",
+)
 
 
 def extra_cases() -> list[tuple[str, Any, Any]]:

@@ -27,7 +27,7 @@ def baseline_file(rules, kb, tmp_path: Path) -> Path:
     """Last night: chat on gpt-4o 2024-05-13, capacity 10, failed to provision; and a deployment `old`."""
     facts = make_facts(
         make_deployment("chat", version="2024-05-13", capacity=10, provisioning_state="Failed"),
-        make_deployment("old", "gpt-4o-mini", "2024-07-18"),
+        make_deployment("old", "gpt-4o", "2024-05-13"),
         account=make_account(disable_local_auth=False),
     )
     path = tmp_path / "previous" / "report.json"
@@ -68,7 +68,7 @@ def test_deployment_changes_show_the_overnight_upgrade(drifted) -> None:
         ("chat", "model_version"): ("2024-05-13", "2024-11-20"),
         ("chat", "capacity"): ("10", "20"),
         ("fresh", "added"): (None, "gpt-4o-mini 2024-07-18 GlobalStandard"),
-        ("old", "removed"): ("gpt-4o-mini 2024-07-18 GlobalStandard", None),
+        ("old", "removed"): ("gpt-4o 2024-05-13 GlobalStandard", None),
     }
 
 

@@ -134,3 +134,21 @@ def test_cassettes_hold_no_secret_or_real_subscription() -> None:
         assert not re.search(pattern, text), f"cassette matches {pattern}"
     subscriptions = set(re.findall(r"/subscriptions/([0-9a-fA-F-]{36})", text))
     assert subscriptions and all(s.startswith("00000000-0000-4000-8000-") for s in subscriptions)
+
+
+def test_a_2026_03_01_body_the_sdk_models_cannot_read_falls_back_to_their_own_version(monkeypatch) -> None:
+    """Should 2026-03-01 ever change a field's type, the SDK's models (2025-09-01) could not deserialize it: the
+    deployments are then read at the version those models were made for."""
+    from azure.identity import ManagedIdentityCredential
+
+    from auditor.demo.sim import FaultRule, SimulatedTenant
+
+    unreadable = {"value": [{"id": "x", "name": "x", "sku": "a string where an object belongs"}]}
+    with SimulatedTenant(faults=[FaultRule(r"/deployments$", 200, unreadable, plane="arm")]) as tenant:
+        for name, value in tenant.identity_env().items():
+            monkeypatch.setenv(name, value)
+        cloud = get_cloud("AzureCloud", management_endpoint=tenant.management_url)
+        enumerator = AzureEnumerator(ManagedIdentityCredential(), cloud, connection_verify=tenant.ca_path)
+        (account,) = [a for a in enumerator.list_accounts("00000000-0000-4000-8000-000000000002") if a.kind == "OpenAI"]
+        deployments = enumerator.list_deployments(account)
+    assert {d.name for d in deployments} == {"chat-regional", "dev-mini"}

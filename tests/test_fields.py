@@ -66,10 +66,14 @@ def _rich_facts() -> list[Any]:
     return facts
 
 
-def test_documents_carry_exactly_the_declared_fields(kb) -> None:
+def test_documents_carry_exactly_the_declared_fields(kb, rules) -> None:
+    from auditor.upgrade import impact_subjects
+    from tests.test_upgrade import _upgrading
+
     seen: dict[str, set[str]] = {kind: set() for kind in SUBJECT_FIELDS}
-    for facts in _rich_facts():
-        for subject in build_subjects(facts, kb, date(2026, 12, 3)):
+    for facts in [*_rich_facts(), _upgrading()]:
+        upgrades = impact_subjects(facts, kb, date(2026, 12, 3), rules)  # the upgrade kind comes from audit()
+        for subject in [*build_subjects(facts, kb, date(2026, 12, 3)), *upgrades]:
             assert subject.kind in SUBJECT_FIELDS, subject.kind
             for path in _keys(subject.document):
                 assert declared(subject.kind, path), f"{subject.kind} documents carry {path}, not declared"

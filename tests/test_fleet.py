@@ -58,14 +58,21 @@ def test_concurrency_stays_under_its_bound_and_regions_are_read_once(
         assert len(first) == len(regions) == 3
 
 
-def test_concurrent_run_is_faster_than_a_serial_one(slow_tenant: SimulatedTenant, tmp_path: Path) -> None:
+def test_concurrent_run_overlaps_calls_and_finds_the_same(
+    slow_tenant: SimulatedTenant, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Concurrency shows as overlapping calls, measured by the server, and changes nothing that is found. How
+    much faster that is, is the fleet benchmark's to measure (tests.benchmarks.bench_fleet), not a time limit
+    here: on a loaded machine wall time says little."""
     started = time.perf_counter()
     _audit(slow_tenant, tmp_path / "serial", "--all", "--concurrency", "1")
-    serial = time.perf_counter() - started
+    serial, serial_peak = time.perf_counter() - started, slow_tenant.peak_in_flight["arm"]
     started = time.perf_counter()
     _audit(slow_tenant, tmp_path / "parallel", "--all", "--concurrency", "8")
-    parallel = time.perf_counter() - started
-    assert parallel < serial * 0.8, (serial, parallel)
+    parallel, parallel_peak = time.perf_counter() - started, slow_tenant.peak_in_flight["arm"]
+    with capsys.disabled():
+        print(f"\n[fleet] serial {serial:.2f} s, concurrency 8 {parallel:.2f} s")
+    assert serial_peak == 1 and parallel_peak > 1, (serial_peak, parallel_peak)
     same = [json.loads((tmp_path / d / "report.json").read_text())["findings"] for d in ("serial", "parallel")]
     assert same[0] == same[1], "concurrency must not change what is found"
 

@@ -14,12 +14,13 @@ from auditor.audit import audit, gate
 from auditor.cli import main
 from auditor.engine.evaluate import evaluate_all
 from auditor.engine.rules import load_rule_file, load_rules
+from auditor.enums import ProbeOutcome
 from auditor.errors import InputError
 from auditor.facts import CollectionGap, ContractCall, Facts, RateLimit
 from auditor.knowledge import load_knowledge
 from auditor.results import Cause, Status
 from auditor.sources.contract import load_contract
-from tests.conftest import SUB, make_deployment, make_facts
+from tests.conftest import SUB, make_account, make_deployment, make_facts
 
 _CHECKED = load_knowledge().checked
 assert _CHECKED is not None
@@ -230,3 +231,52 @@ def test_the_console_lists_unknowns_at_the_gate_with_how_to_settle(
     out = capsys.readouterr().out
     assert "UNKNOWN ERROR   AOAI-REGION-001" in out and "[azure read]" in out
     assert "settle: give the identity read access" in out
+
+
+def test_a_probe_settles_a_parameter_the_knowledge_base_does_not_know(rules, kb) -> None:
+    from auditor.facts import ProbeResult
+
+    # gpt-oss-120b: a known reasoning model whose parameter table no source read here gives
+    deployment = make_deployment("dep", "gpt-oss-120b", "1")
+    call = ContractCall("dep", "chat_completions", {"temperature": 0.5, "top_p": 0.9})
+    facts = make_facts(deployment, contract=(call,))
+    assert {f.status for f in _findings(facts, "AOAI-PARAM-001", rules, kb)} == {Status.UNKNOWN}
+    answered = ProbeResult(
+        make_account().id, "dep", "chat_completions", ProbeOutcome.SUCCESS, parameter="temperature", value=0.5,
+        deployment_id=deployment.id, called_by_app=True,
+    )  # fmt: skip
+    by_param = {
+        f.message.split("=")[0].rsplit(" ", 1)[-1] if f.status is Status.PASS else f.reason: f.status
+        for f in _findings(replace(facts, probes=(answered,)), "AOAI-PARAM-001", rules, kb)
+    }
+    assert Status.PASS in by_param.values(), "Azure accepted temperature=0.5: that is evidence"
+    assert Status.UNKNOWN in by_param.values(), "top_p was not probed: still unknown, not assumed supported"
+
+
+def test_probes_are_planned_for_parameters_the_knowledge_base_does_not_know(kb) -> None:
+    from auditor.probes.selection import _doubted
+
+    unknown_model = make_deployment("dep", "gpt-9-preview", "2027-01-01")
+    assert _doubted(kb, unknown_model, "chat_completions", "temperature", 0.5, TODAY)
+    assert not _doubted(kb, make_deployment(), "chat_completions", "temperature", 0.5, TODAY)
+
+
+def test_a_scanned_responses_call_with_reasoning_effort_is_not_blocked(tmp_path: Path) -> None:
+    """The false block as a new user met it: responses.create(reasoning={"effort": ...}) scanned from the code,
+    audited against the demo tenant's o4-mini deployment."""
+    from tests.conftest import run_demo
+
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "main.py").write_text(
+        "from openai import OpenAI\n\nclient = OpenAI()\n"
+        'client.responses.create(model="reasoner", input="hi", reasoning={"effort": "medium"}, max_output_tokens=500)\n'
+    )
+    run_demo(tmp_path / "out", "--contract-from", str(app), "--format", "json")
+    findings = json.loads((tmp_path / "out" / "report.json").read_text())["findings"]
+    mine = {
+        (f["rule_id"], f["status"])
+        for f in findings
+        if f["target_name"] == "contoso-aoai-eus2/reasoner" and f["rule_id"] in ("AOAI-API-003", "AOAI-PARAM-004")
+    }
+    assert mine == {("AOAI-API-003", "pass"), ("AOAI-PARAM-004", "pass")}

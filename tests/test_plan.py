@@ -392,7 +392,7 @@ def test_yaml_plan_against_the_demo_tenant(run) -> None:
         ("AOAI-PLAN-005", "contoso-aoai-eus2/mini-a (planned)", 9),  # 6 + 6 > the 10 left of 200
         ("AOAI-PLAN-005", "contoso-aoai-eus2/mini-b (planned)", 15),
         ("AOAI-PLAN-002", "contoso-aoai-eus2/gpt-52-b (planned)", 21),  # gated, no approval recorded
-        ("AOAI-PLAN-003", "contoso-aoai-eus2/gpt-52-b (planned)", 21),  # retires 2026-12-12
+        # gpt-5.2 2025-12-11 retires 2027-06-08 since the 2026-09-02 schedule (was 2026-12-12): no PLAN-003
         (
             "AOAI-PLAN-006",
             "contoso-aoai-eus2/summarizer (planned)",

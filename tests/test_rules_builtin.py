@@ -237,6 +237,65 @@ CASES: list[tuple[str, Status, Build]] = [
     ("AOAI-LIFE-004", Status.PASS, lambda: _retiring(60)),
     ("AOAI-LIFE-005", Status.FAIL, lambda: _with_status("Deprecated")),
     ("AOAI-LIFE-005", Status.PASS, lambda: _with_status("GenerallyAvailable")),
+    # the 2026-09-02 schedule: gpt-4.1 2025-04-14 is Legacy (retires 2027-04-14)
+    ("AOAI-LIFE-007", Status.FAIL, lambda: make_facts(make_deployment("l", "gpt-4.1", "2025-04-14"))),
+    ("AOAI-LIFE-007", Status.PASS, lambda: make_facts(make_deployment("g", "gpt-5", "2025-08-07"))),
+    # gpt-5.6: function tools on Chat Completions only with reasoning_effort none (its default is medium)
+    (
+        "AOAI-API-020",
+        Status.FAIL,
+        lambda: make_facts(make_deployment("s", "gpt-5.6-sol", "2026-07-09"), contract=(call("s", tools=[]),)),
+    ),
+    (
+        "AOAI-API-020",
+        Status.FAIL,
+        lambda: make_facts(
+            make_deployment("s", "gpt-5.6-sol", "2026-07-09"), contract=(call("s", tools=[], reasoning_effort="low"),)
+        ),
+    ),
+    (
+        "AOAI-API-020",
+        Status.PASS,
+        lambda: make_facts(
+            make_deployment("s", "gpt-5.6-sol", "2026-07-09"), contract=(call("s", tools=[], reasoning_effort="none"),)
+        ),
+    ),
+    (
+        "AOAI-API-020",
+        Status.PASS,
+        lambda: make_facts(make_deployment("g", "gpt-5.4", "2026-03-05"), contract=(call("g", tools=[]),)),
+    ),
+    # o-series need 2024-12-01-preview or later on the dated route; the v1 route is not judged
+    (
+        "AOAI-API-021",
+        Status.FAIL,
+        lambda: make_facts(
+            make_deployment("o", "o3-mini", "2025-01-31"), contract=(call_with("o", api_version="2024-10-21"),)
+        ),
+    ),
+    (
+        "AOAI-API-021",
+        Status.PASS,
+        lambda: make_facts(
+            make_deployment("o", "o3-mini", "2025-01-31"), contract=(call_with("o", api_version="2025-04-01-preview"),)
+        ),
+    ),
+    (
+        "AOAI-EMB-002",
+        Status.FAIL,
+        lambda: make_facts(
+            make_deployment("e", "text-embedding-3-large", "1", "Standard"),
+            contract=(call_with("e", "embeddings", inputs_per_call=4096),),
+        ),
+    ),
+    (
+        "AOAI-EMB-002",
+        Status.PASS,
+        lambda: make_facts(
+            make_deployment("e", "text-embedding-3-large", "1", "Standard"),
+            contract=(call_with("e", "embeddings", inputs_per_call=2048),),
+        ),
+    ),
     # deployment
     ("AOAI-DEPLOY-001", Status.FAIL, lambda: make_facts(make_deployment("c", provisioning_state="Failed"))),
     ("AOAI-DEPLOY-001", Status.PASS, healthy),
@@ -308,7 +367,7 @@ CASES: list[tuple[str, Status, Build]] = [
     ("AOAI-PARAM-010", Status.FAIL, lambda: _with_caps(make_deployment("c"), {"maxContextToken": "64000"})),
     ("AOAI-PARAM-010", Status.PASS, lambda: _with_caps(make_deployment("c"), {"maxContextToken": "128000"})),
     ("AOAI-LIFE-010", Status.FAIL, lambda: _retiring(200)),
-    ("AOAI-LIFE-010", Status.PASS, lambda: _retiring_on(date(2026, 10, 1))),  # the knowledge base's date
+    ("AOAI-LIFE-010", Status.PASS, lambda: _retiring_on(date(2027, 4, 14))),  # the knowledge base's date
     ("AOAI-LIFE-011", Status.PASS, healthy),
     ("AOAI-LIFE-011", Status.FAIL, lambda: (healthy(), _stale_kb())),
 ]

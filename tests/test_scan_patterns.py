@@ -70,6 +70,14 @@ def test_2_raw_and_streaming_response_calls_are_found_and_a_resume_is_not_a_call
                     "api_version": "2024-10-21",
                 }
             ],
+            "split-call": [  # `.create\` then `(` on the next line
+                {
+                    "api": "chat_completions",
+                    "parameters": {"messages": None},
+                    "source": "scan/raw_response/app.py:31",
+                    "api_version": "2024-10-21",
+                }
+            ],
         }
     }
 
@@ -140,32 +148,40 @@ def test_4_settings_objects_attributes_and_class_constants() -> None:
 
 
 def test_5_keyword_dicts_keep_model_and_parameters() -> None:
-    assert _contract("kwargs_dicts") == {
-        "deployments": {
-            "chat-prod": [
+    assert (
+        _contract("kwargs_dicts")
+        == {
+            "deployments": {
+                "chat-prod": [
+                    {
+                        "api": "chat_completions",
+                        "parameters": {"max_tokens": 800, "messages": None},
+                        "source": "scan/kwargs_dicts/app.py:19",
+                    }
+                ],
+                "env:AZURE_OPENAI_CHAT_DEPLOYMENT": [
+                    {
+                        "api": "chat_completions",
+                        "parameters": {"messages": None, "stream": True, "temperature": 0.7},
+                        "source": "scan/kwargs_dicts/app.py:14",
+                    },
+                    {  # model_args = build_args(...): the dict the project's function returns (sample-app-aoai-chatGPT's shape)
+                        "api": "chat_completions",
+                        "parameters": {"max_tokens": 400, "messages": None, "temperature": 0.3},
+                        "source": "scan/kwargs_dicts/app.py:34",
+                    },
+                ],
+            },
+            "unresolved": [
                 {
                     "api": "chat_completions",
-                    "parameters": {"max_tokens": 800, "messages": None},
-                    "source": "scan/kwargs_dicts/app.py:19",
+                    "source": "scan/kwargs_dicts/app.py:23",
+                    "model": "(no model=)",
+                    "why": "the call passes its arguments as **kwargs, built at run time",
                 }
             ],
-            "env:AZURE_OPENAI_CHAT_DEPLOYMENT": [
-                {
-                    "api": "chat_completions",
-                    "parameters": {"messages": None, "stream": True, "temperature": 0.7},
-                    "source": "scan/kwargs_dicts/app.py:14",
-                }
-            ],
-        },
-        "unresolved": [
-            {
-                "api": "chat_completions",
-                "source": "scan/kwargs_dicts/app.py:23",
-                "model": "(no model=)",
-                "why": "the call passes its arguments as **kwargs, built at run time",
-            }
-        ],
-    }
+        }
+    )
 
 
 def test_6_fallbacks_wrappers_partial_environ_alias_and_tuple_unpacking() -> None:
@@ -201,6 +217,14 @@ def test_6_fallbacks_wrappers_partial_environ_alias_and_tuple_unpacking() -> Non
                 "source": "scan/wrappers/llm.py:29",
             },
         ],
+        "env:AZURE_OPENAI_DEPLOYMENT": [  # client, model = get_client(): the project's function returns one tuple
+            {
+                "api": "chat_completions",
+                "parameters": {"messages": None},
+                "source": "scan/wrappers/llm.py:31",
+                "note": "returned by get_client()",
+            }
+        ],
         "env:AZURE_OPENAI_GPT4_DEPLOYMENT": [
             {"api": "chat_completions", "parameters": {"messages": None}, "source": "scan/wrappers/llm.py:28"}
         ],
@@ -216,9 +240,9 @@ def test_6_fallbacks_wrappers_partial_environ_alias_and_tuple_unpacking() -> Non
     assert document["unresolved"] == [
         {
             "api": "chat_completions",
-            "source": "scan/wrappers/llm.py:31",
-            "model": "model",
-            "why": "model= is model, unpacked from get_client() (a tuple known at run time)",
+            "source": "scan/wrappers/llm.py:38",
+            "model": "deployment",
+            "why": "model= is deployment, unpacked from load_pair() (a tuple known at run time)",
             "parameters": {"messages": None},
         }
     ]
@@ -458,6 +482,15 @@ def test_files_over_the_size_limit_are_skipped_with_a_note(tmp_path: Path, monke
     result = scan(app)
     assert [c.deployment for c in result.calls] == ["in-tree"]
     assert result.skipped == (f"{app}/generated.py: not scanned (OSError: larger than 200 bytes (600); not scanned)",)
+
+
+def test_line_numbers_follow_the_tokenizer_not_str_splitlines(tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "ff.py").write_text(
+        'import openai\n\x0c\nc = openai.OpenAI()  # \x1c\n\x0c\nc.chat.completions.create(model="ff", messages=[])\n'
+    )
+    assert [(c.deployment, c.line) for c in scan(app).calls] == [("ff", 5)]
 
 
 def test_deeply_nested_expressions_do_not_crash_the_scan(tmp_path: Path) -> None:

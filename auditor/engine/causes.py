@@ -25,8 +25,9 @@ _VIEW_FACTS = {
 }
 
 SETTLE = {
-    Cause.KNOWLEDGE: "run with --probe (Azure answers for exactly what the app sends), add the fact with its "
-    "source to rules/knowledge/ (models.yaml or families.yaml), or waive the finding",
+    Cause.KNOWLEDGE: "add the fact with its source to rules/knowledge/ (models.yaml or families.yaml), run with "
+    "--probe where a probe can answer it (the APIs a deployment serves, each parameter the app sends: the probe "
+    "sends exactly that parameter), or waive the finding",
     Cause.AZURE: "give the identity read access (Reader; Cognitive Services Usages Reader for quota) and run again, "
     "or waive the finding",
     Cause.PROBE: "run --probe again (the service gave no usable answer), or waive the finding",

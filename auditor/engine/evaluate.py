@@ -263,3 +263,17 @@ def evaluate_all(
         if len(same_target) > 1:
             findings[start:] = sorted(findings[start:], key=lambda f: (f.rule_id, f.message))
     return findings
+
+
+def evaluate_each(rules: Iterable[Rule], subjects: Sequence[Subject]) -> list[list[Finding]]:
+    """Every rule on each subject, the findings kept per subject in the subjects' order: for callers that compare
+    two views of the same subject (auditor/upgrade.py: today's model and the next one). Rules are prepared once."""
+    by_kind: dict[str, list[_Prepared]] = {}
+    for rule in sorted(rules, key=lambda r: r.id):
+        by_kind.setdefault(rule.applies_to, []).append(_Prepared.of(rule))
+    results: list[list[Finding]] = []
+    for subject in subjects:
+        evidence = MappingProxyType(dict(subject.evidence)) if subject.evidence else None
+        found = [_evaluate(prepared, subject, evidence) for prepared in by_kind.get(subject.kind, ())]
+        results.append([f for f in found if f is not None])
+    return results

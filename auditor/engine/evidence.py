@@ -68,18 +68,25 @@ def with_probes(model: dict[str, Any], mine: Sequence[ProbeResult]) -> dict[str,
             merged["apis"] = sorted(served)
             merged["responses_only"] = "responses" in served and "chat_completions" not in served
     table = merged.get("parameters")
+    probed = [p for p in mine if p.parameter is not None]
+    if table is UNKNOWN and probed:
+        # The knowledge base has no table for this model: what the probes answered is all that is known;
+        # every other parameter stays unknown ("*").
+        table = {"*": {"support": UNKNOWN, "default": UNKNOWN}}
     if isinstance(table, Mapping):
         updated = {k: dict(v) for k, v in table.items()}
-        for p in mine:
-            if p.parameter is None:
-                continue
-            spec = updated.setdefault(p.parameter, {"support": "supported"})
+        for p in probed:
+            spec = updated.setdefault(str(p.parameter), {"support": "supported"})
             support = spec.get("support")
             if p.outcome == "success" and (
-                support == "rejected" or (support == "default_only" and p.value != spec.get("default"))
+                support in (UNKNOWN, "rejected") or (support == "default_only" and p.value != spec.get("default"))
             ):
                 spec["support"] = "supported"
-            elif p.outcome in ("unsupported_parameter", "unsupported_value") and support in (None, "supported"):
+            elif p.outcome in ("unsupported_parameter", "unsupported_value") and support in (
+                UNKNOWN,
+                None,
+                "supported",
+            ):
                 spec["support"] = "rejected"
         if updated != table:
             merged["parameters"] = updated
@@ -320,6 +327,8 @@ def planned_subjects(
                 sku_capacity=plan.sku_capacity,
             )
             entries = catalog_entries(region, account, probe_deployment)
+            default_entry = next((m for m in entries or () if m.is_default_version), None)
+            view["default_version_skus"] = sorted(s.name for s in default_entry.skus) if default_entry else []
             if plan.model_version is None and "model.version" not in unresolved and entries:
                 default = next((m.version for m in entries if m.is_default_version), None)
                 probe_deployment = replace(probe_deployment, model_version=default)
@@ -384,7 +393,32 @@ def planned_subjects(
             account_id=account.id if account else None,
             deployment=plan.name,
             location=plan.location,
+            evidence=_plan_fix_evidence(plan, document, len(totals.get(key, ())) if key else 0),
         )
+
+
+def _plan_fix_evidence(plan: PlannedDeployment, document: Mapping[str, Any], sharing: int) -> dict[str, Any]:
+    """What auditor/fixes needs to edit the plan file (version, SKU, capacity), carried onto the finding."""
+    catalog, quota = document.get("catalog"), document.get("quota")
+    catalog = catalog if isinstance(catalog, Mapping) else {}
+    quota = quota if isinstance(quota, Mapping) else {}
+    total, available = quota.get("plan_total"), quota.get("available")
+    excess = total - available if isinstance(total, (int, float)) and isinstance(available, (int, float)) else None
+    return {
+        "fix": {
+            "plan_format": plan.source_format,
+            "name": plan.name,
+            "model_version": plan.model_version,
+            "sku_name": plan.sku_name,
+            "sku_capacity": plan.sku_capacity,
+            "default_version": catalog.get("default_version"),
+            "version_offered": catalog.get("version_offered"),
+            "skus": list(catalog.get("skus") or ()),
+            "default_version_skus": list((document.get("plan") or {}).get("default_version_skus") or ()),
+            "quota_excess": excess,
+            "quota_sharing": sharing,
+        }
+    }
 
 
 def _capacity_fit(catalog: Any, capacity: Any) -> Any:

@@ -45,7 +45,7 @@ MODEL = {
     **_leaves(*MODEL_FACTS),
     **_leaves(
         "known", "name", "family", "kind", "responses_only", "rejected_parameters_text", "reasoning_effort_values",
-        "gated_features", "version_known",
+        "gated_features", "version_known", "fine_tuned",
     ),
     "parameters": ANY,
     "reasoning_effort": ANY,
@@ -53,6 +53,7 @@ MODEL = {
     "retirement": _leaves("date", "days_left", "replacement", "status"),
     "disputed": ANY,
     "gaps": ANY,
+    "embeddings": ANY,  # {dimensions, max_inputs, max_input_tokens, output_dimensions} on embeddings models
 }  # fmt: skip
 CATALOG = {
     **_leaves(
@@ -64,11 +65,12 @@ CATALOG = {
     "capabilities": ANY,
     "sku_capacity": _leaves("default", "maximum", "minimum", "step"),
 }  # fmt: skip
-LIFECYCLE = _leaves("retirement_date", "days_left", "source", "replacement", "status", "tentative")
+LIFECYCLE = _leaves("retirement_date", "days_left", "source", "replacement", "status", "tentative", "schedule_stage")
 USAGE = _leaves("name", "localized_name", "current", "limit", "available", "utilization", "percent")
 CALL = _leaves(
     "deployment", "api", "parameters", "account", "min_context_tokens", "tokens_per_minute", "roles", "resolved",
-    "expression", "why", "source", "legacy_sdk",
+    "expression", "why", "source", "legacy_sdk", "api_version", "dated_api_version", "inputs_per_call",
+    "function_tools", "reasoning_effort",
 )  # fmt: skip
 PARAM = {
     **_leaves(
@@ -84,7 +86,7 @@ PROBE = {**_leaves(
 ), "value": ANY}  # fmt: skip
 PLAN = _leaves(
     "name", "account", "account_found", "model_name", "model_version", "version_given", "sku_name", "sku_capacity",
-    "registration_approved", "action", "format", "unresolved", "unresolved_text",
+    "registration_approved", "action", "format", "unresolved", "unresolved_text", "default_version_skus",
 )  # fmt: skip
 _HARMS = ("hate", "sexual", "violence", "selfharm")
 CONTENT_FILTER = {
@@ -144,6 +146,13 @@ SUBJECT_FIELDS: Mapping[str, Spec] = {
         "quota": {**USAGE, "plan_total": None, "plan_deployments": None},
         "capacity": _leaves("bounded", "fits", "allowed", "problem"),
         "contract": _leaves("present", "apis", "unsupported_apis"),
+    },
+    "upgrade": {  # auditor/upgrade.py: one call (or the deployment's callers) against the deployment's next model
+        "deployment": _leaves("name", "model_name", "model_version", "version_upgrade_option"),
+        "account": _leaves("name", "location"),
+        "upgrade": _leaves("from", "to", "model_name", "model_version", "date", "when", "days_left", "source"),
+        "call": _leaves("present", "source", "api", "breaks_text", "works_text"),
+        "impact": _leaves("breaks", "breaks_text", "affected", "remediation_text", "unknown_text"),
     },
 }
 

@@ -276,10 +276,27 @@ def _call_view(call: ContractCall) -> dict[str, Any]:
         "min_context_tokens": call.min_context_tokens,
         "tokens_per_minute": call.tokens_per_minute,
         "roles": list(call.roles),
+        "api_version": call.api_version,
+        # The dated route needs a minimum version per model; the v1 route (no dated version) needs none.
+        "dated_api_version": bool(call.api_version and call.api_version[:1].isdigit()),
+        "inputs_per_call": call.inputs_per_call,
+        "function_tools": "tools" in call.parameters or "functions" in call.parameters,
+        "reasoning_effort": _effort_sent(call.parameters),
         "resolved": True,  # the deployment name is known (see evidence.unresolved_call_subjects)
         "legacy_sdk": call.sdk == "openai<1",
         "source": f"{call.location.file}:{call.location.line}" if call.location else call.deployment,
     }
+
+
+def _effort_sent(parameters: Mapping[str, Any]) -> Any:
+    """The reasoning effort a call sends: its value, "default" when it sends none, UNKNOWN when only the name is known."""
+    for key in ("reasoning_effort", "reasoning"):
+        if key in parameters:
+            value = parameters[key]
+            if isinstance(value, Mapping):
+                value = value.get("effort")
+            return UNKNOWN if value is None else value
+    return "default"
 
 
 def contract_subjects(index: _Index) -> Iterator[Subject]:
@@ -297,7 +314,13 @@ def contract_subjects(index: _Index) -> Iterator[Subject]:
             document = dict(base, deployment={"exists": False, "name": call.deployment}, model=UNKNOWN, account=UNKNOWN)
             target = f"contract:{call.deployment}"
             yield Subject(
-                "contract_call", target, call.deployment, document, deployment=call.deployment, location=call.location
+                "contract_call",
+                target,
+                call.deployment,
+                document,
+                deployment=call.deployment,
+                location=call.location,
+                evidence={"fix": {"model_name": call.deployment, "deployments": names}},  # for auditor/fixes
             )
             continue
         for deployment in matches:
@@ -324,16 +347,31 @@ def contract_subjects(index: _Index) -> Iterator[Subject]:
                 causes=index.deployment_causes[deployment.id],
             )
             for param, value in sorted(call.parameters.items()):
+                param_view = _param_view(index.kb, call, parent["model"], param, value)
                 yield Subject(
                     "contract_parameter",
                     deployment.id,
                     name,
-                    dict(document, param=_param_view(index.kb, call, parent["model"], param, value)),
+                    dict(document, param=param_view),
                     account_id=account.id,
                     deployment=deployment.name,
                     location=call.location,
                     causes=index.deployment_causes[deployment.id],
+                    evidence=_fix_evidence(call.api, param_view),
                 )
+
+
+def _fix_evidence(api: str, param: Mapping[str, Any]) -> dict[str, Any]:
+    """What auditor/fixes needs to edit the call mechanically, carried onto the finding."""
+    plain = {k: None if param.get(k) is UNKNOWN else param.get(k) for k in ("name", "support", "use_instead")}
+    return {
+        "fix": {
+            "api": api,
+            "parameter": plain["name"],
+            "support": plain["support"],
+            "use_instead": plain["use_instead"] or param.get("other_api_name"),
+        }
+    }
 
 
 def _effort(param: str, value: Any) -> Any:
@@ -350,7 +388,9 @@ def _param_view(
     kb: KnowledgeBase, call: ContractCall, model: Mapping[str, Any], param: str, value: Any
 ) -> dict[str, Any]:
     table = model["parameters"]
-    spec: Any = UNKNOWN if table is UNKNOWN else dict(table.get(param) or {"support": "supported"})
+    # A table lists what the model refuses (its sources list every refusal); "*" stands for the parameters
+    # it does not list when only probes answered for some (engine.evidence.with_probes).
+    spec: Any = UNKNOWN if table is UNKNOWN else dict(table.get(param) or table.get("*") or {"support": "supported"})
     return {
         **kb.api_parameter(call.api, param),
         "name": param,

@@ -143,6 +143,7 @@ def content_filter_view(facts: Facts, deployment: Deployment) -> Any:
         }
     if policy is None:
         return {"named": True, "found": False, "name": name, "disabled_filters": [], "non_blocking_filters": []}
+    builtin = name.lower() in BUILTIN_POLICIES
     non_blocking = sorted(
         f"{f.name} ({f.source})" for f in policy.filters if f.enabled is not False and f.blocking is False
     )
@@ -151,13 +152,14 @@ def content_filter_view(facts: Facts, deployment: Deployment) -> Any:
     return {
         "named": True,
         "found": True,
-        "builtin": name.lower() in BUILTIN_POLICIES,
+        "builtin": builtin,
         "name": policy.name,
         "type": policy.type,
         "mode": policy.mode,
         "disabled_filters": sorted(f"{f.name} ({f.source})" for f in policy.filters if f.enabled is False),
         "non_blocking_filters": non_blocking,
-        **filter_details(policy.filters, policy.mode, builtin=name.lower() in BUILTIN_POLICIES),
+        # A built-in policy listed without its filters spelled out is still Microsoft's default, not "all off".
+        **filter_details(policy.filters or (None if builtin else ()), policy.mode, builtin=builtin),
     }
 
 
@@ -182,6 +184,7 @@ def lifecycle_view(catalog: Any, model: Mapping[str, Any]) -> Any:
             "replacement": catalog.get("replacement")
             or (retirement.get("replacement") if isinstance(retirement, Mapping) else None),
             "status": catalog.get("lifecycle_status"),
+            "schedule_stage": retirement.get("status") if isinstance(retirement, Mapping) else None,
             "tentative": bool(catalog.get("deprecation_tentative")),
         }
     if isinstance(retirement, Mapping) and retirement.get("date"):
@@ -191,6 +194,7 @@ def lifecycle_view(catalog: Any, model: Mapping[str, Any]) -> Any:
             "source": "knowledge base",
             "replacement": retirement.get("replacement"),
             "status": retirement.get("status"),
+            "schedule_stage": retirement.get("status"),
             "tentative": False,
         }
     if catalog is UNKNOWN and retirement is UNKNOWN:
@@ -201,6 +205,7 @@ def lifecycle_view(catalog: Any, model: Mapping[str, Any]) -> Any:
         "source": None,
         "replacement": None,
         "status": None,
+        "schedule_stage": None,
         "tentative": False,
     }
 

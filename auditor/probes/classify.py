@@ -1,6 +1,7 @@
 """Turn one data-plane answer (status, JSON body, headers) into a classified outcome. Pure.
 
-Azure OpenAI answers in three envelopes (azure-wire.md §3.4): the gateway's `{"error":{"code","message"}}`
+Azure OpenAI answers in three envelopes (bodies quoted in public issue threads, e.g. vanna-ai/vanna#967,
+chatboxai/chatbox#861, microsoft/vscode#254389, langchain-ai/langchain#17373): the gateway's `{"error":{"code","message"}}`
 (OperationNotSupported, DeploymentNotFound, 401/403 auth, 429), the OpenAI engine's
 `{"error":{"message","type","param","code"}}` (unsupported_parameter / unsupported_value / content_filter),
 and the token check's `{"statusCode":401,"message"}`. Keeping this free of I/O means every rule about an
@@ -16,7 +17,6 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
 from urllib.parse import urlsplit
 
 from auditor.enums import ProbeOutcome
@@ -63,7 +63,7 @@ class Answer:
     hint: str | None = None
 
 
-def _text(value: Any) -> str | None:
+def _text(value: object) -> str | None:
     """A value from the answer, kept: secrets redacted before it is cut to _MAX_MESSAGE characters."""
     if value is None:
         return None
@@ -76,7 +76,7 @@ def _lower(headers: Mapping[str, str]) -> dict[str, str]:
 
 def retry_hint(headers: Mapping[str, str], now: float | None = None) -> float | None:
     """Seconds the server asked us to wait: `retry-after-ms` first, then `retry-after` (seconds or an
-    HTTP date), as openai-python reads them (azure-wire.md §3.3)."""
+    HTTP date), as openai-python reads them (openai/openai-python, src/openai/_base_client.py)."""
     lowered = _lower(headers)
     raw_ms = lowered.get("retry-after-ms")
     if raw_ms is not None:
@@ -112,7 +112,7 @@ def rate_limit_headers(headers: Mapping[str, str]) -> dict[str, str]:
     }
 
 
-def _error_fields(body: Any) -> tuple[str | None, str | None, str | None, Any]:
+def _error_fields(body: object) -> tuple[str | None, str | None, str | None, object]:
     """(code, param, message, innererror) from either error envelope; codes are strings as Azure sends."""
     if not isinstance(body, Mapping):
         return None, None, _text(body) if body else None, None
@@ -130,7 +130,7 @@ def _error_fields(body: Any) -> tuple[str | None, str | None, str | None, Any]:
     return None, None, _text(body.get("message")), None
 
 
-def _usage_tokens(body: Any) -> int | None:
+def _usage_tokens(body: object) -> int | None:
     usage = body.get("usage") if isinstance(body, Mapping) else None
     if not isinstance(usage, Mapping):
         return None
@@ -141,7 +141,7 @@ def _usage_tokens(body: Any) -> int | None:
     return None
 
 
-def _filtered(innererror: Any) -> list[str]:
+def _filtered(innererror: object) -> list[str]:
     results = innererror.get("content_filter_result") if isinstance(innererror, Mapping) else None
     if not isinstance(results, Mapping):
         return []
@@ -149,7 +149,7 @@ def _filtered(innererror: Any) -> list[str]:
 
 
 def classify(
-    status: int, body: Any, headers: Mapping[str, str], *, auth: str = "entra", now: float | None = None
+    status: int, body: object, headers: Mapping[str, str], *, auth: str = "entra", now: float | None = None
 ) -> Answer:
     """Classify one HTTP answer. `auth` is how the call authenticated ("entra" or "key"), which decides
     how an unlabelled 401 is read."""

@@ -117,7 +117,8 @@ def _doubted(kb: KnowledgeBase, deployment: Deployment | None, api: str, name: s
     view = model_view(kb, deployment.model_name, deployment.model_version, deployment.sku_name, today)
     table = view.get("parameters")
     if not isinstance(table, Mapping):
-        return False
+        return table is UNKNOWN  # the knowledge base does not know: let Azure answer
+
     spec = table.get(name) or {}
     support = spec.get("support")
     if support not in _DOUBTED:

@@ -103,11 +103,32 @@ def render_markdown(report: Report) -> str:
         lines += ["**Resolved since the baseline**", ""]
         lines += [f"- {md(r.rule_id)} {md(r.target_name)}: {md(r.title)}" for r in report.drift.resolved[:MAX_ROWS]]
         lines.append("")
+    lines += _fixes_lines(report)
     waived = [f for f in report.findings if f.status is Status.WAIVED]
     if waived:
         lines.append(f"{len(waived)} finding(s) waived; see the full report for owners and expiry dates.")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _fixes_lines(report: Report) -> list[str]:
+    """How many fixes fixes.patch holds and how to apply it; calls that changed since the scan, and edits left
+    to people."""
+    fixes = report.fixes
+    if not fixes or not (fixes.get("patch") or fixes.get("stale") or fixes.get("by_hand")):
+        return []
+    lines = []
+    if fixes.get("patch"):
+        lines += [
+            f"**Fixes:** {fixes['findings_fixed']} finding(s) fixed by {fixes['calls_fixed']} call edit(s) in "
+            f"{len(fixes['files'])} file(s), written to `{md(fixes['patch'])}` in the report directory. Review it, then "
+            f"apply it from the directory the audit ran in: `git apply {md(fixes['patch'])}` (check first with "
+            "`git apply --check`).",
+            "",
+        ]
+    lines += [f"- not written, the file changed since the scan: {md(s)}" for s in (fixes.get("stale") or ())[:MAX_ROWS]]
+    lines += [f"- by hand: {md(s)}" for s in (fixes.get("by_hand") or ())[:MAX_ROWS]]
+    return [*lines, ""]
 
 
 def write_markdown(report: Report, out: BinaryIO) -> None:

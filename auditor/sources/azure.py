@@ -334,7 +334,7 @@ class AzureEnumerator:
     def list_deployments(self, account: Account) -> list[Deployment]:
         """The account's deployments at DEPLOYMENTS_API_VERSION, with `deploymentState` (Running/Paused) read off
         the raw pages (the SDK's 14.x models drop it); at the SDK's own version where ARM refuses that one."""
-        from azure.core.exceptions import HttpResponseError
+        from azure.core.exceptions import DeserializationError, HttpResponseError
 
         states: dict[str, str] = {}
 
@@ -359,8 +359,10 @@ class AzureEnumerator:
 
         try:
             items = read(DEPLOYMENTS_API_VERSION)
-        except HttpResponseError as exc:
-            if exc.status_code != 400 or getattr(exc.error, "code", None) not in _API_VERSION_REFUSED:
+        except (HttpResponseError, DeserializationError) as exc:
+            # Refused version, or a body the SDK's models cannot read: the SDK's own version, whose shape they know.
+            refused = getattr(getattr(exc, "error", None), "code", None) in _API_VERSION_REFUSED
+            if isinstance(exc, HttpResponseError) and not (exc.status_code == 400 and refused):
                 raise
             states.clear()
             items = read(None)

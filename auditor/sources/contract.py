@@ -9,6 +9,8 @@ deployments:
     min_context_tokens: 100000    # optional
     tokens_per_minute: 60000      # optional
     roles: [system, user]         # optional: the message roles it sends
+    api_version: 2024-10-21       # optional: the dated api-version the client uses (leave out on the v1 route)
+    inputs_per_call: 16           # optional, embeddings: the most inputs sent in one call
   reasoner:                       # a list when the app calls one deployment in several ways
     - {api: chat_completions, parameters: {reasoning_effort: medium}}   # Chat Completions: a flat string
     - {api: responses, parameters: {reasoning: {effort: medium}}}       # Responses: a mapping (reasoning.effort)
@@ -23,6 +25,7 @@ unresolved:                       # optional: calls whose deployment name is onl
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -37,7 +40,7 @@ _CALL_KEYS = {"api", "parameters", "account", "min_context_tokens", "tokens_per_
 # written by `audit contract scan`: other values the name takes, the framework or wrapper the call goes
 # through, the SDK generation (openai<1), the api-version the client sends, a note on how it was resolved
 _SCAN_KEYS = {"alternatives", "via", "sdk", "api_version", "note"}
-_CALL_KEYS |= _SCAN_KEYS
+_CALL_KEYS |= _SCAN_KEYS | {"inputs_per_call"}
 _UNRESOLVED_KEYS = {"api", "source", "model", "why", "parameters", "via", "sdk", "api_version"}
 
 
@@ -66,7 +69,7 @@ def _call(path: Path, name: str, raw: Any, line: int) -> ContractCall:
     if not isinstance(params, Mapping):
         raise InputError(f"{path}:{line}: deployment {name!r}: parameters must be a mapping or a list of names")
     params = _reasoning(path, name, params, line)
-    for key in ("min_context_tokens", "tokens_per_minute"):
+    for key in ("min_context_tokens", "tokens_per_minute", "inputs_per_call"):
         value = raw.get(key)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
             raise InputError(f"{path}:{line}: deployment {name!r}: {key} must be a whole number, not {value!r}")
@@ -75,6 +78,16 @@ def _call(path: Path, name: str, raw: Any, line: int) -> ContractCall:
         raise InputError(
             f"{path}:{line}: deployment {name!r}: roles must be a list of message roles, e.g. [system, user]"
         )
+    api_version = raw.get("api_version")
+    if api_version is not None:
+        api_version = str(api_version)
+        if api_version not in ("v1", "latest", "preview") and not re.fullmatch(
+            r"\d{4}-\d{2}-\d{2}(-preview)?|env:[A-Za-z_][A-Za-z0-9_]*", api_version
+        ):
+            raise InputError(
+                f"{path}:{line}: deployment {name!r}: api_version must be a dated api-version such as 2024-10-21 "
+                f"or 2025-04-01-preview (or v1, or env:NAME), not {api_version!r}"
+            )
     account = raw.get("account")
     return ContractCall(
         deployment=name,
@@ -85,6 +98,8 @@ def _call(path: Path, name: str, raw: Any, line: int) -> ContractCall:
         tokens_per_minute=raw.get("tokens_per_minute"),
         location=_source(path, raw, line) or SourceLocation(str(path), line),
         roles=tuple(roles),
+        api_version=api_version,
+        inputs_per_call=raw.get("inputs_per_call"),
         sdk=str(raw["sdk"]) if raw.get("sdk") is not None else None,
     )
 
@@ -144,6 +159,9 @@ def load_contract_document(
         for index, entry in enumerate(entries):
             entry_line = raw.item_lines[index] if isinstance(raw, LineList) else line
             call = _call(path, str(name), entry, entry_line)
+            if call.api_version and call.api_version.startswith("env:"):
+                # As openai-python does: the variable (OPENAI_API_VERSION) where the audit runs; unset -> not judged.
+                call = replace(call, api_version=(environ or {}).get(call.api_version[4:]) or None)
             default = entry.get("default")
             if not str(name).startswith("env:"):
                 if default is not None:

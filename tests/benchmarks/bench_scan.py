@@ -4,7 +4,7 @@ machine, memory bounded by the largest file (two passes: only per-module summari
 
     python -m tests.benchmarks.bench_scan [--modules 400] [--keep DIR]
 
-Prints seconds, lines, calls and peak memory (ru_maxrss) and writes tests/benchmarks/results/scan-latest.json.
+Prints seconds (the fastest of --repeat runs), lines, calls and peak memory (ru_maxrss) and writes tests/benchmarks/results/scan-latest.json.
 """
 
 from __future__ import annotations
@@ -99,21 +99,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--modules", type=int, default=400)
     parser.add_argument("--out", type=Path, default=RESULTS / "scan-latest.json")
+    parser.add_argument("--repeat", type=int, default=3, help="scans of the same tree; the fastest is reported")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-scan-") as directory:
         lines = generate(Path(directory), args.modules)
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        start = time.perf_counter()
-        cpu = time.process_time()
-        result = scan(Path(directory) / "app")
-        seconds = time.perf_counter() - start
-        cpu = time.process_time() - cpu
+        runs = []
+        for _ in range(max(1, args.repeat)):
+            start = time.perf_counter()
+            cpu = time.process_time()
+            result = scan(Path(directory) / "app")
+            runs.append((time.perf_counter() - start, time.process_time() - cpu))
+        seconds, cpu = min(runs)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     resolved = sum(1 for c in result.calls if c.deployment)
     figures = {
         "lines": lines,
         "modules": args.modules,
         "seconds": round(seconds, 2),
+        "all_runs_seconds": [round(wall, 2) for wall, _ in runs],
         "cpu_seconds": round(cpu, 2),  # less sensitive than wall time to other work on a shared machine
         "load_average": round(os.getloadavg()[0], 2),
         "lines_per_second": round(lines / seconds),

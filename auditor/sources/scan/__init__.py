@@ -50,7 +50,9 @@ def scan(path: Path | str, include_tests: bool = False) -> ScanResult:
     for source in found.files:
         try:
             tree, text = _parse(source.path, source.display)
-            summary = summarize(tree, source.module, source.display, source.path.name == "__init__.py", text)
+            summary = summarize(
+                tree, source.module, source.display, source.path.name == "__init__.py", text, source.path
+            )
         except _UNREADABLE as exc:
             skipped.append(_problem(source.display, exc))
             continue
@@ -66,7 +68,7 @@ def scan(path: Path | str, include_tests: bool = False) -> ScanResult:
         if not _relevant(summary, uses_openai, wrappers):
             continue
         try:
-            lines = sorted(summary.lines.union(*(summary.called.get(name, ()) for name in wrappers)))
+            lines = sorted(summary.lines.union(*(summary.called[name] for name in summary.called.keys() & wrappers)))
             text = only_statements(read_source(source.path), summary.statements, lines)
             tree = ast.parse(text, filename=source.display)
             scanned = FileScanner(project, resolver, source.module, source.display).run(tree, lines, summary.scope)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from auditor.sources.scan.model import Assignment, Resolved, ScannedCall, Scope, Unresolved
@@ -154,33 +155,31 @@ def result_call(
     note: str | None = None,
 ) -> ScannedCall:
     """A ScannedCall from the outcome of resolving its deployment name."""
-    base: dict[str, Any] = {
-        "api": api,
-        "file": file,
-        "line": line,
-        "expression": expression,
-        "parameters": dict(sorted(parameters.items())),
-        "via": via,
-        "sdk": sdk,
-        "api_version": api_version,
-    }
+    call = partial(  # typed: mypy checks partial's arguments against ScannedCall
+        ScannedCall,
+        api=api,
+        file=file,
+        line=line,
+        expression=expression,
+        parameters=dict(sorted(parameters.items())),
+        via=via,
+        sdk=sdk,
+        api_version=api_version,
+    )
     if isinstance(outcome, Unresolved):
-        return ScannedCall(deployment=None, why=outcome.why, reason=outcome.reason, note=note, **base)
+        return call(deployment=None, why=outcome.why, reason=outcome.reason, note=note)
     if outcome.kind == "env":
         default = None if outcome.default is None else str(outcome.default)
-        return ScannedCall(
+        return call(
             deployment=f"env:{outcome.value}",
             default=default,
             alternatives=outcome.alternatives,
             note=note or outcome.note,
-            **base,
         )
     if isinstance(outcome.value, str) and outcome.value:
-        return ScannedCall(
-            deployment=outcome.value, alternatives=outcome.alternatives, note=note or outcome.note, **base
-        )
+        return call(deployment=outcome.value, alternatives=outcome.alternatives, note=note or outcome.note)
     why = f"the deployment name is {outcome.value!r}, not a deployment name"
-    return ScannedCall(deployment=None, why=why, reason="not-a-name", note=note, **base)
+    return call(deployment=None, why=why, reason="not-a-name", note=note)
 
 
 def scope_for_class(name: str, body: list[ast.stmt]) -> Scope:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from auditor.sources.scan.model import Assignment, Branch, ClassInfo, Scope
 
@@ -26,6 +27,8 @@ class ModuleSummary:
     statements: list[tuple[int, int]] = field(default_factory=list)  # top-level statements: first, last line
     wrappers: dict[str, tuple[str, int, bool]] = field(default_factory=dict)  # function -> (param, index, **kw)
     sets_chat_default: bool = False  # agents.set_default_openai_api("chat_completions")
+    returns: dict[str, tuple[int, int]] = field(default_factory=dict)  # f -> lines of a function with one `return`
+    path: Path | None = None
 
 
 def target_names(target: ast.expr) -> list[str]:
@@ -61,8 +64,10 @@ def bind(target: ast.expr, value: ast.expr | None, scope: Scope, branch: Branch 
                 bind(element, part, scope, branch)
             return
         source = _short(value) if value is not None else "a loop or a with statement"
-        for name in target_names(target):
-            scope.add(name, Assignment(None, branch, "unpacked", source))
+        flat = all(isinstance(e, ast.Name) for e in elements)
+        for index, name in enumerate(target_names(target)):
+            origin = (value, index) if flat and isinstance(value, ast.Call) else None
+            scope.add(name, Assignment(None, branch, "unpacked", source, origin))
     elif isinstance(target, ast.Starred):
         bind(target.value, None, scope, branch)
     elif (
@@ -199,16 +204,15 @@ def _settings_prefix(node: ast.ClassDef) -> str | None:
 
 def class_info(node: ast.ClassDef, module: str) -> ClassInfo:
     """A class's bases, fields and settings prefix (its methods' `self.x` are added by the caller)."""
-    if True:
-        info = ClassInfo(node.name, module, tuple(d for d in map(dotted, node.bases) if d))
-        info.env_prefix = _settings_prefix(node)
-        for statement in node.body:
-            if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
-                info.fields[statement.target.id] = (statement.annotation, statement.value)
-            elif isinstance(statement, ast.Assign):
-                for target in statement.targets:
-                    if isinstance(target, ast.Name):
-                        info.fields[target.id] = (None, statement.value)
+    info = ClassInfo(node.name, module, tuple(d for d in map(dotted, node.bases) if d))
+    info.env_prefix = _settings_prefix(node)
+    for statement in node.body:
+        if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+            info.fields[statement.target.id] = (statement.annotation, statement.value)
+        elif isinstance(statement, ast.Assign):
+            for target in statement.targets:
+                if isinstance(target, ast.Name):
+                    info.fields[target.id] = (None, statement.value)
     return info
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING
 
-from auditor.sources.scan.calls import Shape, result_call
+from auditor.sources.scan.calls import LEGACY, Shape, result_call
 from auditor.sources.scan.model import Resolved, Unresolved
 from auditor.sources.scan.resolve import Ctx, short
 
@@ -25,7 +25,7 @@ def record(scanner: FileScanner, node: ast.Call, shape: Shape, ctx: Ctx) -> None
     if not isinstance(base, ast.Name):
         return
     origin = ctx.origin(base.id)
-    cls = next((name for name, api in _classes() if api == shape.api), "")
+    cls = next((name for name, api in LEGACY.items() if api == shape.api), "")
     if origin != ("openai", "") and origin != ("openai", base.id):
         return
     if origin == ("openai", base.id):
@@ -60,9 +60,3 @@ def record(scanner: FileScanner, node: ast.Call, shape: Shape, ctx: Ctx) -> None
             api_version=version,
         )
     )
-
-
-def _classes() -> list[tuple[str, str]]:
-    from auditor.sources.scan.calls import LEGACY
-
-    return list(LEGACY.items())

@@ -78,6 +78,7 @@ class Branch:
     test: ast.expr
     orelse: bool
     body: tuple[ast.stmt, ...]
+    azure: bool | None = None  # decided once when a summary keeps the assignment (the body is dropped then)
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class Assignment:
     branch: Branch | None = None
     kind: str = "plain"  # plain | unpacked | definition | bound
     source: str = ""
+    unpacked: tuple[ast.Call, int] | None = None  # `client, model = get_client()`: the call and the position
 
 
 @dataclass

@@ -5,30 +5,26 @@ from __future__ import annotations
 
 import ast
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
+from dataclasses import replace
+from functools import cached_property
 from pathlib import Path
 
 from auditor.sources.scan.calls import CALL_NAMES, sdk_shape
-from auditor.sources.scan.collect import LazyScope, ModuleSummary, attr_key, class_info, collect
+from auditor.sources.scan.collect import LazyScope, ModuleSummary, attr_key, class_info, collect, function_scope
 from auditor.sources.scan.frameworks import FRAMEWORK_CLASSES
 from auditor.sources.scan.model import Assignment, Branch, ClassInfo, Scope
-from auditor.sources.scan.resolve import Ctx
-
-
-def _called_name(func: ast.expr) -> str | None:
-    if isinstance(func, ast.Name):
-        return func.id
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return None
-
+from auditor.sources.scan.resolve import Ctx, branch_is_azure
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
-_CALLED = re.compile(r"([A-Za-z_]\w*)\s*\(")
+_CALLED = re.compile(r"([A-Za-z_]\w*)(?:\s|\\)*\(")
+_NEWLINE = re.compile(r"\r\n|\r|\n")
 _BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
 
 
-def summarize(tree: ast.Module, module: str, display: str, is_package: bool, text: str) -> ModuleSummary:
+def summarize(
+    tree: ast.Module, module: str, display: str, is_package: bool, text: str, path: Path | None = None
+) -> ModuleSummary:
     """Pass 1 for one module: its scope, imports, classes, attributes set on objects, wrapper functions around
     an SDK call (model= one of their parameters), the names it calls and the lines pass 2 must look at.
 
@@ -36,25 +32,29 @@ def summarize(tree: ast.Module, module: str, display: str, is_package: bool, tex
     of a walk of every expression. Functions spanning a line with an SDK-shaped call are walked for wrappers."""
     scope = Scope("<module>", kind="module")
     collect(tree.body, scope)
-    summary = ModuleSummary(module, display, is_package, scope, set())
-    for number, line in enumerate(text.splitlines(), 1):
-        if "(" not in line:
-            continue
-        for name in _CALLED.findall(line):
-            summary.called.setdefault(name, []).append(number)
-            if name in CALL_NAMES or name in FRAMEWORK_CLASSES or name == "partial":
-                summary.lines.add(number)
-            elif name == "set_default_openai_api" and "chat_completions" in line:
-                summary.sets_chat_default = True
+    summary = ModuleSummary(module, display, is_package, scope, set(), path=path)
+    starts = [0, *(m.end() for m in _NEWLINE.finditer(text))]
+    for match in _CALLED.finditer(text):  # `\s*` spans newlines: `.create\n(` is still a call
+        name = match.group(1)
+        number = bisect_right(starts, match.start())
+        summary.called.setdefault(name, []).append(number)
+        if name in CALL_NAMES or name in FRAMEWORK_CLASSES or name == "partial":
+            summary.lines.add(number)
+        elif name == "set_default_openai_api" and "chat_completions" in text[match.end() : match.end() + 80]:
+            summary.sets_chat_default = True
     wanted = sorted(summary.lines)
+    returned: dict[str, list[tuple[ast.expr | None, Scope]]] = {}
+    top: dict[int, tuple[int, int]] = {}  # module-level functions' scopes -> their lines
     summary.statements = [_extent(node) for node in tree.body]
     stack: list[tuple[ast.stmt, Scope, str | None, Branch | None]] = [(node, scope, None, None) for node in tree.body]
     while stack:
         node, unit, cls, branch = stack.pop()
         if isinstance(node, _FUNCTIONS):
             inner = LazyScope(node, cls)
+            if unit is scope and cls is None:
+                top[id(inner)] = _extent(node)
             stack.extend((child, inner, cls, None) for child in node.body)
-            if wanted and _spans(node, wanted):
+            if wanted and statement_spans(node, wanted):
                 _wrappers(summary, node)
             continue
         if isinstance(node, ast.ClassDef):
@@ -71,6 +71,8 @@ def summarize(tree: ast.Module, module: str, display: str, is_package: bool, tex
                 _remember(summary, target, node.value, unit, cls, branch)
         elif isinstance(node, ast.AnnAssign) and node.value is not None:
             _remember(summary, node.target, node.value, unit, cls, branch)
+        elif isinstance(node, ast.Return) and cls is None and isinstance(unit, LazyScope):
+            returned.setdefault(unit.name, []).append((node.value, unit))
         elif isinstance(node, ast.If):
             stack.extend((child, unit, cls, Branch(node.test, False, tuple(node.body))) for child in node.body)
             stack.extend((child, unit, cls, Branch(node.test, True, tuple(node.orelse))) for child in node.orelse)
@@ -81,7 +83,34 @@ def summarize(tree: ast.Module, module: str, display: str, is_package: bool, tex
                     stack.append((child, unit, cls, branch))
                 else:  # an except handler or a match case: their statements
                     stack.extend((grandchild, unit, cls, branch) for grandchild in child.body)
+    for name, found in returned.items():  # `client, model = get_client()`, `args = build_args()` then `**args`
+        value, unit = found[0]
+        if len(found) == 1 and isinstance(value, (ast.Tuple, ast.Dict, ast.Name)) and id(unit) in top:
+            summary.returns[name] = top[id(unit)]
+    _freeze(summary)
     return summary
+
+
+def _frozen(assignment: Assignment) -> Assignment:
+    branch = assignment.branch
+    if branch is None or branch.azure is not None:
+        return assignment
+    return replace(assignment, branch=replace(branch, body=(), azure=branch_is_azure(branch)))
+
+
+def _freeze(summary: ModuleSummary) -> None:
+    """Decide now whether each kept assignment's branch is Azure's and drop the branch's statements, so a
+    summary holds no more of the tree than the assigned values (memory stays bounded by the largest file)."""
+    for name, values in summary.scope.assigned.items():
+        summary.scope.assigned[name] = [_frozen(a) for a in values]
+    for key, items in summary.attrs.items():
+        summary.attrs[key] = [(_frozen(a), scope) for a, scope in items]
+    for info in summary.classes.values():
+        for attr, items in info.self_attrs.items():
+            info.self_attrs[attr] = [(_frozen(a), scope) for a, scope in items]
+            for _, scope in items:
+                for name, values in scope.assigned.items():
+                    scope.assigned[name] = [_frozen(a) for a in values]
 
 
 def _extent(node: ast.stmt) -> tuple[int, int]:
@@ -90,7 +119,7 @@ def _extent(node: ast.stmt) -> tuple[int, int]:
     return first, node.end_lineno or node.lineno
 
 
-def _spans(node: ast.stmt, lines: list[int]) -> bool:
+def statement_spans(node: ast.stmt, lines: list[int]) -> bool:
     """Whether a statement (with its decorators) spans one of the sorted `lines`."""
     return spans(_extent(node), lines)
 
@@ -103,7 +132,7 @@ def spans(extent: tuple[int, int], lines: list[int]) -> bool:
 def only_statements(text: str, statements: list[tuple[int, int]], lines: list[int]) -> str:
     """The source with only the top-level statements spanning `lines`, the others blanked (line numbers
     kept): pass 2 parses what can hold a call, not the whole file again."""
-    source = text.splitlines()
+    source = _NEWLINE.split(text)  # the tokenizer's line ends only (str.splitlines also splits at \f, \x1c ...)
     kept = [""] * len(source)
     for extent in statements:
         if spans(extent, lines):
@@ -127,15 +156,15 @@ def _remember(
 ) -> None:
     if isinstance(target, ast.Name) or not isinstance(target, (ast.Attribute, ast.Subscript)):
         return
-    if isinstance(scope, LazyScope):
-        scope.materialize()
     if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
         if cls is not None and cls in summary.classes and scope.kind != "module":
-            summary.classes[cls].self_attrs.setdefault(target.attr, []).append((Assignment(value, branch), scope))
+            kept = scope.materialize() if isinstance(scope, LazyScope) else scope
+            summary.classes[cls].self_attrs.setdefault(target.attr, []).append((Assignment(value, branch), kept))
         return
     key = attr_key(target)
     if key is not None:
-        summary.attrs.setdefault(key, []).append((Assignment(value, branch), scope))
+        kept = scope.materialize() if isinstance(scope, LazyScope) else scope
+        summary.attrs.setdefault(key, []).append((Assignment(value, branch), kept))
 
 
 def _wrapper(summary: ModuleSummary, call: ast.Call, function: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
@@ -165,6 +194,7 @@ class Project:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.modules: dict[str, ModuleSummary] = {}
+        self._returns: dict[tuple[str, str], tuple[str, ast.expr, Scope] | None] = {}
 
     def add(self, summary: ModuleSummary) -> None:
         self.modules[summary.module] = summary
@@ -190,8 +220,7 @@ class Project:
         name = self._absolute(importer, module)
         summary = self.modules.get(name)
         if summary is None:
-            last = name.split(".")[-1]
-            matches = [m for m in self.modules if m == last or m.endswith("." + last)]
+            matches = self._by_last_part.get(name.split(".")[-1], [])
             summary = self.modules.get(matches[0]) if len(matches) == 1 else None
         return (summary.module, summary.scope) if summary else None
 
@@ -206,7 +235,7 @@ class Project:
                 found = self.modules[owner[0]].classes.get(member)
                 if found is not None:
                     return found
-        matches = [s.classes[name] for s in self.modules.values() if name in s.classes]
+        matches = self._classes.get(name, [])
         return matches[0] if len(matches) == 1 else None
 
     def class_chain(self, cls: ClassInfo) -> list[ClassInfo]:
@@ -252,18 +281,97 @@ class Project:
                         return found
         if "[" in key:
             suffix = "." + key.split("[")[0].split(".")[-1] + "[" + key.split("[", 1)[1]
-            everywhere = [
-                (other, wanted)
-                for other in self.modules.values()
-                for wanted in other.attrs
-                if wanted.endswith(suffix) or wanted == suffix[1:]
-            ]
+            everywhere = self._config_keys.get(suffix, [])
             if len({w for _, w in everywhere}) == 1:
                 return [item for other, wanted in everywhere for item in located(other, wanted)]
         return []
 
+    # indexes, built once after pass 1 (looking through every module per look-up would be quadratic)
+
+    @cached_property
+    def _by_last_part(self) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for module in self.modules:
+            found.setdefault(module.split(".")[-1], []).append(module)
+        return found
+
+    @cached_property
+    def _classes(self) -> dict[str, list[ClassInfo]]:
+        found: dict[str, list[ClassInfo]] = {}
+        for summary in self.modules.values():
+            for name, info in summary.classes.items():
+                found.setdefault(name, []).append(info)
+        return found
+
+    @cached_property
+    def _config_keys(self) -> dict[str, list[tuple[ModuleSummary, str]]]:
+        """`.config[X]` -> the modules and full keys assigning it (`app.config[X]`, `current_app.config[X]`)."""
+        found: dict[str, list[tuple[ModuleSummary, str]]] = {}
+        for summary in self.modules.values():
+            for key in summary.attrs:
+                if "[" in key:
+                    base, _, rest = key.partition("[")
+                    found.setdefault("." + base.split(".")[-1] + "[" + rest, []).append((summary, key))
+        return found
+
+    @cached_property
+    def wrappers_by_name(self) -> dict[str, list[ModuleSummary]]:
+        found: dict[str, list[ModuleSummary]] = {}
+        for summary in self.modules.values():
+            for name in summary.wrappers:
+                found.setdefault(name, []).append(summary)
+        return found
+
+    def returned(self, module: str, name: str) -> tuple[str, ast.expr, Scope] | None:
+        """What a project function returns (its one `return a, b` / `return {...}` / `return args`), by the
+        name it has in `module`. Its module is read again for just that function, the first time it is asked."""
+        summary = self.modules.get(module)
+        if summary is None:
+            return None
+        if name not in summary.returns:
+            origin = summary.scope.imported.get(name)
+            owner = self.module_scope(module, origin[0]) if origin is not None and origin[1] else None
+            if origin is None or owner is None or owner[0] == module:
+                return None
+            summary, name = self.modules[owner[0]], origin[1]
+            if name not in summary.returns:
+                return None
+        key = (summary.module, name)
+        if key not in self._returns:
+            self._returns[key] = self._read_return(summary, name)
+        return self._returns[key]
+
+    def _read_return(self, summary: ModuleSummary, name: str) -> tuple[str, ast.expr, Scope] | None:
+        from auditor.sources.scan.files import read_source
+
+        extent = summary.returns[name]
+        if summary.path is None:
+            return None
+        try:
+            text = only_statements(read_source(summary.path), [extent], [extent[0]])
+            tree = ast.parse(text, filename=summary.display)
+        except (SyntaxError, UnicodeDecodeError, OSError, ValueError, RecursionError):
+            return None
+        function = next((n for n in tree.body if isinstance(n, _FUNCTIONS) and n.name == name), None)
+        if function is None:
+            return None
+        stack: list[ast.AST] = list(function.body)
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.Return) and node.value is not None:
+                return summary.module, node.value, function_scope(function)
+            if not isinstance(node, (*_FUNCTIONS, ast.ClassDef, ast.Lambda)):
+                stack.extend(
+                    child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt | ast.excepthandler)
+                )
+        return None
+
     def wrapper_names(self) -> set[str]:
-        return {name for summary in self.modules.values() for name in summary.wrappers}
+        return set(self.wrappers_by_name)
+
+    @cached_property
+    def _chat_default(self) -> bool:
+        return any(s.sets_chat_default for s in self.modules.values())
 
     def chat_default(self) -> bool:
-        return any(s.sets_chat_default for s in self.modules.values())
+        return self._chat_default

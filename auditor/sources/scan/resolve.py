@@ -104,6 +104,8 @@ def block_mentions_azure(body: Sequence[ast.stmt]) -> bool:
 def branch_is_azure(branch: Branch | None) -> bool:
     if branch is None:
         return False
+    if branch.azure is not None:
+        return branch.azure
     selects = test_selects_azure(branch.test)
     if selects is not None:
         return selects != branch.orelse
@@ -293,6 +295,13 @@ class Resolver:
         for assignment, ctx in items:
             if assignment.kind == "definition":
                 problems.append((assignment, Unresolved(f"{what} is {name}, a function or class", "expression")))
+            elif assignment.unpacked is not None and (
+                followed := self._unpacked(assignment.unpacked, ctx, depth, what)
+            ):
+                if isinstance(followed, Unresolved):
+                    problems.append((assignment, followed))
+                else:
+                    results.append((assignment, followed))
             elif assignment.value is None:
                 if assignment.kind == "unpacked":
                     why = f"{what} is {name}, unpacked from {assignment.source} (a tuple known at run time)"
@@ -336,6 +345,24 @@ class Resolver:
             f"{what} is {name}, which differs by branch ({shown}) and no single branch is recognisably Azure's: not guessed",
             "branches-undecided",
         )
+
+    def _unpacked(self, origin: tuple[ast.Call, int], ctx: Ctx, depth: int, what: str) -> Resolved | Unresolved | None:
+        """`client, model = get_client()` where the project's get_client() returns one tuple: that element,
+        resolved in the function (its branches included); None when the function is not the project's."""
+        call, index = origin
+        if not isinstance(call.func, ast.Name):
+            return None
+        found = self.project.returned(ctx.module, call.func.id)
+        if found is None or not isinstance(found[1], ast.Tuple) or index >= len(found[1].elts):
+            return None
+        module, returned, scope = found
+        elements = returned.elts if isinstance(returned, ast.Tuple) else []
+        inner = Ctx(module, (self.project.module_scope_of(module), scope))
+        try:
+            value = self.resolve(elements[index], inner, depth + 1, what)
+        except Unresolved as exc:
+            return exc
+        return replace(value, note=value.note or f"returned by {call.func.id}()")
 
     # -- attributes and settings ------------------------------------------------------------------------
 
@@ -508,6 +535,11 @@ class Resolver:
             return found
         if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "dict" and not expr.args:
             return {k.arg: (k.value, ctx) for k in expr.keywords if k.arg}
+        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name):  # args = build_args(...): its return
+            returned = self.project.returned(ctx.module, expr.func.id)
+            if returned is not None:
+                module, value, scope = returned
+                return self.dict_items(value, Ctx(module, (self.project.module_scope_of(module), scope)), depth + 1)
         if isinstance(expr, ast.Name):
             located = ctx.lookup(expr.id)
             if located is None:

@@ -21,7 +21,7 @@ from auditor.sources.scan.calls import (
 )
 from auditor.sources.scan.collect import LazyScope, collect, dotted
 from auditor.sources.scan.model import Resolved, Scope, Unresolved
-from auditor.sources.scan.project import Project, _spans
+from auditor.sources.scan.project import Project, statement_spans
 from auditor.sources.scan.resolve import MAX_DEPTH, Ctx, Resolver, literal, short
 
 _AZURE_CLIENTS = ("AzureOpenAI", "AsyncAzureOpenAI")
@@ -47,7 +47,7 @@ class FileScanner:
         stack: list[tuple[ast.AST, Ctx]] = [(node, Ctx(self.module, (scope,))) for node in reversed(tree.body)]
         while stack:
             node, ctx = stack.pop()
-            if wanted is not None and isinstance(node, ast.stmt) and not _spans(node, wanted):
+            if wanted is not None and isinstance(node, ast.stmt) and not statement_spans(node, wanted):
                 continue
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
                 owner = ctx.scopes[-1]
@@ -287,7 +287,7 @@ class FileScanner:
     # -- wrappers ----------------------------------------------------------------------------------------
 
     def site(self, node: ast.Call, name: str, ctx: Ctx) -> None:
-        candidates = [s for s in self.project.modules.values() if name in s.wrappers]
+        candidates = self.project.wrappers_by_name.get(name, [])
         module = None
         if isinstance(node.func, ast.Name):
             origin = ctx.origin(name)

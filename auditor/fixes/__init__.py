@@ -1,0 +1,256 @@
+"""Fixes as a patch: for failing findings on calls the code scan found (and on planned deployments), the
+mechanical edit as a unified diff `git apply` accepts, paths relative to the working directory.
+
+Which edit a finding needs is read off the finding's evidence (what the rule judged: the parameter, its API,
+what to use instead); how to make it is here (auditor/fixes/calls.py for Python, iac.py for plan files). A
+value that comes through a variable or **kwargs is not guessed: the finding says what to change by hand. A
+call that is no longer where the scan saw it (the file changed) is reported, and no patch is written for it.
+This module reads source files and writes `fixes.patch`; the engine stays free of I/O.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from auditor.fixes.calls import Edit, edit_source
+from auditor.fixes.iac import edit_plan_file, edits_for, find_terraform_block
+from auditor.results import Finding, Report, Severity, Status
+
+PATCH_NAME = "fixes.patch"
+_DROP_WHEN_REJECTED = {
+    "temperature",
+    "top_p",
+    "presence_penalty",
+    "frequency_penalty",
+    "logit_bias",
+    "logprobs",
+    "top_logprobs",
+    "max_tokens",
+}
+
+
+@dataclass
+class FixSummary:
+    """What `write_fixes` did: fixes written (findings and calls), stale calls, edits left to people."""
+
+    patch: Path | None = None
+    findings_fixed: int = 0
+    calls_fixed: int = 0
+    files: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+    by_hand: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "patch": self.patch.name if self.patch else None,
+            "findings_fixed": self.findings_fixed,
+            "calls_fixed": self.calls_fixed,
+            "files": list(self.files),
+            "stale": list(self.stale),
+            "by_hand": list(self.by_hand),
+            "apply": f"git apply {self.patch.name}" if self.patch else None,
+        }
+
+
+def edit_for(rule_id: str, detail: Mapping[str, Any]) -> Edit | None:
+    """The mechanical edit one failing rule on one parameter asks for (None: not a mechanical case)."""
+    parameter = detail.get("parameter")
+    if rule_id == "AOAI-DEPLOY-003":
+        names = [str(s).rsplit(" (", 1)[0] for s in detail.get("deployments") or ()]
+        if len(set(names)) == 1 and detail.get("model_name"):
+            return Edit("set_model", str(detail["model_name"]), names[0])
+        return None
+    if not parameter:
+        return None
+    if rule_id == "AOAI-PARAM-001":
+        if (
+            parameter == "max_tokens"
+            and detail.get("api") == "chat_completions"
+            and detail.get("use_instead") == "max_completion_tokens"
+        ):
+            return Edit("rename", parameter, "max_completion_tokens")
+        return Edit("drop", parameter) if parameter in _DROP_WHEN_REJECTED else None
+    if rule_id == "AOAI-API-003" and parameter == "reasoning_effort":
+        return Edit("effort_to_reasoning", parameter)
+    if rule_id == "AOAI-API-004" and parameter == "reasoning":
+        return Edit("reasoning_to_effort", parameter)
+    return None
+
+
+def _edits_of(finding: Finding) -> tuple[list[Edit], list[str]]:
+    """The edits a finding asks for, and the breaking rules no mechanical edit covers."""
+    evidence = finding.evidence or {}
+    details: list[tuple[str, Mapping[str, Any]]] = []
+    if finding.category == "upgrade":
+        details = [(str(d.get("rule")), d) for d in evidence.get("breaks") or ()]
+    elif isinstance(evidence.get("fix"), Mapping):
+        details = [(finding.rule_id, evidence["fix"])]
+    edits, left = [], []
+    for rule_id, detail in details:
+        edit = edit_for(rule_id, detail)
+        if edit is None:
+            left.append(f"{rule_id}{' on ' + str(detail['parameter']) if detail.get('parameter') else ''}")
+        elif edit not in edits:
+            edits.append(edit)
+    return edits, left
+
+
+def _relative(file: str, root: Path) -> str | None:
+    path = Path(file)
+    if path.is_absolute():
+        try:
+            path = path.resolve().relative_to(root.resolve())
+        except ValueError:
+            return None
+    parts = path.parts
+    if not parts or ".." in parts:
+        return None
+    return path.as_posix()
+
+
+def _diff(path: str, before: str, after: str) -> str:
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True), after.splitlines(keepends=True), f"a/{path}", f"b/{path}"
+    )
+    text = "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+    return f"diff --git a/{path} b/{path}\n{text}" if text else ""
+
+
+_Target = tuple[str, str]  # (path relative to root, "python" or a plan format)
+
+
+def _plan_target(finding: Finding, root: Path) -> tuple[str, str, int] | str:
+    """Where a plan finding's edit goes: (path, format, line), or why it cannot be made."""
+    fix = (finding.evidence or {}).get("fix") or {}
+    assert finding.location is not None
+    plan_format = str(fix.get("plan_format") or "yaml")
+    if plan_format == "terraform":
+        found = find_terraform_block(root, str(fix.get("name") or ""))
+        if found is None:
+            return f"no single .tf file under {root} declares the deployment {fix.get('name')}: edit it by hand"
+        path = _relative(str(found[0]), root)
+        return (path, "terraform-hcl", found[1]) if path else "the .tf file is outside the working directory"
+    path = _relative(finding.location.file, root)
+    if path is None:
+        return f"{finding.location.file} is outside {root}: edit it by hand"
+    return path, plan_format, finding.location.line
+
+
+def _edit(kind: str, source: str, edits: dict[int, list[Any]]) -> tuple[str, dict[int, list[str]], set[int]]:
+    if kind == "python":
+        return edit_source(source, {line: tuple(e) for line, e in edits.items()})
+    by_hand: dict[int, list[str]] = {}
+    missing: set[int] = set()
+    for line, plan_edits in sorted(edits.items()):
+        try:
+            source, notes = edit_plan_file(source, kind, line, plan_edits)
+        except (ValueError, IndexError):
+            missing.add(line)
+            continue
+        if notes:
+            by_hand[line] = notes
+    return source, by_hand, missing
+
+
+def plan_fixes(report: Report, root: Path) -> tuple[Report, str, FixSummary]:
+    """The report with each fixable finding's hunk (or what to do by hand) in its evidence, the whole patch
+    text, and a summary. Reads the source and plan files under `root`; writes nothing."""
+    summary = FixSummary()
+    wanted: dict[_Target, dict[int, list[Any]]] = {}
+    owners: dict[tuple[str, int], list[int]] = {}
+    notes: dict[int, list[str]] = {}
+    for index, finding in enumerate(report.findings):
+        if finding.status is not Status.FAIL or finding.location is None or finding.severity is Severity.INFO:
+            continue  # an info finding (an upgrade a year out) is not worth changing today's behaviour for
+        edits: list[Any]
+        if finding.location.file.endswith(".py"):
+            edits, left = _edits_of(finding)
+            if left and edits:
+                notes.setdefault(index, []).append("by hand: " + ", ".join(left))
+            place: tuple[str, str, int] | str | None = None
+            if edits:
+                path = _relative(finding.location.file, root)
+                place = (
+                    (path, "python", finding.location.line) if path else f"{finding.location.file} is outside {root}"
+                )
+        elif finding.category == "plan" and isinstance((finding.evidence or {}).get("fix"), Mapping):
+            edits = list(edits_for(finding.rule_id, (finding.evidence or {})["fix"]))
+            place = _plan_target(finding, root) if edits else None
+        else:
+            continue
+        if isinstance(place, str):
+            notes.setdefault(index, []).append(place)
+            continue
+        if place is None:
+            continue
+        path, kind, line = place
+        calls = wanted.setdefault((path, kind), {})
+        for edit in edits:
+            if edit not in calls.setdefault(line, []):
+                calls[line].append(edit)
+        owners.setdefault((path, line), []).append(index)
+    hunks: dict[int, str] = {}
+    patches: list[str] = []
+    for (path, kind), calls in sorted(wanted.items()):
+        try:
+            before = (root / path).read_text(encoding="utf-8")
+        except OSError as exc:
+            summary.stale.append(f"{path}: cannot be read ({exc.strerror or exc}); no fix written")
+            continue
+        try:
+            after, by_hand, missing = _edit(kind, before, calls)
+        except Exception as exc:  # libcst's parser errors have no common base worth naming here
+            summary.stale.append(f"{path}: does not parse any more ({type(exc).__name__}); no fix written")
+            continue
+        for line in sorted(missing):
+            where = "SDK call" if kind == "python" else "planned deployment"
+            summary.stale.append(
+                f"{path}:{line}: no {where} starts there any more (the file changed since the scan); fix not written"
+            )
+        for line, texts in by_hand.items():
+            for index in owners[(path, line)]:
+                notes.setdefault(index, []).extend(texts)
+            summary.by_hand.extend(f"{path}:{line}: {t}" for t in texts)
+        if after == before:
+            continue
+        patches.append(_diff(path, before, after))
+        summary.files.append(path)
+        for line, edits in sorted(calls.items()):
+            if line in missing:
+                continue
+            one, _, _ = _edit(kind, before, {line: edits})
+            if one == before:
+                continue
+            summary.calls_fixed += 1
+            hunk = _diff(path, before, one)
+            for index in owners[(path, line)]:
+                hunks[index] = hunk
+    findings = list(report.findings)
+    for index in sorted(set(hunks) | set(notes)):
+        finding = findings[index]
+        extra: dict[str, Any] = {}
+        if index in hunks:
+            extra["patch"] = hunks[index]
+        if notes.get(index):
+            extra["fix_by_hand"] = "; ".join(dict.fromkeys(notes[index]))
+        findings[index] = replace(finding, evidence={**(finding.evidence or {}), **extra})
+    summary.findings_fixed = len(hunks)
+    return replace(report, findings=tuple(findings)), "".join(patches), summary
+
+
+def write_fixes(report: Report, out_dir: Path, root: Path) -> tuple[Report, FixSummary]:
+    """`fixes.patch` in the report directory when there is anything to fix (a stale one is removed), and the
+    report with hunks and the fix summary attached for the renderers."""
+    report, patch, summary = plan_fixes(report, root)
+    target = out_dir / PATCH_NAME
+    if patch:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        target.write_text(patch, encoding="utf-8")
+        summary.patch = target
+    elif target.exists():
+        target.unlink()
+    return replace(report, fixes=summary.as_dict()), summary

@@ -1,0 +1,452 @@
+"""`audit kb refresh --from-docs`: the retirement schedule, applied to the knowledge-base file as a reviewed change.
+
+The knowledge base is hand-written YAML with comments, so the change is made on its text: each model's
+`retirement:` (and `fine_tuned_retirement:`) block is rewritten from the schedule, its `versions:` list extended,
+models the schedule's Azure OpenAI table adds are appended, and every fact the schedule confirms gets the new
+check date. Blocks whose value does not change keep their comments, so a second run over the same page is a no-op.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import urllib.request
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from auditor.errors import InputError
+from auditor.kb.schedule import FineTunedRow, Schedule, ScheduleRow, parse_schedule
+
+SCHEDULE_PATHS = (
+    "articles/foundry/openai/includes/concepts-model-retirement-schedule-content.md",
+    "articles/foundry/openai/concepts/model-retirement-schedule.md",
+)
+"""Where the schedule lives in a checkout of MicrosoftDocs/azure-ai-docs (the include holds the tables)."""
+
+ADDED_PUBLISHERS = ("Azure OpenAI",)
+"""Tables whose models are added to the knowledge base when missing; other publishers' rows only update."""
+
+_PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+@dataclass
+class RefreshResult:
+    """The proposed file and what changed, for review before `--write`."""
+
+    old_text: str
+    new_text: str
+    path: str
+    dates_moved: list[str] = field(default_factory=list)
+    stages_changed: list[str] = field(default_factory=list)
+    replacements_changed: list[str] = field(default_factory=list)
+    versions_added: list[str] = field(default_factory=list)
+    models_added: list[str] = field(default_factory=list)
+    rechecked: int = 0
+    untracked: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def diff(self) -> str:
+        return "".join(
+            difflib.unified_diff(
+                self.old_text.splitlines(keepends=True),
+                self.new_text.splitlines(keepends=True),
+                fromfile=self.path,
+                tofile=f"{self.path} (refreshed)",
+            )
+        )
+
+    def summary(self) -> str:
+        parts = [
+            f"retirement facts re-checked: {self.rechecked}",
+            f"dates moved: {len(self.dates_moved)}",
+            f"stages changed: {len(self.stages_changed)}",
+            f"replacements changed: {len(self.replacements_changed)}",
+            f"versions added: {len(self.versions_added)}",
+            f"models added: {len(self.models_added)}",
+            f"rows for models the knowledge base does not track: {self.untracked}",
+        ]
+        lines = ["summary: " + "; ".join(parts)]
+        for title, items in (
+            ("date moved", self.dates_moved),
+            ("stage changed", self.stages_changed),
+            ("replacement changed", self.replacements_changed),
+            ("version added", self.versions_added),
+            ("model added (fill in family and facts)", self.models_added),
+            ("warning", self.warnings),
+        ):
+            lines.extend(f"  {title}: {item}" for item in items)
+        return "\n".join(lines) + "\n"
+
+    @property
+    def changed(self) -> bool:
+        return self.new_text != self.old_text
+
+
+def read_docs(where: str) -> tuple[str, str]:
+    """The schedule's markdown and a name for it: a file, a checkout of the docs repository, or an https URL."""
+    if where.startswith(("http://", "https://")):
+        if not where.startswith("https://"):
+            raise InputError(f"--from-docs {where}: only https URLs are read")
+        try:
+            with urllib.request.urlopen(where, timeout=30) as response:
+                return response.read().decode("utf-8"), where
+        except OSError as exc:
+            raise InputError(f"--from-docs {where}: could not read it ({exc})") from None
+    path = Path(where)
+    if path.is_dir():
+        for relative in SCHEDULE_PATHS:
+            if (path / relative).is_file():
+                path = path / relative
+                break
+        else:
+            raise InputError(f"--from-docs {where}: no {SCHEDULE_PATHS[0]} under this directory")
+    try:
+        return path.read_text(encoding="utf-8"), str(path)
+    except OSError as exc:
+        raise InputError(f"--from-docs {where}: {exc.strerror or exc}") from None
+
+
+def _load(text: str, path: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        raise InputError(f"{path}:{line}: not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value)
+    return text if _PLAIN.match(text) and text not in ("null", "true", "false") else json.dumps(text)
+
+
+def _flow(mapping: Mapping[str, Any]) -> str:
+    return "{" + ", ".join(f"{k}: {_scalar(v)}" for k, v in mapping.items()) + "}"
+
+
+def _block(
+    name: str, value: Mapping[str, Mapping[str, Any]], sources: list[str], checked: date, extra: list[str]
+) -> list[str]:
+    lines = [f"      {name}:\n", "        value:\n"]
+    lines += [f"          {json.dumps(version)}: {_flow(entry)}\n" for version, entry in value.items()]
+    lines.append(f"        sources: [{', '.join(sources)}]\n")
+    lines.append(f"        checked: {checked.isoformat()}\n")
+    lines += extra
+    return lines
+
+
+@dataclass
+class _Model:
+    name: str
+    start: int
+    end: int
+
+
+def _models(lines: list[str]) -> tuple[int, list[_Model]]:
+    start = next((i for i, line in enumerate(lines) if line.rstrip() == "models:"), None)
+    if start is None:
+        raise InputError("the knowledge base has no top-level `models:` line")
+    found: list[_Model] = []
+    end = len(lines)
+    for i in range(start + 1, len(lines)):
+        line = lines[i]
+        if line[:1] not in (" ", "\n", "#", ""):
+            end = i
+            break
+        match = re.match(r"^  ([^\s#][^:]*):\s*(#.*)?$", line)
+        if match:
+            found.append(_Model(match.group(1).strip().strip('"'), i, end))
+    for index, model in enumerate(found):
+        model.end = found[index + 1].start if index + 1 < len(found) else end
+        while model.end > model.start + 1 and (
+            not lines[model.end - 1].strip() or lines[model.end - 1].startswith("  #")
+        ):
+            model.end -= 1
+    return end, found
+
+
+def _fact_span(lines: list[str], model: _Model, name: str) -> tuple[int, int, int] | None:
+    """(first comment line, header line, end) of a fact block inside a model, or None."""
+    for i in range(model.start, model.end):
+        if re.match(rf"^      {re.escape(name)}:", lines[i]):
+            end = i + 1
+            while end < model.end and (lines[end].startswith("        ") or lines[end].startswith("       #")):
+                end += 1
+            first = i
+            while first - 1 > model.start and lines[first - 1].startswith("      #"):
+                first -= 1
+            return first, i, end
+    return None
+
+
+def _rows_by_model(schedule: Schedule, warnings: list[str]) -> dict[str, dict[str, ScheduleRow]]:
+    by_model: dict[str, dict[str, ScheduleRow]] = {}
+    for row in schedule.rows:
+        versions = by_model.setdefault(row.model, {})
+        key = row.version or "*"
+        if key in versions:
+            first = versions[key]
+            warnings.append(
+                f"{schedule.origin}:{row.line}: {row.model} {key} is listed again (retires {row.retires}, "
+                f"{row.stage}); line {first.line} (retires {first.retires}) is kept"
+            )
+            continue
+        versions[key] = row
+    return by_model
+
+
+def _dispute(source_key: str, duplicates: list[str]) -> str:
+    return f"{source_key} lists some versions twice: " + "; ".join(duplicates) + " (the first row of each is recorded)"
+
+
+def _entry(row: ScheduleRow) -> dict[str, Any]:
+    return {"retires": row.retires, "replacement": row.replacement, "status": row.stage}
+
+
+def _duplicates(schedule: Schedule, model: str) -> list[str]:
+    seen: dict[str, ScheduleRow] = {}
+    notes = []
+    for row in schedule.rows:
+        if row.model != model:
+            continue
+        key = row.version or "*"
+        if key in seen:
+            notes.append(f"{key} retires {seen[key].retires} and {row.retires}")
+        else:
+            seen[key] = row
+    return notes
+
+
+def refresh_from_schedule(
+    kb_text: str,
+    schedule: Schedule,
+    source_key: str,
+    checked: date,
+    path: str = "models.yaml",
+    *,
+    only_changes: bool = False,
+) -> RefreshResult:
+    """Apply the schedule to the knowledge-base text; nothing is written here.
+
+    With `only_changes` (a source that is not the schedule itself, such as the live catalog) facts it agrees
+    with are left as they are, and a changed fact keeps its other sources."""
+    document = _load(kb_text, path)
+    if not isinstance(document, Mapping) or not isinstance(document.get("models"), Mapping):
+        raise InputError(f"{path}:1: a knowledge base needs a `models` mapping")
+    result = RefreshResult(old_text=kb_text, new_text=kb_text, path=path)
+    rows = _rows_by_model(schedule, result.warnings)
+    fine = {(r.model, r.version): r for r in schedule.fine_tuned}
+    lines = kb_text.splitlines(keepends=True)
+    _, spans = _models(lines)
+    known = {m.name for m in spans}
+    result.untracked = sum(len(v) for name, v in rows.items() if name not in known and not _added(v))
+    # Edit bottom-up so earlier line numbers stay valid.
+    for model in sorted(spans, key=lambda m: m.start, reverse=True):
+        versions = rows.get(model.name)
+        ft_rows = [r for (name, _), r in fine.items() if name == model.name]
+        if not versions and not ft_rows:
+            continue
+        raw = (document["models"].get(model.name) or {}).get("facts") or {}
+        if ft_rows:
+            _apply_fine_tuned(lines, model, ft_rows, raw.get("fine_tuned_retirement"), source_key, checked, result)
+        if versions:
+            _apply_retirement(
+                lines, model, versions, schedule, raw.get("retirement"), source_key, checked, result, only_changes
+            )
+            _extend_versions(lines, model, list(versions), document["models"].get(model.name) or {}, result)
+    added = [(name, versions) for name, versions in rows.items() if name not in known and _added(versions)]
+    if added:
+        tail: list[str] = []
+        for name, versions in added:
+            publisher = "OpenAI" if next(iter(versions.values())).publisher == "Azure OpenAI" else None
+            tail += [
+                "\n",
+                f"  {name}:\n",
+                f"    publisher: {publisher}\n" if publisher else "",
+                f"    versions: [{', '.join(json.dumps(v) for v in versions if v != '*')}]\n",
+                "    facts:\n",
+            ]
+            value = {v: _entry(r) for v, r in versions.items()}
+            duplicates = _duplicates(schedule, name)
+            extra = [f"        disputed: {json.dumps(_dispute(source_key, duplicates))}\n"] if duplicates else []
+            tail += _block("retirement", value, [source_key], checked, extra)
+            result.models_added.append(f"{name} ({', '.join(versions)})")
+            result.rechecked += 1
+        insert_at = _models(lines)[0]  # recomputed: the edits above moved it
+        while insert_at > 0 and not lines[insert_at - 1].strip():
+            insert_at -= 1
+        lines[insert_at:insert_at] = [line for line in tail if line]
+    if not only_changes:
+        _bump_checked(lines, checked)
+    result.new_text = "".join(lines)
+    return result
+
+
+def _added(versions: Mapping[str, ScheduleRow]) -> bool:
+    return any(row.publisher in ADDED_PUBLISHERS for row in versions.values())
+
+
+def _apply_retirement(
+    lines: list[str],
+    model: _Model,
+    versions: Mapping[str, ScheduleRow],
+    schedule: Schedule,
+    raw: Any,
+    source_key: str,
+    checked: date,
+    result: RefreshResult,
+    only_changes: bool = False,
+) -> None:
+    old = dict((raw or {}).get("value") or {}) if isinstance(raw, Mapping) else {}
+    old = {str(k): v for k, v in old.items()}
+    if only_changes and all(old.get(v) == _entry(r) for v, r in versions.items()):
+        return
+    value: dict[str, dict[str, Any]] = {}
+    kept_only = False
+    for version, entry in old.items():
+        row = versions.get(version)
+        if row is None:
+            value[version] = dict(entry)
+            kept_only = True
+        else:
+            value[version] = _entry(row)
+    for version, row in versions.items():
+        if version not in value:
+            value[version] = _entry(row)
+    for version, row in versions.items():
+        before = old.get(version)
+        label = f"{model.name} {version}"
+        if before is None:
+            continue
+        if before.get("retires") != row.retires:
+            result.dates_moved.append(f"{label}: {before.get('retires')} -> {row.retires}")
+        if before.get("status") != row.stage:
+            result.stages_changed.append(f"{label}: {before.get('status')} -> {row.stage}")
+        if str(before.get("replacement")) != row.replacement:
+            result.replacements_changed.append(f"{label}: {before.get('replacement')} -> {row.replacement}")
+    old_sources = list((raw or {}).get("sources") or []) if isinstance(raw, Mapping) else []
+    sources = [*old_sources, source_key] if kept_only or only_changes else [source_key]
+    sources = list(dict.fromkeys(sources))
+    extra = []
+    duplicates = _duplicates(schedule, model.name)
+    disputed = (raw or {}).get("disputed") if isinstance(raw, Mapping) else None
+    if duplicates:
+        disputed = _dispute(source_key, duplicates)
+    if disputed:
+        extra.append(f"        disputed: {json.dumps(disputed)}\n")
+    if kept_only and isinstance(raw, Mapping) and raw.get("unverified"):
+        extra.append("        unverified: true\n")
+    result.rechecked += 1
+    span = _fact_span(lines, model, "retirement")
+    block = _block("retirement", value, sources, checked, extra)
+    if span is None:
+        _insert_fact(lines, model, block)
+        return
+    first, header, end = span
+    if value == old:
+        lines[header:end] = block  # same value: keep the comments above it
+        return
+    history = ", ".join(
+        f"{v} {old[v].get('retires')} -> {value[v]['retires']}"
+        for v in value
+        if v in old and old[v].get("retires") != value[v]["retires"]
+    )
+    comment = [f"      # Moved by {source_key} ({schedule.published or 'undated'}): {history}.\n"] if history else []
+    lines[first:end] = comment + block
+
+
+def _apply_fine_tuned(
+    lines: list[str],
+    model: _Model,
+    rows: list[FineTunedRow],
+    raw: Any,
+    source_key: str,
+    checked: date,
+    result: RefreshResult,
+) -> None:
+    value = {
+        r.version: {"training_no_earlier_than": r.training_no_earlier_than, "deployment_retires": r.deployment_retires}
+        for r in rows
+    }
+    old = dict((raw or {}).get("value") or {}) if isinstance(raw, Mapping) else {}
+    for version, entry in value.items():
+        before = old.get(version)
+        if before and before.get("deployment_retires") != entry["deployment_retires"]:
+            result.dates_moved.append(
+                f"{model.name} {version} (fine-tuned deployments): {before.get('deployment_retires')} -> "
+                f"{entry['deployment_retires']}"
+            )
+    result.rechecked += 1
+    block = _block("fine_tuned_retirement", value, [source_key], checked, [])
+    span = _fact_span(lines, model, "fine_tuned_retirement")
+    if span is None:
+        after = _fact_span(lines, model, "retirement")
+        if after is not None:
+            lines[after[2] : after[2]] = block
+        else:
+            _insert_fact(lines, model, block)
+        return
+    lines[span[1] : span[2]] = block
+
+
+def _insert_fact(lines: list[str], model: _Model, block: list[str]) -> None:
+    for i in range(model.start, model.end):
+        if re.match(r"^    facts:\s*\{\}\s*(#.*)?$", lines[i]):
+            lines[i] = "    facts:\n"
+            lines[i + 1 : i + 1] = block
+            return
+        if re.match(r"^    facts:\s*(#.*)?$", lines[i]):
+            end = model.end
+            lines[end:end] = block
+            return
+    lines[model.end : model.end] = ["    facts:\n", *block]
+
+
+def _extend_versions(
+    lines: list[str], model: _Model, versions: Iterable[str], raw: Mapping[str, Any], result: RefreshResult
+) -> None:
+    have = [str(v) for v in raw.get("versions") or []]
+    new = [v for v in versions if v != "*" and v not in have]
+    if not new:
+        return
+    for i in range(model.start, model.end):
+        match = re.match(r"^    versions:\s*\[.*?\](\s*#.*)?$", lines[i].rstrip("\n"))
+        if match:
+            lines[i] = f"    versions: [{', '.join(json.dumps(v) for v in [*have, *new])}]{match.group(1) or ''}\n"
+            result.versions_added.extend(f"{model.name} {v}" for v in new)
+            return
+    result.warnings.append(f"{model.name}: versions is not a one-line list; add {', '.join(new)} by hand")
+
+
+def _bump_checked(lines: list[str], checked: date) -> None:
+    for i, line in enumerate(lines):
+        if re.match(r"^checked:\s", line):
+            lines[i] = f"checked: {checked.isoformat()}\n"
+            return
+
+
+def refresh_from_docs(kb_path: Path, where: str, source_key: str, checked: date) -> RefreshResult:
+    """Read the schedule at `where` and propose the knowledge-base change (the caller decides to write it)."""
+    text, origin = read_docs(where)
+    schedule = parse_schedule(text, origin)
+    try:
+        kb_text = kb_path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{kb_path}: {exc.strerror or exc}") from None
+    document = _load(kb_text, str(kb_path))
+    if source_key not in ((document or {}).get("sources") or {}):
+        raise InputError(
+            f"{kb_path}: add the source {source_key!r} (title, ref to {origin}, published) under `sources:` first, "
+            "or pass --source-key with an existing one"
+        )
+    return refresh_from_schedule(kb_text, schedule, source_key, checked, str(kb_path))
