@@ -79,3 +79,15 @@ def test_a_final_report_that_is_a_symlink_is_replaced_not_followed(tmp_path: Pat
     write_reports(hostile_report(), out, ("markdown",))
     assert victim.read_text() == "keep me"
     assert not (out / "summary.md").is_symlink()
+
+
+def test_a_planted_fixes_patch_symlink_is_not_followed(tmp_path: Path) -> None:
+    from auditor.safefile import write_text
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    (tmp_path / "fixes.patch").symlink_to(victim)
+    write_text(tmp_path / "fixes.patch", "--- a\n+++ b\n")
+    assert victim.read_text() == "keep me"
+    assert (tmp_path / "fixes.patch").read_text() == "--- a\n+++ b\n"
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
