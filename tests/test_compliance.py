@@ -389,6 +389,49 @@ def test_demo_with_monitor_and_the_example_policy(tmp_path: Path) -> None:
         ("POLICY-ACCOUNTS-006", "fabrikam-aoai-wus"): "fail",
         ("POLICY-MODELS-002", "contoso-ai-swc/legacy-35"): "fail",
         ("POLICY-MODELS-002", "contoso-aoai-eus2/chat-prod"): "pass",
+        ("AOAI-QUOTA-004", "fabrikam-aoai-wus/ptu-batch"): "pass",
+        ("POLICY-PROVISIONED-001", "fabrikam-aoai-wus/ptu-batch"): "pass",
+        ("AOAI-SEC-004", "contoso-aoai-eus2"): "pass",
+        ("AOAI-SEC-004", "contoso-ai-swc"): "fail",
+        ("POLICY-REGIONS-001", "fabrikam-aoai-wus"): "fail",
+        ("POLICY-REGIONS-001", "contoso-ai-swc"): "pass",
     }
+    assert ("AOAI-SEC-004", "fabrikam-aoai-wus") not in by  # neither a key in Key Vault nor its own storage
     assert {key: by.get(key) for key in expected} == expected
     assert not report.get("gaps")
+
+
+def test_monitor_reads_only_get_and_a_failed_read_is_unknown_with_its_gap(tenant, tmp_path: Path) -> None:
+    """Azure Monitor answers 500 on every diagnostic-settings read (after the SDK's retries): the accounts are
+    incomplete with the reason, AOAI-SEC-009 is unknown everywhere, the metrics that were read still decide
+    AOAI-QUOTA-003, and nothing is written to Azure."""
+    from auditor.cli import main
+    from auditor.demo.sim import FaultRule
+
+    error = {"error": {"code": "InternalServerError", "message": "Something went wrong."}}
+    tenant.add_fault(FaultRule(r"(?i)/providers/microsoft\.insights/diagnosticSettings", 500, error, times=None))
+    code = main(
+        [
+            "--management-endpoint",
+            tenant.management_url,
+            "--out",
+            str(tmp_path),
+            "--quiet",
+            "--all",
+            "--monitor",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        ]
+    )
+    assert code == 3  # incomplete, and nothing else failed at the gate
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    sec = {f["target_name"]: f for f in report["findings"] if f["rule_id"] == "AOAI-SEC-009"}
+    assert set(sec) == {"contoso-aoai-eus2", "contoso-ai-swc", "fabrikam-aoai-wus"}
+    assert {f["status"] for f in sec.values()} == {"unknown"}
+    assert all("diagnostic settings" in g for g in report["gaps"]) and len(report["gaps"]) == 3
+    throttled = [f for f in report["findings"] if f["rule_id"] == "AOAI-QUOTA-003" and f["status"] == "fail"]
+    assert {f["target_name"] for f in throttled} == {"contoso-aoai-eus2/bulk-41mini", "fabrikam-aoai-wus/dev-mini"}
+    insights = tenant.requests(plane="arm", path_pattern=r"(?i)microsoft\.insights")
+    assert insights and {r.method for r in insights} == {"GET"}

@@ -154,7 +154,11 @@ def test_paused_deployment_is_read_off_the_wire(monkeypatch: pytest.MonkeyPatch,
     findings = json.loads((tmp_path / "report.json").read_text())["findings"]
     paused = [f for f in findings if f["rule_id"] == "AOAI-DEPLOY-006"]
     # Listed at api-version 2026-03-01, every deployment reports deploymentState (Running unless paused).
-    assert sorted((f["deployment"], f["status"]) for f in paused) == [("chat-regional", "pass"), ("dev-mini", "fail")]
+    assert sorted((f["deployment"], f["status"]) for f in paused) == [
+        ("chat-regional", "pass"),
+        ("dev-mini", "fail"),
+        ("ptu-batch", "pass"),
+    ]
 
 
 def test_audit_demo_goes_through_the_sdk_clients_to_the_simulator_and_only_reads(tmp_path: Path) -> None:

@@ -151,4 +151,4 @@ def test_a_2026_03_01_body_the_sdk_models_cannot_read_falls_back_to_their_own_ve
         enumerator = AzureEnumerator(ManagedIdentityCredential(), cloud, connection_verify=tenant.ca_path)
         (account,) = [a for a in enumerator.list_accounts("00000000-0000-4000-8000-000000000002") if a.kind == "OpenAI"]
         deployments = enumerator.list_deployments(account)
-    assert {d.name for d in deployments} == {"chat-regional", "dev-mini"}
+    assert {d.name for d in deployments} == {"chat-regional", "dev-mini", "ptu-batch"}

@@ -1,5 +1,5 @@
 """Upgrade impact, --what-if and fixes.patch end to end: `audit --demo` through the SDK clients against the
-simulated tenant, whose dev-mini deployment (gpt-4o-mini 2024-07-18) has a catalog replacementConfig to o4-mini."""
+simulated tenant, whose dev-mini deployment (gpt-4o-mini 2024-07-18) has a catalog replacementConfig to gpt-5-mini."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def test_demo_reports_the_upgrade_of_dev_mini_to_a_reasoning_model(tmp_path: Pat
     upgrade = [f for f in _report(tmp_path)["findings"] if f["deployment"] == "dev-mini" and f["category"] == "upgrade"]
     assert [f["status"] for f in upgrade] == ["fail"]
     message = upgrade[0]["message"]
-    for text in ("o4-mini 2025-04-16", "temperature", "max_tokens", "replacementConfig", "contract.yaml"):
+    for text in ("gpt-5-mini 2025-08-07", "temperature", "max_tokens", "replacementConfig", "contract.yaml"):
         assert text in message, text
     # westus3's catalog: replacementConfig.autoUpgradeStartDate 2026-12-28 (auditor/demo/tenant/catalog/westus3.yaml)
     assert upgrade[0]["evidence"]["upgrade_date"] == "2026-12-28" and "2026-12-28" in message
@@ -93,7 +93,7 @@ def test_fixes_patch_of_the_scanned_app_applies_and_the_reaudit_is_clean(
     upgrade = [f for f in call if f["category"] == "upgrade" and f["status"] == "fail"]
     assert (
         len(upgrade) == 1
-        and "o4-mini" in upgrade[0]["message"]
+        and "gpt-5-mini" in upgrade[0]["message"]
         and "-        temperature=0.5" in upgrade[0]["evidence"]["patch"]
     )
     assert "git apply fixes.patch" in (tmp_path / "out" / "summary.md").read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""The `audit` subcommands that do not audit: `audit rules [explain ID]`, `audit kb`, `audit contract scan`."""
+"""The `audit` subcommands that do not audit: `audit rules [explain ID]` and `audit contract scan`."""
 
 from __future__ import annotations
 
@@ -12,37 +12,26 @@ from auditor.redact import printable
 
 
 def run_info(argv: Sequence[str]) -> int:
-    """`audit rules [explain ID]` and `audit kb`: what the auditor knows, without touching Azure."""
-    from datetime import date
-
+    """`audit rules [explain ID]`: the rules, or one rule's page, without touching Azure (`audit kb` is
+    auditor/cli/kb.py)."""
     from auditor.engine.rules import load_rules
-    from auditor.knowledge import load_knowledge
-    from auditor.render.docs import explain, kb_summary, rules_markdown
+    from auditor.render.docs import explain, rules_markdown
 
-    parser = argparse.ArgumentParser(
-        prog=f"audit {argv[0]}", description="List the rules, explain one, or summarise the knowledge base."
-    )
-    if argv[0] == "rules":
-        parser.add_argument("action", nargs="?", choices=["list", "explain"], default="list")
-        parser.add_argument("rule_id", nargs="?", help="with explain: the rule id, e.g. AOAI-API-001")
-        parser.add_argument(
-            "--rules", action="append", default=[], type=Path, metavar="DIR", help="include an extra rule pack"
-        )
-        args = parser.parse_args(argv[1:])
-        rules = load_rules(args.rules)
-        if args.action == "explain":
-            match = [r for r in rules if args.rule_id and r.id.lower() == args.rule_id.lower()]
-            if not match:
-                raise InputError(f"no rule with id {args.rule_id!r} (see audit rules)")
-            sys.stdout.write(explain(match[0]))
-        else:
-            sys.stdout.write(rules_markdown(rules))
-        return 0
+    parser = argparse.ArgumentParser(prog="audit rules", description="List the rules, or explain one.")
+    parser.add_argument("action", nargs="?", choices=["list", "explain"], default="list")
+    parser.add_argument("rule_id", nargs="?", help="with explain: the rule id, e.g. AOAI-API-001")
     parser.add_argument(
-        "--knowledge", type=Path, metavar="FILE", help="a knowledge-base file other than the packaged one"
+        "--rules", action="append", default=[], type=Path, metavar="DIR", help="include an extra rule pack"
     )
     args = parser.parse_args(argv[1:])
-    sys.stdout.write(kb_summary(load_knowledge(args.knowledge), date.today()))
+    rules = load_rules(args.rules)
+    if args.action == "explain":
+        match = [r for r in rules if args.rule_id and r.id.lower() == args.rule_id.lower()]
+        if not match:
+            raise InputError(f"no rule with id {args.rule_id!r} (see audit rules)")
+        sys.stdout.write(explain(match[0]))
+    else:
+        sys.stdout.write(rules_markdown(rules))
     return 0
 
 
