@@ -18,7 +18,8 @@ from typing import Any
 
 from auditor.errors import InputError, TargetNotFoundError
 from auditor.facts import PlannedDeployment, SourceLocation
-from auditor.sources.arm_expressions import Expression, ExpressionError, Unresolvable
+from auditor.sources.arm_expressions import Expression, ExpressionError
+from auditor.sources.arm_expressions import Unresolvable as Unresolvable  # re-exported: callers catch it here
 from auditor.yamlfile import LineDict, LineList, load_yaml, read_input, reject_unknown_keys
 
 _scanstring: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]

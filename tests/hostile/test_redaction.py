@@ -13,6 +13,7 @@ import pytest
 from auditor import redact
 from auditor.cli import main
 from auditor.demo.simulator import FaultRule, SimulatedTenant
+from auditor.enums import FailOn
 
 FILES = ("report.html", "junit.xml", "report.json", "report.sarif", "summary.md")
 
@@ -105,7 +106,7 @@ def test_a_bearer_token_echoed_by_azure_is_redacted(tenant: SimulatedTenant, tmp
     write_reports(report, tmp_path, ("html", "junit", "json", "sarif", "markdown"))
     from auditor.cli import _print_summary
 
-    _print_summary(report, [], 1, "error")
+    _print_summary(report, [], 1, FailOn.ERROR)
     everything = _written(tmp_path) + capsys.readouterr().out
     for part in _parts(token):
         assert part not in everything
