@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, fields, replace
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from auditor._version import __version__
+from auditor.deadline import Deadline, DeadlineExpired
 from auditor.drift import Baseline
 from auditor.engine.evaluate import evaluate_all
 from auditor.engine.rules import Rule
@@ -31,10 +33,12 @@ from auditor.facts import (
     Region,
     UnresolvedCall,
 )
+from auditor.gaps import RUN_TARGET, guarded, region_or_unread, unread_targets
 from auditor.gcpause import paused_gc
 from auditor.knowledge import KnowledgeBase
 from auditor.probes import ProbeOptions
 from auditor.probes.selection import probe_order
+from auditor.redact import encodable
 from auditor.results import (
     Finding,
     InventoryRow,
@@ -46,14 +50,13 @@ from auditor.results import (
     Status,
     TargetResult,
 )
-from auditor.sources.azure import AzureEnumerator, collect_region, gap, resolve_accounts
+from auditor.sources.azure import AzureEnumerator, collect_region, resolve_accounts
 from auditor.upgrade import WhatIf, apply_what_ifs, label_what_ifs, with_upgrade_impact
 from auditor.waivers import Waiver
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
-    from auditor.clouds import Cloud
 
 RULESET_VERSION = "2026.12"
 T = TypeVar("T")
@@ -77,6 +80,8 @@ class AuditOptions:
     """Derive the contract from the app's Python source (auditor/sources/code_scan.py) instead of a file."""
     contract_env: Mapping[str, str] = field(default_factory=dict, repr=False)
     """The audit's environment, for contract deployment names written env:NAME."""
+    timeout: float | None = None
+    """Seconds the whole run may take (--timeout); what was read by then is reported, the rest is a gap."""
     plan: Path | None = None
     """A plan file (YAML, ARM/Bicep JSON, Terraform plan JSON) whose deployments are checked before they exist."""
     probe: ProbeOptions | None = None
@@ -119,20 +124,31 @@ def gather_facts(
     pool: Executor | None = None,
     progress: Progress | None = None,
     on_account: AccountReady | None = None,
+    deadline: Deadline | None = None,
 ) -> Facts:
-    """Read everything the rules need; failures of single reads become gaps, not crashes.
+    """Read everything the rules need; failures of single reads become gaps, not crashes, and so does
+    whatever is not read when the run's deadline (`options.timeout`) passes.
 
     Every read runs on one bounded pool (`--concurrency`); catalog and quota are read once per
     (subscription, location), however many accounts and deployments share it."""
     contract, unresolved, scan_gaps = _app_contract(options)
     planned = _read_plan(options)
-    options = _with_plan_accounts(enumerator, options, planned)
-    if pool is None:
-        with ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="audit") as own:
-            facts = _gather(enumerator, options, contract, own, progress or _NoProgress(), on_account)
-    else:
-        facts = _gather(enumerator, options, contract, pool, progress or _NoProgress(), on_account)
-    return replace(facts, contract_unresolved=unresolved, planned=planned, gaps=facts.gaps + scan_gaps)
+    deadline = deadline or Deadline(options.timeout)
+    with contextlib.suppress(DeadlineExpired):  # then _gather finds the deadline passed and says so
+        options = deadline.run(partial(_with_plan_accounts, enumerator, options, planned))
+    own = (
+        ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="audit")
+        if pool is None
+        else None
+    )
+    try:
+        chosen: Executor = pool or own  # type: ignore[assignment]  # one of the two is set
+        facts = _gather(enumerator, options, contract, chosen, progress or _NoProgress(), on_account, deadline)
+    finally:
+        if own is not None:
+            own.shutdown(wait=not deadline.expired, cancel_futures=True)
+    facts = replace(facts, contract_unresolved=unresolved, planned=planned, gaps=facts.gaps + scan_gaps)
+    return encodable(facts)  # strings from Azure (or a file) with lone surrogates could not be written
 
 
 def _app_contract(
@@ -186,16 +202,6 @@ def _with_plan_accounts(
     return replace(options, resources=tuple(dict.fromkeys((*options.resources, *ids))))
 
 
-def _guarded(what: str, target: str, read: Callable[[], T]) -> tuple[T | None, list[CollectionGap]]:
-    """One read whose Azure fault becomes a gap (the target is incomplete), never a crash or a pass."""
-    from azure.core.exceptions import AzureError
-
-    try:
-        return read(), []
-    except AzureError as exc:
-        return None, [gap(target, what, exc)]
-
-
 def _gather(
     enumerator: AzureEnumerator,
     options: AuditOptions,
@@ -203,8 +209,12 @@ def _gather(
     pool: Executor,
     progress: Progress,
     on_account: AccountReady | None = None,
+    deadline: Deadline | None = None,
 ) -> Facts:
-    accounts, searched = resolve_accounts(
+    deadline = deadline or Deadline(None)
+    discovery_gaps: list[CollectionGap] = []
+    find = partial(
+        resolve_accounts,
         enumerator,
         options.resources,
         all_accounts=options.all_accounts,
@@ -212,7 +222,13 @@ def _gather(
         resource_group=options.resource_group,
         discovery=options.discovery,
         pool=pool,
+        gaps=discovery_gaps,
     )
+    try:
+        accounts, searched = deadline.run(find)
+    except DeadlineExpired:
+        gap_ = CollectionGap(RUN_TARGET, deadline.reason("the accounts to audit were"))
+        return Facts(accounts=(), deployments=(), regions=(), contract=contract, gaps=(*discovery_gaps, gap_))
     if options.shard is not None:
         from auditor.shard import in_shard
 
@@ -234,13 +250,22 @@ def _gather(
 
     region_jobs = {key: pool.submit(tracked(partial(collect_region, enumerator, *key))) for key in region_keys}
     deployment_jobs = {
-        a.id: pool.submit(tracked(partial(_guarded, "deployments", a.id, partial(enumerator.list_deployments, a))))
+        a.id: pool.submit(tracked(partial(guarded, "deployments", a.id, partial(enumerator.list_deployments, a))))
         for a in accounts
     }
     policy_jobs = {
-        a.id: pool.submit(tracked(partial(_guarded, "content filter policies", a.id, partial(read_policies, a))))
+        a.id: pool.submit(tracked(partial(guarded, "content filter policies", a.id, partial(read_policies, a))))
         for a in accounts
     }
+
+    def waited(
+        job: Future[tuple[T | None, list[CollectionGap]]], target: str, what: str
+    ) -> tuple[T | None, list[CollectionGap]]:
+        try:
+            return deadline.result(job)
+        except DeadlineExpired:
+            return None, [CollectionGap(target, deadline.reason(what))]
+
     monitor_jobs: dict[str, tuple[Future[Any], Future[Any]]] = {}
     if options.monitor:
         reader = enumerator.monitor()
@@ -248,40 +273,43 @@ def _gather(
         monitor_jobs = {
             a.id: (
                 pool.submit(
-                    tracked(partial(_guarded, "diagnostic settings", a.id, partial(reader.diagnostic_settings, a)))
+                    tracked(partial(guarded, "diagnostic settings", a.id, partial(reader.diagnostic_settings, a)))
                 ),
-                pool.submit(tracked(partial(_guarded, "Azure Monitor metrics", a.id, partial(reader.activity, a)))),
+                pool.submit(tracked(partial(guarded, "Azure Monitor metrics", a.id, partial(reader.activity, a)))),
             )
             for a in accounts
         }
     if on_account is not None:
         for account in sorted(accounts, key=probe_order):
-            found, _ = deployment_jobs[account.id].result()
-            region, _ = region_jobs[(account.subscription_id, account.location)].result()
+            if deadline.expired:
+                break
+            found, _ = waited(deployment_jobs[account.id], account.id, "deployments were")
+            region_job = region_jobs[(account.subscription_id, account.location)]
+            region = region_or_unread(deadline, region_job, account.subscription_id, account.location)[0]
             on_account(
                 Facts(accounts=(account,), deployments=tuple(found or ()), regions=(region,), contract=contract),
                 account,
             )
     regions: list[Region] = []
-    gaps: list[CollectionGap] = []
+    gaps: list[CollectionGap] = list(discovery_gaps)
     deployments: list[Deployment] = []
     policies: dict[str, tuple[ContentFilterPolicy, ...] | None] = {}
-    for job in region_jobs.values():
-        region, region_gaps = job.result()
+    for (sub, location), job in region_jobs.items():
+        region, region_gaps = region_or_unread(deadline, job, sub, location)
         regions.append(region)
         gaps.extend(region_gaps)
     for account in accounts:
-        found, account_gaps = deployment_jobs[account.id].result()
+        found, account_gaps = waited(deployment_jobs[account.id], account.id, "deployments were")
         deployments.extend(found or ())
         gaps.extend(account_gaps)
-        policies[account.id], policy_gaps = policy_jobs[account.id].result()
+        policies[account.id], policy_gaps = waited(policy_jobs[account.id], account.id, "content filter policies were")
         gaps.extend(policy_gaps)
     monitoring: dict[str, AccountMonitoring] | None = None
     if options.monitor:
         monitoring = {}
         for account in accounts:
-            settings, settings_gaps = monitor_jobs[account.id][0].result()
-            activity, activity_gaps = monitor_jobs[account.id][1].result()
+            settings, settings_gaps = waited(monitor_jobs[account.id][0], account.id, "diagnostic settings were")
+            activity, activity_gaps = waited(monitor_jobs[account.id][1], account.id, "Azure Monitor metrics were")
             monitoring[account.id] = AccountMonitoring(diagnostic_settings=settings, activity=activity)
             gaps.extend(settings_gaps + activity_gaps)
     return Facts(
@@ -323,7 +351,7 @@ def select_rules(
 
 
 def _targets(facts: Facts) -> tuple[TargetResult, ...]:
-    results = []
+    results = unread_targets(facts)
     for account in facts.accounts:
         region_target = f"/subscriptions/{account.subscription_id}/providers/Microsoft.CognitiveServices/locations/{account.location}"
         reasons = tuple(g.reason for g in facts.gaps if g.target in (account.id, region_target))
@@ -524,45 +552,6 @@ def finish(
     return report
 
 
-def _warm_up_probes(credential: object, cloud: object) -> None:
-    """Best effort: a failure here shows up, properly classified, when the probes run."""
-    try:
-        import openai  # noqa: F401
-
-        credential.get_token(cloud.cognitive_scope)  # type: ignore[attr-defined]
-    except Exception:
-        return
-
-
-def _gather_and_probe(
-    enumerator: AzureEnumerator,
-    options: AuditOptions,
-    probe: ProbeOptions,
-    credential: object,
-    cloud: Cloud,
-    connection_verify: str | bool,
-    kb: KnowledgeBase,
-    today: date,
-    progress: Progress | None,
-) -> Facts:
-    """Reads and probes on one pool of `--concurrency` workers: an account's probes start as soon as its
-    deployments and region are read, behind the reads already queued, so the bound holds for both."""
-    from auditor.probes.runner import ProbeRunner, ProbeSession
-
-    runner = ProbeRunner(credential=credential, cloud=cloud, options=probe, connection_verify=connection_verify)
-    try:
-        with ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="audit") as pool:
-            # The openai SDK's import and the data-plane token, while ARM is being read, not after; on the
-            # pool, so the token request counts against --concurrency like every other call.
-            pool.submit(_warm_up_probes, credential, cloud)
-            session = ProbeSession(runner, kb, today, probe, pool, progress)
-            facts = gather_facts(enumerator, options, pool=pool, progress=progress, on_account=session.offer)
-            probes, spent = session.finish(facts)
-    finally:
-        runner.close()
-    return replace(facts, probes=probes, probe_summary=spent)
-
-
 def run_audit(
     options: AuditOptions,
     *,
@@ -597,7 +586,9 @@ def run_audit(
     if options.probe is None:
         facts = gather_facts(enumerator, options, progress=progress)
     else:
-        facts = _gather_and_probe(
+        from auditor.probes.live import gather_and_probe
+
+        facts = gather_and_probe(
             enumerator,
             options,
             options.probe,

@@ -119,14 +119,22 @@ def _line_of_error(path: Path, error: jsonschema.ValidationError) -> int:
         return 1
 
 
+MAX_BASELINE_BYTES = 1024 * 1024 * 1024
+"""A baseline is a whole fleet's report.json (a 10,000-deployment fleet writes about 230 MB)."""
+
+
 def load_baseline(path: Path | str) -> Baseline:
     """Read a previous report.json; anything that is not one is an InputError naming file and line."""
     path = Path(path)
-    text = read_input(path, what="baseline")
+    text = read_input(path, what="baseline", max_bytes=MAX_BASELINE_BYTES)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}:{exc.lineno}: baseline is not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise InputError(f"{path}:1: baseline is not a report.json: nested too deeply") from None
+    except ValueError as exc:  # a number of more than 4,300 digits (int_max_str_digits)
+        raise InputError(f"{path}:1: baseline is not a report.json: {str(exc)[:120]}") from None
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(_BASELINE_SCHEMA).iter_errors(data))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "top level"

@@ -6,6 +6,8 @@ any complaint about it can name the file and the line.
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,35 +62,134 @@ class _LineLoader(_BASE_LOADER):
         result.item_lines = [child.start_mark.line + 1 for child in node.value]
         return result
 
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        """A date that does not exist (2099-13-45) is a marked error, not a crash."""
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError) as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value!r} is not a valid date ({exc})", node.start_mark
+            ) from None
 
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:
+        """A number too long to convert (Python refuses over 4,300 digits) is a marked error."""
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"not a usable number ({exc})", node.start_mark
+            ) from None
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _LineLoader.construct_yaml_timestamp)
+_LineLoader.add_constructor("tag:yaml.org,2002:int", _LineLoader.construct_yaml_int)
 _LineLoader.add_constructor("tag:yaml.org,2002:map", _LineLoader.construct_mapping)
 _LineLoader.add_constructor("tag:yaml.org,2002:seq", _LineLoader.construct_sequence)
 
 
-def read_input(path: Path | str, *, what: str) -> str:
-    """The text of a file a person gave us; a missing or unreadable one is an InputError naming it."""
+MAX_INPUT_BYTES = 16 * 1024 * 1024
+"""No contract, plan, waivers file, baseline or rule file a person writes comes near this; a larger one
+is refused before it is read into memory."""
+MAX_NODES = 200_000
+"""YAML nodes after alias expansion: an alias bomb (a few lines that expand to billions) stops here."""
+MAX_DEPTH = 100
+"""Nesting depth of a YAML document (every reader walks it recursively)."""
+
+
+def read_input(path: Path | str, *, what: str, max_bytes: int = MAX_INPUT_BYTES) -> str:
+    """The text of a file a person gave us: a regular file of at most `max_bytes`. A missing,
+    unreadable or special one (a FIFO, /dev/zero) is an InputError naming it, never a hang."""
     path = Path(path)
+    too_large = f"{path}:1: the {what} file is larger than {max_bytes // (1024 * 1024)} MB"
     try:
-        return path.read_text(encoding="utf-8")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise InputError(f"{path}: {what} file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read {what} file: {exc}") from None
+    except OSError as exc:
+        raise InputError(f"{path}:1: cannot read {what} file: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(f"{path}:1: the {what} file is not a regular file")
+        if info.st_size > max_bytes:
+            raise InputError(too_large)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            # read(n) allocates n bytes up front: ask for what the file holds (and one more, were it growing)
+            data = handle.read(min(info.st_size, max_bytes) + 1)
+    except OSError as exc:
+        raise InputError(f"{path}:1: cannot read {what} file: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:
+        raise InputError(too_large)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(f"{path}:{line}: cannot read {what} file: not UTF-8 ({exc.reason})") from None
+
+
+def _check_bounds(root: yaml.Node, path: Path, what: str) -> None:
+    """Refuse a document whose expansion (aliases followed) exceeds MAX_NODES or whose nesting exceeds
+    MAX_DEPTH, before anything is constructed; a recursive alias is refused too. Sizes of shared nodes
+    are computed once, so the check itself stays linear in the file."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    open_nodes: set[int] = set()
+    while stack:
+        node, depth, done = stack.pop()
+        key = id(node)
+        children = _children(node)
+        if done:
+            open_nodes.discard(key)
+            total = 1 + sum(sizes[id(c)] for c in children)
+            sizes[key] = total
+            if total > MAX_NODES:
+                raise InputError(
+                    f"{path}:{node.start_mark.line + 1}: the {what} file expands to more than {MAX_NODES:,} "
+                    "values (YAML aliases repeated within aliases); refusing to expand it"
+                )
+            continue
+        if key in sizes:
+            continue
+        if key in open_nodes:
+            raise InputError(f"{path}:{node.start_mark.line + 1}: a YAML alias in the {what} file refers to itself")
+        if depth > MAX_DEPTH:
+            raise InputError(f"{path}:{node.start_mark.line + 1}: the {what} file nests deeper than {MAX_DEPTH} levels")
+        open_nodes.add(key)
+        stack.append((node, depth, True))
+        stack.extend((child, depth + 1, False) for child in children if id(child) not in sizes)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def load_yaml(path: Path | str, *, what: str) -> Any:
-    """Parse one YAML file safely; a syntax error becomes an InputError naming file and line."""
+    """Parse one YAML file safely and within bounds (size, alias expansion, nesting); a syntax error, an
+    impossible date or a bound exceeded becomes an InputError naming file and line."""
     path = Path(path)
     text = read_input(path, what=what)
+    loader = _LineLoader(text)
     try:
-        return yaml.load(text, Loader=_LineLoader)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_bounds(node, path, what)
+        return loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         problem = exc.problem or exc.context or "invalid YAML"
         raise InputError(f"{path}:{line}: invalid YAML in {what} file: {problem}") from None
     except yaml.YAMLError as exc:
-        raise InputError(f"{path}: invalid YAML in {what} file: {exc}") from None
+        raise InputError(f"{path}:1: invalid YAML in {what} file: {exc}") from None
+    finally:
+        loader.dispose()
 
 
 def line_of(document: Any, path: Iterable[Any]) -> int:

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from auditor.audit import audit, gate
-from auditor.cli.console import Style, console_lines, fit, printable, terminal_style
+from auditor.cli.console import Style, console_lines, fit, terminal_style
 from auditor.facts import CollectionGap, ContractCall
+from auditor.redact import printable
 from auditor.verdict import verdict
 from tests.conftest import ACCOUNT_ID, TODAY, make_account, make_deployment, make_facts
 

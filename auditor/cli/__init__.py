@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from auditor._version import __version__
 from auditor.errors import AuditorError, ExitCode, InputError
+from auditor.redact import RecordingCredential, guard_logging, printable, redact, register_environment
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -119,6 +120,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=16,
         metavar="N",
         help="how many Azure calls (reads and probes) run at once (default 16)",
+    )
+    azure.add_argument(
+        "--timeout",
+        type=float,
+        default=900.0,
+        metavar="SECONDS",
+        help="the longest the whole run may take (default 900); when it passes, what was read is "
+        "reported, the rest is listed as not read, and the run is incomplete (exit 3 unless something "
+        "failed). Every request also has its own timeout. Example: --timeout 300",
     )
     azure.add_argument(
         "--discovery",
@@ -349,6 +359,8 @@ def _validate(args: argparse.Namespace) -> None:
     args.fail_on = FailOn(args.fail_on)
     if args.concurrency < 1 or args.concurrency > 64:
         raise InputError(f"--concurrency must be between 1 and 64, not {args.concurrency}")
+    if not 0 < args.timeout < 10**7:
+        raise InputError(f"--timeout must be a number of seconds above 0, not {args.timeout:g}")
     if args.ca_bundle is not None and not args.ca_bundle.is_file():
         raise InputError(f"--ca-bundle {args.ca_bundle}: file not found")
     if args.discovery not in set(Discovery):
@@ -390,9 +402,9 @@ def _append_step_summary(report: Report) -> None:
 
     try:
         with open(target, "a", encoding="utf-8") as summary:
-            summary.write(render_markdown(report) + "\n")
+            summary.write(redact(render_markdown(report)) + "\n")
     except OSError as exc:
-        print(f"audit: warning: cannot append to $GITHUB_STEP_SUMMARY ({target}): {exc}", file=sys.stderr)
+        print(printable(f"audit: warning: cannot append to $GITHUB_STEP_SUMMARY ({target}): {exc}"), file=sys.stderr)
 
 
 def _demo_environment(stack: ExitStack, args: argparse.Namespace) -> tuple[TokenCredential, str]:
@@ -439,6 +451,9 @@ def _demo_environment(stack: ExitStack, args: argparse.Namespace) -> tuple[Token
 def run(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
     _validate(args)
+    from auditor.render import check_out_dir
+
+    check_out_dir(args.out)
     from auditor.audit import AuditOptions, gate, run_audit
     from auditor.engine.rules import load_rules
     from auditor.render import write_reports
@@ -470,8 +485,11 @@ def run(argv: Sequence[str]) -> int:
         else:
             from azure.identity import DefaultAzureCredential
 
-            credential = DefaultAzureCredential(authority=args.cloud_obj.authority_host)
+            credential = DefaultAzureCredential(
+                authority=args.cloud_obj.authority_host, connection_timeout=30, read_timeout=60
+            )
             verify = str(args.ca_bundle) if args.ca_bundle else True
+        credential = RecordingCredential(credential)
         options = AuditOptions(
             resources=tuple(args.resource),
             all_accounts=args.all_accounts,
@@ -479,6 +497,7 @@ def run(argv: Sequence[str]) -> int:
             resource_group=args.resource_group,
             contract=args.contract,
             concurrency=args.concurrency,
+            timeout=args.timeout,
             select=tuple(args.select),
             ignore=tuple(args.ignore),
             ruleset=args.ruleset,
@@ -514,7 +533,7 @@ def run(argv: Sequence[str]) -> int:
     report, fixes = write_fixes(report, args.out, Path.cwd())
     paths = write_reports(report, args.out, args.formats) + ([fixes.patch] if fixes.patch else [])
     for problem in fixes.stale:
-        print(f"audit: warning: {problem}", file=sys.stderr)
+        print(printable(f"audit: warning: {problem}"), file=sys.stderr)
     _append_step_summary(report)
     exit_code = gate(report, args.fail_on)
     if not args.quiet:
@@ -553,6 +572,8 @@ def _exit(code: int) -> NoReturn:
 def main(argv: Sequence[str] | None = None) -> int:
     """Everything the `audit` command does, returning its exit code (tests and library callers use this)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    register_environment(os.environ)
+    guard_logging()
     try:
         if argv and argv[0] == "kb":
             from auditor.cli.kb import run_kb
@@ -572,7 +593,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_merge(argv)
         return run(argv)
     except AuditorError as exc:
-        print(f"audit: error: {exc}", file=sys.stderr)
+        print(printable(f"audit: error: {exc}"), file=sys.stderr)
         return int(exc.exit_code)
     except KeyboardInterrupt:
         print("audit: interrupted", file=sys.stderr)

@@ -8,7 +8,6 @@ control characters; every printed item goes through `printable` so none reaches 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import sys
 import textwrap
@@ -18,19 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from auditor.redact import printable
 from auditor.results import Finding, Report, Severity, Status
 from auditor.verdict import Verdict, at_gate, verdict
 
 MAX_LISTED = 12
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 _COLOURS = {"error": "31", "warning": "33", "info": "34", "unknown": "35", "passed": "32", "failed": "31"}
 _COLOURS["incomplete"] = "33"
-
-
-def printable(value: object) -> str:
-    """One line of plain text: control characters (escape sequences included) shown as `?`, newlines and
-    tabs as spaces, so a tenant's names can neither move the cursor nor recolour the terminal."""
-    return _CONTROL.sub("?", str(value).replace("\n", " ").replace("\r", " ").replace("\t", " "))
 
 
 def fit(text: str, width: int, indent: str = "") -> str:

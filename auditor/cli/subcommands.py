@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from auditor.errors import InputError
+from auditor.redact import printable
 
 
 def run_info(argv: Sequence[str]) -> int:
@@ -71,15 +72,17 @@ def run_contract(argv: Sequence[str]) -> int:
     application = args.application or (args.path.resolve().name if args.path.is_dir() else args.path.stem)
     text = contract_yaml(result, str(args.path), application)
     for problem in result.skipped:
-        print(f"audit: warning: {problem}", file=sys.stderr)
+        print(printable(f"audit: warning: {problem}"), file=sys.stderr)
     for note in result.notes:
-        print(f"audit: note: {note}", file=sys.stderr)
+        print(printable(f"audit: note: {note}"), file=sys.stderr)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text, encoding="utf-8")
         found = len(result.calls)
         unresolved = sum(1 for c in result.calls if c.deployment is None)
-        print(f"Wrote {args.out}: {found} call(s), {unresolved} with a deployment name only known at run time.")
+        print(
+            printable(f"Wrote {args.out}: {found} call(s), {unresolved} with a deployment name only known at run time.")
+        )
     else:
         sys.stdout.write(text)
     return 0

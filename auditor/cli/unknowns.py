@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from auditor.redact import printable
+
 if TYPE_CHECKING:
     from auditor.enums import FailOn
     from auditor.results import Report
@@ -18,7 +20,7 @@ def print_unknowns(report: Report, fail_on: FailOn) -> None:
 
     if not report.targets:
         for gap in report.gaps:
-            print(f"  INCOMPLETE {gap}"[:220])
+            print(printable(f"  INCOMPLETE {gap}")[:220])
     if fail_on == "never":
         return
     threshold = Severity(fail_on).rank
@@ -26,6 +28,6 @@ def print_unknowns(report: Report, fail_on: FailOn) -> None:
     unknown.sort(key=lambda f: (-f.severity.rank, f.rule_id, f.target_name))
     for f in unknown:
         cause = f.cause.value.replace("_", " ") if f.cause else "unknown cause"
-        print(f"  UNKNOWN {f.severity.value.upper():7} {f.rule_id:16} {f.target_name}: {f.reason} [{cause}]")
+        print(printable(f"  UNKNOWN {f.severity.value.upper():7} {f.rule_id:16} {f.target_name}: {f.reason} [{cause}]"))
         if f.cause is not None:
             print(f"      settle: {SETTLE[f.cause]} (waiver rule: {f.rule_id})")

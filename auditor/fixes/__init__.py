@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from auditor import safefile
 from auditor.fixes.calls import Edit, edit_source
 from auditor.fixes.iac import edit_plan_file, edits_for, find_terraform_block
 from auditor.results import Finding, Report, Severity, Status
@@ -249,7 +250,7 @@ def write_fixes(report: Report, out_dir: Path, root: Path) -> tuple[Report, FixS
     target = out_dir / PATCH_NAME
     if patch:
         out_dir.mkdir(parents=True, exist_ok=True)
-        target.write_text(patch, encoding="utf-8")
+        safefile.write_text(target, patch)  # never through a planted link; redacted
         summary.patch = target
     elif target.exists():
         target.unlink()

@@ -10,14 +10,18 @@ answer can be tested on recorded bodies.
 
 from __future__ import annotations
 
+import contextlib
+import math
 import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 from auditor.enums import ProbeOutcome
 from auditor.facts import PROBE_ANSWERED, PROBE_UNANSWERED
+from auditor.redact import clean
 
 ANSWERED = PROBE_ANSWERED
 UNANSWERED = PROBE_UNANSWERED
@@ -60,10 +64,10 @@ class Answer:
 
 
 def _text(value: object) -> str | None:
+    """A value from the answer, kept: secrets redacted before it is cut to _MAX_MESSAGE characters."""
     if value is None:
         return None
-    text = " ".join(str(value).split())
-    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
+    return clean(str(value), limit=_MAX_MESSAGE)
 
 
 def _lower(headers: Mapping[str, str]) -> dict[str, str]:
@@ -76,22 +80,26 @@ def retry_hint(headers: Mapping[str, str], now: float | None = None) -> float | 
     lowered = _lower(headers)
     raw_ms = lowered.get("retry-after-ms")
     if raw_ms is not None:
-        try:
-            return max(float(raw_ms) / 1000.0, 0.0)
-        except ValueError:
-            pass
+        with contextlib.suppress(ValueError):
+            if not math.isnan(float(raw_ms)):  # `nan` is no time to wait (time.sleep refuses it)
+                return max(float(raw_ms) / 1000.0, 0.0)
     raw = lowered.get("retry-after")
     if raw is None:
         return None
-    try:
-        return max(float(raw), 0.0)
-    except ValueError:
-        pass
+    with contextlib.suppress(ValueError):
+        return None if math.isnan(float(raw)) else max(float(raw), 0.0)
     try:
         when = parsedate_to_datetime(raw)
     except (TypeError, ValueError):
         return None
     return max(when.timestamp() - (time.time() if now is None else now), 0.0)
+
+
+def _host(url: str) -> str | None:
+    try:
+        return urlsplit(url).hostname if url else None
+    except ValueError:
+        return "an unparsable URL"
 
 
 def rate_limit_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -112,8 +120,8 @@ def _error_fields(body: object) -> tuple[str | None, str | None, str | None, obj
     if isinstance(error, Mapping):
         code = error.get("code")
         return (
-            (None if code is None else str(code)),
-            error.get("param"),
+            (None if code is None else _text(code)),
+            _text(error.get("param")),
             _text(error.get("message")),
             error.get("innererror"),
         )
@@ -154,6 +162,15 @@ def classify(
 
     if 200 <= status < 300:
         return Answer(ProbeOutcome.SUCCESS, status, rate_limit=hints, tokens=_usage_tokens(body))
+    if 300 <= status < 400:
+        host = _host(_lower(headers).get("location", ""))
+        return Answer(
+            ProbeOutcome.UNEXPECTED,
+            status,
+            message=f"HTTP {status} redirect to {_text(host) or 'no Location'}: not followed (the request's "
+            "credential would have been sent there), so the deployment's answer is unknown",
+            rate_limit=hints,
+        )
     if status == 429:
         wait = retry_hint(headers, now)
         hint = (f"Azure asked to retry after {wait:g} s. " if wait is not None else "") + (

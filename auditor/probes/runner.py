@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from auditor.clouds import Cloud
+from auditor.deadline import Deadline, DeadlineExpired
 from auditor.enums import ProbeOutcome
 from auditor.facts import Account, Facts, ProbeResult, ProbeSummary
 from auditor.knowledge import KnowledgeBase
@@ -37,6 +38,7 @@ from auditor.probes.selection import (
     missing_deployment_probes,
     probe_order,
 )
+from auditor.redact import clean, register
 
 _INPUT_ALLOWANCE = 32
 """Tokens reserved for the one-word input and the request's framing, on top of the output limit."""
@@ -153,8 +155,11 @@ class ProbeRunner:
                     verify: Any = self._verify
                     if isinstance(verify, str):
                         verify = ssl.create_default_context(cafile=verify)
-                    self._http_client = openai.DefaultHttpxClient(verify=verify)
+                    # Never follow a redirect: the client would re-send the api-key header or the bearer token
+                    # to the Location host (plain http included); a 3xx is classified `unexpected` instead.
+                    self._http_client = openai.DefaultHttpxClient(verify=verify, follow_redirects=False)
                 if probe.api_key:
+                    register(probe.api_key)
                     api_key: Any = probe.api_key  # sent as the api-key header; see _headers
                 else:
                     from azure.identity import get_bearer_token_provider
@@ -206,9 +211,7 @@ class ProbeRunner:
         except openai.APIConnectionError as exc:
             answer = failure(ProbeOutcome.CONNECTION_ERROR, f"could not connect: {type(exc.__cause__ or exc).__name__}")
         except Exception as exc:  # a credential that yields no token, a bug: unknown, never a crash
-            answer = failure(
-                ProbeOutcome.UNEXPECTED, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            )
+            answer = failure(ProbeOutcome.UNEXPECTED, clean(f"{type(exc).__name__}: {exc}", limit=300))
         return answer, (time.perf_counter() - started) * 1000.0
 
     # -- one probe, with bounded retries ----------------------------------------------------------------
@@ -384,13 +387,25 @@ class ProbeSession:
             units = [u for u in units if _critical(u)]
         self._send(units)
 
-    def finish(self, facts: Facts) -> tuple[tuple[ProbeResult, ...], ProbeSummary]:
-        """Send what had to wait for the whole fleet, wait for everything, and total the cost."""
+    def finish(self, facts: Facts, deadline: Deadline | None = None) -> tuple[tuple[ProbeResult, ...], ProbeSummary]:
+        """Send what had to wait for the whole fleet, wait for everything (within the run's deadline: what
+        is not finished then is listed as not probed), and total the cost."""
+        deadline = deadline or Deadline(None)
         missing = missing_deployment_probes(facts, self._options.api_key)
         self._planned.extend(missing)
-        self._send(_units(missing))
-        self._send(self._held)
-        results = [r for future in self._futures for r in future.result()]
+        if not deadline.expired:
+            self._send(_units(missing))
+            self._send(self._held)
+        results: list[ProbeResult] = []
+        unfinished = 0
+        for future in self._futures:
+            try:
+                done: list[ProbeResult] = deadline.result(future)
+                results.extend(done)
+            except DeadlineExpired:
+                unfinished += 1
+        if unfinished:
+            self._not_probed.append(f"{unfinished} probe unit(s): {deadline.reason('their answers were')}")
         results.sort(
             key=lambda r: (r.account_id.lower(), r.deployment.lower(), r.api, r.parameter or "", r.label or "")
         )

@@ -9,18 +9,25 @@ from __future__ import annotations
 import re
 from typing import BinaryIO
 
+from auditor.redact import printable
 from auditor.results import Finding, Report, Severity, Status, TargetStatus
 
 MAX_ROWS = 25
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 _SAFE_URL = re.compile(r"https://[^\s()<>\[\]]+")
+_JOINER = "\u2060"
+"""WORD JOINER: invisible, and it breaks GitHub's autolink, mention and issue-reference patterns, which
+need the scheme's `:` next to `//`, a word character right after `@` or `#`, and `www` next to `.`."""
+_GITHUB_AUTOLINK = re.compile(r"(?i)(\b(?:https?|ftp|mailto|file)|\bwww|[@#]|\bGH-)(:|\.|[\w-])")
 
 
 def md(value: object) -> str:
-    """One table cell or inline value, safe from Markdown and HTML interpretation."""
-    text = " ".join(str("" if value is None else value).split())
+    """One table cell or inline value, safe from Markdown and HTML interpretation, and inert on GitHub:
+    no autolinked URL, no @mention ping, no #123 reference, control characters shown as escapes."""
+    text = printable(" ".join(str("" if value is None else value).split()))
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return _GITHUB_AUTOLINK.sub(lambda m: m.group(1) + _JOINER + m.group(2), text)
 
 
 def _order(f: Finding) -> tuple[int, int, str, str]:

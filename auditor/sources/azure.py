@@ -7,16 +7,18 @@ Read-only by construction: it calls list/get operations and nothing else (no lis
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import replace
+from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from auditor.clouds import Cloud
 from auditor.enums import Discovery
-from auditor.errors import SignInError, TargetNotFoundError
+from auditor.errors import AuditorError, SignInError, TargetNotFoundError
 from auditor.facts import (
     Account,
     CatalogModel,
@@ -63,14 +65,121 @@ SIGN_IN_HELP = (
 
 
 def describe_azure_error(exc: BaseException) -> str:
-    """A short, secret-free account of what Azure answered."""
+    """A short, secret-free account of what Azure answered (secrets redacted before it is cut short)."""
+    from auditor.redact import clean
+
+    if not hasattr(exc, "status_code") and not hasattr(exc, "error") and not isinstance(exc, PageLoopError):
+        # not an answer from Azure but a body the SDK or we could not make sense of
+        return clean(f"an answer of an unexpected shape ({type(exc).__name__}: {exc})", limit=300)
     status = getattr(exc, "status_code", None)
     error = getattr(exc, "error", None)
     code = getattr(error, "code", None)
     message = getattr(error, "message", None) or getattr(exc, "message", None) or str(exc)
-    message = " ".join(str(message).split())[:300]
-    parts = [p for p in (f"HTTP {status}" if status else None, code) if p]
-    return f"{' '.join(parts)}: {message}" if parts else message
+    message = clean(str(message), limit=300)
+    parts = [clean(str(p), limit=80) for p in (f"HTTP {status}" if status else None, code) if p]
+    waited = _retry_after_note(exc)
+    text = f"{' '.join(parts)}: {message}" if parts else message
+    return f"{text} ({waited})" if waited else text
+
+
+def _retry_after_note(exc: BaseException) -> str | None:
+    """What a throttled answer asked for, when it was more than the auditor waits."""
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    try:
+        raw = headers.get("Retry-After") or headers.get("retry-after")
+    except Exception:
+        return None
+    if not raw:
+        return None
+    wait = retry_after_seconds(str(raw))
+    if wait is None or wait > MAX_RETRY_AFTER:
+        from auditor.redact import clean
+
+        asked = f"{wait:g} s" if wait is not None and math.isfinite(wait) else repr(clean(str(raw), limit=40))
+        return f"Azure asked to retry after {asked}; not waited, the auditor waits at most {MAX_RETRY_AFTER:g} s"
+    return None
+
+
+MAX_RETRY_AFTER = 30.0
+"""The longest Retry-After the auditor obeys; a longer one is reported, not waited for."""
+MAX_PAGES = 10_000
+"""No listing the auditor reads has this many pages; a pager that goes on is broken or hostile."""
+
+
+class PageLoopError(Exception):
+    """A listing whose next page link repeats (or never ends): stopped instead of read forever."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def retry_after_seconds(raw: str) -> float | None:
+    """A Retry-After value in seconds (a number or an HTTP date); None when it is neither."""
+    from email.utils import parsedate_to_datetime
+
+    try:
+        value = float(raw)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if when.tzinfo is None:
+            return None
+        value = (when - datetime.now(when.tzinfo)).total_seconds()
+    if math.isnan(value):
+        return None
+    return max(value, 0.0)
+
+
+def _capped_retry_policy(**kwargs: Any) -> Any:
+    """azure-core's RetryPolicy obeys any Retry-After as sent (retry_backoff_max caps only its own
+    exponential backoff: policies/_retry.py `_sleep_for_retry`), and `nan`, `inf` or a bad date reach
+    `transport.sleep`. This one obeys a hint up to MAX_RETRY_AFTER, does not retry a longer one (the
+    reason is reported), and falls back to the backoff for a hint that is not a time."""
+    from azure.core.pipeline.policies import RetryPolicy
+
+    class CappedRetryPolicy(RetryPolicy):  # type: ignore[type-arg]
+        def get_retry_after(self, response: Any) -> float | None:
+            headers = response.http_response.headers
+            for name, scale in (("retry-after", 1.0), ("retry-after-ms", 1000.0), ("x-ms-retry-after-ms", 1000.0)):
+                raw = headers.get(name)
+                if raw:
+                    wait = retry_after_seconds(str(raw))
+                    if wait is None or not math.isfinite(wait / scale):
+                        return None
+                    return min(wait / scale, MAX_RETRY_AFTER)
+            return None
+
+        def is_retry(self, settings: Any, response: Any) -> bool:
+            raw = response.http_response.headers.get("Retry-After")
+            if raw:
+                wait = retry_after_seconds(str(raw))
+                if wait is not None and wait > MAX_RETRY_AFTER:
+                    return False
+            return bool(super().is_retry(settings, response))
+
+    return CappedRetryPolicy(**kwargs)
+
+
+def drain(pager: Any, what: str) -> list[Any]:
+    """Every item of an SDK pager, page by page, stopping at a next-page link seen before."""
+    pages = pager.by_page()
+    seen: set[str] = set()
+    items: list[Any] = []
+    for count, page in enumerate(pages, start=1):
+        items.extend(page)
+        token = getattr(pages, "continuation_token", None)
+        if token:
+            key = str(token)
+            if key in seen:
+                raise PageLoopError(f"the next-page link of {what} repeats a page already read; stopped paging")
+            seen.add(key)
+        if count >= MAX_PAGES:
+            raise PageLoopError(f"{what} did not end after {MAX_PAGES} pages; stopped paging")
+    return items
 
 
 class AzureEnumerator:
@@ -109,9 +218,9 @@ class AzureEnumerator:
             "base_url": cloud.management_endpoint,
             "credential_scopes": [cloud.management_scope],
             "connection_verify": connection_verify,
-            "retry_total": retry_total,
-            "retry_backoff_factor": 0.5,
-            "retry_backoff_max": 10,
+            "retry_policy": _capped_retry_policy(
+                retry_total=retry_total, retry_backoff_factor=0.5, retry_backoff_max=10
+            ),
             "connection_timeout": min(timeout, 30.0),
             "read_timeout": timeout,
         }
@@ -151,7 +260,9 @@ class AzureEnumerator:
 
         def ids() -> list[str]:
             # The SDK types its read-only attributes as None (set by the deserializer), hence the annotation.
-            found: list[str | None] = [s.subscription_id for s in client.subscriptions.list()]
+            found: list[str | None] = [
+                s.subscription_id for s in drain(client.subscriptions.list(), "the subscriptions")
+            ]
             return sorted(sid for sid in found if sid)
 
         return self._call(ids)
@@ -165,6 +276,7 @@ class AzureEnumerator:
         client = ResourceGraphClient(self._credential, **self._client_kwargs)
         rows: list[dict[str, Any]] = []
         skip_token: str | None = None
+        seen_tokens: set[str] = set()
         while True:
             request = QueryRequest(
                 subscriptions=list(subscription_ids),
@@ -172,11 +284,16 @@ class AzureEnumerator:
                 options=QueryRequestOptions(result_format="objectArray", skip_token=skip_token, top=1000),
             )
             response = self._call(partial(client.resources, request))
-            data: Any = response.data  # objectArray: a list with one dict per row
-            rows.extend(data or [])
+            data: Any = response.data or []  # objectArray: a list with one dict per row
+            if not isinstance(data, list):
+                raise PageLoopError(f"Resource Graph answered `data` of type {type(data).__name__}, not a list")
+            rows.extend(data)
             skip_token = response.skip_token
             if not skip_token:
                 break
+            if skip_token in seen_tokens or len(seen_tokens) >= MAX_PAGES:
+                raise PageLoopError("the Resource Graph $skipToken repeats a page already read; stopped paging")
+            seen_tokens.add(skip_token)
         accounts = []
         for row in rows:
             if str(row.get("kind", "")).lower() not in OPENAI_KINDS:
@@ -188,9 +305,9 @@ class AzureEnumerator:
         """Every Azure OpenAI / AI services account in a subscription (or one resource group of it)."""
         client = self._client(subscription_id)
         if resource_group:
-            pager = lambda: list(client.accounts.list_by_resource_group(resource_group))  # noqa: E731
+            pager = lambda: drain(client.accounts.list_by_resource_group(resource_group), "the account list")  # noqa: E731
         else:
-            pager = lambda: list(client.accounts.list())  # noqa: E731
+            pager = lambda: drain(client.accounts.list(), "the account list")  # noqa: E731
         items = self._call(pager)
         return [account_from_sdk(a) for a in items if (a.kind or "").lower() in OPENAI_KINDS]
 
@@ -234,8 +351,9 @@ class AzureEnumerator:
         def read(api_version: str | None) -> list[Any]:
             client = self._client(account.subscription_id, api_version)
             return self._call(
-                lambda: list(
-                    client.deployments.list(account.resource_group, account.name, raw_response_hook=remember_states)
+                lambda: drain(
+                    client.deployments.list(account.resource_group, account.name, raw_response_hook=remember_states),
+                    "the deployment list",
                 )
             )
 
@@ -252,12 +370,14 @@ class AzureEnumerator:
 
     def list_content_filter_policies(self, account: Account) -> list[ContentFilterPolicy]:
         client = self._client(account.subscription_id)
-        items = self._call(lambda: list(client.rai_policies.list(account.resource_group, account.name)))
+        items = self._call(
+            lambda: drain(client.rai_policies.list(account.resource_group, account.name), "the content filter policies")
+        )
         return [rai_policy_from_sdk(p) for p in items]
 
     def list_catalog(self, subscription_id: str, location: str) -> list[CatalogModel]:
         client = self._client(subscription_id)
-        items = self._call(lambda: list(client.models.list(location)))
+        items = self._call(lambda: drain(client.models.list(location), "the model catalog"))
         return [m for m in (catalog_model_from_sdk(i) for i in items) if m is not None]
 
     def monitor(self) -> MonitorReader:
@@ -268,7 +388,7 @@ class AzureEnumerator:
 
     def list_usages(self, subscription_id: str, location: str) -> list[QuotaUsage]:
         client = self._client(subscription_id)
-        return [usage_from_sdk(u) for u in self._call(lambda: list(client.usages.list(location)))]
+        return [usage_from_sdk(u) for u in self._call(lambda: drain(client.usages.list(location), "quota usages"))]
 
 
 def _map(pool: Executor | None, function: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
@@ -282,24 +402,41 @@ def discover_accounts(
     *,
     discovery: Discovery = Discovery.AUTO,
     pool: Executor | None = None,
+    gaps: list[CollectionGap] | None = None,
 ) -> tuple[list[Account], str]:
     """Every Azure OpenAI account in the subscriptions, and how they were found.
 
     Resource Graph answers for all subscriptions in one paged query; where it is not permitted (or asked
-    not to be used) each subscription is listed, concurrently."""
-    from azure.core.exceptions import AzureError
-
+    not to be used) each subscription is listed, concurrently. With `gaps`, a subscription whose listing
+    fails becomes a gap there (the others are still listed); without, its fault is raised."""
     how = "list"
     found: list[Account] | None = None
     if discovery is Discovery.RESOURCE_GRAPH or (discovery is Discovery.AUTO and len(subscriptions) > 1):
         try:
             found = enumerator.query_accounts(subscriptions)
             how = "resource-graph"
-        except AzureError as exc:
+        except AuditorError:
+            raise
+        except Exception as exc:
             how = f"list (Resource Graph unavailable: {describe_azure_error(exc)})"
+
+    def listed(sub: str) -> list[Account] | BaseException:
+        try:
+            return enumerator.list_accounts(sub, resource_group)
+        except AuditorError:
+            raise
+        except Exception as exc:
+            return exc
+
     if found is None:
-        per_subscription = _map(pool, lambda sub: enumerator.list_accounts(sub, resource_group), subscriptions)
-        found = [a for accounts in per_subscription for a in accounts]
+        found = []
+        for sub, accounts in zip(subscriptions, _map(pool, listed, subscriptions), strict=True):
+            if isinstance(accounts, BaseException):
+                if gaps is None:
+                    raise accounts
+                gaps.append(gap(f"/subscriptions/{sub}", "the subscription's accounts", accounts))
+            else:
+                found.extend(accounts)
     if resource_group:
         found = [a for a in found if a.resource_group.lower() == resource_group.lower()]
     return found, how
@@ -314,8 +451,12 @@ def resolve_accounts(
     resource_group: str | None,
     discovery: Discovery = Discovery.AUTO,
     pool: Executor | None = None,
+    gaps: list[CollectionGap] | None = None,
 ) -> tuple[list[Account], tuple[str, ...]]:
-    """The accounts to audit, and the subscriptions that were searched for them."""
+    """The accounts to audit, and the subscriptions that were searched for them.
+
+    With `gaps`, a subscription that could not be listed is a gap, and so is a name not found while one
+    could not be (it may live there): the audit goes on with the rest, incomplete."""
     accounts: dict[str, Account] = {}
     by_id = [r for r in resources if r.startswith("/")]
     by_name = [r for r in resources if not r.startswith("/")]
@@ -328,11 +469,31 @@ def resolve_accounts(
             searched = tuple(enumerator.list_subscriptions())
         if not searched:
             raise TargetNotFoundError("the credential can see no subscriptions; pass --subscription ID")
-        found, _ = discover_accounts(enumerator, searched, resource_group, discovery=discovery, pool=pool)
+        unread: list[CollectionGap] = []
+        found, _ = discover_accounts(
+            enumerator,
+            searched,
+            resource_group,
+            discovery=discovery,
+            pool=pool,
+            gaps=unread if gaps is not None else None,
+        )
+        if gaps is not None:
+            gaps.extend(unread)
         if all_accounts:
             accounts.update({a.id.lower(): a for a in found})
         for name in by_name:
             matches = [a for a in found if a.name.lower() == name.lower()]
+            if not matches and unread and gaps is not None:
+                where = ", ".join(g.target.rsplit("/", 1)[-1] for g in unread)
+                gaps.append(
+                    CollectionGap(
+                        target=f"name:{name}",
+                        reason=f"account {name!r} was not found in the subscriptions that could be read; "
+                        f"{where} could not be searched",
+                    )
+                )
+                continue
             if not matches:
                 scope = f" resource group {resource_group!r} of" if resource_group else ""
                 raise TargetNotFoundError(
@@ -349,21 +510,24 @@ def gap(target: str, what: str, exc: BaseException) -> CollectionGap:
 def collect_region(
     enumerator: AzureEnumerator, subscription_id: str, location: str
 ) -> tuple[Region, list[CollectionGap]]:
-    """The catalog and quota of one (subscription, location), read once and shared by its accounts."""
-    from azure.core.exceptions import AzureError
-
+    """The catalog and quota of one (subscription, location), read once and shared by its accounts; a
+    fault, or an answer of the wrong shape, is a gap."""
     gaps: list[CollectionGap] = []
     target = f"/subscriptions/{subscription_id}/providers/Microsoft.CognitiveServices/locations/{location}"
     catalog: tuple[CatalogModel, ...] | None
     usages: tuple[QuotaUsage, ...] | None
     try:
         catalog = tuple(enumerator.list_catalog(subscription_id, location))
-    except AzureError as exc:
+    except AuditorError:
+        raise
+    except Exception as exc:
         catalog = None
         gaps.append(gap(target, "the model catalog", exc))
     try:
         usages = tuple(enumerator.list_usages(subscription_id, location))
-    except AzureError as exc:
+    except AuditorError:
+        raise
+    except Exception as exc:
         usages = None
         gaps.append(gap(target, "quota usages", exc))
     return Region(subscription_id, location, catalog, usages), gaps

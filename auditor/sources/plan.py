@@ -9,7 +9,6 @@ only after apply, leaves the field None and says so in `PlannedDeployment.unreso
 
 from __future__ import annotations
 
-import contextlib
 import json.decoder
 import re
 from bisect import bisect_right
@@ -19,10 +18,15 @@ from typing import Any
 
 from auditor.errors import InputError, TargetNotFoundError
 from auditor.facts import PlannedDeployment, SourceLocation
+from auditor.sources.arm_expressions import Expression, ExpressionError
+from auditor.sources.arm_expressions import Unresolvable as Unresolvable  # re-exported: callers catch it here
 from auditor.yamlfile import LineDict, LineList, load_yaml, read_input, reject_unknown_keys
 
 _scanstring: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
 """The json module's string scanner (C where available); public in json.decoder, absent from typeshed."""
+
+_Expression = Expression
+"""The evaluator's old name here (it lives in arm_expressions.py now)."""
 
 DEPLOYMENT_TYPE = "microsoft.cognitiveservices/accounts/deployments"
 ACCOUNT_TYPE = "microsoft.cognitiveservices/accounts"
@@ -34,6 +38,7 @@ _REQUIRED = ("account", "name", "model", "sku", "capacity")
 
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _WORDS = {"true": True, "false": False, "null": None}
+_BLANK = re.compile("[ \t\r\n\ufeff]*")
 
 
 class _JsonReader:
@@ -54,10 +59,8 @@ class _JsonReader:
     def skip(self, pos: int) -> int:
         text = self.text
         while pos < len(text):
-            char = text[pos]
-            if char in " \t\r\n\ufeff":
-                pos += 1
-            elif text.startswith("//", pos):
+            pos = _BLANK.match(text, pos).end()  # type: ignore[union-attr]  # matches the empty string too
+            if text.startswith("//", pos):
                 end = text.find("\n", pos)
                 pos = len(text) if end < 0 else end + 1
             elif text.startswith("/*", pos):
@@ -95,6 +98,8 @@ class _JsonReader:
         match = _NUMBER.match(self.text, pos)
         if match:
             number = match.group()
+            if len(number) > 1000:
+                raise self.fail(pos, f"a number of {len(number)} digits")
             return (float(number) if any(c in number for c in ".eE") else int(number)), match.end()
         raise self.fail(pos, f"unexpected character {char!r}")
 
@@ -109,7 +114,10 @@ class _JsonReader:
             if not self.text.startswith('"', pos):
                 raise self.fail(pos, "expected a property name in double quotes")
             key_line = self.line(pos)
-            key, pos = _scanstring(self.text, pos + 1)
+            try:
+                key, pos = _scanstring(self.text, pos + 1)
+            except ValueError as exc:
+                raise self.fail(pos, str(exc).split(":")[0]) from None
             pos = self.skip(pos)
             if not self.text.startswith(":", pos):
                 raise self.fail(pos, "expected ':'")
@@ -215,143 +223,13 @@ def _yaml_plan(document: Any, path: Path) -> list[PlannedDeployment]:
 # --- ARM templates (and Bicep compiled to JSON) ---------------------------------------------------------
 
 
-class Unresolvable(Exception):
-    """An ARM expression this reader does not evaluate; the message says which."""
-
-
-_TOKEN = re.compile(
-    r"\s*(?:(?P<string>'(?:[^']|'')*')|(?P<number>-?\d+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<punct>[(),.\[\]]))"
-)
-
-
-class _Expression:
-    """Evaluates the small, pure part of the ARM template language: parameters(), variables(), concat(),
-    format(), toLower(), toUpper(), string(), int(), string and number literals, and `.property` access."""
-
-    def __init__(self, template: Mapping[str, Any]) -> None:
-        self.parameters = template.get("parameters") or {}
-        self.variables = template.get("variables") or {}
-        self._stack: list[str] = []
-
-    def value(self, raw: Any) -> Any:
-        if isinstance(raw, str) and raw.startswith("[") and raw.endswith("]") and not raw.startswith("[["):
-            return self.expression(raw[1:-1].strip(), raw)
-        if isinstance(raw, str) and raw.startswith("[["):
-            return raw[1:]
-        if isinstance(raw, Mapping):
-            return {k: self.value(v) for k, v in raw.items()}
-        if isinstance(raw, list):
-            return [self.value(v) for v in raw]
-        return raw
-
-    def expression(self, text: str, original: str) -> Any:
-        tokens = [(m.lastgroup, m.group(m.lastgroup or 0)) for m in _TOKEN.finditer(text)]
-        if "".join(t[1] for t in tokens).replace(" ", "") != text.replace(" ", ""):
-            raise Unresolvable(f"{original} is not an expression this reader understands")
-        self._tokens, self._pos, self._original = tokens, 0, original
-        result = self._call_or_literal()
-        if self._pos != len(tokens):
-            raise Unresolvable(f"{original} is not an expression this reader understands")
-        return result
-
-    def _peek(self) -> tuple[str | None, str | None]:
-        return self._tokens[self._pos] if self._pos < len(self._tokens) else (None, None)
-
-    def _take(self, expected: str | None = None) -> str:
-        _kind, text = self._peek()
-        if text is None or (expected is not None and text != expected):
-            raise Unresolvable(f"{self._original} is not an expression this reader understands")
-        self._pos += 1
-        return text
-
-    def _call_or_literal(self) -> Any:
-        kind, text = self._peek()
-        if kind == "string" and text is not None:
-            self._pos += 1
-            return text[1:-1].replace("''", "'")
-        if kind == "number" and text is not None:
-            self._pos += 1
-            return int(text)
-        if kind != "name":
-            raise Unresolvable(f"{self._original} is not an expression this reader understands")
-        spelled = self._take()
-        name = spelled.lower()
-        if name in ("true", "false") and self._peek()[1] != "(":
-            return name == "true"
-        self._take("(")
-        args = []
-        while self._peek()[1] != ")":
-            args.append(self._call_or_literal())
-            if self._peek()[1] == ",":
-                self._take(",")
-        self._take(")")
-        result = self._apply(name, args, spelled)
-        while self._peek()[1] in (".", "["):
-            if self._take() == ".":
-                prop = self._take()
-                if not isinstance(result, Mapping) or prop not in result:
-                    raise Unresolvable(f"{self._original}: no property {prop!r}")
-                result = result[prop]
-            else:
-                index = self._call_or_literal()
-                self._take("]")
-                try:
-                    result = result[index]
-                except (KeyError, IndexError, TypeError):
-                    raise Unresolvable(f"{self._original}: no element {index!r}") from None
-        return result
-
-    def _apply(self, name: str, args: list[Any], spelled: str) -> Any:
-        if name == "parameters":
-            return self._named(
-                self.parameters,
-                args,
-                "parameter",
-                lambda spec: spec.get("defaultValue") if isinstance(spec, Mapping) else None,
-            )
-        if name == "variables":
-            return self._named(self.variables, args, "variable", lambda spec: spec)
-        if name == "concat":
-            if all(isinstance(a, list) for a in args):
-                return [x for a in args for x in a]
-            return "".join(str(a) for a in args)
-        if name == "format" and args:
-            return re.sub(r"\{(\d+)(?::[^}]*)?\}", lambda m: str(args[int(m.group(1)) + 1]), str(args[0]))
-        if name in ("tolower", "toupper") and len(args) == 1:
-            return str(args[0]).lower() if name == "tolower" else str(args[0]).upper()
-        if name == "string" and len(args) == 1:
-            return str(args[0])
-        if name == "int" and len(args) == 1:
-            return int(args[0])
-        raise Unresolvable(f"{self._original} uses {spelled}(), which is only known at deployment time")
-
-    def _named(self, table: Mapping[str, Any], args: list[Any], what: str, pick: Callable[[Any], Any]) -> Any:
-        if len(args) != 1 or not isinstance(args[0], str):
-            raise Unresolvable(f"{self._original}: {what}s() needs one name")
-        key = next((k for k in table if k.lower() == args[0].lower()), None)
-        if key is None:
-            raise Unresolvable(f"{self._original}: the template has no {what} {args[0]!r}")
-        raw = pick(table[key])
-        if raw is None:
-            raise Unresolvable(f"{what} {key!r} has no default value (it is given at deployment time)")
-        if key in self._stack:
-            raise Unresolvable(f"{what} {key!r} refers to itself")
-        self._stack.append(key)
-        saved = (self._tokens, self._pos, self._original)
-        try:
-            return self.value(raw)
-        finally:
-            self._tokens, self._pos, self._original = saved
-            self._stack.pop()
-
-
 def _arm_resources(
     template: Mapping[str, Any], parent: tuple[str, Any] | None = None
 ) -> Iterator[tuple[str, Any, tuple[str, Any] | None]]:
     """(full type, resource, parent) for every resource, including children nested under `resources`, and
     Bicep's symbolic-name form (`resources` as an object)."""
     resources = template.get("resources") or []
-    items = resources.values() if isinstance(resources, Mapping) else resources
+    items = resources.values() if isinstance(resources, Mapping) else resources if isinstance(resources, list) else ()
     for resource in items:
         if not isinstance(resource, Mapping):
             continue
@@ -363,24 +241,30 @@ def _arm_resources(
 
 
 def _arm_plan(template: Mapping[str, Any], path: Path) -> list[PlannedDeployment]:
-    evaluator = _Expression(template)
+    evaluator = Expression(template)
     created_accounts: dict[str, str] = {}
     for full, resource, _ in _arm_resources(template):
         if full.lower() == ACCOUNT_TYPE and resource.get("existing") is not True:
-            with contextlib.suppress(Unresolvable):
+            try:
                 created_accounts[str(evaluator.value(resource.get("name"))).lower()] = "this template"
+            except Unresolvable:
+                pass
+            except ExpressionError as exc:
+                raise InputError(f"{path}:{_line(resource)}: name: {exc}") from None
     planned = []
     for full, resource, parent in _arm_resources(template):
         if full.lower() != DEPLOYMENT_TYPE:
             continue
         unresolved: list[str] = []
 
-        def get(field: str, raw: Any, unresolved: list[str] = unresolved) -> Any:
+        def get(field: str, raw: Any, unresolved: list[str] = unresolved, resource: Any = resource) -> Any:
             try:
                 return evaluator.value(raw)
             except Unresolvable as exc:
                 unresolved.append(f"{field}: {exc}")
                 return None
+            except ExpressionError as exc:
+                raise InputError(f"{path}:{_line(resource)}: {field}: {exc}") from None
 
         name = get("name", resource.get("name"))
         account = None
@@ -442,19 +326,23 @@ def _int(value: Any, unresolved: list[str]) -> int | None:
         return None
     try:
         return int(value)
-    except (TypeError, ValueError):
-        unresolved.append(f"sku.capacity: {value!r} is not a number")
+    except (TypeError, ValueError, OverflowError):
+        unresolved.append(f"sku.capacity: {str(value)[:40]!r} is not a number")
         return None
 
 
 # --- Terraform plans (terraform show -json) --------------------------------------------------------------
 
 
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _tf_modules(module: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-    for resource in module.get("resources") or ():
+    for resource in _listed(module.get("resources")):
         if isinstance(resource, Mapping):
             yield resource
-    for child in module.get("child_modules") or ():
+    for child in _listed(module.get("child_modules")):
         if isinstance(child, Mapping):
             yield from _tf_modules(child)
 
@@ -573,6 +461,19 @@ def detect_format(document: Any) -> str:
     return "yaml"
 
 
+def _structured_plan(kind: str, document: Any, path: Path) -> list[PlannedDeployment]:
+    """An ARM template or Terraform plan; a part of the wrong type (a number where a list of resources
+    belongs) is bad input, reported as such, never a crash."""
+    try:
+        return _arm_plan(document, path) if kind == "arm" else _terraform_plan(document, path)
+    except (TypeError, AttributeError, KeyError, IndexError, ValueError, OverflowError) as exc:
+        name = "ARM template" if kind == "arm" else "Terraform plan"
+        raise InputError(
+            f"{path}:{_line(document)}: not a well-formed {name}: a part has an unexpected type "
+            f"({type(exc).__name__}: {str(exc)[:120]})"
+        ) from None
+
+
 def load_plan(path: Path | str) -> tuple[PlannedDeployment, ...]:
     """Read a plan file of any supported format; problems are InputErrors naming the file and line."""
     path = Path(path)
@@ -580,10 +481,8 @@ def load_plan(path: Path | str) -> tuple[PlannedDeployment, ...]:
     if head in ("{", "["):
         document = load_json(path)
         kind = detect_format(document)
-        if kind == "arm":
-            planned = _arm_plan(document, path)
-        elif kind == "terraform":
-            planned = _terraform_plan(document, path)
+        if kind in ("arm", "terraform"):
+            planned = _structured_plan(kind, document, path)
         elif isinstance(document, list):
             planned = _yaml_plan(document, path)
         else:
