@@ -164,6 +164,8 @@ def deployment_subjects(index: _Index) -> Iterator[Subject]:
     probed = evidence.probes_by_deployment(index.facts.probes)
     shared_views: dict[tuple[Any, ...], _Shared] = {}
     model_views: dict[tuple[str | None, str | None, str | None], dict[str, Any]] = {}
+    # Deployments naming the same policy of one account read the same content filter view (read-only).
+    filter_views: dict[tuple[str, str | None], Any] = {}
     for deployment in index.facts.deployments:
         account = index.accounts[deployment.account_id]
         region = index.regions.get((account.subscription_id, account.location))
@@ -195,6 +197,10 @@ def deployment_subjects(index: _Index) -> Iterator[Subject]:
         if mine:
             model = evidence.with_probes(model, mine)
             lifecycle = lifecycle_view(catalog, model)
+        filter_key = (deployment.account_id, deployment.rai_policy_name)
+        filter_view = filter_views.get(filter_key)
+        if filter_view is None:
+            filter_view = filter_views[filter_key] = content_filter_view(index.facts, deployment)
         document = {
             "account": index.account_views[account.id],
             "deployment": deployment_view(deployment),
@@ -204,7 +210,7 @@ def deployment_subjects(index: _Index) -> Iterator[Subject]:
             "knowledge": knowledge,
             "quota": quota_view(region, usage_name) if usage_name or catalog is UNKNOWN else None,
             "contract": contract_view(index.calls, deployment, account),
-            "content_filter": content_filter_view(index.facts, deployment),
+            "content_filter": filter_view,
             "activity": activity_view(index.facts, deployment),
         }
         index.deployment_docs[deployment.id] = document

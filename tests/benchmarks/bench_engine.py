@@ -100,6 +100,7 @@ def fleet_facts(deployments: int, accounts: int = 200, subscriptions: int = 3) -
                 version_upgrade_option="NoAutoUpgrade" if j % 6 == 0 else "OnceNewDefaultVersionAvailable",
                 rai_policy_name=None if j % 9 == 0 else "Microsoft.DefaultV2",
                 provisioning_state="Failed" if j % 97 == 0 else "Succeeded",
+                state="Running",  # deploymentState, as the enumerator reads it at api-version 2026-03-01
             )
         )
     catalog = tuple(
