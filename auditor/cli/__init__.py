@@ -345,9 +345,11 @@ def _validate_evidence(args: argparse.Namespace) -> None:
         raise InputError("--allow-endpoint only matters for live probes: add --probe")
     if args.contract is not None and args.contract_from is not None:
         raise InputError("give either --contract FILE or --contract-from PATH, not both")
-    from auditor.upgrade import parse_what_if
+    args.what_ifs = ()
+    if args.what_if:  # the upgrade module loads the engine: not before the first Azure call unless asked for
+        from auditor.upgrade import parse_what_if
 
-    args.what_ifs = tuple(parse_what_if(value) for value in args.what_if)
+        args.what_ifs = tuple(parse_what_if(value) for value in args.what_if)
 
 
 def _validate(args: argparse.Namespace) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor import safefile
-from auditor.fixes.calls import Edit, edit_source
+from auditor.fixes.edit import Edit
 from auditor.fixes.iac import edit_plan_file, edits_for, find_terraform_block
 from auditor.results import Finding, Report, Severity, Status
 
@@ -143,6 +143,8 @@ def _plan_target(finding: Finding, root: Path) -> tuple[str, str, int] | str:
 
 def _edit(kind: str, source: str, edits: dict[int, list[Any]]) -> tuple[str, dict[int, list[str]], set[int]]:
     if kind == "python":
+        from auditor.fixes.calls import edit_source
+
         return edit_source(source, {line: tuple(e) for line, e in edits.items()})
     by_hand: dict[int, list[str]] = {}
     missing: set[int] = set()

@@ -4,31 +4,13 @@ the call's own arguments change; formatting, comments and the rest of the file s
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from auditor.fixes.edit import Edit as Edit
+
 _SDK_METHODS = {"create", "parse", "stream"}
-
-
-@dataclass(frozen=True)
-class Edit:
-    """One change to a call: drop a keyword, rename it, move reasoning effort between its two spellings, or
-    set model= to a deployment name."""
-
-    kind: str  # drop | rename | effort_to_reasoning | reasoning_to_effort | set_model
-    parameter: str
-    new: str | None = None
-
-    def describe(self) -> str:
-        return {
-            "drop": f"drop {self.parameter}=",
-            "rename": f"rename {self.parameter}= to {self.new}=",
-            "effort_to_reasoning": 'send reasoning_effort= as reasoning={"effort": ...}',
-            "reasoning_to_effort": 'send reasoning={"effort": ...} as reasoning_effort=',
-            "set_model": f"model={self.parameter!r} -> model={self.new!r}",
-        }[self.kind]
 
 
 class CallNotFound(Exception):

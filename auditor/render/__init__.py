@@ -13,10 +13,6 @@ from typing import BinaryIO, cast
 from auditor.errors import InputError
 from auditor.gcpause import paused_gc
 from auditor.redact import RedactingWriter
-from auditor.render.json_report import write_json
-from auditor.render.markdown import write_markdown
-from auditor.render.sarif import write_sarif
-from auditor.render.templates import write_html, write_junit
 from auditor.results import Report
 
 Writer = Callable[[Report, BinaryIO], None]
@@ -42,30 +38,49 @@ class OutputFormat:
     write: FormatWriter
 
 
-def _report_only(write: Writer) -> FormatWriter:
-    """A writer that needs nothing but the report."""
+def _html(report: Report, out: BinaryIO, options: RenderOptions) -> None:
+    from auditor.render.templates import write_html
 
-    def writer(report: Report, out: BinaryIO, options: RenderOptions) -> None:
-        write(report, out)
+    write_html(report, out)
 
-    return writer
+
+def _junit(report: Report, out: BinaryIO, options: RenderOptions) -> None:
+    from auditor.render.templates import write_junit
+
+    write_junit(report, out)
+
+
+def _json(report: Report, out: BinaryIO, options: RenderOptions) -> None:
+    from auditor.render.json_report import write_json
+
+    write_json(report, out)
 
 
 def _sarif(report: Report, out: BinaryIO, options: RenderOptions) -> None:
+    from auditor.render.sarif import write_sarif
+
     write_sarif(report, options.root, out)
+
+
+def _markdown(report: Report, out: BinaryIO, options: RenderOptions) -> None:
+    from auditor.render.markdown import write_markdown
+
+    write_markdown(report, out)
 
 
 FORMATS: dict[str, OutputFormat] = {
     f.name: f
     for f in (
-        OutputFormat("html", "report.html", _report_only(write_html)),
-        OutputFormat("junit", "junit.xml", _report_only(write_junit)),
-        OutputFormat("json", "report.json", _report_only(write_json)),
+        OutputFormat("html", "report.html", _html),
+        OutputFormat("junit", "junit.xml", _junit),
+        OutputFormat("json", "report.json", _json),
         OutputFormat("sarif", "report.sarif", _sarif),
-        OutputFormat("markdown", "summary.md", _report_only(write_markdown)),
+        OutputFormat("markdown", "summary.md", _markdown),
     )
 }
-"""Every output format, in the order --format all writes them: the one table a new format is added to."""
+"""Every output format, in the order --format all writes them: the one table a new format is added to. Each
+writer's module (jinja2 for HTML and JUnit) is imported when a report is written in it, not when `--format` is
+checked before the first Azure call."""
 DEFAULT_FORMATS = "html,junit,json,sarif,markdown"
 
 
