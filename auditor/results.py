@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import Enum
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from auditor.enums import Category, FailOn, TargetStatus
@@ -119,8 +119,13 @@ _DIGITS = b"0123456789"
 
 def finding_key(rule_id: str, target: str, message: str) -> str:
     """The stable identity of a finding (see Finding.key); also computed for baseline reports."""
-    digest = hashlib.sha256(message.encode("utf-8").translate(None, _DIGITS)).hexdigest()[:16]
-    return f"{rule_id}|{target}|{digest}"
+    return f"{rule_id}|{target}|{_digest(message)}"
+
+
+@lru_cache(maxsize=1 << 16)
+def _digest(message: str) -> str:
+    """A fleet repeats its messages (every passing deployment of a rule says the same): hashed once each."""
+    return hashlib.sha256(message.encode("utf-8").translate(None, _DIGITS)).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from auditor.engine.conditions import UNKNOWN, evaluate
+from auditor.engine.conditions import OPERATORS, UNKNOWN, compile_condition, evaluate
 from auditor.engine.evaluate import render_message
 from auditor.engine.rules import load_rule_file, load_rules
 from auditor.errors import InputError
@@ -214,3 +215,28 @@ def test_fast_finding_equals_the_dataclass_constructor() -> None:
     assert dataclasses.astuple(fast) == dataclasses.astuple(slow)
     with pytest.raises(dataclasses.FrozenInstanceError):
         fast.message = "changed"  # type: ignore[misc]  # still frozen
+
+
+@pytest.mark.parametrize("name", ["equals", "notEquals", "in", "notIn"])
+@pytest.mark.parametrize("literal", ["Running", "", ["Running", "SUCCEEDED"], [], ("a",)])
+def test_text_literal_fast_path_decides_as_the_operators(name: str, literal: Any) -> None:
+    """compile_condition's case-folded literal path gives what the generic operators give, on every kind of value."""
+    values: list[Any] = [
+        "running",
+        "RUNNING",
+        "Succeeded",
+        "",
+        "other",
+        None,
+        True,
+        False,
+        0,
+        1,
+        1.5,
+        [],
+        {},
+        ["running"],
+    ]
+    for value in values:
+        compiled = compile_condition({"field": "x", name: literal})({"x": value})
+        assert compiled == OPERATORS[name](value, literal), (name, literal, value)

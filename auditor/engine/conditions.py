@@ -121,6 +121,27 @@ OPERATORS: Mapping[str, Callable[[Any, Any], bool]] = {
 LOGICAL = ("allOf", "anyOf", "not")
 
 
+def _against_text(name: str, raw: Any) -> Callable[[Any], bool] | None:
+    """`equals`/`in` and their negations against literal text, with the literal case-folded once: what
+    `_equals` and `_in` decide (only text equals text, ignoring case), without their per-call type checks.
+    None for any other operator or operand."""
+    if isinstance(raw, str) and name in ("equals", "notEquals"):
+        folded = raw.casefold()
+
+        def equals(actual: Any) -> bool:
+            return isinstance(actual, str) and actual.casefold() == folded
+
+        return equals if name == "equals" else lambda actual: not equals(actual)
+    if isinstance(raw, (list, tuple)) and all(isinstance(v, str) for v in raw) and name in ("in", "notIn"):
+        members = frozenset(v.casefold() for v in raw)
+
+        def among(actual: Any) -> bool:
+            return isinstance(actual, str) and actual.casefold() in members
+
+        return among if name == "in" else lambda actual: not among(actual)
+    return None
+
+
 def _operand(subject: Mapping[str, Any], raw: Any) -> Any:
     """A literal, or `{field: path}` to compare against another fact."""
     if isinstance(raw, dict) and set(raw) == {"field"}:
@@ -192,6 +213,16 @@ def compile_condition(condition: Mapping[str, Any]) -> Compiled:
             return operator(actual, expected)
 
         return compare_fields
+    against = _against_text(name, raw)
+    if against is not None:
+
+        def compare_text(subject: Mapping[str, Any]) -> Truth:
+            actual = resolve_keys(subject, keys)
+            if actual is UNKNOWN:
+                return _UNDECIDED
+            return against(actual)
+
+        return compare_text
 
     def compare(subject: Mapping[str, Any]) -> Truth:
         actual = resolve_keys(subject, keys)
