@@ -18,4 +18,9 @@ def paused_gc() -> Iterator[None]:
         yield
     finally:
         if enabled:
+            # What was allocated meanwhile is counted as young: the first allocation after gc.enable() would
+            # scan all of it at once. freeze + unfreeze moves every tracked object to the oldest generation
+            # without a scan (a cycle among them is still collected there, at the next full collection).
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
