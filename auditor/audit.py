@@ -33,7 +33,7 @@ from auditor.facts import (
     Region,
     UnresolvedCall,
 )
-from auditor.gaps import RUN_TARGET, guarded, region_or_unread, unread_targets
+from auditor.gaps import RUN_TARGET, guarded, read_or_unread, region_or_unread, unread_targets
 from auditor.gcpause import paused_gc
 from auditor.knowledge import KnowledgeBase
 from auditor.probes import ProbeOptions
@@ -258,14 +258,7 @@ def _gather(
         for a in accounts
     }
 
-    def waited(
-        job: Future[tuple[T | None, list[CollectionGap]]], target: str, what: str
-    ) -> tuple[T | None, list[CollectionGap]]:
-        try:
-            return deadline.result(job)
-        except DeadlineExpired:
-            return None, [CollectionGap(target, deadline.reason(what))]
-
+    waited = partial(read_or_unread, deadline)
     monitor_jobs: dict[str, tuple[Future[Any], Future[Any]]] = {}
     if options.monitor:
         reader = enumerator.monitor()

@@ -31,6 +31,16 @@ def region_or_unread(
         ]
 
 
+def read_or_unread(
+    deadline: Deadline, job: Future[tuple[T | None, list[CollectionGap]]], target: str, what: str
+) -> tuple[T | None, list[CollectionGap]]:
+    """A guarded read's result, or, once the run's deadline has passed, a gap saying what was not read."""
+    try:
+        return deadline.result(job)
+    except DeadlineExpired:
+        return None, [CollectionGap(target, deadline.reason(what))]
+
+
 def guarded(what: str, target: str, read: Callable[[], T]) -> tuple[T | None, list[CollectionGap]]:
     """One read whose Azure fault, or answer of the wrong shape, becomes a gap (the target is incomplete),
     never a crash or a pass."""

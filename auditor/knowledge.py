@@ -307,6 +307,15 @@ def _context_window(fact: Fact | None, sku_name: str | None, version: str | None
     return value
 
 
+NO_REPLACEMENT = "none"
+"""How the retirement schedule's "—" (no replacement named) is written in the knowledge base."""
+
+
+def has_replacement(name: object) -> bool:
+    """Whether a retirement entry names a model to move to (not "none", not missing)."""
+    return isinstance(name, str) and name.strip().casefold() not in ("", NO_REPLACEMENT)
+
+
 def _fine_tuned_retirement(fact: Fact | None, version: str, today: date) -> dict[str, Any] | Any:
     """A fine-tuned deployment retires on its base version's deployment date, not the base model's."""
     if fact is None or not isinstance(fact.value, Mapping) or version not in fact.value:
@@ -315,7 +324,7 @@ def _fine_tuned_retirement(fact: Fact | None, version: str, today: date) -> dict
     return {
         "date": str(retires) if retires else None,
         "days_left": (retires - today).days if isinstance(retires, date) else None,
-        "replacement": "none",
+        "replacement": NO_REPLACEMENT,
         "status": "fine-tuned deployment",
     }
 

@@ -20,14 +20,15 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
+from auditor.engine.causes import PRIORITY as CAUSE_PRIORITY
 from auditor.engine.conditions import UNKNOWN
 from auditor.engine.evaluate import evaluate_all, evaluate_each
 from auditor.engine.rules import Rule
 from auditor.engine.subjects import Subject, build_subjects
 from auditor.errors import InputError
 from auditor.facts import Account, CatalogModel, Deployment, Facts, PlannedDeployment
-from auditor.knowledge import KnowledgeBase, model_view
-from auditor.results import Finding, Status
+from auditor.knowledge import KnowledgeBase, has_replacement, model_view
+from auditor.results import Cause, Finding, Status
 
 IMPACT_CATEGORIES = ("api-support", "parameters")
 """Rules that judge what the app sends against what the model accepts: the ones a model change can flip."""
@@ -206,7 +207,7 @@ def next_model(
         retirement = model_view(kb, deployment.model_name, deployment.model_version, deployment.sku_name, today).get(
             "retirement"
         )
-        if isinstance(retirement, Mapping) and retirement.get("replacement"):
+        if isinstance(retirement, Mapping) and has_replacement(retirement.get("replacement")):
             name = str(retirement["replacement"])
             candidates.append(
                 NextModel(
@@ -361,7 +362,16 @@ def impact_subjects(
         call = subject.document.get("call") if subject.kind != "deployment" else None
         group_key = (subject.target, subject.location, call.get("api") if call else None, subject.kind == "deployment")
         group = groups.setdefault(
-            group_key, {"subject": subject, "call": call, "breaks": [], "unknown": [], "remedies": [], "details": []}
+            group_key,
+            {
+                "subject": subject,
+                "call": call,
+                "breaks": [],
+                "unknown": [],
+                "remedies": [],
+                "details": [],
+                "causes": [],
+            },
         )
         if subject.kind == "contract_call":
             group["subject"] = subject
@@ -373,6 +383,8 @@ def impact_subjects(
                 group["details"].append(_detail(f, subject))
             elif f.status is Status.UNKNOWN and f.rule_id not in unknown_before | failing_before:
                 group["unknown"].append(f"{f.rule_id}: {f.reason}")
+                if f.cause is not None:
+                    group["causes"].append(f.cause)
     contract_targets = {t for (t, _, _, is_deployment) in groups if not is_deployment}
     subjects: list[Subject] = []
     for (target, location, api, is_deployment), group in sorted(groups.items(), key=lambda item: str(item[0])):
@@ -439,6 +451,11 @@ def impact_subjects(
         }
         if breaks is UNKNOWN:
             evidence["summary"] = f"on {upcoming_model.model_name}: {'; '.join(group['unknown'])}"
+        causes: dict[str, tuple[Cause, str]] = {}
+        if breaks is UNKNOWN:
+            # why the next model's checks could not be decided (its facts missing from the knowledge base, ...)
+            first = min(group["causes"], key=CAUSE_PRIORITY.index, default=Cause.KNOWLEDGE)
+            causes["impact.breaks"] = (first, f"on {upcoming_model.model_name}: {'; '.join(group['unknown'])}")
         subjects.append(
             Subject(
                 "upgrade",
@@ -449,6 +466,7 @@ def impact_subjects(
                 deployment=deployment.name,
                 location=location,
                 evidence=evidence,
+                causes=causes,
             )
         )
     return subjects

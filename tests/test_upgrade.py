@@ -14,7 +14,8 @@ import pytest
 from auditor.audit import audit
 from auditor.errors import InputError
 from auditor.facts import ContractCall, Facts, PlannedDeployment, SourceLocation
-from auditor.results import Finding, Severity, Status
+from auditor.knowledge import model_view
+from auditor.results import Cause, Finding, Severity, Status
 from auditor.upgrade import DEFAULT_ROLLOUT_DAYS, next_model, parse_what_if
 from tests.conftest import TODAY, catalog_for, make_account, make_deployment, make_facts
 
@@ -127,6 +128,7 @@ def test_a_target_the_knowledge_base_does_not_know_is_unknown_never_a_pass(rules
     findings = _upgrade_findings(_upgrading(target=("gpt-99-imaginary", "2030-01-01")), rules, kb)
     assert [f.status for f in findings] == [Status.UNKNOWN]
     assert "gpt-99-imaginary" in findings[0].message
+    assert findings[0].cause is Cause.KNOWLEDGE, findings[0].reason  # a knowledge-base gap, not an Azure read
 
 
 def test_no_auto_upgrade_is_not_moved(rules, kb) -> None:
@@ -164,6 +166,16 @@ def test_knowledge_base_replacement_when_the_catalog_names_none(kb) -> None:
     assert upcoming is not None
     assert (upcoming.model_name, upcoming.model_version, upcoming.when) == ("o4-mini", "2025-04-16", retires)
     assert "knowledge base" in upcoming.source
+
+
+def test_a_schedule_that_names_no_replacement_moves_nothing(kb) -> None:
+    """The retirement schedule writes "—" where no replacement is named (stored as `none`): that is no model to
+    move to, never a model called "none" whose facts are unknown (which made the demo's upgrade unknown)."""
+    deployment = make_deployment("r", model="o4-mini", version="2025-04-16")
+    retirement = model_view(kb, "o4-mini", "2025-04-16", "GlobalStandard", TODAY)["retirement"]
+    assert retirement["replacement"] == "none"
+    facts = make_facts(deployment, catalog=catalog_for(deployment, deprecation=TODAY + timedelta(days=60)))
+    assert next_model(facts, facts.accounts[0], deployment, kb, TODAY) is None
 
 
 # --- --what-if -----------------------------------------------------------------------------------------

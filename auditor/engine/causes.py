@@ -13,7 +13,8 @@ from auditor.engine.conditions import resolve
 from auditor.results import Cause
 from auditor.unknown import UNKNOWN
 
-_PRIORITY = (Cause.AZURE, Cause.INPUT, Cause.PROBE, Cause.KNOWLEDGE)
+PRIORITY = (Cause.AZURE, Cause.INPUT, Cause.PROBE, Cause.KNOWLEDGE)
+"""Which cause to settle first when several facts are missing."""
 """When several facts are missing, the cause to settle first: a read that failed may answer the rest."""
 
 _PARAMETER_FACTS = {"support": "parameters", "default": "parameters", "use_instead": "parameters"}
@@ -91,5 +92,5 @@ def explain(
         found.append((cause, f"{path} ({why})"))
     if not found:
         return Cause.AZURE, "not reported"
-    first = min(found, key=lambda item: _PRIORITY.index(item[0]))[0]
+    first = min(found, key=lambda item: PRIORITY.index(item[0]))[0]
     return first, "; ".join(text for _, text in found)

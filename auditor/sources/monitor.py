@@ -126,26 +126,24 @@ class MonitorReader:
         return tuple(diagnostic_setting_from_sdk(item) for item in client.diagnostic_settings.list(account.id))
 
     def activity(self, account: Account) -> tuple[DeploymentActivity, ...]:
-        client = self._client(account.subscription_id)
         end = (self._now or datetime.now(timezone.utc)).replace(minute=0, second=0, microsecond=0)
         start = end - timedelta(days=LOOK_BACK_DAYS)
         timespan = f"{start:%Y-%m-%dT%H:%M:%SZ}/{end:%Y-%m-%dT%H:%M:%SZ}"
-        requests = client.metrics.list(
+        requests = self._metric(
+            account, timespan, REQUESTS_METRIC, "Total", "ModelDeploymentName eq '*' and StatusCode eq '*'"
+        )
+        utilization = self._metric(account, timespan, UTILIZATION_METRIC, "Maximum", "ModelDeploymentName eq '*'")
+        return activity_from_sdk(requests, utilization)
+
+    def _metric(self, account: Account, timespan: str, name: str, aggregation: str, split: str) -> Iterable[Any]:
+        """One metric of the account, hourly over `timespan`, split by the dimensions `split` names."""
+        answer = self._client(account.subscription_id).metrics.list(
             account.id,
             timespan=timespan,
             interval="PT1H",
-            metricnames=REQUESTS_METRIC,
-            aggregation="Total",
-            filter="ModelDeploymentName eq '*' and StatusCode eq '*'",
+            metricnames=name,
+            aggregation=aggregation,
+            filter=split,
             metricnamespace="Microsoft.CognitiveServices/accounts",
         )
-        utilization = client.metrics.list(
-            account.id,
-            timespan=timespan,
-            interval="PT1H",
-            metricnames=UTILIZATION_METRIC,
-            aggregation="Maximum",
-            filter="ModelDeploymentName eq '*'",
-            metricnamespace="Microsoft.CognitiveServices/accounts",
-        )
-        return activity_from_sdk(requests.value or (), utilization.value or ())
+        return answer.value or ()

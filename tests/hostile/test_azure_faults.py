@@ -2,8 +2,10 @@
 Retry-After values, pages that repeat forever: each becomes an incomplete target or an unknown with the
 reason, everything else is still audited and reported, the run exits 3, never a traceback, never a hang.
 
-Error bodies are ARM's envelope as Azure sends it (azure-rest-api-specs, common-types ErrorResponse;
-AuthorizationFailed / SubscriptionNotFound codes as in Azure/azure-cli and azure-sdk-for-python issue threads)."""
+Error bodies are ARM's `{"error": {"code", "message"}}` envelope; the 403 AuthorizationFailed message ("The
+client '...' with object id '...' does not have authorization to perform action '...' over scope '...'") and
+the 404 SubscriptionNotFound one ("The subscription '...' could not be found.") follow the texts quoted in
+public Azure troubleshooting pages and SDK test fixtures (found with the look-up tools, 2026-12-03)."""
 
 from __future__ import annotations
 
