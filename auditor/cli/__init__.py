@@ -34,7 +34,6 @@ examples:
   audit --resource /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.CognitiveServices/accounts/myres
   audit --all --subscription SUB1 --subscription SUB2 --fail-on warning    nightly: every account
   audit --resource myres --contract app-contract.yaml --format junit,json --out build/audit
-  audit --resource myres --cloud AzureUSGovernment
   audit --all --waivers audit-waivers.yaml --baseline last-night/report.json    accepted risks, drift
   audit --resource myres --probe                one tiny keyless call per deployment and API; what Azure answers
   audit --resource myres --probe --max-probe-calls 20 --probe-token-budget 500    tighter probe limits
@@ -42,8 +41,7 @@ examples:
   audit contract scan ./app --out app-contract.yaml    derive the app contract from the app's Python source
   audit --all --shard 2/8 --format json --out shard-2 && audit merge shard-*/report.json --out audit-report
   audit --resource myres --contract-from ./app  scan the app's source and audit against it, in one step
-  audit --plan deployments.yaml                 preflight planned deployments before they are created
-  audit --plan main.json                        an ARM template or `bicep build` output (the format is detected)
+  audit --plan deployments.yaml                 preflight planned deployments (YAML, ARM/Bicep JSON, Terraform)
   terraform show -json tf.plan > plan.json && audit --plan plan.json --contract app-contract.yaml
   audit --all --monitor --policy rules/policies/azure-baseline.yaml    nightly compliance: policy, logs, 429s
   audit --resource myres --contract-from ./app --what-if chat-prod=o4-mini    which calls break on o4-mini
