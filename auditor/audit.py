@@ -113,8 +113,9 @@ class _NoProgress:
 
 
 AccountReady = Callable[[Facts, Account], None]
-"""Told of each account, in `probe_order`, once its deployments and its region are read: the facts hold
-just those (and the contract). Live probes start there while the rest of the fleet is still being read."""
+"""Told of each account, in `probe_order`, once its deployments are read: the facts hold just those, the contract
+and the account's region if it is read by then (no region: not read yet). Live probes start there while the rest
+of the fleet is still being read."""
 
 
 def gather_facts(
@@ -248,41 +249,43 @@ def _gather(
     def read_policies(account: Account) -> tuple[ContentFilterPolicy, ...]:
         return tuple(enumerator.list_content_filter_policies(account))
 
-    region_jobs = {key: pool.submit(tracked(partial(collect_region, enumerator, *key))) for key in region_keys}
-    deployment_jobs = {
-        a.id: pool.submit(tracked(partial(guarded, "deployments", a.id, partial(enumerator.list_deployments, a))))
-        for a in accounts
-    }
-    policy_jobs = {
-        a.id: pool.submit(tracked(partial(guarded, "content filter policies", a.id, partial(read_policies, a))))
-        for a in accounts
-    }
+    def submit(what: str, target: str, read: Callable[[], Any]) -> Future[Any]:
+        return pool.submit(tracked(partial(guarded, what, target, read)))
 
+    deployment_jobs = {a.id: submit("deployments", a.id, partial(enumerator.list_deployments, a)) for a in accounts}
     waited = partial(read_or_unread, deadline)
-    monitor_jobs: dict[str, tuple[Future[Any], Future[Any]]] = {}
-    if options.monitor:
-        reader = enumerator.monitor()
-        progress.add(2 * len(accounts), "reads")
-        monitor_jobs = {
-            a.id: (
-                pool.submit(
-                    tracked(partial(guarded, "diagnostic settings", a.id, partial(reader.diagnostic_settings, a)))
-                ),
-                pool.submit(tracked(partial(guarded, "Azure Monitor metrics", a.id, partial(reader.activity, a)))),
-            )
-            for a in accounts
-        }
-    if on_account is not None:
-        for account in sorted(accounts, key=probe_order):
-            if deadline.expired:
-                break
-            found, _ = waited(deployment_jobs[account.id], account.id, "deployments were")
-            region_job = region_jobs[(account.subscription_id, account.location)]
-            region = region_or_unread(deadline, region_job, account.subscription_id, account.location)[0]
-            on_account(
-                Facts(accounts=(account,), deployments=tuple(found or ()), regions=(region,), contract=contract),
-                account,
-            )
+    Jobs = tuple[dict[tuple[str, str], Future[Any]], dict[str, Future[Any]], dict[str, tuple[Future[Any], Future[Any]]]]
+
+    def submit_rest() -> Jobs:
+        """The reads no probe plan needs but a model unknown to the knowledge base (catalog, quota, content
+        filters, monitoring). With probes they are sent once the first account's probes are queued: until then
+        their CPU (the SDKs', under the GIL) would hold back the openai import every probe waits for."""
+        regions = {key: pool.submit(tracked(partial(collect_region, enumerator, *key))) for key in region_keys}
+        policies = {a.id: submit("content filter policies", a.id, partial(read_policies, a)) for a in accounts}
+        monitors: dict[str, tuple[Future[Any], Future[Any]]] = {}
+        if options.monitor:
+            reader = enumerator.monitor()
+            progress.add(2 * len(accounts), "reads")
+            monitors = {
+                a.id: (
+                    submit("diagnostic settings", a.id, partial(reader.diagnostic_settings, a)),
+                    submit("Azure Monitor metrics", a.id, partial(reader.activity, a)),
+                )
+                for a in accounts
+            }
+        return regions, policies, monitors
+
+    rest: Jobs | None = None
+    for account in sorted(accounts, key=probe_order) if on_account is not None else ():
+        if deadline.expired:
+            break
+        found, _ = waited(deployment_jobs[account.id], account.id, "deployments were")
+        job = rest[0][(account.subscription_id, account.location)] if rest else None
+        ready = (job.result()[0],) if job and job.done() and not job.exception() else ()  # see AccountReady
+        facts = Facts(accounts=(account,), deployments=tuple(found or ()), regions=ready, contract=contract)
+        on_account(facts, account)  # type: ignore[misc]  # the loop runs only with on_account set
+        rest = rest or submit_rest()
+    region_jobs, policy_jobs, monitor_jobs = rest or submit_rest()
     regions: list[Region] = []
     gaps: list[CollectionGap] = list(discovery_gaps)
     deployments: list[Deployment] = []

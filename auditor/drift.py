@@ -14,9 +14,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from auditor.errors import InputError
 from auditor.results import (
@@ -31,6 +29,9 @@ from auditor.results import (
     finding_key,
 )
 from auditor.yamlfile import read_input
+
+if TYPE_CHECKING:
+    import jsonschema
 
 ATTENTION = (Status.FAIL, Status.UNKNOWN, Status.WAIVED)
 
@@ -135,6 +136,8 @@ def load_baseline(path: Path | str) -> Baseline:
         raise InputError(f"{path}:1: baseline is not a report.json: nested too deeply") from None
     except ValueError as exc:  # a number of more than 4,300 digits (int_max_str_digits)
         raise InputError(f"{path}:1: baseline is not a report.json: {str(exc)[:120]}") from None
+    import jsonschema  # only when a baseline is given: its import is ~0.1 s of every run's start-up
+
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(_BASELINE_SCHEMA).iter_errors(data))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "top level"

@@ -240,3 +240,30 @@ def test_text_literal_fast_path_decides_as_the_operators(name: str, literal: Any
     for value in values:
         compiled = compile_condition({"field": "x", name: literal})({"x": value})
         assert compiled == OPERATORS[name](value, literal), (name, literal, value)
+
+
+def test_builtin_rule_files_pass_the_checks_they_skip() -> None:
+    """The package's own rule files and knowledge base load without the schema and the YAML bounds on every run;
+    here each is held to both, and the trusted load gives the same rules as the checked one."""
+    from auditor.resources import data_dir
+    from auditor.yamlfile import load_yaml
+
+    root = data_dir("rules")
+    files = sorted((root / "builtin").rglob("*.yaml"))
+    assert len(files) >= 10
+    for path in files:
+        checked = load_rule_file(path)  # schema and bounds, as for any rule pack a person writes
+        trusted = load_rule_file(path, builtin=True)
+        assert [dataclasses.replace(r, page=None) for r in trusted] == checked, path
+    for path in sorted((root / "knowledge").glob("*.yaml")):
+        assert load_yaml(path, what="knowledge-base") == load_yaml(path, what="knowledge-base", trusted=True), path
+
+
+def test_a_user_rule_pack_is_still_held_to_the_schema_and_bounds(tmp_path: Path) -> None:
+    (tmp_path / "deep.yaml").write_text("rules: " + "[" * 150 + "]" * 150 + "\n")
+    with pytest.raises(InputError, match=r"deep\.yaml:1: the rule file nests deeper than 100 levels"):
+        load_rules([tmp_path], builtin=False)
+    (tmp_path / "deep.yaml").unlink()
+    (tmp_path / "bad.yaml").write_text("rules:\n  - id: X-1\n    title: no other field\n")
+    with pytest.raises(InputError, match=r"bad.yaml:\d+: invalid rule"):
+        load_rules([tmp_path], builtin=False)

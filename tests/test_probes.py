@@ -344,6 +344,64 @@ def test_streamed_probes_reach_the_pool_in_the_whole_run_order(contract) -> None
         assert pool.sent[2] == ("a-acct", "ghost", "chat_completions")
 
 
+def test_an_account_is_probed_before_its_region_is_read_unless_its_plan_needs_the_catalog() -> None:
+    """Probes start as soon as an account's deployments are read. The region's catalog matters to the plan only
+    for a model the knowledge base does not know (its APIs come from the catalog's capabilities): that account
+    waits for `finish` and the whole fleet's facts, and its plan is the same as when the region came first."""
+    from concurrent.futures import Future
+
+    from auditor.probes.runner import ProbeSession, _units
+    from auditor.probes.selection import probe_order
+    from tests.conftest import catalog_for, make_account
+
+    known = make_account(id=ACCOUNT_ID.replace("/acct", "/a-known"), name="a-known", endpoint="https://k.example/")
+    unknown = make_account(id=ACCOUNT_ID.replace("/acct", "/b-new"), name="b-new", endpoint="https://n.example/")
+    deployments = (
+        make_deployment("chat", id=f"{known.id}/deployments/chat", account_id=known.id),
+        make_deployment("emb", "acme-embed-9", "1", id=f"{unknown.id}/deployments/emb", account_id=unknown.id),
+        make_deployment("talk", "acme-chat-9", "1", id=f"{unknown.id}/deployments/talk", account_id=unknown.id),
+    )
+    catalog = catalog_for(deployments[0]) + tuple(
+        replace(
+            entry, capabilities={"embeddings": "true"} if entry.name == "acme-embed-9" else {"chatCompletion": "true"}
+        )
+        for entry in catalog_for(*deployments[1:])
+    )
+    region = replace(make_facts(*deployments).regions[0], catalog=catalog)
+    facts = Facts(accounts=(known, unknown), deployments=deployments, regions=(region,))
+    assert known.location == unknown.location == region.location
+
+    sent: list[tuple[str, str, str]] = []
+
+    class Recording:
+        def submit(self, fn: Callable[..., Any], unit: list) -> Future:
+            sent.append((unit[0].account.name, unit[0].deployment, unit[0].api))
+            done: Future = Future()
+            done.set_result([])
+            return done
+
+    class Idle:
+        budget = type("B", (), {"calls": 0, "tokens": 0})()
+
+        def run_group(self, unit: list) -> list:
+            return []
+
+    session = ProbeSession(Idle(), _kb(), TODAY, ProbeOptions(), Recording())  # type: ignore[arg-type]
+    sent_while_reading = []
+    for account in sorted(facts.accounts, key=probe_order):
+        mine = tuple(d for d in deployments if d.account_id == account.id)
+        session.offer(Facts(accounts=(account,), deployments=mine, regions=()), account)  # region not read yet
+        sent_while_reading.append(len(sent))
+    _, summary = session.finish(facts)
+
+    whole, not_probed = select_probes(facts, _kb(), TODAY, ProbeOptions())
+    assert sent == [(u[0].account.name, u[0].deployment, u[0].api) for u in _units(whole)]
+    assert sent_while_reading == [2, 2], "the known account went at once; the other waited for the catalog"
+    assert ("b-new", "talk", "chat_completions") in sent and not any(d == "emb" for _, d, _ in sent)
+    assert any("acme-embed-9 serves only embeddings" in n for n in summary.not_probed)
+    assert list(summary.not_probed) == not_probed
+
+
 # --- the probe rules, table-driven ----------------------------------------------------------------------
 
 

@@ -36,6 +36,7 @@ from auditor.probes.selection import (
     data_plane_base,
     endpoint_refusal,
     missing_deployment_probes,
+    needs_catalog,
     probe_order,
 )
 from auditor.redact import clean, register
@@ -365,6 +366,7 @@ class ProbeSession:
         self._held: list[list[PlannedProbe]] = []
         self._not_probed: list[str] = []
         self._futures: list[Future[list[ProbeResult]]] = []
+        self._waiting: list[Account] = []
 
     def _send(self, units: Iterable[list[PlannedProbe]]) -> None:
         units = list(units)
@@ -377,7 +379,15 @@ class ProbeSession:
             self._futures.append(future)
 
     def offer(self, facts: Facts, account: Account) -> None:
-        """An account whose deployments (and region) are read; `facts` need hold only those and the contract."""
+        """An account whose deployments are read; `facts` need hold only those, the contract and, if it is read
+        already, the account's region. Without the region, an account whose plan needs the model catalog waits
+        for `finish` (and the whole fleet's facts); the others start now."""
+        if facts.region_of(account) is None and needs_catalog(facts, self._kb, self._today, account):
+            self._waiting.append(account)
+            return
+        self._plan(facts, account)
+
+    def _plan(self, facts: Facts, account: Account) -> None:
         probes, not_probed = account_probes(facts, self._kb, self._today, self._options, account)
         self._planned.extend(probes)
         self._not_probed.extend(not_probed)
@@ -391,6 +401,12 @@ class ProbeSession:
         """Send what had to wait for the whole fleet, wait for everything (within the run's deadline: what
         is not finished then is listed as not probed), and total the cost."""
         deadline = deadline or Deadline(None)
+        waiting, self._waiting = self._waiting, []
+        for account in waiting:
+            if deadline.expired:
+                self._not_probed.append(f"{account.name}: {deadline.reason('its probes were')}")
+            else:
+                self._plan(facts, account)
         missing = missing_deployment_probes(facts, self._options.api_key)
         self._planned.extend(missing)
         if not deadline.expired:

@@ -108,6 +108,19 @@ def _apis(kb: KnowledgeBase, facts: Facts, account: Account, deployment: Deploym
     return UNKNOWN
 
 
+def needs_catalog(facts: Facts, kb: KnowledgeBase, today: date, account: Account) -> bool:
+    """Whether planning this account's probes reads its region's model catalog: only for a deployment whose
+    APIs the knowledge base does not know (see _apis). Otherwise the plan is the same with or without it."""
+    return any(
+        not isinstance(
+            model_view(kb, d.model_name, d.model_version, d.sku_name, today).get("apis"),
+            list,
+        )
+        for d in facts.deployments
+        if d.account_id == account.id
+    )
+
+
 def _doubted(kb: KnowledgeBase, deployment: Deployment | None, api: str, name: str, value: Any, today: date) -> bool:
     """Whether the knowledge base doubts that this parameter (with this value) is accepted."""
     if deployment is None or name not in _SAMPLE_VALUES or value is UNKNOWN:
