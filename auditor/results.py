@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import Enum
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from auditor.enums import Category, FailOn, TargetStatus
 from auditor.facts import SourceLocation
@@ -17,6 +17,7 @@ from auditor.facts import SourceLocation
 __all__ = [  # the result model, with the enums its fields use
     "CATEGORIES",
     "Category",
+    "Compact",
     "DeploymentChange",
     "Drift",
     "DriftCounts",
@@ -174,6 +175,17 @@ class PassCount:
     passed: int
 
 
+class Compact(NamedTuple):
+    """A report's findings in the compact form (`--passes summary`), which counts passes instead of listing them."""
+
+    listed: tuple[Finding, ...]
+    """All but the passes about an account or its deployments, in report order. Tenant-wide passes (quota lines,
+    the knowledge base) are few and stay listed, so shards that share a region merge them by key, not by adding
+    counts."""
+    counted: tuple[PassCount, ...]
+    """The passes left out, counted per account and rule with a merged report's counts, by account and rule."""
+
+
 @dataclass(frozen=True)
 class QuotaLine:
     """One quota line in use by audited deployments: how much of its limit is taken."""
@@ -317,6 +329,26 @@ class Report:
         """The findings that are not passes, in report order: all most renderers look at (a fleet's findings
         are mostly passes: 148,000 of 202,000 at 10,000 deployments)."""
         return tuple(f for f in self.findings if f.status is not Status.PASS)
+
+    @cached_property
+    def compact(self) -> Compact:
+        """The findings as the compact form writes them; computed once for JUnit and report.json."""
+        kinds = {r.id: r.applies_to for r in self.rules}
+        listed: list[Finding] = []
+        counts: dict[tuple[str | None, str], int] = {}
+        for f in self.findings:
+            if f.status is Status.PASS and f.account_id is not None:
+                key = (f.account_id, f.rule_id)
+                counts[key] = counts.get(key, 0) + 1
+            else:
+                listed.append(f)
+        for p in self.pass_counts:
+            counts[(p.account_id, p.rule_id)] = counts.get((p.account_id, p.rule_id), 0) + p.passed
+        counted = tuple(
+            PassCount(account, rule, kinds.get(rule, ""), n)
+            for (account, rule), n in sorted(counts.items(), key=lambda kv: (kv[0][0] or "", kv[0][1]))
+        )
+        return Compact(tuple(listed), counted)
 
     @cached_property
     def _counts(self) -> tuple[Counter[Status], Counter[Severity], Counter[Category], Counter[str | None]]:

@@ -148,18 +148,15 @@ def _case(f: Finding) -> Case:
 
 
 def _suites(report: Report) -> list[Suite]:
-    from auditor.render.json_report import counted, pass_counts
-
     compact = report.passes == "summary" or bool(report.pass_counts)
     uncounted: Counter[str] = Counter()
     if compact:
-        for p in pass_counts(report):
+        for p in report.compact.counted:
             uncounted[p.account_id or ""] += p.passed
     targets = {t.id: t for t in report.targets}
     by_account: dict[str, list[Finding]] = {}
-    for finding in report.findings:
-        if not (compact and counted(finding)):
-            by_account.setdefault(finding.account_id or "", []).append(finding)
+    for finding in report.compact.listed if compact else report.findings:
+        by_account.setdefault(finding.account_id or "", []).append(finding)
     for account_id in uncounted:
         by_account.setdefault(account_id, [])
     suites = []
