@@ -331,7 +331,7 @@ class Report:
         return tuple(f for f in self.findings if f.status is not Status.PASS)
 
     @cached_property
-    def compact(self) -> Compact:
+    def compact_form(self) -> Compact:
         """The findings as the compact form writes them; computed once for JUnit and report.json."""
         kinds = {r.id: r.applies_to for r in self.rules}
         listed: list[Finding] = []

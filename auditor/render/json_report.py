@@ -66,7 +66,7 @@ def report_document(report: Report) -> dict[str, Any]:
     """The report as report.json's top-level object; list members are the result model's own objects.
     In the compact form (`passes: summary`) passing results are counted in `pass_counts`, not listed."""
     compact = report.passes == "summary" or bool(report.pass_counts)
-    findings = report.compact.listed if compact else report.findings
+    findings = report.compact_form.listed if compact else report.findings
     document: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "generated_at": report.generated_at.isoformat(),
@@ -87,7 +87,7 @@ def report_document(report: Report) -> dict[str, Any]:
         "shard": report.shard,
     }
     if compact:
-        document["pass_counts"] = report.compact.counted
+        document["pass_counts"] = report.compact_form.counted
     return document
 
 

@@ -151,11 +151,11 @@ def _suites(report: Report) -> list[Suite]:
     compact = report.passes == "summary" or bool(report.pass_counts)
     uncounted: Counter[str] = Counter()
     if compact:
-        for p in report.compact.counted:
+        for p in report.compact_form.counted:
             uncounted[p.account_id or ""] += p.passed
     targets = {t.id: t for t in report.targets}
     by_account: dict[str, list[Finding]] = {}
-    for finding in report.compact.listed if compact else report.findings:
+    for finding in report.compact_form.listed if compact else report.findings:
         by_account.setdefault(finding.account_id or "", []).append(finding)
     for account_id in uncounted:
         by_account.setdefault(account_id, [])
