@@ -36,7 +36,6 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["xml_safe"] = xml_safe
-    env.filters["case_label"] = case_label
     env.filters["num"] = lambda n: f"{n:,}" if isinstance(n, int) else n
     return env
 
@@ -104,12 +103,8 @@ class Suite:
 
 @lru_cache(maxsize=4096)
 def _case_label(severity: Severity, rule_id: str, title: str) -> Markup:
-    return escape(xml_safe(f"[{severity.value.upper()}][{rule_id}] {title} :: "))
-
-
-def case_label(f: Finding) -> Markup:
     """`[SEVERITY][RULE-ID] title :: `, the start of a test case's name: the same for every target."""
-    return _case_label(f.severity, f.rule_id, f.title)
+    return escape(xml_safe(f"[{severity.value.upper()}][{rule_id}] {title} :: "))
 
 
 def _escaped(value: str | None) -> Markup:
