@@ -40,11 +40,13 @@ def _plural(n: int, word: str) -> str:
 def verdict(report: Report, fail_on: str = "error") -> Verdict:
     failing: Counter[str] = Counter()
     unknown: Counter[str] = Counter()
-    for f in report.findings:
-        if f.status is Status.FAIL and at_gate(f, fail_on):
-            failing[f.rule_id] += 1
-        elif f.status is Status.UNKNOWN and at_gate(f, fail_on):
-            unknown[f.rule_id] += 1
+    if fail_on != "never":
+        threshold = Severity(fail_on).rank  # at_gate, with the gate's rank looked up once
+        for f in report.not_passing:
+            if f.status is Status.FAIL and f.severity.rank >= threshold:
+                failing[f.rule_id] += 1
+            elif f.status is Status.UNKNOWN and f.severity.rank >= threshold:
+                unknown[f.rule_id] += 1
     incomplete = [t for t in report.targets if t.status != "complete"]
     reasons: list[str] = []
     if incomplete:
@@ -66,7 +68,7 @@ def verdict(report: Report, fail_on: str = "error") -> Verdict:
         return Verdict("failed", headline, tuple(reasons), fail_on)
     if reasons:
         return Verdict("incomplete", "Incomplete: " + "; ".join(reasons), tuple(reasons), fail_on)
-    below = sum(1 for f in report.findings if f.status is Status.FAIL)
+    below = sum(1 for f in report.not_passing if f.status is Status.FAIL)
     tail = f" ({_plural(below, 'finding')} below it)" if below else ""
     if fail_on == "never":
         return Verdict("passed", f"Passed: no gate (--fail-on never){tail}", (), fail_on)

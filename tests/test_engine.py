@@ -211,7 +211,7 @@ def test_fast_finding_equals_the_dataclass_constructor() -> None:
         deployment="d",
         reason="why",
     )
-    assert fast == slow and fast.key == slow.key and fast.severity is Severity(rule.severity)
+    assert type(fast) is Finding and fast == slow and fast.key == slow.key and fast.severity is Severity(rule.severity)
     assert dataclasses.astuple(fast) == dataclasses.astuple(slow)
     with pytest.raises(dataclasses.FrozenInstanceError):
         fast.message = "changed"  # type: ignore[misc]  # still frozen

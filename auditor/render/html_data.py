@@ -113,7 +113,7 @@ def _order(report: Report) -> dict[str, int]:
 def failing_rules(report: Report) -> list[RuleRow]:
     """Every rule with failing or unknown findings: the severest and most widespread first."""
     stats: dict[str, list[Any]] = {}
-    for f in report.findings:
+    for f in report.not_passing:
         if f.status is not Status.FAIL and f.status is not Status.UNKNOWN:
             continue
         row = stats.get(f.rule_id)
@@ -135,7 +135,7 @@ def failing_rules(report: Report) -> list[RuleRow]:
 def account_rows(report: Report) -> list[AccountRow]:
     """Per account: failing findings by severity, unknowns, waived; incomplete and worst first."""
     counts: dict[str, Counter[str]] = {t.id: Counter() for t in report.targets}
-    for f in report.findings:
+    for f in report.not_passing:
         c = counts.get(f.account_id or "")
         if c is None:
             continue
@@ -168,7 +168,7 @@ def category_chart(report: Report) -> CategoryChart:
     """Failing findings by category, one horizontal bar per category stacked by severity."""
     label_w, plot_w, row = 140, 560, 26
     by: dict[str, Counter[str]] = {}
-    for f in report.findings:
+    for f in report.not_passing:
         if f.status is Status.FAIL:
             by.setdefault(f.category, Counter())[f.severity.value] += 1
     present = [c for c in CATEGORIES if c in by] + sorted(set(by) - set(CATEGORIES))
@@ -257,9 +257,7 @@ def payload(report: Report) -> dict[str, Any]:
         return value
 
     names = {t.id: t.name for t in report.targets}
-    texts = {
-        id(f): (generic(f.message, f), generic(f.reason, f)) for f in report.findings if f.status is not Status.PASS
-    }
+    texts = {id(f): (generic(f.message, f), generic(f.reason, f)) for f in report.not_passing}
     repeated = Counter(t for pair in texts.values() for t in pair if t and len(t) > 12)
     strings: dict[str, int] = {}
 

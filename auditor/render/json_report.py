@@ -17,7 +17,7 @@ import orjson
 
 from auditor.errors import InputError
 from auditor.render.stream import text_of
-from auditor.results import Drift, Finding, PassCount, Report, Status
+from auditor.results import Drift, Report
 
 
 def passes_form(value: str, report: Report) -> str:
@@ -30,29 +30,6 @@ def passes_form(value: str, report: Report) -> str:
     if value == "auto":
         return "summary" if len(report.deployments) > SUMMARY_ABOVE else "full"
     return value
-
-
-def counted(f: Finding) -> bool:
-    """Whether the compact form counts a result instead of listing it: the passes about an account or its
-    deployments. Tenant-wide passes (quota lines, the knowledge base) are few and stay listed, so shards
-    that share a region merge them by key, not by adding counts."""
-    return f.status is Status.PASS and f.account_id is not None
-
-
-def pass_counts(report: Report) -> list[PassCount]:
-    """Passing results per account and rule (with the kind of target the rule judges), counted."""
-    kinds = {r.id: r.applies_to for r in report.rules}
-    counts: dict[tuple[str | None, str], int] = {}
-    for f in report.findings:
-        if counted(f):
-            key = (f.account_id, f.rule_id)
-            counts[key] = counts.get(key, 0) + 1
-    for p in report.pass_counts:
-        counts[(p.account_id, p.rule_id)] = counts.get((p.account_id, p.rule_id), 0) + p.passed
-    return [
-        PassCount(account, rule, kinds.get(rule, ""), n)
-        for (account, rule), n in sorted(counts.items(), key=lambda kv: (kv[0][0] or "", kv[0][1]))
-    ]
 
 
 SCHEMA_VERSION = "1.2"
@@ -89,7 +66,7 @@ def report_document(report: Report) -> dict[str, Any]:
     """The report as report.json's top-level object; list members are the result model's own objects.
     In the compact form (`passes: summary`) passing results are counted in `pass_counts`, not listed."""
     compact = report.passes == "summary" or bool(report.pass_counts)
-    findings = tuple(f for f in report.findings if not counted(f)) if compact else report.findings
+    findings = report.compact_form.listed if compact else report.findings
     document: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "generated_at": report.generated_at.isoformat(),
@@ -110,7 +87,7 @@ def report_document(report: Report) -> dict[str, Any]:
         "shard": report.shard,
     }
     if compact:
-        document["pass_counts"] = tuple(pass_counts(report))
+        document["pass_counts"] = report.compact_form.counted
     return document
 
 

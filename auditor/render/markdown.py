@@ -72,7 +72,7 @@ def render_markdown(report: Report) -> str:
     attention = sorted(
         (
             f
-            for f in report.findings
+            for f in report.not_passing
             if f.status is Status.UNKNOWN or (f.status is Status.FAIL and f.severity is not Severity.INFO)
         ),
         key=_order,
@@ -104,7 +104,7 @@ def render_markdown(report: Report) -> str:
         lines += [f"- {md(r.rule_id)} {md(r.target_name)}: {md(r.title)}" for r in report.drift.resolved[:MAX_ROWS]]
         lines.append("")
     lines += _fixes_lines(report)
-    waived = [f for f in report.findings if f.status is Status.WAIVED]
+    waived = [f for f in report.not_passing if f.status is Status.WAIVED]
     if waived:
         lines.append(f"{len(waived)} finding(s) waived; see the full report for owners and expiry dates.")
         lines.append("")

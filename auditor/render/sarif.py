@@ -112,7 +112,7 @@ def write_sarif(report: Report, root: Path | None, out: BinaryIO) -> None:
             rules.append(RuleInfo(f.rule_id, f.title, f.category, f.severity, f.docs, f.remediation, f.title))
     rules.sort(key=lambda r: r.id)
     index = {r.id: i for i, r in enumerate(rules)}
-    chosen = [f for f in report.findings if f.status in _RESULT_STATUSES]
+    chosen = [f for f in report.not_passing if f.status in _RESULT_STATUSES]
     ranked = sorted(chosen, key=lambda f: (f.status is Status.WAIVED, -f.severity.rank))[:MAX_RESULTS]
     kept = {id(f) for f in ranked}
     results = [_result(f, index, root) for f in chosen if id(f) in kept]

@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import groupby
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 import jinja2
 from markupsafe import Markup, escape
@@ -36,7 +36,6 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["xml_safe"] = xml_safe
-    env.filters["case_label"] = case_label
     env.filters["num"] = lambda n: f"{n:,}" if isinstance(n, int) else n
     return env
 
@@ -57,13 +56,33 @@ def _context(report: Report) -> dict[str, Any]:
     }
 
 
+class Case(NamedTuple):
+    """One test case's texts, dropped of what XML cannot carry and escaped once here: the template writes them
+    with autoescape off (every escape there is a call, and a fleet lists tens of thousands of cases). Texts a
+    status does not show are left empty."""
+
+    label: Markup
+    """`[SEVERITY][RULE-ID] title :: `, cached per rule; the target's name follows (Cases.suffix)."""
+    status: Status
+    message: Markup
+    note: Markup
+    """The `message` attribute of an error or skipped element."""
+    severity: str
+    remediation: Markup
+    docs: Markup | None
+    source: Markup | None
+    """`file:line` of the call or plan entry the finding is about."""
+    new: bool
+    """New since the baseline."""
+
+
 @dataclass(frozen=True)
 class Cases:
     """The test cases of one target, with its names escaped once for all of them."""
 
     classname: Markup
     suffix: Markup
-    findings: list[Finding]
+    findings: list[Case]
 
 
 @dataclass(frozen=True)
@@ -84,27 +103,55 @@ class Suite:
 
 @lru_cache(maxsize=4096)
 def _case_label(severity: Severity, rule_id: str, title: str) -> Markup:
+    """`[SEVERITY][RULE-ID] title :: `, the start of a test case's name: the same for every target."""
     return escape(xml_safe(f"[{severity.value.upper()}][{rule_id}] {title} :: "))
 
 
-def case_label(f: Finding) -> Markup:
-    """`[SEVERITY][RULE-ID] title :: `, the start of a test case's name: the same for every target."""
-    return _case_label(f.severity, f.rule_id, f.title)
+def _escaped(value: str | None) -> Markup:
+    return escape(xml_safe(value))
+
+
+_shared = lru_cache(maxsize=4096)(_escaped)
+"""Remediation and docs texts recur across a rule's findings: escaped once each."""
+_NOTHING = Markup()
+
+
+def _case(f: Finding) -> Case:
+    label, status = _case_label(f.severity, f.rule_id, f.title), f.status
+    if status is Status.PASS:
+        return Case(label, status, _NOTHING, _NOTHING, "", _NOTHING, None, None, False)
+    if status is Status.FAIL:
+        location = f.location
+        return Case(
+            label,
+            status,
+            _escaped(f.message),
+            _NOTHING,
+            f.severity.value,
+            _shared(f.remediation),
+            None if not f.docs else _shared(f.docs),
+            None if location is None else Markup(f"{_escaped(location.file)}:{location.line}"),
+            f.drift == "new",
+        )
+    if status is Status.UNKNOWN:
+        note = f.reason or f.message
+    elif status is Status.WAIVED:
+        note = f.reason or "waived"
+    else:
+        note = "skipped: " + (f.reason or f.message)
+    return Case(label, status, _escaped(f.message), _escaped(note), "", _NOTHING, None, None, False)
 
 
 def _suites(report: Report) -> list[Suite]:
-    from auditor.render.json_report import counted, pass_counts
-
     compact = report.passes == "summary" or bool(report.pass_counts)
     uncounted: Counter[str] = Counter()
     if compact:
-        for p in pass_counts(report):
+        for p in report.compact_form.counted:
             uncounted[p.account_id or ""] += p.passed
     targets = {t.id: t for t in report.targets}
     by_account: dict[str, list[Finding]] = {}
-    for finding in report.findings:
-        if not (compact and counted(finding)):
-            by_account.setdefault(finding.account_id or "", []).append(finding)
+    for finding in report.compact_form.listed if compact else report.findings:
+        by_account.setdefault(finding.account_id or "", []).append(finding)
     for account_id in uncounted:
         by_account.setdefault(account_id, [])
     suites = []
@@ -114,7 +161,11 @@ def _suites(report: Report) -> list[Suite]:
         cases: list[Cases] = []
         for (_, name, deployment), group in groupby(findings, key=lambda f: (f.target, f.target_name, f.deployment)):
             cases.append(
-                Cases(escape(xml_safe(prefix + (deployment or "account"))), escape(xml_safe(name)), list(group))
+                Cases(
+                    escape(xml_safe(prefix + (deployment or "account"))),
+                    escape(xml_safe(name)),
+                    [_case(f) for f in group],
+                )
             )
         statuses = Counter(f.status for f in findings)
         suites.append(
