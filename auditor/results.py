@@ -330,6 +330,11 @@ class Report:
         are mostly passes: 148,000 of 202,000 at 10,000 deployments)."""
         return tuple(f for f in self.findings if f.status is not Status.PASS)
 
+    @property
+    def counts_passes(self) -> bool:
+        """Whether the report is written in the compact form: chosen (`--passes summary`) or merged from one."""
+        return self.passes == "summary" or bool(self.pass_counts)
+
     @cached_property
     def compact_form(self) -> Compact:
         """The findings as the compact form writes them; computed once for JUnit and report.json."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -293,38 +294,40 @@ def _two_account_fleet(contract: tuple[ContractCall, ...] | None) -> Facts:
     return Facts(accounts=tuple(accounts), deployments=tuple(deployments), regions=(region,), contract=contract)
 
 
+class _RecordingPool:
+    """A pool that runs nothing and records each unit as (account, deployment, API) in the order it was sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str]] = []
+
+    def submit(self, fn: Callable[..., Any], unit: list) -> Future:
+        self.sent.append((unit[0].account.name, unit[0].deployment, unit[0].api))
+        done: Future = Future()
+        done.set_result([])
+        return done
+
+
+class _IdleRunner:
+    budget = type("B", (), {"calls": 0, "tokens": 0})()
+
+    def run_group(self, unit: list) -> list:
+        return []
+
+
 @pytest.mark.parametrize("contract", [None, (_call("y"), _call("ghost", account="a-acct"))])
 def test_streamed_probes_reach_the_pool_in_the_whole_run_order(contract) -> None:
     """Probing while reading must spend the budget in the same order as probing after it: accounts offered
     one by one send their units at once, except, with a contract, the units the app does not call, which
     wait until every account was offered; the names that exist nowhere go ahead of those."""
-    from concurrent.futures import Future
-
     from auditor.probes.runner import ProbeSession, _units
     from auditor.probes.selection import probe_order
-
-    class Recording:
-        def __init__(self) -> None:
-            self.sent: list[tuple[str, str, str]] = []
-
-        def submit(self, fn: Callable[..., Any], unit: list) -> Future:
-            self.sent.append((unit[0].account.name, unit[0].deployment, unit[0].api))
-            done: Future = Future()
-            done.set_result([])
-            return done
-
-    class Idle:
-        budget = type("B", (), {"calls": 0, "tokens": 0})()
-
-        def run_group(self, unit: list) -> list:
-            return []
 
     facts = _two_account_fleet(contract)
     whole, _ = select_probes(facts, _kb(), TODAY, ProbeOptions())
     expected = [(u[0].account.name, u[0].deployment, u[0].api) for u in _units(whole)]
 
-    pool = Recording()
-    session = ProbeSession(Idle(), _kb(), TODAY, ProbeOptions(), pool)  # type: ignore[arg-type]
+    pool = _RecordingPool()
+    session = ProbeSession(_IdleRunner(), _kb(), TODAY, ProbeOptions(), pool)  # type: ignore[arg-type]
     sent_while_reading = []
     for account in sorted(facts.accounts, key=probe_order):
         mine = tuple(d for d in facts.deployments if d.account_id == account.id)
@@ -348,8 +351,6 @@ def test_an_account_is_probed_before_its_region_is_read_unless_its_plan_needs_th
     """Probes start as soon as an account's deployments are read. The region's catalog matters to the plan only
     for a model the knowledge base does not know (its APIs come from the catalog's capabilities): that account
     waits for `finish` and the whole fleet's facts, and its plan is the same as when the region came first."""
-    from concurrent.futures import Future
-
     from auditor.probes.runner import ProbeSession, _units
     from auditor.probes.selection import probe_order
     from tests.conftest import catalog_for, make_account
@@ -371,22 +372,9 @@ def test_an_account_is_probed_before_its_region_is_read_unless_its_plan_needs_th
     facts = Facts(accounts=(known, unknown), deployments=deployments, regions=(region,))
     assert known.location == unknown.location == region.location
 
-    sent: list[tuple[str, str, str]] = []
-
-    class Recording:
-        def submit(self, fn: Callable[..., Any], unit: list) -> Future:
-            sent.append((unit[0].account.name, unit[0].deployment, unit[0].api))
-            done: Future = Future()
-            done.set_result([])
-            return done
-
-    class Idle:
-        budget = type("B", (), {"calls": 0, "tokens": 0})()
-
-        def run_group(self, unit: list) -> list:
-            return []
-
-    session = ProbeSession(Idle(), _kb(), TODAY, ProbeOptions(), Recording())  # type: ignore[arg-type]
+    pool = _RecordingPool()
+    sent = pool.sent
+    session = ProbeSession(_IdleRunner(), _kb(), TODAY, ProbeOptions(), pool)  # type: ignore[arg-type]
     sent_while_reading = []
     for account in sorted(facts.accounts, key=probe_order):
         mine = tuple(d for d in deployments if d.account_id == account.id)

@@ -94,11 +94,17 @@ def endpoint_refusal(base_url: str, cloud: Cloud, allowed: Iterable[str]) -> str
     )
 
 
+def _known_apis(kb: KnowledgeBase, deployment: Deployment, today: date) -> list[str] | None:
+    """The APIs the knowledge base says the model serves, or None when it does not say."""
+    apis = model_view(kb, deployment.model_name, deployment.model_version, deployment.sku_name, today).get("apis")
+    return apis if isinstance(apis, list) else None
+
+
 def _apis(kb: KnowledgeBase, facts: Facts, account: Account, deployment: Deployment, today: date) -> Any:
     """The APIs the model serves: the knowledge base, else the live catalog's capabilities, else UNKNOWN."""
-    view = model_view(kb, deployment.model_name, deployment.model_version, deployment.sku_name, today)
-    if isinstance(view.get("apis"), list):
-        return view["apis"]
+    known = _known_apis(kb, deployment, today)
+    if known is not None:
+        return known
     region = facts.region_of(account)
     for entry in (region.catalog or ()) if region else ():
         if entry.name == deployment.model_name and entry.version == deployment.model_version:
@@ -111,14 +117,7 @@ def _apis(kb: KnowledgeBase, facts: Facts, account: Account, deployment: Deploym
 def needs_catalog(facts: Facts, kb: KnowledgeBase, today: date, account: Account) -> bool:
     """Whether planning this account's probes reads its region's model catalog: only for a deployment whose
     APIs the knowledge base does not know (see _apis). Otherwise the plan is the same with or without it."""
-    return any(
-        not isinstance(
-            model_view(kb, d.model_name, d.model_version, d.sku_name, today).get("apis"),
-            list,
-        )
-        for d in facts.deployments
-        if d.account_id == account.id
-    )
+    return any(_known_apis(kb, d, today) is None for d in facts.deployments if d.account_id == account.id)
 
 
 def _doubted(kb: KnowledgeBase, deployment: Deployment | None, api: str, name: str, value: Any, today: date) -> bool:

@@ -65,7 +65,7 @@ def _drift(drift: Drift | None) -> dict[str, Any] | None:
 def report_document(report: Report) -> dict[str, Any]:
     """The report as report.json's top-level object; list members are the result model's own objects.
     In the compact form (`passes: summary`) passing results are counted in `pass_counts`, not listed."""
-    compact = report.passes == "summary" or bool(report.pass_counts)
+    compact = report.counts_passes
     findings = report.compact_form.listed if compact else report.findings
     document: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,

@@ -143,7 +143,7 @@ def _case(f: Finding) -> Case:
 
 
 def _suites(report: Report) -> list[Suite]:
-    compact = report.passes == "summary" or bool(report.pass_counts)
+    compact = report.counts_passes
     uncounted: Counter[str] = Counter()
     if compact:
         for p in report.compact_form.counted:

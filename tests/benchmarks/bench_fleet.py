@@ -36,6 +36,7 @@ import time
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 from auditor.demo.sim import SimulatedTenant
@@ -128,11 +129,6 @@ def _audit_command(tenant: SimulatedTenant, deployments: int, concurrency: int, 
     ]
 
 
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[len(ordered) // 2]
-
-
 def measure_size(args: argparse.Namespace, deployments: int) -> dict[str, Any]:
     """One fleet size: the auditor at --concurrency and the SDK floor (sdk_floor.py: only the calls a probe needs,
     through the same SDKs, nothing else), alternating `--repeat` times on one tenant, medians reported; then the
@@ -185,13 +181,13 @@ def measure_size(args: argparse.Namespace, deployments: int) -> dict[str, Any]:
         floor_bound = critical_path_bound(
             floor_records, args.arm_latency, args.data_latency, args.concurrency, len(report["deployments"])
         )
-        wall, floor_wall = _median(walls), _median(floor_walls)
+        wall, floor_wall = median(walls), median(floor_walls)
         result["auditor"] = {
             "wall_seconds": round(wall, 3),
             "wall_seconds_runs": [round(w, 3) for w in walls],
             **bound,
             "wall_over_bound": round(wall / bound["bound_seconds"], 3),
-            "cpu_seconds": round(_median(cpus), 3),
+            "cpu_seconds": round(median(cpus), 3),
             "peak_in_flight": peak,
             "deployments_audited": len(report["deployments"]),
         }
