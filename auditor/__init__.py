@@ -11,33 +11,31 @@ renderers or the Azure SDKs, and `audit --version` loads neither.
 
 from __future__ import annotations
 
-import sys
 from importlib import import_module
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from auditor._version import __version__
 
 if TYPE_CHECKING:
-    from auditor.audit import AuditOptions, audit, gate, gather_facts, run_audit, select_rules
-    from auditor.clouds import CLOUDS, Cloud, get_cloud
     from auditor.engine.rules import Rule, load_rules
-    from auditor.errors import AuditorError, ExitCode, InputError, SignInError, TargetNotFoundError
-    from auditor.facts import Account, CatalogModel, ContractCall, Deployment, Facts, QuotaUsage, Region
-    from auditor.knowledge import KnowledgeBase, load_knowledge
+    from auditor.knowledge.base import KnowledgeBase, load_knowledge
+    from auditor.model.clouds import CLOUDS, Cloud, get_cloud
+    from auditor.model.errors import AuditorError, ExitCode, InputError, SignInError, TargetNotFoundError
+    from auditor.model.facts import Account, CatalogModel, ContractCall, Deployment, Facts, QuotaUsage, Region
+    from auditor.model.results import Finding, Report, Severity, Status
+    from auditor.pipeline.audit import AuditOptions, audit, gate, gather_facts, run_audit, select_rules
     from auditor.render import FORMATS, write_reports
-    from auditor.results import Finding, Report, Severity, Status
     from auditor.sources.contract import load_contract
 
 _EXPORTS = {
-    "auditor.audit": ("AuditOptions", "audit", "gate", "gather_facts", "run_audit", "select_rules"),
-    "auditor.clouds": ("CLOUDS", "Cloud", "get_cloud"),
+    "auditor.pipeline.audit": ("AuditOptions", "audit", "gate", "gather_facts", "run_audit", "select_rules"),
+    "auditor.model.clouds": ("CLOUDS", "Cloud", "get_cloud"),
     "auditor.engine.rules": ("Rule", "load_rules"),
-    "auditor.errors": ("AuditorError", "ExitCode", "InputError", "SignInError", "TargetNotFoundError"),
-    "auditor.facts": ("Account", "CatalogModel", "ContractCall", "Deployment", "Facts", "QuotaUsage", "Region"),
-    "auditor.knowledge": ("KnowledgeBase", "load_knowledge"),
+    "auditor.model.errors": ("AuditorError", "ExitCode", "InputError", "SignInError", "TargetNotFoundError"),
+    "auditor.model.facts": ("Account", "CatalogModel", "ContractCall", "Deployment", "Facts", "QuotaUsage", "Region"),
+    "auditor.knowledge.base": ("KnowledgeBase", "load_knowledge"),
     "auditor.render": ("FORMATS", "write_reports"),
-    "auditor.results": ("Finding", "Report", "Severity", "Status"),
+    "auditor.model.results": ("Finding", "Report", "Severity", "Status"),
     "auditor.sources.contract": ("load_contract",),
 }
 _HOME = {name: module for module, names in _EXPORTS.items() for name in names}
@@ -91,17 +89,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
-
-
-class _Package(ModuleType):
-    """`auditor.audit` names both a submodule and the public `audit()` function. The import system binds
-    each submodule it loads as an attribute of its package; the function keeps the name, as it did when
-    this package imported everything eagerly (the submodule stays in sys.modules["auditor.audit"])."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name == "audit" and isinstance(value, ModuleType):
-            value = value.audit
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from auditor.engine.rules import load_rules
-from auditor.facts import Account, CatalogModel, CatalogSku, ContractCall, Deployment, Facts, QuotaUsage, Region
-from auditor.knowledge import load_knowledge
+from auditor.knowledge.base import load_knowledge
+from auditor.model.facts import Account, CatalogModel, CatalogSku, ContractCall, Deployment, Facts, QuotaUsage, Region
 
 TODAY = date(2026, 11, 22)
 SUB = "00000000-0000-4000-8000-0000000000ff"

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from azure.mgmt.cognitiveservices import models as sdk
 
-from auditor.capabilities import CAPABILITIES, apis_reported, limits_reported
 from auditor.engine.evaluate import evaluate_all
 from auditor.engine.subjects import build_subjects
-from auditor.facts import Facts, Region
-from auditor.results import Status
+from auditor.knowledge.capabilities import CAPABILITIES, apis_reported, limits_reported
+from auditor.model.facts import Facts, Region
+from auditor.model.results import Status
 from auditor.sources.arm_shapes import (
     account_from_sdk,
     catalog_model_from_sdk,

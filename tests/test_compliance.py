@@ -14,9 +14,11 @@ from typing import Any
 import pytest
 
 from auditor.engine.evaluate import evaluate_all
+from auditor.engine.policy import load_policy
 from auditor.engine.rules import Rule
-from auditor.errors import InputError
-from auditor.facts import (
+from auditor.knowledge.base import KnowledgeBase
+from auditor.model.errors import InputError
+from auditor.model.facts import (
     AccountMonitoring,
     ContentFilter,
     ContentFilterPolicy,
@@ -24,9 +26,7 @@ from auditor.facts import (
     DiagnosticSetting,
     Facts,
 )
-from auditor.knowledge import KnowledgeBase
-from auditor.policy import load_policy
-from auditor.results import Status
+from auditor.model.results import Status
 from auditor.sources.monitor import activity_from_sdk, diagnostic_setting_from_sdk
 from tests.conftest import ACCOUNT_ID, TODAY, make_account, make_deployment, make_facts
 
@@ -354,7 +354,7 @@ def test_a_statement_that_needs_monitor_data_is_unknown_without_it(tmp_path: Pat
 
 
 def test_policy_rules_are_never_dropped_by_a_pinned_ruleset(tmp_path: Path) -> None:
-    from auditor.audit import select_rules
+    from auditor.pipeline.audit import select_rules
 
     rules = _policy_rules(tmp_path, "  regions: {allowed: [eastus]}\n")
     assert [r.id for r in select_rules(rules, ruleset="2026.11")] == ["POLICY-REGIONS-001"]

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from auditor.audit import audit, gate
 from auditor.cli.console import Style, console_lines, fit, terminal_style
-from auditor.facts import CollectionGap, ContractCall
-from auditor.redact import printable
-from auditor.verdict import verdict
+from auditor.gating.verdict import verdict
+from auditor.model.facts import CollectionGap, ContractCall
+from auditor.pipeline.audit import audit, gate
+from auditor.util.redact import printable
 from tests.conftest import ACCOUNT_ID, TODAY, make_account, make_deployment, make_facts
 
 NOW = datetime(2026, 11, 22, 8, tzinfo=timezone.utc)

@@ -15,11 +15,11 @@ import pytest
 import yaml
 
 from auditor.engine.evaluate import evaluate_all
-from auditor.errors import InputError
-from auditor.facts import ContractCall, SourceLocation, UnresolvedCall
-from auditor.results import Status
-from auditor.sources.code_scan import contract_document, contract_yaml, scan
+from auditor.model.errors import InputError
+from auditor.model.facts import ContractCall, SourceLocation, UnresolvedCall
+from auditor.model.results import Status
 from auditor.sources.contract import load_contract, load_contract_document
+from auditor.sources.scan import contract_document, contract_yaml, scan
 from tests.conftest import TODAY, make_deployment, make_facts
 
 TESTS = Path(__file__).resolve().parent

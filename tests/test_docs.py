@@ -62,7 +62,7 @@ def test_a_rule_without_a_rationale_is_refused(tmp_path: Path) -> None:
     import pytest
 
     from auditor.engine.rules import load_rule_file
-    from auditor.errors import InputError
+    from auditor.model.errors import InputError
 
     pack = tmp_path / "pack.yaml"
     pack.write_text(

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from auditor.audit import audit
-from auditor.drift import apply_baseline, load_baseline
-from auditor.errors import InputError
+from auditor.gating.drift import apply_baseline, load_baseline
+from auditor.model.errors import InputError
+from auditor.model.results import Category, Finding, Severity, Status, finding_key
+from auditor.pipeline.audit import audit
 from auditor.render.json_report import render_json
 from auditor.render.markdown import render_markdown
 from auditor.render.templates import render_html
-from auditor.results import Category, Finding, Severity, Status, finding_key
 from tests.conftest import TODAY, make_account, make_deployment, make_facts, run_demo
 from tests.test_reports_html import page_data
 
@@ -94,7 +94,7 @@ def test_drift_shows_in_json_html_and_markdown(drifted) -> None:
 
 
 def test_nothing_is_claimed_about_accounts_not_read_in_full(rules, kb, baseline_file: Path) -> None:
-    from auditor.facts import CollectionGap
+    from auditor.model.facts import CollectionGap
     from tests.conftest import ACCOUNT_ID
 
     facts = make_facts(account=make_account(disable_local_auth=False))

@@ -11,7 +11,7 @@ import pytest
 from auditor.engine.conditions import OPERATORS, UNKNOWN, compile_condition, evaluate
 from auditor.engine.evaluate import render_message
 from auditor.engine.rules import load_rule_file, load_rules
-from auditor.errors import InputError
+from auditor.model.errors import InputError
 from auditor.sources.contract import load_contract
 
 DOC = {
@@ -175,7 +175,7 @@ def test_yaml_is_loaded_safely(tmp_path: Path) -> None:
 def test_ruleset_pin_keeps_only_rules_that_version_had(tmp_path: Path) -> None:
     from dataclasses import replace
 
-    from auditor.audit import select_rules
+    from auditor.pipeline.audit import select_rules
 
     rules = load_rules()
     newer = [replace(r, id="AOAI-NEW-001", since="2027.03") for r in rules[:1]]
@@ -191,7 +191,7 @@ def test_ruleset_pin_keeps_only_rules_that_version_had(tmp_path: Path) -> None:
 def test_fast_finding_equals_the_dataclass_constructor() -> None:
     from auditor.engine.evaluate import _new_finding, _Prepared
     from auditor.engine.views import Subject
-    from auditor.results import Finding, Severity, Status
+    from auditor.model.results import Finding, Severity, Status
 
     rule = load_rules()[0]
     subject = Subject("deployment", "/x", "x", {}, account_id="/a", deployment="d")
@@ -245,8 +245,8 @@ def test_text_literal_fast_path_decides_as_the_operators(name: str, literal: Any
 def test_builtin_rule_files_pass_the_checks_they_skip() -> None:
     """The package's own rule files and knowledge base load without the schema and the YAML bounds on every run;
     here each is held to both, and the trusted load gives the same rules as the checked one."""
-    from auditor.resources import data_dir
-    from auditor.yamlfile import load_yaml
+    from auditor.util.resources import data_dir
+    from auditor.util.yamlfile import load_yaml
 
     root = data_dir("rules")
     files = sorted((root / "builtin").rglob("*.yaml"))

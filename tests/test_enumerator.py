@@ -12,9 +12,9 @@ import time
 import pytest
 from azure.core.credentials import AccessToken
 
-from auditor.audit import AuditOptions, gather_facts
-from auditor.clouds import get_cloud
-from auditor.errors import SignInError
+from auditor.model.clouds import get_cloud
+from auditor.model.errors import SignInError
+from auditor.pipeline.audit import AuditOptions, gather_facts
 from auditor.sources.azure import AccountRef, AzureEnumerator
 from tests.cassettes import ENUMERATOR_CASSETTE, recorder
 

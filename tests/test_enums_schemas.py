@@ -1,4 +1,4 @@
-"""The closed sets of values are defined once (auditor/enums.py, auditor/results.py); the JSON Schemas, the
+"""The closed sets of values are defined once (auditor/model/enums.py, auditor/model/results.py); the JSON Schemas, the
 rule files and the CLI's messages must list the same values."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from auditor.cli import main
-from auditor.enums import Category, Discovery, FailOn, ProbeOutcome, TargetStatus
-from auditor.facts import PROBE_ANSWERED, PROBE_UNANSWERED
-from auditor.resources import schema_path
-from auditor.results import DriftCounts, Severity, Status, Summary
+from auditor.model.enums import Category, Discovery, FailOn, ProbeOutcome, TargetStatus
+from auditor.model.facts import PROBE_ANSWERED, PROBE_UNANSWERED
+from auditor.model.results import DriftCounts, Severity, Status, Summary
+from auditor.util.resources import schema_path
 
 
 def _schema(name: str) -> dict[str, Any]:

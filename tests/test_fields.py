@@ -11,8 +11,8 @@ from typing import Any
 
 from auditor.engine.fields import ANY, SUBJECT_FIELDS, declared
 from auditor.engine.subjects import build_subjects
-from auditor.enums import ProbeOutcome
-from auditor.facts import PlannedDeployment, ProbeResult, UnresolvedCall
+from auditor.model.enums import ProbeOutcome
+from auditor.model.facts import PlannedDeployment, ProbeResult, UnresolvedCall
 from tests.conftest import ACCOUNT_ID, catalog_for, make_deployment, make_facts
 from tests.test_precision import SCENARIOS, tenant_state
 
@@ -49,7 +49,7 @@ def _rich_facts() -> list[Any]:
     planned = PlannedDeployment("acct", "ptu", "gpt-4o", "2024-11-20", "GlobalProvisionedManaged", 17)
     facts.append(replace(make_facts(ptu, catalog=(bounded,)), planned=(planned,)))
     # Azure Monitor read (--monitor), with a custom content filter policy
-    from auditor.facts import AccountMonitoring, ContentFilterPolicy, DeploymentActivity, DiagnosticSetting
+    from auditor.model.facts import AccountMonitoring, ContentFilterPolicy, DeploymentActivity, DiagnosticSetting
 
     watched = make_deployment("watched", rai_policy_name="strict")
     monitoring = AccountMonitoring(
@@ -67,7 +67,7 @@ def _rich_facts() -> list[Any]:
 
 
 def test_documents_carry_exactly_the_declared_fields(kb, rules) -> None:
-    from auditor.upgrade import impact_subjects
+    from auditor.engine.upgrade import impact_subjects
     from tests.test_upgrade import _upgrading
 
     seen: dict[str, set[str]] = {kind: set() for kind in SUBJECT_FIELDS}

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from auditor.audit import audit
-from auditor.facts import Facts
 from auditor.fixes import write_fixes
 from auditor.fixes.calls import Edit, edit_source
-from auditor.results import Severity, Status
-from auditor.sources.code_scan import contract_from_code
+from auditor.model.facts import Facts
+from auditor.model.results import Severity, Status
+from auditor.pipeline.audit import audit
+from auditor.sources.scan import contract_from_code
 from tests.conftest import TODAY, catalog_for, make_deployment, make_facts
 
 GIT = shutil.which("git") or "git"

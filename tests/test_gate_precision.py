@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from auditor.audit import audit, gate
 from auditor.cli import main
 from auditor.engine.evaluate import evaluate_all
 from auditor.engine.rules import load_rule_file, load_rules
-from auditor.enums import ProbeOutcome
-from auditor.errors import InputError
-from auditor.facts import CollectionGap, ContractCall, Facts, RateLimit
-from auditor.knowledge import load_knowledge
-from auditor.results import Cause, Status
+from auditor.knowledge.base import load_knowledge
+from auditor.model.enums import ProbeOutcome
+from auditor.model.errors import InputError
+from auditor.model.facts import CollectionGap, ContractCall, Facts, RateLimit
+from auditor.model.results import Cause, Status
+from auditor.pipeline.audit import audit, gate
 from auditor.sources.contract import load_contract
 from tests.conftest import SUB, make_account, make_deployment, make_facts
 
@@ -234,7 +234,7 @@ def test_the_console_lists_unknowns_at_the_gate_with_how_to_settle(
 
 
 def test_a_probe_settles_a_parameter_the_knowledge_base_does_not_know(rules, kb) -> None:
-    from auditor.facts import ProbeResult
+    from auditor.model.facts import ProbeResult
 
     # gpt-oss-120b: a known reasoning model whose parameter table no source read here gives
     deployment = make_deployment("dep", "gpt-oss-120b", "1")

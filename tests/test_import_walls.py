@@ -41,14 +41,18 @@ def _offending(loaded: set[str], forbidden: tuple[str, ...]) -> list[str]:
 
 
 CORE = [
-    "auditor.facts",
-    "auditor.results",
-    "auditor.knowledge",
+    "auditor.model.facts",
+    "auditor.model.results",
+    "auditor.knowledge.base",
     *_submodules("auditor.engine"),
 ]
 WALLS = [
     # (modules, what they must not load, why)
-    (["auditor"], (*SDKS, *TEMPLATES, *TERMINAL, "yaml", "auditor.render", "auditor.audit"), "the package is lazy"),
+    (
+        ["auditor"],
+        (*SDKS, *TEMPLATES, *TERMINAL, "yaml", "auditor.render", "auditor.pipeline.audit"),
+        "the package is lazy",
+    ),
     (
         CORE,
         (*SDKS, *TEMPLATES, *TERMINAL, "auditor.render", "auditor.sources", "auditor.cli", "auditor.probes.runner"),
@@ -56,7 +60,7 @@ WALLS = [
     ),
     (
         _submodules("auditor.render"),
-        (*SDKS, *TERMINAL, "auditor.sources", "auditor.cli", "auditor.probes", "auditor.audit"),
+        (*SDKS, *TERMINAL, "auditor.sources", "auditor.cli", "auditor.probes", "auditor.pipeline.audit"),
         "renderers only render",
     ),
     (_submodules("auditor.sources"), ("auditor.render", *TEMPLATES, *TERMINAL, "auditor.cli"), "sources render no"),
@@ -95,9 +99,9 @@ def test_public_names_resolve_lazily_and_completely() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT.parent, timeout=120
     )
     before, names, audit_callable, audit_module = json.loads(out.stdout)
-    assert not [m for m in before if m.startswith(("azure", "jinja2", "auditor.render", "auditor.audit"))]
+    assert not [m for m in before if m.startswith(("azure", "jinja2", "auditor.render", "auditor.pipeline.audit"))]
     assert set(names) == set(auditor.__all__) and "module" not in names.values()
-    assert audit_callable and audit_module == "auditor.audit"  # the function, not the submodule of that name
+    assert audit_callable and audit_module == "auditor.pipeline.audit"  # the function, not the submodule of that name
     assert "run_audit" in dir(auditor)
     assert set(auditor.__all__) == {*auditor._HOME, "__version__"}
     with pytest.raises(AttributeError, match="no attribute 'nope'"):

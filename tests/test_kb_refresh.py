@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 from auditor.cli import main
-from auditor.kb.refresh import refresh_from_schedule
-from auditor.kb.schedule import parse_schedule
-from auditor.knowledge import load_knowledge, model_view
+from auditor.knowledge.base import load_knowledge, model_view
+from auditor.knowledge.refresh import refresh_from_schedule
+from auditor.knowledge.schedule import parse_schedule
 
 ROOT = Path(__file__).resolve().parents[1]
 KB = ROOT / "rules" / "knowledge" / "models.yaml"
@@ -185,7 +185,7 @@ def test_a_fine_tuned_deployment_retires_on_the_fine_tuned_schedule() -> None:
 def _catalogs() -> list:
     from azure.mgmt.cognitiveservices.models import Model
 
-    from auditor.kb.catalog import RegionCatalog, read_catalogs
+    from auditor.knowledge.catalog import RegionCatalog, read_catalogs
     from auditor.sources.azure import catalog_model_from_sdk
 
     bodies = json.loads((ROOT / "tests" / "fixtures" / "kb" / "models-list-two-regions.json").read_text())
@@ -202,7 +202,7 @@ def _catalogs() -> list:
 
 
 def test_the_live_catalog_disagreements_are_a_reviewed_diff() -> None:
-    from auditor.kb.catalog import refresh_from_catalogs
+    from auditor.knowledge.catalog import refresh_from_catalogs
 
     result = refresh_from_catalogs(KB.read_text(), _catalogs(), "sub-1", date(2026, 12, 3), "models.yaml")
     diff = result.diff()
@@ -238,7 +238,7 @@ def test_from_catalog_needs_a_subscription(kb_copy: Path, capsys) -> None:
 
 
 def test_contract_api_version_is_dated_v1_or_an_environment_lookup(tmp_path: Path) -> None:
-    from auditor.errors import InputError
+    from auditor.model.errors import InputError
     from auditor.sources.contract import load_contract_document
 
     contract = tmp_path / "c.yaml"

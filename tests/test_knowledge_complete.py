@@ -15,8 +15,8 @@ from auditor.engine.causes import model_fact
 from auditor.engine.conditions import evaluate
 from auditor.engine.fields import condition_paths
 from auditor.engine.rules import Rule, load_rules
-from auditor.knowledge import MODEL_KINDS, KnowledgeBase, load_knowledge
-from auditor.unknown import UNKNOWN
+from auditor.knowledge.base import MODEL_KINDS, KnowledgeBase, load_knowledge
+from auditor.model.unknown import UNKNOWN
 
 _META = {"known", "name", "family", "kind", "version_known", "disputed", "gaps"}
 
@@ -108,7 +108,7 @@ def _kb_dir(tmp_path, families: str):
 def test_a_family_states_facts_once_and_the_model_wins(tmp_path) -> None:
     from datetime import date
 
-    from auditor.knowledge import model_view
+    from auditor.knowledge.base import model_view
 
     path = _kb_dir(
         tmp_path,
@@ -123,7 +123,7 @@ def test_a_family_states_facts_once_and_the_model_wins(tmp_path) -> None:
 
 
 def test_family_mistakes_are_input_errors(tmp_path) -> None:
-    from auditor.errors import InputError
+    from auditor.model.errors import InputError
 
     ambiguous = "families:\n  a: {kind: chat, members: [my-*]}\n  b: {kind: chat, members: ['*-chat']}\n"
     with pytest.raises(InputError, match="matches the members of several families"):

@@ -13,9 +13,17 @@ from typing import Any
 import pytest
 
 from auditor.engine.evaluate import evaluate_all
-from auditor.errors import InputError
-from auditor.facts import CatalogModel, CatalogSku, ContractCall, Facts, PlannedDeployment, QuotaUsage, SourceLocation
-from auditor.results import Status
+from auditor.model.errors import InputError
+from auditor.model.facts import (
+    CatalogModel,
+    CatalogSku,
+    ContractCall,
+    Facts,
+    PlannedDeployment,
+    QuotaUsage,
+    SourceLocation,
+)
+from auditor.model.results import Status
 from auditor.sources.plan import Unresolvable, _Expression, detect_format, load_json, load_plan
 from tests.conftest import TODAY, catalog_for, make_deployment, make_facts, sign_in_to
 

@@ -19,8 +19,7 @@ from typing import Any
 
 import pytest
 
-from auditor.audit import audit, gate
-from auditor.facts import (
+from auditor.model.facts import (
     CatalogModel,
     CatalogSku,
     ContentFilterPolicy,
@@ -30,7 +29,8 @@ from auditor.facts import (
     QuotaUsage,
     Region,
 )
-from auditor.results import Severity, Status
+from auditor.model.results import Severity, Status
+from auditor.pipeline.audit import audit, gate
 from tests.conftest import make_account, make_deployment
 
 TODAY = date(2026, 12, 3)
@@ -228,7 +228,7 @@ KNOWLEDGE_UPKEEP = {"AOAI-API-010", "AOAI-PARAM-010", "AOAI-LIFE-010", "AOAI-LIF
 """Info rules that judge the knowledge base against the live catalog, not the app: the corpus's catalog
 dates are its own (see the module docstring), so they are left out of the expected sets."""
 UPGRADE_IMPACT = {"AOAI-UPG-001", "AOAI-UPG-002", "AOAI-UPG-003"}
-"""Rules about the model a deployment runs next (auditor/upgrade.py; tests/test_upgrade.py has their cases):
+"""Rules about the model a deployment runs next (auditor/engine/upgrade.py; tests/test_upgrade.py has their cases):
 the corpus judges today's calls, and its knowledge-base replacements (gpt-4o -> gpt-5.1 ...) are not its subject."""
 SCHEDULE_NOTICES = {"AOAI-LIFE-007"}
 """The Legacy-stage notice (info) is about the model's place in the retirement schedule, not about the app."""

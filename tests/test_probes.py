@@ -14,14 +14,14 @@ from typing import Any
 
 import pytest
 
-from auditor.clouds import CLOUDS, get_cloud
 from auditor.engine.evaluate import evaluate_all
-from auditor.enums import ProbeOutcome
-from auditor.facts import ContractCall, Facts, ProbeResult
+from auditor.model.clouds import CLOUDS, get_cloud
+from auditor.model.enums import ProbeOutcome
+from auditor.model.facts import ContractCall, Facts, ProbeResult
+from auditor.model.results import Status
 from auditor.probes import AuthCheck, ProbeOptions
 from auditor.probes.classify import classify, retry_hint
 from auditor.probes.selection import endpoint_refusal, select_probes
-from auditor.results import Status
 from tests.conftest import ACCOUNT_ID, AZURE_ENV, TODAY, make_deployment, make_facts
 
 DEMO_CONTRACT = Path(__file__).resolve().parents[1] / "auditor" / "demo" / "contract.yaml"
@@ -218,7 +218,7 @@ def _planned(facts: Facts, **options: Any) -> list[tuple[str, str, str | None, A
 
 
 def _kb():
-    from auditor.knowledge import load_knowledge
+    from auditor.knowledge.base import load_knowledge
 
     return load_knowledge()
 
@@ -568,7 +568,7 @@ def credential(tenant):
 def _facts(
     tenant, credential, *, contract: tuple[ContractCall, ...] | None = None, only: tuple[str, ...] = ()
 ) -> Facts:
-    from auditor.audit import AuditOptions, gather_facts
+    from auditor.pipeline.audit import AuditOptions, gather_facts
     from auditor.sources.azure import AzureEnumerator
 
     cloud = get_cloud("AzureCloud", tenant.management_url)
@@ -671,8 +671,8 @@ def test_retry_after_ms_wins_and_a_long_hint_is_not_waited_for(tenant, credentia
 def test_timeouts_and_server_errors_stay_unknown(monkeypatch: pytest.MonkeyPatch, rules, kb) -> None:
     from azure.identity import ManagedIdentityCredential
 
-    from auditor.audit import audit
     from auditor.demo.sim import SimulatedTenant
+    from auditor.pipeline.audit import audit
 
     with SimulatedTenant(data_latency=0.6) as slow:
         for name, value in slow.identity_env().items():

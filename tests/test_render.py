@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from auditor.audit import audit
-from auditor.errors import InputError
-from auditor.facts import ContractCall, SourceLocation
+from auditor.model.errors import InputError
+from auditor.model.facts import ContractCall, SourceLocation
+from auditor.pipeline.audit import audit
 from auditor.render import parse_formats, write_reports
 from auditor.render.json_report import render_json
 from auditor.render.templates import render_html, render_junit
@@ -147,7 +147,7 @@ def test_a_failing_format_leaves_earlier_files_and_no_partial_ones(report, tmp_p
 def test_collector_state_is_restored_after_a_pause() -> None:
     import gc
 
-    from auditor.gcpause import paused_gc
+    from auditor.util.gcpause import paused_gc
 
     assert gc.isenabled()
     with pytest.raises(ValueError), paused_gc():

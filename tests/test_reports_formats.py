@@ -14,19 +14,19 @@ import jsonschema
 import pytest
 import xmlschema
 
-from auditor.audit import audit, finish
 from auditor.cli import main
-from auditor.drift import Baseline
-from auditor.errors import InputError
-from auditor.facts import ContractCall, QuotaUsage, SourceLocation
+from auditor.gating.drift import Baseline
+from auditor.gating.waivers import Waiver
+from auditor.model.errors import InputError
+from auditor.model.facts import ContractCall, QuotaUsage, SourceLocation
+from auditor.model.results import Status
+from auditor.pipeline.audit import audit, finish
 from auditor.render import DEFAULT_FORMATS, FORMATS, parse_formats, write_reports
 from auditor.render.json_report import render_json
 from auditor.render.markdown import md, render_markdown
 from auditor.render.sarif import render_sarif
 from auditor.render.templates import render_junit
-from auditor.resources import schema_path
-from auditor.results import Status
-from auditor.waivers import Waiver
+from auditor.util.resources import schema_path
 from tests.conftest import ACCOUNT_ID, TODAY, make_account, make_deployment, make_facts, run_demo
 
 SCHEMAS = Path(__file__).resolve().parent / "schemas"

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from markupsafe import escape
 
-from auditor.audit import audit, finish
-from auditor.facts import CollectionGap, QuotaUsage
+from auditor.gating.waivers import Waiver
+from auditor.model.facts import CollectionGap, QuotaUsage
+from auditor.model.results import QuotaLine, RetirementRow
+from auditor.pipeline.audit import audit, finish
 from auditor.render.charts import quota_chart, retirement_timeline
 from auditor.render.templates import render_html
-from auditor.results import QuotaLine, RetirementRow
-from auditor.waivers import Waiver
 from tests.conftest import ACCOUNT_ID, TODAY, make_account, make_deployment, make_facts
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc)
@@ -148,8 +148,8 @@ def test_embedded_data_cannot_end_its_script_element() -> None:
 
 
 def test_verdict_failing_rules_and_accounts_at_the_top(report) -> None:
+    from auditor.gating.verdict import verdict
     from auditor.render.html_data import account_rows, failing_rules
-    from auditor.verdict import verdict
 
     html = render_html(report)
     v = verdict(report)
@@ -171,7 +171,7 @@ def test_verdict_failing_rules_and_accounts_at_the_top(report) -> None:
 
 
 def test_verdict_says_incomplete_and_passed_in_words(rules, kb) -> None:
-    from auditor.verdict import verdict
+    from auditor.gating.verdict import verdict
 
     clean = audit(make_facts(make_deployment("chat")), rules, kb, today=TODAY, now=NOW)
     assert verdict(clean, "never").state == "passed" and "no gate" in verdict(clean, "never").headline

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from auditor.engine.evaluate import evaluate_all
-from auditor.facts import ContractCall, Facts, QuotaUsage, SourceLocation
-from auditor.knowledge import KnowledgeBase
-from auditor.results import Status
+from auditor.knowledge.base import KnowledgeBase
+from auditor.model.facts import ContractCall, Facts, QuotaUsage, SourceLocation
+from auditor.model.results import Status
 from tests.conftest import TODAY, make_account, make_deployment, make_facts
 
 LOC = SourceLocation("contract.yaml", 3)
@@ -374,7 +374,7 @@ CASES: list[tuple[str, Status, Build]] = [
 
 
 def _with_policy(enabled: bool) -> Facts:
-    from auditor.facts import ContentFilter, ContentFilterPolicy
+    from auditor.model.facts import ContentFilter, ContentFilterPolicy
     from tests.conftest import ACCOUNT_ID
 
     policy = ContentFilterPolicy(
@@ -396,7 +396,7 @@ def _with_status(status: str) -> Facts:
 
 
 def _stale_kb():
-    from auditor.knowledge import load_knowledge
+    from auditor.knowledge.base import load_knowledge
 
     return replace(load_knowledge(), checked=TODAY - timedelta(days=91))
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from auditor.sources.code_scan import contract_document, scan
+from auditor.sources.scan import contract_document, scan
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -385,7 +385,7 @@ def test_8_the_pre_1_0_sdk_is_recorded_with_its_generation() -> None:
 
 
 def test_8_the_legacy_call_gets_its_finding_through_the_contract(tmp_path: Path) -> None:
-    from auditor.sources.code_scan import contract_from_code
+    from auditor.sources.scan import contract_from_code
 
     calls, _, _ = contract_from_code("scan/legacy")
     assert {c.sdk for c in calls} == {"openai<1"}

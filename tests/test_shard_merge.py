@@ -13,14 +13,14 @@ import jsonschema
 import pytest
 import xmlschema
 
-from auditor.audit import audit, finish
 from auditor.cli import main
-from auditor.drift import load_baseline
-from auditor.errors import InputError
+from auditor.gating.drift import load_baseline
+from auditor.gating.shard import in_shard, parse_shard, shard_of
+from auditor.model.errors import InputError
+from auditor.pipeline.audit import audit, finish
 from auditor.render.json_report import SUMMARY_ABOVE, passes_form, render_json
 from auditor.render.templates import render_junit
-from auditor.resources import schema_path
-from auditor.shard import in_shard, parse_shard, shard_of
+from auditor.util.resources import schema_path
 from tests.conftest import TODAY, make_deployment, make_facts, run_demo
 
 XSD = Path(__file__).resolve().parent / "schemas" / "junit-10.xsd"

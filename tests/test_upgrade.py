@@ -1,4 +1,4 @@
-"""Upgrade impact (auditor/upgrade.py, rules/builtin/upgrade.yaml) and --what-if, on facts built directly in the
+"""Upgrade impact (auditor/engine/upgrade.py, rules/builtin/upgrade.yaml) and --what-if, on facts built directly in the
 shapes the enumerator fills (CatalogModel.replacement_* from Models_List's replacementConfig, as in
 azure-rest-api-specs stable/2025-09-01/examples/ListLocationModels.json)."""
 
@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from auditor.audit import audit
-from auditor.errors import InputError
-from auditor.facts import ContractCall, Facts, PlannedDeployment, SourceLocation
-from auditor.knowledge import model_view
-from auditor.results import Cause, Finding, Severity, Status
-from auditor.upgrade import DEFAULT_ROLLOUT_DAYS, next_model, parse_what_if
+from auditor.engine.upgrade import DEFAULT_ROLLOUT_DAYS, next_model, parse_what_if
+from auditor.knowledge.base import model_view
+from auditor.model.errors import InputError
+from auditor.model.facts import ContractCall, Facts, PlannedDeployment, SourceLocation
+from auditor.model.results import Cause, Finding, Severity, Status
+from auditor.pipeline.audit import audit
 from tests.conftest import TODAY, catalog_for, make_account, make_deployment, make_facts
 
 APP = SourceLocation("app/main.py", 7)

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from auditor.audit import audit, gate
-from auditor.errors import InputError
-from auditor.results import Status
-from auditor.waivers import apply_waivers, load_waivers
+from auditor.gating.waivers import apply_waivers, load_waivers
+from auditor.model.errors import InputError
+from auditor.model.results import Status
+from auditor.pipeline.audit import audit, gate
 from tests.conftest import TODAY, make_account, make_deployment, make_facts, run_demo
 
 

@@ -15,15 +15,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from auditor._version import __version__
-from auditor.errors import AuditorError, ExitCode, InputError
-from auditor.redact import RecordingCredential, guard_logging, printable, redact, register_environment
+from auditor.model.errors import AuditorError, ExitCode, InputError
+from auditor.util.redact import RecordingCredential, guard_logging, printable, redact, register_environment
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
-    from auditor.enums import FailOn
+    from auditor.model.enums import FailOn
+    from auditor.model.results import Report
     from auditor.probes import ProbeOptions
-    from auditor.results import Report
 
 EXAMPLES = """\
 examples:
@@ -345,14 +345,14 @@ def _validate_evidence(args: argparse.Namespace) -> None:
         raise InputError("give either --contract FILE or --contract-from PATH, not both")
     args.what_ifs = ()
     if args.what_if:  # the upgrade module loads the engine: not before the first Azure call unless asked for
-        from auditor.upgrade import parse_what_if
+        from auditor.engine.upgrade import parse_what_if
 
         args.what_ifs = tuple(parse_what_if(value) for value in args.what_if)
 
 
 def _validate(args: argparse.Namespace) -> None:
     _validate_evidence(args)
-    from auditor.enums import Discovery, FailOn, choices
+    from auditor.model.enums import Discovery, FailOn, choices
 
     if args.fail_on not in set(FailOn):
         raise InputError(f"unknown --fail-on value {args.fail_on!r}: choose {choices(FailOn)}")
@@ -368,12 +368,12 @@ def _validate(args: argparse.Namespace) -> None:
     args.discovery = Discovery(args.discovery)
     if not args.demo and not args.resource and not args.all_accounts and not args.plan:
         raise InputError("say what to audit: --resource NAME_OR_ID, --all, --plan FILE, or --demo (see audit --help)")
-    from auditor.clouds import get_cloud
+    from auditor.model.clouds import get_cloud
     from auditor.render import parse_formats
 
     args.formats = parse_formats(args.format)
+    from auditor.gating.shard import parse_shard
     from auditor.render.json_report import PASSES
-    from auditor.shard import parse_shard
 
     if args.passes not in PASSES:
         raise InputError(f"unknown --passes value {args.passes!r}: choose auto, summary or full")
@@ -411,8 +411,8 @@ def _demo_environment(stack: ExitStack, args: argparse.Namespace) -> tuple[Token
     """Start the simulated tenant and sign in to it the way a managed identity signs in to Azure."""
     from azure.identity import DefaultAzureCredential
 
-    from auditor.clouds import get_cloud
     from auditor.demo.sim import SimulatedTenant
+    from auditor.model.clouds import get_cloud
 
     tenant = stack.enter_context(SimulatedTenant())
     saved = {k: os.environ.get(k) for k in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER")}
@@ -454,21 +454,21 @@ def run(argv: Sequence[str]) -> int:
     from auditor.render import check_out_dir
 
     check_out_dir(args.out)
-    from auditor.audit import AuditOptions, gate, run_audit
     from auditor.engine.rules import load_rules
+    from auditor.pipeline.audit import AuditOptions, gate, run_audit
     from auditor.render import write_reports
 
     rules = load_rules(args.rules)
-    from auditor.audit import select_rules
+    from auditor.pipeline.audit import select_rules
 
     select_rules(rules, ruleset=args.ruleset)
     # waivers and baseline are read before any Azure call, so a bad file is exit 2 straight away
-    from auditor.drift import load_baseline
-    from auditor.waivers import load_waivers
+    from auditor.gating.drift import load_baseline
+    from auditor.gating.waivers import load_waivers
 
     policy = None
     if args.policy:
-        from auditor.policy import load_policy
+        from auditor.engine.policy import load_policy
 
         policy = load_policy(args.policy)
         rules = [*rules, *policy.rules()]
@@ -521,7 +521,7 @@ def run(argv: Sequence[str]) -> int:
             rules=rules,
             progress=progress,
         )
-    from auditor.audit import finish
+    from auditor.pipeline.audit import finish
 
     report = finish(report, waivers=waivers, baseline=baseline)
     from auditor.render.json_report import passes_form

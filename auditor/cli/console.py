@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from auditor.redact import printable
-from auditor.results import Finding, Report, Severity, Status
-from auditor.verdict import Verdict, at_gate, verdict
+from auditor.gating.verdict import Verdict, at_gate, verdict
+from auditor.model.results import Finding, Report, Severity, Status
+from auditor.util.redact import printable
 
 MAX_LISTED = 12
 _COLOURS = {"error": "31", "warning": "33", "info": "34", "unknown": "35", "passed": "32", "failed": "31"}

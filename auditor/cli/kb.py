@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from auditor.errors import InputError
-from auditor.kb.refresh import RefreshResult
-from auditor.resources import data_dir
+from auditor.knowledge.refresh import RefreshResult
+from auditor.model.errors import InputError
+from auditor.util.resources import data_dir
 
 KB_EXAMPLES = """\
 examples:
@@ -34,8 +34,8 @@ def run_kb(argv: Sequence[str]) -> int:
     """The `audit kb` family: show the knowledge base, or propose a refresh of it."""
     if argv and argv[0] == "refresh":
         return _refresh(argv[1:])
-    from auditor.kb.show import kb_document, kb_text
-    from auditor.knowledge import load_knowledge
+    from auditor.knowledge.base import load_knowledge
+    from auditor.knowledge.show import kb_document, kb_text
     from auditor.render.docs import kb_summary
 
     parser = argparse.ArgumentParser(
@@ -62,7 +62,7 @@ def run_kb(argv: Sequence[str]) -> int:
 
 
 def _refresh(argv: Sequence[str]) -> int:
-    from auditor.kb.refresh import refresh_from_docs
+    from auditor.knowledge.refresh import refresh_from_docs
 
     parser = argparse.ArgumentParser(
         prog="audit kb refresh",
@@ -126,8 +126,8 @@ def _from_catalog(args: argparse.Namespace, path: Path) -> RefreshResult:
     """Read each region's live catalog through the enumerator (read-only) and compare it with the file."""
     from contextlib import ExitStack
 
-    from auditor.clouds import get_cloud
-    from auditor.kb.catalog import read_catalogs, refresh_from_catalogs
+    from auditor.knowledge.catalog import read_catalogs, refresh_from_catalogs
+    from auditor.model.clouds import get_cloud
     from auditor.sources.azure import AzureEnumerator
 
     subscription = args.subscription or ("00000000-0000-4000-8000-000000000001" if args.demo else None)

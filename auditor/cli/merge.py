@@ -1,4 +1,4 @@
-"""`audit merge`: the command-line side of auditor/merge.py (arguments, printing, exit code)."""
+"""`audit merge`: the command-line side of auditor/gating/merge.py (arguments, printing, exit code)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from auditor.errors import InputError
+from auditor.model.errors import InputError
 
 EXAMPLES = """\
 examples:
@@ -21,13 +21,13 @@ sets and knowledge bases must match; a missing shard makes the merged audit inco
 
 
 def run_merge(argv: Sequence[str]) -> int:
-    from auditor.audit import finish, gate
     from auditor.cli.console import console_lines, terminal_style
-    from auditor.drift import load_baseline
-    from auditor.merge import merge_reports
+    from auditor.gating.drift import load_baseline
+    from auditor.gating.merge import merge_reports
+    from auditor.gating.verdict import GATES
+    from auditor.pipeline.audit import finish, gate
     from auditor.render import parse_formats, write_reports
     from auditor.render.json_report import PASSES, passes_form
-    from auditor.verdict import GATES
 
     parser = argparse.ArgumentParser(
         prog="audit merge",

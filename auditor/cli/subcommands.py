@@ -7,8 +7,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from auditor.errors import InputError
-from auditor.redact import printable
+from auditor.model.errors import InputError
+from auditor.util.redact import printable
 
 
 def run_info(argv: Sequence[str]) -> int:
@@ -45,7 +45,7 @@ examples:
 
 def run_contract(argv: Sequence[str]) -> int:
     """`audit contract scan PATH`: the app contract from the app's own source (read with `ast`, never run)."""
-    from auditor.sources.code_scan import contract_yaml, scan
+    from auditor.sources.scan import contract_yaml, scan
 
     parser = argparse.ArgumentParser(
         prog="audit contract",

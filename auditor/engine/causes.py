@@ -10,8 +10,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from auditor.engine.conditions import resolve
-from auditor.results import Cause
-from auditor.unknown import UNKNOWN
+from auditor.model.results import Cause
+from auditor.model.unknown import UNKNOWN
 
 PRIORITY = (Cause.AZURE, Cause.INPUT, Cause.PROBE, Cause.KNOWLEDGE)
 """Which cause to settle first when several facts are missing."""

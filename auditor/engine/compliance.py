@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from auditor.facts import Account, ContentFilter, Deployment, Facts
-from auditor.unknown import UNKNOWN
+from auditor.model.facts import Account, ContentFilter, Deployment, Facts
+from auditor.model.unknown import UNKNOWN
 
 HARM_CATEGORIES = ("hate", "sexual", "violence", "selfharm")
 SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3}

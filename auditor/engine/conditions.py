@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from auditor.unknown import UNKNOWN as UNKNOWN
-from auditor.unknown import Unknown
+from auditor.model.unknown import UNKNOWN as UNKNOWN
+from auditor.model.unknown import Unknown
 
 Truth = bool | Unknown
 _UNDECIDED: Truth = UNKNOWN

@@ -16,10 +16,10 @@ from auditor.engine.causes import explain
 from auditor.engine.conditions import UNKNOWN, Compiled, resolve_keys, unknown_fields
 from auditor.engine.rules import Rule
 from auditor.engine.subjects import Subject, build_subjects
-from auditor.facts import Facts, SourceLocation
-from auditor.knowledge import KnowledgeBase
-from auditor.results import Category, Cause, Finding, Severity, Status, WaiverRef, finding_key
-from auditor.textcap import join_capped
+from auditor.knowledge.base import KnowledgeBase
+from auditor.model.facts import Facts, SourceLocation
+from auditor.model.results import Category, Cause, Finding, Severity, Status, WaiverRef, finding_key
+from auditor.util.textcap import join_capped
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\}")
 
@@ -256,7 +256,7 @@ def evaluate_all(
 
 def evaluate_each(rules: Iterable[Rule], subjects: Sequence[Subject]) -> list[list[Finding]]:
     """Every rule on each subject, the findings kept per subject in the subjects' order: for callers that compare
-    two views of the same subject (auditor/upgrade.py: today's model and the next one). Rules are prepared once."""
+    two views of the same subject (auditor/engine/upgrade.py: today's model and the next one). Rules are prepared once."""
     by_kind: dict[str, list[_Prepared]] = {}
     for rule in sorted(rules, key=lambda r: r.id):
         by_kind.setdefault(rule.applies_to, []).append(_Prepared.of(rule))

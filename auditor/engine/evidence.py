@@ -20,7 +20,8 @@ from auditor.engine.views import (
     quota_view,
     with_catalog,
 )
-from auditor.facts import (
+from auditor.knowledge.base import KnowledgeBase, model_view
+from auditor.model.facts import (
     PROBE_ANSWERED,
     Account,
     Deployment,
@@ -29,9 +30,8 @@ from auditor.facts import (
     ProbeResult,
     Region,
 )
-from auditor.knowledge import KnowledgeBase, model_view
-from auditor.textcap import join_capped
-from auditor.unknown import UNKNOWN
+from auditor.model.unknown import UNKNOWN
+from auditor.util.textcap import join_capped
 
 _API_NAMES = {
     "chat_completions": "Chat Completions",

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from auditor.knowledge import MODEL_FACTS
+from auditor.knowledge.base import MODEL_FACTS
 
 ANY = "*"
 """A value whose inside a rule may read freely (capabilities, parameter tables, notes keyed by fact)."""
@@ -147,7 +147,7 @@ SUBJECT_FIELDS: Mapping[str, Spec] = {
         "capacity": _leaves("bounded", "fits", "allowed", "problem"),
         "contract": _leaves("present", "apis", "unsupported_apis"),
     },
-    "upgrade": {  # auditor/upgrade.py: one call (or the deployment's callers) against the deployment's next model
+    "upgrade": {  # auditor/engine/upgrade.py: one call (or the deployment's callers) against the deployment's next model
         "deployment": _leaves("name", "model_name", "model_version", "version_upgrade_option"),
         "account": _leaves("name", "location"),
         "upgrade": _leaves("from", "to", "model_name", "model_version", "date", "when", "days_left", "source"),

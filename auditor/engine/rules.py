@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from auditor.engine.conditions import Compiled, compile_condition
 from auditor.engine.fields import SUBJECT_FIELDS, condition_paths, declared, suggestion, template_paths
-from auditor.enums import Category
-from auditor.errors import InputError
-from auditor.resources import data_dir, schema_path
-from auditor.results import Severity
-from auditor.yamlfile import line_of, load_yaml
+from auditor.model.enums import Category
+from auditor.model.errors import InputError
+from auditor.model.results import Severity
+from auditor.util.resources import data_dir, schema_path
+from auditor.util.yamlfile import line_of, load_yaml
 
 if TYPE_CHECKING:
     import jsonschema

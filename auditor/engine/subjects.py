@@ -26,11 +26,11 @@ from auditor.engine.views import (
     usage_numbers,
     with_catalog,
 )
-from auditor.facts import Account, CatalogModel, ContractCall, Deployment, Facts, Region
-from auditor.knowledge import KnowledgeBase, model_view
-from auditor.results import Cause
-from auditor.textcap import join_capped
-from auditor.unknown import UNKNOWN
+from auditor.knowledge.base import KnowledgeBase, model_view
+from auditor.model.facts import Account, CatalogModel, ContractCall, Deployment, Facts, Region
+from auditor.model.results import Cause
+from auditor.model.unknown import UNKNOWN
+from auditor.util.textcap import join_capped
 
 __all__ = ["Subject", "build_subjects"]
 

@@ -11,12 +11,21 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from auditor.capabilities import apis_reported, limits_reported
 from auditor.engine.compliance import filter_details
-from auditor.facts import Account, CatalogModel, CatalogSku, ContractCall, Deployment, Facts, Region, SourceLocation
-from auditor.knowledge import KnowledgeBase
-from auditor.results import Cause
-from auditor.unknown import UNKNOWN
+from auditor.knowledge.base import KnowledgeBase
+from auditor.knowledge.capabilities import apis_reported, limits_reported
+from auditor.model.facts import (
+    Account,
+    CatalogModel,
+    CatalogSku,
+    ContractCall,
+    Deployment,
+    Facts,
+    Region,
+    SourceLocation,
+)
+from auditor.model.results import Cause
+from auditor.model.unknown import UNKNOWN
 
 
 @dataclass(frozen=True)

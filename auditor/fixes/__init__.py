@@ -16,10 +16,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from auditor import safefile
 from auditor.fixes.edit import Edit
 from auditor.fixes.iac import edit_plan_file, edits_for, find_terraform_block
-from auditor.results import Finding, Report, Severity, Status
+from auditor.model.results import Finding, Report, Severity, Status
+from auditor.util import safefile
 
 PATCH_NAME = "fixes.patch"
 _DROP_WHEN_REJECTED = {

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
-from auditor.enums import ProbeOutcome
-from auditor.facts import PROBE_ANSWERED, PROBE_UNANSWERED
-from auditor.redact import clean
+from auditor.model.enums import ProbeOutcome
+from auditor.model.facts import PROBE_ANSWERED, PROBE_UNANSWERED
+from auditor.util.redact import clean
 
 ANSWERED = PROBE_ANSWERED
 UNANSWERED = PROBE_UNANSWERED

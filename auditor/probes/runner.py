@@ -21,11 +21,10 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
-from auditor.clouds import Cloud
-from auditor.deadline import Deadline, DeadlineExpired
-from auditor.enums import ProbeOutcome
-from auditor.facts import Account, Facts, ProbeResult, ProbeSummary
-from auditor.knowledge import KnowledgeBase
+from auditor.knowledge.base import KnowledgeBase
+from auditor.model.clouds import Cloud
+from auditor.model.enums import ProbeOutcome
+from auditor.model.facts import Account, Facts, ProbeResult, ProbeSummary
 from auditor.probes import ProbeOptions
 from auditor.probes.classify import Answer, classify, failure
 from auditor.probes.selection import (
@@ -39,7 +38,8 @@ from auditor.probes.selection import (
     needs_catalog,
     probe_order,
 )
-from auditor.redact import clean, register
+from auditor.util.deadline import Deadline, DeadlineExpired
+from auditor.util.redact import clean, register
 
 _INPUT_ALLOWANCE = 32
 """Tokens reserved for the one-word input and the request's framing, on top of the output limit."""
@@ -361,7 +361,7 @@ class ProbeSession:
         progress: Any = None,
     ) -> None:
         self._runner, self._kb, self._today, self._options, self._pool = runner, kb, today, options, pool
-        self._progress = progress  # the run's progress bar (auditor.audit.Progress), or None
+        self._progress = progress  # the run's progress bar (auditor.pipeline.audit.Progress), or None
         self._planned: list[PlannedProbe] = []
         self._held: list[list[PlannedProbe]] = []
         self._not_probed: list[str] = []

@@ -15,11 +15,11 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
-from auditor.clouds import Cloud
-from auditor.facts import Account, ContractCall, Deployment, Facts
-from auditor.knowledge import KnowledgeBase, model_view
+from auditor.knowledge.base import KnowledgeBase, model_view
+from auditor.model.clouds import Cloud
+from auditor.model.facts import Account, ContractCall, Deployment, Facts
+from auditor.model.unknown import UNKNOWN
 from auditor.probes import AuthCheck, ProbeOptions
-from auditor.unknown import UNKNOWN
 
 PROBED_APIS = ("chat_completions", "responses")
 PROMPT = "ping"

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, cast
 
-from auditor.errors import InputError
-from auditor.gcpause import paused_gc
-from auditor.redact import RedactingWriter
-from auditor.results import Report
+from auditor.model.errors import InputError
+from auditor.model.results import Report
+from auditor.util.gcpause import paused_gc
+from auditor.util.redact import RedactingWriter
 
 Writer = Callable[[Report, BinaryIO], None]
 

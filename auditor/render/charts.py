@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from auditor.results import QuotaLine, RetirementRow
-from auditor.textcap import join_capped
+from auditor.model.results import QuotaLine, RetirementRow
+from auditor.util.textcap import join_capped
 
 ROW = 28
 LABEL_W = 300

@@ -8,8 +8,8 @@ from datetime import date
 from typing import Any
 
 from auditor.engine.rules import Rule
-from auditor.knowledge import KnowledgeBase
-from auditor.results import CATEGORIES
+from auditor.knowledge.base import KnowledgeBase
+from auditor.model.results import CATEGORIES
 
 
 def rules_markdown(rules: Sequence[Rule]) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from auditor.results import CATEGORIES, Finding, Report, Severity, Status
+from auditor.model.results import CATEGORIES, Finding, Report, Severity, Status
 
 STATUS_ORDER = {Status.FAIL: 0, Status.UNKNOWN: 1, Status.WAIVED: 2, Status.SKIPPED: 3, Status.PASS: 4}
 MAX_LISTED = 50
@@ -353,7 +353,7 @@ def payload(report: Report) -> dict[str, Any]:
 
 def html_context(report: Report) -> dict[str, Any]:
     """Everything the template needs besides the report itself."""
-    from auditor.verdict import verdict
+    from auditor.gating.verdict import verdict
 
     return {
         "verdict": verdict(report, report.fail_on),

@@ -15,9 +15,9 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from auditor.errors import InputError
+from auditor.model.errors import InputError
+from auditor.model.results import Drift, Report
 from auditor.render.stream import text_of
-from auditor.results import Drift, Report
 
 
 def passes_form(value: str, report: Report) -> str:

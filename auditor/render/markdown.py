@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from typing import BinaryIO
 
-from auditor.redact import printable
-from auditor.results import Finding, Report, Severity, Status, TargetStatus
+from auditor.model.results import Finding, Report, Severity, Status, TargetStatus
+from auditor.util.redact import printable
 
 MAX_ROWS = 25
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")

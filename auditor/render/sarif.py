@@ -16,8 +16,8 @@ from urllib.parse import quote
 
 import orjson
 
+from auditor.model.results import Finding, Report, RuleInfo, Severity, Status
 from auditor.render.stream import text_of
-from auditor.results import Finding, Report, RuleInfo, Severity, Status
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 MAX_RESULTS = 5000  # GitHub keeps at most 5,000 results per run (and rejects more than 25,000)

@@ -12,11 +12,11 @@ from typing import Any, BinaryIO, NamedTuple
 import jinja2
 from markupsafe import Markup, escape
 
+from auditor.model.results import CATEGORIES, Finding, Report, Severity, Status, TargetResult
 from auditor.render.charts import quota_chart, retirement_timeline
 from auditor.render.html_data import html_context
 from auditor.render.stream import text_of, write_chunks
-from auditor.resources import data_dir
-from auditor.results import CATEGORIES, Finding, Report, Severity, Status, TargetResult
+from auditor.util.resources import data_dir
 
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 

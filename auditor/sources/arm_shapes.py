@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from auditor.errors import InputError
-from auditor.facts import (
+from auditor.model.errors import InputError
+from auditor.model.facts import (
     Account,
     CatalogModel,
     CatalogSku,

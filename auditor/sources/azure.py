@@ -16,10 +16,10 @@ from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from auditor.clouds import Cloud
-from auditor.enums import Discovery
-from auditor.errors import AuditorError, SignInError, TargetNotFoundError
-from auditor.facts import (
+from auditor.model.clouds import Cloud
+from auditor.model.enums import Discovery
+from auditor.model.errors import AuditorError, SignInError, TargetNotFoundError
+from auditor.model.facts import (
     Account,
     CatalogModel,
     CollectionGap,
@@ -66,7 +66,7 @@ SIGN_IN_HELP = (
 
 def describe_azure_error(exc: BaseException) -> str:
     """A short, secret-free account of what Azure answered (secrets redacted before it is cut short)."""
-    from auditor.redact import clean
+    from auditor.util.redact import clean
 
     if not hasattr(exc, "status_code") and not hasattr(exc, "error") and not isinstance(exc, PageLoopError):
         # not an answer from Azure but a body the SDK or we could not make sense of
@@ -94,7 +94,7 @@ def _retry_after_note(exc: BaseException) -> str | None:
         return None
     wait = retry_after_seconds(str(raw))
     if wait is None or wait > MAX_RETRY_AFTER:
-        from auditor.redact import clean
+        from auditor.util.redact import clean
 
         asked = f"{wait:g} s" if wait is not None and math.isfinite(wait) else repr(clean(str(raw), limit=40))
         return f"Azure asked to retry after {asked}; not waited, the auditor waits at most {MAX_RETRY_AFTER:g} s"

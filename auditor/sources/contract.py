@@ -31,9 +31,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from auditor.errors import InputError
-from auditor.facts import ContractCall, SourceLocation, UnresolvedCall
-from auditor.yamlfile import LineDict, LineList, load_yaml, reject_unknown_keys
+from auditor.model.errors import InputError
+from auditor.model.facts import ContractCall, SourceLocation, UnresolvedCall
+from auditor.util.yamlfile import LineDict, LineList, load_yaml, reject_unknown_keys
 
 APIS = ("chat_completions", "responses", "completions", "embeddings")
 _CALL_KEYS = {"api", "parameters", "account", "min_context_tokens", "tokens_per_minute", "roles", "source", "default"}

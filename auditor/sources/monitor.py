@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from auditor.facts import Account, DeploymentActivity, DiagnosticSetting
+from auditor.model.facts import Account, DeploymentActivity, DiagnosticSetting
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential

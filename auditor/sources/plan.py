@@ -16,11 +16,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from auditor.errors import InputError, TargetNotFoundError
-from auditor.facts import PlannedDeployment, SourceLocation
+from auditor.model.errors import InputError, TargetNotFoundError
+from auditor.model.facts import PlannedDeployment, SourceLocation
 from auditor.sources.arm_expressions import Expression, ExpressionError
 from auditor.sources.arm_expressions import Unresolvable as Unresolvable  # re-exported: callers catch it here
-from auditor.yamlfile import LineDict, LineList, load_yaml, read_input, reject_unknown_keys
+from auditor.util.yamlfile import LineDict, LineList, load_yaml, read_input, reject_unknown_keys
 
 _scanstring: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
 """The json module's string scanner (C where available); public in json.decoder, absent from typeshed."""

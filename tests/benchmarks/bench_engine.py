@@ -26,9 +26,9 @@ from datetime import date, datetime, timezone
 from itertools import pairwise
 from pathlib import Path
 
-from auditor.audit import audit
 from auditor.engine.rules import load_rules
-from auditor.facts import (
+from auditor.knowledge.base import load_knowledge
+from auditor.model.facts import (
     Account,
     CatalogModel,
     CatalogSku,
@@ -40,7 +40,7 @@ from auditor.facts import (
     QuotaUsage,
     Region,
 )
-from auditor.knowledge import load_knowledge
+from auditor.pipeline.audit import audit
 from auditor.render import FORMATS, write_reports
 from auditor.render.json_report import passes_form
 from tests.benchmarks import machine, publish

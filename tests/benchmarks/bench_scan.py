@@ -94,7 +94,7 @@ def generate(root: Path, modules: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from auditor.sources.code_scan import scan
+    from auditor.sources.scan import scan
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--modules", type=int, default=400)

@@ -32,9 +32,9 @@ TODAY, NOW = date(2026, 11, 22), datetime(2026, 11, 22, tzinfo=timezone.utc)
 
 
 def _fleet_report(deployments: int) -> Any:
-    from auditor.audit import audit
     from auditor.engine.rules import load_rules
-    from auditor.knowledge import load_knowledge
+    from auditor.knowledge.base import load_knowledge
+    from auditor.pipeline.audit import audit
     from tests.benchmarks.bench_engine import fleet_facts
 
     return audit(fleet_facts(deployments), load_rules(), load_knowledge(), today=TODAY, now=NOW)
@@ -45,7 +45,7 @@ def finding_constructor(findings: int) -> dict[str, float]:
     from auditor.engine.evaluate import _new_finding, _Prepared
     from auditor.engine.rules import load_rules
     from auditor.engine.subjects import Subject
-    from auditor.results import Finding, Status
+    from auditor.model.results import Finding, Status
 
     rule = load_rules()[0]
     prepared = _Prepared.of(rule)

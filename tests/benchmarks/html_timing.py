@@ -12,11 +12,11 @@ from typing import Any
 
 from playwright.sync_api import Browser
 
-from auditor.audit import audit
 from auditor.engine.rules import load_rules
-from auditor.knowledge import load_knowledge
+from auditor.knowledge.base import load_knowledge
+from auditor.model.results import Report
+from auditor.pipeline.audit import audit
 from auditor.render import write_reports
-from auditor.results import Report
 from tests.benchmarks.bench_engine import fleet_facts
 
 TODAY = date(2026, 11, 22)

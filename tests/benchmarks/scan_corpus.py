@@ -4,7 +4,7 @@
     python -m tests.benchmarks.scan_corpus /work/corpus            # every directory under it is one app
     python -m tests.benchmarks.scan_corpus /work/corpus --scanner /tmp/old/code_scan.py   # an older scanner
 
-`--scanner` loads `scan()` from another file (e.g. `git show main:auditor/sources/code_scan.py`), so the
+`--scanner` loads `scan()` from another file (e.g. `git show main:auditor/sources/scan/`), so the
 before/after figures in the README come from the same counting. Not part of the test suite.
 """
 
@@ -56,7 +56,7 @@ def _kind(call: Any) -> str:
 
 def _load_scanner(path: str | None) -> Callable[..., Any]:
     if path is None:
-        from auditor.sources.code_scan import scan
+        from auditor.sources.scan import scan
 
         return scan
     spec = importlib.util.spec_from_file_location("_scanner_under_test", path)

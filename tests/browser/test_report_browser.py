@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
-from auditor.audit import audit, finish
-from auditor.facts import ContractCall, QuotaUsage, SourceLocation
+from auditor.gating.waivers import Waiver
+from auditor.model.facts import ContractCall, QuotaUsage, SourceLocation
+from auditor.pipeline.audit import audit, finish
 from auditor.render.templates import render_html
-from auditor.waivers import Waiver
 from tests.conftest import TODAY, make_account, make_deployment, make_facts, run_demo
 
 pytestmark = pytest.mark.browser

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
-from auditor.results import Status
+from auditor.model.results import Status
 from tests.benchmarks.html_timing import fleet_report, measure
 
 pytestmark = pytest.mark.browser
@@ -33,7 +33,7 @@ def test_a_thousand_deployments_load_filter_and_search(browser: Browser, tmp_pat
 def test_a_report_merged_from_compact_shards_counts_its_passes(browser: Browser, tmp_path: Path) -> None:
     from dataclasses import replace
 
-    from auditor.merge import merge_reports
+    from auditor.gating.merge import merge_reports
     from auditor.render import write_reports
 
     report = fleet_report(1000)

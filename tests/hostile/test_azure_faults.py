@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from auditor.cli import main
-from auditor.demo.simulator import FaultRule, SimulatedTenant
+from auditor.demo.sim import FaultRule, SimulatedTenant
 
 SUB1 = "00000000-0000-4000-8000-000000000001"
 SUB2 = "00000000-0000-4000-8000-000000000002"

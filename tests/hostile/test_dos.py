@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from auditor.cli import main
-from auditor.errors import InputError
+from auditor.model.errors import InputError
 
 TIME_BOUND = 5.0
 MEMORY_BOUND = 64 * 1024 * 1024
@@ -78,7 +78,7 @@ def test_an_alias_bomb_in_a_plans_names_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_recursive_alias_is_refused(tmp_path: Path) -> None:
-    from auditor.waivers import load_waivers
+    from auditor.gating.waivers import load_waivers
 
     path = tmp_path / "waivers.yaml"
     path.write_text("waivers: &w\n  - *w\n")
@@ -161,7 +161,7 @@ APP = "from openai import OpenAI\nclient = OpenAI()\nclient.chat.completions.cre
 
 
 def _scan_bounded(root: Path):
-    from auditor.sources.code_scan import scan
+    from auditor.sources.scan import scan
 
     with bounded():
         return scan(root)

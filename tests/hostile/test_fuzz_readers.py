@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from auditor.cli import main
-from auditor.errors import InputError
+from auditor.model.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = 200
@@ -140,12 +140,12 @@ def _reader(name: str) -> Callable[[Path], object]:
         return load_plan
     if name == "waivers":
         from auditor.engine.rules import load_rules
-        from auditor.waivers import load_waivers
+        from auditor.gating.waivers import load_waivers
 
         known = {r.id: str(r.category) for r in load_rules()}
         return lambda path: load_waivers(path, known)
     if name == "baseline":
-        from auditor.drift import load_baseline
+        from auditor.gating.drift import load_baseline
 
         return load_baseline
     from auditor.engine.rules import load_rule_file

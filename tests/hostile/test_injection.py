@@ -9,8 +9,8 @@ import json
 from pathlib import Path
 
 from auditor.cli import main
-from auditor.demo.simulator import FaultRule, SimulatedTenant
-from auditor.redact import printable
+from auditor.demo.sim import FaultRule, SimulatedTenant
+from auditor.util.redact import printable
 
 EVIL = "x\n::error::owned\r\n::add-mask::y\x1b]0;title\x07\x1b[2J\u2028::warning::z"
 

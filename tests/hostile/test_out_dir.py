@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from auditor.cli import main
-from auditor.demo.simulator import SimulatedTenant
+from auditor.demo.sim import SimulatedTenant
 from auditor.render import write_reports
 from tests.hostile.test_summary_md import hostile_report
 
@@ -82,7 +82,7 @@ def test_a_final_report_that_is_a_symlink_is_replaced_not_followed(tmp_path: Pat
 
 
 def test_a_planted_fixes_patch_symlink_is_not_followed(tmp_path: Path) -> None:
-    from auditor.safefile import write_text
+    from auditor.util.safefile import write_text
 
     victim = tmp_path / "victim.txt"
     victim.write_text("keep me")

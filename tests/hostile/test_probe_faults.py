@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from auditor.demo.simulator import FaultRule
+from auditor.demo.sim import FaultRule
 from auditor.probes.classify import classify, retry_hint
 from tests.hostile.test_redirects import _probe
 

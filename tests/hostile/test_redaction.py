@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from auditor import redact
 from auditor.cli import main
-from auditor.demo.simulator import FaultRule, SimulatedTenant
-from auditor.enums import FailOn
+from auditor.demo.sim import FaultRule, SimulatedTenant
+from auditor.model.enums import FailOn
+from auditor.util import redact
 
 FILES = ("report.html", "junit.xml", "report.json", "report.sarif", "summary.md")
 
@@ -84,8 +84,8 @@ def test_a_bearer_token_echoed_by_azure_is_redacted(tenant: SimulatedTenant, tmp
     echoes the probe's own token back (ManagedIdentityCredential caches it, so the probe sends the same)."""
     from azure.identity import ManagedIdentityCredential
 
-    from auditor.audit import AuditOptions, run_audit
-    from auditor.clouds import get_cloud
+    from auditor.model.clouds import get_cloud
+    from auditor.pipeline.audit import AuditOptions, run_audit
     from auditor.probes import ProbeOptions
     from auditor.render import write_reports
 

@@ -8,17 +8,17 @@ from dataclasses import replace
 
 import pytest
 
-from auditor.clouds import get_cloud
-from auditor.demo.simulator import FaultRule
-from auditor.facts import ContractCall
+from auditor.demo.sim import FaultRule
+from auditor.model.clouds import get_cloud
+from auditor.model.facts import ContractCall
 from auditor.probes import ProbeOptions
 from auditor.probes.classify import classify
 from tests.conftest import TODAY
 
 
 def _probe(tenant, credential, **options):
-    from auditor.audit import AuditOptions, gather_facts
-    from auditor.knowledge import load_knowledge
+    from auditor.knowledge.base import load_knowledge
+    from auditor.pipeline.audit import AuditOptions, gather_facts
     from auditor.probes.runner import run_probes
     from auditor.sources.azure import AzureEnumerator
 

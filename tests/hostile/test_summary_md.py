@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from auditor.enums import Category
+from auditor.model.enums import Category
+from auditor.model.results import Finding, Report, Severity, Status, TargetResult, TargetStatus
 from auditor.render.markdown import md, render_markdown
-from auditor.results import Finding, Report, Severity, Status, TargetResult, TargetStatus
 
 HOSTILE = "see https://evil.example/x and www.evil.example, ping @octocat @org/team about #123 and GH-42 \x00\x1b[31m"
 SUB = "00000000-0000-4000-8000-000000000001"

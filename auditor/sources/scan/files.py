@@ -9,7 +9,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from auditor.errors import InputError
+from auditor.model.errors import InputError
 
 MAX_FILE_BYTES = 2_000_000
 """Larger `.py` files are generated code or data in practice; they are skipped with a note (incomplete)."""

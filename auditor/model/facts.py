@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from auditor.enums import ProbeOutcome
+from auditor.model.enums import ProbeOutcome
 
 
 @dataclass(frozen=True)

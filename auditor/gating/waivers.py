@@ -23,10 +23,10 @@ from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
-from auditor.errors import InputError
-from auditor.facts import SourceLocation
-from auditor.results import CATEGORIES, Category, Finding, Report, RuleInfo, Severity, Status, WaiverRef
-from auditor.yamlfile import LineDict, LineList, load_yaml
+from auditor.model.errors import InputError
+from auditor.model.facts import SourceLocation
+from auditor.model.results import CATEGORIES, Category, Finding, Report, RuleInfo, Severity, Status, WaiverRef
+from auditor.util.yamlfile import LineDict, LineList, load_yaml
 
 EXPIRED_RULE = RuleInfo(
     id="AOAI-WAIVER-001",

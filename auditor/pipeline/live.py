@@ -7,16 +7,16 @@ from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING
 
-from auditor.audit import AuditOptions, Progress, gather_facts
-from auditor.deadline import Deadline
-from auditor.facts import CollectionGap, Facts
-from auditor.gaps import RUN_TARGET
-from auditor.knowledge import KnowledgeBase
+from auditor.knowledge.base import KnowledgeBase
+from auditor.model.facts import CollectionGap, Facts
+from auditor.pipeline.audit import AuditOptions, Progress, gather_facts
+from auditor.pipeline.gaps import RUN_TARGET
 from auditor.probes import ProbeOptions
 from auditor.sources.azure import AzureEnumerator
+from auditor.util.deadline import Deadline
 
 if TYPE_CHECKING:
-    from auditor.clouds import Cloud
+    from auditor.model.clouds import Cloud
 
 
 def _warm_up_probes(credential: object, cloud: object) -> None:

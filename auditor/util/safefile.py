@@ -8,7 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from auditor.redact import redact
+from auditor.util.redact import redact
 
 
 def write_text(path: Path, text: str) -> None:

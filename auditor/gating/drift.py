@@ -16,8 +16,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from auditor.errors import InputError
-from auditor.results import (
+from auditor.model.errors import InputError
+from auditor.model.results import (
     DeploymentChange,
     Drift,
     Finding,
@@ -28,7 +28,7 @@ from auditor.results import (
     Status,
     finding_key,
 )
-from auditor.yamlfile import read_input
+from auditor.util.yamlfile import read_input
 
 if TYPE_CHECKING:
     import jsonschema
@@ -112,7 +112,7 @@ class Baseline:
 
 def _line_of_error(path: Path, error: jsonschema.ValidationError) -> int:
     """JSON is YAML: re-read with line numbers only to point at the complaint."""
-    from auditor.yamlfile import line_of, load_yaml
+    from auditor.util.yamlfile import line_of, load_yaml
 
     try:
         return line_of(load_yaml(path, what="baseline"), error.absolute_path)

@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 
 import orjson
 
-from auditor.errors import InputError
-from auditor.facts import SourceLocation
-from auditor.results import (
+from auditor.model.errors import InputError
+from auditor.model.facts import SourceLocation
+from auditor.model.results import (
     Category,
     Cause,
     DeploymentChange,

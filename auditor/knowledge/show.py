@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from auditor.knowledge import Fact, KnowledgeBase
-from auditor.unknown import UNKNOWN
+from auditor.knowledge.base import Fact, KnowledgeBase
+from auditor.model.unknown import UNKNOWN
 
 
 def _plain(value: Any) -> Any:

@@ -11,8 +11,8 @@ from enum import Enum
 from functools import cached_property, lru_cache
 from typing import Any, NamedTuple
 
-from auditor.enums import Category, FailOn, TargetStatus
-from auditor.facts import SourceLocation
+from auditor.model.enums import Category, FailOn, TargetStatus
+from auditor.model.facts import SourceLocation
 
 __all__ = [  # the result model, with the enums its fields use
     "CATEGORIES",

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from auditor.errors import InputError
+from auditor.model.errors import InputError
 
 
 class LineDict(dict):  # type: ignore[type-arg]

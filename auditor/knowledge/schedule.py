@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from auditor.errors import InputError
+from auditor.model.errors import InputError
 
 STAGES = {
     "ga": "GenerallyAvailable",

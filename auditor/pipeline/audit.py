@@ -15,13 +15,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from auditor._version import __version__
-from auditor.deadline import Deadline, DeadlineExpired
-from auditor.drift import Baseline
 from auditor.engine.evaluate import evaluate_all
 from auditor.engine.rules import Rule
 from auditor.engine.subjects import Subject, build_subjects
-from auditor.enums import Discovery, FailOn, TargetStatus
-from auditor.facts import (
+from auditor.engine.upgrade import WhatIf, apply_what_ifs, label_what_ifs, with_upgrade_impact
+from auditor.gating.drift import Baseline
+from auditor.gating.waivers import Waiver
+from auditor.knowledge.base import KnowledgeBase
+from auditor.model.enums import Discovery, FailOn, TargetStatus
+from auditor.model.facts import (
     Account,
     AccountMonitoring,
     CollectionGap,
@@ -33,13 +35,7 @@ from auditor.facts import (
     Region,
     UnresolvedCall,
 )
-from auditor.gaps import RUN_TARGET, guarded, read_or_unread, region_or_unread, unread_targets
-from auditor.gcpause import paused_gc
-from auditor.knowledge import KnowledgeBase
-from auditor.probes import ProbeOptions
-from auditor.probes.selection import probe_order
-from auditor.redact import encodable
-from auditor.results import (
+from auditor.model.results import (
     Finding,
     InventoryRow,
     QuotaLine,
@@ -50,9 +46,13 @@ from auditor.results import (
     Status,
     TargetResult,
 )
+from auditor.pipeline.gaps import RUN_TARGET, guarded, read_or_unread, region_or_unread, unread_targets
+from auditor.probes import ProbeOptions
+from auditor.probes.selection import probe_order
 from auditor.sources.azure import AzureEnumerator, collect_region, resolve_accounts
-from auditor.upgrade import WhatIf, apply_what_ifs, label_what_ifs, with_upgrade_impact
-from auditor.waivers import Waiver
+from auditor.util.deadline import Deadline, DeadlineExpired
+from auditor.util.gcpause import paused_gc
+from auditor.util.redact import encodable
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -77,7 +77,7 @@ class AuditOptions:
     ruleset: str | None = None
     discovery: Discovery = Discovery.AUTO
     contract_from: Path | None = None
-    """Derive the contract from the app's Python source (auditor/sources/code_scan.py) instead of a file."""
+    """Derive the contract from the app's Python source (auditor/sources/scan/) instead of a file."""
     contract_env: Mapping[str, str] = field(default_factory=dict, repr=False)
     """The audit's environment, for contract deployment names written env:NAME."""
     timeout: float | None = None
@@ -89,11 +89,11 @@ class AuditOptions:
     monitor: bool = False
     """Read Azure Monitor too: each account's diagnostic settings and 7 days of per-deployment activity."""
     policy: Path | None = None
-    """An organisation policy file (auditor/policy.py): its statements become rules in the `policy` category."""
+    """An organisation policy file (auditor/engine/policy.py): its statements become rules in the `policy` category."""
     what_if: tuple[WhatIf, ...] = ()
     """`--what-if DEPLOYMENT=MODEL[:VERSION]`: audit as if those deployments ran another model."""
     shard: tuple[int, int] | None = None
-    """Audit only the accounts of shard K of N (auditor/shard.py); None: every account."""
+    """Audit only the accounts of shard K of N (auditor/gating/shard.py); None: every account."""
 
 
 class Progress(Protocol):
@@ -161,7 +161,7 @@ def _app_contract(
     from auditor.sources.contract import load_contract_document
 
     if options.contract_from is not None:
-        from auditor.sources.code_scan import contract_from_code
+        from auditor.sources.scan import contract_from_code
 
         calls, unresolved, skipped = contract_from_code(options.contract_from, options.contract_env)
         gaps = tuple(CollectionGap(f"contract-from:{options.contract_from}", problem) for problem in skipped)
@@ -231,7 +231,7 @@ def _gather(
         gap_ = CollectionGap(RUN_TARGET, deadline.reason("the accounts to audit were"))
         return Facts(accounts=(), deployments=(), regions=(), contract=contract, gaps=(*discovery_gaps, gap_))
     if options.shard is not None:
-        from auditor.shard import in_shard
+        from auditor.gating.shard import in_shard
 
         accounts = [a for a in accounts if in_shard(a.id, options.shard)]
     region_keys = sorted({(a.subscription_id, a.location) for a in accounts})
@@ -328,7 +328,7 @@ def select_rules(
     policy is its own, never pinned)."""
     import re
 
-    from auditor.errors import InputError
+    from auditor.model.errors import InputError
 
     if ruleset not in (None, "latest") and not re.fullmatch(r"\d{4}\.\d{2}", str(ruleset)):
         raise InputError(f"--ruleset must be a rule-set version like {RULESET_VERSION} or 'latest', not {ruleset!r}")
@@ -512,7 +512,7 @@ def _probe_totals(facts: Facts) -> Mapping[str, object] | None:
 
 def gate(report: Report, fail_on: FailOn | str) -> int:
     """The exit code: 1 for failures at or above `fail_on`, else 3 if anything could not be read, else 0."""
-    from auditor.errors import ExitCode
+    from auditor.model.errors import ExitCode
 
     fail_on = FailOn(fail_on)
     threshold = None if fail_on is FailOn.NEVER else Severity(fail_on.value).rank
@@ -538,8 +538,8 @@ def finish(
 ) -> Report:
     """Post-processing before rendering, pure: waivers first (so an expired waiver's finding counts as
     new or unchanged like any other), then drift against the baseline."""
-    from auditor.drift import apply_baseline
-    from auditor.waivers import apply_waivers
+    from auditor.gating.drift import apply_baseline
+    from auditor.gating.waivers import apply_waivers
 
     if waivers:
         report = apply_waivers(report, waivers, today or report.generated_at.date())
@@ -561,15 +561,15 @@ def run_audit(
     progress: Progress | None = None,
 ) -> Report:
     """Gather facts from Azure and audit them: the whole job, as a library call."""
-    from auditor.clouds import CLOUDS, Cloud
     from auditor.engine.rules import load_rules
-    from auditor.knowledge import load_knowledge
+    from auditor.knowledge.base import load_knowledge
+    from auditor.model.clouds import CLOUDS, Cloud
 
     chosen_cloud = cloud if isinstance(cloud, Cloud) else CLOUDS["AzureCloud"]
     impact_rules = select_rules(rules if rules is not None else load_rules(rule_dirs), ruleset=options.ruleset)
     selected = select_rules(impact_rules, options.select, options.ignore)
     if options.policy is not None:
-        from auditor.policy import load_policy
+        from auditor.engine.policy import load_policy
 
         selected = [*selected, *load_policy(options.policy).rules()]
     kb = kb or load_knowledge()
@@ -582,7 +582,7 @@ def run_audit(
     if options.probe is None:
         facts = gather_facts(enumerator, options, progress=progress)
     else:
-        from auditor.probes.live import gather_and_probe
+        from auditor.pipeline.live import gather_and_probe
 
         facts = gather_and_probe(
             enumerator,

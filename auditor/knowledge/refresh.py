@@ -20,8 +20,8 @@ from typing import Any
 
 import yaml
 
-from auditor.errors import InputError
-from auditor.kb.schedule import FineTunedRow, Schedule, ScheduleRow, parse_schedule
+from auditor.knowledge.schedule import FineTunedRow, Schedule, ScheduleRow, parse_schedule
+from auditor.model.errors import InputError
 
 SCHEDULE_PATHS = (
     "articles/foundry/openai/includes/concepts-model-retirement-schedule-content.md",

@@ -26,10 +26,10 @@ from auditor.engine.conditions import UNKNOWN
 from auditor.engine.evaluate import evaluate_all, evaluate_each
 from auditor.engine.rules import Rule
 from auditor.engine.subjects import Subject, build_subjects
-from auditor.errors import InputError
-from auditor.facts import Account, CatalogModel, Deployment, Facts, PlannedDeployment
-from auditor.knowledge import KnowledgeBase, has_replacement, model_view
-from auditor.results import Cause, Finding, Status
+from auditor.knowledge.base import KnowledgeBase, has_replacement, model_view
+from auditor.model.errors import InputError
+from auditor.model.facts import Account, CatalogModel, Deployment, Facts, PlannedDeployment
+from auditor.model.results import Cause, Finding, Status
 
 IMPACT_CATEGORIES = ("api-support", "parameters")
 """Rules that judge what the app sends against what the model accepts: the ones a model change can flip."""

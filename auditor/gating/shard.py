@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from auditor.errors import InputError
+from auditor.model.errors import InputError
 
 MAX_SHARDS = 1000
 _SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import TypeVar
 
-from auditor.deadline import Deadline, DeadlineExpired
-from auditor.enums import TargetStatus
-from auditor.facts import CollectionGap, Facts, Region
-from auditor.results import TargetResult
+from auditor.model.enums import TargetStatus
+from auditor.model.facts import CollectionGap, Facts, Region
+from auditor.model.results import TargetResult
 from auditor.sources.azure import gap
+from auditor.util.deadline import Deadline, DeadlineExpired
 
 T = TypeVar("T")
 
@@ -44,7 +44,7 @@ def read_or_unread(
 def guarded(what: str, target: str, read: Callable[[], T]) -> tuple[T | None, list[CollectionGap]]:
     """One read whose Azure fault, or answer of the wrong shape, becomes a gap (the target is incomplete),
     never a crash or a pass."""
-    from auditor.errors import AuditorError
+    from auditor.model.errors import AuditorError
 
     try:
         return read(), []

@@ -1,6 +1,6 @@
 """The verdict of an audit at a gate, in words: what the HTML report and the console say first.
 
-The same decision as the exit code (`auditor.audit.gate`): failing findings at or above the gate fail it;
+The same decision as the exit code (`auditor.pipeline.audit.gate`): failing findings at or above the gate fail it;
 otherwise anything unread, or unknown at or above the gate, makes the audit incomplete.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from auditor.results import Finding, Report, Severity, Status
+from auditor.model.results import Finding, Report, Severity, Status
 
 GATES = ("error", "warning", "info", "never")
 

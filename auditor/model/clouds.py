@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from auditor.errors import InputError
+from auditor.model.errors import InputError
 
 
 @dataclass(frozen=True)

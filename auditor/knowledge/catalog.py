@@ -18,9 +18,9 @@ from typing import Any
 
 import yaml
 
-from auditor.facts import CatalogModel
-from auditor.kb.refresh import RefreshResult, refresh_from_schedule
-from auditor.kb.schedule import Schedule, ScheduleRow
+from auditor.knowledge.refresh import RefreshResult, refresh_from_schedule
+from auditor.knowledge.schedule import Schedule, ScheduleRow
+from auditor.model.facts import CatalogModel
 
 ARM_STAGES = {
     "preview": "Preview",

@@ -19,11 +19,11 @@ import jsonschema
 
 from auditor.engine.compliance import SEVERITY_RANK
 from auditor.engine.rules import Rule
-from auditor.enums import Category
-from auditor.errors import InputError
-from auditor.resources import schema_path
-from auditor.results import Severity
-from auditor.yamlfile import LineDict, line_of, load_yaml
+from auditor.model.enums import Category
+from auditor.model.errors import InputError
+from auditor.model.results import Severity
+from auditor.util.resources import schema_path
+from auditor.util.yamlfile import LineDict, line_of, load_yaml
 
 DOCS = "README.md#organisation-policy"
 SINCE = "2026.12"

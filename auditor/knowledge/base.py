@@ -9,10 +9,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from auditor.errors import InputError
-from auditor.resources import data_dir
-from auditor.unknown import UNKNOWN
-from auditor.yamlfile import load_yaml
+from auditor.model.errors import InputError
+from auditor.model.unknown import UNKNOWN
+from auditor.util.resources import data_dir
+from auditor.util.yamlfile import load_yaml
 
 MODEL_FACTS = (
     "apis",

@@ -1,0 +1,1 @@
+"""The fact model and the result model, and the small closed sets both use: what every layer shares."""

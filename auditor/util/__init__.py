@@ -1,0 +1,1 @@
+"""Small helpers with no knowledge of Azure or rules: bounded YAML, deadlines, redaction, safe writes."""
