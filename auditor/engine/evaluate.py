@@ -89,6 +89,13 @@ class _Prepared:
     pass_message: Template
     remediation: Template
     model_facts: frozenset[str]
+    identity: tuple[tuple[str, ...], ...]
+
+    def identity_of(self, document: Mapping[str, Any]) -> str:
+        """The values of the rule's identity facts, `path=value;…`: the finding's key, with rule and target."""
+        if not self.identity:
+            return ""
+        return ";".join(f"{'.'.join(p)}={_text(resolve_keys(document, p))}" for p in self.identity)
 
     @classmethod
     def of(cls, rule: Rule) -> _Prepared:
@@ -105,6 +112,7 @@ class _Prepared:
             compile_template(rule.pass_message or f"OK: {rule.title}"),
             compile_template(rule.remediation),
             frozenset(used),
+            tuple(tuple(path.split(".")) for path in rule.identity_facts),
         )
 
     def disputed_note(self, document: Mapping[str, Any]) -> str:
@@ -140,6 +148,7 @@ class _Draft:
     waiver: WaiverRef | None
     drift: str | None
     cause: Cause | None
+    identity: str
 
 
 if set(_Draft.__annotations__) != {f.name for f in dataclasses.fields(Finding)}:
@@ -168,7 +177,8 @@ def _new_finding(
     rule = prepared.rule
     target = subject.target
     f = _Draft()
-    f.key = finding_key(rule.id, target, message)
+    identity = prepared.identity_of(subject.document)
+    f.key = finding_key(rule.id, target, identity)
     f.rule_id = rule.id
     f.title = rule.title
     f.category = rule.category
@@ -187,6 +197,7 @@ def _new_finding(
     f.waiver = None
     f.drift = None
     f.cause = cause
+    f.identity = identity
     f.__class__ = Finding  # type: ignore[assignment]
     return f  # type: ignore[return-value]
 

@@ -21,6 +21,16 @@ if TYPE_CHECKING:
     import jsonschema
 
 
+IDENTITY_FACTS: Mapping[str, tuple[str, ...]] = {
+    # kinds with several subjects on one target: what tells their findings apart
+    "contract_call": ("call.api",),
+    "contract_parameter": ("call.api", "param.name"),
+    "probe": ("probe.api", "probe.parameter", "probe.setting", "probe.label"),
+    "upgrade": ("upgrade.model_name", "upgrade.model_version", "call.api"),
+}
+"""The default identity facts per subject kind; kinds with one subject per target need none."""
+
+
 @dataclass(frozen=True)
 class Rule:
     """One check: when it applies, what counts as a violation, and what to tell people."""
@@ -45,6 +55,13 @@ class Rule:
     """How to fix, as code: each {title, language, code} (the rule's documentation page shows them)."""
     page: str | None = None
     """The rule's documentation page (built-in rules: docs/rules/<ID>.md); None for other rule packs."""
+    identity: tuple[str, ...] | None = None
+    """The facts that tell this rule's findings on one target apart (`identity:` in YAML); None: the subject
+    kind's default (IDENTITY_FACTS). A finding's key is rule, target and these facts' values, never the message."""
+
+    @property
+    def identity_facts(self) -> tuple[str, ...]:
+        return IDENTITY_FACTS.get(self.applies_to, ()) if self.identity is None else self.identity
 
     @property
     def help_url(self) -> str:
@@ -120,6 +137,7 @@ def load_rule_file(path: Path, *, builtin: bool = False) -> list[Rule]:
                 source=f"{path}:{raw.line}",
                 examples=tuple(dict(e) for e in raw.get("examples", ())),
                 page=f"{RULE_PAGES}{raw['id']}.md" if builtin else None,
+                identity=tuple(raw["identity"]) if "identity" in raw else None,
             )
         )
     return rules
