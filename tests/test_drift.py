@@ -112,7 +112,16 @@ def test_nothing_is_claimed_about_accounts_not_read_in_full(rules, kb, baseline_
 def test_finding_key_ignores_the_message_but_not_the_identity_facts() -> None:
     def f(message: str, identity: str = "") -> Finding:
         return Finding(
-            "AOAI-LIFE-002", "t", Category.LIFECYCLE, Severity.ERROR, Status.FAIL, "/x", "x", message, "r", identity=identity
+            "AOAI-LIFE-002",
+            "t",
+            Category.LIFECYCLE,
+            Severity.ERROR,
+            Status.FAIL,
+            "/x",
+            "x",
+            message,
+            "r",
+            identity=identity,
         )
 
     assert f("retires on 2026-12-12, in 20 days").key == f("retires on 2026-12-13, in 19 days").key

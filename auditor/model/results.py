@@ -75,6 +75,8 @@ class Cause(str, Enum):
     """A live probe got no usable answer: probe again."""
     INPUT = "input"
     """The contract, plan or code leaves the value open: give it."""
+    OFFLINE = "offline"
+    """The check needs Azure (account, catalog, quota, deployment state) and the run was --offline: run it signed in."""
 
 
 CATEGORIES: tuple[Category, ...] = tuple(Category)
