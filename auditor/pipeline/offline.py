@@ -156,8 +156,12 @@ def mark_offline(report: Report, rules: Sequence[Rule], facts: Facts) -> Report:
     by_id = {r.id: azure_facts(r) for r in rules}
     accounts = {a.id.lower(): a for a in facts.accounts}
     findings = []
+    reads = {r.id: set(_fields(r.where)) | set(_fields(r.fails_when)) for r in rules}
     for f in report.findings:
         needed = [p for p in by_id.get(f.rule_id, ()) if not _account_location_known(accounts, f, p)]
+        if f.target.startswith("contract:") and "deployment.exists" in reads.get(f.rule_id, ()):
+            # a name the plan and the configuration do not declare: whether the tenant has it, only Azure knows
+            needed.append("deployment.exists")
         if needed and f.status in (Status.PASS, Status.FAIL, Status.UNKNOWN):
             reason = f"needs Azure ({', '.join(needed)}): not read with --offline"
             f = replace(

@@ -20,6 +20,20 @@ _NETWORK = re.compile(
     r"ProxyError|SSLError|CERTIFICATE_VERIFY_FAILED|Max retries exceeded)",
     re.IGNORECASE,
 )
+_UNAVAILABLE = (
+    "unavailable",
+    "could not be found",
+    "not installed",
+    "not found on path",
+    "cli not found",
+    "requires the",
+    "not configured",
+    "run 'az login'",
+    "connect-azaccount",
+    "no accounts were found",
+    "not logged in",
+)
+"""How azure-identity's credentials say they are not set up here (CredentialUnavailableError messages)."""
 _FRIENDLY = {
     "EnvironmentCredential": "environment variables (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_CLIENT_SECRET)",
     "WorkloadIdentityCredential": "workload identity (AZURE_FEDERATED_TOKEN_FILE)",
@@ -46,8 +60,9 @@ class Attempt:
 
     @property
     def unavailable(self) -> bool:
+        """Not set up here (CredentialUnavailableError's wordings), as opposed to set up and failing."""
         lowered = self.text.lower()
-        return "unavailable" in lowered or "not found" in lowered or "not installed" in lowered or "requires" in lowered
+        return any(marker in lowered for marker in _UNAVAILABLE)
 
     @property
     def network(self) -> bool:
@@ -77,7 +92,9 @@ def _cut(text: str, room: int) -> str:
 def sign_in_message(message: str) -> str:
     """At most four lines: what failed, what was tried, the one likely fix, and --verbose for the detail."""
     tried = attempts(message)
-    failed = [a for a in tried if not a.unavailable]
+    # The chain stops at the first credential that is set up and fails (azure/identity/_credentials/chained.py):
+    # only the last attempt can be a real failure; the ones before it were not set up here.
+    failed = [a for a in tried[-1:] if not a.unavailable]
     network = [a for a in failed if a.network]
     if not tried and _NETWORK.search(message):  # a single credential (not the chain) that could not connect
         network = [Attempt("", message)]
