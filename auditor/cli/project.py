@@ -68,8 +68,8 @@ def run_init(argv: Sequence[str]) -> int:
     if args.ci not in CI_CHOICES:
         raise InputError(f"unknown --ci value {args.ci!r}: choose {', '.join(CI_CHOICES)}")
     root: Path = args.directory
-    if not root.is_dir():
-        raise InputError(f"{root}: no such directory")
+    if root.exists() and not root.is_dir():
+        raise InputError(f"{root}: not a directory")
     for source, relative in _plan(args.ci):
         target = root / relative
         if target.exists() and not args.force:
