@@ -533,11 +533,13 @@ def run(argv: Sequence[str]) -> int:
     subscriptions = tuple(args.subscription) or tuple(
         s for s in [os.environ.get("AZURE_SUBSCRIPTION_ID", "").strip()] if s
     )
-    from auditor.cli.failures import interrupted, interruptible
+    from auditor.cli.failures import configure_logging, interruptible
 
-    with interruptible():
+    if args.verbose:  # also when the configuration file says so
+        configure_logging(True)
+    with interruptible() as stop:
         report = _audit(args, rules, policy, subscriptions)
-    if interrupted():
+    if stop.interrupted:
         report = replace(report, gaps=(*report.gaps, "the run was interrupted (Ctrl-C): what was read is reported"))
     from auditor.pipeline.audit import finish
 
@@ -558,7 +560,7 @@ def run(argv: Sequence[str]) -> int:
     exit_code = gate(report, args.fail_on)
     if not args.quiet:
         _print_summary(report, paths, args.fail_on)
-    if interrupted():
+    if stop.interrupted:
         return int(ExitCode.INTERRUPTED)
     return exit_code
 

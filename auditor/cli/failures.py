@@ -82,18 +82,20 @@ def report_crash(exc: BaseException, argv: Sequence[str]) -> int:
     return int(ExitCode.INTERNAL)
 
 
+class Stop:
+    """Whether the run was interrupted, read after the audit (the process-wide flag is reset by then)."""
+
+    interrupted = False
+
+
 @contextlib.contextmanager
-def interruptible() -> Iterator[None]:
+def interruptible() -> Iterator[Stop]:
     """The first Ctrl-C ends the audit's waits (what was read is reported, the rest listed as interrupted); the
     second is an ordinary KeyboardInterrupt. Only on the main thread (signals can be set only there)."""
     from auditor.util.deadline import INTERRUPTION
 
+    stop = Stop()
     INTERRUPTION.reset()
-    try:
-        previous = signal.getsignal(signal.SIGINT)
-    except ValueError:  # pragma: no cover - not the main thread
-        yield
-        return
 
     def on_sigint(signum: int, frame: FrameType | None) -> None:
         if INTERRUPTION.requested:
@@ -102,17 +104,13 @@ def interruptible() -> Iterator[None]:
         INTERRUPTION.interrupt()
 
     try:
-        signal.signal(signal.SIGINT, on_sigint)
-    except ValueError:  # pragma: no cover - not the main thread
-        yield
-        return
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    except ValueError:  # pragma: no cover - not the main thread: Ctrl-C stays Python's KeyboardInterrupt
+        previous = None
     try:
-        yield
+        yield stop
     finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def interrupted() -> bool:
-    from auditor.util.deadline import INTERRUPTION
-
-    return INTERRUPTION.requested
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        stop.interrupted = INTERRUPTION.requested
+        INTERRUPTION.reset()
