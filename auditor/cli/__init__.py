@@ -611,6 +611,14 @@ def _offline_instead(args: argparse.Namespace) -> bool:
         return False
     if not (args.plan or args.deployments):
         return False
+    if args.plan:  # a bad plan or contract is exit 2 before anything else is tried or said
+        from auditor.sources.plan import load_plan
+
+        load_plan(args.plan)
+    if args.contract:
+        from auditor.sources.contract import load_contract_document
+
+        load_contract_document(args.contract, os.environ)
     from azure.core.exceptions import ClientAuthenticationError
     from azure.identity import DefaultAzureCredential
 
