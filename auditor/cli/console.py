@@ -101,7 +101,7 @@ def _wrapped(text: str, style: Style, indent: str) -> list[str]:
     return textwrap.wrap(printable(text), width=style.width, initial_indent=indent, subsequent_indent=indent + "  ")
 
 
-def _listed(items: Sequence[str], total: int, style: Style, what: str = "") -> list[str]:
+def _listed(items: Sequence[str], total: int, what: str = "") -> list[str]:
     more = [f"  … and {total - len(items):,} more{what} in the reports"] if total > len(items) else []
     return [*items, *more]
 
@@ -130,7 +130,7 @@ def _failing(report: Report, style: Style) -> list[str]:
     if not failing:
         return []
     shown = [_finding_line(f, style, f.severity.value.upper()) for f in failing[: style.listed]]
-    body = _listed(shown, len(failing), style)
+    body = _listed(shown, len(failing))
     if style.ci != PLAIN:
         return group(style.ci, f"Failing findings ({len(failing):,})", body)
     return ["Failing:", *body]
@@ -144,7 +144,7 @@ def _unknown(report: Report, fail_on: str, style: Style) -> list[str]:
         return []
     lines = [f"Unknown at or above the gate ({fail_on}): not passed, could not be decided:"]
     shown = [_finding_line(f, style, f"UNKNOWN {f.severity.value.upper():7}") for f in unknown[: style.listed]]
-    lines += _listed(shown, len(unknown), style)
+    lines += _listed(shown, len(unknown))
     causes = Counter(f.cause for f in unknown if f.cause is not None)
     for cause, n in sorted(causes.items(), key=lambda kv: -kv[1]):
         label = cause.value.replace("_", " ")
@@ -155,7 +155,7 @@ def _unknown(report: Report, fail_on: str, style: Style) -> list[str]:
 def _incomplete(report: Report, style: Style) -> list[str]:
     incomplete = [t for t in report.targets if t.status != "complete"]
     shown = [style.fit(printable(f"  INCOMPLETE {t.name}: {'; '.join(t.reasons)}")) for t in incomplete[: style.listed]]
-    lines = _listed(shown, len(incomplete), style, " incomplete account(s)")
+    lines = _listed(shown, len(incomplete), " incomplete account(s)")
     if not report.targets or not incomplete:  # nothing was audited, or a read outside any account: say why
         lines += [style.fit(printable(f"  INCOMPLETE {gap}")) for gap in report.gaps[: style.listed]]
     return lines
