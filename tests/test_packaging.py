@@ -17,6 +17,12 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def unpacked_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    given = os.environ.get("AUDITOR_WHEEL")  # the release workflow tests the wheel it is about to publish
+    if given:
+        site = out / "site"
+        with zipfile.ZipFile(given) as archive:
+            archive.extractall(site)
+        return site
     subprocess.run(
         [
             sys.executable,
