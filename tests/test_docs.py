@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from auditor._version import __version__
 from auditor.cli import main
 from auditor.engine.rules import load_rules
 from auditor.render.docs import rule_page, rules_markdown
+from auditor.util.doclinks import declared_base
 from tests.update_docs import COMMAND, PAGES
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -31,7 +33,7 @@ def test_every_rule_has_its_page_and_every_page_its_rule() -> None:
 
 def test_findings_of_builtin_rules_link_their_page() -> None:
     for rule in load_rules():
-        assert rule.help_url == f"https://github.com/aoai-auditor/auditor/blob/main/docs/rules/{rule.id}.md"
+        assert rule.help_url == f"{declared_base()}{__version__}/rules/{rule.id}/"
         assert len(" ".join((rule.rationale or "").split())) >= 40, rule.id
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from auditor.knowledge.schedule import FineTunedRow, Schedule, ScheduleRow, parse_schedule
+from auditor.knowledge.schedule import FineTunedRow, Schedule, ScheduleRow, parse_schedule, revision_date
 from auditor.model.errors import InputError
 
 SCHEDULE_PATHS = (
@@ -50,14 +50,19 @@ class RefreshResult:
     rechecked: int = 0
     untracked: int = 0
     warnings: list[str] = field(default_factory=list)
+    revisions: tuple[str, str] | None = None
+    """(the revision the knowledge base cites, the revision of the source read), for the diff's header."""
+    source_update: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Sources whose cited revision the refresh moves forward (written to the overlay with the facts)."""
 
     def diff(self) -> str:
+        cites, read = self.revisions or ("", "")
         return "".join(
             difflib.unified_diff(
                 self.old_text.splitlines(keepends=True),
                 self.new_text.splitlines(keepends=True),
-                fromfile=self.path,
-                tofile=f"{self.path} (refreshed)",
+                fromfile=f"{self.path} ({cites})" if cites else self.path,
+                tofile=f"{self.path} (refreshed from {read})" if read else f"{self.path} (refreshed)",
             )
         )
 
@@ -435,8 +440,20 @@ def _bump_checked(lines: list[str], checked: date) -> None:
             return
 
 
-def refresh_from_docs(kb_path: Path, where: str, source_key: str, checked: date) -> RefreshResult:
-    """Read the schedule at `where` and propose the knowledge-base change (the caller decides to write it)."""
+def refresh_from_docs(
+    kb_path: Path,
+    where: str,
+    source_key: str,
+    checked: date,
+    *,
+    sources: Mapping[str, Any] | None = None,
+    allow_older: bool = False,
+) -> RefreshResult:
+    """Read the schedule at `where` and propose the knowledge-base change (the caller decides to write it).
+
+    The page's revision (ms.date) is compared with the one the knowledge base cites for `source_key` (in
+    `sources`, the layered knowledge base's, else the file's): an older page is refused unless `allow_older`,
+    so a stale copy can never roll the facts back silently."""
     text, origin = read_docs(where)
     schedule = parse_schedule(text, origin)
     try:
@@ -444,9 +461,35 @@ def refresh_from_docs(kb_path: Path, where: str, source_key: str, checked: date)
     except OSError as exc:
         raise InputError(f"{kb_path}: {exc.strerror or exc}") from None
     document = _load(kb_text, str(kb_path))
-    if source_key not in ((document or {}).get("sources") or {}):
+    cited_sources = sources if sources is not None else ((document or {}).get("sources") or {})
+    if source_key not in cited_sources:
         raise InputError(
             f"{kb_path}: add the source {source_key!r} (title, ref to {origin}, published) under `sources:` first, "
             "or pass --source-key with an existing one"
         )
-    return refresh_from_schedule(kb_text, schedule, source_key, checked, str(kb_path))
+    cited = revision_date((cited_sources.get(source_key) or {}).get("published"))
+    page = schedule.revision
+    if not allow_older:
+        if page is None and cited is not None:
+            raise InputError(
+                f"{origin}: the page has no ms.date, so its revision cannot be compared with {source_key} "
+                f"(revision {cited}) that the knowledge base cites; pass --allow-older to apply it anyway"
+            )
+        if page is not None and cited is not None and page < cited:
+            raise InputError(
+                f"{origin}: this page is revision {page} (ms.date {schedule.published}), older than {source_key} "
+                f"(revision {cited}) that the knowledge base cites; applying it would move facts backwards. "
+                "Use a newer copy, or pass --allow-older"
+            )
+    result = refresh_from_schedule(kb_text, schedule, source_key, checked, str(kb_path))
+    result.revisions = (f"{source_key} revision {cited or 'undated'}", f"{origin} revision {page or 'undated'}")
+    if page is not None and (cited is None or page > cited):
+        result.source_update = {
+            source_key: {
+                **dict(cited_sources.get(source_key) or {}),
+                "ref": origin if origin.startswith("https://") else Path(origin).name,
+                "published": page,
+            }
+        }
+        result.warnings.append(f"source {source_key}: revision {cited or 'undated'} -> {page}")
+    return result

@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from auditor.engine.rules import Rule
+from auditor.gating.waivers import waiver_snippet
 from auditor.knowledge.base import KnowledgeBase
 from auditor.model.results import CATEGORIES
 
@@ -112,12 +113,7 @@ def rule_page(rule: Rule) -> str:
         "Accept a finding for a while, with an owner and a date, in the waivers file (`--waivers`):",
         "",
         "```yaml",
-        "waivers:",
-        f"  - rule: {rule.id}",
-        '    target: "ACCOUNT/DEPLOYMENT"   # glob over the target name or ARM id',
-        "    reason: why this is accepted, and what will end it",
-        "    owner: team@example.com",
-        "    expires: 2027-03-31",
+        waiver_snippet(rule.id).rstrip("\n"),
         "```",
         "",
         f"Or leave the rule out of a run: `audit ... --ignore {rule.id}`.",
@@ -153,6 +149,7 @@ def kb_summary(kb: KnowledgeBase, today: date) -> str:
     covered = Counter(key for m in kb.models.values() for key in m.facts)
     lines = [
         f"knowledge base: {kb.path}",
+        *[f"layer {layer.name}: {layer.path} (checked {layer.checked})" for layer in kb.layers[1:]],
         f"checked: {kb.checked} ({age} days ago){'  -- older than 90 days: review it' if age is not None and age > 90 else ''}",
         f"models: {len(kb.models)}   facts: {len(facts)}   disputed: {disputed}   unverified: {unverified}   sources: {len(kb.sources)}",
         "families: " + ", ".join(f"{name} {n}" for name, n in sorted(families.items())),

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from auditor.gating.waivers import waiver_snippet
 from auditor.model.results import CATEGORIES, Finding, Report, Severity, Status
 
 STATUS_ORDER = {Status.FAIL: 0, Status.UNKNOWN: 1, Status.WAIVED: 2, Status.SKIPPED: 3, Status.PASS: 4}
@@ -211,14 +212,21 @@ def payload(report: Report) -> dict[str, Any]:
         accounts[t.id] = len(account_rows_)
         account_rows_.append([t.id, t.name, t.location, t.status, -1])
 
+    infos = {r.id: r for r in report.rules}
+
+    def why(rule_id: str) -> str | None:
+        """The rule's rationale, for its page inline in the drill-down (None when it has only a title)."""
+        info = infos.get(rule_id)
+        return info.description if info and info.description != info.title else None
+
     def rule_index(f: Finding) -> int:
         index = rules.get(f.rule_id)
         if index is None:
             index = rules[f.rule_id] = len(rule_rows)
-            rule_rows.append([f.rule_id, f.title, f.category, f.severity.value, f.remediation, web_link(f.docs)])
+            rule_rows.append(
+                [f.rule_id, f.title, f.category, f.severity.value, f.remediation, web_link(f.docs), why(f.rule_id)]
+            )
         return index
-
-    infos = {r.id: r for r in report.rules}
 
     def rule_by_id(rule_id: str) -> int:
         index = rules.get(rule_id)
@@ -226,9 +234,9 @@ def payload(report: Report) -> dict[str, Any]:
             info = infos.get(rule_id)
             index = rules[rule_id] = len(rule_rows)
             rule_rows.append(
-                [rule_id, info.title, info.category, info.severity.value, info.remediation, web_link(info.docs)]
+                [rule_id, info.title, info.category, info.severity.value, info.remediation, web_link(info.docs), why(rule_id)]
                 if info
-                else [rule_id, rule_id, "", "info", "", None]
+                else [rule_id, rule_id, "", "info", "", None, None]
             )
         return index
 
@@ -348,6 +356,7 @@ def payload(report: Report) -> dict[str, Any]:
         "countedPasses": [[a, rows] for a, rows in sorted(counted.items())],
         "total": report.summary().findings,
         "drift": report.drift is not None,
+        "waiver": waiver_snippet("{rule}", "{target}"),  # the drill-down's "how to waive", per failing rule
     }
 
 
