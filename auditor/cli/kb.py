@@ -115,7 +115,10 @@ def _refresh(argv: Sequence[str]) -> int:
         help="the overlay to refresh and, with --write, to write (default: the per-user data directory's)",
     )
     parser.add_argument(
-        "--base", type=Path, metavar="FILE", help="the knowledge-base file under the overlay (default: the packaged one)"
+        "--base",
+        type=Path,
+        metavar="FILE",
+        help="the knowledge-base file under the overlay (default: the packaged one)",
     )
     parser.add_argument(
         "--allow-older",
@@ -162,8 +165,14 @@ def _refresh(argv: Sequence[str]) -> int:
         print(f"The overlay {overlay} already holds these facts.")
     else:
         overlay.parent.mkdir(parents=True, exist_ok=True)
-        overlay.write_text(text, encoding="utf-8")
-        load_knowledge(args.base, overlay=overlay)  # what was written must load (validated like any overlay)
+        staged = overlay.with_name(overlay.name + ".new")
+        staged.write_text(text, encoding="utf-8")
+        try:
+            load_knowledge(args.base, overlay=staged)  # what is written must load, validated like any overlay
+        except InputError:
+            staged.unlink()
+            raise
+        staged.replace(overlay)
         print(f"Wrote {overlay} (the overlay over {base}).")
     return 0
 

@@ -56,11 +56,14 @@ def _check_fact(path: Path, model: str, key: str, raw: Any, sources: Mapping[str
     """Validated like the packaged file, and stricter: every stated fact names known sources and a check date."""
     from auditor.knowledge.base import MODEL_FACTS
 
-    where = _where(path, raw, line)
-    if key not in MODEL_FACTS:
-        raise InputError(f"{where}: {model}: unknown fact {key!r} (known: {', '.join(MODEL_FACTS)})")
+    where = f"{path}:{line}"
+    known_facts = (*MODEL_FACTS, "fine_tuned_retirement")
+    if key not in known_facts:
+        raise InputError(f"{where}: {model}: unknown fact {key!r} (known: {', '.join(known_facts)})")
     if not isinstance(raw, Mapping):
         raise InputError(f"{where}: {model}.{key}: a fact is a mapping of value, sources and checked")
+    lines = getattr(raw, "key_lines", {})
+    where = f"{path}:{lines.get('sources', line)}"
     if isinstance(raw.get("unverified"), str) and "value" not in raw:
         return
     cited = raw.get("sources")
@@ -70,7 +73,9 @@ def _check_fact(path: Path, model: str, key: str, raw: Any, sources: Mapping[str
     if unknown:
         raise InputError(f"{where}: {model}.{key}: unknown source {unknown[0]!r}: define it under `sources:`")
     if not isinstance(raw.get("checked"), date):
-        raise InputError(f"{where}: {model}.{key}: an overlay fact needs `checked: YYYY-MM-DD`")
+        raise InputError(
+            f"{path}:{lines.get('checked', line)}: {model}.{key}: an overlay fact needs `checked: YYYY-MM-DD`"
+        )
 
 
 def read_overlay(path: Path, packaged_sources: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -83,12 +88,18 @@ def read_overlay(path: Path, packaged_sources: Mapping[str, Any]) -> Mapping[str
     for key in document:
         if key not in OVERLAY_KEYS:
             line = getattr(document, "key_lines", {}).get(str(key), 1)
-            raise InputError(f"{path}:{line}: unknown key {key!r} in a knowledge overlay (known: {', '.join(OVERLAY_KEYS)})")
+            raise InputError(
+                f"{path}:{line}: unknown key {key!r} in a knowledge overlay (known: {', '.join(OVERLAY_KEYS)})"
+            )
     checked = document.get("checked")
     if checked is not None and not isinstance(checked, date):
-        raise InputError(f"{path}:{getattr(document, 'key_lines', {}).get('checked', 1)}: checked is a date (YYYY-MM-DD)")
+        raise InputError(
+            f"{path}:{getattr(document, 'key_lines', {}).get('checked', 1)}: checked is a date (YYYY-MM-DD)"
+        )
     sources = document.get("sources") or {}
-    if not isinstance(sources, Mapping) or any(not isinstance(v, Mapping) or "title" not in v for v in sources.values()):
+    if not isinstance(sources, Mapping) or any(
+        not isinstance(v, Mapping) or "title" not in v for v in sources.values()
+    ):
         raise InputError(f"{_where(path, sources)}: each overlay source is {{title, ref, published}}")
     known = {**packaged_sources, **sources}
     models = document.get("models") or {}
@@ -99,7 +110,9 @@ def read_overlay(path: Path, packaged_sources: Mapping[str, Any]) -> Mapping[str
             raise InputError(f"{_where(path, raw, getattr(models, 'line', 1))}: model {name!r} needs facts")
         extra = [k for k in raw if k not in MODEL_KEYS]
         if extra:
-            raise InputError(f"{_where(path, raw)}: model {name!r}: unknown key {extra[0]!r} (known: {', '.join(MODEL_KEYS)})")
+            raise InputError(
+                f"{_where(path, raw)}: model {name!r}: unknown key {extra[0]!r} (known: {', '.join(MODEL_KEYS)})"
+            )
         facts = raw.get("facts") or {}
         if not isinstance(facts, Mapping):
             raise InputError(f"{_where(path, raw)}: model {name!r}: facts is a mapping")

@@ -77,6 +77,8 @@ class RefreshResult:
             f"rows for models the knowledge base does not track: {self.untracked}",
         ]
         lines = ["summary: " + "; ".join(parts)]
+        if self.revisions:
+            lines.append(f"revisions: the knowledge base cites {self.revisions[0]}; read {self.revisions[1]}")
         for title, items in (
             ("date moved", self.dates_moved),
             ("stage changed", self.stages_changed),

@@ -60,9 +60,7 @@ def kb_document(kb: KnowledgeBase, today: date, only: str | None = None) -> dict
     checked = kb.checked if isinstance(kb.checked, date) else None
     return {
         "path": kb.path,
-        "layers": [
-            {"name": layer.name, "path": layer.path, "checked": _plain(layer.checked)} for layer in kb.layers
-        ],
+        "layers": [{"name": layer.name, "path": layer.path, "checked": _plain(layer.checked)} for layer in kb.layers],
         "checked": checked.isoformat() if checked else None,
         "age_days": (today - checked).days if checked else None,
         "sources": {key: _plain(dict(source)) for key, source in sorted(kb.sources.items())},

@@ -570,7 +570,9 @@ def run_audit(
     from auditor.model.clouds import CLOUDS, Cloud
 
     chosen_cloud = cloud if isinstance(cloud, Cloud) else CLOUDS["AzureCloud"]
-    impact_rules = select_rules(rules if rules is not None else load_rules(rule_dirs, docs_url=options.docs_url), ruleset=options.ruleset)
+    impact_rules = select_rules(
+        rules if rules is not None else load_rules(rule_dirs, docs_url=options.docs_url), ruleset=options.ruleset
+    )
     selected = select_rules(impact_rules, options.select, options.ignore)
     if options.policy is not None:
         from auditor.engine.policy import load_policy

@@ -234,7 +234,15 @@ def payload(report: Report) -> dict[str, Any]:
             info = infos.get(rule_id)
             index = rules[rule_id] = len(rule_rows)
             rule_rows.append(
-                [rule_id, info.title, info.category, info.severity.value, info.remediation, web_link(info.docs), why(rule_id)]
+                [
+                    rule_id,
+                    info.title,
+                    info.category,
+                    info.severity.value,
+                    info.remediation,
+                    web_link(info.docs),
+                    why(rule_id),
+                ]
                 if info
                 else [rule_id, rule_id, "", "info", "", None, None]
             )
