@@ -13,15 +13,19 @@ from auditor.knowledge.base import KnowledgeBase
 from auditor.model.results import CATEGORIES
 
 
-def rules_markdown(rules: Sequence[Rule]) -> str:
-    """The rule list by category, as a Markdown table (the README's rule section is this text)."""
+def rules_markdown(rules: Sequence[Rule], *, linked: bool = False) -> str:
+    """The rule list by category, as a Markdown table (`audit rules`; `linked`: each id links its page, for
+    docs/rules/index.md)."""
     lines = []
     for category in CATEGORIES:
         chosen = [r for r in rules if r.category == category]
         if not chosen:
             continue
         lines += [f"### {category}", "", "| id | severity | applies to | title |", "|---|---|---|---|"]
-        lines += [f"| `{r.id}` | {r.severity.value} | {r.applies_to} | {r.title} |" for r in chosen]
+        lines += [
+            f"| {f'[`{r.id}`]({r.id}.md)' if linked else f'`{r.id}`'} | {r.severity.value} | {r.applies_to} | {r.title} |"
+            for r in chosen
+        ]
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
