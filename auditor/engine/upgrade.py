@@ -28,7 +28,7 @@ from auditor.engine.rules import Rule
 from auditor.engine.subjects import Subject, build_subjects
 from auditor.knowledge.base import KnowledgeBase, has_replacement, model_view
 from auditor.model.errors import InputError
-from auditor.model.facts import Account, CatalogModel, Deployment, Facts, PlannedDeployment
+from auditor.model.facts import Account, CatalogModel, Deployment, Facts, PlannedDeployment, earliest_retirement
 from auditor.model.results import Cause, Finding, Status
 
 IMPACT_CATEGORIES = ("api-support", "parameters")
@@ -167,9 +167,7 @@ def next_model(
     entries = _entries(facts, account, deployment.model_name, deployment.model_format)
     entry = next((m for m in entries if m.version == deployment.model_version), None)
     sku = next((s for s in entry.skus if s.name == deployment.sku_name), None) if entry else None
-    retires = (sku.deprecation_date if sku and sku.deprecation_date else None) or (
-        entry.inference_deprecation if entry else None
-    )
+    retires = earliest_retirement(entry.inference_deprecation if entry else None, [sku.deprecation_date] if sku else [])
     candidates: list[NextModel] = []
     if entry is not None and entry.replacement_name:
         when = entry.replacement_auto_upgrade_start

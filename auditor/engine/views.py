@@ -15,6 +15,7 @@ from auditor.engine.compliance import filter_details
 from auditor.knowledge.base import KnowledgeBase
 from auditor.knowledge.capabilities import apis_reported, limits_reported
 from auditor.model.facts import (
+    earliest_retirement,
     Account,
     CatalogModel,
     CatalogSku,
@@ -242,8 +243,9 @@ def catalog_view(
     entry = same_version[0] if same_version else None
     sku = catalog_sku(entry, deployment.sku_name)
     defaults = sorted({m.version for m in entries if m.is_default_version})
-    dates = [d for d in (sku.deprecation_date if sku else None, entry.inference_deprecation if entry else None) if d]
-    deprecation = min(dates) if dates else None
+    deprecation = earliest_retirement(
+        entry.inference_deprecation if entry else None, [sku.deprecation_date] if sku else []
+    )
     sku_known = deployment.sku_name is not None
     return {
         "model_offered": bool(entries),
