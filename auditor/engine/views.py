@@ -15,7 +15,6 @@ from auditor.engine.compliance import filter_details
 from auditor.knowledge.base import KnowledgeBase
 from auditor.knowledge.capabilities import apis_reported, limits_reported
 from auditor.model.facts import (
-    earliest_retirement,
     Account,
     CatalogModel,
     CatalogSku,
@@ -24,6 +23,7 @@ from auditor.model.facts import (
     Facts,
     Region,
     SourceLocation,
+    earliest_retirement,
 )
 from auditor.model.results import Cause
 from auditor.model.unknown import UNKNOWN
