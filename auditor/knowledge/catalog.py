@@ -92,10 +92,10 @@ def _proposed_date(name: str, version: str, dated: list[tuple[str, CatalogModel]
     return retires
 
 
-def _row(
-    name: str, version: str, found: list[tuple[str, CatalogModel]], kb: Mapping[str, Any], today: date, notes: list[str]
-) -> ScheduleRow | None:
-    """The schedule row a version's catalog entries propose, or None when they propose nothing."""
+def _dated(
+    name: str, version: str, found: list[tuple[str, CatalogModel]], notes: list[str]
+) -> list[tuple[str, CatalogModel]]:
+    """The entries with a firm date; tentative dates (estimates) and placeholders (no date yet) are noted."""
     tentative = sorted({loc for loc, e in found if _retires(e) and e.deprecation_tentative})
     if tentative:
         notes.append(f"{name} {version}: a tentative date in {', '.join(tentative)} (an estimate; not proposed)")
@@ -103,6 +103,14 @@ def _row(
     placeholder = [loc for loc, e in found if e.inference_deprecation and not _retires(e)]
     if placeholder and not dated:
         notes.append(f"{name} {version}: a placeholder date in {', '.join(placeholder)} (no date announced; ignored)")
+    return dated
+
+
+def _row(
+    name: str, version: str, found: list[tuple[str, CatalogModel]], kb: Mapping[str, Any], today: date, notes: list[str]
+) -> ScheduleRow | None:
+    """The schedule row a version's catalog entries propose, or None when they propose nothing."""
+    dated = _dated(name, version, found, notes)
     if not dated:
         return None
     retires = _proposed_date(name, version, dated, notes)

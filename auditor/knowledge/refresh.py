@@ -252,110 +252,126 @@ def refresh_from_schedule(
         raise InputError(f"{path}:1: a knowledge base needs a `models` mapping")
     result = RefreshResult(old_text=kb_text, new_text=kb_text, path=path)
     rows = _rows_by_model(schedule, result.warnings)
-    fine = {(r.model, r.version): r for r in schedule.fine_tuned}
     lines = kb_text.splitlines(keepends=True)
     _, spans = _models(lines)
     known = {m.name for m in spans}
     result.untracked = sum(len(v) for name, v in rows.items() if name not in known and not _added(v))
-    # Edit bottom-up so earlier line numbers stay valid.
-    for model in sorted(spans, key=lambda m: m.start, reverse=True):
-        versions = rows.get(model.name)
-        ft_rows = [r for (name, _), r in fine.items() if name == model.name]
-        if not versions and not ft_rows:
-            continue
-        raw = (document["models"].get(model.name) or {}).get("facts") or {}
-        if ft_rows:
-            _apply_fine_tuned(lines, model, ft_rows, raw.get("fine_tuned_retirement"), source_key, checked, result)
-        if versions:
-            _apply_retirement(
-                lines, model, versions, schedule, raw.get("retirement"), source_key, checked, result, only_changes
-            )
-            _extend_versions(lines, model, list(versions), document["models"].get(model.name) or {}, result)
+    edit = _Edit(lines, schedule, source_key, checked, result, only_changes)
+    for model in sorted(spans, key=lambda m: m.start, reverse=True):  # bottom-up: earlier lines stay valid
+        edit.model(model, rows.get(model.name), document["models"].get(model.name) or {})
     added = [(name, versions) for name, versions in rows.items() if name not in known and _added(versions)]
     if added:
-        tail: list[str] = []
-        for name, versions in added:
-            publisher = "OpenAI" if next(iter(versions.values())).publisher == "Azure OpenAI" else None
-            tail += [
-                "\n",
-                f"  {name}:\n",
-                f"    publisher: {publisher}\n" if publisher else "",
-                f"    versions: [{', '.join(json.dumps(v) for v in versions if v != '*')}]\n",
-                "    facts:\n",
-            ]
-            value = {v: _entry(r) for v, r in versions.items()}
-            duplicates = _duplicates(schedule, name)
-            extra = [f"        disputed: {json.dumps(_dispute(source_key, duplicates))}\n"] if duplicates else []
-            tail += _block("retirement", value, [source_key], checked, extra)
-            result.models_added.append(f"{name} ({', '.join(versions)})")
-            result.rechecked += 1
+        tail = [line for name, versions in added for line in edit.new_model(name, versions)]
         insert_at = _models(lines)[0]  # recomputed: the edits above moved it
         while insert_at > 0 and not lines[insert_at - 1].strip():
             insert_at -= 1
-        lines[insert_at:insert_at] = [line for line in tail if line]
+        lines[insert_at:insert_at] = tail
     if not only_changes:
         _bump_checked(lines, checked)
     result.new_text = "".join(lines)
     return result
 
 
+@dataclass
+class _Edit:
+    """One refresh's edits of the knowledge-base lines: what every model's edit shares."""
+
+    lines: list[str]
+    schedule: Schedule
+    source_key: str
+    checked: date
+    result: RefreshResult
+    only_changes: bool
+
+    def model(self, model: _Model, versions: Mapping[str, ScheduleRow] | None, raw: Mapping[str, Any]) -> None:
+        ft_rows = [r for r in self.schedule.fine_tuned if r.model == model.name]
+        if not versions and not ft_rows:
+            return
+        facts = raw.get("facts") or {}
+        if ft_rows:
+            _apply_fine_tuned(
+                self.lines,
+                model,
+                ft_rows,
+                facts.get("fine_tuned_retirement"),
+                self.source_key,
+                self.checked,
+                self.result,
+            )
+        if versions:
+            _apply_retirement(self, model, versions, facts.get("retirement"))
+            _extend_versions(self.lines, model, list(versions), raw, self.result)
+
+    def new_model(self, name: str, versions: Mapping[str, ScheduleRow]) -> list[str]:
+        publisher = "OpenAI" if next(iter(versions.values())).publisher == "Azure OpenAI" else None
+        tail = [
+            "\n",
+            f"  {name}:\n",
+            *([f"    publisher: {publisher}\n"] if publisher else []),
+            f"    versions: [{', '.join(json.dumps(v) for v in versions if v != '*')}]\n",
+            "    facts:\n",
+        ]
+        value = {v: _entry(r) for v, r in versions.items()}
+        duplicates = _duplicates(self.schedule, name)
+        extra = [f"        disputed: {json.dumps(_dispute(self.source_key, duplicates))}\n"] if duplicates else []
+        self.result.models_added.append(f"{name} ({', '.join(versions)})")
+        self.result.rechecked += 1
+        return tail + _block("retirement", value, [self.source_key], self.checked, extra)
+
+
 def _added(versions: Mapping[str, ScheduleRow]) -> bool:
     return any(row.publisher in ADDED_PUBLISHERS for row in versions.values())
 
 
-def _apply_retirement(
-    lines: list[str],
-    model: _Model,
-    versions: Mapping[str, ScheduleRow],
-    schedule: Schedule,
-    raw: Any,
-    source_key: str,
-    checked: date,
-    result: RefreshResult,
-    only_changes: bool = False,
+def _merged(old: Mapping[str, Any], versions: Mapping[str, ScheduleRow]) -> tuple[dict[str, dict[str, Any]], bool]:
+    """The new retirement value: the schedule's rows over the recorded versions; whether some were kept only."""
+    value = {
+        version: dict(entry) if version not in versions else _entry(versions[version]) for version, entry in old.items()
+    }
+    value.update({version: _entry(row) for version, row in versions.items() if version not in value})
+    return value, any(version not in versions for version in old)
+
+
+def _note_changes(
+    name: str, old: Mapping[str, Any], versions: Mapping[str, ScheduleRow], result: RefreshResult
 ) -> None:
-    old = dict((raw or {}).get("value") or {}) if isinstance(raw, Mapping) else {}
-    old = {str(k): v for k, v in old.items()}
-    if only_changes and all(old.get(v) == _entry(r) for v, r in versions.items()):
-        return
-    value: dict[str, dict[str, Any]] = {}
-    kept_only = False
-    for version, entry in old.items():
-        row = versions.get(version)
-        if row is None:
-            value[version] = dict(entry)
-            kept_only = True
-        else:
-            value[version] = _entry(row)
-    for version, row in versions.items():
-        if version not in value:
-            value[version] = _entry(row)
     for version, row in versions.items():
         before = old.get(version)
-        label = f"{model.name} {version}"
         if before is None:
             continue
+        label = f"{name} {version}"
         if before.get("retires") != row.retires:
             result.dates_moved.append(f"{label}: {before.get('retires')} -> {row.retires}")
         if before.get("status") != row.stage:
             result.stages_changed.append(f"{label}: {before.get('status')} -> {row.stage}")
         if str(before.get("replacement")) != row.replacement:
             result.replacements_changed.append(f"{label}: {before.get('replacement')} -> {row.replacement}")
-    old_sources = list((raw or {}).get("sources") or []) if isinstance(raw, Mapping) else []
-    sources = [*old_sources, source_key] if kept_only or only_changes else [source_key]
-    sources = list(dict.fromkeys(sources))
-    extra = []
-    duplicates = _duplicates(schedule, model.name)
-    disputed = (raw or {}).get("disputed") if isinstance(raw, Mapping) else None
-    if duplicates:
-        disputed = _dispute(source_key, duplicates)
-    if disputed:
-        extra.append(f"        disputed: {json.dumps(disputed)}\n")
-    if kept_only and isinstance(raw, Mapping) and raw.get("unverified"):
+
+
+def _annotations(edit: _Edit, name: str, raw: Mapping[str, Any], kept_only: bool) -> tuple[list[str], list[str]]:
+    """The block's sources and its extra lines (disputed, unverified)."""
+    keep_sources = kept_only or edit.only_changes
+    sources = list(dict.fromkeys([*(raw.get("sources") or []), edit.source_key] if keep_sources else [edit.source_key]))
+    duplicates = _duplicates(edit.schedule, name)
+    disputed = _dispute(edit.source_key, duplicates) if duplicates else raw.get("disputed")
+    extra = [f"        disputed: {json.dumps(disputed)}\n"] if disputed else []
+    if kept_only and raw.get("unverified"):
         extra.append("        unverified: true\n")
-    result.rechecked += 1
+    return sources, extra
+
+
+def _apply_retirement(edit: _Edit, model: _Model, versions: Mapping[str, ScheduleRow], raw: Any) -> None:
+    raw = raw if isinstance(raw, Mapping) else {}
+    old = {str(k): v for k, v in dict(raw.get("value") or {}).items()}
+    if edit.only_changes and all(old.get(v) == _entry(r) for v, r in versions.items()):
+        return
+    value, kept_only = _merged(old, versions)
+    _note_changes(model.name, old, versions, edit.result)
+    sources, extra = _annotations(edit, model.name, raw, kept_only)
+    edit.result.rechecked += 1
+    lines = edit.lines
     span = _fact_span(lines, model, "retirement")
-    block = _block("retirement", value, sources, checked, extra)
+    block = _block("retirement", value, sources, edit.checked, extra)
     if span is None:
         _insert_fact(lines, model, block)
         return
@@ -368,7 +384,8 @@ def _apply_retirement(
         for v in value
         if v in old and old[v].get("retires") != value[v]["retires"]
     )
-    comment = [f"      # Moved by {source_key} ({schedule.published or 'undated'}): {history}.\n"] if history else []
+    published = edit.schedule.published or "undated"
+    comment = [f"      # Moved by {edit.source_key} ({published}): {history}.\n"] if history else []
     lines[first:end] = comment + block
 
 
