@@ -158,7 +158,7 @@ def _refresh(argv: Sequence[str]) -> int:
     if not result.changed and not result.source_update:
         print("The knowledge base already agrees with the source.")
         return 0
-    text = refreshed_overlay(result.old_text, result.new_text, existing, result.source_update, checked)
+    text = refreshed_overlay(result.old_text, result.new_text, existing, result.source_update, checked, result.facts)
     if not args.write:
         print(f"Not written (review the diff, then run again with --write to update the overlay {overlay}).")
     elif text == existing:

@@ -9,7 +9,7 @@ package does not know is added; versions are added to the model's list. Everythi
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -20,6 +20,7 @@ from auditor.util.yamlfile import load_yaml
 
 if TYPE_CHECKING:
     from auditor.knowledge.base import Layer, ModelEntry
+    from auditor.knowledge.learn_tables import FactChange
 
 OVERLAY_KEYS = ("schema_version", "checked", "sources", "models")
 MODEL_KEYS = ("family", "publisher", "versions", "facts")
@@ -52,12 +53,21 @@ def _where(path: Path, node: Any, fallback: int = 1) -> str:
     return f"{path}:{getattr(node, 'line', fallback)}"
 
 
-def _check_fact(path: Path, model: str, key: str, raw: Any, sources: Mapping[str, Any], line: int) -> None:
-    """Validated like the packaged file, and stricter: every stated fact names known sources and a check date."""
+def known_facts(models: Iterable[ModelEntry] = ()) -> tuple[str, ...]:
+    """The fact names an overlay may state: the ones the auditor reads, and any the packaged file states."""
     from auditor.knowledge.base import MODEL_FACTS
+    from auditor.knowledge.learn_tables import MATRIX_FACTS
 
+    extra = {key for entry in models for key in entry.facts}
+    return tuple(dict.fromkeys((*MODEL_FACTS, "fine_tuned_retirement", *MATRIX_FACTS.values(), *sorted(extra))))
+
+
+def _check_fact(
+    path: Path, model: str, key: str, raw: Any, sources: Mapping[str, Any], line: int, facts: Sequence[str]
+) -> None:
+    """Validated like the packaged file, and stricter: every stated fact names known sources and a check date."""
     where = f"{path}:{line}"
-    known_facts = (*MODEL_FACTS, "fine_tuned_retirement")
+    known_facts = facts
     if key not in known_facts:
         raise InputError(f"{where}: {model}: unknown fact {key!r} (known: {', '.join(known_facts)})")
     if not isinstance(raw, Mapping):
@@ -78,7 +88,9 @@ def _check_fact(path: Path, model: str, key: str, raw: Any, sources: Mapping[str
         )
 
 
-def read_overlay(path: Path, packaged_sources: Mapping[str, Any]) -> Mapping[str, Any]:
+def read_overlay(
+    path: Path, packaged_sources: Mapping[str, Any], facts: Sequence[str] | None = None
+) -> Mapping[str, Any]:
     """Parse and validate an overlay file; any problem is one InputError naming file and line."""
     document = load_yaml(path, what="knowledge overlay")
     if document is None:
@@ -102,6 +114,7 @@ def read_overlay(path: Path, packaged_sources: Mapping[str, Any]) -> Mapping[str
     ):
         raise InputError(f"{_where(path, sources)}: each overlay source is {{title, ref, published}}")
     known = {**packaged_sources, **sources}
+    names = facts if facts is not None else known_facts()
     models = document.get("models") or {}
     if not isinstance(models, Mapping):
         raise InputError(f"{_where(path, models)}: models is a mapping of model name to its facts")
@@ -113,11 +126,12 @@ def read_overlay(path: Path, packaged_sources: Mapping[str, Any]) -> Mapping[str
             raise InputError(
                 f"{_where(path, raw)}: model {name!r}: unknown key {extra[0]!r} (known: {', '.join(MODEL_KEYS)})"
             )
-        facts = raw.get("facts") or {}
-        if not isinstance(facts, Mapping):
+        stated = raw.get("facts") or {}
+        if not isinstance(stated, Mapping):
             raise InputError(f"{_where(path, raw)}: model {name!r}: facts is a mapping")
-        for key, fact in facts.items():
-            _check_fact(path, str(name), str(key), fact, known, getattr(facts, "key_lines", {}).get(str(key), 1))
+        for key, fact in stated.items():
+            line = getattr(stated, "key_lines", {}).get(str(key), 1)
+            _check_fact(path, str(name), str(key), fact, known, line, names)
     return document
 
 
@@ -130,7 +144,7 @@ def apply_overlay(
     """Layer the overlay over `models` (own facts, before families): returns its layer and the merged sources."""
     from auditor.knowledge.base import Layer, _own_entry
 
-    document = read_overlay(path, sources)
+    document = read_overlay(path, sources, known_facts(models.values()))
     layer_name = str(path)
     newest: list[date] = [document["checked"]] if isinstance(document.get("checked"), date) else []
     for name, raw in (document.get("models") or {}).items():
@@ -178,7 +192,12 @@ def _changed_models(base: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str
 
 
 def refreshed_overlay(
-    base_text: str, new_text: str, existing: str | None, source_update: Mapping[str, Any], checked: date
+    base_text: str,
+    new_text: str,
+    existing: str | None,
+    source_update: Mapping[str, Any],
+    checked: date,
+    facts: Iterable[FactChange] = (),
 ) -> str:
     """The overlay after a refresh: the existing overlay with every fact the refresh changed against the base
     (and the sources it cites, and the check date) written over it. Nothing else of the base is copied."""
@@ -194,7 +213,10 @@ def refreshed_overlay(
     sources.update({k: v for k, v in (new.get("sources") or {}).items() if base_sources.get(k) != v})
     sources.update(source_update)
     models = dict(document.get("models") or {})
-    for name, item in _changed_models(base, new).items():
+    changed = _changed_models(base, new)
+    for change in facts:
+        changed.setdefault(change.model, {}).setdefault("facts", {})[change.key] = change.new
+    for name, item in changed.items():
         merged = dict(models.get(name) or {})
         facts = {**(merged.get("facts") or {}), **(item.get("facts") or {})}
         merged.update({k: v for k, v in item.items() if k != "facts"})

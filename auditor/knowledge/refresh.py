@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from auditor.knowledge.learn_tables import SOURCE_KEYS, FactChange, Page, describe, propose_page_facts
 from auditor.knowledge.schedule import FineTunedRow, Schedule, ScheduleRow, parse_schedule, revision_date
 from auditor.model.errors import InputError
 
@@ -54,6 +55,8 @@ class RefreshResult:
     """(the revision the knowledge base cites, the revision of the source read), for the diff's header."""
     source_update: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Sources whose cited revision the refresh moves forward (written to the overlay with the facts)."""
+    facts: list[FactChange] = field(default_factory=list)
+    """Facts the models page and region matrices change (written to the overlay; not a text edit)."""
 
     def diff(self) -> str:
         cites, read = self.revisions or ("", "")
@@ -74,6 +77,7 @@ class RefreshResult:
             f"replacements changed: {len(self.replacements_changed)}",
             f"versions added: {len(self.versions_added)}",
             f"models added: {len(self.models_added)}",
+            f"facts changed from the models page and region matrices: {len(self.facts)}",
             f"rows for models the knowledge base does not track: {self.untracked}",
         ]
         lines = ["summary: " + "; ".join(parts)]
@@ -84,6 +88,7 @@ class RefreshResult:
             ("stage changed", self.stages_changed),
             ("replacement changed", self.replacements_changed),
             ("version added", self.versions_added),
+            ("fact changed", describe(self.facts)),
             ("model added (fill in family and facts)", self.models_added),
             ("warning", self.warnings),
         ):
@@ -92,31 +97,42 @@ class RefreshResult:
 
     @property
     def changed(self) -> bool:
-        return self.new_text != self.old_text
+        return self.new_text != self.old_text or bool(self.facts)
 
 
-def read_docs(where: str) -> tuple[str, str]:
-    """The schedule's markdown and a name for it: a file, a checkout of the docs repository, or an https URL."""
+def read_docs(where: str) -> tuple[str | None, str, list[Page]]:
+    """What `--from-docs` names: a checkout of MicrosoftDocs/azure-ai-docs (the retirement schedule, the models page
+    and the region matrices in it), one of those files, or an https URL of one. Returns the schedule's markdown
+    (None when there is none), its name, and the other pages read."""
+    from auditor.knowledge.learn_tables import checkout_pages, page_kind, read_page
+
     if where.startswith(("http://", "https://")):
         if not where.startswith("https://"):
             raise InputError(f"--from-docs {where}: only https URLs are read")
         try:
             with urllib.request.urlopen(where, timeout=30) as response:
-                return response.read().decode("utf-8"), where
+                text = response.read().decode("utf-8")
         except OSError as exc:
             raise InputError(f"--from-docs {where}: could not read it ({exc})") from None
+        kind = page_kind(Path(where.rsplit("/", 1)[-1]), text)
+        return (None, where, [read_page(Path(where), text, kind)]) if kind else (text, where, [])
     path = Path(where)
     if path.is_dir():
-        for relative in SCHEDULE_PATHS:
-            if (path / relative).is_file():
-                path = path / relative
-                break
-        else:
+        pages = checkout_pages(path)
+        schedule = next((path / r for r in SCHEDULE_PATHS if (path / r).is_file()), None)
+        if schedule is None and not pages:
             raise InputError(f"--from-docs {where}: no {SCHEDULE_PATHS[0]} under this directory")
+        return (_read(schedule) if schedule else None), str(schedule or path), pages
+    text = _read(path)
+    kind = page_kind(path, text)
+    return (None, str(path), [read_page(path, text, kind)]) if kind else (text, str(path), [])
+
+
+def _read(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8"), str(path)
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise InputError(f"--from-docs {where}: {exc.strerror or exc}") from None
+        raise InputError(f"--from-docs {path}: {exc.strerror or exc}") from None
 
 
 def _load(text: str, path: str) -> Any:
@@ -459,6 +475,40 @@ def _bump_checked(lines: list[str], checked: date) -> None:
             return
 
 
+def _check_revision(
+    origin: str, page: date | None, key: str, sources: Mapping[str, Any], allow_older: bool
+) -> date | None:
+    """The revision the knowledge base cites for `key`; a page older than it (or undated, against a dated citation)
+    is refused unless `allow_older`, so a stale copy can never roll the facts back silently."""
+    cited = revision_date((sources.get(key) or {}).get("published"))
+    if allow_older or cited is None:
+        return cited
+    if page is None:
+        raise InputError(
+            f"{origin}: the page has no ms.date, so its revision cannot be compared with {key} (revision {cited}) "
+            "that the knowledge base cites; pass --allow-older to apply it anyway"
+        )
+    if page < cited:
+        raise InputError(
+            f"{origin}: this page is revision {page}, older than {key} (revision {cited}) that the knowledge base "
+            "cites; applying it would move facts backwards. Use a newer copy, or pass --allow-older"
+        )
+    return cited
+
+
+def _advance(
+    result: RefreshResult, key: str, origin: str, page: date | None, cited: date | None, sources: Mapping[str, Any]
+) -> None:
+    """A newer page moves the cited revision forward (in the overlay), so the next refresh compares with it."""
+    if page is not None and (cited is None or page > cited):
+        result.source_update[key] = {
+            **dict(sources.get(key) or {"title": f"Microsoft Learn ({Path(origin).name})"}),
+            "ref": origin if origin.startswith("https://") else Path(origin).name,
+            "published": page,
+        }
+        result.warnings.append(f"source {key}: revision {cited or 'undated'} -> {page}")
+
+
 def refresh_from_docs(
     kb_path: Path,
     where: str,
@@ -468,47 +518,34 @@ def refresh_from_docs(
     sources: Mapping[str, Any] | None = None,
     allow_older: bool = False,
 ) -> RefreshResult:
-    """Read the schedule at `where` and propose the knowledge-base change (the caller decides to write it).
-
-    The page's revision (ms.date) is compared with the one the knowledge base cites for `source_key` (in
-    `sources`, the layered knowledge base's, else the file's): an older page is refused unless `allow_older`,
-    so a stale copy can never roll the facts back silently."""
-    text, origin = read_docs(where)
-    schedule = parse_schedule(text, origin)
-    try:
-        kb_text = kb_path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{kb_path}: {exc.strerror or exc}") from None
+    """Read the Learn pages at `where` and propose the knowledge-base change (the caller decides to write it): the
+    retirement schedule as a text change, the models page's and region matrices' facts as fact changes. Each page's
+    revision (ms.date) is compared with the one the knowledge base cites (in `sources`, the layered knowledge
+    base's, else the file's) before anything is applied."""
+    text, origin, pages = read_docs(where)
+    kb_text = _read(kb_path)
     document = _load(kb_text, str(kb_path))
     cited_sources = sources if sources is not None else ((document or {}).get("sources") or {})
-    if source_key not in cited_sources:
-        raise InputError(
-            f"{kb_path}: add the source {source_key!r} (title, ref to {origin}, published) under `sources:` first, "
-            "or pass --source-key with an existing one"
+    result = RefreshResult(old_text=kb_text, new_text=kb_text, path=str(kb_path))
+    if text is not None:
+        schedule = parse_schedule(text, origin)
+        if source_key not in cited_sources:
+            raise InputError(
+                f"{kb_path}: add the source {source_key!r} (title, ref to {origin}, published) under `sources:` "
+                "first, or pass --source-key with an existing one"
+            )
+        cited = _check_revision(origin, schedule.revision, source_key, cited_sources, allow_older)
+        result = refresh_from_schedule(kb_text, schedule, source_key, checked, str(kb_path))
+        result.revisions = (
+            f"{source_key} revision {cited or 'undated'}",
+            f"{origin} revision {schedule.revision or 'undated'}",
         )
-    cited = revision_date((cited_sources.get(source_key) or {}).get("published"))
-    page = schedule.revision
-    if not allow_older:
-        if page is None and cited is not None:
-            raise InputError(
-                f"{origin}: the page has no ms.date, so its revision cannot be compared with {source_key} "
-                f"(revision {cited}) that the knowledge base cites; pass --allow-older to apply it anyway"
-            )
-        if page is not None and cited is not None and page < cited:
-            raise InputError(
-                f"{origin}: this page is revision {page} (ms.date {schedule.published}), older than {source_key} "
-                f"(revision {cited}) that the knowledge base cites; applying it would move facts backwards. "
-                "Use a newer copy, or pass --allow-older"
-            )
-    result = refresh_from_schedule(kb_text, schedule, source_key, checked, str(kb_path))
-    result.revisions = (f"{source_key} revision {cited or 'undated'}", f"{origin} revision {page or 'undated'}")
-    if page is not None and (cited is None or page > cited):
-        result.source_update = {
-            source_key: {
-                **dict(cited_sources.get(source_key) or {}),
-                "ref": origin if origin.startswith("https://") else Path(origin).name,
-                "published": page,
-            }
-        }
-        result.warnings.append(f"source {source_key}: revision {cited or 'undated'} -> {page}")
+        _advance(result, source_key, origin, schedule.revision, cited, cited_sources)
+    for page in pages:
+        key = SOURCE_KEYS[page.kind]
+        cited = _check_revision(page.origin, page.published, key, cited_sources, allow_older)
+        _advance(result, key, page.origin, page.published, cited, cited_sources)
+    if pages:
+        result.facts, notes = propose_page_facts(document, pages, checked)
+        result.warnings.extend(notes)
     return result
