@@ -1,0 +1,159 @@
+"""The nightly view of a finished report: a headline in plain language, each target's owner (from the
+configured tags), the changes Azure has scheduled, and, with `--history`, the run recorded and the trends read back.
+
+Pure except for the history store, which is written and read here (auditor/history/store.py) so that the
+renderers only draw what the report carries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date
+from typing import TYPE_CHECKING
+
+from auditor.model.results import Report, RetirementRow, Status, TargetStatus
+from auditor.model.trends import Nightly, ScheduledChange, Trends
+
+if TYPE_CHECKING:
+    from auditor.history.store import HistoryStore
+
+DEFAULT_OWNER_TAGS = ("owner", "team")
+HORIZON_DAYS = 365
+"""How far ahead the retirement calendar and the headline look."""
+HEADLINE_DAYS = 90
+AUTO_UPGRADES = {"onceCurrentVersionExpired", "onceNewDefaultVersionAvailable"}
+_LIFECYCLE_RULE = "AOAI-LIFE-001"
+
+
+def _kind(row: RetirementRow) -> str:
+    """Azure moves a deployment whose upgrade option lets it, when a replacement is known; otherwise the
+    version's retirement is the day its calls start failing."""
+    option = (row.version_upgrade_option or "").lower()
+    if row.replacement and option in {o.lower() for o in AUTO_UPGRADES}:
+        return "auto-upgrade"
+    return "retires"
+
+
+def scheduled_changes(report: Report, *, horizon_days: int = HORIZON_DAYS) -> tuple[ScheduledChange, ...]:
+    """Retirements and auto-upgrades of deployed versions from today up to the horizon, soonest first."""
+    docs = next((r.docs for r in report.rules if r.id == _LIFECYCLE_RULE), None)
+    changes = [
+        ScheduledChange(
+            date=str(r.retirement_date),
+            kind=_kind(r),
+            account_id=r.account_id,
+            account_name=r.account_name,
+            deployment=r.deployment,
+            model_name=r.model_name,
+            model_version=r.model_version,
+            replacement=r.replacement,
+            source=r.source,
+            rule_docs=docs,
+        )
+        for r in report.retirements
+        if r.retirement_date and r.days_left is not None and 0 <= r.days_left <= horizon_days
+    ]
+    return tuple(sorted(changes, key=lambda c: (c.date, c.account_name, c.deployment)))
+
+
+def owners(report: Report, owner_tags: Sequence[str]) -> dict[str, str]:
+    """Target id (lower case) -> owner: the first configured tag found on the deployment, else on its account.
+    Tag names match case-insensitively, as Azure treats them."""
+    wanted = [t.lower() for t in owner_tags]
+
+    def pick(tags: object) -> str | None:
+        if not isinstance(tags, dict) and not hasattr(tags, "items"):
+            return None
+        folded = {str(k).lower(): str(v) for k, v in tags.items()}  # type: ignore[attr-defined]
+        return next((folded[t].strip() for t in wanted if folded.get(t, "").strip()), None)
+
+    found: dict[str, str] = {}
+    for target in report.targets:
+        owner = pick(target.tags or {})
+        if owner:
+            found[target.id.lower()] = owner
+    for row in report.deployments:
+        owner = pick(row.tags or {}) or found.get(row.account_id.lower())
+        if owner:
+            found[f"{row.account_id}/deployments/{row.name}".lower()] = owner
+    return found
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _day(iso: str) -> str:
+    day = date.fromisoformat(iso)
+    return f"{day.day} {day:%b %Y}"
+
+
+def headline(report: Report, scheduled: Sequence[ScheduledChange], trends: Trends | None) -> tuple[str, ...]:
+    """What a manager reads first: what breaks soon and when, what changed since the last run, what was not read."""
+    lines: list[str] = []
+    retired = [r for r in report.retirements if r.days_left is not None and r.days_left < 0]
+    if retired:
+        lines.append(f"{_plural(len(retired), 'deployment')} run a retired model version: their calls fail now.")
+    soon = [c for c in scheduled if (date.fromisoformat(c.date) - report.generated_at.date()).days <= HEADLINE_DAYS]
+    stops = [c for c in soon if c.kind == "retires"]
+    moves = [c for c in soon if c.kind == "auto-upgrade"]
+    if stops:
+        first = stops[0].date
+        on_first = sum(1 for c in stops if c.date == first)
+        more = len(stops) - on_first
+        lines.append(
+            f"{_plural(on_first, 'deployment')} stop working on {_day(first)} unless moved"
+            + (f"; {more} more within {HEADLINE_DAYS} days." if more else ".")
+        )
+    if moves:
+        lines.append(
+            f"Azure upgrades {_plural(len(moves), 'deployment')} to another model version within {HEADLINE_DAYS} "
+            f"days, the first on {_day(moves[0].date)}."
+        )
+    lines.extend(_since_last(report, trends))
+    failing = sum(1 for f in report.not_passing if f.status is Status.FAIL)
+    lines.append(f"{_plural(failing, 'failing finding')} in this run.")
+    unread = [t for t in report.targets if t.status is not TargetStatus.COMPLETE]
+    if unread:
+        lines.append(f"{_plural(len(unread), 'target')} not read completely: the report cannot speak for them.")
+    return tuple(lines)
+
+
+def _since_last(report: Report, trends: Trends | None) -> list[str]:
+    if trends is not None and len(trends.runs) >= 2:
+        this, before = trends.runs[-1], trends.runs[-2]
+        return [
+            f"{_plural(this.new or 0, 'new failing finding')} since the last run ({before.at[:10]}), "
+            f"{this.resolved or 0} fixed."
+        ]
+    if report.drift is not None:
+        counts = report.summary().drift
+        if counts is not None:
+            return [
+                f"{_plural(counts.new, 'new finding')} since the baseline of {report.drift.baseline_generated_at[:10]}, "
+                f"{counts.resolved} resolved."
+            ]
+    return []
+
+
+def scope_of(report: Report, scope: str) -> str:
+    """Runs are compared with earlier runs of the same scope; each shard of a sharded job is its own series."""
+    return f"{scope} shard {report.shard}" if report.shard else scope
+
+
+def nightly_view(
+    report: Report,
+    *,
+    owner_tags: Sequence[str] = DEFAULT_OWNER_TAGS,
+    history: HistoryStore | None = None,
+    scope: str = "default",
+) -> Report:
+    """The report with its nightly view; with a store, this run is recorded first and the trends include it."""
+    scheduled = scheduled_changes(report)
+    view = Nightly(owners=owners(report, owner_tags), owner_tags=tuple(owner_tags), scheduled=scheduled)
+    trends = None
+    if history is not None:
+        series = scope_of(report, scope)
+        run = history.record(report, view, scope=series)
+        trends = history.trends(series, recorded_run=run)
+    return replace(report, nightly=replace(view, headline=headline(report, scheduled, trends), trends=trends))
