@@ -33,6 +33,21 @@ class ScheduledChange:
 
 
 @dataclass(frozen=True)
+class OwnerRow:
+    """One owner's share of the report: what to hand to whom."""
+
+    owner: str
+    deployments: int
+    error: int
+    warning: int
+    info: int
+    unknown: int
+    waived: int
+    scheduled: int
+    """Deployments of theirs that retire or are auto-upgraded within the calendar's horizon."""
+
+
+@dataclass(frozen=True)
 class RunPoint:
     """One recorded run, as the trend pictures need it."""
 
@@ -84,6 +99,8 @@ class Nightly:
     """Target id (account or deployment ARM id, lower case) -> owner from the configured tags."""
     owner_tags: tuple[str, ...] = ()
     scheduled: tuple[ScheduledChange, ...] = ()
+    by_owner: tuple[OwnerRow, ...] = ()
+    """Owners with the most failing errors first; `unowned` last."""
     trends: Trends | None = None
 
     def owner_of(self, target: str, account_id: str | None) -> str:

@@ -11,8 +11,8 @@ from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING
 
-from auditor.model.results import Report, RetirementRow, Status, TargetStatus
-from auditor.model.trends import Nightly, ScheduledChange, Trends
+from auditor.model.results import Report, RetirementRow, Severity, Status, TargetStatus
+from auditor.model.trends import UNOWNED, Nightly, OwnerRow, ScheduledChange, Trends
 
 if TYPE_CHECKING:
     from auditor.history.store import HistoryStore
@@ -25,11 +25,20 @@ AUTO_UPGRADES = {"onceCurrentVersionExpired", "onceNewDefaultVersionAvailable"}
 _LIFECYCLE_RULE = "AOAI-LIFE-001"
 
 
+_NO_REPLACEMENT = {"", "none", "—", "-", "n/a"}
+
+
+def _replacement(row: RetirementRow) -> str | None:
+    """The schedule writes 'none' (or a dash) where no model replaces a version: that is no replacement."""
+    value = (row.replacement or "").strip()
+    return None if value.lower() in _NO_REPLACEMENT else value
+
+
 def _kind(row: RetirementRow) -> str:
     """Azure moves a deployment whose upgrade option lets it, when a replacement is known; otherwise the
     version's retirement is the day its calls start failing."""
     option = (row.version_upgrade_option or "").lower()
-    if row.replacement and option in {o.lower() for o in AUTO_UPGRADES}:
+    if _replacement(row) and option in {o.lower() for o in AUTO_UPGRADES}:
         return "auto-upgrade"
     return "retires"
 
@@ -46,7 +55,7 @@ def scheduled_changes(report: Report, *, horizon_days: int = HORIZON_DAYS) -> tu
             deployment=r.deployment,
             model_name=r.model_name,
             model_version=r.model_version,
-            replacement=r.replacement,
+            replacement=_replacement(r),
             source=r.source,
             rule_docs=docs,
         )
@@ -77,6 +86,29 @@ def owners(report: Report, owner_tags: Sequence[str]) -> dict[str, str]:
         if owner:
             found[f"{row.account_id}/deployments/{row.name}".lower()] = owner
     return found
+
+
+def by_owner(report: Report, view: Nightly) -> tuple[OwnerRow, ...]:
+    """Per owner: deployments, failing findings by severity, unknown and waived ones, and scheduled changes."""
+    counts: dict[str, dict[str, int]] = {}
+
+    def row(owner: str) -> dict[str, int]:
+        return counts.setdefault(
+            owner, dict.fromkeys(("deployments", "error", "warning", "info", "unknown", "waived", "scheduled"), 0)
+        )
+
+    for d in report.deployments:
+        row(view.owner_of(f"{d.account_id}/deployments/{d.name}", d.account_id))["deployments"] += 1
+    for f in report.not_passing:
+        entry = row(view.owner_of(f.target, f.account_id))
+        if f.status is Status.FAIL:
+            entry[f.severity.value] += 1
+        elif f.status.value in ("unknown", "waived"):
+            entry[f.status.value] += 1
+    for c in view.scheduled:
+        row(view.owner_of(f"{c.account_id}/deployments/{c.deployment}", c.account_id))["scheduled"] += 1
+    ordered = sorted(counts, key=lambda o: (o == UNOWNED, -counts[o]["error"], -counts[o]["warning"], o.lower()))
+    return tuple(OwnerRow(owner=o, **counts[o]) for o in ordered)
 
 
 def _plural(n: int, word: str) -> str:
@@ -111,12 +143,23 @@ def headline(report: Report, scheduled: Sequence[ScheduledChange], trends: Trend
             f"days, the first on {_day(moves[0].date)}."
         )
     lines.extend(_since_last(report, trends))
-    failing = sum(1 for f in report.not_passing if f.status is Status.FAIL)
-    lines.append(f"{_plural(failing, 'failing finding')} in this run.")
+    lines.append(_failing(report))
     unread = [t for t in report.targets if t.status is not TargetStatus.COMPLETE]
     if unread:
         lines.append(f"{_plural(len(unread), 'target')} not read completely: the report cannot speak for them.")
     return tuple(lines)
+
+
+def _failing(report: Report) -> str:
+    """In the gate's words: at or above it fails the run, below it does not (one vocabulary with the verdict)."""
+    failing = [f for f in report.not_passing if f.status is Status.FAIL]
+    if report.fail_on == "never":
+        return f"{_plural(len(failing), 'failing finding')}; the gate is off (--fail-on never)."
+    rank = Severity(report.fail_on).rank
+    at = sum(1 for f in failing if f.severity.rank >= rank)
+    return f"{_plural(at, 'failing finding')} at or above the gate ({report.fail_on})" + (
+        f", {len(failing) - at} below it." if len(failing) > at else "."
+    )
 
 
 def _since_last(report: Report, trends: Trends | None) -> list[str]:
@@ -156,4 +199,9 @@ def nightly_view(
         series = scope_of(report, scope)
         run = history.record(report, view, scope=series)
         trends = history.trends(series, recorded_run=run)
-    return replace(report, nightly=replace(view, headline=headline(report, scheduled, trends), trends=trends))
+    return replace(
+        report,
+        nightly=replace(
+            view, headline=headline(report, scheduled, trends), by_owner=by_owner(report, view), trends=trends
+        ),
+    )
