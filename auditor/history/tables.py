@@ -1,11 +1,38 @@
 """The store's tables at the newest schema revision, for reading and writing. The migrations (migrations/versions)
-create them; a test holds the two together."""
+create them; tests/test_history.py holds the two together.
+
+Sized for fleets: a 10,000-deployment run has ~54,000 findings that are not passes. Only those are stored (passes
+are counted in run_counts), each as a 16-hex identity, a rule, a target number and two short words; the findings
+table is clustered by (run, identity) (SQLite: WITHOUT ROWID), and the trends read per-run aggregates (run_counts,
+run_models), never every finding of 90 runs."""
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Float, ForeignKey, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 metadata = MetaData()
+
+
+def _run_ref() -> Column[int]:
+    return Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True)
+
+
+def _target_ref() -> Column[int]:
+    return Column("target_id", Integer, ForeignKey("targets.id"), nullable=False)
+
 
 runs = Table(
     "runs",
@@ -35,28 +62,52 @@ targets = Table(
     "targets",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("ref", String(1000), nullable=False, unique=True),
+    Column("parent_id", Integer, nullable=False),
+    Column("leaf", String(1000), nullable=False),
+    UniqueConstraint("parent_id", "leaf"),
 )
+"""ARM ids, lower case, stored once across all runs: an account as (0, its id), a deployment as (its account's
+row, `deployments/NAME`), so a fleet's 10,000 deployment ids do not each repeat their account's path."""
 
 findings = Table(
     "findings",
     metadata,
-    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("identity", String(32), nullable=False),
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("identity", BigInteger, nullable=False),
     Column("rule_id", String(100), nullable=False),
     Column("target_id", Integer, ForeignKey("targets.id"), nullable=False),
-    Column("category", String(40), nullable=False),
-    Column("severity", String(16), nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("first_seen", String(40), nullable=False),
+    Column("severity", String(8), nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("first_run", Integer, nullable=False),
     Column("owner", String(200)),
+    PrimaryKeyConstraint("run_id", "identity"),
+    sqlite_with_rowid=False,
+)
+
+run_counts = Table(
+    "run_counts",
+    metadata,
+    _run_ref(),
+    Column("status", String(8), nullable=False),
+    Column("severity", String(8), nullable=False),
+    Column("category", String(40), nullable=False),
+    Column("count", Integer, nullable=False),
+)
+
+run_models = Table(
+    "run_models",
+    metadata,
+    _run_ref(),
+    Column("model_name", String(200)),
+    Column("model_version", String(100)),
+    Column("count", Integer, nullable=False),
 )
 
 inventory = Table(
     "inventory",
     metadata,
-    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("target_id", Integer, ForeignKey("targets.id"), nullable=False),
+    _run_ref(),
+    _target_ref(),
     Column("model_name", String(200)),
     Column("model_version", String(100)),
     Column("sku_name", String(100)),
@@ -67,8 +118,8 @@ inventory = Table(
 scheduled = Table(
     "scheduled_changes",
     metadata,
-    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("target_id", Integer, ForeignKey("targets.id"), nullable=False),
+    _run_ref(),
+    _target_ref(),
     Column("date", String(10), nullable=False),
     Column("kind", String(20), nullable=False),
     Column("model_name", String(200)),
@@ -79,7 +130,7 @@ scheduled = Table(
 quota = Table(
     "quota",
     metadata,
-    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True),
+    _run_ref(),
     Column("subscription_id", String(100), nullable=False),
     Column("location", String(100), nullable=False),
     Column("name", String(300), nullable=False),
@@ -91,7 +142,7 @@ quota = Table(
 resolutions = Table(
     "resolutions",
     metadata,
-    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True),
+    _run_ref(),
     Column("rule_id", String(100), nullable=False),
     Column("first_seen", String(40), nullable=False),
     Column("resolved_at", String(40), nullable=False),
@@ -100,8 +151,8 @@ resolutions = Table(
 observed = Table(
     "observed",
     metadata,
-    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("target_id", Integer, ForeignKey("targets.id"), nullable=False),
+    _run_ref(),
+    _target_ref(),
     Column("operation", String(200), nullable=False),
     Column("calls", Float, nullable=False),
     Column("client_errors", Float),

@@ -1,4 +1,5 @@
-"""The first store: runs, their non-passing findings, inventory, scheduled changes, quota and resolutions.
+"""The first store: runs, their non-passing findings and per-run counts, inventory, scheduled changes, quota and
+resolutions.
 
 Revision ID: 0001
 Revises:
@@ -49,18 +50,36 @@ def upgrade() -> None:
     op.create_table(
         "targets",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("ref", sa.String(1000), nullable=False, unique=True),
+        sa.Column("parent_id", sa.Integer, nullable=False),
+        sa.Column("leaf", sa.String(1000), nullable=False),
+        sa.UniqueConstraint("parent_id", "leaf"),
     )
     op.create_table(
         "findings",
-        _run_ref(),
-        sa.Column("identity", sa.String(32), nullable=False),
+        sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("identity", sa.BigInteger, nullable=False),
         sa.Column("rule_id", sa.String(100), nullable=False),
         _target_ref(),
+        sa.Column("severity", sa.String(8), nullable=False),
+        sa.Column("status", sa.String(8), nullable=False),
+        sa.Column("first_run", sa.Integer, nullable=False),
+        sa.PrimaryKeyConstraint("run_id", "identity"),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
+        "run_counts",
+        _run_ref(),
+        sa.Column("status", sa.String(8), nullable=False),
+        sa.Column("severity", sa.String(8), nullable=False),
         sa.Column("category", sa.String(40), nullable=False),
-        sa.Column("severity", sa.String(16), nullable=False),
-        sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("first_seen", sa.String(40), nullable=False),
+        sa.Column("count", sa.Integer, nullable=False),
+    )
+    op.create_table(
+        "run_models",
+        _run_ref(),
+        sa.Column("model_name", sa.String(200)),
+        sa.Column("model_version", sa.String(100)),
+        sa.Column("count", sa.Integer, nullable=False),
     )
     op.create_table(
         "inventory",
@@ -101,5 +120,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("resolutions", "quota", "scheduled_changes", "inventory", "findings", "targets", "runs"):
+    for table in (
+        "resolutions",
+        "quota",
+        "scheduled_changes",
+        "inventory",
+        "run_models",
+        "run_counts",
+        "findings",
+        "targets",
+        "runs",
+    ):
         op.drop_table(table)
