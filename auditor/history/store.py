@@ -265,7 +265,9 @@ class _Writer:
                 gaps="\n".join(report.gaps) or None,
             )
         )
-        return int(inserted.inserted_primary_key[0])
+        key = inserted.inserted_primary_key
+        assert key is not None  # an insert of one row always has it
+        return int(key[0])
 
     def _churn(
         self, run_id: int, previous: tuple[str, dict[int, tuple[int, str]]], failing_now: Mapping[int, str]
@@ -517,7 +519,7 @@ def _read_trends(connection: Connection, scope: str, last: int, name: str, recor
     return Trends(
         store=name,
         runs=points,
-        time_to_fix=_time_to_fix(connection, scope, runs[-1] if runs else None),
+        time_to_fix=_time_to_fix(connection, scope, dict(runs[-1]) if runs else None),
         recorded_run=recorded_run,
     )
 

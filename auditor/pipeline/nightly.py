@@ -6,7 +6,7 @@ renderers only draw what the report carries."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING
@@ -70,19 +70,17 @@ def owners(report: Report, owner_tags: Sequence[str]) -> dict[str, str]:
     Tag names match case-insensitively, as Azure treats them."""
     wanted = [t.lower() for t in owner_tags]
 
-    def pick(tags: object) -> str | None:
-        if not isinstance(tags, dict) and not hasattr(tags, "items"):
-            return None
-        folded = {str(k).lower(): str(v) for k, v in tags.items()}  # type: ignore[attr-defined]
+    def pick(tags: Mapping[str, str] | None) -> str | None:
+        folded = {str(k).lower(): str(v) for k, v in (tags or {}).items()}
         return next((folded[t].strip() for t in wanted if folded.get(t, "").strip()), None)
 
     found: dict[str, str] = {}
     for target in report.targets:
-        owner = pick(target.tags or {})
+        owner = pick(target.tags)
         if owner:
             found[target.id.lower()] = owner
     for row in report.deployments:
-        owner = pick(row.tags or {}) or found.get(row.account_id.lower())
+        owner = pick(row.tags) or found.get(row.account_id.lower())
         if owner:
             found[f"{row.account_id}/deployments/{row.name}".lower()] = owner
     return found

@@ -125,7 +125,7 @@ def bars(
         x0 = LEFT + i * slot + slot * 0.15
         width = slot * 0.7
         x_of.append(round(x0 + width / 2, 1))
-        base = TOP + plot_h
+        base: float = TOP + plot_h
         for j, series in enumerate(order):
             value = values.get(series, 0)
             if value <= 0:
