@@ -85,7 +85,7 @@ def run_nights(facts: Facts, rules, kb, store: HistoryStore, nights: int = NIGHT
         day = FIRST_NIGHT + timedelta(days=night)
         now = datetime(day.year, day.month, day.day, 2, 0, tzinfo=timezone.utc)
         report = replace(audit(night_facts(facts, night), rules, kb, today=day, now=now), fail_on="error")
-        reports.append(nightly_view(report, history=store, scope=scope))
+        reports.append(nightly_view(report, history=store, scope=scope, kb=kb))
     return reports
 
 
@@ -113,6 +113,8 @@ def test_thirty_nights_make_trends(sqlite_nights) -> None:
     assert "gpt-35-turbo 0125" not in by_night[18].deployments_by_model
     assert by_night[7].deployments_by_model.get("gpt-4o-mini 2025-08-07") == 1
     assert "gpt-4o-mini 2024-07-18" not in by_night[7].deployments_by_model
+    # the family is the knowledge base's: gpt-4o-mini counts under gpt-4o; the canary adds one there
+    assert by_night[12].deployments_by_family["gpt-4o"] == by_night[11].deployments_by_family["gpt-4o"] + 1
     assert all(sum(r.failing_by_severity.values()) == sum(r.failing_by_category.values()) for r in runs)
     # the failing counts in the store are the reports' own
     for report, run in zip(reports, runs, strict=True):
@@ -156,7 +158,7 @@ def test_the_report_draws_trends_headline_and_owners(sqlite_nights, tmp_path) ->
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     for marker in ('id="headline"', 'id="owners"', 'id="scheduled"', 'id="trends"', 'id="time-to-fix"'):
         assert marker in html
-    for picture in ("trend-severity", "trend-category", "trend-churn", "trend-models", "trend-quota"):
+    for picture in ("trend-severity", "trend-category", "trend-churn", "trend-families", "trend-models", "trend-quota"):
         assert f'id="{picture}"' in html
     assert "Trends over the last 30 run(s)" in html
     assert "fabrikam-ml" in html
@@ -371,3 +373,31 @@ def test_the_cli_records_and_draws(tmp_path) -> None:
     html = (tmp_path / "two" / "report.html").read_text(encoding="utf-8")
     assert "Trends over the last 2 run(s)" in html and 'id="headline"' in html
     assert (tmp_path / "two" / "retirements.ics").read_bytes().startswith(b"BEGIN:VCALENDAR")
+
+
+def test_audit_merge_records_the_merged_run(demo_facts, rules, kb, tmp_path) -> None:
+    from auditor.cli import main
+
+    paths = [str(p) for p in _reports(demo_facts, rules, kb, tmp_path, 2)]
+    store = tmp_path / "merged.sqlite"
+    for path in paths:  # one merged report a night
+        main(
+            [
+                "merge",
+                path,
+                "--history",
+                str(store),
+                "--out",
+                str(tmp_path / "merged"),
+                "--quiet",
+                "--format",
+                "html,ics",
+            ]
+        )
+    html = (tmp_path / "merged" / "report.html").read_text(encoding="utf-8")
+    assert "Trends over the last 2 run(s)" in html
+    opened = open_store(str(store))
+    try:
+        assert opened.run_count() == 2
+    finally:
+        opened.close()

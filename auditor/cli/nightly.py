@@ -54,9 +54,18 @@ def open_history(args: argparse.Namespace) -> HistoryStore | None:
 def with_nightly(report: Report, args: argparse.Namespace, store: HistoryStore | None) -> Report:
     from auditor.pipeline.nightly import nightly_view
 
+    kb = None
+    if store is not None:  # the families of the deployed models, for the history's per-family counts
+        from auditor.knowledge.base import load_knowledge
+
+        kb = load_knowledge()
     try:
         return nightly_view(
-            report, owner_tags=tuple(args.owner_tag) or DEFAULT_OWNER_TAGS, history=store, scope=args.history_scope
+            report,
+            owner_tags=tuple(args.owner_tag) or DEFAULT_OWNER_TAGS,
+            history=store,
+            scope=args.history_scope,
+            kb=kb,
         )
     finally:
         if store is not None:
@@ -87,6 +96,9 @@ def run_history(argv: Sequence[str]) -> int:
             raise InputError(f"{path}: no such report.json")
         reports.append(merge_reports([path]))
     reports.sort(key=lambda r: r.generated_at)
+    from auditor.knowledge.base import load_knowledge
+
+    kb = load_knowledge()
     store = open_store(args.history)
     try:
         for path, report in zip(args.reports, reports, strict=True):
@@ -95,6 +107,7 @@ def run_history(argv: Sequence[str]) -> int:
                 owner_tags=tuple(args.owner_tag) or DEFAULT_OWNER_TAGS,
                 history=store,
                 scope=args.history_scope,
+                kb=kb,
             )
             assert recorded.nightly is not None and recorded.nightly.trends is not None
             sys.stdout.write(

@@ -313,9 +313,11 @@ class _Writer:
         for f in self.report.not_passing:
             key = (f.status.value, f.severity.value, str(f.category))
             counts[key] = counts.get(key, 0) + 1
-        models: dict[tuple[str | None, str | None], int] = {}
+        models: dict[tuple[str | None, str | None, str | None], int] = {}
         for d in self.report.deployments:
-            models[(d.model_name, d.model_version)] = models.get((d.model_name, d.model_version), 0) + 1
+            family = self.nightly.families.get((d.model_name or "").lower(), d.model_name)
+            model = (family, d.model_name, d.model_version)
+            models[model] = models.get(model, 0) + 1
         self._insert(
             t.run_counts,
             [
@@ -326,8 +328,8 @@ class _Writer:
         self._insert(
             t.run_models,
             [
-                {"run_id": run_id, "model_name": name, "model_version": version, "count": n}
-                for (name, version), n in sorted(models.items(), key=lambda kv: (kv[0][0] or "", kv[0][1] or ""))
+                {"run_id": run_id, "family": family, "model_name": name, "model_version": version, "count": n}
+                for (family, name, version), n in sorted(models.items(), key=lambda kv: tuple(v or "" for v in kv[0]))
             ],
         )
 
@@ -484,6 +486,7 @@ def _read_trends(connection: Connection, scope: str, last: int, name: str, recor
     by_sev: dict[int, dict[str, int]] = {i: {} for i in ids}
     by_cat: dict[int, dict[str, int]] = {i: {} for i in ids}
     models: dict[int, dict[str, int]] = {i: {} for i in ids}
+    families: dict[int, dict[str, int]] = {i: {} for i in ids}
     for chunk in _chunks(ids):
         failing = connection.execute(
             sa.select(
@@ -495,12 +498,18 @@ def _read_trends(connection: Connection, scope: str, last: int, name: str, recor
             by_cat[run_id][category] = by_cat[run_id].get(category, 0) + int(n)
         deployed = connection.execute(
             sa.select(
-                t.run_models.c.run_id, t.run_models.c.model_name, t.run_models.c.model_version, t.run_models.c.count
+                t.run_models.c.run_id,
+                t.run_models.c.family,
+                t.run_models.c.model_name,
+                t.run_models.c.model_version,
+                t.run_models.c.count,
             ).where(t.run_models.c.run_id.in_(chunk))
         )
-        for run_id, model, version, n in deployed:
+        for run_id, family, model, version, n in deployed:
             label = " ".join(v for v in (model or "unknown model", version) if v)
             models[run_id][label] = models[run_id].get(label, 0) + int(n)
+            kind = family or model or "unknown model"
+            families[run_id][kind] = families[run_id].get(kind, 0) + int(n)
     points = tuple(
         RunPoint(
             run=r["id"],
@@ -511,6 +520,7 @@ def _read_trends(connection: Connection, scope: str, last: int, name: str, recor
             new=r["new_failing"],
             resolved=r["resolved_failing"],
             deployments_by_model=dict(sorted(models[r["id"]].items())),
+            deployments_by_family=dict(sorted(families[r["id"]].items())),
             quota_max_percent=r["quota_max_percent"],
             quota_lines_over_80=r["quota_over_80"],
         )

@@ -98,6 +98,7 @@ run_models = Table(
     "run_models",
     metadata,
     _run_ref(),
+    Column("family", String(200)),
     Column("model_name", String(200)),
     Column("model_version", String(100)),
     Column("count", Integer, nullable=False),

@@ -62,6 +62,8 @@ class RunPoint:
     resolved: int | None
     deployments_by_model: Mapping[str, int]
     """`model version` -> deployments running it."""
+    deployments_by_family: Mapping[str, int]
+    """Model family (the knowledge base's; the model's name where it names none) -> deployments."""
     quota_max_percent: float | None
     quota_lines_over_80: int
 
@@ -98,6 +100,8 @@ class Nightly:
     owners: Mapping[str, str] = field(default_factory=dict)
     """Target id (account or deployment ARM id, lower case) -> owner from the configured tags."""
     owner_tags: tuple[str, ...] = ()
+    families: Mapping[str, str] = field(default_factory=dict)
+    """Model name (lower case) -> its family, for the history's per-family counts."""
     scheduled: tuple[ScheduledChange, ...] = ()
     by_owner: tuple[OwnerRow, ...] = ()
     """Owners with the most failing errors first; `unowned` last."""

@@ -16,6 +16,7 @@ from auditor.model.trends import UNOWNED, Nightly, OwnerRow, ScheduledChange, Tr
 
 if TYPE_CHECKING:
     from auditor.history.store import HistoryStore
+    from auditor.knowledge.base import KnowledgeBase
 
 DEFAULT_OWNER_TAGS = ("owner", "team")
 HORIZON_DAYS = 365
@@ -182,16 +183,32 @@ def scope_of(report: Report, scope: str) -> str:
     return f"{scope} shard {report.shard}" if report.shard else scope
 
 
+def families(report: Report, kb: KnowledgeBase | None) -> dict[str, str]:
+    """Each deployed model's family as the knowledge base states it (models.yaml `family:`, else families.yaml);
+    a model it does not know counts as its own family."""
+    found: dict[str, str] = {}
+    for name in {d.model_name for d in report.deployments if d.model_name}:
+        entry = kb.model(name) if kb is not None else None
+        found[name.lower()] = (entry.family or entry.kb_family or name) if entry is not None else name
+    return found
+
+
 def nightly_view(
     report: Report,
     *,
     owner_tags: Sequence[str] = DEFAULT_OWNER_TAGS,
     history: HistoryStore | None = None,
     scope: str = "default",
+    kb: KnowledgeBase | None = None,
 ) -> Report:
     """The report with its nightly view; with a store, this run is recorded first and the trends include it."""
     scheduled = scheduled_changes(report)
-    view = Nightly(owners=owners(report, owner_tags), owner_tags=tuple(owner_tags), scheduled=scheduled)
+    view = Nightly(
+        owners=owners(report, owner_tags),
+        owner_tags=tuple(owner_tags),
+        families=families(report, kb),
+        scheduled=scheduled,
+    )
     trends = None
     if history is not None:
         series = scope_of(report, scope)

@@ -240,9 +240,11 @@ def nightly_pictures(trends: Trends | None) -> tuple[Picture, ...]:
     category: list[Column] = [(r.at, {k: float(v) for k, v in r.failing_by_category.items()}) for r in runs]
     churn: list[Column] = [(r.at, {"new": float(r.new or 0), "fixed": float(r.resolved or 0)}) for r in runs]
     models: list[Column] = [(r.at, {k: float(v) for k, v in r.deployments_by_model.items()}) for r in runs]
+    kinds: list[Column] = [(r.at, {k: float(v) for k, v in r.deployments_by_family.items()}) for r in runs]
     quota: list[Column] = [(r.at, {"highest use %": r.quota_max_percent or 0.0}) for r in runs]
     categories = top_series(category)
     versions = top_series(models)
+    families = top_series(kinds)
     sev_classes = {s: f"sev-{s}" for s in SEVERITIES}
     churn_order = ("new", "fixed")
     return (
@@ -268,8 +270,15 @@ def nightly_pictures(trends: Trends | None) -> tuple[Picture, ...]:
             bars(churn, churn_order, {"new": "p1", "fixed": "p2"}, grouped=True),
         ),
         _picture(
+            "trend-families",
+            "Deployments by model family",
+            kinds,
+            families,
+            bars(kinds, families, palette(families)),
+        ),
+        _picture(
             "trend-models",
-            "Deployments by model and version",
+            "Deployments by model version",
             models,
             versions,
             bars(models, versions, palette(versions)),

@@ -77,6 +77,7 @@ def upgrade() -> None:
     op.create_table(
         "run_models",
         _run_ref(),
+        sa.Column("family", sa.String(200)),
         sa.Column("model_name", sa.String(200)),
         sa.Column("model_version", sa.String(100)),
         sa.Column("count", sa.Integer, nullable=False),
