@@ -24,6 +24,7 @@ from auditor.history.store import HistoryStore, _Writer, open_store, schema_revi
 from auditor.model.clouds import get_cloud
 from auditor.model.errors import InputError
 from auditor.model.facts import Facts
+from auditor.model.results import RetirementRow
 from auditor.pipeline.audit import AuditOptions, audit, gather_facts
 from auditor.pipeline.nightly import nightly_view
 from auditor.render import write_reports
@@ -401,3 +402,47 @@ def test_audit_merge_records_the_merged_run(demo_facts, rules, kb, tmp_path) -> 
         assert opened.run_count() == 2
     finally:
         opened.close()
+
+
+def _row(deployment: str, days: int, upgrade: str, replacement: str | None) -> RetirementRow:
+    day = FIRST_NIGHT + timedelta(days=days)
+    return RetirementRow(
+        account_id="/subscriptions/s/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/acct",
+        account_name="acct",
+        deployment=deployment,
+        model_name="gpt-4o",
+        model_version="2024-05-13",
+        sku_name="Standard",
+        version_upgrade_option=upgrade,
+        retirement_date=day.isoformat(),
+        days_left=days,
+        source="live catalog",
+        replacement=replacement,
+    )
+
+
+def test_the_headline_names_what_stops_and_what_azure_moves(demo_facts, rules, kb) -> None:
+    report = audit(demo_facts, rules, kb, today=FIRST_NIGHT, now=datetime(2026, 11, 1, 2, tzinfo=timezone.utc))
+    rows = (
+        _row("stays", 20, "NoAutoUpgrade", "gpt-5.1"),  # no upgrade allowed: stops working
+        _row("stays-too", 20, "OnceNewDefaultVersionAvailable", "none"),  # nothing named to move to
+        _row("later", 60, "NoAutoUpgrade", None),
+        _row("moved", 40, "OnceCurrentVersionExpired", "gpt-5.1"),  # Azure upgrades it
+        _row("far", 400, "NoAutoUpgrade", None),  # beyond the calendar's year
+        _row("gone", -3, "NoAutoUpgrade", None),  # already retired
+    )
+    viewed = nightly_view(replace(report, retirements=rows, fail_on="error"))
+    n = viewed.nightly
+    assert [(c.deployment, c.kind) for c in n.scheduled] == [
+        ("stays", "retires"),
+        ("stays-too", "retires"),
+        ("moved", "auto-upgrade"),
+        ("later", "retires"),
+    ]
+    assert n.scheduled[1].replacement is None
+    assert n.headline[0] == "1 deployment runs a retired model version: calls to it fail now."
+    assert n.headline[1] == "2 deployments stop working on 21 Nov 2026 unless moved; 1 more within 90 days."
+    assert (
+        n.headline[2]
+        == "Azure upgrades 1 deployment to another model version within 90 days, the first on 11 Dec 2026."
+    )

@@ -124,7 +124,8 @@ def headline(report: Report, scheduled: Sequence[ScheduledChange], trends: Trend
     lines: list[str] = []
     retired = [r for r in report.retirements if r.days_left is not None and r.days_left < 0]
     if retired:
-        lines.append(f"{_plural(len(retired), 'deployment')} run a retired model version: their calls fail now.")
+        verb = "runs" if len(retired) == 1 else "run"
+        lines.append(f"{_plural(len(retired), 'deployment')} {verb} a retired model version: calls to it fail now.")
     soon = [c for c in scheduled if (date.fromisoformat(c.date) - report.generated_at.date()).days <= HEADLINE_DAYS]
     stops = [c for c in soon if c.kind == "retires"]
     moves = [c for c in soon if c.kind == "auto-upgrade"]
@@ -133,8 +134,8 @@ def headline(report: Report, scheduled: Sequence[ScheduledChange], trends: Trend
         on_first = sum(1 for c in stops if c.date == first)
         more = len(stops) - on_first
         lines.append(
-            f"{_plural(on_first, 'deployment')} stop working on {_day(first)} unless moved"
-            + (f"; {more} more within {HEADLINE_DAYS} days." if more else ".")
+            f"{_plural(on_first, 'deployment')} {'stops' if on_first == 1 else 'stop'} working on {_day(first)} "
+            "unless moved" + (f"; {more} more within {HEADLINE_DAYS} days." if more else ".")
         )
     if moves:
         lines.append(
