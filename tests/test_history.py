@@ -157,7 +157,14 @@ def test_the_report_draws_trends_headline_and_owners(sqlite_nights, tmp_path) ->
     reports, _ = sqlite_nights
     write_reports(reports[-1], tmp_path, ("html", "json", "markdown", "ics"))
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
-    for marker in ('id="headline"', 'id="owners"', 'id="scheduled"', 'id="trends"', 'id="time-to-fix"'):
+    for marker in (
+        'id="headline"',
+        'id="owners"',
+        'id="scheduled"',
+        'id="scheduled-months"',
+        'id="trends"',
+        'id="time-to-fix"',
+    ):
         assert marker in html
     for picture in ("trend-severity", "trend-category", "trend-churn", "trend-families", "trend-models", "trend-quota"):
         assert f'id="{picture}"' in html

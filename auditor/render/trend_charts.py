@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 
-from auditor.model.trends import Trends
+from auditor.model.trends import ScheduledChange, Trends
 
 WIDTH = 760
 HEIGHT = 180
@@ -64,7 +65,9 @@ Column = tuple[str, Mapping[str, float]]
 def _scale(top: float) -> float:
     """A round axis maximum at or above the largest value."""
     if top <= 0:
-        return 1.0
+        return 4.0
+    if top <= 20:  # counts: four whole-number steps
+        return float(-(-int(top) // 4) * 4 if top == int(top) else -(-top // 4) * 4)
     step = 10 ** max(len(str(int(top))) - 1, 0)
     return float(((int(top) // step) + 1) * step)
 
@@ -290,4 +293,29 @@ def nightly_pictures(trends: Trends | None) -> tuple[Picture, ...]:
             ("highest use %",),
             lines(quota, ("highest use %",), {"highest use %": "p3"}),
         ),
+    )
+
+
+CHANGE_KINDS = ("retires", "auto-upgrade")
+
+
+def scheduled_months(changes: Sequence[ScheduledChange], today: date) -> Picture | None:
+    """Azure's scheduled changes over the next 12 months: per month, how many deployments retire and how many Azure
+    upgrades, so the busy months stand out."""
+    if not changes:
+        return None
+    months = []
+    year, month = today.year, today.month
+    for _ in range(12):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    counts: dict[str, dict[str, float]] = {m: {} for m in months}
+    for change in changes:
+        bucket = counts.get(change.date[:7])
+        if bucket is not None:
+            bucket[change.kind] = bucket.get(change.kind, 0) + 1
+    columns: list[Column] = [(m, counts[m]) for m in months]
+    classes = {"retires": "sev-error", "auto-upgrade": "p0"}
+    return _picture(
+        "scheduled-months", "Scheduled changes per month", columns, CHANGE_KINDS, bars(columns, CHANGE_KINDS, classes)
     )
