@@ -195,7 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="html,junit,json,sarif,markdown",
         metavar="LIST",
         help="comma-separated: html (report.html), junit (junit.xml), json (report.json), sarif "
-        "(report.sarif), markdown (summary.md), or all (the default). Example: --format junit,sarif",
+        "(report.sarif), markdown (summary.md), ics (retirements.ics, the retirement calendar), or all. Default: the "
+        "first five. Example: --format junit,sarif",
     )
     out.add_argument(
         "--waivers",
