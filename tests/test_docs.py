@@ -46,6 +46,20 @@ def test_the_cli_reference_lists_every_flag_of_every_command() -> None:
     assert "`--knowledge FILE`" in text and "`--docs-url URL`" in text and "`--allow-older`" in text
 
 
+def test_every_subcommand_main_dispatches_is_in_the_cli_reference() -> None:
+    """A new subcommand (`argv[0] == "name"` in auditor/cli) must be added to auditor/cli/reference.COMMANDS."""
+    import re
+
+    from auditor.cli.reference import COMMANDS
+
+    source = (Path(__file__).resolve().parents[1] / "auditor" / "cli" / "__init__.py").read_text(encoding="utf-8")
+    dispatched = set(re.findall(r'argv\[0\] == "([a-z-]+)"', source))
+    documented = {argv[0] for _, argv in COMMANDS if argv}
+    assert dispatched and dispatched <= documented, (
+        f"subcommands missing from the CLI reference: {dispatched - documented}"
+    )
+
+
 def test_findings_of_builtin_rules_link_their_page() -> None:
     for rule in load_rules():
         assert rule.help_url == f"{declared_base()}{__version__}/rules/{rule.id}/"

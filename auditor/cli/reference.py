@@ -15,6 +15,7 @@ COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("audit kb refresh", ("kb", "refresh")),
     ("audit contract scan", ("contract", "scan", ".")),
     ("audit merge", ("merge", "report.json")),
+    ("audit history import", ("history", "import", "report.json")),
 )
 """Each command and the arguments that reach its parser (its parser is captured when it parses them)."""
 
