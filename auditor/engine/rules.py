@@ -45,6 +45,8 @@ class Rule:
     """How to fix, as code: each {title, language, code} (the rule's documentation page shows them)."""
     page: str | None = None
     """The rule's documentation page (built-in rules: docs/rules/<ID>.md); None for other rule packs."""
+    fix: Mapping[str, str] = field(default_factory=dict)
+    """The mechanical edit auditor/fixes makes for a failing finding: {code: KIND} and/or {iac: KIND}."""
 
     @property
     def help_url(self) -> str:
@@ -120,6 +122,7 @@ def load_rule_file(path: Path, *, builtin: bool = False) -> list[Rule]:
                 source=f"{path}:{raw.line}",
                 examples=tuple(dict(e) for e in raw.get("examples", ())),
                 page=f"{RULE_PAGES}{raw['id']}.md" if builtin else None,
+                fix=dict(raw.get("fix", {})),
             )
         )
     return rules
