@@ -215,7 +215,12 @@ def probe_subjects(
             "label": result.label,
             "label_text": f" [{result.label}]" if result.label else "",
             "called_by_app": result.called_by_app,
-            "hint": result.hint or "",
+            "remedy": result.remedy,
+            "principal_text": f"principal {result.principal}" if result.principal else "the calling identity",
+            "filtered_text": f" (filtered: {', '.join(result.filtered)})" if result.filtered else "",
+            "retry_text": f"Azure asked to retry after {result.retry_after:g} s. "
+            if result.retry_after is not None
+            else "",
             "evidence": _probe_summary(result),
             "kb_expected": expected,
             "kb_disagreement": disagreement,

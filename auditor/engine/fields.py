@@ -82,7 +82,8 @@ PARAM = {
 PROBE = {**_leaves(
     "kind", "api", "api_name", "parameter", "setting", "outcome", "answered", "completed", "status_code",
     "error_code", "error_param", "message", "latency_ms", "attempts", "throttled", "retry_after", "rate_limit_text",
-    "tokens", "auth", "label", "label_text", "called_by_app", "hint", "evidence", "kb_expected", "kb_disagreement",
+    "tokens", "auth", "label", "label_text", "called_by_app", "remedy", "principal_text", "filtered_text",
+    "retry_text", "evidence", "kb_expected", "kb_disagreement",
 ), "value": ANY}  # fmt: skip
 PLAN = _leaves(
     "name", "account", "account_found", "model_name", "model_version", "version_given", "sku_name", "sku_capacity",

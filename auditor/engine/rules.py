@@ -45,6 +45,8 @@ class Rule:
     """How to fix, as code: each {title, language, code} (the rule's documentation page shows them)."""
     page: str | None = None
     """The rule's documentation page (built-in rules: docs/rules/<ID>.md); None for other rule packs."""
+    remediation_by: Mapping[str, Any] | None = None
+    """Advice that depends on a fact: {field: PATH, cases: {VALUE: TEMPLATE}}; `remediation` otherwise."""
     fix: Mapping[str, str] = field(default_factory=dict)
     """The mechanical edit auditor/fixes makes for a failing finding: {code: KIND} and/or {iac: KIND}."""
 
@@ -122,6 +124,7 @@ def load_rule_file(path: Path, *, builtin: bool = False) -> list[Rule]:
                 source=f"{path}:{raw.line}",
                 examples=tuple(dict(e) for e in raw.get("examples", ())),
                 page=f"{RULE_PAGES}{raw['id']}.md" if builtin else None,
+                remediation_by=raw.get("remediation_by"),
                 fix=dict(raw.get("fix", {})),
             )
         )
@@ -140,6 +143,10 @@ def _check_fields(path: Path, lines: list[str], raw: Mapping[str, Any]) -> None:
     paths = [*condition_paths(raw.get("where")), *condition_paths(raw["fails_when"])]
     for key in ("message", "pass_message", "remediation"):
         paths.extend(template_paths(raw.get(key)))
+    if raw.get("remediation_by"):
+        paths.append(str(raw["remediation_by"]["field"]))
+        for template in raw["remediation_by"]["cases"].values():
+            paths.extend(template_paths(template))
     for field_path in paths:
         if declared(kind, field_path):
             continue

@@ -309,7 +309,9 @@ class ProbeRunner:
             retry_after=last_wait,
             rate_limit=throttle_hints or dict(answer.rate_limit),
             tokens=spent,
-            hint=answer.hint,
+            remedy=answer.remedy,
+            principal=answer.principal,
+            filtered=answer.filtered,
         )
 
     # -- the run ----------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import date
@@ -75,8 +76,22 @@ def describe_condition(condition: Mapping[str, Any], depth: int = 0) -> list[str
     return [f"{pad}- `{condition['field']}` {_OPERATORS.get(operator, operator)} {_operand(condition[operator])}"]
 
 
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\}")
+
+
 def _prose(text: str) -> str:
-    return " ".join(text.split())
+    """A rule's text on one line, each `{fact.path}` placeholder shown as the fact's name in code (the page
+    describes every target; a finding fills the facts in)."""
+    return _PLACEHOLDER.sub(r"`\1`", " ".join(text.split()))
+
+
+def _how_to_fix(rule: Rule) -> list[str]:
+    lines = [_prose(rule.remediation), ""]
+    if rule.remediation_by:
+        lines += [f"The finding gives the advice that fits `{rule.remediation_by['field']}`:", ""]
+        lines += [f"- `{value}`: {_prose(text)}" for value, text in rule.remediation_by["cases"].items()]
+        lines.append("")
+    return lines
 
 
 def _link(reference: str) -> str:
@@ -101,9 +116,9 @@ def rule_page(rule: Rule) -> str:
     if rule.where:
         lines += ["It applies when:", "", *describe_condition(rule.where), ""]
     lines += ["It fails when:", "", *describe_condition(rule.fails_when), ""]
-    lines += ["The finding says (`{…}` are facts of the audited target):", "", f"> {_prose(rule.message)}", ""]
+    lines += ["The finding says (`code` names a fact of the audited target):", "", f"> {_prose(rule.message)}", ""]
     lines += ["## Why it matters", "", _prose(rule.rationale or "(no rationale given)"), ""]
-    lines += ["## How to fix", "", _prose(rule.remediation), ""]
+    lines += ["## How to fix", "", *_how_to_fix(rule)]
     for example in rule.examples:
         lines += [f"{example['title']}:", "", f"```{example['language']}", example["code"].rstrip("\n"), "```", ""]
     lines += [
