@@ -157,6 +157,14 @@ SUBJECT_FIELDS: Mapping[str, Spec] = {
     },
 }
 
+GATE_FIELDS: Mapping[str, Spec] = {
+    # auditor/gating/waivers.py: one waiver of the --waivers file, judged by the gate's rules (rules/gating/)
+    "waiver": {"waiver": _leaves("subject", "target", "owner", "reason", "expires", "expired", "used", "covered")},
+}
+"""Documents the gate builds after the audit (the engine builds no subjects of these kinds)."""
+RULE_FIELDS: Mapping[str, Spec] = {**SUBJECT_FIELDS, **GATE_FIELDS}
+"""What a rule of each `applies_to` kind may read."""
+
 
 def _paths(spec: Spec, prefix: str = "") -> Iterator[str]:
     for name, inner in spec.items():
@@ -168,7 +176,7 @@ def _paths(spec: Spec, prefix: str = "") -> Iterator[str]:
 
 def declared(kind: str, path: str) -> bool:
     """Whether subjects of `kind` declare `path` (a dotted field path)."""
-    node: Any = SUBJECT_FIELDS.get(kind)
+    node: Any = RULE_FIELDS.get(kind)
     for part in path.split("."):
         if node is ANY:
             return True
@@ -180,7 +188,7 @@ def declared(kind: str, path: str) -> bool:
 
 def suggestion(kind: str, path: str) -> str | None:
     """The declared path closest to a mistyped one."""
-    spec = SUBJECT_FIELDS.get(kind)
+    spec = RULE_FIELDS.get(kind)
     if spec is None:
         return None
     close = difflib.get_close_matches(path, list(_paths(spec)), n=1, cutoff=0.6)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor.engine.conditions import Compiled, compile_condition
-from auditor.engine.fields import SUBJECT_FIELDS, condition_paths, declared, suggestion, template_paths
+from auditor.engine.fields import RULE_FIELDS, condition_paths, declared, suggestion, template_paths
 from auditor.model.enums import Category
 from auditor.model.errors import InputError
 from auditor.model.results import Severity
@@ -136,9 +136,9 @@ def _check_fields(path: Path, lines: list[str], raw: Mapping[str, Any]) -> None:
     subject it applies to (engine/fields.py): a typo fails here, naming file, line and path."""
     kind = str(raw["applies_to"])
     start = getattr(raw, "line", 1)
-    if kind not in SUBJECT_FIELDS:
+    if kind not in RULE_FIELDS:
         raise InputError(
-            f"{path}:{start}: {raw['id']}: no subject kind {kind!r} (known: {', '.join(sorted(SUBJECT_FIELDS))})"
+            f"{path}:{start}: {raw['id']}: no subject kind {kind!r} (known: {', '.join(sorted(RULE_FIELDS))})"
         )
     paths = [*condition_paths(raw.get("where")), *condition_paths(raw["fails_when"])]
     for key in ("message", "pass_message", "remediation"):
@@ -175,3 +175,20 @@ def load_rules(directories: Iterable[Path] = (), *, builtin: bool = True) -> lis
                 seen[rule.id] = rule.source
                 rules.append(rule)
     return sorted(rules, key=lambda r: r.id)
+
+
+@lru_cache(maxsize=1)
+def gating_rules() -> dict[str, Rule]:
+    """The rules the gate applies after the audit (rules/gating/: the waiver rules), by id. They judge the
+    gate's own inputs, not Azure, so `load_rules` leaves them out; their pages and `audit rules explain` do not."""
+    root = data_dir("rules") / "gating"
+    return {r.id: r for path in sorted(root.glob("*.yaml")) for r in load_rule_file(path, builtin=True)}
+
+
+def gating_rule(rule_id: str) -> Rule:
+    return gating_rules()[rule_id]
+
+
+def every_rule(directories: Iterable[Path] = ()) -> list[Rule]:
+    """Every rule a report can name: the audit's rules (built-in and the given packs) and the gate's."""
+    return sorted([*load_rules(directories), *gating_rules().values()], key=lambda r: r.id)

@@ -122,6 +122,22 @@ def rule_page(rule: Rule) -> str:
     for example in rule.examples:
         lines += [f"{example['title']}:", "", f"```{example['language']}", example["code"].rstrip("\n"), "```", ""]
     lines += [
+        *_how_to_waive(rule),
+        "## Sources",
+        "",
+        f"- {_link(rule.docs)}",
+        *[f"- {_link(r)}" for r in rule.references if r != rule.docs],
+        "",
+    ]
+    if rule.labels:
+        lines += ["Maps to: " + ", ".join(f"{k} {v}" for k, v in sorted(rule.labels.items())), ""]
+    return "\n".join(lines)
+
+
+def _how_to_waive(rule: Rule) -> list[str]:
+    if rule.applies_to == "waiver":
+        return ["## How to waive", "", "The gate judges the waivers file with this rule: edit the waiver itself.", ""]
+    return [
         "## How to waive",
         "",
         "Accept a finding for a while, with an owner and a date, in the waivers file (`--waivers`):",
@@ -137,15 +153,7 @@ def rule_page(rule: Rule) -> str:
         "",
         f"Or leave the rule out of a run: `audit ... --ignore {rule.id}`.",
         "",
-        "## Sources",
-        "",
-        f"- {_link(rule.docs)}",
-        *[f"- {_link(r)}" for r in rule.references if r != rule.docs],
-        "",
     ]
-    if rule.labels:
-        lines += ["Maps to: " + ", ".join(f"{k} {v}" for k, v in sorted(rule.labels.items())), ""]
-    return "\n".join(lines)
 
 
 def explain(rule: Rule) -> str:
