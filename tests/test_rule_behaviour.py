@@ -95,4 +95,4 @@ def test_the_waiver_document_carries_exactly_the_declared_fields() -> None:
 
     waiver = Waiver("t/*", "why", "me@example.com", date(2026, 1, 1), "w.yaml", 3, rule="AOAI-LIFE-001")
     document = _document(waiver, date(2026, 12, 1), used=False, covered=2)
-    assert {k: sorted(v) for k, v in document.items()} == {k: sorted(v["waiver"]) for k, v in GATE_FIELDS.items()}
+    assert sorted(document["waiver"]) == sorted(GATE_FIELDS["waiver"]["waiver"]) and list(document) == ["waiver"]

@@ -9,7 +9,7 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import date
-from typing import Any
+from typing import Any, TypedDict
 
 from auditor.engine.views import (
     Subject,
@@ -21,6 +21,13 @@ from auditor.engine.views import (
     with_catalog,
 )
 from auditor.knowledge.base import KnowledgeBase, model_view, with_apis
+from auditor.model.documents import (
+    PlanContract,
+    PlannedDeploymentDocument,
+    PlanView,
+    ProbeDocument,
+    ProbeView,
+)
 from auditor.model.facts import (
     PROBE_ANSWERED,
     Account,
@@ -174,7 +181,13 @@ def _probe_vs_kb(
     return said, said + (", but Azure accepted it" if works else f", but Azure answered {result.error_code}")
 
 
-def _advice_facts(result: ProbeResult) -> dict[str, str]:
+class _AdviceFacts(TypedDict):
+    principal_text: str
+    filtered_text: str
+    retry_text: str
+
+
+def _advice_facts(result: ProbeResult) -> _AdviceFacts:
     """The parts of Azure's answer the probe rules' advice names (rules/builtin/probe.yaml, remediation_by)."""
     return {
         "principal_text": f"principal {result.principal}" if result.principal else "the calling identity",
@@ -201,7 +214,7 @@ def probe_subjects(
         answered = result.outcome in PROBE_ANSWERED
         expected, disagreement = _probe_vs_kb(result, deployments.get(result.deployment_id or ""), kb, today)
         setting = f"{result.parameter}={_short(result.value)}" if result.parameter else ""
-        probe = {
+        probe: ProbeView = {
             "kind": "parameter" if result.parameter else "api",
             "api": result.api,
             "api_name": _API_NAMES.get(result.api, result.api),
@@ -231,7 +244,7 @@ def probe_subjects(
             "kb_expected": expected,
             "kb_disagreement": disagreement,
         }
-        document = {
+        document: ProbeDocument = {
             "probe": probe,
             "account": parent["account"] if parent else account_of(account, facts, kb),
             "deployment": parent["deployment"] if parent else {"exists": False, "name": result.deployment},
@@ -288,7 +301,7 @@ def _find_account(facts: Facts, reference: str | None) -> Account | None:
 _PLAN_FIELDS = ("account", "name", "model.format", "model.name", "model.version", "sku.name", "sku.capacity")
 
 
-def _plan_view(plan: PlannedDeployment, account: Account | None, unresolved: set[str]) -> dict[str, Any]:
+def _plan_view(plan: PlannedDeployment, account: Account | None, unresolved: set[str]) -> PlanView:
     """The plan's own fields; a field the plan file could not resolve (an expression, a variable) is unknown."""
 
     def given(name: str, value: Any) -> Any:
@@ -311,11 +324,16 @@ def _plan_view(plan: PlannedDeployment, account: Account | None, unresolved: set
     }
 
 
-_Row = tuple[PlannedDeployment, dict[str, Any], tuple[str, str, str] | None, float]
+_Row = tuple[PlannedDeployment, PlannedDeploymentDocument, tuple[str, str, str] | None, float]
 
 
 def _plan_quota(
-    facts: Facts, today: date, plan: PlannedDeployment, account: Account, catalog: Any, document: dict[str, Any]
+    facts: Facts,
+    today: date,
+    plan: PlannedDeployment,
+    account: Account,
+    catalog: Any,
+    document: PlannedDeploymentDocument,
 ) -> tuple[tuple[str, str, str] | None, float]:
     """The quota line the planned deployment draws on (document["quota"]) and the capacity it adds to it."""
     region = facts.region_of(account)
@@ -343,7 +361,7 @@ def _plan_model(
     plan: PlannedDeployment,
     account: Account,
     unresolved: set[str],
-    document: dict[str, Any],
+    document: PlannedDeploymentDocument,
 ) -> tuple[tuple[str, str, str] | None, float]:
     """The region's catalog, the model, its lifecycle, capacity bounds and quota for a planned deployment on a
     known account (document updated in place); the quota line and the capacity the plan adds to it."""
@@ -370,12 +388,13 @@ def _plan_model(
     catalog = catalog_view(entries, probe_deployment, today, account.kind)
     known = model_view(kb, plan.model_name, probe_deployment.model_version, plan.sku_name, today)
     model, _, _ = with_catalog(known, catalog, kb, probe_deployment)
-    document.update(catalog=catalog, model=model, lifecycle=lifecycle_view(catalog, model))
+    document["catalog"], document["model"] = catalog, model
+    document["lifecycle"] = lifecycle_view(catalog, model)
     document["capacity"] = _capacity_fit(catalog, view["sku_capacity"])
     return _plan_quota(facts, today, plan, account, catalog, document)
 
 
-def _plan_contract(facts: Facts, plan: PlannedDeployment, account: Account, model: Any) -> dict[str, Any]:
+def _plan_contract(facts: Facts, plan: PlannedDeployment, account: Account, model: Any) -> PlanContract:
     """The app's calls on the planned deployment, and the APIs among them the planned model does not serve."""
     calls = [c for c in facts.contract or () if c.deployment == plan.name and c.account in (None, account.name)]
     apis = sorted({c.api for c in calls})
@@ -391,9 +410,15 @@ def _planned_row(facts: Facts, kb: KnowledgeBase, today: date, plan: PlannedDepl
     """One planned deployment's document, the quota line it draws on and the capacity it adds (NaN: unresolved)."""
     unresolved = {entry.split(":", 1)[0].strip() for entry in plan.unresolved}
     account = _find_account(facts, plan.account)
-    document: dict[str, Any] = {
+    document: PlannedDeploymentDocument = {
         "plan": _plan_view(plan, account, unresolved),
-        **dict.fromkeys(("account", "model", "catalog", "lifecycle", "quota", "contract", "capacity"), UNKNOWN),
+        "account": UNKNOWN,
+        "model": UNKNOWN,
+        "catalog": UNKNOWN,
+        "lifecycle": UNKNOWN,
+        "quota": UNKNOWN,
+        "contract": UNKNOWN,
+        "capacity": UNKNOWN,
     }
     usage_key: tuple[str, str, str] | None = None
     delta = 0.0

@@ -27,6 +27,7 @@ from auditor.engine.evaluate import evaluate_all, evaluate_each
 from auditor.engine.rules import Rule
 from auditor.engine.subjects import Subject, build_subjects
 from auditor.knowledge.base import KnowledgeBase, has_replacement, model_view
+from auditor.model.documents import UpgradeDocument
 from auditor.model.errors import InputError
 from auditor.model.facts import Account, CatalogModel, Deployment, Facts, PlannedDeployment, SourceLocation
 from auditor.model.results import Cause, Finding, Status
@@ -447,7 +448,7 @@ def _upgrade_subject(
     if not breaks and group["unknown"]:
         breaks = UNKNOWN
     parameters = sorted({d["parameter"] for d in group["details"] if d.get("parameter")})
-    document: dict[str, Any] = {
+    document: UpgradeDocument = {
         "deployment": {
             "name": deployment.name,
             "model_name": deployment.model_name,

@@ -14,6 +14,15 @@ from typing import Any
 from auditor.engine.compliance import filter_details
 from auditor.knowledge.base import KnowledgeBase, with_apis
 from auditor.knowledge.capabilities import apis_reported, limits_reported
+from auditor.model.documents import (
+    AccountView,
+    CatalogView,
+    DeploymentContract,
+    DeploymentView,
+    LifecycleView,
+    SkuCapacity,
+    UsageView,
+)
 from auditor.model.facts import (
     Account,
     CatalogModel,
@@ -46,7 +55,7 @@ class Subject:
     read ...); engine/causes.py infers the rest."""
 
 
-def account_view(account: Account, deployment_count: int, kb: KnowledgeBase) -> dict[str, Any]:
+def account_view(account: Account, deployment_count: int, kb: KnowledgeBase) -> AccountView:
     regions = kb.responses_regions.value if kb.responses_regions else None
     return {
         "id": account.id,
@@ -91,7 +100,7 @@ def _approved_connections(account: Account) -> int:
     )
 
 
-def deployment_view(deployment: Deployment) -> dict[str, Any]:
+def deployment_view(deployment: Deployment) -> DeploymentView:
     return {
         "exists": True,
         "id": deployment.id,
@@ -185,8 +194,9 @@ def per_minute(deployment: Deployment, key: str) -> float | None:
 def lifecycle_view(catalog: Any, model: Mapping[str, Any]) -> Any:
     """When the deployed version retires: the live catalog wins; the knowledge base fills in."""
     retirement = model.get("retirement")
+    view: LifecycleView
     if isinstance(catalog, Mapping) and catalog.get("deprecation_date"):
-        return {
+        view = {
             "retirement_date": catalog["deprecation_date"],
             "days_left": catalog["days_to_deprecation"],
             "source": "live catalog",
@@ -196,8 +206,8 @@ def lifecycle_view(catalog: Any, model: Mapping[str, Any]) -> Any:
             "schedule_stage": retirement.get("status") if isinstance(retirement, Mapping) else None,
             "tentative": bool(catalog.get("deprecation_tentative")),
         }
-    if isinstance(retirement, Mapping) and retirement.get("date"):
-        return {
+    elif isinstance(retirement, Mapping) and retirement.get("date"):
+        view = {
             "retirement_date": retirement["date"],
             "days_left": retirement["days_left"],
             "source": "knowledge base",
@@ -206,17 +216,19 @@ def lifecycle_view(catalog: Any, model: Mapping[str, Any]) -> Any:
             "schedule_stage": retirement.get("status"),
             "tentative": False,
         }
-    if catalog is UNKNOWN and retirement is UNKNOWN:
+    elif catalog is UNKNOWN and retirement is UNKNOWN:
         return UNKNOWN
-    return {
-        "retirement_date": None,
-        "days_left": None,
-        "source": None,
-        "replacement": None,
-        "status": None,
-        "schedule_stage": None,
-        "tentative": False,
-    }
+    else:
+        view = {
+            "retirement_date": None,
+            "days_left": None,
+            "source": None,
+            "replacement": None,
+            "status": None,
+            "schedule_stage": None,
+            "tentative": False,
+        }
+    return view
 
 
 def catalog_sku(entry: CatalogModel | None, sku_name: str | None) -> CatalogSku | None:
@@ -241,7 +253,7 @@ def _entry_texts(entry: CatalogModel | None) -> tuple[str | None, str | None]:
     return replacement, str(start) if start else None
 
 
-def _sku_capacity(sku: CatalogSku | None) -> dict[str, Any] | None:
+def _sku_capacity(sku: CatalogSku | None) -> SkuCapacity | None:
     if sku is None:
         return None
     return {
@@ -273,7 +285,7 @@ def catalog_view(
     deprecation = min(dates) if dates else None
     sku_known = deployment.sku_name is not None
     replacement, auto_upgrade = _entry_texts(entry)
-    return {
+    view: CatalogView = {
         "model_offered": bool(entries),
         "version_offered": entry is not None,
         "sku_offered": sku is not None if sku_known else UNKNOWN,
@@ -294,6 +306,7 @@ def catalog_view(
         "max_capacity": _of(entry, "max_capacity"),
         "sku_capacity": _sku_capacity(sku),
     }
+    return view
 
 
 def _merge_apis(
@@ -388,7 +401,7 @@ def quota_view(region: Region | None, usage_name: str | None) -> Any:
     return usage_numbers(usage.name, usage.localized_name, usage.current_value, usage.limit)
 
 
-def usage_numbers(name: str, localized: str | None, current: float, limit: float) -> dict[str, Any]:
+def usage_numbers(name: str, localized: str | None, current: float, limit: float) -> UsageView:
     utilization = current / limit if limit > 0 else (1.0 if current > 0 else 0.0)
     return {
         "name": name,
@@ -403,7 +416,7 @@ def usage_numbers(name: str, localized: str | None, current: float, limit: float
 
 def contract_view(
     calls: Mapping[str, list[ContractCall]] | None, deployment: Deployment, account: Account
-) -> dict[str, Any]:
+) -> DeploymentContract:
     if calls is None:
         return {"present": False, "file_given": False, "apis": []}
     mine = [c for c in calls.get(deployment.name, ()) if c.account in (None, account.name)]
@@ -427,6 +440,6 @@ def catalog_entries(region: Region | None, account: Account, deployment: Deploym
     ]
 
 
-def account_of(account: Account, facts: Facts, kb: KnowledgeBase) -> dict[str, Any]:
+def account_of(account: Account, facts: Facts, kb: KnowledgeBase) -> AccountView:
     """The account view when no deployment document carries it already."""
     return account_view(account, sum(1 for d in facts.deployments if d.account_id == account.id), kb)

@@ -26,6 +26,7 @@ from typing import Any
 
 from auditor.engine.evaluate import render_message
 from auditor.engine.rules import Rule, gating_rule
+from auditor.model.documents import WaiverDocument
 from auditor.model.errors import InputError
 from auditor.model.facts import SourceLocation
 from auditor.model.results import CATEGORIES, Category, Finding, Report, RuleInfo, Status, WaiverRef
@@ -165,7 +166,7 @@ def _rule_info(rule: Rule) -> RuleInfo:
     )
 
 
-def _document(waiver: Waiver, today: date, used: bool, covered: int) -> dict[str, Any]:
+def _document(waiver: Waiver, today: date, used: bool, covered: int) -> WaiverDocument:
     """What the waiver rules read: one `waiver` document per waiver."""
     return {
         "waiver": {

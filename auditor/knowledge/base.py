@@ -9,32 +9,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from auditor.model.documents import ApiParameterFacts, ModelFacts, ModelView
 from auditor.model.errors import InputError
 from auditor.model.unknown import UNKNOWN
 from auditor.util.resources import data_dir
 from auditor.util.yamlfile import load_yaml
 
-MODEL_FACTS = (
-    "apis",
-    "reasoning",
-    "parameters",
-    "token_limit_parameter",
-    "rejected_roles",
-    "streaming",
-    "parallel_tool_calls",
-    "reasoning_effort",
-    "context_window",
-    "max_input_tokens",
-    "max_output_tokens",
-    "input_modalities",
-    "registration",
-    "retirement",
-    "chat_function_tools",
-    "min_api_version",
-    "embeddings",
-    "tools",
-    "structured_outputs",
-)
+MODEL_FACTS = tuple(ModelFacts.__annotations__)
+"""The facts the knowledge base records per model: the keys of the model view's ModelFacts
+(auditor/model/documents.py), in their order."""
 
 MODEL_KINDS = ("chat", "reasoning", "embeddings", "image", "audio", "realtime", "completions", "router", "video")
 """What a model is for; rules say which kinds they apply to (`where: {field: model.kind, in: [...]}`)."""
@@ -88,7 +71,7 @@ class KnowledgeBase:
     families: Mapping[str, Family] = field(default_factory=dict)
     api_parameters: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
 
-    def api_parameter(self, api: str, name: str) -> dict[str, Any]:
+    def api_parameter(self, api: str, name: str) -> ApiParameterFacts:
         """Whether a request parameter belongs to only one API, and the other API's counterpart."""
         chat_only = self.api_parameters.get("chat_only", {})
         responses_only = self.api_parameters.get("responses_only", {})
@@ -412,17 +395,16 @@ def with_apis(model: dict[str, Any], apis: Any) -> None:
 
 def _unknown_model(name: str | None) -> dict[str, Any]:
     view: dict[str, Any] = dict.fromkeys(MODEL_FACTS, UNKNOWN)
-    view.update(
-        {
-            "known": False,
-            "name": name,
-            "kind": UNKNOWN,
-            "responses_only": UNKNOWN,
-            "disputed": {},
-            "gaps": {},
-            "fine_tuned": UNKNOWN,
-        }
-    )
+    known: ModelView = {
+        "known": False,
+        "name": name,
+        "kind": UNKNOWN,
+        "responses_only": UNKNOWN,
+        "disputed": {},
+        "gaps": {},
+        "fine_tuned": UNKNOWN,
+    }
+    view.update(known)
     return view
 
 
@@ -461,7 +443,7 @@ def model_view(
     apis = value("apis")
     reasoning, parameters = _reasoning_and_parameters(kb, entry)
     effort = value("reasoning_effort")
-    view = {
+    view: ModelView = {
         "known": True,
         "name": entry.name,
         "family": entry.kb_family or entry.family,
@@ -501,4 +483,4 @@ def model_view(
         "disputed": {key: fact.disputed for key, fact in sorted(facts.items()) if fact.disputed},
         "gaps": {key: fact.reason for key, fact in sorted(facts.items()) if fact.value is UNKNOWN and fact.reason},
     }
-    return view
+    return dict(view)  # a plain dict: the live catalog and the probes update copies of it
