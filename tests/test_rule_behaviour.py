@@ -96,3 +96,19 @@ def test_the_waiver_document_carries_exactly_the_declared_fields() -> None:
     waiver = Waiver("t/*", "why", "me@example.com", date(2026, 1, 1), "w.yaml", 3, rule="AOAI-LIFE-001")
     document = _document(waiver, date(2026, 12, 1), used=False, covered=2)
     assert sorted(document["waiver"]) == sorted(GATE_FIELDS["waiver"]["waiver"]) and list(document) == ["waiver"]
+
+
+def test_the_contributing_guides_example_rule_loads(tmp_path: Path) -> None:
+    """The worked example in CONTRIBUTING.md is a valid rule: schema, fields and all."""
+    from textwrap import dedent
+
+    from auditor.engine.rules import load_rule_file
+
+    text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    block = text.split("   ```yaml\n", 1)[1].split("   ```\n", 1)[0]
+    pack = tmp_path / "example.yaml"
+    pack.write_text(
+        "apiVersion: auditor/v1\nrules:\n" + "".join("  " + line for line in dedent(block).splitlines(True))
+    )
+    (rule,) = load_rule_file(pack)
+    assert rule.id == "AOAI-DEPLOY-007" and rule.applies_to == "account"
