@@ -112,3 +112,13 @@ def test_the_contributing_guides_example_rule_loads(tmp_path: Path) -> None:
     )
     (rule,) = load_rule_file(pack)
     assert rule.id == "AOAI-DEPLOY-007" and rule.applies_to == "account"
+
+
+def test_the_fields_reference_page_is_current() -> None:
+    from auditor.render.docs import fields_reference
+    from tests.update_docs import COMMAND, FIELDS
+
+    assert FIELDS.read_text(encoding="utf-8") == fields_reference(), (
+        f"docs/reference/rule-fields.md is stale: run `{COMMAND}`"
+    )
+    assert "- `model.retirement.days_left`" in fields_reference() and "## waiver" in fields_reference()

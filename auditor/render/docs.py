@@ -166,6 +166,57 @@ def rule_pages(rules: Sequence[Rule]) -> dict[str, str]:
     return {f"{rule.id}.md": rule_page(rule) for rule in rules}
 
 
+_KIND_NOTES = {
+    "account": "One per Azure OpenAI / AI services account",
+    "knowledge_base": "One per audit: the model knowledge base itself",
+    "deployment": "One per deployment",
+    "quota_usage": "One per quota line an audited deployment draws on",
+    "contract_call": "One per call of the app (the contract) and deployment it reaches",
+    "contract_parameter": "One per parameter a call sends, on each deployment it reaches",
+    "probe": "One per live probe (`--probe`)",
+    "planned_deployment": "One per planned deployment (`--plan`)",
+    "upgrade": "One per call (or deployment) whose deployment changes model next (upgrade impact)",
+    "waiver": "One per waiver of the waivers file (`--waivers`); judged by the gate after the audit",
+}
+
+
+def _field_lines(spec: Mapping[str, Any], prefix: str = "") -> list[str]:
+    from auditor.engine.fields import ANY
+
+    lines = []
+    for name, inner in spec.items():
+        path = f"{prefix}{name}"
+        if inner == ANY:
+            lines.append(f"- `{path}` (and any key below it)")
+        elif isinstance(inner, Mapping):
+            lines += _field_lines(inner, path + ".")
+        else:
+            lines.append(f"- `{path}`")
+    return lines
+
+
+def fields_reference() -> str:
+    """docs/reference/rule-fields.md: every field a rule may read, per subject kind, from the typed documents
+    (auditor/model/documents.py) the engine derives its declarations from."""
+    from auditor.engine.fields import RULE_FIELDS
+
+    lines = [
+        "# The fields a rule can read",
+        "",
+        "<!-- Generated from auditor/model/documents.py by `python -m tests.update_docs`; edit the types, not this"
+        " page. -->",
+        "",
+        "A rule's `applies_to` names the kind of subject it judges; its conditions (`field:`) and its messages",
+        "(`{field.path}`) may read the fields below. A path not listed is refused when the rule file loads (exit 2,",
+        "with the file, the line and a did-you-mean). A fact that could not be read is *unknown*, and a rule never",
+        "passes on an unknown fact.",
+        "",
+    ]
+    for kind, spec in RULE_FIELDS.items():
+        lines += [f"## {kind}", "", f"{_KIND_NOTES.get(kind, kind)}.", "", *_field_lines(spec), ""]
+    return "\n".join(lines)
+
+
 def kb_summary(kb: KnowledgeBase, today: date) -> str:
     """The knowledge base's date and coverage."""
     facts = [f for m in kb.models.values() for f in m.facts.values()]
