@@ -85,8 +85,17 @@ def _prose(text: str) -> str:
     return _PLACEHOLDER.sub(r"`\1`", " ".join(text.split()))
 
 
+_FIX_TARGETS = {"code": "the app's call", "iac": "the planned deployment in its plan file"}
+
+
 def _how_to_fix(rule: Rule) -> list[str]:
     lines = [_prose(rule.remediation), ""]
+    for where, kind in rule.fix.items():
+        lines += [
+            f"The audit makes this edit itself for a failing finding (`{kind}`, on {_FIX_TARGETS.get(where, where)}):"
+            " it writes it to `fixes.patch` in the report directory; review it, then `git apply fixes.patch`.",
+            "",
+        ]
     if rule.remediation_by:
         lines += [f"The finding gives the advice that fits `{rule.remediation_by['field']}`:", ""]
         lines += [f"- `{value}`: {_prose(text)}" for value, text in rule.remediation_by["cases"].items()]
