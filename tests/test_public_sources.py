@@ -8,7 +8,17 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = ("auditor", "rules", "reports", "docs", "README.md", "mkdocs.yml", "pyproject.toml")
+SHIPPED = (
+    "auditor",
+    "rules",
+    "reports",
+    "docs",
+    "README.md",
+    "CONTRIBUTING.md",
+    "CHANGELOG.md",
+    "mkdocs.yml",
+    "pyproject.toml",
+)
 TEXT = {".py", ".yaml", ".yml", ".json", ".j2", ".html", ".md", ".txt", ".toml", ".css", ".js"}
 FORBIDDEN = re.compile(
     r"(?<![\w.-])shared/"  # the workbench folder (shared/reference/..., shared/seeds/...)

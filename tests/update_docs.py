@@ -1,8 +1,10 @@
 """Regenerate what is generated for the documentation site, in one command: `python -m tests.update_docs`.
 
-- docs/rules/<ID>.md, one page per built-in rule (pages of rules that no longer exist are removed);
+- docs/rules/<ID>.md, one page per built-in rule, the gate's waiver rules included (pages of rules that no longer
+  exist are removed);
 - docs/rules/index.md, the rule list by category, each id linking its page;
-- docs/reference/cli.md, every command's arguments, from the argparse parsers.
+- docs/reference/cli.md, every command's arguments, from the argparse parsers;
+- docs/reference/rule-fields.md, the fields a rule can read per subject kind (from auditor/model/documents.py).
 
 tests/test_docs.py fails, naming this command, whenever any of them is stale.
 """
@@ -12,13 +14,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from auditor.cli.reference import cli_reference
-from auditor.engine.rules import load_rules
-from auditor.render.docs import rule_pages, rules_markdown
+from auditor.engine.rules import every_rule, load_rules
+from auditor.render.docs import fields_reference, rule_pages, rules_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ROOT / "docs" / "rules"
 INDEX = PAGES / "index.md"
 CLI = ROOT / "docs" / "reference" / "cli.md"
+FIELDS = ROOT / "docs" / "reference" / "rule-fields.md"
 COMMAND = "python -m tests.update_docs"
 
 
@@ -34,9 +37,10 @@ def rules_index() -> str:
 
 def generated() -> dict[Path, str]:
     """Every generated file and its current text."""
-    files = {PAGES / name: text for name, text in rule_pages(load_rules()).items()}
+    files = {PAGES / name: text for name, text in rule_pages(every_rule()).items()}
     files[INDEX] = rules_index()
     files[CLI] = cli_reference()
+    files[FIELDS] = fields_reference()
     return files
 
 
