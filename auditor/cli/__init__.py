@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from auditor._version import __version__
+from auditor.cli.nightly import add_nightly_arguments, open_history, with_nightly
 from auditor.model.errors import AuditorError, ExitCode, InputError
 from auditor.util.redact import RecordingCredential, guard_logging, printable, redact, register_environment
 
@@ -191,6 +192,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="pin the rule set of a release so new rules never break a gate unannounced "
         "(default latest). Example: --ruleset 2026.11",
     )
+    rules.add_argument(
+        "--knowledge",
+        type=Path,
+        metavar="FILE",
+        help="your knowledge-base overlay, layered over the packaged one: only the facts it states, each with its "
+        "source and check date (`audit kb refresh --write` writes one). Example: --knowledge kb-overlay.yaml",
+    )
     _add_evidence_arguments(parser)
     out = parser.add_argument_group("output")
     out.add_argument(
@@ -205,7 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="html,junit,json,sarif,markdown",
         metavar="LIST",
         help="comma-separated: html (report.html), junit (junit.xml), json (report.json), sarif "
-        "(report.sarif), markdown (summary.md), or all (the default). Example: --format junit,sarif",
+        "(report.sarif), markdown (summary.md), ics (retirements.ics, the retirement calendar), or all. Default: the "
+        "first five. Example: --format junit,sarif",
     )
     out.add_argument(
         "--waivers",
@@ -248,6 +257,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     out.add_argument("--quiet", action="store_true", help="print only errors (and no progress bar)")
     out.add_argument("--verbose", action="store_true", help="also print the Azure SDKs' own log (sign-in detail)")
+    out.add_argument(
+        "--docs-url",
+        metavar="URL",
+        help="where rule links in reports point: a mirror of the documentation site (default: the Documentation "
+        "URL the package declares); links carry the version that ran. Example: --docs-url https://docs.corp/aoai/",
+    )
+    add_nightly_arguments(parser)
     parser.add_argument(
         "--config",
         type=Path,
@@ -438,6 +454,10 @@ def _validate(args: argparse.Namespace) -> None:
             "audit it in one run without --shard"
         )
     args.cloud_obj = get_cloud(args.cloud, args.management_endpoint)
+    if args.docs_url is not None:
+        from auditor.util.doclinks import check_base
+
+        args.docs_url = check_base(args.docs_url)
 
 
 def _print_summary(report: Report, paths: Sequence[Path], fail_on: FailOn) -> None:
@@ -514,7 +534,7 @@ def run(argv: Sequence[str]) -> int:
     from auditor.pipeline.audit import gate
     from auditor.render import write_reports
 
-    rules = load_rules(args.rules)
+    rules = load_rules(args.rules, docs_url=args.docs_url)
     from auditor.pipeline.audit import select_rules
 
     select_rules(rules, ruleset=args.ruleset)
@@ -530,6 +550,7 @@ def run(argv: Sequence[str]) -> int:
         rules = [*rules, *policy.rules()]
     waivers = load_waivers(args.waivers, {r.id: r.category for r in rules}) if args.waivers else ()
     baseline = load_baseline(args.baseline) if args.baseline else None
+    history = open_history(args)
     subscriptions = tuple(args.subscription) or tuple(
         s for s in [os.environ.get("AZURE_SUBSCRIPTION_ID", "").strip()] if s
     )
@@ -550,9 +571,10 @@ def run(argv: Sequence[str]) -> int:
     report = replace(
         report, fail_on=args.fail_on, passes=passes_form(args.passes, report), shard=shard, only_new=args.only_new
     )
+    report = with_nightly(report, args, history)
     from auditor.fixes import write_fixes
 
-    report, fixes = write_fixes(report, args.out, Path.cwd())
+    report, fixes = write_fixes(report, args.out, Path.cwd(), rules)
     paths = write_reports(report, args.out, args.formats) + ([fixes.patch] if fixes.patch else [])
     for problem in fixes.stale:
         print(printable(f"audit: warning: {problem}"), file=sys.stderr)
@@ -569,6 +591,7 @@ def _audit(
     args: argparse.Namespace, rules: list[Rule], policy: Policy | None, subscriptions: tuple[str, ...]
 ) -> Report:
     """The audit proper: offline (asked for, or no credential for a run offline can judge), or live."""
+    from auditor.knowledge.overlay import resolve_overlay
     from auditor.pipeline.audit import AuditOptions
 
     options = AuditOptions(
@@ -589,6 +612,8 @@ def _audit(
         shard=args.shard_obj,
         monitor=args.monitor or bool(policy and policy.needs_monitor),
         what_if=args.what_ifs,
+        knowledge=resolve_overlay(args.knowledge),
+        docs_url=args.docs_url,
     )
     if not args.offline and _offline_instead(args):
         print(
@@ -729,6 +754,10 @@ def _dispatch(argv: list[str]) -> int:
         from auditor.cli.subcommands import run_contract, run_info
 
         return run_info(argv) if argv[0] == "rules" else run_contract(argv)
+    if argv and argv[0] == "history":
+        from auditor.cli.nightly import run_history
+
+        return run_history(argv)
     if argv and argv[0] == "merge":
         from auditor.cli.merge import run_merge
 

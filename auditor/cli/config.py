@@ -28,8 +28,8 @@ else:  # pragma: no cover - Python 3.10
 DOTFILE = ".aoai-audit.toml"
 PYPROJECT = "pyproject.toml"
 TABLE = "aoai-auditor"
-NOT_KEYS = frozenset({"help", "version", "config"})
-"""Flags that make no sense in a file: --config names the file itself."""
+NOT_KEYS = frozenset({"help", "version", "config", "schema"})
+"""Flags that make no sense in a file: --config names the file itself; `audit config --schema` prints the schema."""
 PATH_KEYS_SHIPPED = {"policy": "policies", "contract": "examples", "waivers": "examples", "plan": "examples"}
 """Keys whose value may name a shipped example (`--policy azure-baseline`) when no such file exists."""
 DEPLOYMENT_KEYS = {"model": str, "version": str, "sku": str, "region": str, "capacity": int, "account": str}

@@ -90,10 +90,17 @@ def run_config(parser: argparse.ArgumentParser, argv: Sequence[str]) -> int:
     """Print the effective settings (TOML-like, `key = value  # source`), or the schema with --schema."""
     from auditor.cli.config import apply_config, config_schema, effective
 
-    if "--schema" in argv:
+    parser.prog = "audit config"
+    parser.description = (
+        "Print the settings `audit [flags]` would use here, each with where it came from: the command line, the "
+        "configuration file (found from the working directory upwards, or --config), or the default."
+    )
+    parser.epilog = None
+    parser.add_argument("--schema", action="store_true", help="print the configuration file's JSON Schema instead")
+    settings = apply_config(parser, argv)
+    if settings.args.schema:
         print(json.dumps(config_schema(parser), indent=2))
         return 0
-    settings = apply_config(parser, argv)
     where = settings.file if settings.file is not None else "none (looked for .aoai-audit.toml and pyproject.toml)"
     print(printable(f"# configuration file: {where}"))
     rows = [(key, value, source) for key, value, source in effective(settings, parser) if key != "deployments"]

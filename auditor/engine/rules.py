@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor.engine.conditions import Compiled, compile_condition
-from auditor.engine.fields import SUBJECT_FIELDS, condition_paths, declared, suggestion, template_paths
+from auditor.engine.fields import RULE_FIELDS, condition_paths, declared, suggestion, template_paths
 from auditor.model.enums import Category
 from auditor.model.errors import InputError
 from auditor.model.results import Severity
@@ -54,7 +54,12 @@ class Rule:
     examples: tuple[Mapping[str, str], ...] = ()
     """How to fix, as code: each {title, language, code} (the rule's documentation page shows them)."""
     page: str | None = None
-    """The rule's documentation page (built-in rules: docs/rules/<ID>.md); None for other rule packs."""
+    """The rule's page on the documentation site, for the version that runs (built-in rules: docs/rules/<ID>.md);
+    None for other rule packs."""
+    remediation_by: Mapping[str, Any] | None = None
+    """Advice that depends on a fact: {field: PATH, cases: {VALUE: TEMPLATE}}; `remediation` otherwise."""
+    fix: Mapping[str, str] = field(default_factory=dict)
+    """The mechanical edit auditor/fixes makes for a failing finding: {code: KIND} and/or {iac: KIND}."""
     identity: tuple[str, ...] | None = None
     """The facts that tell this rule's findings on one target apart (`identity:` in YAML); None: the subject
     kind's default (IDENTITY_FACTS). A finding's key is rule, target and these facts' values, never the message."""
@@ -94,16 +99,16 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"{where}: {best.message}"
 
 
-RULE_PAGES = "https://github.com/aoai-auditor/auditor/blob/main/docs/rules/"
-"""Where the built-in rules' documentation pages are published (docs/rules/ in the repository)."""
-
-
-def load_rule_file(path: Path, *, builtin: bool = False) -> list[Rule]:
+def load_rule_file(path: Path, *, builtin: bool = False, docs_url: str | None = None) -> list[Rule]:
     """Parse and validate one rule file; any problem is an InputError naming file and line.
 
     The package's own rule files (`builtin`) skip the schema and the YAML size bounds: the test suite holds
     every one of them to both (test_engine.py: test_builtin_rule_files_pass_the_checks_they_skip), and on every
-    run the checks cost ~0.15 s of CPU (importing jsonschema, validating, walking the nodes) before the first call."""
+    run the checks cost ~0.15 s of CPU (importing jsonschema, validating, walking the nodes) before the first call.
+    A built-in rule's page is on the documentation site of this version, under `docs_url` when given
+    (auditor/util/doclinks.py)."""
+    from auditor.util.doclinks import rule_page
+
     document = load_yaml(path, what="rule", trusted=builtin)
     if not builtin:
         import jsonschema
@@ -136,7 +141,9 @@ def load_rule_file(path: Path, *, builtin: bool = False) -> list[Rule]:
                 labels=dict(raw.get("labels", {})),
                 source=f"{path}:{raw.line}",
                 examples=tuple(dict(e) for e in raw.get("examples", ())),
-                page=f"{RULE_PAGES}{raw['id']}.md" if builtin else None,
+                page=rule_page(raw["id"], docs_url) if builtin else None,
+                remediation_by=raw.get("remediation_by"),
+                fix=dict(raw.get("fix", {})),
                 identity=tuple(raw["identity"]) if "identity" in raw else None,
             )
         )
@@ -148,13 +155,17 @@ def _check_fields(path: Path, lines: list[str], raw: Mapping[str, Any]) -> None:
     subject it applies to (engine/fields.py): a typo fails here, naming file, line and path."""
     kind = str(raw["applies_to"])
     start = getattr(raw, "line", 1)
-    if kind not in SUBJECT_FIELDS:
+    if kind not in RULE_FIELDS:
         raise InputError(
-            f"{path}:{start}: {raw['id']}: no subject kind {kind!r} (known: {', '.join(sorted(SUBJECT_FIELDS))})"
+            f"{path}:{start}: {raw['id']}: no subject kind {kind!r} (known: {', '.join(sorted(RULE_FIELDS))})"
         )
     paths = [*condition_paths(raw.get("where")), *condition_paths(raw["fails_when"])]
     for key in ("message", "pass_message", "remediation"):
         paths.extend(template_paths(raw.get(key)))
+    if raw.get("remediation_by"):
+        paths.append(str(raw["remediation_by"]["field"]))
+        for template in raw["remediation_by"]["cases"].values():
+            paths.extend(template_paths(template))
     for field_path in paths:
         if declared(kind, field_path):
             continue
@@ -167,8 +178,9 @@ def _check_fields(path: Path, lines: list[str], raw: Mapping[str, Any]) -> None:
         )
 
 
-def load_rules(directories: Iterable[Path] = (), *, builtin: bool = True) -> list[Rule]:
-    """The built-in rules plus every `*.yaml` under the given directories; ids must be unique."""
+def load_rules(directories: Iterable[Path] = (), *, builtin: bool = True, docs_url: str | None = None) -> list[Rule]:
+    """The built-in rules plus every `*.yaml` under the given directories; ids must be unique. Built-in rules
+    link their page under `docs_url` (default: the documentation base the package declares)."""
     builtin_root = data_dir("rules") / "builtin"
     roots = ([builtin_root] if builtin else []) + [Path(d) for d in directories]
     rules: list[Rule] = []
@@ -177,9 +189,26 @@ def load_rules(directories: Iterable[Path] = (), *, builtin: bool = True) -> lis
         if not root.is_dir():
             raise InputError(f"{root}: rules directory not found")
         for path in sorted(root.rglob("*.yaml")) + sorted(root.rglob("*.yml")):
-            for rule in load_rule_file(path, builtin=root == builtin_root):
+            for rule in load_rule_file(path, builtin=root == builtin_root, docs_url=docs_url):
                 if rule.id in seen:
                     raise InputError(f"{rule.source}: duplicate rule id {rule.id} (first at {seen[rule.id]})")
                 seen[rule.id] = rule.source
                 rules.append(rule)
     return sorted(rules, key=lambda r: r.id)
+
+
+@lru_cache(maxsize=1)
+def gating_rules() -> dict[str, Rule]:
+    """The rules the gate applies after the audit (rules/gating/: the waiver rules), by id. They judge the
+    gate's own inputs, not Azure, so `load_rules` leaves them out; their pages and `audit rules explain` do not."""
+    root = data_dir("rules") / "gating"
+    return {r.id: r for path in sorted(root.glob("*.yaml")) for r in load_rule_file(path, builtin=True)}
+
+
+def gating_rule(rule_id: str) -> Rule:
+    return gating_rules()[rule_id]
+
+
+def every_rule(directories: Iterable[Path] = ()) -> list[Rule]:
+    """Every rule a report can name: the audit's rules (built-in and the given packs) and the gate's."""
+    return sorted([*load_rules(directories), *gating_rules().values()], key=lambda r: r.id)

@@ -214,4 +214,4 @@ def run_offline(
         )
     base = Facts(contract=contract, contract_unresolved=unresolved, gaps=scan_gaps)
     facts = offline_facts(planned, declared, base)
-    return audit_offline(facts, rules, kb or load_knowledge(), today=today)
+    return audit_offline(facts, rules, kb or load_knowledge(overlay=options.knowledge), today=today)
