@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from auditor._version import __version__
 from auditor.model.errors import AuditorError, ExitCode, InputError
@@ -243,8 +243,12 @@ def _add_evidence_arguments(parser: argparse.ArgumentParser) -> None:
         "--monitor",
         action="store_true",
         help="also read Azure Monitor (read-only): each account's diagnostic settings and 7 days of per-deployment "
-        "requests, 429s and provisioned utilisation. Example: audit --all --monitor",
+        "requests, 429s and provisioned utilisation, and who calls each deployment how (the observed contract). "
+        "Example: audit --all --monitor",
     )
+    from auditor.cli.observed import add_observed_arguments
+
+    add_observed_arguments(group)
     group.add_argument(
         "--probe",
         action="store_true",
@@ -438,7 +442,9 @@ def _demo_environment(stack: ExitStack, args: argparse.Namespace) -> tuple[Token
         exclude_interactive_browser_credential=True,
         exclude_broker_credential=True,
     )
-    args.cloud_obj = get_cloud(args.cloud, tenant.management_url)
+    from dataclasses import replace
+
+    args.cloud_obj = replace(get_cloud(args.cloud, tenant.management_url), logs_endpoint=tenant.logs_endpoint)
     if not args.resource:
         args.all_accounts = True
     if args.contract is None and args.contract_from is None and not getattr(args, "shard_obj", None):  # a shard: none
@@ -446,6 +452,14 @@ def _demo_environment(stack: ExitStack, args: argparse.Namespace) -> tuple[Token
 
         args.contract = Path(str(files("auditor.demo").joinpath("contract.yaml")))
     return credential, tenant.ca_path
+
+
+def _observed(args: argparse.Namespace, policy: Any) -> dict[str, Any]:
+    from auditor.cli.observed import observed_options
+
+    found = observed_options(args, os.environ)
+    found["monitor"] = found["monitor"] or args.monitor or bool(policy and policy.needs_monitor)
+    return found
 
 
 def run(argv: Sequence[str]) -> int:
@@ -507,8 +521,8 @@ def run(argv: Sequence[str]) -> int:
             plan=args.plan,
             probe=_probe_options(args, demo=args.demo),
             shard=args.shard_obj,
-            monitor=args.monitor or bool(policy and policy.needs_monitor),
             what_if=args.what_ifs,
+            **_observed(args, policy),
         )
         from auditor.cli.progress import BarProgress, wants_bar
 

@@ -72,6 +72,17 @@ CALL = _leaves(
     "expression", "why", "source", "legacy_sdk", "api_version", "dated_api_version", "inputs_per_call",
     "function_tools", "reasoning_effort",
 )  # fmt: skip
+CALL.update(  # where the entry comes from (auditor/engine/observed.py: provenance_fields)
+    _leaves(
+        "provenance", "observed", "evidence", "operation", "requests", "client_error_percent", "throttled_percent",
+        "server_error_percent", "streaming_percent",
+    )
+)  # fmt: skip
+TRAFFIC = _leaves(  # who calls a deployment (auditor/engine/observed.py: traffic_view)
+    "requested", "read", "reason", "days", "requests", "idle", "provisioned", "ptus", "operations", "operations_text",
+    "apis", "unknown_operations", "unknown_operations_text", "streaming_percent", "model_versions", "other_versions",
+    "other_versions_text", "declared_apis", "undeclared_apis", "undeclared_text", "worst_client_error_percent", "logs",
+)  # fmt: skip
 PARAM = {
     **_leaves(
         "chat_only", "responses_only", "wrong_api", "other_api_name", "name", "effort", "support", "default",
@@ -132,6 +143,7 @@ SUBJECT_FIELDS: Mapping[str, Spec] = {
         "contract": _leaves("present", "file_given", "apis"),
         "content_filter": CONTENT_FILTER,
         "activity": ACTIVITY,
+        "traffic": TRAFFIC,
     },
     "quota_usage": {"usage": {**USAGE, "deployments": None}, "region": _leaves("subscription_id", "location")},
     "contract_call": _CALL_DOCUMENT,

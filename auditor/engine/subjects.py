@@ -13,6 +13,7 @@ from typing import Any
 
 from auditor.engine import evidence
 from auditor.engine.compliance import activity_view, monitor_view
+from auditor.engine.observed import provenance_fields, traffic_view
 from auditor.engine.views import (
     Subject,
     account_view,
@@ -212,6 +213,9 @@ def deployment_subjects(index: _Index) -> Iterator[Subject]:
             "contract": contract_view(index.calls, deployment, account),
             "content_filter": filter_view,
             "activity": activity_view(index.facts, deployment),
+            "traffic": traffic_view(
+                index.facts, deployment, account.name, index.calls.get(deployment.name) if index.calls else None
+            ),
         }
         index.deployment_docs[deployment.id] = document
         name = f"{account.name}/{deployment.name}"
@@ -292,6 +296,7 @@ def _call_view(call: ContractCall) -> dict[str, Any]:
         "resolved": True,  # the deployment name is known (see evidence.unresolved_call_subjects)
         "legacy_sdk": call.sdk == "openai<1",
         "source": f"{call.location.file}:{call.location.line}" if call.location else call.deployment,
+        **provenance_fields(call),
     }
 
 

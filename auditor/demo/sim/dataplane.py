@@ -9,7 +9,7 @@ import re
 import time
 import uuid
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import unquote
 
@@ -57,6 +57,29 @@ _V1_ROUTES = {
 _LEGACY_DEPLOYMENT_ROUTE = re.compile(r"^openai/deployments/(?P<dep>[^/]+)/(?P<op>chat/completions|embeddings)$")
 
 
+def _data_route(rest: str) -> tuple[str | None, str | None, bool]:
+    """(operation, deployment named in the path, legacy route) for a data-plane path; operation None: no route."""
+    operation = _V1_ROUTES.get(rest)
+    if operation is not None:
+        return operation, None, False
+    legacy_match = _LEGACY_DEPLOYMENT_ROUTE.match(rest)
+    if legacy_match:
+        kind = "chatCompletion" if legacy_match.group("op") == "chat/completions" else "embeddings"
+        return kind, unquote(legacy_match.group("dep")), True
+    if rest == "openai/responses":
+        return "responses", None, True
+    return None, None, False
+
+
+def _json_body(body: bytes) -> dict[str, Any] | None:
+    """The request's JSON object; None when the body is not one."""
+    try:
+        request = json.loads(body or b"{}")
+    except ValueError:
+        return None
+    return request if isinstance(request, dict) else None
+
+
 class DataPlane(ArmDocuments):
     """Answers chat completions, responses and embeddings for the tenant's deployments."""
 
@@ -102,36 +125,15 @@ class DataPlane(ArmDocuments):
                 out.update(extra)
             return _Reply(status, payload, out, reason)
 
-        rest = match.group("rest").rstrip("/")
         api_version = query.get("api-version")
-        path_deployment: str | None = None
-        legacy = False
-        operation = _V1_ROUTES.get(rest)
-        if operation is None:
-            legacy_match = _LEGACY_DEPLOYMENT_ROUTE.match(rest)
-            if legacy_match:
-                path_deployment = unquote(legacy_match.group("dep"))
-                operation = "chatCompletion" if legacy_match.group("op") == "chat/completions" else "embeddings"
-                legacy = True
-            elif rest == "openai/responses":
-                operation, legacy = "responses", True
+        operation, path_deployment, legacy = _data_route(match.group("rest").rstrip("/"))
         if operation is None or method != "POST" or (legacy and not api_version):
             return reply(404, _RESOURCE_NOT_FOUND)
-
-        if account.properties.get("publicNetworkAccess") == "Disabled" and self.spec.caller.network == "public":
-            return reply(403, _PUBLIC_ACCESS_DISABLED)
-        denied = self._data_auth(account, headers, operation)
-        if denied is not None:
-            status, payload, reason = denied
-            return reply(status, payload, reason)
-        if not legacy and api_version not in (None, "v1", "preview", "latest"):
-            return reply(400, _API_VERSION_NOT_SUPPORTED)
-
-        try:
-            request = json.loads(body or b"{}")
-            if not isinstance(request, dict):
-                raise ValueError
-        except ValueError:
+        refused = self._data_gate(account, headers, operation, legacy, api_version)
+        if refused is not None:
+            return reply(*refused)
+        request = _json_body(body)
+        if request is None:
             return reply(
                 400,
                 _openai_error(
@@ -155,31 +157,45 @@ class DataPlane(ArmDocuments):
         if fault is not None:
             status, payload, extra = fault
             return reply(status, payload, None, extra)
+        return self._answer(account, deployment, operation, request, reply)
 
+    def _data_gate(
+        self, account: AccountSpec, headers: Mapping[str, str], operation: str, legacy: bool, api_version: str | None
+    ) -> tuple[int, bytes, str | None] | None:
+        """What Azure refuses before it reads the body: the network, the credential, the v1 route's api-version."""
+        if account.properties.get("publicNetworkAccess") == "Disabled" and self.spec.caller.network == "public":
+            return 403, _PUBLIC_ACCESS_DISABLED, None
+        denied = self._data_auth(account, headers, operation)
+        if denied is not None:
+            return denied
+        if not legacy and api_version not in (None, "v1", "preview", "latest"):
+            return 400, _API_VERSION_NOT_SUPPORTED, None
+        return None
+
+    def _answer(
+        self,
+        account: AccountSpec,
+        deployment: DeploymentSpec,
+        operation: str,
+        request: Mapping[str, Any],
+        reply: Callable[..., _Reply],
+    ) -> _Reply:
+        """The model's answer: OperationNotSupported, a parameter error, the content filter, or a success."""
         behaviour = self.spec.behaviour(deployment.model_name)
         if operation not in (deployment.simulate.apis or behaviour.apis):
             # "chatCompletion" is verbatim (§3.4a); "responses"/"embeddings" follow the template (UNVERIFIED).
             message = _OPERATION_NOT_SUPPORTED.format(operation=operation, model=deployment.model_name)
             return reply(400, _arm_error("OperationNotSupported", message))
-        if operation == "chatCompletion":
-            problem = self._check_chat(request, behaviour)
-        elif operation == "responses":
-            problem = self._check_responses(request, behaviour)
-        else:
-            problem = self._check_embeddings(request)
+        checks = {"chatCompletion": self._check_chat, "responses": self._check_responses}
+        problem = checks[operation](request, behaviour) if operation in checks else self._check_embeddings(request)
         if problem is not None:
             return reply(400, problem, "model_error")
         if operation != "embeddings" and (
             deployment.simulate.content_filter_always or self._trips_content_filter(request)
         ):
             return reply(400, self._content_filter_body(), "model_error")
-
-        if operation == "chatCompletion":
-            payload, used, stream = chat_success(request, deployment, behaviour)
-        elif operation == "responses":
-            payload, used, stream = responses_success(request, deployment, behaviour)
-        else:
-            payload, used, stream = embeddings_success(request, deployment, behaviour)
+        succeed = {"chatCompletion": chat_success, "responses": responses_success}.get(operation, embeddings_success)
+        payload, used, stream = succeed(request, deployment, behaviour)
         extra = self._rate_headers(account, deployment, used)
         extra["azureml-model-session"] = "d041-20251105091512"
         if stream:
