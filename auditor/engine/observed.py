@@ -135,3 +135,16 @@ def observed_by_name(facts: Facts) -> Mapping[str, list[ContractCall]]:
         if call.observed is not None:
             found.setdefault(call.deployment, []).append(call)
     return found
+
+
+def observed_evidence(call: ContractCall) -> dict[str, Any] | None:
+    """What an observed entry's findings rest on (the traffic), for the report; None for other entries."""
+    observed = call.observed
+    if observed is None:
+        return None
+    return {
+        "observed": observed.evidence,
+        "operation": observed.operation,
+        "requests": round(observed.requests),
+        "days": observed.days,
+    }

@@ -13,7 +13,7 @@ from typing import Any
 
 from auditor.engine import evidence
 from auditor.engine.compliance import activity_view, monitor_view
-from auditor.engine.observed import provenance_fields, traffic_view
+from auditor.engine.observed import observed_evidence, provenance_fields, traffic_view
 from auditor.engine.views import (
     Subject,
     account_view,
@@ -357,6 +357,7 @@ def contract_subjects(index: _Index) -> Iterator[Subject]:
                 deployment=deployment.name,
                 location=call.location,
                 causes=index.deployment_causes[deployment.id],
+                evidence=observed_evidence(call) or {},
             )
             for param, value in sorted(call.parameters.items()):
                 param_view = _param_view(index.kb, call, parent["model"], param, value)

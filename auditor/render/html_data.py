@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from auditor.model.results import CATEGORIES, Finding, Report, Severity, Status
+from auditor.model.results import CATEGORIES, Category, Finding, Report, Severity, Status
 
 STATUS_ORDER = {Status.FAIL: 0, Status.UNKNOWN: 1, Status.WAIVED: 2, Status.SKIPPED: 3, Status.PASS: 4}
 MAX_LISTED = 50
@@ -351,11 +352,72 @@ def payload(report: Report) -> dict[str, Any]:
     }
 
 
+SPARK_WIDTH, SPARK_HEIGHT = 84, 18
+
+
+def _sparkline(daily: Sequence[float]) -> str:
+    """The points of an inline SVG polyline for a series of daily counts (empty for fewer than two days)."""
+    if len(daily) < 2:
+        return ""
+    top = max(daily) or 1.0
+    step = SPARK_WIDTH / (len(daily) - 1)
+    return " ".join(
+        f"{i * step:.1f},{SPARK_HEIGHT - 1 - (SPARK_HEIGHT - 2) * v / top:.1f}" for i, v in enumerate(daily)
+    )
+
+
+def who_calls(report: Report) -> list[dict[str, Any]]:
+    """Per deployment with traffic, its operations: volume, streaming, error shares and a daily sparkline."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in report.traffic:
+        groups.setdefault((row.account_name, row.deployment), []).append(
+            {
+                "operation": row.operation,
+                "api": row.api,
+                "requests": row.requests,
+                "streaming": row.streaming_percent,
+                "client_errors": row.client_error_percent,
+                "throttled": row.throttled_percent,
+                "server_errors": row.server_error_percent,
+                "versions": ", ".join(row.model_versions),
+                "api_versions": ", ".join(row.api_versions) if row.api_versions is not None else None,
+                "spark": _sparkline(row.daily),
+                "days": row.days,
+            }
+        )
+    return [
+        {"account": account, "deployment": deployment, "operations": rows, "requests": sum(r["requests"] for r in rows)}
+        for (account, deployment), rows in sorted(
+            groups.items(), key=lambda item: (item[0][0].lower(), item[0][1].lower())
+        )
+    ]
+
+
+OBSERVED_BREAKING = frozenset({Category.API_SUPPORT, Category.UPGRADE})
+
+
+def observed_breaking(report: Report) -> list[str]:
+    """Deployments that observed traffic calls in a way that fails now or on their next model (the nightly
+    report's headline): failing api-support and upgrade findings resting on observed traffic."""
+    found = {
+        f.target_name.split(" (")[0]
+        for f in report.not_passing
+        if f.status is Status.FAIL
+        and f.category in OBSERVED_BREAKING
+        and f.evidence is not None
+        and f.evidence.get("observed")
+    }
+    return sorted(found, key=str.lower)
+
+
 def html_context(report: Report) -> dict[str, Any]:
     """Everything the template needs besides the report itself."""
     from auditor.gating.verdict import verdict
 
     return {
+        "who_calls": who_calls(report),
+        "observed_breaking": observed_breaking(report),
+        "spark": {"width": SPARK_WIDTH, "height": SPARK_HEIGHT},
         "verdict": verdict(report, report.fail_on),
         "failing_rules": failing_rules(report),
         "account_rows": account_rows(report),
