@@ -246,9 +246,10 @@ def _add_evidence_arguments(parser: argparse.ArgumentParser) -> None:
         "requests, 429s and provisioned utilisation, and who calls each deployment how (the observed contract). "
         "Example: audit --all --monitor",
     )
-    from auditor.cli.observed import add_observed_arguments
+    from auditor.cli.observed import add_observed_arguments, add_rule_param_argument
 
     add_observed_arguments(group)
+    add_rule_param_argument(group)
     group.add_argument(
         "--probe",
         action="store_true",
@@ -468,11 +469,14 @@ def run(argv: Sequence[str]) -> int:
     from auditor.render import check_out_dir
 
     check_out_dir(args.out)
+    from auditor.cli.observed import check_overrides, rule_param_overrides
     from auditor.engine.rules import load_rules
     from auditor.pipeline.audit import AuditOptions, gate, run_audit
     from auditor.render import write_reports
 
-    rules = load_rules(args.rules)
+    overrides = rule_param_overrides(args.rule_param)
+    rules = load_rules(args.rules, overrides=overrides)
+    check_overrides(overrides, {r.id for r in rules})
     from auditor.pipeline.audit import select_rules
 
     select_rules(rules, ruleset=args.ruleset)

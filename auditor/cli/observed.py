@@ -53,3 +53,45 @@ def observed_options(args: argparse.Namespace, environ: Mapping[str, str]) -> di
         "logs_workspace": workspace.strip().lower() if workspace else None,
         "monitor": days is not None or bool(args.logs_workspace),
     }
+
+
+def add_rule_param_argument(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "--rule-param",
+        action="append",
+        default=[],
+        metavar="ID.NAME=VALUE",
+        help="set a rule parameter (the thresholds listed on each rule's page), repeatable. "
+        "Example: --rule-param AOAI-OBS-002.max_client_error_percent=5",
+    )
+
+
+def _value(text: str) -> Any:
+    """A parameter value as YAML would read it: a number, true/false, else the text."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return text.strip()
+
+
+def rule_param_overrides(values: list[str]) -> dict[str, dict[str, Any]]:
+    """`--rule-param ID.NAME=VALUE` values as rule id -> name -> value; a malformed one is an InputError."""
+    found: dict[str, dict[str, Any]] = {}
+    for raw in values:
+        match = re.fullmatch(r"(?P<id>[A-Z][A-Z0-9-]*)\.(?P<name>[a-z][a-z0-9_]*)=(?P<value>.+)", raw.strip())
+        if match is None:
+            raise InputError(f"--rule-param {raw!r}: write RULE-ID.NAME=VALUE, e.g. AOAI-OBS-002.min_requests=500")
+        found.setdefault(match["id"], {})[match["name"]] = _value(match["value"])
+    return found
+
+
+def check_overrides(overrides: Mapping[str, Mapping[str, Any]], rule_ids: set[str]) -> None:
+    """Every overridden rule exists (a typo in a rule id would otherwise be ignored)."""
+    for rule_id in sorted(overrides):
+        if rule_id not in rule_ids:
+            raise InputError(f"--rule-param {rule_id}: no rule has this id")

@@ -135,6 +135,13 @@ def load_rule_file(
 _PARAMETER_TEXT = re.compile(r"\{parameters\.([a-z][a-z0-9_]*)\}")
 
 
+def _reads_parameters(raw: Mapping[str, Any]) -> bool:
+    """Whether a rule's conditions or texts name a parameter at all (most rules do not: they skip the binding)."""
+    conditions = repr((raw.get("where"), raw.get("fails_when")))
+    texts = " ".join(str(raw.get(k) or "") for k in ("message", "pass_message", "remediation", "title"))
+    return "'parameter'" in conditions or "{parameters." in texts
+
+
 def bind_parameters(
     path: Path, raw: Mapping[str, Any], overrides: Mapping[str, Mapping[str, Any]] | None = None
 ) -> tuple[Mapping[str, Any], dict[str, dict[str, Any]]]:
@@ -142,7 +149,7 @@ def bind_parameters(
     its texts the value's text. The value is the default unless `overrides[rule id][NAME]` gives another; an
     unknown name, in the rule or in the overrides, is an InputError naming the file and line."""
     declared = raw.get("parameters") or {}
-    if not declared and not (overrides or {}).get(raw["id"]):
+    if not declared and not (overrides or {}).get(raw["id"]) and not _reads_parameters(raw):
         return raw, {}
     line = getattr(raw, "line", 1)
     given = dict((overrides or {}).get(raw["id"]) or {})

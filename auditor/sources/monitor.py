@@ -153,23 +153,26 @@ class MonitorReader:
         timespan = self.timespan()
         split = " and ".join(f"{name} eq '*'" for name in SPLIT)
         series = self._requests(account, timespan, split)
+        named: dict[int, str] = {}
         if series is None:
-            deployments = self._requests(account, timespan, "ModelDeploymentName eq '*'")
-            names = sorted({_dimension(s, "ModelDeploymentName") or "" for s in deployments or ()} - {""})
-            if deployments is None:
-                raise RuntimeError(f"more than {self.series_limit} deployments with traffic: the read was cut")
-            series = []
-            for name in names:
-                escaped = name.replace("'", "''")
-                narrowed = self._requests(
-                    account, timespan, f"ModelDeploymentName eq '{escaped}' and " + split.split(" and ", 1)[1]
-                )
-                if narrowed is None:
-                    raise RuntimeError(
-                        f"deployment {name}: more than {self.series_limit} traffic series: the read was cut"
-                    )
-                series.extend(narrowed)
-        return traffic_from_sdk([_Wrapped(series)], self.days)
+            series = self._narrowed(account, timespan, split.split(" and ", 1)[1], named)
+        return traffic_from_sdk([_Wrapped(series)], self.days, named)
+
+    def _narrowed(self, account: Account, timespan: str, rest: str, named: dict[int, str]) -> list[Any]:
+        """The split read again one deployment at a time (its answer was cut at `top`): one call for the names,
+        one per deployment; `named` records which deployment each series is of."""
+        deployments = self._requests(account, timespan, "ModelDeploymentName eq '*'")
+        if deployments is None:
+            raise RuntimeError(f"more than {self.series_limit} deployments with traffic: the read was cut")
+        series: list[Any] = []
+        for name in sorted({_dimension(s, "ModelDeploymentName") or "" for s in deployments} - {""}):
+            escaped = name.replace("'", "''")
+            narrowed = self._requests(account, timespan, f"ModelDeploymentName eq '{escaped}' and {rest}")
+            if narrowed is None:
+                raise RuntimeError(f"deployment {name}: more than {self.series_limit} traffic series: the read was cut")
+            named.update((id(s), name) for s in narrowed)
+            series.extend(narrowed)
+        return series
 
     def _requests(self, account: Account, timespan: str, split: str) -> list[Any] | None:
         """AzureOpenAIRequests' series under `split`, daily totals; None when the answer holds `top` series."""

@@ -102,12 +102,16 @@ class _Tally:
             self.daily[index] += value
 
 
-def traffic_from_sdk(metrics: Iterable[Any], days: int) -> tuple[ObservedOperation, ...]:
-    """Per (deployment, operation): the metric's time series added up, in a stable order."""
+def traffic_from_sdk(
+    metrics: Iterable[Any], days: int, deployment_of: Mapping[int, str] | None = None
+) -> tuple[ObservedOperation, ...]:
+    """Per (deployment, operation): the metric's time series added up, in a stable order. A series read with the
+    deployment narrowed to one value (`ModelDeploymentName eq 'x'`, not split) may not name it: `deployment_of`
+    gives it by the series' id()."""
     tallies: dict[tuple[str, str], _Tally] = {}
     for metric in metrics:
         for series in getattr(metric, "timeseries", None) or ():
-            deployment = _dimension(series, "ModelDeploymentName")
+            deployment = _dimension(series, "ModelDeploymentName") or (deployment_of or {}).get(id(series), "")
             if not deployment:
                 continue
             operation = _dimension(series, "OperationName") or "(none)"
