@@ -315,6 +315,49 @@ def test_api_version_rule_judges_observed_traffic_only_with_logs(rules, kb) -> N
     assert unknown.status is Status.UNKNOWN  # no log read: the api-version is unknown, never passed
 
 
+# -- one passing and one failing case per rule (counted by test_rules_builtin's meta-test) -----------------
+
+
+def _chat(**more: Any) -> Facts:
+    return _with_traffic(
+        make_facts(make_deployment("chat", "gpt-4o", "2024-11-20")),
+        _observed("chat", "ChatCompletions_Create", 1000.0, **more),
+    )
+
+
+def _declared(api: str) -> Facts:
+    base = make_facts(make_deployment("chat", "gpt-4o", "2024-11-20"), contract=(ContractCall("chat", api),))
+    return _with_traffic(base, _observed("chat", "ChatCompletions_Create", 1000.0))
+
+
+def _idle(sku: str, requests: float) -> Facts:
+    deployment = make_deployment("d", "gpt-4o", "2024-11-20", sku, capacity=15)
+    traffic = (_observed("d", "ChatCompletions_Create", requests),) if requests else ()
+    return _with_traffic(make_facts(deployment), *traffic)
+
+
+RULE_CASES: list[tuple[str, Status, Any]] = [
+    ("AOAI-OBS-001", Status.FAIL, lambda: _declared("responses")),
+    ("AOAI-OBS-001", Status.PASS, lambda: _declared("chat_completions")),
+    ("AOAI-OBS-002", Status.FAIL, lambda: _chat(client_errors=300.0)),
+    ("AOAI-OBS-002", Status.PASS, lambda: _chat(client_errors=30.0, throttled=600.0)),
+    ("AOAI-OBS-003", Status.FAIL, lambda: _idle("GlobalProvisionedManaged", 0)),
+    ("AOAI-OBS-003", Status.PASS, lambda: _idle("GlobalProvisionedManaged", 10)),
+    ("AOAI-OBS-004", Status.FAIL, lambda: _idle("GlobalStandard", 0)),
+    ("AOAI-OBS-004", Status.PASS, lambda: _idle("GlobalStandard", 10)),
+    ("AOAI-OBS-005", Status.FAIL, lambda: _chat(model_versions=("2024-08-06",))),
+    ("AOAI-OBS-005", Status.PASS, lambda: _chat(model_versions=("2024-11-20",))),
+    ("AOAI-OBS-006", Status.FAIL, lambda: _with_traffic(_chat(), _observed("chat", "Batch_Create", 5.0))),
+    ("AOAI-OBS-006", Status.PASS, lambda: _chat()),
+]
+
+
+@pytest.mark.parametrize(("rule_id", "status", "build"), RULE_CASES, ids=[f"{c[0]}-{c[1].value}" for c in RULE_CASES])
+def test_rule_cases(rules, kb, rule_id: str, status: Status, build: Any) -> None:
+    statuses = {f.status for f in _findings(build(), rules, kb, rule_id).values()}
+    assert statuses == {status}
+
+
 # -- the demo tenant end to end --------------------------------------------------------------------------
 
 

@@ -127,7 +127,9 @@ _CALL_DOCUMENT = {
     "lifecycle": LIFECYCLE,
 }
 
-_RESOLVED_CALL = {k: v for k, v in CALL.items() if k not in ("expression", "why")}
+_OBSERVED_ONLY = ("client_error_percent", "throttled_percent", "server_error_percent", "streaming_percent")
+"""Call fields only observed entries carry; they send no parameters, so no contract_parameter has them."""
+_RESOLVED_CALL = {k: v for k, v in CALL.items() if k not in ("expression", "why", *_OBSERVED_ONLY)}
 
 SUBJECT_FIELDS: Mapping[str, Spec] = {
     "account": {"account": ACCOUNT, "monitor": MONITOR},
