@@ -327,15 +327,14 @@ def _submit_monitor(
     accounts: Sequence[Account],
     submit: Callable[[str, str, Callable[[], Any]], Future[Any]],
 ) -> dict[str, tuple[Future[Any], ...]]:
-    """Per account: diagnostic settings, activity, traffic (one split metrics call) and, with a workspace, the
-    api-versions in its RequestResponse logs."""
+    """Per account: diagnostic settings, activity and traffic (AzureOpenAIRequests split five ways, one call, and
+    the provisioned utilisation) and, with a workspace, the api-versions in its RequestResponse logs."""
     reader = enumerator.monitor(days=options.observed_days)
     logs = enumerator.logs(options.logs_workspace, options.observed_days) if options.logs_workspace else None
     return {
         a.id: (
             submit("diagnostic settings", a.id, partial(reader.diagnostic_settings, a)),
-            submit("Azure Monitor metrics", a.id, partial(reader.activity, a)),
-            submit("Azure Monitor traffic", a.id, partial(reader.traffic, a)),
+            submit("Azure Monitor metrics", a.id, partial(reader.observe, a)),
             *((submit("RequestResponse logs", a.id, partial(logs.api_versions, a)),) if logs else ()),
         )
         for a in accounts
@@ -352,14 +351,14 @@ def _monitoring(
     from auditor.sources.traffic import with_api_versions
 
     settings, gaps = waited(jobs[0], account.id, "diagnostic settings were")
-    activity, more = waited(jobs[1], account.id, "Azure Monitor metrics were")
-    traffic, traffic_gaps = waited(jobs[2], account.id, "Azure Monitor traffic (AzureOpenAIRequests by operation) was")
-    gaps = [*gaps, *more, *traffic_gaps]
+    observed, more = waited(jobs[1], account.id, "Azure Monitor metrics were")
+    activity, traffic = observed or (None, None)
+    gaps = [*gaps, *more]
     logs: str | None = (
         "no Log Analytics workspace was given (--logs-workspace), so the api-versions callers send are unknown"
     )
-    if len(jobs) > 3:
-        versions, log_gaps = waited(jobs[3], account.id, "RequestResponse logs were")
+    if len(jobs) > 2:
+        versions, log_gaps = waited(jobs[2], account.id, "RequestResponse logs were")
         gaps.extend(log_gaps)
         if versions is not None and traffic is not None:
             traffic, logs = with_api_versions(traffic, versions), None

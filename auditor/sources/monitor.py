@@ -85,6 +85,23 @@ def activity_from_sdk(requests: Iterable[Any], utilization: Iterable[Any]) -> tu
             entry[0] += count
             if status.strip() == "429":
                 entry[1] += count
+    return _activity(totals, _peaks(utilization))
+
+
+def activity_from_traffic(
+    traffic: Iterable[ObservedOperation], utilization: Iterable[Any]
+) -> tuple[DeploymentActivity, ...]:
+    """The same activity, its requests and 429s added up from the traffic read (its split includes StatusCode),
+    so --monitor reads AzureOpenAIRequests once per account."""
+    totals: dict[str, list[float]] = {}
+    for operation in traffic:
+        entry = totals.setdefault(operation.deployment, [0.0, 0.0])
+        entry[0] += operation.requests
+        entry[1] += operation.throttled
+    return _activity(totals, _peaks(utilization))
+
+
+def _peaks(utilization: Iterable[Any]) -> dict[str, float]:
     peaks: dict[str, float] = {}
     for metric in utilization:
         for series in getattr(metric, "timeseries", None) or ():
@@ -95,6 +112,10 @@ def activity_from_sdk(requests: Iterable[Any], utilization: Iterable[Any]) -> tu
                 value = _number(getattr(point, "maximum", None))
                 if value is not None:
                     peaks[deployment] = max(peaks.get(deployment, 0.0), value)
+    return peaks
+
+
+def _activity(totals: Mapping[str, list[float]], peaks: Mapping[str, float]) -> tuple[DeploymentActivity, ...]:
     names = sorted(set(totals) | set(peaks), key=str.lower)
     return tuple(
         DeploymentActivity(
@@ -189,6 +210,15 @@ class MonitorReader:
         )
         series = [s for metric in answer.value or () for s in getattr(metric, "timeseries", None) or ()]
         return None if len(series) >= self.series_limit else series
+
+    def observe(self, account: Account) -> tuple[tuple[DeploymentActivity, ...], tuple[ObservedOperation, ...]]:
+        """Activity and traffic from two metrics calls: AzureOpenAIRequests split five ways (requests and 429s
+        are added up from it) and the provisioned utilisation."""
+        traffic = self.traffic(account)
+        utilization = self._metric(
+            account, self.timespan(), UTILIZATION_METRIC, "Maximum", "ModelDeploymentName eq '*'"
+        )
+        return activity_from_traffic(traffic, utilization), traffic
 
     def activity(self, account: Account) -> tuple[DeploymentActivity, ...]:
         timespan = self.timespan()
