@@ -62,38 +62,54 @@ def traffic_view(
             "Azure Monitor's AzureOpenAIRequests by operation could not be read for this account", deployment
         )
     mine = [o for o in monitoring.traffic if o.deployment.lower() == deployment.name.lower()]
-    requests = sum(o.requests for o in mine)
-    provisioned = "provisioned" in (deployment.sku_name or "").lower()
-    versions = sorted({v for o in mine for v in o.model_versions})
-    other = [v for v in versions if deployment.model_version and v != deployment.model_version]
-    known = sorted({o.api for o in mine if o.api})
-    claimed = [c for c in calls or () if c.provenance != "observed" and c.account in (None, account_name)]
-    undeclared = sorted(set(known) - {c.api for c in claimed}) if claimed else []
-    worst = max(mine, key=lambda o: _percent(o.client_errors, o.requests), default=None)
     return {
         "requested": True,
         "read": True,
         "days": monitoring.days,
+        **_volume(mine, deployment),
+        **_versions(mine, deployment),
+        **_apis(mine, calls, account_name),
+        "logs": monitoring.logs,
+    }
+
+
+def _volume(mine: Sequence[ObservedOperation], deployment: Deployment) -> dict[str, Any]:
+    """How much traffic, whether it streams, the worst 4xx share, and the PTUs an idle provisioned one holds."""
+    requests = sum(o.requests for o in mine)
+    provisioned = "provisioned" in (deployment.sku_name or "").lower()
+    worst = max((_percent(o.client_errors, o.requests) for o in mine), default=0.0)
+    return {
         "requests": round(requests),
         "idle": requests == 0,
         "provisioned": provisioned,
         "ptus": deployment.sku_capacity if provisioned else None,
         "operations": [o.operation for o in mine],
         "operations_text": "; ".join(operation_text(o) for o in mine) or "no calls",
-        "apis": known,
-        "unknown_operations": [o.operation for o in mine if o.api is None],
-        "unknown_operations_text": ", ".join(
-            f"{o.operation} ({_count(o.requests)} calls)" for o in mine if o.api is None
-        ),
         "streaming_percent": _percent(sum(o.streaming for o in mine), requests),
-        "model_versions": versions,
-        "other_versions": other,
-        "other_versions_text": ", ".join(other),
+        "worst_client_error_percent": worst,
+    }
+
+
+def _versions(mine: Sequence[ObservedOperation], deployment: Deployment) -> dict[str, Any]:
+    """The model versions that served the traffic, and those other than the deployment's."""
+    versions = sorted({v for o in mine for v in o.model_versions})
+    other = [v for v in versions if deployment.model_version and v != deployment.model_version]
+    return {"model_versions": versions, "other_versions": other, "other_versions_text": ", ".join(other)}
+
+
+def _apis(mine: Sequence[ObservedOperation], calls: Sequence[ContractCall] | None, account_name: str) -> dict[str, Any]:
+    """The APIs called, the operations nobody judges, and the APIs the declared or scanned contract leaves out."""
+    known = sorted({o.api for o in mine if o.api})
+    unknown = [o for o in mine if o.api is None]
+    claimed = [c for c in calls or () if c.provenance != "observed" and c.account in (None, account_name)]
+    undeclared = sorted(set(known) - {c.api for c in claimed}) if claimed else []
+    return {
+        "apis": known,
+        "unknown_operations": [o.operation for o in unknown],
+        "unknown_operations_text": ", ".join(f"{o.operation} ({_count(o.requests)} calls)" for o in unknown),
         "declared_apis": sorted({c.api for c in claimed}),
         "undeclared_apis": undeclared,
         "undeclared_text": "; ".join(o.evidence for o in mine if o.api in undeclared),
-        "worst_client_error_percent": _percent(worst.client_errors, worst.requests) if worst else 0.0,
-        "logs": monitoring.logs,
     }
 
 

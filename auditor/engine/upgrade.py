@@ -396,14 +396,14 @@ def impact_subjects(
         when, days_left = _when_text(upcoming_model, today)
         call = group["call"]
         source = f"{location.file}:{location.line}" if location else None
-        call_text = observed_call_text(call, deployment.name) or (
+        call_text = (
             f"The call at {source} ({api}) to {deployment.name}"
             if call and source
             else f"The app's {api} call to {deployment.name}"
             if call
             else f"Callers of {deployment.name}"
         )
-        plural = call is None or call.get("observed") is True
+        plural = call is None
         breaks: Any = group["breaks"]
         if not breaks and group["unknown"]:
             breaks = UNKNOWN
@@ -441,6 +441,7 @@ def impact_subjects(
                 "unknown_text": "; ".join(group["unknown"]) or "none",
             },
         }
+        observed_wording(document, call, deployment.name)
         evidence: dict[str, Any] = {
             "upgrade_to": upcoming_model.model_name,
             "upgrade_version": upcoming_model.model_version,
@@ -474,13 +475,13 @@ def impact_subjects(
     return subjects
 
 
-def observed_call_text(call: Mapping[str, Any] | None, deployment: str) -> str | None:
-    """How an upgrade finding names an observed call: the operation and its volume ("Callers' Completions_Create
-    calls to instruct-legacy (observed: 9,800 Completions_Create calls in 7 days)"); None for a declared or
-    scanned call, which is named by its place in the code or contract."""
+def observed_wording(document: dict[str, Any], call: Mapping[str, Any] | None, deployment: str) -> None:
+    """An observed call is named by its operation and volume ("Callers' Completions_Create calls to
+    instruct-legacy (observed: 9,800 Completions_Create calls in 7 days) break"), not by a place in the code."""
     if not call or call.get("observed") is not True:
-        return None
-    return f"Callers' {call.get('operation')} calls to {deployment} ({call.get('evidence')})"
+        return
+    text = f"Callers' {call.get('operation')} calls to {deployment} ({call.get('evidence')})"
+    document["call"] = dict(document["call"], breaks_text=f"{text} break", works_text=f"{text} keep working")
 
 
 def observed_evidence(call: Mapping[str, Any] | None) -> dict[str, Any]:
