@@ -110,14 +110,7 @@ class ArmPlane(ArmDocuments):
     def _arm_preflight(self, method: str, path: str, query: Mapping[str, str]) -> _Reply | None:
         """ARM's answers before routing: a missing api-version (400), and any write (the caller is a Reader)."""
         if "api-version" not in query:
-            return self._arm_reply(
-                400,
-                _arm_error(
-                    "MissingApiVersionParameter",
-                    "The api-version query parameter (?api-version=) is required for all requests.",
-                ),
-                path,
-            )
+            return self._missing_api_version(path)
         if method != "GET":
             return self._arm_write(method, path)
         return None

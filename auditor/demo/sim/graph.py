@@ -40,14 +40,7 @@ class GraphPlane(ArmDocuments):
                 path,
             )
         if "api-version" not in query:
-            return self._arm_reply(
-                400,
-                _arm_error(
-                    "MissingApiVersionParameter",
-                    "The api-version query parameter (?api-version=) is required for all requests.",
-                ),
-                path,
-            )
+            return self._missing_api_version(path)
         try:
             request = json.loads(body or b"{}")
         except ValueError:
