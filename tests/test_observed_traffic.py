@@ -165,6 +165,29 @@ def test_the_logs_give_each_operations_api_versions_through_logs_query_client(te
         enumerator.logs("00000000-0000-4000-8000-00000000dead").api_versions(account)
 
 
+def test_logs_and_arm_reads_in_parallel_each_keep_their_own_token(tenant: Any, enumerator: Any) -> None:
+    """The Log Analytics client and the ARM clients run side by side on one pool: each request must carry its own
+    audience's token (a pipeline policy shared between clients once handed them the other one's)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from auditor.sources.azure import resolve_accounts
+
+    accounts, _ = resolve_accounts(enumerator, [], all_accounts=True, subscriptions=(), resource_group=None)
+    logs = enumerator.logs(DEMO_WORKSPACE)
+    with ThreadPoolExecutor(8) as pool:
+        jobs = [
+            job
+            for _ in range(3)
+            for a in accounts
+            for job in (
+                pool.submit(logs.api_versions, a),
+                pool.submit(enumerator.list_catalog, a.subscription_id, a.location),
+                pool.submit(enumerator.list_deployments, a),
+            )
+        ]
+    assert [str(j.exception()) for j in jobs if j.exception()] == []
+
+
 # -- the observed contract in the fact model -------------------------------------------------------------
 
 
@@ -315,6 +338,29 @@ def test_api_version_rule_judges_observed_traffic_only_with_logs(rules, kb) -> N
     assert unknown.status is Status.UNKNOWN  # no log read: the api-version is unknown, never passed
 
 
+def test_observed_entries_do_not_silence_the_warnings_about_parameters(rules, kb) -> None:
+    """Traffic says which API is called, not which parameters: a reasoning deployment called only as observed
+    still gets AOAI-PARAM-002's warning about what callers must not send."""
+    facts = _with_traffic(
+        make_facts(make_deployment("r", "o4-mini", "2025-04-16")), _observed("r", "ChatCompletions_Create", 900.0)
+    )
+    (finding,) = _findings(facts, rules, kb, "AOAI-PARAM-002").values()
+    assert finding.status is Status.FAIL
+
+
+def test_scanned_entries_say_so(tmp_path: Path) -> None:
+    from auditor.pipeline.audit import AuditOptions, _app_contract
+
+    app = tmp_path / "app.py"
+    app.write_text(
+        "from openai import AzureOpenAI\nclient = AzureOpenAI()\n"
+        "client.chat.completions.create(model='chat-prod', messages=[])\n",
+        encoding="utf-8",
+    )
+    calls, _, _ = _app_contract(AuditOptions(contract_from=tmp_path))
+    assert calls and {c.provenance for c in calls} == {"scanned"}
+
+
 # -- one passing and one failing case per rule (counted by test_rules_builtin's meta-test) -----------------
 
 
@@ -426,6 +472,41 @@ def test_demo_html_shows_who_calls_each_deployment_and_the_headline(demo_report:
     assert "Batch_Create" in html and "unknown" in html
 
 
+def test_a_failed_traffic_read_is_a_gap_and_the_rules_unknown_never_passed(tenant: Any, tmp_path: Path) -> None:
+    from auditor.demo.sim import FaultRule
+
+    error = {"error": {"code": "InternalServerError", "message": "Something went wrong."}}
+    tenant.add_fault(
+        FaultRule(r"(?i)/accounts/fabrikam-aoai-wus/providers/microsoft\.insights/metrics", 500, error, times=None)
+    )
+    code = run_demo_against(tenant, tmp_path, "--resource", "fabrikam-aoai-wus", "--monitor", "--fail-on", "never")
+    assert code == 3  # incomplete
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert any("Azure Monitor metrics" in g for g in report["gaps"])
+    observed = [f for f in report["findings"] if f["rule_id"] in ("AOAI-OBS-003", "AOAI-OBS-004")]
+    assert observed and {f["status"] for f in observed} == {"unknown"}
+    assert not report.get("traffic")  # nothing read, nothing shown as read
+
+
+def test_a_failed_logs_read_is_a_gap_and_the_api_versions_stay_unknown(tmp_path: Path) -> None:
+    workspace = "00000000-0000-4000-8000-0000000000ff"  # not the demo's: Log Analytics answers WorkspaceNotFound
+    args = ("--format", "json", "--resource", "contoso-aoai-eus2", "--logs-workspace", workspace, "--fail-on", "never")
+    assert run_demo(tmp_path, *args) == 3  # incomplete
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert any("RequestResponse logs" in g for g in report["gaps"])
+    assert report["traffic"] and all(row["api_versions"] is None for row in report["traffic"])
+
+
+def test_with_the_workspace_the_report_shows_each_operations_api_versions(tmp_path: Path) -> None:
+    code = run_demo(tmp_path, "--format", "json", "--resource", "contoso-aoai-eus2", "--logs-workspace", DEMO_WORKSPACE)
+    assert code == 1  # --logs-workspace alone turns --monitor on; the tenant's findings fail the gate
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert not report["gaps"]
+    versions = {(r["deployment"], r["operation"]): r["api_versions"] for r in report["traffic"]}
+    assert versions[("gpt-5-pro", "Responses_Create")] == ["2025-04-01-preview"]
+    assert versions[("bulk-41mini", "Batch_Create")] == []  # read: the logs show none
+
+
 def test_bad_observed_flags_exit_2_naming_the_value(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run_demo(tmp_path, "--observed", "0") == 2
     assert "--observed 0" in capsys.readouterr().err
@@ -433,3 +514,12 @@ def test_bad_observed_flags_exit_2_naming_the_value(tmp_path: Path, capsys: pyte
     assert "--logs-workspace 'law-ai'" in capsys.readouterr().err
     assert run_demo(tmp_path, "--rule-param", "AOAI-OBS-999.x=1") == 2
     assert "AOAI-OBS-999" in capsys.readouterr().err
+
+
+def run_demo_against(tenant: Any, out: Path, *args: str) -> int:
+    """`audit` in-process against a running simulated tenant, as the CLI signs in (the tenant fixture's identity)."""
+    from auditor.cli import main
+
+    return main(
+        ["--management-endpoint", tenant.management_url, "--out", str(out), "--quiet", "--format", "json", *args]
+    )
