@@ -57,6 +57,8 @@ _USUAL_OPERATION = {
     "responses": "Responses_Create",
     "completions": "Completions_Create",
 }
+_WEEK = (0.6, 1.15, 1.2, 1.1, 1.05, 1.0, 0.55)
+"""A week's shape of demo traffic, newest day first (a quiet weekend)."""
 DEMO_WORKSPACE = "4b1c2d3e-0000-4000-8000-0000000000a1"
 """The customer id of the demo's Log Analytics workspace (law-ai): `audit --demo --monitor --logs-workspace ID`."""
 
@@ -129,13 +131,14 @@ def _requests_series(account: Any, query: Mapping[str, str], stamps: list[str]) 
         grouped[key] = grouped.get(key, 0.0) + value
     top = int(query.get("top") or 10)
     ordered = sorted(grouped.items(), key=lambda item: (-item[1], item[0]))[: max(top, 0)]
-    days = len(stamps)
+    shape = [_WEEK[(len(stamps) - 1 - d) % len(_WEEK)] for d in range(len(stamps))]  # weekdays busier
+    weights = [w / sum(shape) for w in shape]
     return [
         _series(
             {name.lower(): value for name, value in zip(split, key, strict=True)},
             stamps,
             "total",
-            [round(total / days, 3)] * days,
+            [round(total * w, 3) for w in weights],
         )
         for key, total in ordered
     ]
