@@ -18,8 +18,8 @@ from auditor.demo.sim.monitor import DEMO_WORKSPACE, metrics_json
 from auditor.engine.rules import load_rule_file, load_rules
 from auditor.model.clouds import get_cloud
 from auditor.model.errors import InputError
-from auditor.model.facts import AccountMonitoring, ContractCall, Facts, ObservedOperation
-from auditor.model.results import Status
+from auditor.model.facts import AccountMonitoring, CollectionGap, ContractCall, Facts, ObservedOperation
+from auditor.model.results import Cause, Status
 from auditor.pipeline.audit import audit
 from auditor.sources.traffic import SPLIT, api_of, observed_calls, traffic_from_sdk, with_observed_contract
 from tests.conftest import make_deployment, make_facts, run_demo
@@ -295,8 +295,10 @@ def test_idle_deployments_show_their_ptus_and_an_unread_account_is_unknown_never
     assert "15 PTUs" in found[("AOAI-OBS-003", "acct/ptu")].message
     (account,) = facts.accounts
     unread = replace(facts, monitoring={account.id: AccountMonitoring((), (), traffic=None)})
-    statuses = {f.status for f in _findings(unread, rules, kb, "AOAI-OBS-003", "AOAI-OBS-004").values()}
-    assert statuses == {Status.UNKNOWN}
+    unread = replace(unread, gaps=(CollectionGap(account.id, "Azure Monitor metrics were not read: HTTP 500"),))
+    unknown = list(_findings(unread, rules, kb, "AOAI-OBS-003", "AOAI-OBS-004").values())
+    assert {f.status for f in unknown} == {Status.UNKNOWN}
+    assert all(f.cause is Cause.AZURE and "HTTP 500" in (f.reason or "") for f in unknown)
 
 
 def test_a_version_seen_in_traffic_other_than_the_configured_one_fails(rules, kb) -> None:
@@ -336,6 +338,7 @@ def test_api_version_rule_judges_observed_traffic_only_with_logs(rules, kb) -> N
     without = _with_traffic(make_facts(deployment), _observed("o3", "ChatCompletions_Create", 50.0))
     (unknown,) = _findings(without, rules, kb, "AOAI-API-021").values()
     assert unknown.status is Status.UNKNOWN  # no log read: the api-version is unknown, never passed
+    assert unknown.cause is Cause.INPUT and "no workspace" in (unknown.reason or "")
 
 
 def test_observed_entries_do_not_silence_the_warnings_about_parameters(rules, kb) -> None:

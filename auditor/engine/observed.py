@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from auditor.model.facts import ContractCall, Deployment, Facts, ObservedOperation
+from auditor.model.results import Cause
 from auditor.model.unknown import UNKNOWN
 
 
@@ -164,3 +165,23 @@ def observed_evidence(call: ContractCall) -> dict[str, Any] | None:
         "requests": round(observed.requests),
         "days": observed.days,
     }
+
+
+def traffic_causes(facts: Facts, deployment: Deployment, traffic: Mapping[str, Any]) -> dict[str, tuple[Cause, str]]:
+    """Why a deployment's traffic is unknown: the account's metrics read failed (the gap's own words)."""
+    if traffic.get("read") is not False:
+        return {}
+    gap = next(
+        (g.reason for g in facts.gaps if g.target == deployment.account_id and "Azure Monitor metrics" in g.reason),
+        str(traffic.get("reason")),
+    )
+    return {"traffic": (Cause.AZURE, gap)}
+
+
+def observed_causes(facts: Facts, call: ContractCall, account_id: str) -> dict[str, tuple[Cause, str]]:
+    """Why an observed entry's api-version is unknown: no Log Analytics workspace, or its query failed."""
+    if call.observed is None or call.observed.api_versions is not None:
+        return {}
+    monitoring = (facts.monitoring or {}).get(account_id)
+    why = (monitoring.logs if monitoring else None) or "no RequestResponse log was read"
+    return {"call.api_version": (Cause.INPUT, why), "call.dated_api_version": (Cause.INPUT, why)}

@@ -13,7 +13,13 @@ from typing import Any
 
 from auditor.engine import evidence
 from auditor.engine.compliance import activity_view, monitor_view
-from auditor.engine.observed import observed_evidence, provenance_fields, traffic_view
+from auditor.engine.observed import (
+    observed_causes,
+    observed_evidence,
+    provenance_fields,
+    traffic_causes,
+    traffic_view,
+)
 from auditor.engine.views import (
     Subject,
     account_view,
@@ -112,6 +118,7 @@ class _Index:
             )
         if document["content_filter"] is UNKNOWN:
             causes["content_filter"] = (Cause.AZURE, "the account's content filter policies could not be read")
+        causes.update(traffic_causes(self.facts, deployment, document["traffic"]))
         return causes
 
     def catalog_entries(
@@ -356,7 +363,7 @@ def contract_subjects(index: _Index) -> Iterator[Subject]:
                 account_id=account.id,
                 deployment=deployment.name,
                 location=call.location,
-                causes=index.deployment_causes[deployment.id],
+                causes={**index.deployment_causes[deployment.id], **observed_causes(index.facts, call, account.id)},
                 evidence=observed_evidence(call) or {},
             )
             for param, value in sorted(call.parameters.items()):
