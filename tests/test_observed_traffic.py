@@ -526,3 +526,25 @@ def run_demo_against(tenant: Any, out: Path, *args: str) -> int:
     return main(
         ["--management-endpoint", tenant.management_url, "--out", str(out), "--quiet", "--format", "json", *args]
     )
+
+
+def test_a_fleet_costs_one_traffic_call_per_account_within_the_concurrency(tmp_path: Path, monkeypatch) -> None:
+    """200 deployments in 8 accounts, every one called: one split metrics call per account (plus utilisation),
+    never more requests in flight than --concurrency (the 1,000-deployment figure: tests/benchmarks/bench_observed)."""
+    from auditor.demo.sim import SimulatedTenant
+    from tests.benchmarks.bench_observed import SPLIT as TRAFFIC_ONLY
+    from tests.benchmarks.bench_observed import observed_fleet
+    from tests.conftest import sign_in_to
+
+    with SimulatedTenant(observed_fleet(8, 200, 2)) as fleet:
+        sign_in_to(fleet, monkeypatch)
+        args = ["--all", "--monitor", "--concurrency", "4", "--fail-on", "never"]
+        assert run_demo_against(fleet, tmp_path, *args) == 0
+        metrics = fleet.requests(plane="arm", path_pattern=r"(?i)/providers/microsoft\.insights/metrics$")
+        peak = fleet.peak_in_flight["all"]
+    per_account = {r.path for r in metrics}
+    assert len(per_account) == 8 and len(metrics) == 16  # traffic and utilisation, once per account
+    assert sum(TRAFFIC_ONLY in (r.query.get("$filter") or "") for r in metrics) == 8
+    assert peak <= 4
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert {r["deployment"] for r in report["traffic"]} == {d["name"] for d in report["deployments"]}
