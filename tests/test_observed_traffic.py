@@ -341,6 +341,23 @@ def test_api_version_rule_judges_observed_traffic_only_with_logs(rules, kb) -> N
     assert unknown.cause is Cause.INPUT and "no workspace" in (unknown.reason or "")
 
 
+def test_what_if_judges_observed_traffic_on_the_other_model(rules, kb) -> None:
+    """`--what-if DEPLOYMENT=MODEL`: the observed Completions traffic fails on a model without Completions."""
+    from auditor.engine.upgrade import WhatIf
+
+    facts = _with_traffic(
+        make_facts(make_deployment("legacy", "gpt-35-turbo-instruct", "0914", "Standard")),
+        _observed("legacy", "Completions_Create", 9800.0),
+    )
+    chosen = [r for r in rules if r.id == "AOAI-API-001"]
+    (today,) = audit(facts, chosen, kb, today=TODAY, now=NOW).findings
+    assert today.status is Status.PASS
+    what_if = [WhatIf("legacy", "gpt-4o-mini", "2024-07-18")]
+    (then,) = audit(facts, chosen, kb, today=TODAY, now=NOW, what_ifs=what_if).findings
+    assert then.status is Status.FAIL and "observed: 9,800 Completions_Create calls" in then.message
+    assert "what-if: gpt-4o-mini" in then.target_name
+
+
 def test_observed_entries_do_not_silence_the_warnings_about_parameters(rules, kb) -> None:
     """Traffic says which API is called, not which parameters: a reasoning deployment called only as observed
     still gets AOAI-PARAM-002's warning about what callers must not send."""
