@@ -488,7 +488,10 @@ def test_demo_upgrade_impact_names_the_observed_operation_and_its_volume(demo_re
 def test_demo_html_shows_who_calls_each_deployment_and_the_headline(demo_report: dict[str, Any]) -> None:
     html = demo_report["_html"]
     assert 'id="who-calls"' in html and "<polyline" in html
-    assert "2 deployment(s) called in ways that will break" in html
+    assert "2 deployment(s) are called in ways that will break" in html  # the who-calls panel
+    headline = demo_report["headline"]  # the nightly headline (report.json and the HTML's headline section)
+    assert any(line.startswith("2 deployments are called in ways that will break") for line in headline), headline
+    assert 'id="headline"' in html and "2 deployments are called in ways that will break" in html
     assert "Batch_Create" in html and "unknown" in html
 
 
@@ -525,6 +528,21 @@ def test_with_the_workspace_the_report_shows_each_operations_api_versions(tmp_pa
     versions = {(r["deployment"], r["operation"]): r["api_versions"] for r in report["traffic"]}
     assert versions[("gpt-5-pro", "Responses_Create")] == ["2025-04-01-preview"]
     assert versions[("bulk-41mini", "Batch_Create")] == []  # read: the logs show none
+
+
+def test_the_nightly_headline_speaks_of_observed_traffic_only_when_it_was_read(rules, kb) -> None:
+    from auditor.pipeline.nightly import nightly_view
+
+    facts = _with_traffic(
+        make_facts(make_deployment("pro", "gpt-5-pro", "2025-10-06")), _observed("pro", "ChatCompletions_Create", 50.0)
+    )
+    with_traffic = nightly_view(audit(facts, rules, kb, today=TODAY, now=NOW)).nightly
+    assert with_traffic is not None
+    assert "1 deployment is called in ways that will break (Azure Monitor's record of who calls them): acct/pro." in (
+        with_traffic.headline
+    )
+    without = nightly_view(audit(replace(facts, monitoring=None, contract=None), rules, kb, today=TODAY, now=NOW))
+    assert without.nightly is not None and not any("called in ways" in line for line in without.nightly.headline)
 
 
 def test_bad_observed_flags_exit_2_naming_the_value(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from auditor.model.facts import ContractCall, Deployment, Facts, ObservedOperation
-from auditor.model.results import Cause
+from auditor.model.results import Category, Cause, Report, Status
 from auditor.model.unknown import UNKNOWN
 
 
@@ -185,3 +185,20 @@ def observed_causes(facts: Facts, call: ContractCall, account_id: str) -> dict[s
     monitoring = (facts.monitoring or {}).get(account_id)
     why = (monitoring.logs if monitoring else None) or "no RequestResponse log was read"
     return {"call.api_version": (Cause.INPUT, why), "call.dated_api_version": (Cause.INPUT, why)}
+
+
+OBSERVED_BREAKING = frozenset({Category.API_SUPPORT, Category.UPGRADE})
+
+
+def observed_breaking(report: Report) -> list[str]:
+    """Deployments that observed traffic calls in a way that fails now or on their next model (the nightly
+    headline, the HTML report): failing api-support and upgrade findings resting on observed traffic."""
+    found = {
+        f.target_name.split(" (")[0]
+        for f in report.not_passing
+        if f.status is Status.FAIL
+        and f.category in OBSERVED_BREAKING
+        and f.evidence is not None
+        and f.evidence.get("observed")
+    }
+    return sorted(found, key=str.lower)

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from auditor.model.results import CATEGORIES, Category, Finding, Report, Severity, Status
+from auditor.model.results import CATEGORIES, Finding, Report, Severity, Status
 
 STATUS_ORDER = {Status.FAIL: 0, Status.UNKNOWN: 1, Status.WAIVED: 2, Status.SKIPPED: 3, Status.PASS: 4}
 MAX_LISTED = 50
@@ -393,25 +393,9 @@ def who_calls(report: Report) -> list[dict[str, Any]]:
     ]
 
 
-OBSERVED_BREAKING = frozenset({Category.API_SUPPORT, Category.UPGRADE})
-
-
-def observed_breaking(report: Report) -> list[str]:
-    """Deployments that observed traffic calls in a way that fails now or on their next model (the nightly
-    report's headline): failing api-support and upgrade findings resting on observed traffic."""
-    found = {
-        f.target_name.split(" (")[0]
-        for f in report.not_passing
-        if f.status is Status.FAIL
-        and f.category in OBSERVED_BREAKING
-        and f.evidence is not None
-        and f.evidence.get("observed")
-    }
-    return sorted(found, key=str.lower)
-
-
 def html_context(report: Report) -> dict[str, Any]:
     """Everything the template needs besides the report itself."""
+    from auditor.engine.observed import observed_breaking
     from auditor.gating.verdict import verdict
 
     return {
