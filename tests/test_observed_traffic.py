@@ -545,6 +545,16 @@ def test_the_nightly_headline_speaks_of_observed_traffic_only_when_it_was_read(r
     assert without.nightly is not None and not any("called in ways" in line for line in without.nightly.headline)
 
 
+def test_observed_days_set_the_window(tmp_path: Path) -> None:
+    assert run_demo(tmp_path, "--format", "json", "--resource", "fabrikam-aoai-wus", "--observed", "14") == 1
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert report["traffic"] and {(r["days"], len(r["daily"])) for r in report["traffic"]} == {(14, 14)}
+    idle = [f for f in report["findings"] if f["rule_id"] == "AOAI-OBS-003" and f["status"] == "fail"]
+    assert [f["message"].split(": ")[0] for f in idle] == [
+        "Provisioned deployment ptu-reserve (GlobalProvisionedManaged, 15 PTUs) received 0 calls in 14 days"
+    ]
+
+
 def test_bad_observed_flags_exit_2_naming_the_value(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run_demo(tmp_path, "--observed", "0") == 2
     assert "--observed 0" in capsys.readouterr().err
