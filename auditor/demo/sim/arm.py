@@ -5,7 +5,7 @@ refused writes, and the 404s ARM answers for missing subscriptions, groups and r
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -54,9 +54,20 @@ class ArmPlane(ArmDocuments):
     """ARM GETs: subscriptions, resource groups, accounts, deployments, models, usages, raiPolicies."""
 
     def _arm(self, method: str, path: str, query: dict[str, str], headers: Mapping[str, str]) -> _Reply:
-        denied = self._arm_auth(headers, path) or self._arm_preflight(method, path, query)
+        denied = self._arm_auth(headers, path)
         if denied is not None:
             return denied
+        if "api-version" not in query:
+            return self._arm_reply(
+                400,
+                _arm_error(
+                    "MissingApiVersionParameter",
+                    "The api-version query parameter (?api-version=) is required for all requests.",
+                ),
+                path,
+            )
+        if method != "GET":
+            return self._arm_write(method, path)
         route, match = self._route(path)
         if route is None or match is None:
             return self._arm_reply(
@@ -70,8 +81,13 @@ class ArmPlane(ArmDocuments):
             )
         groups = match.groupdict()
         if route == "subscriptions":
-            listed = [self._subscription_json(s) for s in self.spec.subscriptions if s.deny != "SubscriptionNotFound"]
-            return self._page(path, query, listed, self.page_size, tenant_level=True)
+            return self._page(
+                path,
+                query,
+                [self._subscription_json(s) for s in self.spec.subscriptions if s.deny != "SubscriptionNotFound"],
+                self.page_size,
+                tenant_level=True,
+            )
         sub = self.spec.subscription(groups["sub"])
         if sub is None or sub.deny == "SubscriptionNotFound":
             return self._arm_reply(
@@ -79,8 +95,22 @@ class ArmPlane(ArmDocuments):
             )
         if sub.deny == "AuthorizationFailed":
             return self._denied_read(path, route)
-        if route in _SUBSCRIPTION_ROUTES:
-            return _SUBSCRIPTION_ROUTES[route](self, sub, groups, path, query)
+        return self._in_subscription(route, groups, sub, path, query)
+
+    def _in_subscription(
+        self, route: str, groups: Mapping[str, str], sub: Any, path: str, query: dict[str, str]
+    ) -> _Reply:
+        """A read under one subscription: the subscription, its groups and accounts, a region's models and usages."""
+        if route == "subscription":
+            return self._arm_reply(200, _compact(self._subscription_json(sub)), path)
+        if route == "resource_groups":
+            return self._page(path, query, [self._rg_json(sub, rg) for rg in sub.resource_groups], self.page_size)
+        if route == "accounts":
+            return self._page(path, query, [self._account_json(a) for a in sub.accounts], self.page_size)
+        if route == "models":
+            return self._page(path, query, self._models_json(groups["loc"]), self.page_size)
+        if route == "usages":
+            return self._page(path, query, self._usages_json(sub, groups["loc"], query.get("$filter")), self.page_size)
         rg = sub.resource_group(groups["rg"])
         if rg is None:
             # ResourceGroupNotFound text is standard ARM (UNVERIFIED in the reference, §1.9).
@@ -105,49 +135,32 @@ class ArmPlane(ArmDocuments):
                 ),
                 path,
             )
-        return _ACCOUNT_ROUTES[route](self, account, groups, path, query)
+        return self._in_account(route, groups, account, path, query)
 
-    def _arm_preflight(self, method: str, path: str, query: Mapping[str, str]) -> _Reply | None:
-        """ARM's answers before routing: a missing api-version (400), and any write (the caller is a Reader)."""
-        if "api-version" not in query:
-            return self._missing_api_version(path)
-        if method != "GET":
-            return self._arm_write(method, path)
-        return None
-
-    # -- route handlers (tables at the end of the module) ---------------------------------------------
-
-    def _get_subscription(self, sub: Any, groups: Mapping[str, str], path: str, query: Mapping[str, str]) -> _Reply:
-        return self._arm_reply(200, _compact(self._subscription_json(sub)), path)
-
-    def _list_resource_groups(self, sub: Any, groups: Mapping[str, str], path: str, query: Mapping[str, str]) -> _Reply:
-        return self._page(path, query, [self._rg_json(sub, rg) for rg in sub.resource_groups], self.page_size)
-
-    def _list_accounts(self, sub: Any, groups: Mapping[str, str], path: str, query: Mapping[str, str]) -> _Reply:
-        return self._page(path, query, [self._account_json(a) for a in sub.accounts], self.page_size)
-
-    def _list_models(self, sub: Any, groups: Mapping[str, str], path: str, query: Mapping[str, str]) -> _Reply:
-        return self._page(path, query, self._models_json(groups["loc"]), self.page_size)
-
-    def _list_usages(self, sub: Any, groups: Mapping[str, str], path: str, query: Mapping[str, str]) -> _Reply:
-        return self._page(path, query, self._usages_json(sub, groups["loc"], query.get("$filter")), self.page_size)
-
-    def _get_account(self, account: Any, groups: Mapping[str, str], path: str, query: Mapping[str, str]) -> _Reply:
-        return self._arm_reply(200, _compact(self._account_json(account)), path)
-
-    def _get_diagnostic_settings(
-        self, account: Any, groups: Mapping[str, str], path: str, query: Mapping[str, str]
+    def _in_account(
+        self, route: str, groups: Mapping[str, str], account: Any, path: str, query: dict[str, str]
     ) -> _Reply:
-        return self._monitor("diagnostic_settings", account, path, query)
-
-    def _get_metrics(self, account: Any, groups: Mapping[str, str], path: str, query: Mapping[str, str]) -> _Reply:
-        return self._monitor("metrics", account, path, query)
-
-    def _list_deployments(self, account: Any, groups: Mapping[str, str], path: str, query: Mapping[str, str]) -> _Reply:
-        listed = [self._deployment_json(account, d, query["api-version"]) for d in account.deployments]
-        return self._page(path, query, listed, self.deployments_page_size)
-
-    def _get_deployment(self, account: Any, groups: Mapping[str, str], path: str, query: Mapping[str, str]) -> _Reply:
+        """A read under one account: the account, Monitor, deployments, its models and raiPolicies."""
+        if route == "account":
+            return self._arm_reply(200, _compact(self._account_json(account)), path)
+        if route in ("diagnostic_settings", "metrics"):
+            return self._monitor(route, account, path, query)
+        if route == "deployments":
+            return self._page(
+                path,
+                query,
+                [self._deployment_json(account, d, query["api-version"]) for d in account.deployments],
+                self.deployments_page_size,
+            )
+        if route == "account_models":
+            return self._page(
+                path,
+                query,
+                [m["model"] for m in self._models_json(account.location) if m["kind"].lower() == account.kind.lower()],
+                self.page_size,
+            )
+        if route in ("rai_policies", "rai_policy"):
+            return self._rai_policies(route, groups, account, path, query)
         deployment = account.deployment(groups["dep"])
         if deployment is None:
             return self._arm_reply(
@@ -155,16 +168,11 @@ class ArmPlane(ArmDocuments):
             )
         return self._arm_reply(200, _compact(self._deployment_json(account, deployment, query["api-version"])), path)
 
-    def _list_account_models(
-        self, account: Any, groups: Mapping[str, str], path: str, query: Mapping[str, str]
+    def _rai_policies(
+        self, route: str, groups: Mapping[str, str], account: Any, path: str, query: dict[str, str]
     ) -> _Reply:
-        models = self._models_json(account.location)
-        listed = [m["model"] for m in models if m["kind"].lower() == account.kind.lower()]
-        return self._page(path, query, listed, self.page_size)
-
-    def _rai_policies(self, account: Any, groups: Mapping[str, str], path: str, query: Mapping[str, str]) -> _Reply:
         policies = [self._rai_policy_json(account, p) for p in _SYSTEM_RAI_POLICIES + account.rai_policies]
-        if "policy" not in groups or groups["policy"] is None:
+        if route == "rai_policies":
             listed = policies if account.lists_builtin_policies else policies[len(_SYSTEM_RAI_POLICIES) :]
             return self._page(path, query, listed, self.page_size)
         found = next((p for p in policies if p["name"].lower() == groups["policy"].lower()), None)
@@ -284,25 +292,3 @@ class ArmPlane(ArmDocuments):
         if tenant_level:
             page["count"] = {"type": "Total", "value": len(items)}
         return self._arm_reply(200, _compact(page), path)
-
-
-_Handler = Callable[[ArmPlane, Any, Mapping[str, str], str, Mapping[str, str]], _Reply]
-_SUBSCRIPTION_ROUTES: dict[str, _Handler] = {
-    "subscription": ArmPlane._get_subscription,
-    "resource_groups": ArmPlane._list_resource_groups,
-    "accounts": ArmPlane._list_accounts,
-    "models": ArmPlane._list_models,
-    "usages": ArmPlane._list_usages,
-}
-"""Routes answered once the subscription is known (handler(plane, subscription, groups, path, query))."""
-_ACCOUNT_ROUTES: dict[str, _Handler] = {
-    "account": ArmPlane._get_account,
-    "diagnostic_settings": ArmPlane._get_diagnostic_settings,
-    "metrics": ArmPlane._get_metrics,
-    "deployments": ArmPlane._list_deployments,
-    "deployment": ArmPlane._get_deployment,
-    "account_models": ArmPlane._list_account_models,
-    "rai_policies": ArmPlane._rai_policies,
-    "rai_policy": ArmPlane._rai_policies,
-}
-"""Routes answered once the account is known (handler(plane, account, groups, path, query))."""

@@ -157,17 +157,6 @@ class BackendCore:
             headers.update(extra)
         return _Reply(status, body, headers)
 
-    def _missing_api_version(self, path: str) -> _Reply:
-        """ARM's and Resource Graph's 400 for a request without `?api-version=`."""
-        return self._arm_reply(
-            400,
-            _arm_error(
-                "MissingApiVersionParameter",
-                "The api-version query parameter (?api-version=) is required for all requests.",
-            ),
-            path,
-        )
-
     def _arm_auth(self, headers: Mapping[str, str], path: str) -> _Reply | None:
         """ARM's 401s for a missing, malformed, unknown, expired or wrong-audience bearer token."""
         authorization = headers.get("authorization")

@@ -57,22 +57,46 @@ _V1_ROUTES = {
 _LEGACY_DEPLOYMENT_ROUTE = re.compile(r"^openai/deployments/(?P<dep>[^/]+)/(?P<op>chat/completions|embeddings)$")
 
 
-def _data_route(rest: str) -> tuple[str | None, str | None, bool]:
-    """(operation, deployment named in the path, legacy route) for a data-plane path; operation None: no route."""
+_Replier = Callable[..., _Reply]
+
+_BAD_JSON = _openai_error(
+    "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your "
+    "HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid "
+    "JSON.)",
+    None,
+    None,
+)
+
+
+def _replier(base_headers: Mapping[str, str]) -> _Replier:
+    """Replies carrying the account's data-plane headers (and any extra ones)."""
+
+    def reply(status: int, payload: bytes, reason: str | None = None, extra: Mapping[str, str] | None = None) -> _Reply:
+        out = dict(base_headers)
+        if extra:
+            out.update(extra)
+        return _Reply(status, payload, out, reason)
+
+    return reply
+
+
+def _operation_of(rest: str) -> tuple[str | None, str | None, bool]:
+    """The operation a data-plane path names, the deployment in the path (legacy routes), and whether the
+    route is a legacy (api-version dated) one."""
     operation = _V1_ROUTES.get(rest)
     if operation is not None:
         return operation, None, False
     legacy_match = _LEGACY_DEPLOYMENT_ROUTE.match(rest)
     if legacy_match:
-        kind = "chatCompletion" if legacy_match.group("op") == "chat/completions" else "embeddings"
-        return kind, unquote(legacy_match.group("dep")), True
+        operation = "chatCompletion" if legacy_match.group("op") == "chat/completions" else "embeddings"
+        return operation, unquote(legacy_match.group("dep")), True
     if rest == "openai/responses":
         return "responses", None, True
     return None, None, False
 
 
-def _json_body(body: bytes) -> dict[str, Any] | None:
-    """The request's JSON object; None when the body is not one."""
+def _json_object(body: bytes) -> dict[str, Any] | None:
+    """The request body as a JSON object (None: not JSON, or not an object)."""
     try:
         request = json.loads(body or b"{}")
     except ValueError:
@@ -115,35 +139,17 @@ class DataPlane(ArmDocuments):
         account = self.spec.find_account(match.group("acct")) if match else None
         if account is None or match is None or not account.is_openai_capable:
             return _Reply(404, _RESOURCE_NOT_FOUND, self._data_headers(None))
-        base_headers = self._data_headers(account)
-
-        def reply(
-            status: int, payload: bytes, reason: str | None = None, extra: Mapping[str, str] | None = None
-        ) -> _Reply:
-            out = dict(base_headers)
-            if extra:
-                out.update(extra)
-            return _Reply(status, payload, out, reason)
-
+        reply = _replier(self._data_headers(account))
         api_version = query.get("api-version")
-        operation, path_deployment, legacy = _data_route(match.group("rest").rstrip("/"))
+        operation, path_deployment, legacy = _operation_of(match.group("rest").rstrip("/"))
         if operation is None or method != "POST" or (legacy and not api_version):
             return reply(404, _RESOURCE_NOT_FOUND)
-        refused = self._data_gate(account, headers, operation, legacy, api_version)
+        refused = self._refusal(account, headers, operation, legacy, api_version)
         if refused is not None:
             return reply(*refused)
-        request = _json_body(body)
+        request = _json_object(body)
         if request is None:
-            return reply(
-                400,
-                _openai_error(
-                    "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your "
-                    "HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid "
-                    "JSON.)",
-                    None,
-                    None,
-                ),
-            )
+            return reply(400, _BAD_JSON)
         deployment_name = path_deployment or request.get("model")
         if not deployment_name:
             return reply(
@@ -152,17 +158,16 @@ class DataPlane(ArmDocuments):
         deployment = account.deployment(str(deployment_name))
         if deployment is None or deployment.provisioning_state != "Succeeded":
             return reply(404, _DEPLOYMENT_NOT_FOUND, "Not Found")
-
         fault = self._deployment_fault(account, deployment, operation, api_version)
         if fault is not None:
             status, payload, extra = fault
             return reply(status, payload, None, extra)
-        return self._answer(account, deployment, operation, request, reply)
+        return self._serve(account, deployment, operation, request, reply)
 
-    def _data_gate(
+    def _refusal(
         self, account: AccountSpec, headers: Mapping[str, str], operation: str, legacy: bool, api_version: str | None
     ) -> tuple[int, bytes, str | None] | None:
-        """What Azure refuses before it reads the body: the network, the credential, the v1 route's api-version."""
+        """What refuses the call before its body is read: the network, the credential, the api-version."""
         if account.properties.get("publicNetworkAccess") == "Disabled" and self.spec.caller.network == "public":
             return 403, _PUBLIC_ACCESS_DISABLED, None
         denied = self._data_auth(account, headers, operation)
@@ -172,30 +177,33 @@ class DataPlane(ArmDocuments):
             return 400, _API_VERSION_NOT_SUPPORTED, None
         return None
 
-    def _answer(
-        self,
-        account: AccountSpec,
-        deployment: DeploymentSpec,
-        operation: str,
-        request: Mapping[str, Any],
-        reply: Callable[..., _Reply],
+    def _serve(
+        self, account: AccountSpec, deployment: Any, operation: str, request: dict[str, Any], reply: _Replier
     ) -> _Reply:
-        """The model's answer: OperationNotSupported, a parameter error, the content filter, or a success."""
+        """The deployment's answer: the operation refused, a parameter refused, the content filter, or success."""
         behaviour = self.spec.behaviour(deployment.model_name)
         if operation not in (deployment.simulate.apis or behaviour.apis):
             # "chatCompletion" is verbatim (§3.4a); "responses"/"embeddings" follow the template (UNVERIFIED).
             message = _OPERATION_NOT_SUPPORTED.format(operation=operation, model=deployment.model_name)
             return reply(400, _arm_error("OperationNotSupported", message))
-        checks = {"chatCompletion": self._check_chat, "responses": self._check_responses}
-        problem = checks[operation](request, behaviour) if operation in checks else self._check_embeddings(request)
+        if operation == "chatCompletion":
+            problem = self._check_chat(request, behaviour)
+        elif operation == "responses":
+            problem = self._check_responses(request, behaviour)
+        else:
+            problem = self._check_embeddings(request)
         if problem is not None:
             return reply(400, problem, "model_error")
         if operation != "embeddings" and (
             deployment.simulate.content_filter_always or self._trips_content_filter(request)
         ):
             return reply(400, self._content_filter_body(), "model_error")
-        succeed = {"chatCompletion": chat_success, "responses": responses_success}.get(operation, embeddings_success)
-        payload, used, stream = succeed(request, deployment, behaviour)
+        if operation == "chatCompletion":
+            payload, used, stream = chat_success(request, deployment, behaviour)
+        elif operation == "responses":
+            payload, used, stream = responses_success(request, deployment, behaviour)
+        else:
+            payload, used, stream = embeddings_success(request, deployment, behaviour)
         extra = self._rate_headers(account, deployment, used)
         extra["azureml-model-session"] = "d041-20251105091512"
         if stream:

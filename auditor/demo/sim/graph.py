@@ -24,6 +24,37 @@ from auditor.demo.sim.wire import (
 _GRAPH_PATH = re.compile(r"^/providers/microsoft\.resourcegraph/resources/?$", re.IGNORECASE)
 
 
+_COLUMNS = [
+    "id",
+    "name",
+    "type",
+    "tenantId",
+    "kind",
+    "location",
+    "resourceGroup",
+    "subscriptionId",
+    "managedBy",
+    "sku",
+    "plan",
+    "properties",
+    "tags",
+    "identity",
+    "zones",
+    "extendedLocation",
+]
+_OBJECT_COLUMNS = {"sku", "plan", "properties", "tags", "identity", "zones", "extendedLocation"}
+
+
+def _shaped(page: list[dict[str, Any]], result_format: str) -> Any:
+    """A page of rows as Resource Graph returns them: objects, or a table of columns and rows."""
+    if result_format.lower() != "table":
+        return page
+    return {
+        "columns": [{"name": c, "type": "object" if c in _OBJECT_COLUMNS else "string"} for c in _COLUMNS],
+        "rows": [[row.get(c) for c in _COLUMNS] for row in page],
+    }
+
+
 class GraphPlane(ArmDocuments):
     """Answers the one Resource Graph question the auditor asks."""
 
@@ -40,7 +71,14 @@ class GraphPlane(ArmDocuments):
                 path,
             )
         if "api-version" not in query:
-            return self._missing_api_version(path)
+            return self._arm_reply(
+                400,
+                _arm_error(
+                    "MissingApiVersionParameter",
+                    "The api-version query parameter (?api-version=) is required for all requests.",
+                ),
+                path,
+            )
         try:
             request = json.loads(body or b"{}")
         except ValueError:
@@ -57,8 +95,7 @@ class GraphPlane(ArmDocuments):
         size = int(options.get("$top") or self.page_size)
         page = rows[offset : offset + size]
         result: dict[str, Any] = {"totalRecords": len(rows), "count": len(page)}
-        table = str(options.get("resultFormat", "objectArray")).lower() == "table"
-        result["data"] = _as_table(page) if table else page
+        result["data"] = _shaped(page, str(options.get("resultFormat", "objectArray")))
         result["facets"] = []
         result["resultTruncated"] = "false"
         if offset + size < len(rows):
@@ -68,8 +105,8 @@ class GraphPlane(ArmDocuments):
         )
 
     def _graph_rows(self, text: str, subscriptions: list[str]) -> list[dict[str, Any]]:
-        """Not KQL: recognise the one question the auditor asks (the Cognitive Services accounts) and filter
-        by the requested subscriptions. Any other query gets an empty result."""
+        """Not KQL: the one question the auditor asks (the Cognitive Services accounts), filtered by the requested
+        subscriptions. Any other query gets an empty result."""
         if not re.search(r"microsoft\.cognitiveservices/accounts", text, re.IGNORECASE):
             return []
         readable = {s.subscription_id.lower() for s in self.spec.subscriptions if s.deny is None}
@@ -77,7 +114,8 @@ class GraphPlane(ArmDocuments):
             self._graph_row(account)
             for account in self.spec.accounts
             if (not subscriptions or account.subscription_id.lower() in subscriptions)
-            and account.subscription_id.lower() in readable  # Resource Graph silently leaves these out
+            # Resource Graph silently leaves out subscriptions the caller cannot read
+            and account.subscription_id.lower() in readable
         ]
 
     def _graph_row(self, account: AccountSpec) -> dict[str, Any]:
@@ -100,32 +138,3 @@ class GraphPlane(ArmDocuments):
             "zones": None,
             "extendedLocation": None,
         }
-
-
-_COLUMNS = (
-    "id",
-    "name",
-    "type",
-    "tenantId",
-    "kind",
-    "location",
-    "resourceGroup",
-    "subscriptionId",
-    "managedBy",
-    "sku",
-    "plan",
-    "properties",
-    "tags",
-    "identity",
-    "zones",
-    "extendedLocation",
-)
-_OBJECT_COLUMNS = frozenset({"sku", "plan", "properties", "tags", "identity", "zones", "extendedLocation"})
-
-
-def _as_table(page: list[dict[str, Any]]) -> dict[str, Any]:
-    """Resource Graph's `resultFormat: table` shape of a page of rows."""
-    return {
-        "columns": [{"name": c, "type": "object" if c in _OBJECT_COLUMNS else "string"} for c in _COLUMNS],
-        "rows": [[row.get(c) for c in _COLUMNS] for row in page],
-    }
