@@ -245,6 +245,7 @@ INPUT_ENV = {
     "IGNORE": "",
     "PROBE": "false",
     "MONITOR": "false",
+    "LOGS_WORKSPACE": "",
     "OFFLINE": "false",
     "BASELINE": "",
     "ONLY_NEW": "false",
@@ -293,6 +294,7 @@ def test_action_run_step_builds_the_command_line(tmp_path: Path, fake_audit: Pat
             "IGNORE": "security",
             "PROBE": "true",
             "MONITOR": "true",
+            "LOGS_WORKSPACE": "4b1c2d3e-0000-4000-8000-0000000000a1",
             "BASELINE": "previous.json",
             "ONLY_NEW": "true",
             "FAIL_ON": "warning",
@@ -321,7 +323,9 @@ def test_action_run_step_builds_the_command_line(tmp_path: Path, fake_audit: Pat
         "--ruleset", "2026.11",
         "--fail-on", "warning",
         "--format", "json,sarif",
-        "--probe", "--monitor", "--only-new",
+        "--probe", "--monitor",
+        "--logs-workspace", "4b1c2d3e-0000-4000-8000-0000000000a1",
+        "--only-new",
         "--timeout", "300", "--what-if", "chat-prod=o4-mini",
     ]  # fmt: skip
     assert output == "exit-code=1\n"
