@@ -29,14 +29,14 @@ ACCOUNT = _leaves(
     "custom_subdomain", "provisioning_state", "disable_local_auth", "local_auth_enabled", "public_network_access",
     "network_default_action", "network_ip_rules", "private_endpoint_count", "identity_type", "has_managed_identity",
     "encryption_key_source", "restrict_outbound_network_access", "responses_api_region", "deployment_count",
-    "allowed_fqdns", "network_bypass", "user_owned_storage", "tag_names",
+    "allowed_fqdns", "network_bypass", "user_owned_storage", "tag_names", "regional_endpoint",
 ) | {"private_endpoint_states": ANY, "tags": ANY}  # fmt: skip
 DEPLOYMENT = {
     **_leaves(
         "exists", "id", "name", "model_format", "model_name", "model_version", "sku_name", "sku_capacity",
         "version_upgrade_option", "rai_policy_name", "provisioning_state", "tokens_per_minute", "state",
         "current_capacity", "dynamic_throttling_enabled", "parent_deployment_name", "scale_type",
-        "spillover_deployment_name", "tag_names",
+        "spillover_deployment_name", "tag_names", "paused", "fine_tuned",
     ),
     "capabilities": ANY,
     "tags": ANY,

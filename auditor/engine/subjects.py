@@ -21,6 +21,7 @@ from auditor.engine.views import (
     contract_view,
     deployment_view,
     lifecycle_view,
+    matches,
     quota_view,
     suggestions,
     usage_numbers,
@@ -98,7 +99,14 @@ class _Index:
         """Why parts of a deployment's document are unknown, where Azure is the reason."""
         causes: dict[str, tuple[Cause, str]] = {}
         if document["catalog"] is UNKNOWN:
-            why = (Cause.AZURE, self.read_failure(account, "catalog"))
+            why = (
+                (
+                    Cause.AZURE,
+                    f"the models list of account {account.name}, where Azure lists its fine-tuned models, was not read",
+                )
+                if deployment.fine_tuned
+                else (Cause.AZURE, self.read_failure(account, "catalog"))
+            )
             for key in ("catalog", "lifecycle", "knowledge.compared", "quota"):
                 causes[key] = why
         elif document["quota"] is UNKNOWN:
@@ -109,6 +117,12 @@ class _Index:
                 f"ARM reports no token rate limit for this deployment, and its SKU ({deployment.sku_name}) "
                 "grants no fixed tokens per minute per unit",
             )
+        if deployment.version_upgrade_option is None:
+            causes["deployment.version_upgrade_option"] = (
+                Cause.AZURE,
+                "ARM reports no versionUpgradeOption for this deployment (deployments made with older api-versions "
+                "carry none), so what Azure does at retirement is not known: set it explicitly",
+            )
         if document["content_filter"] is UNKNOWN:
             causes["content_filter"] = (Cause.AZURE, "the account's content filter policies could not be read")
         return causes
@@ -116,7 +130,12 @@ class _Index:
     def catalog_entries(
         self, region: Region | None, account: Account, deployment: Deployment
     ) -> list[CatalogModel] | None:
-        """engine.views.catalog_entries through the index: None when the region's catalog was not read."""
+        """engine.views.catalog_entries through the index: None when the region's catalog was not read. A
+        fine-tuned deployment is looked up in its account's own models list instead: the location catalog lists
+        base models only."""
+        if deployment.fine_tuned:
+            listed = self.facts.account_models.get(account.id)
+            return None if listed is None else [m for m in listed if matches(m, deployment)]
         if region is None or region.catalog is None:
             return None
         return [

@@ -14,6 +14,7 @@ from typing import Any
 from auditor.engine.compliance import filter_details
 from auditor.knowledge.base import KnowledgeBase
 from auditor.knowledge.capabilities import apis_reported, limits_reported
+from auditor.model.clouds import regional_endpoint
 from auditor.model.facts import (
     Account,
     CatalogModel,
@@ -61,6 +62,8 @@ def account_view(account: Account, deployment_count: int, kb: KnowledgeBase) -> 
         "provisioning_state": account.provisioning_state,
         "disable_local_auth": account.disable_local_auth,
         "local_auth_enabled": account.disable_local_auth is not True,
+        # A regional endpoint (no custom subdomain) takes keys only: Entra ID needs a custom subdomain.
+        "regional_endpoint": not account.custom_subdomain and regional_endpoint(account.endpoint),
         "public_network_access": account.public_network_access,
         "network_default_action": account.network_default_action,
         "network_ip_rules": list(account.network_ip_rules),
@@ -101,12 +104,14 @@ def deployment_view(deployment: Deployment) -> dict[str, Any]:
         "model_version": deployment.model_version,
         "sku_name": deployment.sku_name,
         "sku_capacity": UNKNOWN if deployment.sku_capacity is None else deployment.sku_capacity,
-        "version_upgrade_option": deployment.version_upgrade_option,
+        "version_upgrade_option": _or_unknown(deployment.version_upgrade_option),
         "rai_policy_name": deployment.rai_policy_name,
         "provisioning_state": deployment.provisioning_state,
         "capabilities": dict(deployment.capabilities),
         "tokens_per_minute": _or_unknown(per_minute(deployment, "token")),
-        "state": UNKNOWN if deployment.state is None else deployment.state,
+        "state": deployment.state or "not paused (no deploymentState)",
+        "paused": deployment.paused,
+        "fine_tuned": deployment.fine_tuned,
         "current_capacity": deployment.current_capacity,
         "spillover_deployment_name": deployment.spillover_deployment_name,
         "dynamic_throttling_enabled": deployment.dynamic_throttling_enabled,
@@ -225,6 +230,21 @@ def catalog_sku(entry: CatalogModel | None, sku_name: str | None) -> CatalogSku 
     return next((s for s in entry.skus if s.name.lower() == sku_name.lower()), None)
 
 
+def _sku_offered(offered: set[str], sku_name: str | None) -> Any:
+    """Whether the version is offered as the deployment's SKU: a version listed with `"skus": []` (or not
+    listed) is offered as none, whatever the SKU; an unknown SKU (2021-era Manual scale) is decidable only then."""
+    if not offered:
+        return False
+    return UNKNOWN if sku_name is None else sku_name.lower() in offered
+
+
+def matches(entry: CatalogModel, deployment: Deployment) -> bool:
+    """An entry of the deployment's model (name, and format where the deployment names one), any version."""
+    return entry.name.lower() == (deployment.model_name or "").lower() and (
+        deployment.model_format is None or entry.format.lower() == deployment.model_format.lower()
+    )
+
+
 def catalog_view(
     entries: list[CatalogModel] | None, deployment: Deployment, today: date, kind: str | None = None
 ) -> Any:
@@ -244,12 +264,12 @@ def catalog_view(
     defaults = sorted({m.version for m in entries if m.is_default_version})
     dates = [d for d in (sku.deprecation_date if sku else None, entry.inference_deprecation if entry else None) if d]
     deprecation = min(dates) if dates else None
-    sku_known = deployment.sku_name is not None
+    offered_skus = {s.name.lower() for m in same_version for s in m.skus}
     return {
         "model_offered": bool(entries),
         "version_offered": entry is not None,
-        "sku_offered": sku is not None if sku_known else UNKNOWN,
-        "offered": sku is not None if sku_known or entry is None else UNKNOWN,
+        "sku_offered": _sku_offered(offered_skus, deployment.sku_name),
+        "offered": _sku_offered(offered_skus, deployment.sku_name),
         "versions": sorted({m.version for m in entries}),
         "skus": sorted({s.name for m in same_version for s in m.skus}),
         "default_version": ", ".join(defaults) if defaults else "not marked in the catalog",

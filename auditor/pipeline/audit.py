@@ -26,6 +26,7 @@ from auditor.model.enums import Discovery, FailOn, TargetStatus
 from auditor.model.facts import (
     Account,
     AccountMonitoring,
+    CatalogModel,
     CollectionGap,
     ContentFilterPolicy,
     ContractCall,
@@ -294,12 +295,23 @@ def _gather(
         region, region_gaps = region_or_unread(deadline, job, sub, location)
         regions.append(region)
         gaps.extend(region_gaps)
+    model_jobs: dict[str, Future[Any]] = {}
     for account in accounts:
         found, account_gaps = waited(deployment_jobs[account.id], account.id, "deployments were")
         deployments.extend(found or ())
         gaps.extend(account_gaps)
+        if any(d.fine_tuned for d in found or ()):  # fine-tunes are listed per account, not per location
+            progress.add(1, "reads")
+            model_jobs[account.id] = submit(
+                "the account's models", account.id, partial(enumerator.list_account_models, account)
+            )
         policies[account.id], policy_gaps = waited(policy_jobs[account.id], account.id, "content filter policies were")
         gaps.extend(policy_gaps)
+    account_models: dict[str, tuple[CatalogModel, ...] | None] = {}
+    for account_id, job in model_jobs.items():
+        listed, model_gaps = waited(job, account_id, "the account's models were")
+        account_models[account_id] = None if listed is None else tuple(listed)
+        gaps.extend(model_gaps)
     monitoring: dict[str, AccountMonitoring] | None = None
     if options.monitor:
         monitoring = {}
@@ -317,6 +329,7 @@ def _gather(
         subscriptions_searched=searched,
         content_filter_policies=policies,
         monitoring=monitoring,
+        account_models=account_models,
     )
 
 

@@ -88,46 +88,84 @@ def _connection_status(connection: Any) -> str | None:
     return _str(getattr(state, "status", None)) if state else None
 
 
+def _get(obj: Any, name: str) -> Any:
+    """An optional attribute of an optional SDK object: None when either is absent."""
+    return getattr(obj, name, None) if obj is not None else None
+
+
+def _location(value: Any) -> str:
+    """ARM sends locations as `eastus2`, `East US 2` or `JAPANEAST` (recorded traffic has all three): one form."""
+    return str(value or "").replace(" ", "").lower()
+
+
+def _network(props: Any) -> dict[str, Any]:
+    acls = _get(props, "network_acls")
+    if acls is None:
+        return {"network_default_action": None, "network_ip_rules": (), "network_virtual_network_rules": ()}
+    return {
+        "network_default_action": _str(acls.default_action),
+        "network_ip_rules": tuple(r.value for r in (acls.ip_rules or ()) if r.value),
+        "network_virtual_network_rules": tuple(r.id for r in (acls.virtual_network_rules or ()) if r.id),
+        "network_bypass": _str(getattr(acls, "bypass", None)),
+    }
+
+
+def _connections(props: Any) -> dict[str, Any]:
+    connections = tuple(_get(props, "private_endpoint_connections") or ())
+    return {
+        "private_endpoint_connections": tuple(c.id or c.name or "" for c in connections),
+        "private_endpoint_states": {c.id or c.name or "": _connection_status(c) for c in connections},
+    }
+
+
 def account_from_sdk(item: Any) -> Account:
     """Normalise an SDK `Account` into the fact model. Every property is optional on the wire (the published
-    GetAccount example has only endpoint and provisioningState), so a missing one stays None, never a default."""
+    GetAccount example has only endpoint and provisioningState), so a missing one stays None, never a default;
+    what each absence means is written beside the field in auditor.model.facts.Account."""
     ref = AccountRef.parse(item.id)
     props = item.properties
-    acls = getattr(props, "network_acls", None) if props else None
-    encryption = getattr(props, "encryption", None) if props else None
+    encryption = _get(props, "encryption")
     identity = getattr(item, "identity", None)
-    connections = tuple(props.private_endpoint_connections or ()) if props else ()
+    storage = _get(props, "user_owned_storage") or ()
     return Account(
         id=item.id,
         name=item.name,
         subscription_id=ref.subscription_id,
         resource_group=ref.resource_group,
-        location=(item.location or "").replace(" ", "").lower(),
+        location=_location(item.location),
         kind=item.kind or "",
-        sku_name=item.sku.name if item.sku else None,
-        endpoint=props.endpoint if props else None,
-        endpoints=dict(props.endpoints or {}) if props else {},
-        custom_subdomain=props.custom_sub_domain_name if props else None,
-        provisioning_state=_str(props.provisioning_state) if props else None,
-        disable_local_auth=props.disable_local_auth if props else None,
-        public_network_access=_str(props.public_network_access) if props else None,
-        network_default_action=_str(acls.default_action) if acls else None,
-        network_ip_rules=tuple(r.value for r in (acls.ip_rules or ()) if r.value) if acls else (),
-        network_virtual_network_rules=tuple(r.id for r in (acls.virtual_network_rules or ()) if r.id) if acls else (),
-        private_endpoint_connections=tuple(c.id or c.name or "" for c in connections),
-        private_endpoint_states={c.id or c.name or "": _connection_status(c) for c in connections},
-        identity_type=_str(identity.type) if identity else None,
-        encryption_key_source=_str(encryption.key_source) if encryption else None,
-        restrict_outbound_network_access=props.restrict_outbound_network_access if props else None,
+        sku_name=_get(item.sku, "name"),
+        endpoint=_get(props, "endpoint"),
+        endpoints=dict(_get(props, "endpoints") or {}),
+        custom_subdomain=_get(props, "custom_sub_domain_name"),
+        provisioning_state=_str(_get(props, "provisioning_state")),
+        disable_local_auth=_get(props, "disable_local_auth"),
+        public_network_access=_str(_get(props, "public_network_access")),
+        identity_type=_str(_get(identity, "type")),
+        encryption_key_source=_str(_get(encryption, "key_source")),
+        restrict_outbound_network_access=_get(props, "restrict_outbound_network_access"),
         tags=dict(item.tags or {}),
-        network_bypass=_str(getattr(acls, "bypass", None)) if acls else None,
-        allowed_fqdns=tuple(getattr(props, "allowed_fqdn_list", None) or ()) if props else (),
-        user_owned_storage=tuple(
-            s.resource_id for s in (getattr(props, "user_owned_storage", None) or ()) if getattr(s, "resource_id", None)
-        )
-        if props
-        else (),
+        allowed_fqdns=tuple(_get(props, "allowed_fqdn_list") or ()),
+        user_owned_storage=tuple(s.resource_id for s in storage if getattr(s, "resource_id", None)),
+        **_network(props),
+        **_connections(props),
     )
+
+
+def _scale(item: Any, props: Any) -> dict[str, Any]:
+    """SKU and capacity, from `sku` or, on 2021-era deployments, from `scaleSettings` {scaleType, capacity}
+    (stable/2021-10-01/examples/ListDeployments.json; recorded in Azure/azure-cli's
+    test_cognitiveservices_deployment.yaml): scaleType Standard names the Standard SKU; Manual names none (it is
+    not a deployment type), so the SKU stays unknown."""
+    scale = _get(props, "scale_settings")
+    scale_type = _str(_get(scale, "scale_type"))
+    sku_name = _get(item.sku, "name")
+    sku_capacity = _get(item.sku, "capacity")
+    if sku_name is None and scale_type and scale_type.lower() == "standard":
+        sku_name = "Standard"
+    if sku_capacity is None:
+        sku_capacity = _get(scale, "capacity")
+    return {"sku_name": sku_name, "sku_capacity": sku_capacity, "scale_type": scale_type}
 
 
 def deployment_from_sdk(item: Any, account_id: str) -> Deployment:
@@ -135,41 +173,29 @@ def deployment_from_sdk(item: Any, account_id: str) -> Deployment:
 
     Only `model` and `provisioningState` are sure to be there (the published GetDeployment examples of 2025-09-01
     carry nothing else): rateLimits, capabilities, currentCapacity, versionUpgradeOption and the rest stay None
-    when absent. Deployments made with the 2021-era api-versions have `scaleSettings` {scaleType, capacity} and
-    no `sku` (stable/2021-10-01/examples/ListDeployments.json): the capacity is read from there, and scaleType
-    Standard names the Standard SKU; Manual names none (it is not a deployment type), so the SKU stays unknown."""
+    when absent; what each absence means is written beside the field in auditor.model.facts.Deployment."""
     props = item.properties
-    model = props.model if props else None
-    scale = getattr(props, "scale_settings", None) if props else None
-    capacity_settings = getattr(props, "capacity_settings", None) if props else None
-    scale_type = _str(getattr(scale, "scale_type", None)) if scale else None
-    sku_name = item.sku.name if item.sku else None
-    sku_capacity = item.sku.capacity if item.sku else None
-    if sku_name is None and scale_type and scale_type.lower() == "standard":
-        sku_name = "Standard"
-    if sku_capacity is None and scale is not None:
-        sku_capacity = getattr(scale, "capacity", None)
+    model = _get(props, "model")
     return Deployment(
         id=item.id,
         name=item.name,
         account_id=account_id,
-        model_format=model.format if model else None,
-        model_name=model.name if model else None,
-        model_version=model.version if model else None,
-        sku_name=sku_name,
-        sku_capacity=sku_capacity,
-        version_upgrade_option=_str(props.version_upgrade_option) if props else None,
-        rai_policy_name=props.rai_policy_name if props else None,
-        provisioning_state=_str(props.provisioning_state) if props else None,
-        capabilities=dict(props.capabilities or {}) if props else {},
-        rate_limits=_rate_limits(props.rate_limits) if props else (),
-        current_capacity=getattr(props, "current_capacity", None) if props else None,
-        spillover_deployment_name=getattr(props, "spillover_deployment_name", None) if props else None,
-        dynamic_throttling_enabled=getattr(props, "dynamic_throttling_enabled", None) if props else None,
-        parent_deployment_name=getattr(props, "parent_deployment_name", None) if props else None,
+        model_format=_get(model, "format"),
+        model_name=_get(model, "name"),
+        model_version=_get(model, "version"),
+        model_source=_get(model, "source"),
+        version_upgrade_option=_str(_get(props, "version_upgrade_option")),
+        rai_policy_name=_get(props, "rai_policy_name"),
+        provisioning_state=_str(_get(props, "provisioning_state")),
+        capabilities=dict(_get(props, "capabilities") or {}),
+        rate_limits=_rate_limits(_get(props, "rate_limits")),
+        current_capacity=_get(props, "current_capacity"),
+        spillover_deployment_name=_get(props, "spillover_deployment_name"),
+        dynamic_throttling_enabled=_get(props, "dynamic_throttling_enabled"),
+        parent_deployment_name=_get(props, "parent_deployment_name"),
         tags=dict(getattr(item, "tags", None) or {}),
-        scale_type=scale_type,
-        capacity_designated=getattr(capacity_settings, "designated_capacity", None) if capacity_settings else None,
+        capacity_designated=_get(_get(props, "capacity_settings"), "designated_capacity"),
+        **_scale(item, props),
     )
 
 
@@ -193,10 +219,28 @@ def rai_policy_from_sdk(item: Any) -> ContentFilterPolicy:
 
 def catalog_model_from_sdk(item: Any) -> CatalogModel | None:
     """Normalise one entry of `models.list(location)` (Models_List; shapes: stable/2025-09-01/examples/
-    ListLocationModels.json). Azure sends SKU names in either case ("provisioned", "Provisioned"), entries without
-    isDefaultVersion, deprecation with or without deprecationStatus, and replacementConfig on models Azure will
-    move to another model; all of it is kept as sent (matching ignores case)."""
-    model = item.model
+    ListLocationModels.json and the recorded westeurope catalog in tests/cassettes/real-catalog.yaml). Azure sends
+    SKU names in either case ("provisioned", "Provisioned"), entries without isDefaultVersion, deprecation with or
+    without deprecationStatus (Tentative, Planned), one model under kinds OpenAI and AIServices with one id, and
+    replacementConfig on models Azure will move to another model; all of it is kept as sent (matching ignores
+    case)."""
+    return model_entry_from_sdk(item.model, item.kind or "")
+
+
+def account_model_from_sdk(item: Any, kind: str) -> CatalogModel | None:
+    """Normalise one entry of an account's own models list (Accounts_ListModels): the model's fields sit at the
+    top level (no `model` wrapper), and fine-tuned models of the account are listed beside the base ones."""
+    return model_entry_from_sdk(item, kind)
+
+
+def _deadline(value: Any) -> date | None:
+    """A deprecation date; the catalog's placeholder far-future dates (2099-12-31) mean no date is set."""
+    day = _date(value)
+    return None if day is None or day.year >= 2099 else day
+
+
+def model_entry_from_sdk(model: Any, kind: str) -> CatalogModel | None:
+    """One model version with its SKUs, capabilities, deprecation and replacement, from either list."""
     if model is None or not model.name:
         return None
     deprecation = model.deprecation
@@ -205,7 +249,7 @@ def catalog_model_from_sdk(item: Any) -> CatalogModel | None:
         CatalogSku(
             name=sku.name or "",
             usage_name=sku.usage_name,
-            deprecation_date=_date(sku.deprecation_date),
+            deprecation_date=_deadline(sku.deprecation_date),
             capacity_default=sku.capacity.default if sku.capacity else None,
             capacity_maximum=sku.capacity.maximum if sku.capacity else None,
             rate_limits=_rate_limits(sku.rate_limits),
@@ -216,15 +260,15 @@ def catalog_model_from_sdk(item: Any) -> CatalogModel | None:
     )
     status = _str(getattr(deprecation, "deprecation_status", None)) if deprecation else None
     return CatalogModel(
-        kind=item.kind or "",
+        kind=kind,
         format=model.format or "",
         name=model.name,
         version=model.version or "",
         lifecycle_status=_str(model.lifecycle_status),
         is_default_version=bool(model.is_default_version),
         capabilities={str(k): str(v) for k, v in (model.capabilities or {}).items()},
-        inference_deprecation=_date(deprecation.inference) if deprecation else None,
-        fine_tune_deprecation=_date(deprecation.fine_tune) if deprecation else None,
+        inference_deprecation=_deadline(deprecation.inference) if deprecation else None,
+        fine_tune_deprecation=_deadline(deprecation.fine_tune) if deprecation else None,
         skus=skus,
         replacement_name=getattr(replacement, "target_model_name", None) if replacement else None,
         replacement_version=getattr(replacement, "target_model_version", None) if replacement else None,
