@@ -44,5 +44,5 @@ def test_a_valid_selection_still_runs() -> None:
 def test_a_what_if_on_a_known_model_is_accepted_and_an_unknown_one_is_not() -> None:
     kb = load_knowledge()
     check_what_ifs([WhatIf("chat-prod", "gpt-4.1-mini", None)], Facts(), kb)
-    with pytest.raises(InputError, match="gpt-4.1-mnii"):
+    with pytest.raises(InputError, match=r"gpt-4\.1-mnii"):
         audit(Facts(), load_rules(()), kb, what_ifs=[WhatIf("chat-prod", "gpt-4.1-mnii", None)])
