@@ -270,6 +270,15 @@ def payload(report: Report) -> dict[str, Any]:
             index = strings[value] = len(strings)
         return index
 
+    remedies: dict[str, int] = {}
+
+    def remedy(f: Finding, r: int) -> int | None:
+        """The finding's own fix where it is not its rule's first (one rule, many fixes: each deployment's
+        replacement or parameter), as an index into remedies[]: each distinct text is stored once."""
+        if not f.remediation or f.remediation == rule_rows[r][4]:
+            return None
+        return remedies.setdefault(f.remediation, len(remedies))
+
     findings: list[list[Any]] = []
     passed: dict[tuple[int, str | None], list[int]] = {}
     for f in sorted(report.findings, key=_finding_sort(order)):
@@ -295,6 +304,7 @@ def payload(report: Report) -> dict[str, Any]:
             1 if f.waiver else None,
             str(f.evidence["patch"]) if f.evidence and f.evidence.get("patch") else None,
             str(f.evidence["fix_by_hand"]) if f.evidence and f.evidence.get("fix_by_hand") else None,
+            remedy(f, r),
         ]
         while (
             len(row) > 6 and row[-1] is None
@@ -344,6 +354,7 @@ def payload(report: Report) -> dict[str, Any]:
         "deployments": deployments,
         "passSets": pass_sets,
         "strings": list(strings),
+        "remedies": list(remedies),
         "otherPasses": others,
         "countedPasses": [[a, rows] for a, rows in sorted(counted.items())],
         "total": report.summary().findings,
