@@ -39,7 +39,7 @@ def _field(row: list[Any], index: int) -> Any:
 
 def test_each_row_shows_its_own_fix_and_message(demo: tuple[dict[str, Any], dict[str, Any]]) -> None:
     data, report = demo
-    shown = Counter()
+    shown: Counter[tuple[Any, Any, Any]] = Counter()
     for row in data["findings"]:
         rule = data["rules"][row[1]]
         own = _field(row, 13)

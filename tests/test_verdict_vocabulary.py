@@ -28,7 +28,7 @@ def _report(*findings: Finding) -> Report:
 def test_the_headline_counts_what_the_status_row_counts() -> None:
     report = _report(_finding("A", Severity.ERROR), _finding("B", Severity.WARNING), _finding("C", Severity.INFO))
     v = verdict(report, "error")
-    fails = report.summary().by_status["fail"]
+    fails = report.summary().by_status[Status.FAIL]
     assert v.state == "failed"
     assert "1 failing finding at or above it" in v.headline
     assert f"{fails} failing in all, 2 below the gate" in v.headline
