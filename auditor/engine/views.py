@@ -327,8 +327,12 @@ def with_catalog(
     elif reported and apis is UNKNOWN:
         merged["apis"] = reported
         merged["responses_only"] = "responses" in reported and "chat_completions" not in reported
-    if model.get("kind") is UNKNOWN and reported == ["embeddings"]:
-        merged["kind"] = "embeddings"  # the catalog says what an unknown model is for
+    if model.get("kind") is UNKNOWN and reported in (["embeddings"], ["completions"]):
+        # the catalog says what an unknown model is for: an embeddings model, or a legacy Completions model
+        # (ada, davinci, code-cushman: `completion` + `search`, no chat key, in the recorded westeurope catalog)
+        merged["kind"] = reported[0]
+        if reported == ["completions"]:
+            merged["reasoning"] = False
     entry = kb.model(deployment.model_name)
     context_fact = entry.facts.get("context_window") if entry else None
     sku_specific = bool(
