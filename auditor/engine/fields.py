@@ -75,7 +75,7 @@ CALL = _leaves(
 PARAM = {
     **_leaves(
         "chat_only", "responses_only", "wrong_api", "other_api_name", "name", "effort", "support", "default",
-        "use_instead",
+        "use_instead", "bounded", "in_range", "range_text",
     ),
     "value": ANY,  # what the app sends, a mapping for some parameters (reasoning, response_format)
 }  # fmt: skip

@@ -425,4 +425,32 @@ def _param_view(
         "support": UNKNOWN if spec is UNKNOWN else spec.get("support"),
         "default": UNKNOWN if spec is UNKNOWN else spec.get("default"),
         "use_instead": UNKNOWN if spec is UNKNOWN else spec.get("use_instead"),
+        **_range(kb, model, param, value),
+    }
+
+
+_OUTPUT_TOKEN_PARAMETERS = frozenset({"max_tokens", "max_completion_tokens", "max_output_tokens"})
+
+
+def _range(kb: KnowledgeBase, model: Mapping[str, Any], param: str, value: Any) -> dict[str, Any]:
+    """The value's bounds and whether it is within them: `bounded` only where a numeric value meets a known
+    bound (the model's output limit, its embeddings' output dimensions, or the inference reference's range)."""
+    low: Any = None
+    high: Any = None
+    if param in _OUTPUT_TOKEN_PARAMETERS:
+        low, high = 1, model.get("max_output_tokens")
+    elif param == "dimensions":
+        embeddings = model.get("embeddings")
+        low, high = 1, embeddings.get("output_dimensions") if isinstance(embeddings, Mapping) else None
+    elif param in kb.parameter_bounds:
+        low, high = kb.parameter_bounds[param].get("min"), kb.parameter_bounds[param].get("max")
+    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+    known = isinstance(high, (int, float)) and not isinstance(high, bool)
+    if not (numeric and known):
+        return {"bounded": False, "in_range": None, "range_text": None}
+    in_range = (low is None or value >= low) and value <= high
+    return {
+        "bounded": True,
+        "in_range": in_range,
+        "range_text": f"{low:,} to {high:,}" if low is not None else f"at most {high:,}",
     }

@@ -277,7 +277,11 @@ def catalog_view(
         "lifecycle_status": entry.lifecycle_status if entry else None,
         "deprecation_date": str(deprecation) if deprecation else None,
         "days_to_deprecation": (deprecation - today).days if deprecation else None,
-        "deprecation_tentative": bool(entry and entry.deprecation_tentative),
+        # deprecationStatus Tentative is about the model's dates; a SKU's deprecationDate is definite, and wins
+        # when it is the earlier one (a provisioned SKU retired before the model's tentative date)
+        "deprecation_tentative": bool(
+            entry and entry.deprecation_tentative and not (sku and sku.deprecation_date == deprecation)
+        ),
         "usage_name": sku.usage_name if sku else None,
         "capabilities": dict(entry.capabilities) if entry else {},
         "replacement": f"{entry.replacement_name} {entry.replacement_version or ''}".strip()

@@ -87,6 +87,8 @@ class KnowledgeBase:
     path: str = ""
     families: Mapping[str, Family] = field(default_factory=dict)
     api_parameters: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
+    parameter_bounds: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    """Value bounds of request parameters that hold for every model ({name: {min, max}}), with its source."""
 
     def api_parameter(self, api: str, name: str) -> dict[str, Any]:
         """Whether a request parameter belongs to only one API, and the other API's counterpart."""
@@ -264,6 +266,7 @@ def load_knowledge(path: Path | None = None) -> KnowledgeBase:
         models[str(name)] = _with_family(entry, _family_of(entry, families, f"{path}:{line}"))
     responses = (document.get("responses_api") or {}).get("regions")
     api_parameters = document.get("api_parameters")
+    bounds = document.get("parameter_bounds")
     return KnowledgeBase(
         checked=document.get("checked"),
         sources={**(document.get("sources") or {}), **family_sources},
@@ -273,6 +276,7 @@ def load_knowledge(path: Path | None = None) -> KnowledgeBase:
         path=str(path),
         families=families,
         api_parameters=_fact(api_parameters, f"{path}").value if api_parameters else {},
+        parameter_bounds=_fact(bounds, f"{path}").value if bounds else {},
     )
 
 
