@@ -72,7 +72,7 @@ def test_an_absent_version_upgrade_option_is_never_a_pass(rules, kb) -> None:
 
 
 def test_an_empty_sku_list_is_not_offered_even_when_the_sku_is_unknown(rules, kb) -> None:
-    manual = make_deployment(sku=None, capacity=1, scale_type="Manual")
+    manual = make_deployment(capacity=1, scale_type="Manual", sku_name=None)
     finding = _one(_facts(manual, catalog=[_entry("gpt-4o", "2024-11-20", skus=())]), "AOAI-REGION-001", rules, kb)
     assert finding.status is Status.FAIL
     listed = _one(_facts(manual, catalog=[_entry("gpt-4o", "2024-11-20")]), "AOAI-REGION-001", rules, kb)
