@@ -172,3 +172,18 @@ def test_the_rules_on_the_recorded_westeurope_catalog(replayed, rules, kb) -> No
         and f.severity in (Severity.ERROR, Severity.WARNING)
         and f.rule_id.startswith(("AOAI-REGION", "AOAI-DEPLOY"))
     ]
+
+
+def test_each_recorded_quota_line_says_what_it_counts(replayed) -> None:
+    from auditor.engine.views import usage_unit
+
+    _, _, usages = replayed
+    units = {u.name: usage_unit(u.localized_name) for u in usages}
+    assert units["OpenAI.Standard.gpt-35-turbo"] == "tokens per minute (x1,000)"
+    assert units["OpenAI.Standard.whisper"] == "requests per minute"
+    assert units["OpenAI.GlobalBatch.gpt-35-turbo"] == "enqueued tokens (x1,000)"
+    assert units["OpenAI.DataZoneBatch.gpt-4o"] == "enqueued prompt tokens (x1,000)"
+    assert units["OpenAI.Provisioned.gpt-35-turbo"] == "provisioned throughput units"
+    assert units["OpenAI.S0.AccountCount"] == "count"  # a line naming no model
+    # "Ten Thousand Tokens Per Minute" lines (o-series GlobalStandard in the same recording, not copied here)
+    assert usage_unit("Ten Thousand Tokens Per Minute - o1 - GlobalStandard") == "tokens per minute (x10,000)"

@@ -66,7 +66,7 @@ CATALOG = {
     "sku_capacity": _leaves("default", "maximum", "minimum", "step"),
 }  # fmt: skip
 LIFECYCLE = _leaves("retirement_date", "days_left", "source", "replacement", "status", "tentative", "schedule_stage")
-USAGE = _leaves("name", "localized_name", "current", "limit", "available", "utilization", "percent")
+USAGE = _leaves("name", "localized_name", "unit", "current", "limit", "available", "utilization", "percent")
 CALL = _leaves(
     "deployment", "api", "parameters", "account", "min_context_tokens", "tokens_per_minute", "roles", "resolved",
     "expression", "why", "source", "legacy_sdk", "api_version", "dated_api_version", "inputs_per_call",

@@ -374,11 +374,33 @@ def quota_view(region: Region | None, usage_name: str | None) -> Any:
     return usage_numbers(usage.name, usage.localized_name, usage.current_value, usage.limit)
 
 
+_USAGE_UNITS = (
+    # (words in localizedValue, what one unit of currentValue/limit counts); recorded westeurope usages and
+    # published ListUsages examples name these
+    ("ten thousand tokens per minute", "tokens per minute (x10,000)"),
+    ("tokens per minute (thousands)", "tokens per minute (x1,000)"),
+    ("requests per minute", "requests per minute"),
+    ("enqueued prompt tokens (thousands)", "enqueued prompt tokens (x1,000)"),
+    ("enqueued tokens (thousands)", "enqueued tokens (x1,000)"),
+    ("throughput unit", "provisioned throughput units"),
+    ("dedicated unit", "dedicated units"),
+)
+
+
+def usage_unit(localized: str | None) -> str:
+    """What a quota line counts, from its localized name (ARM's `unit` is only ever "Count"): tokens per minute
+    in thousands or ten thousands, requests per minute, enqueued tokens, PTUs; lines naming no model (account
+    counts, fine-tuned deployments) count things."""
+    lowered = (localized or "").lower()
+    return next((unit for words, unit in _USAGE_UNITS if words in lowered), "count")
+
+
 def usage_numbers(name: str, localized: str | None, current: float, limit: float) -> dict[str, Any]:
     utilization = current / limit if limit > 0 else (1.0 if current > 0 else 0.0)
     return {
         "name": name,
         "localized_name": localized or name,
+        "unit": usage_unit(localized),
         "current": current,
         "limit": limit,
         "available": max(limit - current, 0.0),
