@@ -185,5 +185,11 @@ def test_each_recorded_quota_line_says_what_it_counts(replayed) -> None:
     assert units["OpenAI.DataZoneBatch.gpt-4o"] == "enqueued prompt tokens (x1,000)"
     assert units["OpenAI.Provisioned.gpt-35-turbo"] == "provisioned throughput units"
     assert units["OpenAI.S0.AccountCount"] == "count"  # a line naming no model
-    # "Ten Thousand Tokens Per Minute" lines (o-series GlobalStandard in the same recording, not copied here)
-    assert usage_unit("Ten Thousand Tokens Per Minute - o1 - GlobalStandard") == "tokens per minute (x10,000)"
+    assert units["OpenAI.Standard.o1-mini"] == "tokens per minute (x10,000)"  # "Ten Thousand Tokens Per Minute"
+    assert units["OpenAI.DataZoneStandard.o1"] == "tokens per minute (x6,000)"
+    assert units["OpenAI.GlobalStandard.o3"] == "tokens per minute (x1,000)"  # "One Thousand ..."
+    assert units["OpenAI.GlobalStandard.o4-mini"] == "tokens per minute (x1,000)"  # "Thousand ..."
+    assert units["OpenAI.GlobalBatch.o3"] == "enqueued prompt tokens (x10,000)"
+    assert units["OpenAI.Provisioned.o1"] == "provisioned throughput units"  # names TPM, counts PTUs
+    assert units["AIServices.GlobalStandard.FLUX-1.1-pro"] == "requests per minute"
+    assert units["AccountCount"] == units["AIServices.GlobalStandard.MaaS"] == "count"

@@ -6,6 +6,7 @@ fact reads the same whichever subject shows it. Pure: no I/O.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -374,25 +375,47 @@ def quota_view(region: Region | None, usage_name: str | None) -> Any:
     return usage_numbers(usage.name, usage.localized_name, usage.current_value, usage.limit)
 
 
-_USAGE_UNITS = (
-    # (words in localizedValue, what one unit of currentValue/limit counts); recorded westeurope usages and
-    # published ListUsages examples name these
-    ("ten thousand tokens per minute", "tokens per minute (x10,000)"),
-    ("tokens per minute (thousands)", "tokens per minute (x1,000)"),
-    ("requests per minute", "requests per minute"),
-    ("enqueued prompt tokens (thousands)", "enqueued prompt tokens (x1,000)"),
-    ("enqueued tokens (thousands)", "enqueued tokens (x1,000)"),
-    ("throughput unit", "provisioned throughput units"),
-    ("dedicated unit", "dedicated units"),
-)
+_WORD_NUMBERS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+}
+_THOUSANDS = re.compile(r"(?:\b(one|two|three|four|five|six|seven|eight|nine|ten) )?thousand tokens per minute")
 
 
 def usage_unit(localized: str | None) -> str:
-    """What a quota line counts, from its localized name (ARM's `unit` is only ever "Count"): tokens per minute
-    in thousands or ten thousands, requests per minute, enqueued tokens, PTUs; lines naming no model (account
-    counts, fine-tuned deployments) count things."""
-    lowered = (localized or "").lower()
-    return next((unit for words, unit in _USAGE_UNITS if words in lowered), "count")
+    """What a quota line counts, from its localized name (ARM's `unit` is only ever "Count"). The recorded
+    westeurope usages (Azure/azure-cli test_cognitiveservices_list_usages.yaml) name "Tokens Per Minute
+    (thousands)", "Ten / Six / One Thousand Tokens Per Minute", "Requests Per Minute", "Enqueued (prompt) tokens
+    (thousands)", "Enqueued prompt Ten Thousand Tokens Per Minute", "Provisioned Throughput Unit - Six Thousand
+    Tokens Per Minute - o1" (a PTU line), "Dedicated Unit", and lines naming no model ("Maximum Resources per
+    Region", "Default Quota for Model-as-a-Service Models") that count things."""
+    lowered = " ".join((localized or "").lower().split())
+    if "throughput unit" in lowered:
+        return "provisioned throughput units"
+    if "dedicated unit" in lowered:
+        return "dedicated units"
+    if "requests per minute" in lowered:
+        return "requests per minute"
+    queued = (
+        "enqueued prompt tokens"
+        if "enqueued prompt" in lowered
+        else "enqueued tokens"
+        if "enqueued" in lowered
+        else None
+    )
+    match = _THOUSANDS.search(lowered)
+    if match or "(thousands)" in lowered:
+        scale = _WORD_NUMBERS.get(match.group(1), 1) * 1000 if match and match.group(1) else 1000
+        return f"{queued or 'tokens per minute'} (x{scale:,})"
+    return "count"
 
 
 def usage_numbers(name: str, localized: str | None, current: float, limit: float) -> dict[str, Any]:
