@@ -295,23 +295,13 @@ def _gather(
         region, region_gaps = region_or_unread(deadline, job, sub, location)
         regions.append(region)
         gaps.extend(region_gaps)
-    model_jobs: dict[str, Future[Any]] = {}
     for account in accounts:
         found, account_gaps = waited(deployment_jobs[account.id], account.id, "deployments were")
         deployments.extend(found or ())
         gaps.extend(account_gaps)
-        if any(d.fine_tuned for d in found or ()):  # fine-tunes are listed per account, not per location
-            progress.add(1, "reads")
-            model_jobs[account.id] = submit(
-                "the account's models", account.id, partial(enumerator.list_account_models, account)
-            )
         policies[account.id], policy_gaps = waited(policy_jobs[account.id], account.id, "content filter policies were")
         gaps.extend(policy_gaps)
-    account_models: dict[str, tuple[CatalogModel, ...] | None] = {}
-    for account_id, job in model_jobs.items():
-        listed, model_gaps = waited(job, account_id, "the account's models were")
-        account_models[account_id] = None if listed is None else tuple(listed)
-        gaps.extend(model_gaps)
+    account_models = _account_models(accounts, deployments, enumerator, submit, waited, gaps, progress)
     monitoring: dict[str, AccountMonitoring] | None = None
     if options.monitor:
         monitoring = {}
@@ -331,6 +321,32 @@ def _gather(
         monitoring=monitoring,
         account_models=account_models,
     )
+
+
+def _account_models(
+    accounts: Sequence[Account],
+    deployments: Sequence[Deployment],
+    enumerator: AzureEnumerator,
+    submit: Callable[..., Future[Any]],
+    waited: Callable[..., Any],
+    gaps: list[CollectionGap],
+    progress: Progress,
+) -> dict[str, tuple[CatalogModel, ...] | None]:
+    """The own models list of each account with a fine-tuned deployment (the location catalog lists base models
+    only); a failed read is None and a gap."""
+    fine_tuned = {d.account_id for d in deployments if d.fine_tuned}
+    progress.add(len(fine_tuned), "reads")
+    jobs = {
+        a.id: submit("the account's models", a.id, partial(enumerator.list_account_models, a))
+        for a in accounts
+        if a.id in fine_tuned
+    }
+    models: dict[str, tuple[CatalogModel, ...] | None] = {}
+    for account_id, job in jobs.items():
+        listed, model_gaps = waited(job, account_id, "the account's models were")
+        models[account_id] = None if listed is None else tuple(listed)
+        gaps.extend(model_gaps)
+    return models
 
 
 def select_rules(
