@@ -97,10 +97,10 @@ def test_only_accounts_with_a_fine_tune_have_their_models_read() -> None:
     models = _account_models(
         [base, other],
         deployments,
-        Enumerator(),
+        Enumerator(),  # type: ignore[arg-type]
         submit,
         lambda job, *_: job.result(),
         gaps,
-        progress,  # type: ignore[arg-type]
+        progress,
     )
     assert asked == ["acct"] and models == {base.id: ()} and progress.added == 1 and not gaps
