@@ -246,13 +246,65 @@ def matches(entry: CatalogModel, deployment: Deployment) -> bool:
     )
 
 
+def _entry_facts(entry: CatalogModel | None) -> dict[str, Any]:
+    """What the chosen entry says about the version itself (None or empty where no entry lists it)."""
+    if entry is None:
+        return {
+            "lifecycle_status": None,
+            "capabilities": {},
+            "replacement": None,
+            "replacement_auto_upgrade_start": None,
+            "replacement_lead_time_days": None,
+            "max_capacity": None,
+        }
+    start = entry.replacement_auto_upgrade_start
+    return {
+        "lifecycle_status": entry.lifecycle_status,
+        "capabilities": dict(entry.capabilities),
+        "replacement": f"{entry.replacement_name} {entry.replacement_version or ''}".strip()
+        if entry.replacement_name
+        else None,
+        "replacement_auto_upgrade_start": str(start) if start else None,
+        "replacement_lead_time_days": entry.replacement_lead_time_days,
+        "max_capacity": entry.max_capacity,
+    }
+
+
+def _sku_facts(sku: CatalogSku | None) -> dict[str, Any]:
+    if sku is None:
+        return {"usage_name": None, "sku_capacity": None}
+    return {
+        "usage_name": sku.usage_name,
+        "sku_capacity": {
+            "minimum": sku.capacity_minimum,
+            "maximum": sku.capacity_maximum,
+            "step": sku.capacity_step,
+            "default": sku.capacity_default,
+        },
+    }
+
+
+def _deprecation(entry: CatalogModel | None, sku: CatalogSku | None, today: date) -> dict[str, Any]:
+    """The retirement date is the earlier of the SKU's deprecationDate and the model's deprecation.inference:
+    either ends inference on that deployment type. deprecationStatus Tentative is about the model's dates; a
+    SKU's date is definite, and wins when it is the earlier one (a provisioned SKU retired before the model's
+    tentative date)."""
+    dates = [d for d in (sku.deprecation_date if sku else None, entry.inference_deprecation if entry else None) if d]
+    deprecation = min(dates) if dates else None
+    tentative = bool(entry and entry.deprecation_tentative and not (sku and sku.deprecation_date == deprecation))
+    return {
+        "deprecation_date": str(deprecation) if deprecation else None,
+        "days_to_deprecation": (deprecation - today).days if deprecation else None,
+        "deprecation_tentative": tentative,
+    }
+
+
 def catalog_view(
     entries: list[CatalogModel] | None, deployment: Deployment, today: date, kind: str | None = None
 ) -> Any:
     """The deployment's entry in the region's catalog. Entries match on format, name, version and SKU (AIServices
     accounts deploy OpenAI-format models listed only under kind OpenAI, and the reverse); the account's kind only
-    picks between entries listed under both. The retirement date is the earlier of the SKU's deprecationDate and
-    the model's deprecation.inference: either ends inference on that deployment type."""
+    picks between entries listed under both."""
     if entries is None:
         return UNKNOWN
     wanted = (kind or "").lower()
@@ -263,8 +315,6 @@ def catalog_view(
     entry = same_version[0] if same_version else None
     sku = catalog_sku(entry, deployment.sku_name)
     defaults = sorted({m.version for m in entries if m.is_default_version})
-    dates = [d for d in (sku.deprecation_date if sku else None, entry.inference_deprecation if entry else None) if d]
-    deprecation = min(dates) if dates else None
     offered_skus = {s.name.lower() for m in same_version for s in m.skus}
     return {
         "model_offered": bool(entries),
@@ -275,33 +325,65 @@ def catalog_view(
         "skus": sorted({s.name for m in same_version for s in m.skus}),
         "default_version": ", ".join(defaults) if defaults else "not marked in the catalog",
         "is_default_version": bool(entry and entry.is_default_version) if defaults or not entries else UNKNOWN,
-        "lifecycle_status": entry.lifecycle_status if entry else None,
-        "deprecation_date": str(deprecation) if deprecation else None,
-        "days_to_deprecation": (deprecation - today).days if deprecation else None,
-        # deprecationStatus Tentative is about the model's dates; a SKU's deprecationDate is definite, and wins
-        # when it is the earlier one (a provisioned SKU retired before the model's tentative date)
-        "deprecation_tentative": bool(
-            entry and entry.deprecation_tentative and not (sku and sku.deprecation_date == deprecation)
-        ),
-        "usage_name": sku.usage_name if sku else None,
-        "capabilities": dict(entry.capabilities) if entry else {},
-        "replacement": f"{entry.replacement_name} {entry.replacement_version or ''}".strip()
-        if entry and entry.replacement_name
-        else None,
-        "replacement_auto_upgrade_start": str(entry.replacement_auto_upgrade_start)
-        if entry and entry.replacement_auto_upgrade_start
-        else None,
-        "replacement_lead_time_days": entry.replacement_lead_time_days if entry else None,
-        "max_capacity": entry.max_capacity if entry else None,
-        "sku_capacity": {
-            "minimum": sku.capacity_minimum,
-            "maximum": sku.capacity_maximum,
-            "step": sku.capacity_step,
-            "default": sku.capacity_default,
-        }
-        if sku
-        else None,
+        **_deprecation(entry, sku, today),
+        **_entry_facts(entry),
+        **_sku_facts(sku),
     }
+
+
+def _merge_apis(
+    model: Mapping[str, Any], merged: dict[str, Any], reported: list[str], deployment: Deployment
+) -> tuple[bool, str | None]:
+    """The catalog's APIs into the model view: (compared, disagreement). A model the knowledge base does not know
+    takes the catalog's APIs, and its kind where they say it (an embeddings model, or a legacy Completions model:
+    ada, davinci, code-cushman with `completion` + `search` and no chat key in the recorded westeurope catalog)."""
+    apis = model.get("apis")
+    if model.get("kind") is UNKNOWN and reported in (["embeddings"], ["completions"]):
+        merged["kind"] = reported[0]
+        if reported == ["completions"]:
+            merged["reasoning"] = False
+    if not reported:
+        return False, None
+    if apis is UNKNOWN:
+        merged["apis"] = reported
+        merged["responses_only"] = "responses" in reported and "chat_completions" not in reported
+        return False, None
+    if not isinstance(apis, list):
+        return False, None
+    missing = [api for api in reported if api not in apis]
+    if not missing:
+        return True, None
+    merged["apis"] = sorted(set(apis) | set(missing))
+    merged["responses_only"] = "responses" in merged["apis"] and "chat_completions" not in merged["apis"]
+    return True, (
+        f"the live catalog reports {', '.join(missing)} for {deployment.model_name} {deployment.model_version}; "
+        f"the knowledge base lists only {', '.join(apis) or 'none'}"
+    )
+
+
+def _merge_limits(
+    model: Mapping[str, Any], merged: dict[str, Any], caps: Mapping[str, str], kb: KnowledgeBase, deployment: Deployment
+) -> tuple[list[str], dict[str, str]]:
+    """The catalog's token limits into the model view (a context window the knowledge base gives per SKU stays)."""
+    entry = kb.model(deployment.model_name)
+    context_fact = entry.facts.get("context_window") if entry else None
+    sku_specific = bool(
+        context_fact
+        and isinstance(context_fact.value, Mapping)
+        and deployment.sku_name in (context_fact.value.get("by_sku") or {})
+    )
+    compared: list[str] = []
+    disagreements: dict[str, str] = {}
+    for key, (cap, live) in sorted(limits_reported(caps).items()):
+        if key == "context_window" and sku_specific:
+            continue
+        known = model.get(key)
+        merged[key] = live
+        if isinstance(known, int):
+            compared.append(key)
+            if known != live:
+                disagreements[key] = f"the live catalog reports {cap} {live}; the knowledge base says {known}"
+    return compared, disagreements
 
 
 def with_catalog(
@@ -314,46 +396,15 @@ def with_catalog(
         return model, disagreements, UNKNOWN
     if not isinstance(catalog, Mapping) or not catalog.get("version_offered"):
         return model, disagreements, []
-    compared: list[str] = []
     caps = catalog.get("capabilities") or {}
     merged = dict(model)
-    apis = model.get("apis")
-    reported = apis_reported(caps)
-    if reported and isinstance(apis, list):
-        compared.append("apis")
-        missing = [api for api in reported if api not in apis]
-        if missing:
-            merged["apis"] = sorted(set(apis) | set(missing))
-            merged["responses_only"] = "responses" in merged["apis"] and "chat_completions" not in merged["apis"]
-            disagreements["apis"] = (
-                f"the live catalog reports {', '.join(missing)} for {deployment.model_name} {deployment.model_version}; "
-                f"the knowledge base lists only {', '.join(apis) or 'none'}"
-            )
-    elif reported and apis is UNKNOWN:
-        merged["apis"] = reported
-        merged["responses_only"] = "responses" in reported and "chat_completions" not in reported
-    if model.get("kind") is UNKNOWN and reported in (["embeddings"], ["completions"]):
-        # the catalog says what an unknown model is for: an embeddings model, or a legacy Completions model
-        # (ada, davinci, code-cushman: `completion` + `search`, no chat key, in the recorded westeurope catalog)
-        merged["kind"] = reported[0]
-        if reported == ["completions"]:
-            merged["reasoning"] = False
-    entry = kb.model(deployment.model_name)
-    context_fact = entry.facts.get("context_window") if entry else None
-    sku_specific = bool(
-        context_fact
-        and isinstance(context_fact.value, Mapping)
-        and deployment.sku_name in (context_fact.value.get("by_sku") or {})
-    )
-    for key, (cap, live) in sorted(limits_reported(caps).items()):
-        if key == "context_window" and sku_specific:
-            continue
-        known = model.get(key)
-        merged[key] = live
-        if isinstance(known, int):
-            compared.append(key)
-            if known != live:
-                disagreements[key] = f"the live catalog reports {cap} {live}; the knowledge base says {known}"
+    compared_apis, api_disagreement = _merge_apis(model, merged, apis_reported(caps), deployment)
+    compared: list[str] = ["apis"] if compared_apis else []
+    if api_disagreement:
+        disagreements["apis"] = api_disagreement
+    limits, limit_disagreements = _merge_limits(model, merged, caps, kb, deployment)
+    compared += limits
+    disagreements.update(limit_disagreements)
     retirement = model.get("retirement")
     live_date = catalog.get("deprecation_date")
     if live_date and isinstance(retirement, Mapping) and retirement.get("date"):
