@@ -5,7 +5,10 @@ Azure (Azure/azure-cli, src/azure-cli/azure/cli/command_modules/cognitiveservice
 test_cognitiveservices_deployment.yaml @ b254ab881383171222cc3df5b1ddd79783ba9ba6, test_cognitiveservices_
 aiservices.yaml @ 8514d3b8e31ab096070de9d212bf0b0e5197bcbb, test_cognitiveservices_list_models.yaml @
 87e5d559fd26e200b7150f124c15bc4e4a8a656d, test_cognitiveservices_list_usages.yaml @
-6fafe0a179170a92bb043a1c5b93fe260e617fd1; the cassette's header says what was trimmed). The expectations
+6fafe0a179170a92bb043a1c5b93fe260e617fd1; and the .NET SDK's session record Azure/azure-sdk-for-net,
+sdk/cognitiveservices/Azure.ResourceManager.CognitiveServices/tests/SessionRecords/DeploymentResourceTests/
+DeploymentResourceApiTests().json @ 37cc2ca77d3e447a2524399be9bbadde54962c3b; the cassette's header says what
+was trimmed). The expectations
 below are what those recordings say, not what the simulated tenant does.
 """
 
@@ -32,6 +35,9 @@ SUB = "00000000-0000-0000-0000-000000000000"
 ACCOUNTS = f"/subscriptions/{SUB}/resourceGroups/clitest.rg000001/providers/Microsoft.CognitiveServices/accounts/"
 OPENAI = ACCOUNTS + "cs_cli_test_000002"
 AISERVICES = ACCOUNTS + "csclitest_000002"
+DOTNET = (
+    f"/subscriptions/{SUB}/resourceGroups/testRG-8995/providers/Microsoft.CognitiveServices/accounts/testAccount-7755"
+)
 TODAY = date(2026, 12, 3)
 
 
@@ -44,7 +50,7 @@ class ReplayCredential:
 def replayed() -> tuple[Facts, Any, Any]:
     enumerator = AzureEnumerator(ReplayCredential(), get_cloud("AzureCloud"))
     with recorder().use_cassette(str(CASSETTE), allow_playback_repeats=True):
-        facts = gather_facts(enumerator, AuditOptions(resources=(OPENAI, AISERVICES), concurrency=1))
+        facts = gather_facts(enumerator, AuditOptions(resources=(OPENAI, AISERVICES, DOTNET), concurrency=1))
         catalog = enumerator.list_catalog(SUB, "westeurope")
         usages = enumerator.list_usages(SUB, "westeurope")
     return facts, catalog, usages
@@ -72,7 +78,7 @@ def test_recorded_accounts_are_read_as_sent(replayed) -> None:
 
 def test_the_recorded_2021_deployment_is_read_as_azure_means_it(replayed) -> None:
     facts, _, _ = replayed
-    (dpy,) = facts.deployments
+    (dpy,) = [d for d in facts.deployments if d.name == "dpy"]
     assert (dpy.name, dpy.model_name, dpy.model_version) == ("dpy", "ada", "1")
     # scaleSettings {Manual, 1}, no sku: capacity from scaleSettings, the SKU stays unknown
     assert (dpy.sku_name, dpy.sku_capacity, dpy.scale_type) == (None, 1, "Manual")
@@ -133,7 +139,7 @@ def test_the_rules_on_the_recorded_tenant(replayed, rules, kb) -> None:
     got = {(f.rule_id, f.target_name): f for f in report.findings}
     pause = got[("AOAI-DEPLOY-006", "cs_cli_test_000002/dpy")]
     assert pause.status is Status.PASS and "no deploymentState" in pause.message
-    for name in ("cs_cli_test_000002", "csclitest_000002"):
+    for name in ("cs_cli_test_000002", "csclitest_000002", "testAccount-7755"):
         assert got[("AOAI-SEC-013", name)].status is Status.FAIL  # regional endpoint: keys only
         assert ("AOAI-SEC-001", name) not in got or got[("AOAI-SEC-001", name)].status is not Status.FAIL
     # what Azure's data settles is never an error- or warning-level unknown blamed on Azure
@@ -193,3 +199,22 @@ def test_each_recorded_quota_line_says_what_it_counts(replayed) -> None:
     assert units["OpenAI.Provisioned.o1"] == "provisioned throughput units"  # names TPM, counts PTUs
     assert units["AIServices.GlobalStandard.FLUX-1.1-pro"] == "requests per minute"
     assert units["AccountCount"] == units["AIServices.GlobalStandard.MaaS"] == "count"
+
+
+def test_the_recorded_2022_deployment_names_its_sku_by_scale_type(replayed) -> None:
+    """The .NET SDK's recording (api-version 2022-12-01): scaleSettings {scaleType: Standard} and no capacity,
+    capabilities {completion, search} on the deployment itself."""
+    facts, _, _ = replayed
+    (ada,) = [d for d in facts.deployments if d.name == "testDeployment-2100"]
+    assert (ada.model_name, ada.sku_name, ada.sku_capacity, ada.scale_type) == (
+        "text-ada-001",
+        "Standard",
+        None,
+        "Standard",
+    )
+    assert dict(ada.capabilities) == {"completion": "true", "search": "true"}
+    assert ada.state is None and not ada.paused and ada.provisioning_state == "Succeeded"
+    (account,) = [a for a in facts.accounts if a.name == "testAccount-7755"]
+    assert (
+        account.endpoint == "https://southcentralus.api.cognitive.microsoft.com/" and account.custom_subdomain is None
+    )
