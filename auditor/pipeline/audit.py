@@ -490,7 +490,10 @@ def _views(facts: Facts, subjects: Sequence[Subject]) -> tuple[tuple[QuotaLine, 
                     model_name=dep.get("model_name"),
                     model_version=dep.get("model_version"),
                     sku_name=dep.get("sku_name"),
-                    version_upgrade_option=dep.get("version_upgrade_option"),
+                    # the view's UNKNOWN (ARM reported none) is None in the report: not reported
+                    version_upgrade_option=None
+                    if dep.get("version_upgrade_option") is UNKNOWN
+                    else dep.get("version_upgrade_option"),
                     retirement_date=life.get("retirement_date"),
                     days_left=life.get("days_left"),
                     source=life.get("source"),
