@@ -288,10 +288,12 @@ def _deprecation(entry: CatalogModel | None, sku: CatalogSku | None, today: date
     """The retirement date is the earlier of the SKU's deprecationDate and the model's deprecation.inference:
     either ends inference on that deployment type. deprecationStatus Tentative is about the model's dates; a
     SKU's date is definite, and wins when it is the earlier one (a provisioned SKU retired before the model's
-    tentative date)."""
+    tentative date); the same date on both stays tentative."""
     dates = [d for d in (sku.deprecation_date if sku else None, entry.inference_deprecation if entry else None) if d]
     deprecation = min(dates) if dates else None
-    tentative = bool(entry and entry.deprecation_tentative and not (sku and sku.deprecation_date == deprecation))
+    model_date = entry.inference_deprecation if entry else None
+    sku_first = bool(sku and sku.deprecation_date and (model_date is None or sku.deprecation_date < model_date))
+    tentative = bool(entry and entry.deprecation_tentative and not sku_first)
     return {
         "deprecation_date": str(deprecation) if deprecation else None,
         "days_to_deprecation": (deprecation - today).days if deprecation else None,
