@@ -209,3 +209,12 @@ def test_regional_endpoint_is_recognised_in_every_cloud() -> None:
     assert regional_endpoint("https://chinanorth3.api.cognitive.azure.cn/")
     assert not regional_endpoint("https://myres.openai.azure.com/")
     assert not regional_endpoint(None)
+
+
+def test_a_fine_tune_the_accounts_list_does_not_name_gets_no_retirement_pass(rules, kb) -> None:
+    ft = make_deployment("ft", "custom-model-name", "1", "Standard", model_source="/subscriptions/x")
+    account = make_account()
+    facts = _facts(ft, catalog=[], account=account, account_models={account.id: ()})
+    retired = _one(facts, "AOAI-LIFE-001", rules, kb)
+    assert retired.status is not Status.PASS  # not "retirement: none"
+    assert _one(facts, "AOAI-REGION-001", rules, kb).status is Status.FAIL  # the account does not list it

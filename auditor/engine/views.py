@@ -212,7 +212,9 @@ def lifecycle_view(catalog: Any, model: Mapping[str, Any]) -> Any:
             "schedule_stage": retirement.get("status"),
             "tentative": False,
         }
-    if catalog is UNKNOWN and retirement is UNKNOWN:
+    if retirement is UNKNOWN and not (isinstance(catalog, Mapping) and catalog.get("version_offered")):
+        # neither the catalog lists the version (with or without a date) nor the knowledge base has its date:
+        # "retirement: none" would be a pass without evidence
         return UNKNOWN
     return {
         "retirement_date": None,
