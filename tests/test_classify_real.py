@@ -192,12 +192,12 @@ def test_real_answers_are_classified(
     assert answer.outcome is outcome, label
     assert answer.error_param == param
     if outcome is ProbeOutcome.CONTENT_FILTER and status == 200:
-        assert answer.hint and "content filter" in answer.hint
+        assert answer.remedy == "content_filter" and answer.error_code == "content_filter"
 
 
 def test_the_filtered_categories_are_named() -> None:
     answer = classify(200, CASES[7][2], {})
-    assert answer.hint and "violence" in answer.hint and "hate" not in answer.hint
+    assert answer.filtered == ("violence",)
 
 
 @pytest.mark.parametrize(("label", "status", "body", "outcome"), HEALTHY, ids=[c[0] for c in HEALTHY])

@@ -13,9 +13,18 @@ from datetime import date
 from typing import Any
 
 from auditor.engine.compliance import filter_details
-from auditor.knowledge.base import KnowledgeBase
+from auditor.knowledge.base import KnowledgeBase, with_apis
 from auditor.knowledge.capabilities import apis_reported, limits_reported
 from auditor.model.clouds import regional_endpoint
+from auditor.model.documents import (
+    AccountView,
+    CatalogView,
+    DeploymentContract,
+    DeploymentView,
+    LifecycleView,
+    SkuCapacity,
+    UsageView,
+)
 from auditor.model.facts import (
     Account,
     CatalogModel,
@@ -48,7 +57,7 @@ class Subject:
     read ...); engine/causes.py infers the rest."""
 
 
-def account_view(account: Account, deployment_count: int, kb: KnowledgeBase) -> dict[str, Any]:
+def account_view(account: Account, deployment_count: int, kb: KnowledgeBase) -> AccountView:
     regions = kb.responses_regions.value if kb.responses_regions else None
     return {
         "id": account.id,
@@ -95,7 +104,7 @@ def _approved_connections(account: Account) -> int:
     )
 
 
-def deployment_view(deployment: Deployment) -> dict[str, Any]:
+def deployment_view(deployment: Deployment) -> DeploymentView:
     return {
         "exists": True,
         "id": deployment.id,
@@ -191,8 +200,9 @@ def per_minute(deployment: Deployment, key: str) -> float | None:
 def lifecycle_view(catalog: Any, model: Mapping[str, Any]) -> Any:
     """When the deployed version retires: the live catalog wins; the knowledge base fills in."""
     retirement = model.get("retirement")
+    view: LifecycleView
     if isinstance(catalog, Mapping) and catalog.get("deprecation_date"):
-        return {
+        view = {
             "retirement_date": catalog["deprecation_date"],
             "days_left": catalog["days_to_deprecation"],
             "source": "live catalog",
@@ -202,8 +212,8 @@ def lifecycle_view(catalog: Any, model: Mapping[str, Any]) -> Any:
             "schedule_stage": retirement.get("status") if isinstance(retirement, Mapping) else None,
             "tentative": bool(catalog.get("deprecation_tentative")),
         }
-    if isinstance(retirement, Mapping) and retirement.get("date"):
-        return {
+    elif isinstance(retirement, Mapping) and retirement.get("date"):
+        view = {
             "retirement_date": retirement["date"],
             "days_left": retirement["days_left"],
             "source": "knowledge base",
@@ -212,25 +222,54 @@ def lifecycle_view(catalog: Any, model: Mapping[str, Any]) -> Any:
             "schedule_stage": retirement.get("status"),
             "tentative": False,
         }
-    if retirement is UNKNOWN and not (isinstance(catalog, Mapping) and catalog.get("version_offered")):
+    elif retirement is UNKNOWN and not (isinstance(catalog, Mapping) and catalog.get("version_offered")):
         # neither the catalog lists the version (with or without a date) nor the knowledge base has its date:
         # "retirement: none" would be a pass without evidence
         return UNKNOWN
-    return {
-        "retirement_date": None,
-        "days_left": None,
-        "source": None,
-        "replacement": None,
-        "status": None,
-        "schedule_stage": None,
-        "tentative": False,
-    }
+    else:
+        view = {
+            "retirement_date": None,
+            "days_left": None,
+            "source": None,
+            "replacement": None,
+            "status": None,
+            "schedule_stage": None,
+            "tentative": False,
+        }
+    return view
 
 
 def catalog_sku(entry: CatalogModel | None, sku_name: str | None) -> CatalogSku | None:
     if entry is None or sku_name is None:
         return None
     return next((s for s in entry.skus if s.name.lower() == sku_name.lower()), None)
+
+
+def _of(entry: Any, name: str) -> Any:
+    """An attribute of a catalog entry or SKU that may be missing (None then)."""
+    return getattr(entry, name) if entry is not None else None
+
+
+def _entry_texts(entry: CatalogModel | None) -> tuple[str | None, str | None]:
+    """The entry's replacement ("name version") and the start of its auto-upgrade to it, as text."""
+    if entry is None:
+        return None, None
+    replacement = (
+        f"{entry.replacement_name} {entry.replacement_version or ''}".strip() if entry.replacement_name else None
+    )
+    start = entry.replacement_auto_upgrade_start
+    return replacement, str(start) if start else None
+
+
+def _sku_capacity(sku: CatalogSku | None) -> SkuCapacity | None:
+    if sku is None:
+        return None
+    return {
+        "minimum": sku.capacity_minimum,
+        "maximum": sku.capacity_maximum,
+        "step": sku.capacity_step,
+        "default": sku.capacity_default,
+    }
 
 
 def _sku_offered(offered: set[str], sku_name: str | None) -> Any:
@@ -248,59 +287,12 @@ def matches(entry: CatalogModel, deployment: Deployment) -> bool:
     )
 
 
-def _entry_facts(entry: CatalogModel | None) -> dict[str, Any]:
-    """What the chosen entry says about the version itself (None or empty where no entry lists it)."""
-    if entry is None:
-        return {
-            "lifecycle_status": None,
-            "capabilities": {},
-            "replacement": None,
-            "replacement_auto_upgrade_start": None,
-            "replacement_lead_time_days": None,
-            "max_capacity": None,
-        }
-    start = entry.replacement_auto_upgrade_start
-    return {
-        "lifecycle_status": entry.lifecycle_status,
-        "capabilities": dict(entry.capabilities),
-        "replacement": f"{entry.replacement_name} {entry.replacement_version or ''}".strip()
-        if entry.replacement_name
-        else None,
-        "replacement_auto_upgrade_start": str(start) if start else None,
-        "replacement_lead_time_days": entry.replacement_lead_time_days,
-        "max_capacity": entry.max_capacity,
-    }
-
-
-def _sku_facts(sku: CatalogSku | None) -> dict[str, Any]:
-    if sku is None:
-        return {"usage_name": None, "sku_capacity": None}
-    return {
-        "usage_name": sku.usage_name,
-        "sku_capacity": {
-            "minimum": sku.capacity_minimum,
-            "maximum": sku.capacity_maximum,
-            "step": sku.capacity_step,
-            "default": sku.capacity_default,
-        },
-    }
-
-
-def _deprecation(entry: CatalogModel | None, sku: CatalogSku | None, today: date) -> dict[str, Any]:
-    """The retirement date is the earlier of the SKU's deprecationDate and the model's deprecation.inference:
-    either ends inference on that deployment type. deprecationStatus Tentative is about the model's dates; a
-    SKU's date is definite, and wins when it is the earlier one (a provisioned SKU retired before the model's
-    tentative date); the same date on both stays tentative."""
-    dates = [d for d in (sku.deprecation_date if sku else None, entry.inference_deprecation if entry else None) if d]
-    deprecation = min(dates) if dates else None
+def _tentative(entry: CatalogModel | None, sku: CatalogSku | None) -> bool:
+    """deprecationStatus Tentative is about the model's dates; a SKU's deprecationDate is definite, and wins when
+    it is strictly earlier (a provisioned SKU retired before the model's tentative date)."""
     model_date = entry.inference_deprecation if entry else None
     sku_first = bool(sku and sku.deprecation_date and (model_date is None or sku.deprecation_date < model_date))
-    tentative = bool(entry and entry.deprecation_tentative and not sku_first)
-    return {
-        "deprecation_date": str(deprecation) if deprecation else None,
-        "days_to_deprecation": (deprecation - today).days if deprecation else None,
-        "deprecation_tentative": tentative,
-    }
+    return bool(entry and entry.deprecation_tentative and not sku_first)
 
 
 def catalog_view(
@@ -308,7 +300,8 @@ def catalog_view(
 ) -> Any:
     """The deployment's entry in the region's catalog. Entries match on format, name, version and SKU (AIServices
     accounts deploy OpenAI-format models listed only under kind OpenAI, and the reverse); the account's kind only
-    picks between entries listed under both."""
+    picks between entries listed under both. The retirement date is the earlier of the SKU's deprecationDate and
+    the model's deprecation.inference: either ends inference on that deployment type."""
     if entries is None:
         return UNKNOWN
     wanted = (kind or "").lower()
@@ -319,8 +312,11 @@ def catalog_view(
     entry = same_version[0] if same_version else None
     sku = catalog_sku(entry, deployment.sku_name)
     defaults = sorted({m.version for m in entries if m.is_default_version})
+    dates = [d for d in (_of(sku, "deprecation_date"), _of(entry, "inference_deprecation")) if d]
+    deprecation = min(dates) if dates else None
     offered_skus = {s.name.lower() for m in same_version for s in m.skus}
-    return {
+    replacement, auto_upgrade = _entry_texts(entry)
+    view: CatalogView = {
         "model_offered": bool(entries),
         "version_offered": entry is not None,
         "sku_offered": _sku_offered(offered_skus, deployment.sku_name),
@@ -329,46 +325,57 @@ def catalog_view(
         "skus": sorted({s.name for m in same_version for s in m.skus}),
         "default_version": ", ".join(defaults) if defaults else "not marked in the catalog",
         "is_default_version": bool(entry and entry.is_default_version) if defaults or not entries else UNKNOWN,
-        **_deprecation(entry, sku, today),
-        **_entry_facts(entry),
-        **_sku_facts(sku),
+        "lifecycle_status": _of(entry, "lifecycle_status"),
+        "deprecation_date": str(deprecation) if deprecation else None,
+        "days_to_deprecation": (deprecation - today).days if deprecation else None,
+        "deprecation_tentative": _tentative(entry, sku),
+        "usage_name": _of(sku, "usage_name"),
+        "capabilities": dict(entry.capabilities) if entry else {},
+        "replacement": replacement,
+        "replacement_auto_upgrade_start": auto_upgrade,
+        "replacement_lead_time_days": _of(entry, "replacement_lead_time_days"),
+        "max_capacity": _of(entry, "max_capacity"),
+        "sku_capacity": _sku_capacity(sku),
     }
+    return view
 
 
 def _merge_apis(
-    model: Mapping[str, Any], merged: dict[str, Any], reported: list[str], deployment: Deployment
-) -> tuple[bool, str | None]:
-    """The catalog's APIs into the model view: (compared, disagreement). A model the knowledge base does not know
-    takes the catalog's APIs, and its kind where they say it (an embeddings model, or a legacy Completions model:
-    ada, davinci, code-cushman with `completion` + `search` and no chat key in the recorded westeurope catalog)."""
+    model: Mapping[str, Any],
+    merged: dict[str, Any],
+    caps: Mapping[str, Any],
+    deployment: Deployment,
+    compared: list[str],
+    disagreements: dict[str, str],
+) -> list[str]:
+    """The catalog's APIs join the knowledge base's (a disagreement when it lists one the knowledge base lacks);
+    they stand alone when the knowledge base has none. Returns the APIs the catalog reports."""
     apis = model.get("apis")
-    if model.get("kind") is UNKNOWN and reported in (["embeddings"], ["completions"]):
-        merged["kind"] = reported[0]
-        if reported == ["completions"]:
-            merged["reasoning"] = False
-    if not reported:
-        return False, None
-    if apis is UNKNOWN:
-        merged["apis"] = reported
-        merged["responses_only"] = "responses" in reported and "chat_completions" not in reported
-        return False, None
-    if not isinstance(apis, list):
-        return False, None
-    missing = [api for api in reported if api not in apis]
-    if not missing:
-        return True, None
-    merged["apis"] = sorted(set(apis) | set(missing))
-    merged["responses_only"] = "responses" in merged["apis"] and "chat_completions" not in merged["apis"]
-    return True, (
-        f"the live catalog reports {', '.join(missing)} for {deployment.model_name} {deployment.model_version}; "
-        f"the knowledge base lists only {', '.join(apis) or 'none'}"
-    )
+    reported = apis_reported(caps)
+    if reported and isinstance(apis, list):
+        compared.append("apis")
+        missing = [api for api in reported if api not in apis]
+        if missing:
+            with_apis(merged, sorted(set(apis) | set(missing)))
+            disagreements["apis"] = (
+                f"the live catalog reports {', '.join(missing)} for {deployment.model_name} {deployment.model_version}; "
+                f"the knowledge base lists only {', '.join(apis) or 'none'}"
+            )
+    elif reported and apis is UNKNOWN:
+        with_apis(merged, reported)
+    return reported
 
 
 def _merge_limits(
-    model: Mapping[str, Any], merged: dict[str, Any], caps: Mapping[str, str], kb: KnowledgeBase, deployment: Deployment
-) -> tuple[list[str], dict[str, str]]:
-    """The catalog's token limits into the model view (a context window the knowledge base gives per SKU stays)."""
+    model: Mapping[str, Any],
+    merged: dict[str, Any],
+    caps: Mapping[str, Any],
+    kb: KnowledgeBase,
+    deployment: Deployment,
+    compared: list[str],
+    disagreements: dict[str, str],
+) -> None:
+    """The catalog's token limits win; a context window the knowledge base gives per SKU stays its own."""
     entry = kb.model(deployment.model_name)
     context_fact = entry.facts.get("context_window") if entry else None
     sku_specific = bool(
@@ -376,8 +383,6 @@ def _merge_limits(
         and isinstance(context_fact.value, Mapping)
         and deployment.sku_name in (context_fact.value.get("by_sku") or {})
     )
-    compared: list[str] = []
-    disagreements: dict[str, str] = {}
     for key, (cap, live) in sorted(limits_reported(caps).items()):
         if key == "context_window" and sku_specific:
             continue
@@ -387,7 +392,6 @@ def _merge_limits(
             compared.append(key)
             if known != live:
                 disagreements[key] = f"the live catalog reports {cap} {live}; the knowledge base says {known}"
-    return compared, disagreements
 
 
 def with_catalog(
@@ -400,15 +404,17 @@ def with_catalog(
         return model, disagreements, UNKNOWN
     if not isinstance(catalog, Mapping) or not catalog.get("version_offered"):
         return model, disagreements, []
+    compared: list[str] = []
     caps = catalog.get("capabilities") or {}
     merged = dict(model)
-    compared_apis, api_disagreement = _merge_apis(model, merged, apis_reported(caps), deployment)
-    compared: list[str] = ["apis"] if compared_apis else []
-    if api_disagreement:
-        disagreements["apis"] = api_disagreement
-    limits, limit_disagreements = _merge_limits(model, merged, caps, kb, deployment)
-    compared += limits
-    disagreements.update(limit_disagreements)
+    reported = _merge_apis(model, merged, caps, deployment, compared, disagreements)
+    if model.get("kind") is UNKNOWN and reported in (["embeddings"], ["completions"]):
+        # the catalog says what an unknown model is for: an embeddings model, or a legacy Completions model
+        # (ada, davinci, code-cushman: `completion` + `search`, no chat key, in the recorded westeurope catalog)
+        merged["kind"] = reported[0]
+        if reported == ["completions"]:
+            merged["reasoning"] = False
+    _merge_limits(model, merged, caps, kb, deployment, compared, disagreements)
     retirement = model.get("retirement")
     live_date = catalog.get("deprecation_date")
     if live_date and isinstance(retirement, Mapping) and retirement.get("date"):
@@ -473,7 +479,7 @@ def usage_unit(localized: str | None) -> str:
     return "count"
 
 
-def usage_numbers(name: str, localized: str | None, current: float, limit: float) -> dict[str, Any]:
+def usage_numbers(name: str, localized: str | None, current: float, limit: float) -> UsageView:
     utilization = current / limit if limit > 0 else (1.0 if current > 0 else 0.0)
     return {
         "name": name,
@@ -489,7 +495,7 @@ def usage_numbers(name: str, localized: str | None, current: float, limit: float
 
 def contract_view(
     calls: Mapping[str, list[ContractCall]] | None, deployment: Deployment, account: Account
-) -> dict[str, Any]:
+) -> DeploymentContract:
     if calls is None:
         return {"present": False, "file_given": False, "apis": []}
     mine = [c for c in calls.get(deployment.name, ()) if c.account in (None, account.name)]
@@ -513,6 +519,6 @@ def catalog_entries(region: Region | None, account: Account, deployment: Deploym
     ]
 
 
-def account_of(account: Account, facts: Facts, kb: KnowledgeBase) -> dict[str, Any]:
+def account_of(account: Account, facts: Facts, kb: KnowledgeBase) -> AccountView:
     """The account view when no deployment document carries it already."""
     return account_view(account, sum(1 for d in facts.deployments if d.account_id == account.id), kb)

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from auditor.model.enums import ProbeOutcome
@@ -34,8 +35,6 @@ AUTH_FAILURES = (
     ProbeOutcome.NETWORK_BLOCKED,
 )
 
-OPENAI_USER_ROLE = "Cognitive Services OpenAI User"
-OPENAI_USER_ROLE_ID = "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"
 _PARAMETER_CODES: dict[str, ProbeOutcome] = {
     "unsupported_parameter": ProbeOutcome.UNSUPPORTED_PARAMETER,
     "unknown_parameter": ProbeOutcome.UNSUPPORTED_PARAMETER,
@@ -60,7 +59,13 @@ class Answer:
     retry_after: float | None = None
     rate_limit: Mapping[str, str] = field(default_factory=dict)
     tokens: int | None = None
-    hint: str | None = None
+    remedy: str | None = None
+    """Which advice fits the answer (the probe rules' `remediation_by` cases in rules/builtin/probe.yaml): the
+    outcome's name, or a finer reading where one outcome has two causes (`token_audience`, `data_action`)."""
+    principal: str | None = None
+    """The principal Azure named in a PermissionDenied answer."""
+    filtered: tuple[str, ...] = ()
+    """The content filter categories that blocked the prompt."""
 
 
 def _text(value: object) -> str | None:
@@ -187,17 +192,11 @@ def _content_filtered(body: object) -> list[str] | None:
     return None
 
 
-_FILTER_HINT = (
-    "The content filter blocked a neutral one-word prompt{which}: review the deployment's content filter policy; it "
-    "will block real users too."
-)
-
-
 def _success(status: int, body: object, hints: dict[str, str]) -> Answer:
+    """A 2xx: success, unless the content filter cut the answer (a 200 with finish_reason content_filter)."""
     categories = _content_filtered(body)
     if categories is None:
         return Answer(ProbeOutcome.SUCCESS, status, rate_limit=hints, tokens=_usage_tokens(body))
-    which = f" (filtered: {', '.join(categories)})" if categories else ""
     return Answer(
         ProbeOutcome.CONTENT_FILTER,
         status,
@@ -205,120 +204,26 @@ def _success(status: int, body: object, hints: dict[str, str]) -> Answer:
         message="the answer was cut by the content filter (finish_reason content_filter)",
         rate_limit=hints,
         tokens=_usage_tokens(body),
-        hint=_FILTER_HINT.format(which=which),
+        remedy=ProbeOutcome.CONTENT_FILTER.value,
+        filtered=tuple(categories),
     )
 
 
-def _redirect(status: int, headers: Mapping[str, str], hints: dict[str, str]) -> Answer:
-    host = _host(_lower(headers).get("location", ""))
-    return Answer(
-        ProbeOutcome.UNEXPECTED,
-        status,
-        message=f"HTTP {status} redirect to {_text(host) or 'no Location'}: not followed (the request's "
-        "credential would have been sent there), so the deployment's answer is unknown",
-        rate_limit=hints,
-    )
-
-
-_Reply = Callable[..., Answer]
-
-
-def _throttled(reply: _Reply, headers: Mapping[str, str], now: float | None) -> Answer:
-    wait = retry_hint(headers, now)
-    hint = (f"Azure asked to retry after {wait:g} s. " if wait is not None else "") + (
-        "The deployment was at its rate limit for a single tiny call: raise its capacity, or spread load over more "
-        "deployments."
-    )
-    return reply(ProbeOutcome.RATE_LIMITED, hint, retry_after=wait)
-
-
-def _unauthorized(reply: _Reply, body: object, code: str | None, message: str | None, auth: str) -> Answer:
-    if isinstance(body, Mapping) and "statusCode" in body and "error" not in body:
-        return reply(
-            ProbeOutcome.INVALID_TOKEN,
-            hint=(
-                "Azure rejected the Entra token (missing, expired, or issued for another audience): request it for "
-                "the cloud's Cognitive Services scope (e.g. https://cognitiveservices.azure.com/.default)."
-            ),
-        )
-    if code == "PermissionDenied":
-        principal = _PRINCIPAL.search(message or "")
-        who = f"principal {principal.group(1)}" if principal else "the calling identity"
-        return reply(
-            ProbeOutcome.PERMISSION_DENIED,
-            hint=(
-                f"Grant {who} the '{OPENAI_USER_ROLE}' role ({OPENAI_USER_ROLE_ID}) on the account: the token is "
-                "valid, but the identity lacks the data action the call needs (Owner and Contributor have no data "
-                "actions)."
-            ),
-        )
-    if code in ("401", "Unauthorized") or auth == "key":
-        return reply(
-            ProbeOutcome.INVALID_KEY,
-            hint=(
-                "Azure rejected the API key (a wrong key, a key of another account, or a wrong endpoint): use this "
-                "account's key from your secret store, or better, call with Entra ID (unset AZURE_OPENAI_API_KEY) "
-                f"and grant the identity '{OPENAI_USER_ROLE}'."
-            ),
-        )
-    return reply(
-        ProbeOutcome.INVALID_TOKEN,
-        hint="Azure rejected the Entra token: request a fresh token for the Cognitive Services scope.",
-    )
-
-
-def _forbidden(reply: _Reply, code: str | None, message: str | None) -> Answer:
-    lowered = (message or "").lower()
-    if code == "AuthenticationTypeDisabled":
-        return reply(
-            ProbeOutcome.LOCAL_AUTH_DISABLED,
-            hint=(
-                "The account has key authentication disabled (disableLocalAuth): call it with an Entra ID token and "
-                f"the '{OPENAI_USER_ROLE}' role instead of an API key."
-            ),
-        )
-    if any(word in lowered for word in ("public access", "private endpoint", "firewall", "virtual network")):
-        return reply(
-            ProbeOutcome.NETWORK_BLOCKED,
-            hint=(
-                "The account's network rules refuse this caller: call from a network it allows (its private "
-                "endpoint, an allowed IP range or virtual network)."
-            ),
-        )
-    return reply(
-        ProbeOutcome.PERMISSION_DENIED, hint=f"Grant the calling identity the '{OPENAI_USER_ROLE}' role on the account."
-    )
-
-
-def _not_found(reply: _Reply, code: str | None) -> Answer:
-    if code == "DeploymentNotFound":
-        return reply(
-            ProbeOutcome.DEPLOYMENT_NOT_FOUND,
-            hint=(
-                "Create the deployment or fix the name the app passes as model=; if it was created in the last five "
-                "minutes, wait and probe again."
-            ),
-        )
-    return reply(
-        ProbeOutcome.UNEXPECTED, hint="The endpoint answered 404 for the data-plane path: check the account endpoint."
-    )
-
-
-def _bad_request(reply: _Reply, code: str | None, param: str | None, message: str | None, inner: object) -> Answer:
+def _bad_request(
+    answer: Callable[..., Answer], code: str | None, param: str | None, message: str | None, inner: object
+) -> Answer:
+    """A 400: the API not served, the content filter, or a parameter refused, by its code or, where the code is
+    null, by the parameter the answer names."""
     if code in _API_CODES:
-        return reply(ProbeOutcome.API_NOT_SUPPORTED, hint="Call this deployment through an API its model serves.")
+        return answer(ProbeOutcome.API_NOT_SUPPORTED)
     if code == "content_filter":
-        categories = _filtered(inner)
-        return reply(
-            ProbeOutcome.CONTENT_FILTER,
-            hint=_FILTER_HINT.format(which=f" (filtered: {', '.join(categories)})" if categories else ""),
-        )
+        return answer(ProbeOutcome.CONTENT_FILTER, filtered=tuple(_filtered(inner)))
     if code in _PARAMETER_CODES:
-        return reply(_PARAMETER_CODES[code])
+        return answer(_PARAMETER_CODES[code])
     named = param or _named_parameter(message)
     if code is None and named:
-        return reply(ProbeOutcome.UNSUPPORTED_PARAMETER, param=named)
-    return reply(ProbeOutcome.UNEXPECTED)
+        return answer(ProbeOutcome.UNSUPPORTED_PARAMETER, param=named)
+    return answer(ProbeOutcome.UNEXPECTED)
 
 
 def classify(
@@ -329,27 +234,65 @@ def classify(
     hints = rate_limit_headers(headers)
     code, param, message, inner = _error_fields(body)
 
-    def reply(
-        outcome: ProbeOutcome, hint: str | None = None, retry_after: float | None = None, param: str | None = param
-    ) -> Answer:
+    def answer(outcome: ProbeOutcome, remedy: str | None = None, *, param: str | None = param, **more: Any) -> Answer:
         """An error answer: what Azure said (status, code, param, message, throttling hints) and our reading."""
-        return Answer(outcome, status, code, param, message, retry_after, hints, hint=hint)
+        return Answer(outcome, status, code, param, message, rate_limit=hints, remedy=remedy or outcome.value, **more)
 
     if 200 <= status < 300:
         return _success(status, body, hints)
     if 300 <= status < 400:
-        return _redirect(status, headers, hints)
-    by_status: dict[int, Callable[[], Answer]] = {
-        429: lambda: _throttled(reply, headers, now),
-        401: lambda: _unauthorized(reply, body, code, message, auth),
-        403: lambda: _forbidden(reply, code, message),
-        404: lambda: _not_found(reply, code),
-        400: lambda: _bad_request(reply, code, param, message, inner),
-        408: lambda: reply(ProbeOutcome.TIMEOUT),
-    }
-    if status in by_status:
-        return by_status[status]()
-    return reply(ProbeOutcome.SERVER_ERROR if status >= 500 else ProbeOutcome.UNEXPECTED)
+        host = _host(_lower(headers).get("location", ""))
+        return Answer(
+            ProbeOutcome.UNEXPECTED,
+            status,
+            message=f"HTTP {status} redirect to {_text(host) or 'no Location'}: not followed (the request's "
+            "credential would have been sent there), so the deployment's answer is unknown",
+            rate_limit=hints,
+        )
+    if status == 429:
+        return answer(ProbeOutcome.RATE_LIMITED, retry_after=retry_hint(headers, now))
+    if status == 401:
+        return _unauthorized(answer, body, code, message, auth)
+    if status == 403:
+        return _forbidden(answer, code, message)
+    if status == 404:
+        if code == "DeploymentNotFound":
+            return answer(ProbeOutcome.DEPLOYMENT_NOT_FOUND)
+        return answer(ProbeOutcome.UNEXPECTED, "endpoint_not_found")
+    if status == 400:
+        return _bad_request(answer, code, param, message, inner)
+    if status == 408:
+        return answer(ProbeOutcome.TIMEOUT)
+    if status >= 500:
+        return answer(ProbeOutcome.SERVER_ERROR)
+    return answer(ProbeOutcome.UNEXPECTED)
+
+
+def _unauthorized(
+    answer: Callable[..., Answer], body: object, code: str | None, message: str | None, auth: str
+) -> Answer:
+    """A 401: a token Azure's gateway refused (a bare {statusCode, message} body), an identity without the data
+    action (PermissionDenied), or a refused key."""
+    if isinstance(body, Mapping) and "statusCode" in body and "error" not in body:
+        return answer(ProbeOutcome.INVALID_TOKEN, "token_audience")
+    if code == "PermissionDenied":
+        principal = _PRINCIPAL.search(message or "")
+        return answer(
+            ProbeOutcome.PERMISSION_DENIED, "data_action", principal=principal.group(1) if principal else None
+        )
+    if code in ("401", "Unauthorized") or auth == "key":
+        return answer(ProbeOutcome.INVALID_KEY)
+    return answer(ProbeOutcome.INVALID_TOKEN)
+
+
+def _forbidden(answer: Callable[..., Answer], code: str | None, message: str | None) -> Answer:
+    """A 403: key authentication switched off, the network rules, or a missing role."""
+    lowered = (message or "").lower()
+    if code == "AuthenticationTypeDisabled":
+        return answer(ProbeOutcome.LOCAL_AUTH_DISABLED)
+    if any(word in lowered for word in ("public access", "private endpoint", "firewall", "virtual network")):
+        return answer(ProbeOutcome.NETWORK_BLOCKED)
+    return answer(ProbeOutcome.PERMISSION_DENIED)
 
 
 def failure(kind: ProbeOutcome, detail: str) -> Answer:

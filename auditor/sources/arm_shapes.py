@@ -88,34 +88,24 @@ def _connection_status(connection: Any) -> str | None:
     return _str(getattr(state, "status", None)) if state else None
 
 
-def _get(obj: Any, name: str) -> Any:
-    """An optional attribute of an optional SDK object: None when either is absent."""
-    return getattr(obj, name, None) if obj is not None else None
+class _Absent:
+    """An SDK sub-object the wire left out (`properties`, `networkAcls`, ...): every attribute of it is None, so
+    a missing property reads as None, never a default, without a test at every read."""
+
+    def __getattr__(self, name: str) -> None:
+        return None
+
+
+_ABSENT = _Absent()
+
+
+def _or_absent(value: Any) -> Any:
+    return _ABSENT if value is None else value
 
 
 def _location(value: Any) -> str:
-    """ARM sends locations as `eastus2`, `East US 2` or `JAPANEAST` (recorded traffic has all three): one form."""
+    """ARM sends locations as `eastus2`, `East US 2` or `EASTUS` (recorded traffic has them): one form."""
     return str(value or "").replace(" ", "").lower()
-
-
-def _network(props: Any) -> dict[str, Any]:
-    acls = _get(props, "network_acls")
-    if acls is None:
-        return {"network_default_action": None, "network_ip_rules": (), "network_virtual_network_rules": ()}
-    return {
-        "network_default_action": _str(acls.default_action),
-        "network_ip_rules": tuple(r.value for r in (acls.ip_rules or ()) if r.value),
-        "network_virtual_network_rules": tuple(r.id for r in (acls.virtual_network_rules or ()) if r.id),
-        "network_bypass": _str(getattr(acls, "bypass", None)),
-    }
-
-
-def _connections(props: Any) -> dict[str, Any]:
-    connections = tuple(_get(props, "private_endpoint_connections") or ())
-    return {
-        "private_endpoint_connections": tuple(c.id or c.name or "" for c in connections),
-        "private_endpoint_states": {c.id or c.name or "": _connection_status(c) for c in connections},
-    }
 
 
 def account_from_sdk(item: Any) -> Account:
@@ -123,10 +113,9 @@ def account_from_sdk(item: Any) -> Account:
     GetAccount example has only endpoint and provisioningState), so a missing one stays None, never a default;
     what each absence means is written beside the field in auditor.model.facts.Account."""
     ref = AccountRef.parse(item.id)
-    props = item.properties
-    encryption = _get(props, "encryption")
-    identity = getattr(item, "identity", None)
-    storage = _get(props, "user_owned_storage") or ()
+    props = _or_absent(item.properties)
+    acls = _or_absent(getattr(props, "network_acls", None))
+    connections = tuple(props.private_endpoint_connections or ())
     return Account(
         id=item.id,
         name=item.name,
@@ -134,38 +123,40 @@ def account_from_sdk(item: Any) -> Account:
         resource_group=ref.resource_group,
         location=_location(item.location),
         kind=item.kind or "",
-        sku_name=_get(item.sku, "name"),
-        endpoint=_get(props, "endpoint"),
-        endpoints=dict(_get(props, "endpoints") or {}),
-        custom_subdomain=_get(props, "custom_sub_domain_name"),
-        provisioning_state=_str(_get(props, "provisioning_state")),
-        disable_local_auth=_get(props, "disable_local_auth"),
-        public_network_access=_str(_get(props, "public_network_access")),
-        identity_type=_str(_get(identity, "type")),
-        encryption_key_source=_str(_get(encryption, "key_source")),
-        restrict_outbound_network_access=_get(props, "restrict_outbound_network_access"),
+        sku_name=item.sku.name if item.sku else None,
+        endpoint=props.endpoint,
+        endpoints=dict(props.endpoints or {}),
+        custom_subdomain=props.custom_sub_domain_name,
+        provisioning_state=_str(props.provisioning_state),
+        disable_local_auth=props.disable_local_auth,
+        public_network_access=_str(props.public_network_access),
+        network_default_action=_str(acls.default_action),
+        network_ip_rules=tuple(r.value for r in (acls.ip_rules or ()) if r.value),
+        network_virtual_network_rules=tuple(r.id for r in (acls.virtual_network_rules or ()) if r.id),
+        private_endpoint_connections=tuple(c.id or c.name or "" for c in connections),
+        private_endpoint_states={c.id or c.name or "": _connection_status(c) for c in connections},
+        identity_type=_str(_or_absent(getattr(item, "identity", None)).type),
+        encryption_key_source=_str(_or_absent(getattr(props, "encryption", None)).key_source),
+        restrict_outbound_network_access=props.restrict_outbound_network_access,
         tags=dict(item.tags or {}),
-        allowed_fqdns=tuple(_get(props, "allowed_fqdn_list") or ()),
-        user_owned_storage=tuple(s.resource_id for s in storage if getattr(s, "resource_id", None)),
-        **_network(props),
-        **_connections(props),
+        network_bypass=_str(getattr(acls, "bypass", None)),
+        allowed_fqdns=tuple(getattr(props, "allowed_fqdn_list", None) or ()),
+        user_owned_storage=tuple(
+            s.resource_id for s in (getattr(props, "user_owned_storage", None) or ()) if getattr(s, "resource_id", None)
+        ),
     )
 
 
-def _scale(item: Any, props: Any) -> dict[str, Any]:
-    """SKU and capacity, from `sku` or, on 2021-era deployments, from `scaleSettings` {scaleType, capacity}
-    (stable/2021-10-01/examples/ListDeployments.json; recorded in Azure/azure-cli's
-    test_cognitiveservices_deployment.yaml): scaleType Standard names the Standard SKU; Manual names none (it is
-    not a deployment type), so the SKU stays unknown."""
-    scale = _get(props, "scale_settings")
-    scale_type = _str(_get(scale, "scale_type"))
-    sku_name = _get(item.sku, "name")
-    sku_capacity = _get(item.sku, "capacity")
+def _sku_of(item: Any, scale: Any) -> tuple[str | None, Any]:
+    """The deployment's SKU name and capacity; 2021-era deployments carry them in scaleSettings instead."""
+    scale_type = _str(getattr(scale, "scale_type", None))
+    sku_name = item.sku.name if item.sku else None
+    sku_capacity = item.sku.capacity if item.sku else None
     if sku_name is None and scale_type and scale_type.lower() == "standard":
         sku_name = "Standard"
     if sku_capacity is None:
-        sku_capacity = _get(scale, "capacity")
-    return {"sku_name": sku_name, "sku_capacity": sku_capacity, "scale_type": scale_type}
+        sku_capacity = getattr(scale, "capacity", None)
+    return sku_name, sku_capacity
 
 
 def deployment_from_sdk(item: Any, account_id: str) -> Deployment:
@@ -173,29 +164,36 @@ def deployment_from_sdk(item: Any, account_id: str) -> Deployment:
 
     Only `model` and `provisioningState` are sure to be there (the published GetDeployment examples of 2025-09-01
     carry nothing else): rateLimits, capabilities, currentCapacity, versionUpgradeOption and the rest stay None
-    when absent; what each absence means is written beside the field in auditor.model.facts.Deployment."""
-    props = item.properties
-    model = _get(props, "model")
+    when absent. Deployments made with the 2021-era api-versions have `scaleSettings` {scaleType, capacity} and
+    no `sku` (stable/2021-10-01/examples/ListDeployments.json): the capacity is read from there, and scaleType
+    Standard names the Standard SKU; Manual names none (it is not a deployment type), so the SKU stays unknown.
+    What each absence means is written beside the field in auditor.model.facts.Deployment."""
+    props = _or_absent(item.properties)
+    model = _or_absent(props.model)
+    scale = _or_absent(getattr(props, "scale_settings", None))
+    sku_name, sku_capacity = _sku_of(item, scale)
     return Deployment(
         id=item.id,
         name=item.name,
         account_id=account_id,
-        model_format=_get(model, "format"),
-        model_name=_get(model, "name"),
-        model_version=_get(model, "version"),
-        model_source=_get(model, "source"),
-        version_upgrade_option=_str(_get(props, "version_upgrade_option")),
-        rai_policy_name=_get(props, "rai_policy_name"),
-        provisioning_state=_str(_get(props, "provisioning_state")),
-        capabilities=dict(_get(props, "capabilities") or {}),
-        rate_limits=_rate_limits(_get(props, "rate_limits")),
-        current_capacity=_get(props, "current_capacity"),
-        spillover_deployment_name=_get(props, "spillover_deployment_name"),
-        dynamic_throttling_enabled=_get(props, "dynamic_throttling_enabled"),
-        parent_deployment_name=_get(props, "parent_deployment_name"),
+        model_format=model.format,
+        model_name=model.name,
+        model_version=model.version,
+        model_source=model.source,
+        sku_name=sku_name,
+        sku_capacity=sku_capacity,
+        version_upgrade_option=_str(props.version_upgrade_option),
+        rai_policy_name=props.rai_policy_name,
+        provisioning_state=_str(props.provisioning_state),
+        capabilities=dict(props.capabilities or {}),
+        rate_limits=_rate_limits(props.rate_limits),
+        current_capacity=getattr(props, "current_capacity", None),
+        spillover_deployment_name=getattr(props, "spillover_deployment_name", None),
+        dynamic_throttling_enabled=getattr(props, "dynamic_throttling_enabled", None),
+        parent_deployment_name=getattr(props, "parent_deployment_name", None),
         tags=dict(getattr(item, "tags", None) or {}),
-        capacity_designated=_get(_get(props, "capacity_settings"), "designated_capacity"),
-        **_scale(item, props),
+        scale_type=_str(getattr(scale, "scale_type", None)),
+        capacity_designated=getattr(_or_absent(getattr(props, "capacity_settings", None)), "designated_capacity", None),
     )
 
 
