@@ -16,6 +16,8 @@ class Cloud:
     authority_host: str
     cognitive_scope: str
     data_plane_domains: tuple[str, ...]
+    logs_endpoint: str = "https://api.loganalytics.io"
+    """Log Analytics' query API (azure-monitor-query LogsQueryClient's `endpoint`)."""
     regional_domain: str = ""
     """Where an account without a custom subdomain is served: `https://{region}.{regional_domain}/` (recorded
     real accounts in Azure/azure-cli's cognitiveservices recordings use https://westus2.api.cognitive.microsoft.com/).
@@ -39,7 +41,7 @@ CLOUDS: dict[str, Cloud] = {
         "login.microsoftonline.com",
         "https://cognitiveservices.azure.com/.default",
         ("openai.azure.com", "cognitiveservices.azure.com", "services.ai.azure.com"),
-        "api.cognitive.microsoft.com",
+        regional_domain="api.cognitive.microsoft.com",
     ),
     "AzureChinaCloud": Cloud(
         "AzureChinaCloud",
@@ -47,7 +49,8 @@ CLOUDS: dict[str, Cloud] = {
         "login.chinacloudapi.cn",
         "https://cognitiveservices.azure.cn/.default",
         ("openai.azure.cn", "cognitiveservices.azure.cn"),
-        "api.cognitive.azure.cn",
+        "https://api.loganalytics.azure.cn",
+        regional_domain="api.cognitive.azure.cn",
     ),
     "AzureUSGovernment": Cloud(
         "AzureUSGovernment",
@@ -55,7 +58,8 @@ CLOUDS: dict[str, Cloud] = {
         "login.microsoftonline.us",
         "https://cognitiveservices.azure.us/.default",
         ("openai.azure.us", "cognitiveservices.azure.us"),
-        "api.cognitive.microsoft.us",
+        "https://api.loganalytics.us",
+        regional_domain="api.cognitive.microsoft.us",
     ),
 }
 
