@@ -24,10 +24,27 @@ METHODS = {
     ("responses", "stream"): "responses",
     ("embeddings", "create"): "embeddings",
     ("completions", "create"): "completions",
+    # openai-python 3.3.1 (openai/openai-python src/openai/resources/, commit e43b422, 2026-08-21): every
+    # method below takes `model=` (the deployment name on Azure), keyword-only like the ones above.
+    ("responses", "compact"): "responses",  # responses/responses.py compact(model=, input=, ...)
+    ("images", "generate"): "images",  # images.py generate(prompt=, model=, n=, quality=, size=, style= ...)
+    ("images", "edit"): "images",  # images.py edit(image=, prompt=, model=, ...)
+    ("images", "create_variation"): "images",  # images.py create_variation(image=, model=, ...)
+    ("audio", "transcriptions", "create"): "audio",  # audio/transcriptions.py create(file=, model=, ...)
+    ("audio", "translations", "create"): "audio",  # audio/translations.py create(file=, model=, ...)
+    ("audio", "speech", "create"): "audio",  # audio/speech.py create(input=, model=, voice=, ...)
+    ("realtime", "connect"): "realtime",  # realtime/realtime.py and beta/realtime/realtime.py connect(model=)
+    ("videos", "create"): "video",  # videos.py create(prompt=, model=, seconds=, size=)
+    ("assistants", "create"): "assistants",  # beta/assistants.py create(model=, instructions=, tools= ...)
+    ("batches", "create"): "batch",  # batches.py create(completion_window=, endpoint=, input_file_id=): no model=
 }
+NO_MODEL_APIS = {
+    "batch": "a batch names its deployment in each request line of its input file (batches.create takes no model=)"
+}
+"""Call shapes that name no deployment in the call: listed in the contract's notes, never audited as a call."""
 LEGACY = {"ChatCompletion": "chat_completions", "Completion": "completions", "Embedding": "embeddings"}
 _RAW = ("with_raw_response", "with_streaming_response")
-CALL_NAMES = frozenset({"create", "parse", "stream", "acreate"})
+CALL_NAMES = frozenset({"create", "parse", "stream", "acreate", "compact", "generate", "edit", "create_variation", "connect"})
 """The last name of every SDK call shape: pass 1 marks the lines of calls ending so for pass 2."""
 NOT_PARAMETERS = {"model", "extra_headers", "extra_query", "extra_body", "timeout"}
 VALUE_PARAMETERS = {
@@ -53,6 +70,14 @@ VALUE_PARAMETERS = {
     "encoding_format",
     "background",
     "tool_choice",
+    "size",
+    "quality",
+    "style",
+    "output_format",
+    "voice",
+    "speed",
+    "language",
+    "seconds",
 }
 """Parameters whose literal value is recorded; every other parameter (messages, input, instructions, prompt,
 tools ...) is recorded as present only, so no prompt text of the app is copied into the contract."""
@@ -124,6 +149,7 @@ class Found:
     calls: list[ScannedCall] = field(default_factory=list)
     sites: list[Site] = field(default_factory=list)
     pending: list[Pending] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # calls recognised that name no deployment
 
 
 def choose_assignment(values: list[tuple[Assignment, Any]]) -> tuple[Assignment, Any] | None:
@@ -153,6 +179,7 @@ def result_call(
     sdk: str | None = None,
     api_version: str | None = None,
     note: str | None = None,
+    conditions: Mapping[str, str] | None = None,
 ) -> ScannedCall:
     """A ScannedCall from the outcome of resolving its deployment name."""
     call = partial(  # typed: mypy checks partial's arguments against ScannedCall
@@ -165,6 +192,7 @@ def result_call(
         via=via,
         sdk=sdk,
         api_version=api_version,
+        conditions=dict(sorted((conditions or {}).items())),
     )
     if isinstance(outcome, Unresolved):
         return call(deployment=None, why=outcome.why, reason=outcome.reason, note=note)

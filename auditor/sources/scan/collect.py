@@ -78,6 +78,8 @@ def bind(target: ast.expr, value: ast.expr | None, scope: Scope, branch: Branch 
         and value is not None
     ):
         scope.keyed.setdefault(target.value.id, {})[target.slice.value] = value
+        if branch is not None:
+            scope.keyed_when.setdefault(target.value.id, {})[target.slice.value] = branch.test
 
 
 def collect(body: Iterable[ast.stmt], scope: Scope, branch: Branch | None = None) -> None:
@@ -216,6 +218,9 @@ def class_info(node: ast.ClassDef, module: str) -> ClassInfo:
     return info
 
 
+_SCOPE_FIELDS = ("params", "annotations", "assigned", "imported", "keyed", "keyed_when")
+
+
 class LazyScope(Scope):
     """A function's scope, collected the first time a name is looked up in it: most functions of an app
     never hold a call to Azure OpenAI, and collecting them all would double the scan's time."""
@@ -227,9 +232,9 @@ class LazyScope(Scope):
         self._node = node
 
     def __getattr__(self, item: str) -> object:
-        if item in ("params", "annotations", "assigned", "imported", "keyed"):
+        if item in _SCOPE_FIELDS:
             built = function_scope(self._node, self.cls)
-            for name in ("params", "annotations", "assigned", "imported", "keyed"):
+            for name in _SCOPE_FIELDS:
                 setattr(self, name, getattr(built, name))
             return getattr(built, item)
         raise AttributeError(item)

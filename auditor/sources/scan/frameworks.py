@@ -7,15 +7,14 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from auditor.sources.scan.calls import VALUE_PARAMETERS, result_call
 from auditor.sources.scan.collect import dotted
 from auditor.sources.scan.model import Resolved, Unresolved
+from auditor.sources.scan.protocol import ScanContext
 from auditor.sources.scan.resolve import Ctx, branch_is_azure, literal, short
 
-if TYPE_CHECKING:
-    from auditor.sources.scan.scanner import FileScanner
 
 
 @dataclass(frozen=True)
@@ -89,7 +88,6 @@ SPECS: dict[tuple[str, str], Spec] = {
     ),
 }
 ROOTS = frozenset(root for root, _ in SPECS)
-FRAMEWORK_CLASSES = frozenset({name for _, name in SPECS} | {"Agent", "ModelSettings"})
 _AGENT_SETTINGS = {
     "temperature",
     "top_p",
@@ -120,8 +118,10 @@ class _Built:
 class FrameworkCalls:
     """The framework classes constructed in one file; agents built on a model class use it (not twice)."""
 
-    def __init__(self, scanner: FileScanner) -> None:
-        self.scanner = scanner
+    marks = frozenset({name for _, name in SPECS} | {"Agent", "ModelSettings"})
+
+    def __init__(self, scan: ScanContext) -> None:
+        self.scan = scan
         self.built: dict[tuple[int, int], _Built] = {}  # by (line, column): pass 1 and pass 2 trees differ
         self.used: set[tuple[int, int]] = set()
 
@@ -194,17 +194,17 @@ class FrameworkCalls:
     # -- constructors ---------------------------------------------------------------------------------
 
     def constructor_parameters(self, built: _Built) -> dict[str, Any]:
-        keywords, _ = self.scanner.keywords(built.node, built.ctx)
+        keywords, _ = self.scan.keywords(built.node, built.ctx)
         spec = built.spec
         parameters: dict[str, Any] = {}
         for name, (expr, ctx) in keywords.items():
             if name in spec.merge:
-                for key, (value, inner) in (self.scanner.resolver.dict_items(expr, ctx, 0) or {}).items():
-                    parameters[key] = literal(self.scanner.resolver, value, inner) if key in VALUE_PARAMETERS else None
+                for key, (value, inner) in (self.scan.resolver.dict_items(expr, ctx, 0) or {}).items():
+                    parameters[key] = literal(self.scan.resolver, value, inner) if key in VALUE_PARAMETERS else None
             elif name == "reasoning":
-                parameters["reasoning"] = self.scanner.reasoning(expr, ctx)
+                parameters["reasoning"] = self.scan.reasoning(expr, ctx)
             elif name in spec.rename or name in VALUE_PARAMETERS:
-                value = literal(self.scanner.resolver, expr, ctx)
+                value = literal(self.scan.resolver, expr, ctx)
                 if value is not None:
                     parameters[spec.rename.get(name, name)] = value
         return parameters
@@ -224,7 +224,7 @@ class FrameworkCalls:
         spec = built.spec
         for name in (*spec.deployment, "model"):
             if name in keywords:
-                return self.scanner._resolve(keywords[name], built.ctx, f"{name}="), short(keywords[name])
+                return self.scan.resolve(keywords[name], built.ctx, f"{name}="), short(keywords[name])
         if spec.env is not None:
             return Resolved(
                 "env", spec.env, azure=True, note=f"{built.name} reads {spec.env} when no deployment is given"
@@ -239,11 +239,11 @@ class FrameworkCalls:
         if not built.spec.azure:
             client = keywords.get("openai_client")
             if client is not None:
-                return self.scanner.api_version(self.scanner.client_constructor(client, built.ctx, 0))
+                return self.scan.api_version(self.scan.constructor_of(client, built.ctx))
             return None
         for name in ("api_version", "openai_api_version"):
             if name in keywords:
-                outcome = self.scanner._resolve(keywords[name], built.ctx, f"{name}=")
+                outcome = self.scan.resolve(keywords[name], built.ctx, f"{name}=")
                 return outcome.text() if isinstance(outcome, Resolved) else None
         return f"env:{built.spec.api_version_env}" if built.spec.api_version_env else None
 
@@ -259,10 +259,10 @@ class FrameworkCalls:
         outcome, expression = self.deployment(built)
         if alternatives and isinstance(outcome, Resolved):
             outcome = replace(outcome, alternatives=alternatives, note="differs by branch; the Azure branch is kept")
-        self.scanner.found.calls.append(
+        self.scan.record(
             result_call(
                 api=self.api_of(built, parameters) if api == built.spec.api else api,
-                file=self.scanner.display,
+                file=self.scan.display,
                 line=at.lineno,
                 expression=expression,
                 parameters=parameters,
@@ -281,10 +281,10 @@ class FrameworkCalls:
         model = keywords.get("model")
         if model is None:
             why = "the agent is given no model=: the Agents SDK's default model applies (OPENAI_DEFAULT_MODEL)"
-            self.scanner.found.calls.append(
+            self.scan.record(
                 result_call(
                     api="responses",
-                    file=self.scanner.display,
+                    file=self.scan.display,
                     line=node.lineno,
                     expression="(no model=)",
                     parameters={},
@@ -293,25 +293,25 @@ class FrameworkCalls:
                 )
             )
             return
-        built_by = self.scanner.client_constructor(model, ctx, 0)
+        built_by = self.scan.constructor_of(model, ctx)
         built = None
         if built_by is not None:
             found = self.identify(*built_by)
             spec = SPECS.get(found) if found else None
             if spec is not None and found is not None:
                 built = self.built.get(_at(built_by[0])) or _Built(built_by[0], built_by[1], spec, ".".join(found))
-        api = built.spec.api if built else ("chat_completions" if self.scanner.project.chat_default() else "responses")
+        api = built.spec.api if built else ("chat_completions" if self.scan.project.chat_default() else "responses")
         parameters = self.settings(keywords.get("model_settings"), ctx, api)
         if built is not None:
             self.used.add(_at(built.node))
             parameters = {**self.constructor_parameters(built), **parameters}
             self.emit(built, node, parameters, api, via=f"agents.Agent with {built.name}")
             return
-        outcome = self.scanner._resolve(model, ctx)
-        self.scanner.found.calls.append(
+        outcome = self.scan.resolve(model, ctx)
+        self.scan.record(
             result_call(
                 api=api,
-                file=self.scanner.display,
+                file=self.scan.display,
                 line=node.lineno,
                 expression=short(model),
                 parameters=parameters,
@@ -323,24 +323,24 @@ class FrameworkCalls:
     def settings(self, expr: ast.expr | None, ctx: Ctx, api: str) -> dict[str, Any]:
         if expr is None:
             return {}
-        call = self.scanner.client_constructor(expr, ctx, 0)
+        call = self.scan.constructor_of(expr, ctx)
         if call is None:
             return {}
         node, inner = call
         parameters: dict[str, Any] = {}
         for keyword in node.keywords:
             if keyword.arg == "reasoning":
-                reasoning = self.scanner.reasoning(keyword.value, inner)
+                reasoning = self.scan.reasoning(keyword.value, inner)
                 if api == "responses":
                     parameters["reasoning"] = reasoning
                 else:
                     parameters["reasoning_effort"] = (reasoning or {}).get("effort")
             elif keyword.arg == "max_tokens":
                 name = "max_output_tokens" if api == "responses" else "max_tokens"
-                parameters[name] = literal(self.scanner.resolver, keyword.value, inner)
+                parameters[name] = literal(self.scan.resolver, keyword.value, inner)
             elif keyword.arg in _AGENT_SETTINGS:
-                parameters[keyword.arg] = literal(self.scanner.resolver, keyword.value, inner)
+                parameters[keyword.arg] = literal(self.scan.resolver, keyword.value, inner)
             elif keyword.arg in ("extra_body", "extra_args"):
-                for key, (value, where) in (self.scanner.resolver.dict_items(keyword.value, inner, 0) or {}).items():
-                    parameters[key] = literal(self.scanner.resolver, value, where) if key in VALUE_PARAMETERS else None
+                for key, (value, where) in (self.scan.resolver.dict_items(keyword.value, inner, 0) or {}).items():
+                    parameters[key] = literal(self.scan.resolver, value, where) if key in VALUE_PARAMETERS else None
         return parameters

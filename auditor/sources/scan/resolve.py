@@ -517,9 +517,12 @@ class Resolver:
                     return self.assignments(f"{base}[{key.value!r}]", found, base, depth, what)
         raise Unresolved(f"{what} is looked up in {short(expr)} at run time", "subscript")
 
-    def dict_items(self, expr: ast.expr, ctx: Ctx, depth: int) -> dict[str, tuple[ast.expr, Ctx]] | None:
+    def dict_items(
+        self, expr: ast.expr, ctx: Ctx, depth: int, conditions: dict[str, ast.expr] | None = None
+    ) -> dict[str, tuple[ast.expr, Ctx]] | None:
         """The constant keys of a dict the code builds: a literal, `dict(k=v)`, a name assigned one of them,
-        plus the keys set on it later (`params["stream"] = True`)."""
+        plus the keys set on it later (`params["stream"] = True`); the keys set under an `if` are added to
+        `conditions` with the `if`'s test."""
         if depth > MAX_DEPTH:
             return None
         if isinstance(expr, ast.Dict):
@@ -554,6 +557,8 @@ class Resolver:
                 return None
             for name, item in scope.keyed.get(expr.id, {}).items():
                 found_items[name] = (item, inner)
+            if conditions is not None:
+                conditions.update(scope.keyed_when.get(expr.id, {}))
             return found_items
         return None
 
