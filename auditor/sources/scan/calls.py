@@ -149,7 +149,7 @@ class Found:
     calls: list[ScannedCall] = field(default_factory=list)
     sites: list[Site] = field(default_factory=list)
     pending: list[Pending] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # calls recognised that name no deployment
+    notes: list[tuple[str, int, str]] = field(default_factory=list)  # (file, line, text): calls naming no deployment
 
 
 def choose_assignment(values: list[tuple[Assignment, Any]]) -> tuple[Assignment, Any] | None:

@@ -374,14 +374,14 @@ class Project:
         return self._returns[key]
 
     def _read_return(self, summary: ModuleSummary, name: str) -> tuple[str, ast.expr, Scope] | None:
-        from auditor.sources.scan.files import read_source
+        from auditor.sources.scan.files import PARSE_FLAGS, read_source
 
         extent = summary.returns[name]
         if summary.path is None:
             return None
         try:
             text = only_statements(read_source(summary.path), [extent], [extent[0]])
-            tree = ast.parse(text, filename=summary.display)
+            tree = compile(text, summary.display, "exec", PARSE_FLAGS, dont_inherit=True)
         except (SyntaxError, UnicodeDecodeError, OSError, ValueError, RecursionError):
             return None
         function = next((n for n in tree.body if isinstance(n, _FUNCTIONS) and n.name == name), None)

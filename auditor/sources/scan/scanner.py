@@ -56,7 +56,7 @@ class FileScanner:
         self.found.calls.append(call)
 
     def note(self, line: int, text: str) -> None:
-        self.found.notes.append(f"{self.display}:{line}: {text}")
+        self.found.notes.append((self.display, line, text))
 
     def run(self, tree: ast.Module, lines: Iterable[int] | None = None, scope: Scope | None = None) -> Found:
         """Every call in the tree; with `lines` (from pass 1), only statements spanning one of them are visited.
