@@ -13,6 +13,7 @@ from typing import Any
 
 from auditor.engine import evidence
 from auditor.engine.compliance import activity_view, monitor_view
+from auditor.engine.conditional import condition_holds
 from auditor.engine.views import (
     Subject,
     account_view,
@@ -354,7 +355,14 @@ def contract_subjects(index: _Index) -> Iterator[Subject]:
                 causes=index.deployment_causes[deployment.id],
             )
             for param, value in sorted(call.parameters.items()):
+                condition = call.conditions.get(param)
+                holds = condition_holds(condition, deployment.name) if condition else True
+                if holds is False:
+                    continue  # sent only under a condition that cannot hold for this deployment's name
                 param_view = _param_view(index.kb, call, parent["model"], param, value)
+                if condition:
+                    param_view["condition"] = condition
+                    param_view["condition_decided"] = holds is True
                 yield Subject(
                     "contract_parameter",
                     deployment.id,

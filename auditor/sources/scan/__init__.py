@@ -21,13 +21,21 @@ from auditor.sources.scan.collect import ModuleSummary
 from auditor.sources.scan.files import PARSE_FLAGS, SourceFile, notebook_code, read_source, walk
 from auditor.sources.scan.frameworks import ROOTS
 from auditor.sources.scan.model import Resolved, ScannedCall, ScanResult, Unresolved
-from auditor.sources.scan.output import contract_document, contract_from_code, contract_yaml
+from auditor.sources.scan.output import contract_document, contract_from_code, contract_json, contract_yaml
 from auditor.sources.scan.project import Project, only_statements, summarize
 from auditor.sources.scan.prompty import prompty_calls
 from auditor.sources.scan.resolve import Resolver
 from auditor.sources.scan.scanner import FileScanner
 
-__all__ = ["ScanResult", "ScannedCall", "contract_document", "contract_from_code", "contract_yaml", "scan"]
+__all__ = [
+    "ScanResult",
+    "ScannedCall",
+    "contract_document",
+    "contract_from_code",
+    "contract_json",
+    "contract_yaml",
+    "scan",
+]
 
 OTHER_SDKS = frozenset(
     {"groq", "anthropic", "mistralai", "together", "fireworks", "cerebras", "cohere", "litellm", "huggingface_hub"}
