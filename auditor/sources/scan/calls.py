@@ -8,6 +8,7 @@ one-level wrappers (`def complete(model, **kw)`). Framework classes and the pre-
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -82,6 +83,8 @@ VALUE_PARAMETERS = {
 """Parameters whose literal value is recorded; every other parameter (messages, input, instructions, prompt,
 tools ...) is recorded as present only, so no prompt text of the app is copied into the contract."""
 _REASONING_KEYS = ("effort", "summary")
+_PLACEHOLDER = re.compile(r"<[^<>]*>|\[[^\[\]]*\]|\{[^{}]*\}|(?i:your[-_ ].*|replace[-_ ].*|x{3,})")
+"""Samples' stand-ins for a name (`<DEPLOYMENT_NAME>`, `<your-deployment>`, `YOUR_DEPLOYMENT`): not a name."""
 
 
 @dataclass(frozen=True)
@@ -204,6 +207,9 @@ def result_call(
             alternatives=outcome.alternatives,
             note=note or outcome.note,
         )
+    if isinstance(outcome.value, str) and _PLACEHOLDER.fullmatch(outcome.value):
+        why = f"the deployment name is the placeholder {outcome.value!r}, to be filled in before the code runs"
+        return call(deployment=None, why=why, reason="placeholder", note=note)
     if isinstance(outcome.value, str) and outcome.value:
         return call(deployment=outcome.value, alternatives=outcome.alternatives, note=note or outcome.note)
     why = f"the deployment name is {outcome.value!r}, not a deployment name"

@@ -118,12 +118,15 @@ class _Built:
 class FrameworkCalls:
     """The framework classes constructed in one file; agents built on a model class use it (not twice)."""
 
-    marks = frozenset({name for _, name in SPECS} | {"Agent", "ModelSettings"})
+    marks = frozenset(
+        {name for _, name in SPECS} | {"Agent", "ModelSettings", "bind_tools", "create_agent", "create_react_agent"}
+    )
 
     def __init__(self, scan: ScanContext) -> None:
         self.scan = scan
         self.built: dict[tuple[int, int], _Built] = {}  # by (line, column): pass 1 and pass 2 trees differ
         self.used: set[tuple[int, int]] = set()
+        self.tools: set[tuple[int, int]] = set()  # constructors whose model has tools bound (bind_tools ...)
 
     def identify(self, node: ast.Call, ctx: Ctx) -> tuple[str, str] | None:
         """(framework root, class name) of a constructor call, by where the class is imported from."""
@@ -142,6 +145,7 @@ class FrameworkCalls:
         return (root, cls) if root in ROOTS or (root == "agents" and cls == "Agent") else None
 
     def call(self, node: ast.Call, ctx: Ctx) -> bool:
+        self._bound_tools(node, ctx)
         found = self.identify(node, ctx)
         if found is None:
             return False
@@ -153,6 +157,23 @@ class FrameworkCalls:
             return False
         self.built[_at(node)] = _Built(node, ctx, spec, f"{found[0]}.{found[1]}")
         return True
+
+    def _bound_tools(self, node: ast.Call, ctx: Ctx) -> None:
+        """Tools bound to a model outside its calls: `llm.bind_tools(tools)` (langchain-core BaseChatModel),
+        `create_agent(model=llm, tools=...)` (langchain 1.x) and `create_react_agent(llm, tools)` (langgraph
+        prebuilt): the model's requests carry `tools`."""
+        model: ast.expr | None = None
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "bind_tools":
+            model = node.func.value
+        elif isinstance(node.func, ast.Name) and node.func.id in ("create_agent", "create_react_agent"):
+            given = next((k.value for k in node.keywords if k.arg in ("model", "llm")), None)
+            has_tools = any(k.arg == "tools" for k in node.keywords) or len(node.args) > 1
+            model = (given if given is not None else (node.args[0] if node.args else None)) if has_tools else None
+        if model is None:
+            return
+        built = self.scan.constructor_of(model, ctx)
+        if built is not None:
+            self.tools.add(_at(built[0]))
 
     def finish(self) -> None:
         """Record the constructors no agent used. A name given a framework object per host (`if API_HOST ==
@@ -220,11 +241,15 @@ class FrameworkCalls:
         return built.spec.api
 
     def deployment(self, built: _Built) -> tuple[Resolved | Unresolved, str]:
-        keywords = {k.arg: k.value for k in built.node.keywords if k.arg}
+        keywords, unseen = self.scan.keywords(built.node, built.ctx)  # `**settings` dicts the code builds included
         spec = built.spec
         for name in (*spec.deployment, "model"):
             if name in keywords:
-                return self.scan.resolve(keywords[name], built.ctx, f"{name}="), short(keywords[name])
+                expr, where = keywords[name]
+                return self.scan.resolve(expr, where, f"{name}="), short(expr)
+        if unseen is not None:
+            why = f"{built.name}(...) is given its arguments as **{unseen}, built at run time"
+            return Unresolved(why, "kwargs-unresolved"), f"**{unseen}"
         if spec.env is not None:
             return Resolved(
                 "env", spec.env, azure=True, note=f"{built.name} reads {spec.env} when no deployment is given"
@@ -235,15 +260,15 @@ class FrameworkCalls:
         return Unresolved(why, "framework-default"), "(none)"
 
     def api_version(self, built: _Built) -> str | None:
-        keywords = {k.arg: k.value for k in built.node.keywords if k.arg}
+        keywords, _ = self.scan.keywords(built.node, built.ctx)
         if not built.spec.azure:
             client = keywords.get("openai_client")
             if client is not None:
-                return self.scan.api_version(self.scan.constructor_of(client, built.ctx))
+                return self.scan.api_version(self.scan.constructor_of(*client))
             return None
         for name in ("api_version", "openai_api_version"):
             if name in keywords:
-                outcome = self.scan.resolve(keywords[name], built.ctx, f"{name}=")
+                outcome = self.scan.resolve(keywords[name][0], keywords[name][1], f"{name}=")
                 return outcome.text() if isinstance(outcome, Resolved) else None
         return f"env:{built.spec.api_version_env}" if built.spec.api_version_env else None
 
@@ -257,6 +282,8 @@ class FrameworkCalls:
         alternatives: tuple[str, ...] = (),
     ) -> None:
         outcome, expression = self.deployment(built)
+        if _at(built.node) in self.tools:
+            parameters = {**parameters, "tools": None}
         if alternatives and isinstance(outcome, Resolved):
             outcome = replace(outcome, alternatives=alternatives, note="differs by branch; the Azure branch is kept")
         self.scan.record(
@@ -302,6 +329,8 @@ class FrameworkCalls:
                 built = self.built.get(_at(built_by[0])) or _Built(built_by[0], built_by[1], spec, ".".join(found))
         api = built.spec.api if built else ("chat_completions" if self.scan.project.chat_default() else "responses")
         parameters = self.settings(keywords.get("model_settings"), ctx, api)
+        if keywords.get("tools") is not None or keywords.get("handoffs") is not None:
+            parameters["tools"] = None  # the Agents SDK sends function tools (and handoffs) as tools
         if built is not None:
             self.used.add(_at(built.node))
             parameters = {**self.constructor_parameters(built), **parameters}

@@ -107,7 +107,7 @@ class _Walk:
         """`client, model = get_client()`, `args = build_args()` then `**args`: functions with one return."""
         for name, found in self.returned.items():
             value, unit = found[0]
-            if len(found) == 1 and isinstance(value, (ast.Tuple, ast.Dict, ast.Name)) and id(unit) in self.top:
+            if len(found) == 1 and isinstance(value, (ast.Tuple, ast.Dict, ast.Name, ast.Call)) and id(unit) in self.top:
                 self.summary.returns[name] = self.top[id(unit)]
 
 
