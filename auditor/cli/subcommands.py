@@ -65,7 +65,10 @@ def run_contract(argv: Sequence[str]) -> int:
     parser.add_argument("action", choices=["scan"], help="scan: read the source and write the contract")
     parser.add_argument("path", type=Path, help="a directory (scanned recursively) or one .py, .ipynb or .prompty file")
     parser.add_argument(
-        "--format", choices=["yaml", "json"], default="yaml", help="the contract's format (default: yaml, with a header)"
+        "--format",
+        choices=["yaml", "json"],
+        default="yaml",
+        help="the contract's format (default: yaml, with a header)",
     )
     parser.add_argument("--out", type=Path, metavar="FILE", help="write the contract here (default: standard output)")
     parser.add_argument(

@@ -18,6 +18,7 @@ _STRING_TESTS: dict[str, Callable[[str, str], bool]] = {
     "endswith": str.endswith,
     "__contains__": str.__contains__,
 }
+_NORMALISE: dict[str, Callable[[str], str]] = {"lower": str.lower, "casefold": str.casefold, "strip": str.strip}
 _MAX_TEXT = 500
 
 
@@ -48,7 +49,11 @@ def _truth(node: ast.expr, name: str) -> bool | None:
         argument = arguments[0]
         if isinstance(argument, str):
             return _STRING_TESTS[node.func.attr](subject, argument)
-        if isinstance(argument, tuple) and all(isinstance(a, str) for a in argument) and node.func.attr != "__contains__":
+        if (
+            isinstance(argument, tuple)
+            and all(isinstance(a, str) for a in argument)
+            and node.func.attr != "__contains__"
+        ):
             return any(_STRING_TESTS[node.func.attr](subject, a) for a in argument)
     return None
 
@@ -85,8 +90,8 @@ def _text(node: ast.expr, name: str) -> str | None:
         return name
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and not node.args:
         inner = _text(node.func.value, name)
-        if inner is not None and node.func.attr in ("lower", "casefold", "strip"):
-            return getattr(inner, node.func.attr)()  # a str method named above, not an evaluation of the text
+        if inner is not None and node.func.attr in _NORMALISE:
+            return _NORMALISE[node.func.attr](inner)
     return None
 
 

@@ -19,11 +19,11 @@ from pathlib import Path
 from auditor.sources.scan.calls import Found, Site, result_call
 from auditor.sources.scan.collect import ModuleSummary
 from auditor.sources.scan.files import PARSE_FLAGS, SourceFile, notebook_code, read_source, walk
-from auditor.sources.scan.frameworks import ROOTS
 from auditor.sources.scan.model import Resolved, ScannedCall, ScanResult, Unresolved
 from auditor.sources.scan.output import contract_document, contract_from_code, contract_json, contract_yaml
 from auditor.sources.scan.project import Project, only_statements, summarize
 from auditor.sources.scan.prompty import prompty_calls
+from auditor.sources.scan.recognisers import ROOTS
 from auditor.sources.scan.resolve import Resolver
 from auditor.sources.scan.scanner import FileScanner
 
@@ -82,7 +82,9 @@ def scan(path: Path | str, include_tests: bool = False) -> ScanResult:
     calls = [_in_cell(call, cells) for call in calls]
     calls.sort(key=lambda c: (c.file, c.line, c.api, c.deployment or ""))
     notes.extend(_note_text(note, cells) for note in results.found.notes)
-    notes.extend(f"{count} {language} source file(s) not read (none mentions openai)" for language, count in found.other.items())
+    notes.extend(
+        f"{count} {language} source file(s) not read (none mentions openai)" for language, count in found.other.items()
+    )
     return ScanResult(tuple(calls), tuple(skipped), tuple(notes))
 
 

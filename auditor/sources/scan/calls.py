@@ -45,7 +45,9 @@ NO_MODEL_APIS = {
 """Call shapes that name no deployment in the call: listed in the contract's notes, never audited as a call."""
 LEGACY = {"ChatCompletion": "chat_completions", "Completion": "completions", "Embedding": "embeddings"}
 _RAW = ("with_raw_response", "with_streaming_response")
-CALL_NAMES = frozenset({"create", "parse", "stream", "acreate", "compact", "generate", "edit", "create_variation", "connect"})
+CALL_NAMES = frozenset(
+    {"create", "parse", "stream", "acreate", "compact", "generate", "edit", "create_variation", "connect"}
+)
 """The last name of every SDK call shape: pass 1 marks the lines of calls ending so for pass 2."""
 NOT_PARAMETERS = {"model", "extra_headers", "extra_query", "extra_body", "timeout"}
 VALUE_PARAMETERS = {

@@ -28,6 +28,8 @@ _AZURE_PROVIDER = "AzureOpenAIChatCompletionClient"
 class ConfigCalls:
     """The recogniser of model configurations given as data."""
 
+    roots = frozenset({"autogen_core", "autogen_ext", "azure", "promptflow"})
+    """Modules whose importers may hold these calls (pass 2 reads them)."""
     marks = frozenset({"load_component", "AzureOpenAIModelConfiguration", "Evaluator", "Simulator"})
 
     def __init__(self, scan: ScanContext) -> None:
@@ -37,7 +39,10 @@ class ConfigCalls:
     def call(self, node: ast.Call, ctx: Ctx) -> bool:
         name = dotted(node.func) or ""
         last = name.split(".")[-1]
-        if last == "load_component" and name.split(".")[0] in ("ChatCompletionClient", "AzureOpenAIChatCompletionClient"):
+        if last == "load_component" and name.split(".")[0] in (
+            "ChatCompletionClient",
+            "AzureOpenAIChatCompletionClient",
+        ):
             self._component(node, ctx)
             return True
         origin = ctx.origin(name.split(".")[0]) if name else None
@@ -53,7 +58,9 @@ class ConfigCalls:
         return False
 
     def _component(self, node: ast.Call, ctx: Ctx) -> None:
-        given = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg in ("model", "config")), None)
+        given = (
+            node.args[0] if node.args else next((k.value for k in node.keywords if k.arg in ("model", "config")), None)
+        )
         items = self.scan.resolver.dict_items(given, ctx, 0) if given is not None else None
         if items is None:
             why = f"the component config ({short(given)}) is read at run time (a file or a computed value)"
@@ -64,7 +71,9 @@ class ConfigCalls:
             return
         config = self.scan.resolver.dict_items(*items["config"], 0) if "config" in items else None
         if config is None:
-            self._unresolved(node, "the component's config is built at run time", "autogen AzureOpenAIChatCompletionClient")
+            self._unresolved(
+                node, "the component's config is built at run time", "autogen AzureOpenAIChatCompletionClient"
+            )
             return
         self._emit(node, config, "autogen AzureOpenAIChatCompletionClient (component config)")
 

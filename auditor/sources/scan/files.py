@@ -116,7 +116,9 @@ def walk(root: Path, display_root: str, include_tests: bool = False) -> Walk:
             if name in SKIP_DIRS or name.endswith(".egg-info"):
                 continue
             if (here / name).is_symlink():
-                found.skipped.append(f"{_show(display_root, root, here / name)}: not read (a symlinked directory, not followed)")
+                found.skipped.append(
+                    f"{_show(display_root, root, here / name)}: not read (a symlinked directory, not followed)"
+                )
                 continue
             kept.append(name)
         dirs[:] = kept
@@ -145,7 +147,9 @@ def _add(found: Walk, path: Path, shown: str, module: str, suffix: str) -> None:
         found.skipped.append(f"{shown}: not read ({type(exc).__name__}: {exc})")
         return
     if stat.S_ISLNK(info.st_mode):
-        found.skipped.append(f"{shown}: not read (a symlink, not followed: its target is read only if it is in the tree)")
+        found.skipped.append(
+            f"{shown}: not read (a symlink, not followed: its target is read only if it is in the tree)"
+        )
         return
     if not stat.S_ISREG(info.st_mode):
         found.skipped.append(f"{shown}: not read (not a regular file)")
@@ -197,7 +201,11 @@ class NotPython(ValueError):
     """A notebook (or cell) in another language: not read, and said so."""
 
 
-_CELL_LANGUAGE_KEYS = (("vscode", "languageId"), ("dotnet_interactive", "language"), ("polyglot_notebook", "kernelName"))
+_CELL_LANGUAGE_KEYS = (
+    ("vscode", "languageId"),
+    ("dotnet_interactive", "language"),
+    ("polyglot_notebook", "kernelName"),
+)
 
 
 def notebook_code(raw: str) -> tuple[str, list[tuple[int, int]], list[str]]:
@@ -207,9 +215,11 @@ def notebook_code(raw: str) -> tuple[str, list[tuple[int, int]], list[str]]:
     another language, and cells that do not parse, are left out (and said)."""
     data = json.loads(raw)
     if not isinstance(data, dict) or data.get("nbformat") != 4 or not isinstance(data.get("cells"), list):
-        raise ValueError(f"not an nbformat 4 notebook (nbformat {data.get('nbformat') if isinstance(data, dict) else '?'})")
-    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
-    kernel = (metadata.get("kernelspec") or {}).get("language") or (metadata.get("language_info") or {}).get("name")
+        raise ValueError(
+            f"not an nbformat 4 notebook (nbformat {data.get('nbformat') if isinstance(data, dict) else '?'})"
+        )
+    metadata = _mapping(data.get("metadata"))
+    kernel = _mapping(metadata.get("kernelspec")).get("language") or _mapping(metadata.get("language_info")).get("name")
     if kernel and str(kernel).lower() not in ("python", "python3", "ipython"):
         raise NotPython(f"a {kernel} notebook; the scan reads Python")
     lines: list[str] = []
@@ -225,14 +235,18 @@ def notebook_code(raw: str) -> tuple[str, list[tuple[int, int]], list[str]]:
     return "\n".join(lines) + "\n", where, problems
 
 
+def _mapping(value: object) -> dict[str, object]:
+    return value if isinstance(value, dict) else {}
+
+
 def _cell_lines(cell: object) -> tuple[list[str], str | None]:
     if not isinstance(cell, dict) or cell.get("cell_type") != "code":
         return [], None
     source = cell.get("source", "")
     text = "".join(source) if isinstance(source, list) else str(source)
     lines = text.splitlines()
-    meta = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
-    language = next((str(meta[a][b]) for a, b in _CELL_LANGUAGE_KEYS if isinstance(meta.get(a), dict) and b in meta[a]), "")
+    meta = _mapping(cell.get("metadata"))
+    language = next((str(_mapping(meta.get(a))[b]) for a, b in _CELL_LANGUAGE_KEYS if b in _mapping(meta.get(a))), "")
     if language and language.lower() not in ("python", "pwsh-python"):
         return [""] * len(lines), f"a {language} cell; the scan reads Python"
     if lines and lines[0].lstrip().startswith("%%") and not lines[0].lstrip().startswith("%%python"):

@@ -22,6 +22,8 @@ _AGENT_PARAMETERS = ("tools", "tool_resources", "response_format", "temperature"
 class FoundryAgents:
     """The recogniser of Foundry agent creation."""
 
+    roots = frozenset({"azure"})
+    """Modules whose importers may hold these calls (pass 2 reads them)."""
     marks = frozenset({"create_agent", "create_version", "PromptAgentDefinition"})
 
     def __init__(self, scan: ScanContext) -> None:

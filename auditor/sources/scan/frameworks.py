@@ -16,7 +16,6 @@ from auditor.sources.scan.protocol import ScanContext
 from auditor.sources.scan.resolve import Ctx, branch_is_azure, literal, short
 
 
-
 @dataclass(frozen=True)
 class Spec:
     """A framework class: the API it calls, the keywords naming the deployment (first given wins; `model=`
@@ -118,6 +117,7 @@ class _Built:
 class FrameworkCalls:
     """The framework classes constructed in one file; agents built on a model class use it (not twice)."""
 
+    roots = ROOTS
     marks = frozenset(
         {name for _, name in SPECS} | {"Agent", "ModelSettings", "bind_tools", "create_agent", "create_react_agent"}
     )

@@ -20,6 +20,8 @@ _DEPLOYMENT_KEYWORDS = ("engine", "deployment_id", "model")
 class LegacyCalls:
     """The recogniser of the pre-1.0 module API."""
 
+    roots = frozenset({"openai"})
+    """Modules whose importers may hold these calls (pass 2 reads them)."""
     marks = frozenset({"create", "acreate"})
 
     def __init__(self, scan: ScanContext) -> None:

@@ -82,8 +82,10 @@ class _Walk:
             summary.classes[node.name] = class_info(node, summary.module)
             return [(child, unit, node.name, None) for child in node.body]
         if isinstance(node, ast.If):
-            return [(child, unit, cls, Branch(node.test, False, tuple(node.body))) for child in node.body] + [
-                (child, unit, cls, Branch(node.test, True, tuple(node.orelse))) for child in node.orelse
+            body: Branch | None = Branch(node.test, False, tuple(node.body))
+            orelse: Branch | None = Branch(node.test, True, tuple(node.orelse))
+            return [(child, unit, cls, body) for child in node.body] + [
+                (child, unit, cls, orelse) for child in node.orelse
             ]
         self.record(node, unit, cls, branch)
         return [(child, unit, cls, branch) for child in _children(node)]
@@ -107,7 +109,11 @@ class _Walk:
         """`client, model = get_client()`, `args = build_args()` then `**args`: functions with one return."""
         for name, found in self.returned.items():
             value, unit = found[0]
-            if len(found) == 1 and isinstance(value, (ast.Tuple, ast.Dict, ast.Name, ast.Call)) and id(unit) in self.top:
+            if (
+                len(found) == 1
+                and isinstance(value, (ast.Tuple, ast.Dict, ast.Name, ast.Call))
+                and id(unit) in self.top
+            ):
                 self.summary.returns[name] = self.top[id(unit)]
 
 

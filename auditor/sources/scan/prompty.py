@@ -49,7 +49,8 @@ def prompty_calls(text: str, display: str) -> tuple[list[ScannedCall], str | Non
     model = data.get("model") if isinstance(data, Mapping) else None
     if not isinstance(model, Mapping):
         return [], None  # no model: the caller's configuration applies (prompty.execute(..., configuration=))
-    configuration = model.get("configuration") if isinstance(model.get("configuration"), Mapping) else {}
+    given = model.get("configuration")
+    configuration: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
     kind = str(configuration.get("type") or model.get("provider") or "azure_openai").lower()
     if not kind.startswith(("azure", "foundry")):
         return [], None  # OpenAI.com, serverless ...: not an Azure OpenAI deployment
@@ -58,7 +59,9 @@ def prompty_calls(text: str, display: str) -> tuple[list[ScannedCall], str | Non
     line = _line_of(front, "azure_deployment" if "azure_deployment" in configuration else "id")
     outcome: Resolved | Unresolved
     if name is None:
-        outcome = Unresolved("the prompty file names no azure_deployment: the caller's configuration applies", "prompty-default")
+        outcome = Unresolved(
+            "the prompty file names no azure_deployment: the caller's configuration applies", "prompty-default"
+        )
     else:
         outcome = _value(str(name))
     version = configuration.get("api_version")
@@ -87,10 +90,10 @@ def _value(text: str) -> Resolved:
 def _parameters(model: Mapping[str, Any]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     given = model.get("parameters")
-    for key, value in (given.items() if isinstance(given, Mapping) else ()):
+    for key, value in given.items() if isinstance(given, Mapping) else ():
         found[str(key)] = value if str(key) in VALUE_PARAMETERS and isinstance(value, (str, int, float, bool)) else None
     options = model.get("options")
-    for key, value in (options.items() if isinstance(options, Mapping) else ()):
+    for key, value in options.items() if isinstance(options, Mapping) else ():
         name = _V2_OPTIONS.get(str(key))
         if name is not None:
             found[name] = value if isinstance(value, (str, int, float, bool)) else None
@@ -108,6 +111,8 @@ def _line_of(front: str, key: str) -> int:
 class PromptyCalls:
     """The recogniser of Python code running prompty files with a configuration of its own."""
 
+    roots = frozenset({"prompty", "promptflow"})
+    """Modules whose importers may hold these calls (pass 2 reads them)."""
     marks = frozenset({"execute", "load", "from_prompty", "prompty"})
 
     def __init__(self, scan: ScanContext) -> None:

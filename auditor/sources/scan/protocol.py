@@ -64,8 +64,9 @@ class ScanContext(Protocol):
 
 
 class Recogniser(Protocol):
-    """A plug-in that recognises calls of one library. `marks` are the names whose calls pass 1 must keep for
-    pass 2 (a call `Name(` or `.name(` on a line marks the line)."""
+    """A plug-in that recognises calls of one library. Its class also names `marks`, the names whose calls
+    pass 1 must keep for pass 2 (a call `Name(` or `.name(` on a line marks the line), and `roots`, the
+    top-level modules whose importers may hold its calls (recognisers.py gathers both)."""
 
     def call(self, node: ast.Call, ctx: Ctx) -> bool:
         """Record `node` if it is this recogniser's; True when it was (no other recogniser is asked then)."""

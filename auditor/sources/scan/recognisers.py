@@ -16,5 +16,9 @@ MARKS: frozenset[str] = frozenset().union(
     LegacyCalls.marks, FrameworkCalls.marks, ConfigCalls.marks, FoundryAgents.marks, PromptyCalls.marks
 )
 """Names whose calls pass 1 keeps for pass 2."""
+ROOTS: frozenset[str] = frozenset().union(
+    LegacyCalls.roots, FrameworkCalls.roots, ConfigCalls.roots, FoundryAgents.roots, PromptyCalls.roots
+)
+"""Top-level modules whose importers pass 2 reads (besides openai's)."""
 MARK_SUFFIXES = ("Evaluator", "Simulator")
 """azure-ai-evaluation's evaluator classes (RelevanceEvaluator ...), given a model configuration."""

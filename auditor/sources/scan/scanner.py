@@ -203,7 +203,9 @@ class FileScanner:
         expression naming it (a condition on that expression is a test of the deployment name)."""
         routed = self.client_keyword(client, "azure_deployment")
         if routed is not None:
-            note = f"the AzureOpenAI client's azure_deployment routes the call; model={expression} is not used for routing"
+            note = (
+                f"the AzureOpenAI client's azure_deployment routes the call; model={expression} is not used for routing"
+            )
             return self.resolve(routed[0], routed[1], "the client's azure_deployment"), note, routed[0]
         if "model" in keywords:
             return self.resolve(*keywords["model"]), None, keywords["model"][0]
@@ -213,9 +215,7 @@ class FileScanner:
         why = "the call passes no model= keyword (positional or **kwargs): the deployment name is not in the code"
         return Unresolved(why, "no-model-keyword"), None, None
 
-    def conditions(
-        self, node: ast.Call, ctx: Ctx, named: ast.expr | None, sent: set[str]
-    ) -> dict[str, str]:
+    def conditions(self, node: ast.Call, ctx: Ctx, named: ast.expr | None, sent: set[str]) -> dict[str, str]:
         """The parameters a `**dict` carries only under an `if` (`if name.startswith("o"): kwargs["reasoning"]
         = ...`), each with its test; a test on the expression naming the deployment is written on `deployment`."""
         tests: dict[str, ast.expr] = {}
@@ -373,7 +373,8 @@ def condition_text(test: ast.expr, named: ast.expr | None) -> str:
         def visit(self, node: ast.AST) -> ast.AST:
             if wanted is not None and isinstance(node, ast.expr) and short(node) == wanted:
                 return ast.copy_location(ast.Name("deployment", ast.Load()), node)
-            return super().visit(node)
+            visited: ast.AST = super().visit(node)
+            return visited
 
     try:
         return ast.unparse(_Rename().visit(copy.deepcopy(test)))
