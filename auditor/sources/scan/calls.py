@@ -38,9 +38,13 @@ METHODS = {
     ("videos", "create"): "video",  # videos.py create(prompt=, model=, seconds=, size=)
     ("assistants", "create"): "assistants",  # beta/assistants.py create(model=, instructions=, tools= ...)
     ("batches", "create"): "batch",  # batches.py create(completion_window=, endpoint=, input_file_id=): no model=
+    ("fine_tuning", "jobs", "create"): "fine_tuning",  # fine_tuning/jobs/jobs.py create(model=, training_file=)
+    ("evals", "create"): "evals",  # evals/evals.py create(data_source_config=, testing_criteria=)
 }
 NO_MODEL_APIS = {
-    "batch": "a batch names its deployment in each request line of its input file (batches.create takes no model=)"
+    "batch": "a batch names its deployment in each request line of its input file (batches.create takes no model=)",
+    "fine_tuning": "a fine-tuning job names a base model to train, not a deployment the app calls",
+    "evals": "an evaluation names its grader deployments inside testing_criteria, not as model=",
 }
 """Call shapes that name no deployment in the call: listed in the contract's notes, never audited as a call."""
 LEGACY = {"ChatCompletion": "chat_completions", "Completion": "completions", "Embedding": "embeddings"}

@@ -85,7 +85,14 @@ class ConfigCalls:
         if built is not None and (dotted(built[0].func) or "").endswith("AzureOpenAIModelConfiguration"):
             return True  # recorded where the configuration is built
         config = self.scan.resolver.dict_items(given, ctx, 0)
-        if config is None or "azure_deployment" not in config:
+        if config is None:  # a configuration passed in or built at run time: listed, once per name and scope
+            key = (hash((short(given), ctx.scopes[-1].name)), -1)
+            if key not in self.seen:
+                self.seen.add(key)
+                why = f"the evaluator's model_config ({short(given)}) is built at run time"
+                self._unresolved(node, why, f"{via} (model_config)")
+            return True
+        if "azure_deployment" not in config:
             return False
         where = _origin_of(given, config)
         if where in self.seen:

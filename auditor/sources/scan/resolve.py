@@ -18,6 +18,15 @@ if TYPE_CHECKING:
     from auditor.sources.scan.project import Project
 
 MAX_DEPTH = 12
+LIBRARY_SETTINGS = {
+    # microsoft/semantic-kernel python/semantic_kernel/agents/azure_ai/azure_ai_agent_settings.py:
+    # `env_prefix: ClassVar[str] = "AZURE_AI_AGENT_"`, field model_deployment_name.
+    ("semantic_kernel", "AzureAIAgentSettings"): "AZURE_AI_AGENT_",
+    # python/semantic_kernel/connectors/ai/open_ai/settings/azure_open_ai_settings.py: env_prefix
+    # "AZURE_OPENAI_", fields chat_deployment_name, embedding_deployment_name, ...
+    ("semantic_kernel", "AzureOpenAISettings"): "AZURE_OPENAI_",
+}
+"""pydantic-settings classes of libraries: a field is read from the environment variable prefix + FIELD."""
 _AZURE_WORDS = ("azure",)
 
 
@@ -409,7 +418,30 @@ class Resolver:
             found = self.member(cls, expr.attr, depth + 1, what)
             if found is not None:
                 return found
+        library = self._library_settings(base, ctx)
+        if library is not None:
+            variable = f"{LIBRARY_SETTINGS[library]}{expr.attr}".upper()
+            return Resolved("env", variable, azure=True, note=f"settings field {library[1]}.{expr.attr} ({library[0]})")
         raise Unresolved(f"{what} is the attribute {short(expr)}, read at run time", "attribute")
+
+    def _library_settings(self, base: ast.expr, ctx: Ctx) -> tuple[str, str] | None:
+        """A library settings object: `AzureAIAgentSettings()`, `AzureAIAgentSettings.create()`, or a name
+        assigned one of them once."""
+        if isinstance(base, ast.Name):
+            found = ctx.lookup(base.id)
+            values = found[1].assigned.get(base.id, []) if found else []
+            base = values[0].value if len(values) == 1 and values[0].value is not None else base
+        if not isinstance(base, ast.Call):
+            return None
+        func = base.func
+        if isinstance(func, ast.Attribute) and func.attr == "create":
+            func = func.value
+        name = dotted(func)
+        origin = ctx.origin(name.split(".")[0]) if name else None
+        if name is None or origin is None:
+            return None
+        key = (origin[0].split(".")[0], name.split(".")[-1])
+        return key if key in LIBRARY_SETTINGS else None
 
     def member(self, cls: ClassInfo, attr: str, depth: int, what: str) -> Resolved | None:
         """A field of a project class: a settings field (its env variable), a class constant, or `self.attr`

@@ -170,6 +170,11 @@ class FileScanner:
         if shape.api in NO_MODEL_APIS:
             self.note(node.lineno, f"{short(node.func)}(...): {NO_MODEL_APIS[shape.api]}")
             return
+        if "model" not in keywords and "agent_reference" in self._extra_body(keywords):
+            self.note(
+                node.lineno, f"{short(node.func)}(...): calls a Foundry agent (agent_reference): its model applies"
+            )
+            return
         parameters = self.parameters(shape.api, keywords)
         if shape.method == "stream":
             parameters["stream"] = True
@@ -191,6 +196,10 @@ class FileScanner:
         if isinstance(outcome, Unresolved) and outcome.reason == "function-argument" and function.kind == "function":
             self.found.pending.append(Pending(self.module, function.name, found))
         self.found.calls.append(found)
+
+    def _extra_body(self, keywords: dict[str, tuple[ast.expr, Ctx]]) -> dict[str, tuple[ast.expr, Ctx]]:
+        extra = keywords.get("extra_body")
+        return (self.resolver.dict_items(extra[0], extra[1], 0) or {}) if extra is not None else {}
 
     def _deployment(
         self,
