@@ -154,8 +154,8 @@ def main(argv: list[str] | None = None) -> int:
 
         checked = check(args.corpus, yaml.safe_load(args.manifest.read_text(encoding="utf-8")), scan)
         print(json.dumps(checked, indent=2))
-        total = checked["total"]
-        return 1 if total["missing"] or total["wrong_deployment"] else 0
+        summary = checked["total"]
+        return 1 if summary["missing"] or summary["wrong_deployment"] else 0
     rows = [measure(app, scan) for app in sorted(p for p in args.corpus.iterdir() if p.is_dir())]
     total: dict[str, Any] = {"app": "TOTAL", "unresolved_by_reason": Counter(), "by_kind": Counter()}
     for row in rows:
