@@ -365,6 +365,35 @@ def test_settings_getters_settings_dicts_and_bound_tools(tmp_path: Path) -> None
     assert "**load_kwargs()" in (by_line[13].why or "")  # not "the framework's default applies"
 
 
+# In the shape of Azure-Samples/langchain-agent-python (commit cd85afb) mcp/app.py: the embedding deployment
+# is a constructor argument kept on self and used by another method.
+CONSTRUCTED = """\
+import os
+from openai import AzureOpenAI
+
+class SemanticSearchEmbedding:
+    def __init__(self, openai_endpoint: str, embedding_deployment: str):
+        self.client = AzureOpenAI(azure_endpoint=openai_endpoint, api_version="2024-10-21")
+        self.embedding_deployment = embedding_deployment
+
+    def embed(self, text):
+        return self.client.embeddings.create(input=text, model=self.embedding_deployment)
+
+deployment = os.getenv("AZURE_OPENAI_EMBEDDING_DEPLOYMENT", "text-embedding-3-small")
+search = SemanticSearchEmbedding(os.environ["AZURE_OPENAI_ENDPOINT"], deployment)
+other = SemanticSearchEmbedding(openai_endpoint="x", embedding_deployment="embed-large")
+"""
+
+
+def test_constructor_arguments_are_followed_one_call_level_up(tmp_path: Path) -> None:
+    calls = scan(_write(tmp_path / "app", {"emb.py": CONSTRUCTED})).calls
+    assert [(c.line, c.api, c.deployment, c.default) for c in calls] == [
+        (13, "embeddings", "env:AZURE_OPENAI_EMBEDDING_DEPLOYMENT", "text-embedding-3-small"),
+        (14, "embeddings", "embed-large", None),
+    ]
+    assert calls[0].via == f"SemanticSearchEmbedding() at {tmp_path}/app/emb.py:10"
+
+
 # --- conditions --------------------------------------------------------------------------------------------
 
 CONDITIONAL = """\

@@ -148,6 +148,13 @@ def _pass_two(files: list[SourceFile], project: Project) -> _PassTwo:
 
 def _in_cell(call: ScannedCall, cells: dict[str, list[tuple[int, int]]]) -> ScannedCall:
     """A call in a notebook, located as `notebook.ipynb#cell-N` line M (the cell's own line)."""
+    if call.via and " at " in call.via:  # a wrapper's call site: name where its inner call is, in its cell too
+        head, _, place = call.via.rpartition(" at ")
+        file, _, number = place.rpartition(":")
+        inner = cells.get(file)
+        if inner is not None and number.isdigit() and 0 < int(number) <= len(inner):
+            cell, line = inner[int(number) - 1]
+            call = replace(call, via=f"{head} at {file}#cell-{cell}:{line}")
     where = cells.get(call.file)
     if where is None or not 0 < call.line <= len(where):
         return call

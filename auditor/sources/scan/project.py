@@ -40,6 +40,7 @@ def summarize(
     while stack:
         stack.extend(walk.visit(*stack.pop()))
     walk.keep_returns()
+    walk.keep_constructors()
     _freeze(summary)
     return summary
 
@@ -68,6 +69,8 @@ class _Walk:
         self.wanted = wanted
         self.returned: dict[str, list[tuple[ast.expr | None, Scope]]] = {}
         self.top: dict[int, tuple[int, int]] = {}  # module-level functions' scopes -> their lines
+        self.self_models: list[tuple[str, str]] = []  # (class, attribute) an SDK call sends as model=self.attr
+        self.inits: dict[str, list[str]] = {}  # class -> its __init__'s positional parameters
 
     def visit(self, node: ast.stmt, unit: Scope, cls: str | None, branch: Branch | None) -> list[_Item]:
         summary = self.summary
@@ -75,8 +78,10 @@ class _Walk:
             inner = LazyScope(node, cls)
             if unit is summary.scope and cls is None:
                 self.top[id(inner)] = _extent(node)
+            if cls is not None and node.name == "__init__":
+                self.inits[cls] = [a.arg for a in (*node.args.posonlyargs, *node.args.args)][1:]
             if self.wanted and statement_spans(node, self.wanted):
-                _wrappers(summary, node)
+                _wrappers(summary, node, self.self_models if cls is not None else None, cls)
             return [(child, inner, cls, None) for child in node.body]
         if isinstance(node, ast.ClassDef):
             summary.classes[node.name] = class_info(node, summary.module)
@@ -104,6 +109,21 @@ class _Walk:
             _remember(summary, node.target, node.value, unit, cls, branch)
         elif isinstance(node, ast.Return) and cls is None and isinstance(unit, LazyScope):
             self.returned.setdefault(unit.name, []).append((node.value, unit))
+
+    def keep_constructors(self) -> None:
+        """`class Embedder: def __init__(self, deployment): self.deployment = deployment` and a method calling
+        `create(model=self.deployment)`: the class is a wrapper whose constructor's argument is the deployment
+        name, so its call sites `Embedder(endpoint, "embed-3")` are followed (one level)."""
+        for cls, attr in self.self_models:
+            info = self.summary.classes.get(cls)
+            assigned = info.self_attrs.get(attr, []) if info is not None else []
+            if len(assigned) != 1 or assigned[0][1].name != "__init__" or cls not in self.inits:
+                continue
+            value = assigned[0][0].value
+            if isinstance(value, ast.Name) and value.id in assigned[0][1].params:
+                positional = self.inits[cls]
+                index = positional.index(value.id) if value.id in positional else -1
+                self.summary.wrappers[cls] = (value.id, index, False)
 
     def keep_returns(self) -> None:
         """`client, model = get_client()`, `args = build_args()` then `**args`: functions with one return."""
@@ -178,7 +198,12 @@ def only_statements(text: str, statements: list[tuple[int, int]], lines: list[in
     return "\n".join(kept) + "\n"
 
 
-def _wrappers(summary: ModuleSummary, function: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+def _wrappers(
+    summary: ModuleSummary,
+    function: ast.FunctionDef | ast.AsyncFunctionDef,
+    self_models: list[tuple[str, str]] | None = None,
+    cls: str | None = None,
+) -> None:
     stack: list[ast.AST] = list(function.body)
     while stack:
         node = stack.pop()
@@ -186,6 +211,10 @@ def _wrappers(summary: ModuleSummary, function: ast.FunctionDef | ast.AsyncFunct
             continue
         if isinstance(node, ast.Call):
             _wrapper(summary, node, function)
+            model = next((k.value for k in node.keywords if k.arg == "model"), None)
+            if self_models is not None and cls is not None and isinstance(model, ast.Attribute):
+                if isinstance(model.value, ast.Name) and model.value.id == "self" and sdk_shape(node) is not None:
+                    self_models.append((cls, model.attr))
         stack.extend(ast.iter_child_nodes(node))
 
 

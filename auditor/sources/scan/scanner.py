@@ -192,10 +192,22 @@ class FileScanner:
             note=note,
             conditions=self.conditions(node, ctx, named, set(parameters)),
         )
-        function = ctx.scopes[-1]
-        if isinstance(outcome, Unresolved) and outcome.reason == "function-argument" and function.kind == "function":
-            self.found.pending.append(Pending(self.module, function.name, found))
+        owner = self._wrapper_of(ctx.scopes[-1], named) if isinstance(outcome, Unresolved) else None
+        if owner is not None and outcome.reason == "function-argument":
+            self.found.pending.append(Pending(self.module, owner, found))
         self.found.calls.append(found)
+
+    def _wrapper_of(self, function: Scope, named: ast.expr | None) -> str | None:
+        """The wrapper whose call sites give this call its deployment: the function, or the class whose
+        constructor's argument `self.attr` holds."""
+        if function.kind != "function":
+            return None
+        is_self_attr = (
+            isinstance(named, ast.Attribute) and isinstance(named.value, ast.Name) and named.value.id == "self"
+        )
+        if is_self_attr and function.cls and function.cls in self.project.modules[self.module].wrappers:
+            return function.cls
+        return function.name
 
     def _extra_body(self, keywords: dict[str, tuple[ast.expr, Ctx]]) -> dict[str, tuple[ast.expr, Ctx]]:
         extra = keywords.get("extra_body")
