@@ -212,9 +212,9 @@ def _wrappers(
         if isinstance(node, ast.Call):
             _wrapper(summary, node, function)
             model = next((k.value for k in node.keywords if k.arg == "model"), None)
-            if self_models is not None and cls is not None and isinstance(model, ast.Attribute):
-                if isinstance(model.value, ast.Name) and model.value.id == "self" and sdk_shape(node) is not None:
-                    self_models.append((cls, model.attr))
+            if self_models is not None and cls is not None and _on_self(model) and sdk_shape(node) is not None:
+                assert isinstance(model, ast.Attribute)
+                self_models.append((cls, model.attr))
         stack.extend(ast.iter_child_nodes(node))
 
 
@@ -232,6 +232,11 @@ def _remember(
     if key is not None:
         kept = scope.materialize() if isinstance(scope, LazyScope) else scope
         summary.attrs.setdefault(key, []).append((Assignment(value, branch), kept))
+
+
+def _on_self(expr: ast.expr | None) -> bool:
+    """`self.attr`."""
+    return isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self"
 
 
 def _wrapper(summary: ModuleSummary, call: ast.Call, function: ast.FunctionDef | ast.AsyncFunctionDef) -> None:

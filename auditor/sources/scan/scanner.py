@@ -192,8 +192,9 @@ class FileScanner:
             note=note,
             conditions=self.conditions(node, ctx, named, set(parameters)),
         )
-        owner = self._wrapper_of(ctx.scopes[-1], named) if isinstance(outcome, Unresolved) else None
-        if owner is not None and outcome.reason == "function-argument":
+        argument = isinstance(outcome, Unresolved) and outcome.reason == "function-argument"
+        owner = self._wrapper_of(ctx.scopes[-1], named) if argument else None
+        if owner is not None:
             self.found.pending.append(Pending(self.module, owner, found))
         self.found.calls.append(found)
 
