@@ -113,7 +113,7 @@ class PromptyCalls:
 
     roots = frozenset({"prompty", "promptflow"})
     """Modules whose importers may hold these calls (pass 2 reads them)."""
-    marks = frozenset({"execute", "load", "from_prompty", "prompty"})
+    marks = frozenset({"execute", "load", "prepare"})
 
     def __init__(self, scan: ScanContext) -> None:
         self.scan = scan

@@ -66,7 +66,10 @@ class ScanContext(Protocol):
 class Recogniser(Protocol):
     """A plug-in that recognises calls of one library. Its class also names `marks`, the names whose calls
     pass 1 must keep for pass 2 (a call `Name(` or `.name(` on a line marks the line), and `roots`, the
-    top-level modules whose importers may hold its calls (recognisers.py gathers both)."""
+    top-level modules whose importers may hold its calls (recognisers.py gathers both); a call is offered to
+    the recognisers whose `marks` name it (or, for names ending like an evaluator's, to all)."""
+
+    marks: frozenset[str]
 
     def call(self, node: ast.Call, ctx: Ctx) -> bool:
         """Record `node` if it is this recogniser's; True when it was (no other recogniser is asked then)."""

@@ -23,7 +23,8 @@ from auditor.sources.scan.calls import (
 from auditor.sources.scan.collect import LazyScope, collect, dotted
 from auditor.sources.scan.model import Resolved, ScannedCall, Scope, Unresolved
 from auditor.sources.scan.project import Project, statement_spans
-from auditor.sources.scan.recognisers import RECOGNISERS
+from auditor.sources.scan.protocol import Recogniser
+from auditor.sources.scan.recognisers import MARK_SUFFIXES, RECOGNISERS
 from auditor.sources.scan.resolve import MAX_DEPTH, Ctx, Resolver, literal, short
 
 _AZURE_CLIENTS = ("AzureOpenAI", "AsyncAzureOpenAI")
@@ -40,6 +41,10 @@ class FileScanner:
         self.found = Found()
         self.wrappers = project.wrapper_names()
         self.recognisers = [factory(self) for factory in RECOGNISERS]
+        self.by_name: dict[str, list[Recogniser]] = {}  # a call is offered only to the recognisers marking its name
+        for recogniser in self.recognisers:
+            for mark in recogniser.marks:
+                self.by_name.setdefault(mark, []).append(recogniser)
 
     # -- the ScanContext protocol ------------------------------------------------------------------------
 
@@ -105,9 +110,12 @@ class FileScanner:
             if shape is not None and not shape.legacy:
                 self.sdk_call(inner, shape, ctx, via="functools.partial")
             return
-        if any(recogniser.call(node, ctx) for recogniser in self.recognisers):
-            return
         name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+        offered = self.by_name.get(name or "", ())
+        if name and name.endswith(MARK_SUFFIXES):
+            offered = self.recognisers
+        if any(recogniser.call(node, ctx) for recogniser in offered):
+            return
         if name in self.wrappers:
             self.site(node, name, ctx)
 
