@@ -307,6 +307,10 @@ def test_every_openai_call_shape_that_names_a_model(tmp_path: Path) -> None:
     assert result.calls[0].parameters == {"prompt": None, "quality": "high", "size": "1024x1024"}
     assert result.calls[2].parameters == {"file": None, "language": "en", "response_format": None}
     assert result.calls[4].parameters == {"input": None, "speed": 1.2, "voice": "alloy"}
+    # calls found + calls noted = every call of the app (the 10 `client.` call lines of SHAPES)
+    call_lines = [n for n, text in enumerate(SHAPES.splitlines(), 1) if "client." in text and "(" in text]
+    noted = [n for n in result.notes if ".py:" in n]
+    assert len(result.calls) + len(noted) == len(call_lines) == 10
     # a batch names its deployments in its input file: a note, never silently absent, never a call
     assert [n for n in result.notes if "batches.create" in n] == [
         f"{tmp_path}/app/shapes.py:12: client.batches.create(...): a batch names its deployment in each request "
