@@ -211,10 +211,10 @@ def _wrappers(
             continue
         if isinstance(node, ast.Call):
             _wrapper(summary, node, function)
-            model = next((k.value for k in node.keywords if k.arg == "model"), None)
-            if self_models is not None and cls is not None and _on_self(model) and sdk_shape(node) is not None:
-                assert isinstance(model, ast.Attribute)
-                self_models.append((cls, model.attr))
+            if self_models is not None and cls is not None:
+                model = next((k.value for k in node.keywords if k.arg == "model"), None)
+                if isinstance(model, ast.Attribute) and _on_self(model) and sdk_shape(node) is not None:
+                    self_models.append((cls, model.attr))
         stack.extend(ast.iter_child_nodes(node))
 
 
