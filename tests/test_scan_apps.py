@@ -534,6 +534,16 @@ def test_the_demos_contract_from_flow_shows_unread_files_as_gaps(tmp_path: Path)
     assert code == 3, "calls the scan could not read: the audit is incomplete, not passed"
 
 
+def test_the_console_names_the_unread_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from auditor.cli import main
+
+    app = _unread_app(tmp_path / "app")
+    argv = ["--demo", "--out", str(tmp_path / "out"), "--select", "AOAI-API-001", "--contract-from", str(app)]
+    assert main(argv) == 3
+    out = " ".join(capsys.readouterr().out.split())
+    assert "INCOMPLETE contract-from:" in out and "web/chat.ts" in out
+
+
 def test_scan_allow_unread_accepts_them(tmp_path: Path) -> None:
     code, report = _demo(tmp_path, "--scan-allow-unread")
     assert not [g for g in report["gaps"] if "chat.ts" in g or "latin1.py" in g]

@@ -122,6 +122,11 @@ def console_lines(report: Report, paths: Sequence[Path], fail_on: str, style: St
         lines.append(f"  … and {len(incomplete) - MAX_LISTED:,} more incomplete account(s) in the reports")
     if not report.targets:  # nothing was audited: say why
         lines += [fit(printable(f"  INCOMPLETE {gap}"), style.width) for gap in report.gaps[:MAX_LISTED]]
+    else:  # the app's own gaps (files of the app the code scan could not read) are no account's
+        unread = [gap for gap in report.gaps if gap.startswith(("contract-from:", "contract:"))]
+        lines += [fit(printable(f"  INCOMPLETE {gap}"), style.width) for gap in unread[:MAX_LISTED]]
+        if len(unread) > MAX_LISTED:
+            lines.append(f"  … and {len(unread) - MAX_LISTED:,} more unread file(s) of the app in the reports")
     probes = s.probes
     if probes:
         lines.append(
