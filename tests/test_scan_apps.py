@@ -423,6 +423,37 @@ def test_a_parameter_set_under_a_condition_is_recorded_with_it(tmp_path: Path) -
     assert entry["conditions"] == {"reasoning": "deployment.startswith('o')", "temperature": "use_tools"}
 
 
+GUARDED = """\
+from openai import NOT_GIVEN, AzureOpenAI
+
+client = AzureOpenAI(api_version="2025-04-01-preview")
+DEPLOYMENT = "o4-mini"
+reasoning = DEPLOYMENT.startswith("o")
+client.chat.completions.create(
+    model=DEPLOYMENT,
+    messages=[],
+    temperature=None if reasoning else 0.7,
+    reasoning_effort="low" if DEPLOYMENT.startswith(("o", "gpt-5")) else NOT_GIVEN,
+    **({"max_completion_tokens": 500} if DEPLOYMENT.startswith("o") else {}),
+)
+"""
+
+
+def test_a_parameter_sent_by_a_conditional_expression_is_conditional(tmp_path: Path) -> None:
+    (call,) = scan(_write(tmp_path / "app", {"a.py": GUARDED})).calls
+    assert call.parameters == {
+        "max_completion_tokens": 500,
+        "messages": None,
+        "reasoning_effort": "low",
+        "temperature": 0.7,
+    }
+    assert call.conditions == {
+        "max_completion_tokens": "deployment.startswith('o')",
+        "reasoning_effort": "deployment.startswith(('o', 'gpt-5'))",
+        "temperature": "not reasoning",
+    }
+
+
 @pytest.mark.parametrize(
     ("condition", "name", "holds"),
     [

@@ -124,10 +124,12 @@ class FileScanner:
         found: dict[str, tuple[ast.expr, Ctx]] = {}
         unseen = None
         for keyword in node.keywords:
+            guarded = _guarded(keyword.value)
+            value = guarded[0] if guarded is not None else keyword.value  # the value sent when it is sent
             if keyword.arg is not None:
-                found[keyword.arg] = (keyword.value, ctx)
+                found[keyword.arg] = (value, ctx)
                 continue
-            items = self.resolver.dict_items(keyword.value, ctx, 0)
+            items = self.resolver.dict_items(value, ctx, 0)
             if items is None:
                 unseen = short(keyword.value)
             else:
@@ -250,7 +252,13 @@ class FileScanner:
         = ...`), each with its test; a test on the expression naming the deployment is written on `deployment`."""
         tests: dict[str, ast.expr] = {}
         for keyword in node.keywords:
-            if keyword.arg is None:
+            guarded = _guarded(keyword.value)
+            if keyword.arg is not None:
+                if guarded is not None:  # temperature=0.2 if ... else NOT_GIVEN
+                    tests[keyword.arg] = guarded[1]
+            elif guarded is not None:  # **({"reasoning": ...} if ... else {})
+                tests.update(dict.fromkeys(self.resolver.dict_items(guarded[0], ctx, 0) or {}, guarded[1]))
+            else:
                 self.resolver.dict_items(keyword.value, ctx, 0, tests)
         return {name: condition_text(test, named) for name, test in tests.items() if name in sent}
 
@@ -393,6 +401,31 @@ class FileScanner:
                 parameters,
             )
         )
+
+
+_NOT_SENT = ("NOT_GIVEN", "omit", "NotGiven", "Omit")
+
+
+def _not_sent(expr: ast.expr) -> bool:
+    """openai-python's NOT_GIVEN / omit (the keyword is left out of the request), None, or an empty dict."""
+    if isinstance(expr, ast.Constant) and expr.value is None:
+        return True
+    if isinstance(expr, ast.Dict) and not expr.keys:
+        return True
+    target = expr.func if isinstance(expr, ast.Call) and not expr.args else expr
+    name = dotted(target) if isinstance(target, (ast.Name, ast.Attribute)) else None
+    return name is not None and name.split(".")[-1] in _NOT_SENT
+
+
+def _guarded(expr: ast.expr) -> tuple[ast.expr, ast.expr] | None:
+    """`X if test else NOT_GIVEN` (or None, or `{}` for `**`): (X, the test under which it is sent)."""
+    if not isinstance(expr, ast.IfExp):
+        return None
+    if _not_sent(expr.orelse) and not _not_sent(expr.body):
+        return expr.body, expr.test
+    if _not_sent(expr.body) and not _not_sent(expr.orelse):
+        return expr.orelse, ast.copy_location(ast.UnaryOp(ast.Not(), expr.test), expr.test)
+    return None
 
 
 def condition_text(test: ast.expr, named: ast.expr | None) -> str:
