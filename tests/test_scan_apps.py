@@ -359,6 +359,34 @@ hidden = AzureChatOpenAI(**load_kwargs())
 }
 
 
+# In the shape of yingding/semantic-kernel-workshop (commit 90060a1) 01-intro-to-semantic-kernel/01-intro.ipynb:
+# the service added to the kernel, request settings built apart and passed with each request.
+SK_NOTEBOOK = _notebook(
+    (
+        "code",
+        "import os\nimport semantic_kernel as sk\n"
+        "from semantic_kernel.connectors.ai.open_ai import AzureChatCompletion, AzureChatPromptExecutionSettings\n"
+        "from semantic_kernel.connectors.ai.function_choice_behavior import FunctionChoiceBehavior\n"
+        "kernel = sk.Kernel()\n"
+        'chat_completion = AzureChatCompletion(deployment_name=os.getenv("AZURE_OPENAI_DEPLOYMENT_NAME"))\n'
+        "kernel.add_service(chat_completion)",
+    ),
+    (
+        "code",
+        "execution_settings = AzureChatPromptExecutionSettings(temperature=0.2, max_tokens=400,\n"
+        "    function_choice_behavior=FunctionChoiceBehavior.Auto())\n"
+        "result = await chat_completion.get_chat_message_content(chat_history=history, settings=execution_settings)",
+    ),
+)
+
+
+def test_semantic_kernel_execution_settings_are_the_services(tmp_path: Path) -> None:
+    (call,) = scan(_write(tmp_path / "app", {"01-intro.ipynb": SK_NOTEBOOK})).calls
+    assert (call.file.split("/app/")[1], call.line) == ("01-intro.ipynb#cell-1", 6)
+    assert call.deployment == "env:AZURE_OPENAI_DEPLOYMENT_NAME"
+    assert call.parameters == {"max_tokens": 400, "temperature": 0.2, "tools": None}
+
+
 def test_settings_getters_settings_dicts_and_bound_tools(tmp_path: Path) -> None:
     calls = scan(_write(tmp_path / "app", RESOLUTION)).calls
     by_line = {c.line: c for c in calls}

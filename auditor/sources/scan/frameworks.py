@@ -119,7 +119,9 @@ class FrameworkCalls:
 
     roots = ROOTS
     marks = frozenset(
-        {name for _, name in SPECS} | {"Agent", "ModelSettings", "bind_tools", "create_agent", "create_react_agent"}
+        {name for _, name in SPECS}
+        | {"Agent", "ModelSettings", "bind_tools", "create_agent", "create_react_agent"}
+        | {"AzureChatPromptExecutionSettings", "OpenAIChatPromptExecutionSettings"}
     )
 
     def __init__(self, scan: ScanContext) -> None:
@@ -127,6 +129,8 @@ class FrameworkCalls:
         self.built: dict[tuple[int, int], _Built] = {}  # by (line, column): pass 1 and pass 2 trees differ
         self.used: set[tuple[int, int]] = set()
         self.tools: set[tuple[int, int]] = set()  # constructors whose model has tools bound (bind_tools ...)
+        self.execution_settings: list[dict[str, Any]] = []  # Semantic Kernel request settings built in the file
+        self.extra: dict[tuple[int, int], dict[str, Any]] = {}  # parameters bound to a constructor outside it
 
     def identify(self, node: ast.Call, ctx: Ctx) -> tuple[str, str] | None:
         """(framework root, class name) of a constructor call, by where the class is imported from."""
@@ -152,11 +156,42 @@ class FrameworkCalls:
         if found == ("agents", "Agent"):
             self.agent(node, ctx)
             return True
+        if found[0] == "semantic_kernel" and found[1].endswith("PromptExecutionSettings"):
+            self.execution_settings.append(self._execution_settings(node, ctx))
+            return True
         spec = SPECS.get(found)
         if spec is None:
             return False
         self.built[_at(node)] = _Built(node, ctx, spec, f"{found[0]}.{found[1]}")
         return True
+
+    def _execution_settings(self, node: ast.Call, ctx: Ctx) -> dict[str, Any]:
+        """Semantic Kernel's request settings (`AzureChatPromptExecutionSettings(temperature=..., max_tokens=...,
+        function_choice_behavior=...)`, microsoft/semantic-kernel python/semantic_kernel/connectors/ai/open_ai/
+        prompt_execution_settings/azure_chat_prompt_execution_settings.py): sent with the chat service's requests;
+        a function choice behavior sends the kernel's functions as tools."""
+        keywords, _ = self.scan.keywords(node, ctx)
+        found: dict[str, Any] = {}
+        for name, (expr, where) in keywords.items():
+            if name == "function_choice_behavior":
+                found["tools"] = None
+            elif name in VALUE_PARAMETERS or name == "max_completion_tokens":
+                found[name] = literal(self.scan.resolver, expr, where)
+        return found
+
+    def _bind_execution_settings(self) -> None:
+        """Execution settings built in a file with one Semantic Kernel chat service are that service's: the
+        kernel sends them with its requests (with several services the code does not say which)."""
+        services = [
+            b for b in self.built.values() if b.name.startswith("semantic_kernel.") and b.spec.api == "chat_completions"
+        ]
+        if len(services) != 1 or not self.execution_settings:
+            return
+        merged: dict[str, Any] = {}
+        for settings in self.execution_settings:
+            for name, value in settings.items():
+                merged[name] = value if merged.get(name, value) == value else None  # differing values: present
+        self.extra.setdefault(_at(services[0].node), {}).update(merged)
 
     def _bound_tools(self, node: ast.Call, ctx: Ctx) -> None:
         """Tools bound to a model outside its calls: `llm.bind_tools(tools)` (langchain-core BaseChatModel),
@@ -179,6 +214,7 @@ class FrameworkCalls:
         """Record the constructors no agent used. A name given a framework object per host (`if API_HOST ==
         "azure": llm = ChatOpenAI(...) else: llm = ChatOpenAI(...)`) is one call: the Azure branch's, with the
         others' deployments as alternatives (when no branch is recognisably Azure's, each is recorded)."""
+        self._bind_execution_settings()
         alternatives: dict[tuple[int, int], list[str]] = {}
         for key, built in self.built.items():
             siblings = self._siblings(built)
@@ -282,6 +318,7 @@ class FrameworkCalls:
         alternatives: tuple[str, ...] = (),
     ) -> None:
         outcome, expression = self.deployment(built)
+        parameters = {**self.extra.get(_at(built.node), {}), **parameters}
         if _at(built.node) in self.tools:
             parameters = {**parameters, "tools": None}
         if alternatives and isinstance(outcome, Resolved):
