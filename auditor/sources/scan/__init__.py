@@ -13,14 +13,26 @@ prompty.py), output.py (the contract)."""
 from __future__ import annotations
 
 import ast
+import tempfile
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
+from auditor.model.facts import ContractCall, UnresolvedCall
+from auditor.sources.contract import load_contract_document
 from auditor.sources.scan.calls import Found, Site, result_call
 from auditor.sources.scan.collect import ModuleSummary
-from auditor.sources.scan.files import PARSE_FLAGS, SourceFile, notebook_code, read_source, walk
+from auditor.sources.scan.files import (
+    MAX_NOTEBOOK_BYTES,
+    PARSE_FLAGS,
+    SourceFile,
+    notebook_code,
+    read_bytes,
+    read_source,
+    walk,
+)
 from auditor.sources.scan.model import Resolved, ScannedCall, ScanResult, Unresolved
-from auditor.sources.scan.output import contract_document, contract_from_code, contract_json, contract_yaml
+from auditor.sources.scan.output import contract_document, contract_json, contract_yaml
 from auditor.sources.scan.project import Project, only_statements, summarize
 from auditor.sources.scan.prompty import prompty_calls
 from auditor.sources.scan.recognisers import ROOTS
@@ -58,9 +70,7 @@ def _read(source: SourceFile, skipped: list[str], cells: dict[str, list[tuple[in
     """The Python text of a file; a notebook's code cells with their places kept in `cells`."""
     if source.kind != "notebook":
         return read_source(source.path)
-    from auditor.sources.scan.files import MAX_NOTEBOOK_BYTES, _read_bytes
-
-    text, where, problems = notebook_code(_read_bytes(source.path, MAX_NOTEBOOK_BYTES).decode("utf-8-sig"))
+    text, where, problems = notebook_code(read_bytes(source.path, MAX_NOTEBOOK_BYTES).decode("utf-8-sig"))
     cells[source.display] = where
     skipped.extend(f"{source.display}#{problem}" for problem in problems)
     return text
@@ -220,3 +230,16 @@ def _at_site(call: ScannedCall, site: Site) -> ScannedCall:
         api_version=call.api_version,
     )
     return replace(made, note=call.note) if call.note and not made.note else made
+
+
+def contract_from_code(
+    path: Path | str, environ: Mapping[str, str] | None = None, include_tests: bool = False
+) -> tuple[tuple[ContractCall, ...], tuple[UnresolvedCall, ...], tuple[str, ...]]:
+    """Scan, write the contract and read it back exactly as `--contract` would: (calls, unresolved, skipped
+    files). One path of truth, so `--contract-from PATH` and `contract scan` + `--contract` cannot differ."""
+    result = scan(path, include_tests=include_tests)
+    with tempfile.TemporaryDirectory(prefix="audit-contract-") as directory:
+        written = Path(directory) / "contract.yaml"
+        written.write_text(contract_yaml(result, str(path)), encoding="utf-8")
+        calls, unresolved = load_contract_document(written, environ)
+    return calls, unresolved, result.skipped

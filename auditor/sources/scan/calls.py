@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from auditor.sources.scan.collect import collect
 from auditor.sources.scan.model import Assignment, Resolved, ScannedCall, Scope, Unresolved
+from auditor.sources.scan.resolve import block_mentions_azure, branch_is_azure
 
 METHODS = {
     ("chat", "completions", "create"): "chat_completions",
@@ -163,8 +165,6 @@ class Found:
 
 def choose_assignment(values: list[tuple[Assignment, Any]]) -> tuple[Assignment, Any] | None:
     """Of several values a name or attribute is given, the one on the Azure branch, or the only one."""
-    from auditor.sources.scan.resolve import block_mentions_azure, branch_is_azure
-
     if len(values) == 1:
         return values[0]
     azure = [
@@ -223,8 +223,6 @@ def result_call(
 
 
 def scope_for_class(name: str, body: list[ast.stmt]) -> Scope:
-    from auditor.sources.scan.collect import collect
-
     scope = Scope(name, kind="class")
     collect(body, scope)
     return scope

@@ -159,7 +159,7 @@ def _add(found: Walk, path: Path, shown: str, module: str, suffix: str) -> None:
         return
     language = OTHER_LANGUAGES[suffix]
     try:
-        mentions = _MENTIONS_OPENAI.search(_read_bytes(path, MAX_FILE_BYTES)) is not None
+        mentions = _MENTIONS_OPENAI.search(read_bytes(path, MAX_FILE_BYTES)) is not None
     except OSError:
         mentions = True  # unreadable: it may hold calls
     if mentions:
@@ -176,13 +176,14 @@ def read_source(path: Path, limit: int = MAX_FILE_BYTES) -> str:
     """The file's text (a notebook's: its Python code cells, see `notebook_code`); OSError when it is not a
     regular file (anymore) or larger than `limit`."""
     if path.suffix == ".ipynb":
-        return notebook_code(_read_bytes(path, MAX_NOTEBOOK_BYTES).decode("utf-8-sig"))[0]
+        return notebook_code(read_bytes(path, MAX_NOTEBOOK_BYTES).decode("utf-8-sig"))[0]
     if path.suffix == ".prompty":
-        return _read_bytes(path, limit).decode("utf-8-sig")
-    return _read_bytes(path, limit).decode("utf-8-sig")
+        return read_bytes(path, limit).decode("utf-8-sig")
+    return read_bytes(path, limit).decode("utf-8-sig")
 
 
-def _read_bytes(path: Path, limit: int) -> bytes:
+def read_bytes(path: Path, limit: int) -> bytes:
+    """The file's bytes, opened without following a link and checked again once open (see read_source)."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     descriptor = os.open(path, flags)
     with os.fdopen(descriptor, "rb") as handle:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from auditor.sources.scan.calls import CALL_NAMES, sdk_shape
 from auditor.sources.scan.collect import LazyScope, ModuleSummary, attr_key, class_info, collect, function_scope
+from auditor.sources.scan.files import PARSE_FLAGS, read_source
 from auditor.sources.scan.model import Assignment, Branch, ClassInfo, Scope
 from auditor.sources.scan.recognisers import MARK_SUFFIXES, MARKS
 from auditor.sources.scan.resolve import Ctx, branch_is_azure
@@ -414,8 +415,6 @@ class Project:
         return self._returns[key]
 
     def _read_return(self, summary: ModuleSummary, name: str) -> tuple[str, ast.expr, Scope] | None:
-        from auditor.sources.scan.files import PARSE_FLAGS, read_source
-
         extent = summary.returns[name]
         if summary.path is None:
             return None

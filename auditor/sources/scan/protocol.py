@@ -11,24 +11,37 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-from auditor.sources.scan.model import Resolved, ScannedCall, Unresolved
+from auditor.sources.scan.model import Assignment, Resolved, ScannedCall, Unresolved
+from auditor.sources.scan.resolve import Ctx, Resolver
 
-if TYPE_CHECKING:
-    from auditor.sources.scan.project import Project
-    from auditor.sources.scan.resolve import Ctx, Resolver
+Keywords = dict[str, tuple[ast.expr, Ctx]]
 
-Keywords = dict[str, tuple[ast.expr, "Ctx"]]
+
+class ProjectView(Protocol):
+    """What a recogniser may ask of the project (project.py's Project), without importing it."""
+
+    def attribute_assignments(self, module: str, key: str) -> list[tuple[Assignment, Ctx]]:
+        """Assignments to `obj.attr` / `app.config[X]` seen from `module`."""
+        ...
+
+    def chat_default(self) -> bool:
+        """Whether the app sets the Agents SDK's default API to Chat Completions."""
+        ...
 
 
 class ScanContext(Protocol):
     """What a recogniser may ask of the scan of one file."""
 
-    project: Project
     resolver: Resolver
     module: str
     display: str
+
+    @property
+    def project(self) -> ProjectView:
+        """The project's modules, for look-ups across them."""
+        ...
 
     def resolve(self, expr: ast.expr, ctx: Ctx, what: str = "model=") -> Resolved | Unresolved:
         """The value of an expression, or why it is only known at run time."""

@@ -9,13 +9,10 @@ from __future__ import annotations
 import ast
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from auditor.sources.scan.collect import dotted
 from auditor.sources.scan.model import Assignment, Branch, ClassInfo, Resolved, Scope, Unresolved
-
-if TYPE_CHECKING:
-    from auditor.sources.scan.project import Project
 
 MAX_DEPTH = 12
 LIBRARY_SETTINGS = {
@@ -121,10 +118,29 @@ def branch_is_azure(branch: Branch | None) -> bool:
     return block_mentions_azure(branch.body)
 
 
+class Lookups(Protocol):
+    """The look-ups across the project's modules the resolver needs (project.py's Project provides them):
+    declared here so that this module does not import the project's, which imports it."""
+
+    def module_scope_of(self, module: str) -> Scope: ...
+
+    def module_scope(self, importer: str, module: str) -> tuple[str, Scope] | None: ...
+
+    def find_class(self, module: str, name: str) -> ClassInfo | None: ...
+
+    def class_chain(self, cls: ClassInfo) -> list[ClassInfo]: ...
+
+    def class_ctx(self, cls: ClassInfo) -> Ctx: ...
+
+    def attribute_assignments(self, module: str, key: str) -> list[tuple[Assignment, Ctx]]: ...
+
+    def returned(self, module: str, name: str) -> tuple[str, ast.expr, Scope] | None: ...
+
+
 class Resolver:
     """Resolves expressions against the project's modules (pass-1 summaries) and the current file's scopes."""
 
-    def __init__(self, project: Project) -> None:
+    def __init__(self, project: Lookups) -> None:
         self.project = project
 
     # -- the entry point --------------------------------------------------------------------------------
