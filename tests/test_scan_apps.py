@@ -573,6 +573,14 @@ def test_a_contract_lists_unread_files_and_they_are_gaps(tmp_path: Path) -> None
     calls, _ = load_contract_document(path)  # the new keys are part of the format
     assert [c.deployment for c in calls] == ["chat-prod"]
     assert yaml.safe_load(path.read_text())["unread"][0].endswith("the scan reads Python)")
+    from auditor.pipeline.audit import AuditOptions, _app_contract
+
+    _, _, gaps = _app_contract(AuditOptions(contract=path))  # --contract FILE: the same gaps as --contract-from
+    assert sorted(g.reason.split(" — ")[0].rsplit("/", 1)[-1] for g in gaps) == [
+        "chat.ts: not read (a TypeScript source that mentions openai; the scan reads Python)",
+        "latin1.py: not scanned (not UTF-8 text: invalid continuation byte at byte 5)",
+    ]
+    assert _app_contract(AuditOptions(contract=path, scan_allow_unread=True))[2] == ()
 
 
 def _demo(tmp_path: Path, *extra: str) -> tuple[int, dict[str, Any]]:
