@@ -104,6 +104,9 @@ def test_one_notebook_can_be_scanned_alone(tmp_path: Path) -> None:
     path = tmp_path / "nb.ipynb"
     path.write_text(MULTI_AGENT)
     assert [c.file for c in scan(path).calls] == [f"{path}#cell-5", f"{path}#cell-6"]
+    other = tmp_path / "app.ts"
+    other.write_text("import OpenAI from 'openai';\n")
+    assert scan(other).skipped == (f"{other}: not read (the scan reads .py, .ipynb and .prompty files)",)
 
 
 # --- Prompty -----------------------------------------------------------------------------------------------

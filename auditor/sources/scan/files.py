@@ -104,7 +104,10 @@ def walk(root: Path, display_root: str, include_tests: bool = False) -> Walk:
     """The `.py` files under `root` (a directory, or one file), sorted, with what was left out and why."""
     found = Walk([], [], [])
     if root.is_file():
-        found.files.append(SourceFile(root, display_root, root.stem, KINDS.get(root.suffix, "python")))
+        if root.suffix.lower() in KINDS or not root.suffix:
+            found.files.append(SourceFile(root, display_root, root.stem, KINDS.get(root.suffix.lower(), "python")))
+        else:
+            found.skipped.append(f"{display_root}: not read (the scan reads .py, .ipynb and .prompty files)")
         return found
     if not root.is_dir():
         raise InputError(f"{display_root}: no such file or directory to scan")
