@@ -181,6 +181,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="pin the rule set of a release so new rules never break a gate unannounced "
         "(default latest). Example: --ruleset 2026.11",
     )
+    rules.add_argument(
+        "--knowledge",
+        type=Path,
+        metavar="FILE",
+        help="your knowledge-base overlay, layered over the packaged one: only the facts it states, each with its "
+        "source and check date (`audit kb refresh --write` writes one). Example: --knowledge kb-overlay.yaml",
+    )
     _add_evidence_arguments(parser)
     out = parser.add_argument_group("output")
     out.add_argument(
@@ -232,6 +239,12 @@ def build_parser() -> argparse.ArgumentParser:
         "many CI jobs at once; join the shards' report.json with `audit merge`. Example: --shard 2/8",
     )
     out.add_argument("--quiet", action="store_true", help="print only errors (and no progress bar)")
+    out.add_argument(
+        "--docs-url",
+        metavar="URL",
+        help="where rule links in reports point: a mirror of the documentation site (default: the Documentation "
+        "URL the package declares); links carry the version that ran. Example: --docs-url https://docs.corp/aoai/",
+    )
     add_nightly_arguments(parser)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
@@ -393,6 +406,10 @@ def _validate(args: argparse.Namespace) -> None:
             "audit it in one run without --shard"
         )
     args.cloud_obj = get_cloud(args.cloud, args.management_endpoint)
+    if args.docs_url is not None:
+        from auditor.util.doclinks import check_base
+
+        args.docs_url = check_base(args.docs_url)
 
 
 def _print_summary(report: Report, paths: Sequence[Path], fail_on: FailOn) -> None:
@@ -467,13 +484,14 @@ def run(argv: Sequence[str]) -> int:
     from auditor.pipeline.audit import AuditOptions, gate, run_audit
     from auditor.render import write_reports
 
-    rules = load_rules(args.rules)
+    rules = load_rules(args.rules, docs_url=args.docs_url)
     from auditor.pipeline.audit import select_rules
 
     select_rules(rules, ruleset=args.ruleset)
     # waivers and baseline are read before any Azure call, so a bad file is exit 2 straight away
     from auditor.gating.drift import load_baseline
     from auditor.gating.waivers import load_waivers
+    from auditor.knowledge.overlay import resolve_overlay
 
     policy = None
     if args.policy:
@@ -520,6 +538,8 @@ def run(argv: Sequence[str]) -> int:
             shard=args.shard_obj,
             monitor=args.monitor or bool(policy and policy.needs_monitor),
             what_if=args.what_ifs,
+            knowledge=resolve_overlay(args.knowledge),
+            docs_url=args.docs_url,
         )
         from auditor.cli.progress import BarProgress, wants_bar
 

@@ -44,7 +44,8 @@ class Rule:
     examples: tuple[Mapping[str, str], ...] = ()
     """How to fix, as code: each {title, language, code} (the rule's documentation page shows them)."""
     page: str | None = None
-    """The rule's documentation page (built-in rules: docs/rules/<ID>.md); None for other rule packs."""
+    """The rule's page on the documentation site, for the version that runs (built-in rules: docs/rules/<ID>.md);
+    None for other rule packs."""
     remediation_by: Mapping[str, Any] | None = None
     """Advice that depends on a fact: {field: PATH, cases: {VALUE: TEMPLATE}}; `remediation` otherwise."""
     fix: Mapping[str, str] = field(default_factory=dict)
@@ -81,16 +82,16 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"{where}: {best.message}"
 
 
-RULE_PAGES = "https://github.com/aoai-auditor/auditor/blob/main/docs/rules/"
-"""Where the built-in rules' documentation pages are published (docs/rules/ in the repository)."""
-
-
-def load_rule_file(path: Path, *, builtin: bool = False) -> list[Rule]:
+def load_rule_file(path: Path, *, builtin: bool = False, docs_url: str | None = None) -> list[Rule]:
     """Parse and validate one rule file; any problem is an InputError naming file and line.
 
     The package's own rule files (`builtin`) skip the schema and the YAML size bounds: the test suite holds
     every one of them to both (test_engine.py: test_builtin_rule_files_pass_the_checks_they_skip), and on every
-    run the checks cost ~0.15 s of CPU (importing jsonschema, validating, walking the nodes) before the first call."""
+    run the checks cost ~0.15 s of CPU (importing jsonschema, validating, walking the nodes) before the first call.
+    A built-in rule's page is on the documentation site of this version, under `docs_url` when given
+    (auditor/util/doclinks.py)."""
+    from auditor.util.doclinks import rule_page
+
     document = load_yaml(path, what="rule", trusted=builtin)
     if not builtin:
         import jsonschema
@@ -123,7 +124,7 @@ def load_rule_file(path: Path, *, builtin: bool = False) -> list[Rule]:
                 labels=dict(raw.get("labels", {})),
                 source=f"{path}:{raw.line}",
                 examples=tuple(dict(e) for e in raw.get("examples", ())),
-                page=f"{RULE_PAGES}{raw['id']}.md" if builtin else None,
+                page=rule_page(raw["id"], docs_url) if builtin else None,
                 remediation_by=raw.get("remediation_by"),
                 fix=dict(raw.get("fix", {})),
             )
@@ -159,8 +160,9 @@ def _check_fields(path: Path, lines: list[str], raw: Mapping[str, Any]) -> None:
         )
 
 
-def load_rules(directories: Iterable[Path] = (), *, builtin: bool = True) -> list[Rule]:
-    """The built-in rules plus every `*.yaml` under the given directories; ids must be unique."""
+def load_rules(directories: Iterable[Path] = (), *, builtin: bool = True, docs_url: str | None = None) -> list[Rule]:
+    """The built-in rules plus every `*.yaml` under the given directories; ids must be unique. Built-in rules
+    link their page under `docs_url` (default: the documentation base the package declares)."""
     builtin_root = data_dir("rules") / "builtin"
     roots = ([builtin_root] if builtin else []) + [Path(d) for d in directories]
     rules: list[Rule] = []
@@ -169,7 +171,7 @@ def load_rules(directories: Iterable[Path] = (), *, builtin: bool = True) -> lis
         if not root.is_dir():
             raise InputError(f"{root}: rules directory not found")
         for path in sorted(root.rglob("*.yaml")) + sorted(root.rglob("*.yml")):
-            for rule in load_rule_file(path, builtin=root == builtin_root):
+            for rule in load_rule_file(path, builtin=root == builtin_root, docs_url=docs_url):
                 if rule.id in seen:
                     raise InputError(f"{rule.source}: duplicate rule id {rule.id} (first at {seen[rule.id]})")
                 seen[rule.id] = rule.source

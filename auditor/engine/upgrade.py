@@ -29,7 +29,15 @@ from auditor.engine.subjects import Subject, build_subjects
 from auditor.knowledge.base import KnowledgeBase, has_replacement, model_view
 from auditor.model.documents import UpgradeDocument
 from auditor.model.errors import InputError
-from auditor.model.facts import Account, CatalogModel, Deployment, Facts, PlannedDeployment, SourceLocation
+from auditor.model.facts import (
+    Account,
+    CatalogModel,
+    Deployment,
+    Facts,
+    PlannedDeployment,
+    SourceLocation,
+    earliest_retirement,
+)
 from auditor.model.results import Cause, Finding, Status
 
 IMPACT_CATEGORIES = ("api-support", "parameters")
@@ -221,9 +229,7 @@ def next_model(
     entries = _entries(facts, account, deployment.model_name, deployment.model_format)
     entry = next((m for m in entries if m.version == deployment.model_version), None)
     sku = next((s for s in entry.skus if s.name == deployment.sku_name), None) if entry else None
-    retires = (sku.deprecation_date if sku and sku.deprecation_date else None) or (
-        entry.inference_deprecation if entry else None
-    )
+    retires = earliest_retirement(entry.inference_deprecation if entry else None, [sku.deprecation_date] if sku else [])
     candidates: list[NextModel] = []
     if entry is not None and entry.replacement_name:
         candidates.append(_replacement(facts, account, deployment, entry, retires))

@@ -6,7 +6,7 @@ objects; the rule engine reads only these. Nothing here knows an SDK type or a w
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -117,6 +117,17 @@ class ContentFilterPolicy:
     mode: str | None
     base_policy_name: str | None
     filters: tuple[ContentFilter, ...] = ()
+
+
+PLACEHOLDER_YEAR = 2099
+"""Catalog dates in this year or later (2099-12-31) are placeholders for "no date announced", not dates."""
+
+
+def earliest_retirement(model_date: date | None, sku_dates: Iterable[date | None] = ()) -> date | None:
+    """When a catalog model version stops serving: the earlier of its SKU dates and its model date, placeholders
+    left out. The audit (a deployment's SKU) and `kb refresh --from-catalog` (every SKU) read dates this one way."""
+    dates = [d for d in (model_date, *sku_dates) if d is not None and d.year < PLACEHOLDER_YEAR]
+    return min(dates) if dates else None
 
 
 @dataclass(frozen=True)

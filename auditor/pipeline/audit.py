@@ -96,6 +96,10 @@ class AuditOptions:
     """`--what-if DEPLOYMENT=MODEL[:VERSION]`: audit as if those deployments ran another model."""
     shard: tuple[int, int] | None = None
     """Audit only the accounts of shard K of N (auditor/gating/shard.py); None: every account."""
+    knowledge: Path | None = None
+    """The user's knowledge-base overlay (`--knowledge`), layered over the packaged knowledge base."""
+    docs_url: str | None = None
+    """Where rule links point (`--docs-url`); None: the Documentation URL the package declares."""
 
 
 class Progress(Protocol):
@@ -580,13 +584,15 @@ def run_audit(
     from auditor.model.clouds import CLOUDS, Cloud
 
     chosen_cloud = cloud if isinstance(cloud, Cloud) else CLOUDS["AzureCloud"]
-    impact_rules = select_rules(rules if rules is not None else load_rules(rule_dirs), ruleset=options.ruleset)
+    impact_rules = select_rules(
+        rules if rules is not None else load_rules(rule_dirs, docs_url=options.docs_url), ruleset=options.ruleset
+    )
     selected = select_rules(impact_rules, options.select, options.ignore)
     if options.policy is not None:
         from auditor.engine.policy import load_policy
 
         selected = [*selected, *load_policy(options.policy).rules()]
-    kb = kb or load_knowledge()
+    kb = kb or load_knowledge(overlay=options.knowledge)
     enumerator = AzureEnumerator(
         credential,
         chosen_cloud,

@@ -9,19 +9,24 @@ from datetime import date
 from typing import Any
 
 from auditor.engine.rules import Rule
+from auditor.gating.waivers import waiver_snippet
 from auditor.knowledge.base import KnowledgeBase
 from auditor.model.results import CATEGORIES
 
 
-def rules_markdown(rules: Sequence[Rule]) -> str:
-    """The rule list by category, as a Markdown table (the README's rule section is this text)."""
+def rules_markdown(rules: Sequence[Rule], *, linked: bool = False) -> str:
+    """The rule list by category, as a Markdown table (`audit rules`; `linked`: each id links its page, for
+    docs/rules/index.md)."""
     lines = []
     for category in CATEGORIES:
         chosen = [r for r in rules if r.category == category]
         if not chosen:
             continue
         lines += [f"### {category}", "", "| id | severity | applies to | title |", "|---|---|---|---|"]
-        lines += [f"| `{r.id}` | {r.severity.value} | {r.applies_to} | {r.title} |" for r in chosen]
+        lines += [
+            f"| {f'[`{r.id}`]({r.id}.md)' if linked else f'`{r.id}`'} | {r.severity.value} | {r.applies_to} | {r.title} |"
+            for r in chosen
+        ]
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
@@ -152,12 +157,7 @@ def _how_to_waive(rule: Rule) -> list[str]:
         "Accept a finding for a while, with an owner and a date, in the waivers file (`--waivers`):",
         "",
         "```yaml",
-        "waivers:",
-        f"  - rule: {rule.id}",
-        '    target: "ACCOUNT/DEPLOYMENT"   # glob over the target name or ARM id',
-        "    reason: why this is accepted, and what will end it",
-        "    owner: team@example.com",
-        "    expires: 2027-03-31",
+        waiver_snippet(rule.id).rstrip("\n"),
         "```",
         "",
         f"Or leave the rule out of a run: `audit ... --ignore {rule.id}`.",
@@ -236,6 +236,7 @@ def kb_summary(kb: KnowledgeBase, today: date) -> str:
     covered = Counter(key for m in kb.models.values() for key in m.facts)
     lines = [
         f"knowledge base: {kb.path}",
+        *[f"layer {layer.name}: {layer.path} (checked {layer.checked})" for layer in kb.layers[1:]],
         f"checked: {kb.checked} ({age} days ago){'  -- older than 90 days: review it' if age is not None and age > 90 else ''}",
         f"models: {len(kb.models)}   facts: {len(facts)}   disputed: {disputed}   unverified: {unverified}   sources: {len(kb.sources)}",
         "families: " + ", ".join(f"{name} {n}" for name, n in sorted(families.items())),

@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from auditor.gating.waivers import waiver_snippet
 from auditor.model.results import CATEGORIES, Finding, Report, Severity, Status
 
 STATUS_ORDER = {Status.FAIL: 0, Status.UNKNOWN: 1, Status.WAIVED: 2, Status.SKIPPED: 3, Status.PASS: 4}
@@ -202,7 +203,7 @@ def _finding_sort(order: dict[str, int]) -> Any:
 
 
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "rules": ("id", "title", "category", "severity", "remediation", "docs"),
+    "rules": ("id", "title", "category", "severity", "remediation", "docs", "rationale"),
     "accounts": ("id", "name", "location", "status", "passSet"),
     "findings": (
         "status", "rule", "account", "deployment", "target", "message", "reason", "location", "drift", "evidence",
@@ -259,9 +260,15 @@ class _Tables:
                     severity=source.severity.value,
                     remediation=source.remediation,
                     docs=web_link(source.docs),
+                    rationale=self.why(rule_id),
                 )
             )
         return index
+
+    def why(self, rule_id: str) -> str | None:
+        """The rule's rationale, for its page inline in the drill-down (None when it has only a title)."""
+        info = self.infos.get(rule_id)
+        return info.description if info and info.description != info.title else None
 
     def account(self, account_id: str | None) -> int:
         if not account_id:
@@ -413,6 +420,7 @@ def payload(report: Report) -> dict[str, Any]:
         "countedPasses": [_row("countedPasses", account=a, counts=rows) for a, rows in sorted(counted.items())],
         "total": report.summary().findings,
         "drift": report.drift is not None,
+        "waiver": waiver_snippet("{rule}", "{target}"),  # the drill-down's "how to waive", per failing rule
     }
 
 

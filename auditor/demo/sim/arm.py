@@ -109,7 +109,7 @@ class ArmPlane(ArmDocuments):
             return self._page(path, query, self._usages_json(sub, groups["loc"], query.get("$filter")), self.page_size)
         rg = sub.resource_group(groups["rg"])
         if rg is None:
-            # ResourceGroupNotFound text is standard ARM (UNVERIFIED in the reference, §1.9).
+            # ResourceGroupNotFound text is standard ARM (UNVERIFIED: no public capture).
             return self._arm_reply(
                 404, _arm_error("ResourceGroupNotFound", f"Resource group '{groups['rg']}' could not be found."), path
             )
@@ -195,7 +195,7 @@ class ArmPlane(ArmDocuments):
         return None, None
 
     def _denied_read(self, path: str, route: str) -> _Reply:
-        """ARM's 403 for a read the caller has no role for (the text of §1.9's AuthorizationFailed, read action)."""
+        """ARM's 403 for a read the caller has no role for (the text of ARM's AuthorizationFailed, read action)."""
         resource_type = {
             "accounts": "accounts",
             "accounts_rg": "accounts",
@@ -226,7 +226,7 @@ class ArmPlane(ArmDocuments):
         return self._arm_reply(403, _arm_error("AuthorizationFailed", message), path)
 
     def _arm_write(self, method: str, path: str) -> _Reply:
-        """The caller is a Reader: every write and listKeys is refused with ARM's AuthorizationFailed (§1.9)."""
+        """The caller is a Reader: every write and listKeys is refused with ARM's AuthorizationFailed."""
         trimmed = path.rstrip("/")
         namespace, _, rest = trimmed.partition("/providers/")
         if rest:
