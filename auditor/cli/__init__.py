@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from auditor._version import __version__
 from auditor.cli.nightly import add_nightly_arguments, open_history, with_nightly
@@ -259,8 +259,13 @@ def _add_evidence_arguments(parser: argparse.ArgumentParser) -> None:
         "--monitor",
         action="store_true",
         help="also read Azure Monitor (read-only): each account's diagnostic settings and 7 days of per-deployment "
-        "requests, 429s and provisioned utilisation. Example: audit --all --monitor",
+        "requests, 429s and provisioned utilisation, and who calls each deployment how (the observed contract). "
+        "Example: audit --all --monitor",
     )
+    from auditor.cli.observed import add_observed_arguments, add_rule_param_argument
+
+    add_observed_arguments(group)
+    add_rule_param_argument(group)
     group.add_argument(
         "--probe",
         action="store_true",
@@ -464,7 +469,9 @@ def _demo_environment(stack: ExitStack, args: argparse.Namespace) -> tuple[Token
         exclude_interactive_browser_credential=True,
         exclude_broker_credential=True,
     )
-    args.cloud_obj = get_cloud(args.cloud, tenant.management_url)
+    from dataclasses import replace
+
+    args.cloud_obj = replace(get_cloud(args.cloud, tenant.management_url), logs_endpoint=tenant.logs_endpoint)
     if not args.resource:
         args.all_accounts = True
     if args.contract is None and args.contract_from is None and not getattr(args, "shard_obj", None):  # a shard: none
@@ -474,17 +481,28 @@ def _demo_environment(stack: ExitStack, args: argparse.Namespace) -> tuple[Token
     return credential, tenant.ca_path
 
 
+def _observed(args: argparse.Namespace, policy: Any) -> dict[str, Any]:
+    from auditor.cli.observed import observed_options
+
+    found = observed_options(args, os.environ)
+    found["monitor"] = found["monitor"] or args.monitor or bool(policy and policy.needs_monitor)
+    return found
+
+
 def run(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
     _validate(args)
     from auditor.render import check_out_dir
 
     check_out_dir(args.out)
+    from auditor.cli.observed import check_overrides, rule_param_overrides
     from auditor.engine.rules import load_rules
     from auditor.pipeline.audit import AuditOptions, gate, run_audit
     from auditor.render import write_reports
 
-    rules = load_rules(args.rules, docs_url=args.docs_url)
+    overrides = rule_param_overrides(args.rule_param)
+    rules = load_rules(args.rules, docs_url=args.docs_url, overrides=overrides)
+    check_overrides(overrides, {r.id for r in rules})
     from auditor.pipeline.audit import select_rules
 
     select_rules(rules, ruleset=args.ruleset)
@@ -536,10 +554,10 @@ def run(argv: Sequence[str]) -> int:
             plan=args.plan,
             probe=_probe_options(args, demo=args.demo),
             shard=args.shard_obj,
-            monitor=args.monitor or bool(policy and policy.needs_monitor),
             what_if=args.what_ifs,
             knowledge=resolve_overlay(args.knowledge),
             docs_url=args.docs_url,
+            **_observed(args, policy),
         )
         from auditor.cli.progress import BarProgress, wants_bar
 

@@ -194,6 +194,38 @@ class Region:
 
 
 @dataclass(frozen=True)
+class ObservedOperation:
+    """What Azure Monitor recorded for one deployment and one operation over the look-back window
+    (AzureOpenAIRequests split by ModelDeploymentName, OperationName, StreamType, StatusCode, ModelVersion).
+
+    `api` is the contract's API the operation name maps to (auditor/sources/traffic.py), None when the auditor
+    does not know the operation (it is listed, never dropped)."""
+
+    deployment: str
+    operation: str
+    api: str | None
+    requests: float
+    streaming: float = 0.0
+    client_errors: float = 0.0
+    """Requests answered 4xx other than 429 (something the caller sends is wrong)."""
+    throttled: float = 0.0
+    """Requests answered 429."""
+    server_errors: float = 0.0
+    model_versions: tuple[str, ...] = ()
+    """The model versions the traffic was served by (the ModelVersion dimension)."""
+    api_versions: tuple[str, ...] | None = None
+    """The api-versions callers sent, from the RequestResponse logs; None when no logs were read."""
+    daily: tuple[float, ...] = ()
+    """Requests per day, oldest first (the HTML report's sparkline)."""
+    days: int = 7
+
+    @property
+    def evidence(self) -> str:
+        """How a finding cites the traffic: "observed: 12,400 ChatCompletions_Create calls in 7 days"."""
+        return f"observed: {self.requests:,.0f} {self.operation} calls in {self.days} days"
+
+
+@dataclass(frozen=True)
 class ContractCall:
     """What the application sends to one deployment name: the API and the request parameters."""
 
@@ -212,6 +244,10 @@ class ContractCall:
     """Parameters sent only when a condition holds: name -> the condition's text, `deployment` standing for
     the deployment name (`deployment.startswith('o')`). Rules judge such a parameter only where the condition
     can hold (engine/conditional.py)."""
+    provenance: str = "declared"
+    """Where the entry comes from: "declared" (a contract file), "scanned" (the app's source) or "observed"
+    (Azure Monitor's record of the traffic; `observed` then holds the evidence)."""
+    observed: ObservedOperation | None = None
 
 
 @dataclass(frozen=True)
@@ -358,6 +394,11 @@ class AccountMonitoring:
     diagnostic_settings: tuple[DiagnosticSetting, ...] | None
     activity: tuple[DeploymentActivity, ...] | None
     days: int = 7
+    traffic: tuple[ObservedOperation, ...] | None = None
+    """Per deployment and operation, what callers sent (--monitor); None when it was not read (a gap says why)."""
+    logs: str | None = None
+    """Why the api-versions of the traffic are unknown (no Log Analytics workspace, or the query failed); None
+    when the RequestResponse logs were read."""
 
 
 @dataclass(frozen=True)

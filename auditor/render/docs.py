@@ -112,6 +112,22 @@ def _link(reference: str) -> str:
     return f"<{reference}>" if reference.startswith("https://") else reference
 
 
+def parameters_section(rule: Rule) -> list[str]:
+    """The rule's parameters (the thresholds its conditions read), their defaults, and how to change one."""
+    if not rule.parameters:
+        return []
+    lines = ["## Parameters", "", "| parameter | default | meaning |", "|---|---|---|"]
+    for name, spec in rule.parameters.items():
+        lines.append(f"| `{name}` | `{_scalar(spec['default'])}` | {_prose(str(spec['description']))} |")
+    first = next(iter(rule.parameters))
+    lines += [
+        "",
+        f"The conditions above show the defaults. Change one for a run with `--rule-param {rule.id}.{first}=VALUE`.",
+        "",
+    ]
+    return lines
+
+
 def rule_page(rule: Rule) -> str:
     """The rule's documentation page (docs/rules/<ID>.md) and `audit rules explain ID`: what it checks, why it
     matters, how to fix it, how to waive it, and the sources. Generated from the rule file, never edited."""
@@ -131,6 +147,7 @@ def rule_page(rule: Rule) -> str:
         lines += ["It applies when:", "", *describe_condition(rule.where), ""]
     lines += ["It fails when:", "", *describe_condition(rule.fails_when), ""]
     lines += ["The finding says (`code` names a fact of the audited target):", "", f"> {_prose(rule.message)}", ""]
+    lines += parameters_section(rule)
     lines += ["## Why it matters", "", _prose(rule.rationale or "(no rationale given)"), ""]
     lines += ["## How to fix", "", *_how_to_fix(rule)]
     for example in rule.examples:
