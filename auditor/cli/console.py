@@ -156,8 +156,12 @@ def _incomplete(report: Report, style: Style) -> list[str]:
     incomplete = [t for t in report.targets if t.status != "complete"]
     shown = [style.fit(printable(f"  INCOMPLETE {t.name}: {'; '.join(t.reasons)}")) for t in incomplete[: style.listed]]
     lines = _listed(shown, len(incomplete), " incomplete account(s)")
-    if not report.targets or not incomplete:  # nothing was audited, or a read outside any account: say why
-        lines += [style.fit(printable(f"  INCOMPLETE {gap}")) for gap in report.gaps[: style.listed]]
+    if report.targets and incomplete:  # the app's own gaps (files the code scan could not read) are no account's
+        gaps = [gap for gap in report.gaps if gap.startswith(("contract-from:", "contract:"))]
+    else:  # nothing was audited, or a read outside any account: say why
+        gaps = list(report.gaps)
+    shown = [style.fit(printable(f"  INCOMPLETE {gap}")) for gap in gaps[: style.listed]]
+    lines += _listed(shown, len(gaps), " unread item(s)")
     return lines
 
 
