@@ -352,11 +352,10 @@ def _validate_evidence(args: argparse.Namespace) -> None:
 
 def _validate(args: argparse.Namespace) -> None:
     _validate_evidence(args)
-    from auditor.model.enums import Discovery, FailOn, choices
+    from auditor.gating.verdict import parse_fail_on
+    from auditor.model.enums import Discovery, choices
 
-    if args.fail_on not in set(FailOn):
-        raise InputError(f"unknown --fail-on value {args.fail_on!r}: choose {choices(FailOn)}")
-    args.fail_on = FailOn(args.fail_on)
+    args.fail_on = parse_fail_on(args.fail_on)
     if args.concurrency < 1 or args.concurrency > 64:
         raise InputError(f"--concurrency must be between 1 and 64, not {args.concurrency}")
     if not 0 < args.timeout < 10**7:
@@ -454,26 +453,11 @@ def run(argv: Sequence[str]) -> int:
     from auditor.render import check_out_dir
 
     check_out_dir(args.out)
-    from auditor.engine.rules import load_rules
-    from auditor.pipeline.audit import AuditOptions, gate, run_audit
+    from auditor.gating.verdict import gate
+    from auditor.pipeline.options import AuditOptions
+    from auditor.pipeline.run import run_audit
     from auditor.render import write_reports
 
-    rules = load_rules(args.rules)
-    from auditor.pipeline.audit import select_rules
-
-    select_rules(rules, ruleset=args.ruleset)
-    # waivers and baseline are read before any Azure call, so a bad file is exit 2 straight away
-    from auditor.gating.drift import load_baseline
-    from auditor.gating.waivers import load_waivers
-
-    policy = None
-    if args.policy:
-        from auditor.engine.policy import load_policy
-
-        policy = load_policy(args.policy)
-        rules = [*rules, *policy.rules()]
-    waivers = load_waivers(args.waivers, {r.id: r.category for r in rules}) if args.waivers else ()
-    baseline = load_baseline(args.baseline) if args.baseline else None
     subscriptions = tuple(args.subscription) or tuple(
         s for s in [os.environ.get("AZURE_SUBSCRIPTION_ID", "").strip()] if s
     )
@@ -507,8 +491,11 @@ def run(argv: Sequence[str]) -> int:
             plan=args.plan,
             probe=_probe_options(args, demo=args.demo),
             shard=args.shard_obj,
-            monitor=args.monitor or bool(policy and policy.needs_monitor),
+            monitor=args.monitor,
+            policy=args.policy,
             what_if=args.what_ifs,
+            waivers=args.waivers,
+            baseline=args.baseline,
         )
         from auditor.cli.progress import BarProgress, wants_bar
 
@@ -518,16 +505,12 @@ def run(argv: Sequence[str]) -> int:
             credential=credential,
             cloud=args.cloud_obj,
             connection_verify=verify,
-            rules=rules,
+            rule_dirs=args.rules,
             progress=progress,
         )
-    from auditor.pipeline.audit import finish
-
-    report = finish(report, waivers=waivers, baseline=baseline)
     from auditor.render.json_report import passes_form
 
-    shard = f"{args.shard_obj[0]}/{args.shard_obj[1]}" if args.shard_obj else None
-    report = replace(report, fail_on=args.fail_on, passes=passes_form(args.passes, report), shard=shard)
+    report = replace(report, fail_on=args.fail_on, passes=passes_form(args.passes, report))
     from auditor.fixes import write_fixes
 
     report, fixes = write_fixes(report, args.out, Path.cwd())
