@@ -1,7 +1,9 @@
 """Safe YAML loading that remembers where each mapping and list came from.
 
-Every input file a person writes (rules, contracts, later plans and waivers) is read here, so that
-any complaint about it can name the file and the line.
+Every YAML file the auditor reads goes through `load_yaml` (or `parse_yaml` for text already read): input files a
+person writes (rules, contracts, plans, waivers, policies), the knowledge base and its sources, the demo tenant.
+One loader, so every file is read safely (no arbitrary objects), within bounds (size, alias expansion, nesting),
+and any complaint about it can name the file and the line.
 """
 
 from __future__ import annotations
@@ -174,7 +176,13 @@ def load_yaml(path: Path | str, *, what: str, trusted: bool = False) -> Any:
     impossible date or a bound exceeded becomes an InputError naming file and line. `trusted` (the package's
     own files, held to the bounds by the tests) skips the walk over the nodes that checks expansion and depth."""
     path = Path(path)
-    text = read_input(path, what=what)
+    return parse_yaml(read_input(path, what=what), source=path, what=what, trusted=trusted)
+
+
+def parse_yaml(text: str, *, source: Path | str, what: str, trusted: bool = False) -> Any:
+    """`load_yaml` for text already read (package data read through importlib.resources, a file read with
+    its own size cap); `source` names it in errors."""
+    path = Path(source)
     loader = _LineLoader(text)
     try:
         node = loader.get_single_node()

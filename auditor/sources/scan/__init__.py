@@ -10,15 +10,18 @@ against the summaries (`resolve.py`). Layout: files.py (walking the tree safely)
 from __future__ import annotations
 
 import ast
+import tempfile
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from auditor.sources.scan.calls import Found, Site, result_call
 from auditor.sources.scan.collect import ModuleSummary
 from auditor.sources.scan.files import read_source, walk
 from auditor.sources.scan.frameworks import ROOTS
 from auditor.sources.scan.model import Resolved, ScannedCall, ScanResult, Unresolved
-from auditor.sources.scan.output import contract_document, contract_from_code, contract_yaml
+from auditor.sources.scan.output import contract_document, contract_yaml
 from auditor.sources.scan.project import Project, only_statements, summarize
 from auditor.sources.scan.resolve import Resolver
 from auditor.sources.scan.scanner import FileScanner
@@ -131,3 +134,18 @@ def _at_site(call: ScannedCall, site: Site) -> ScannedCall:
         api_version=call.api_version,
     )
     return replace(made, note=call.note) if call.note and not made.note else made
+
+
+def contract_from_code(
+    path: Path | str, environ: Mapping[str, str] | None = None, include_tests: bool = False
+) -> tuple[tuple[Any, ...], tuple[Any, ...], tuple[str, ...]]:
+    """Scan, write the contract and read it back exactly as `--contract` would: (calls, unresolved, skipped
+    files). One path of truth, so `--contract-from PATH` and `contract scan` + `--contract` cannot differ."""
+    from auditor.sources.contract import load_contract_document
+
+    result = scan(path, include_tests=include_tests)
+    with tempfile.TemporaryDirectory(prefix="audit-contract-") as directory:
+        written = Path(directory) / "contract.yaml"
+        written.write_text(contract_yaml(result, str(path)), encoding="utf-8")
+        calls, unresolved = load_contract_document(written, environ)
+    return calls, unresolved, result.skipped

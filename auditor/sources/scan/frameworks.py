@@ -224,7 +224,7 @@ class FrameworkCalls:
         spec = built.spec
         for name in (*spec.deployment, "model"):
             if name in keywords:
-                return self.scanner._resolve(keywords[name], built.ctx, f"{name}="), short(keywords[name])
+                return self.scanner.resolve(keywords[name], built.ctx, f"{name}="), short(keywords[name])
         if spec.env is not None:
             return Resolved(
                 "env", spec.env, azure=True, note=f"{built.name} reads {spec.env} when no deployment is given"
@@ -243,7 +243,7 @@ class FrameworkCalls:
             return None
         for name in ("api_version", "openai_api_version"):
             if name in keywords:
-                outcome = self.scanner._resolve(keywords[name], built.ctx, f"{name}=")
+                outcome = self.scanner.resolve(keywords[name], built.ctx, f"{name}=")
                 return outcome.text() if isinstance(outcome, Resolved) else None
         return f"env:{built.spec.api_version_env}" if built.spec.api_version_env else None
 
@@ -307,7 +307,7 @@ class FrameworkCalls:
             parameters = {**self.constructor_parameters(built), **parameters}
             self.emit(built, node, parameters, api, via=f"agents.Agent with {built.name}")
             return
-        outcome = self.scanner._resolve(model, ctx)
+        outcome = self.scanner.resolve(model, ctx)
         self.scanner.found.calls.append(
             result_call(
                 api=api,

@@ -35,7 +35,7 @@ def record(scanner: FileScanner, node: ast.Call, shape: Shape, ctx: Ctx) -> None
     given = next((k for k in _DEPLOYMENT_KEYWORDS if k in keywords), None)
     outcome: Resolved | Unresolved
     if given is not None:
-        outcome = scanner._resolve(keywords[given][0], keywords[given][1], f"{given}=")
+        outcome = scanner.resolve(keywords[given][0], keywords[given][1], f"{given}=")
         expression = short(keywords[given][0])
     else:
         why = f"the call passes no engine=, deployment_id= or model= ({'**' + unseen if unseen else 'none given'})"
@@ -44,7 +44,7 @@ def record(scanner: FileScanner, node: ast.Call, shape: Shape, ctx: Ctx) -> None
     version = None
     found = scanner.project.attribute_assignments(scanner.module, "openai.api_version")
     if len(found) == 1 and found[0][0].value is not None:
-        version_outcome = scanner._resolve(found[0][0].value, found[0][1], "openai.api_version")
+        version_outcome = scanner.resolve(found[0][0].value, found[0][1], "openai.api_version")
         if isinstance(version_outcome, Resolved):
             version = version_outcome.text()
     scanner.found.calls.append(

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -76,19 +73,3 @@ def contract_yaml(result: ScanResult, scanned: str, application: str | None = No
         contract_document(result, application), sort_keys=False, default_flow_style=None, allow_unicode=True, width=110
     )
     return _HEADER.format(path=scanned) + body
-
-
-def contract_from_code(
-    path: Path | str, environ: Mapping[str, str] | None = None, include_tests: bool = False
-) -> tuple[tuple[Any, ...], tuple[Any, ...], tuple[str, ...]]:
-    """Scan, write the contract and read it back exactly as `--contract` would: (calls, unresolved, skipped
-    files). One path of truth, so `--contract-from PATH` and `contract scan` + `--contract` cannot differ."""
-    from auditor.sources.contract import load_contract_document
-    from auditor.sources.scan import scan
-
-    result = scan(path, include_tests=include_tests)
-    with tempfile.TemporaryDirectory(prefix="audit-contract-") as directory:
-        written = Path(directory) / "contract.yaml"
-        written.write_text(contract_yaml(result, str(path)), encoding="utf-8")
-        calls, unresolved = load_contract_document(written, environ)
-    return calls, unresolved, result.skipped

@@ -156,12 +156,12 @@ class FileScanner:
         outcome: Resolved | Unresolved
         routed = self.client_keyword(client, "azure_deployment")
         if routed is not None:
-            outcome = self._resolve(routed[0], routed[1], "the client's azure_deployment")
+            outcome = self.resolve(routed[0], routed[1], "the client's azure_deployment")
             note = (
                 f"the AzureOpenAI client's azure_deployment routes the call; model={expression} is not used for routing"
             )
         elif "model" in keywords:
-            outcome = self._resolve(*keywords["model"])
+            outcome = self.resolve(*keywords["model"])
         elif unseen is not None:
             outcome = Unresolved(f"the call passes its arguments as **{unseen}, built at run time", "kwargs-unresolved")
         else:
@@ -183,7 +183,9 @@ class FileScanner:
             self.found.pending.append(Pending(self.module, function.name, found))
         self.found.calls.append(found)
 
-    def _resolve(self, expr: ast.expr, ctx: Ctx, what: str = "model=") -> Resolved | Unresolved:
+    def resolve(self, expr: ast.expr, ctx: Ctx, what: str = "model=") -> Resolved | Unresolved:
+        """What an expression in this file evaluates to (a deployment name, an api-version), or why it cannot
+        be known: the one resolution the framework and legacy-SDK recognisers (frameworks.py, legacy.py) call."""
         try:
             return self.resolver.resolve(expr, ctx, 0, what)
         except Unresolved as exc:
@@ -279,7 +281,7 @@ class FileScanner:
             if base is not None and "/openai/v1" in short(base[0]):
                 return None
             return "env:OPENAI_API_VERSION"
-        outcome = self._resolve(given[0], given[1], "api_version=")
+        outcome = self.resolve(given[0], given[1], "api_version=")
         if isinstance(outcome, Unresolved):
             return None
         return outcome.text() if outcome.kind == "env" or outcome.value else None
@@ -309,7 +311,7 @@ class FileScanner:
                 f"the call of {name}() passes no `{param}` argument (its default, or **kwargs)", "wrapper-default"
             )
         else:
-            outcome = self._resolve(expr, ctx)
+            outcome = self.resolve(expr, ctx)
         parameters: dict[str, Any] = {}
         if forwards:
             keywords, _ = self.keywords(node, ctx)
