@@ -18,8 +18,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from auditor.knowledge.schedule import FineTunedRow, Schedule, ScheduleRow, parse_schedule
 from auditor.model.errors import InputError
 
@@ -113,12 +111,9 @@ def read_docs(where: str) -> tuple[str, str]:
 
 
 def _load(text: str, path: str) -> Any:
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        raise InputError(f"{path}:{line}: not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
+    from auditor.util.yamlfile import parse_yaml  # the one bounded loader (errors name file and line)
+
+    return parse_yaml(text, source=path, what="knowledge base")
 
 
 def _scalar(value: Any) -> str:

@@ -44,16 +44,20 @@ class _LineLoader(_BASE_LOADER):
     """A safe loader whose mappings and sequences carry line numbers; constructs no arbitrary objects."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> LineDict:
-        self.flatten_mapping(node)
+        written = {id(key_node) for key_node, _ in node.value}
+        self.flatten_mapping(node)  # merge keys (`<<: *anchor`) first, so the mapping's own keys override them
         result = LineDict()
         result.line = node.start_mark.line + 1
         result.key_lines = {}
+        own: set[Any] = set()
         for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=True)
             if not isinstance(key, (str, int, float, bool)) and key is not None:
                 raise yaml.constructor.ConstructorError(None, None, "found an unhashable key", key_node.start_mark)
-            if key in result:
+            if id(key_node) in written and key in own:
                 raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            if id(key_node) in written:
+                own.add(key)
             result[key] = self.construct_object(value_node, deep=True)
             result.key_lines[str(key)] = key_node.start_mark.line + 1
         return result
