@@ -61,7 +61,7 @@ def test_both_readers_check_the_same_schema(reader, written: Path, change, words
     data = json.loads(written.read_text())
     change(data)
     written.write_text(json.dumps(data, indent=2))
-    with pytest.raises(InputError, match="not an audit report.json") as caught:
+    with pytest.raises(InputError, match=r"not an audit report\.json") as caught:
         reader(written)
     assert str(caught.value).startswith(str(written)) and words in str(caught.value), str(caught.value)
 
