@@ -20,7 +20,8 @@ from auditor.model.errors import InputError, TargetNotFoundError
 from auditor.model.facts import PlannedDeployment, SourceLocation
 from auditor.sources.arm_expressions import Expression, ExpressionError
 from auditor.sources.arm_expressions import Unresolvable as Unresolvable  # re-exported: callers catch it here
-from auditor.util.yamlfile import LineDict, LineList, load_yaml, read_input, reject_unknown_keys
+from auditor.util.inputschema import check
+from auditor.util.yamlfile import LineDict, LineList, load_yaml, read_input
 
 _scanstring: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
 """The json module's string scanner (C where available); public in json.decoder, absent from typeshed."""
@@ -30,7 +31,6 @@ _Expression = Expression
 
 DEPLOYMENT_TYPE = "microsoft.cognitiveservices/accounts/deployments"
 ACCOUNT_TYPE = "microsoft.cognitiveservices/accounts"
-_YAML_KEYS = {"account", "name", "model", "version", "format", "sku", "capacity", "registration_approved"}
 _REQUIRED = ("account", "name", "model", "sku", "capacity")
 
 
@@ -186,7 +186,6 @@ def _yaml_plan(document: Any, path: Path) -> list[PlannedDeployment]:
         line = entries.item_lines[index] if isinstance(entries, LineList) else 1
         if not isinstance(raw, Mapping):
             raise InputError(f"{path}:{line}: a planned deployment must be a mapping with {', '.join(_REQUIRED)}")
-        reject_unknown_keys(path, raw, _YAML_KEYS, what="in a planned deployment", line=line)
         missing = [k for k in _REQUIRED if raw.get(k) in (None, "")]
         if missing:
             raise InputError(f"{path}:{line}: planned deployment is missing {', '.join(missing)}")
@@ -217,6 +216,15 @@ def _yaml_plan(document: Any, path: Path) -> list[PlannedDeployment]:
                 source_format="yaml",
             )
         )
+    check(
+        document,
+        "plan.schema.json",
+        path,
+        what="plan",
+        unknown_key=lambda key, _, allowed: (
+            f"unknown key {key!r} in a planned deployment (allowed: {', '.join(allowed)})"
+        ),
+    )
     return planned
 
 

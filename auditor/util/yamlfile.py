@@ -220,14 +220,3 @@ def line_of(document: Any, path: Iterable[Any]) -> int:
         else:
             break
     return line
-
-
-def reject_unknown_keys(path: Path | str, raw: Any, allowed: Iterable[str], *, what: str, line: int) -> None:
-    """A mapping a person wrote may use only the keys we know: a typo is an error naming its own line."""
-    allowed = set(allowed)
-    unknown = sorted(set(map(str, raw)) - allowed)
-    if unknown:
-        key_line = raw.key_lines.get(unknown[0], line) if isinstance(raw, LineDict) else line
-        raise InputError(
-            f"{path}:{key_line}: unknown key {unknown[0]!r} {what} (allowed: {', '.join(sorted(allowed))})"
-        )
