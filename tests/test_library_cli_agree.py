@@ -68,3 +68,58 @@ def test_library_and_cli_agree_on_the_demo_tenant_with_the_baseline_policy(
     assert len(logs) == 3 and sum(f.status.value == "fail" for f in logs) == 2, [(f.status, f.message) for f in logs]
     assert not any("none" in f.message and f.status.value == "pass" for f in logs)
     assert os.environ.get("IDENTITY_ENDPOINT") is None  # the CLI's demo restored the environment it borrowed
+
+
+def test_library_and_cli_agree_with_waivers_and_a_baseline(
+    tenant: SimulatedTenant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The final steps after the audit (waivers, then drift against a baseline) are the pipeline's too."""
+    from datetime import date, timedelta
+
+    monkeypatch.delenv("AZURE_SUBSCRIPTION_ID", raising=False)
+    assert run_demo(tmp_path / "before", "--format", "json") == 1
+    baseline = tmp_path / "before" / "report.json"
+    data = json.loads(baseline.read_text(encoding="utf-8"))
+    data["findings"] = [f for f in data["findings"] if f["rule_id"] != "AOAI-DEPLOY-001"]  # "new" today
+    baseline.write_text(json.dumps(data), encoding="utf-8")
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text(
+        "waivers:\n  - category: lifecycle\n    target: '*'\n    reason: upgrades booked\n    owner: platform\n"
+        f"    expires: {date.today() + timedelta(days=30)}\n",
+        encoding="utf-8",
+    )
+    from azure.identity import ManagedIdentityCredential
+
+    from auditor import AuditOptions, get_cloud, run_audit
+
+    monkeypatch.setenv("IDENTITY_ENDPOINT", tenant.identity_endpoint)
+    monkeypatch.setenv("IDENTITY_HEADER", tenant.identity_header)
+    with ManagedIdentityCredential() as credential:
+        report = run_audit(
+            AuditOptions(all_accounts=True, contract=DEMO_CONTRACT, waivers=waivers, baseline=baseline),
+            credential=credential,
+            cloud=get_cloud("AzureCloud", tenant.management_url),
+            connection_verify=tenant.ca_path,
+        )
+    for name in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER"):
+        monkeypatch.delenv(name)
+    run_demo(
+        tmp_path / "after",
+        "--format",
+        "json",
+        "--passes",
+        "full",
+        "--waivers",
+        str(waivers),
+        "--baseline",
+        str(baseline),
+    )
+    cli = json.loads((tmp_path / "after" / "report.json").read_text(encoding="utf-8"))
+
+    library = sorted((*_key(f.rule_id, f.target, f.status.value, f.message), f.drift or "") for f in report.findings)
+    command = sorted(
+        (*_key(f["rule_id"], f["target"], f["status"], f["message"]), f["drift"] or "") for f in cli["findings"]
+    )
+    assert library == command
+    assert any(f.status.value == "waived" for f in report.findings)
+    assert [f.rule_id for f in report.findings if f.drift == "new"] == ["AOAI-DEPLOY-001"]
