@@ -265,8 +265,9 @@ class _FleetReads:
             later = later or self.submit_later()
         return later
 
-    def collect(self, later: _Later, gaps: list[CollectionGap]) -> Facts:
-        """Every read's result, or its gap, into Facts (gaps in the order: regions, then per account)."""
+    def collect(self, later: _Later, contract: tuple[ContractCall, ...] | None, gaps: list[CollectionGap]) -> Facts:
+        """Every read's result, or its gap, into Facts; gaps follow `gaps` (discovery's) in the order: regions,
+        then per account its deployments and content filters, then Azure Monitor."""
         regions: list[Region] = []
         for (sub, location), job in later.regions.items():
             region, region_gaps = region_or_unread(self.deadline, job, sub, location)
@@ -286,10 +287,10 @@ class _FleetReads:
             accounts=tuple(self.accounts),
             deployments=tuple(sorted(deployments, key=lambda d: d.id.lower())),
             regions=tuple(regions),
-            contract=None,
-            gaps=(),
-            content_filter_policies=policies,
+            contract=contract,
             monitoring=self.monitoring(later, gaps) if self.options.monitor else None,
+            gaps=tuple(gaps),  # after monitoring(), which adds its own
+            content_filter_policies=policies,
         )
 
     def monitoring(self, later: _Later, gaps: list[CollectionGap]) -> dict[str, AccountMonitoring]:
@@ -346,9 +347,8 @@ def _gather(
         return Facts(accounts=(), deployments=(), regions=(), contract=contract, gaps=(*discovery_gaps, gap_))
     reads = _FleetReads(enumerator, options, _in_shard(accounts, options.shard), pool, progress, deadline)
     later = reads.offer(on_account, contract) if on_account is not None else None
-    gaps = list(discovery_gaps)
-    facts = reads.collect(later or reads.submit_later(), gaps)
-    return replace(facts, contract=contract, gaps=tuple(gaps), subscriptions_searched=searched)
+    facts = reads.collect(later or reads.submit_later(), contract, list(discovery_gaps))
+    return replace(facts, subscriptions_searched=searched)
 
 
 # --- reading and probing at once -------------------------------------------------------------------------
