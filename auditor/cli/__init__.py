@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from auditor._version import __version__
+from auditor.cli.nightly import add_nightly_arguments, open_history, with_nightly
 from auditor.model.errors import AuditorError, ExitCode, InputError
 from auditor.util.redact import RecordingCredential, guard_logging, printable, redact, register_environment
 
@@ -192,7 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="html,junit,json,sarif,markdown",
         metavar="LIST",
         help="comma-separated: html (report.html), junit (junit.xml), json (report.json), sarif "
-        "(report.sarif), markdown (summary.md), or all (the default). Example: --format junit,sarif",
+        "(report.sarif), markdown (summary.md), ics (retirements.ics, the retirement calendar), or all. Default: the "
+        "first five. Example: --format junit,sarif",
     )
     out.add_argument(
         "--waivers",
@@ -228,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
         "many CI jobs at once; join the shards' report.json with `audit merge`. Example: --shard 2/8",
     )
     out.add_argument("--quiet", action="store_true", help="print only errors (and no progress bar)")
+    add_nightly_arguments(parser)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -415,11 +418,14 @@ def run(argv: Sequence[str]) -> int:
     from auditor.pipeline.run import run_audit
     from auditor.render import write_reports
 
+    history = open_history(args)  # before any Azure call: a store that cannot be used is exit 2 at once
     subscriptions = tuple(args.subscription) or tuple(
         s for s in [os.environ.get("AZURE_SUBSCRIPTION_ID", "").strip()] if s
     )
     verify: str | bool
     with ExitStack() as stack:
+        if history is not None:  # with_nightly closes it after the run; this, if the run fails (a bad input file)
+            stack.push(lambda failed, *_: history.close() if failed is not None else None)
         if args.demo:
             from auditor.cli.demo import demo_environment
 
@@ -470,6 +476,7 @@ def run(argv: Sequence[str]) -> int:
     from auditor.render.json_report import passes_form
 
     report = replace(report, fail_on=args.fail_on, passes=passes_form(args.passes, report))
+    report = with_nightly(report, args, history)
     from auditor.fixes import write_fixes
 
     report, fixes = write_fixes(report, args.out, Path.cwd())
@@ -529,6 +536,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from auditor.cli.subcommands import run_contract
 
             return run_contract(argv)
+        if argv and argv[0] == "history":
+            from auditor.cli.nightly import run_history
+
+            return run_history(argv)
         if argv and argv[0] == "merge":
             from auditor.cli.merge import run_merge
 

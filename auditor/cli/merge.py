@@ -22,6 +22,7 @@ sets and knowledge bases must match; a missing shard makes the merged audit inco
 
 def run_merge(argv: Sequence[str]) -> int:
     from auditor.cli.console import console_lines, terminal_style
+    from auditor.cli.nightly import add_nightly_arguments, open_history, with_nightly
     from auditor.gating.drift import load_baseline
     from auditor.gating.merge import merge_reports
     from auditor.gating.verdict import gate, parse_fail_on
@@ -45,16 +46,19 @@ def run_merge(argv: Sequence[str]) -> int:
         "--baseline", type=Path, metavar="FILE", help="last run's (merged) report.json: drift over the whole tenant"
     )
     parser.add_argument("--quiet", action="store_true", help="print only errors")
+    add_nightly_arguments(parser)
     args = parser.parse_args(argv[1:])
     args.fail_on = parse_fail_on(args.fail_on)
     if args.passes not in PASSES:
         raise InputError(f"unknown --passes value {args.passes!r}: choose auto, summary or full")
     formats = parse_formats(args.format)
     baseline = load_baseline(args.baseline) if args.baseline else None
+    history = open_history(args)
     report = merge_reports(args.reports)
     if baseline is not None:
         report = finish(report, baseline=baseline)
     report = replace(report, fail_on=args.fail_on, passes=passes_form(args.passes, report))
+    report = with_nightly(report, args, history)
     paths = write_reports(report, args.out, formats)
     if not args.quiet:
         print(f"Merged {len(args.reports)} report(s).")
