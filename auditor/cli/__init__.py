@@ -415,7 +415,7 @@ def run(argv: Sequence[str]) -> int:
     check_out_dir(args.out)
     from auditor.gating.verdict import gate
     from auditor.pipeline.options import AuditOptions
-    from auditor.pipeline.run import run_audit
+    from auditor.pipeline.run import load_inputs, run_audit
     from auditor.render import write_reports
 
     history = open_history(args)  # before any Azure call: a store that cannot be used is exit 2 at once
@@ -462,6 +462,7 @@ def run(argv: Sequence[str]) -> int:
             waivers=args.waivers,
             baseline=args.baseline,
         )
+        inputs = load_inputs(options, rule_dirs=args.rules)  # every input file, before any Azure call
         from auditor.cli.progress import BarProgress, wants_bar
 
         progress = stack.enter_context(BarProgress()) if wants_bar(args.quiet) else None
@@ -470,8 +471,8 @@ def run(argv: Sequence[str]) -> int:
             credential=credential,
             cloud=args.cloud_obj,
             connection_verify=verify,
-            rule_dirs=args.rules,
             progress=progress,
+            inputs=inputs,
         )
     from auditor.render.json_report import passes_form
 
@@ -479,7 +480,7 @@ def run(argv: Sequence[str]) -> int:
     report = with_nightly(report, args, history)
     from auditor.fixes import write_fixes
 
-    report, fixes = write_fixes(report, args.out, Path.cwd())
+    report, fixes = write_fixes(report, args.out, Path.cwd(), inputs.impact_rules)
     paths = write_reports(report, args.out, args.formats) + ([fixes.patch] if fixes.patch else [])
     for problem in fixes.stale:
         print(printable(f"audit: warning: {problem}"), file=sys.stderr)

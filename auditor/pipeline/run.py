@@ -82,13 +82,17 @@ def run_audit(
     rule_dirs: Sequence[Path] = (),
     today: date | None = None,
     progress: Progress | None = None,
+    inputs: RunInputs | None = None,
 ) -> Report:
-    """Read the inputs, gather facts from Azure, audit them and finish the report: the whole job."""
+    """Read the inputs, gather facts from Azure, audit them and finish the report: the whole job.
+
+    `inputs`: the files already read by `load_inputs(options, ...)` (the CLI reads them first, so a bad file fails
+    before signing in, and it reuses the rules for fixes.patch); then `rules` and `rule_dirs` are not read again."""
     from auditor.knowledge.base import load_knowledge
     from auditor.model.clouds import CLOUDS, Cloud
     from auditor.pipeline.gather import gather
 
-    inputs = load_inputs(options, rules=rules, rule_dirs=rule_dirs)
+    inputs = inputs or load_inputs(options, rules=rules, rule_dirs=rule_dirs)
     options = inputs.options
     chosen_cloud = cloud if isinstance(cloud, Cloud) else CLOUDS["AzureCloud"]
     kb = kb or load_knowledge()
