@@ -179,6 +179,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="pin the rule set of a release so new rules never break a gate unannounced "
         "(default latest). Example: --ruleset 2026.11",
     )
+    rules.add_argument(
+        "--knowledge",
+        type=Path,
+        metavar="FILE",
+        help="your knowledge-base overlay, layered over the packaged one: only the facts it states, each with its "
+        "source and check date (`audit kb refresh --write` writes one). Example: --knowledge kb-overlay.yaml",
+    )
     _add_evidence_arguments(parser)
     out = parser.add_argument_group("output")
     out.add_argument(
@@ -230,6 +237,12 @@ def build_parser() -> argparse.ArgumentParser:
         "many CI jobs at once; join the shards' report.json with `audit merge`. Example: --shard 2/8",
     )
     out.add_argument("--quiet", action="store_true", help="print only errors (and no progress bar)")
+    out.add_argument(
+        "--docs-url",
+        metavar="URL",
+        help="where rule links in reports point: a mirror of the documentation site (default: the Documentation "
+        "URL the package declares); links carry the version that ran. Example: --docs-url https://docs.corp/aoai/",
+    )
     add_nightly_arguments(parser)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
@@ -244,8 +257,13 @@ def _add_evidence_arguments(parser: argparse.ArgumentParser) -> None:
         "--monitor",
         action="store_true",
         help="also read Azure Monitor (read-only): each account's diagnostic settings and 7 days of per-deployment "
-        "requests, 429s and provisioned utilisation. Example: audit --all --monitor",
+        "requests, 429s and provisioned utilisation, and who calls each deployment how (the observed contract). "
+        "Example: audit --all --monitor",
     )
+    from auditor.cli.observed import add_observed_arguments, add_rule_param_argument
+
+    add_observed_arguments(group)
+    add_rule_param_argument(group)
     group.add_argument(
         "--probe",
         action="store_true",
@@ -384,6 +402,10 @@ def _validate(args: argparse.Namespace) -> None:
             "audit it in one run without --shard"
         )
     args.cloud_obj = get_cloud(args.cloud, args.management_endpoint)
+    if args.docs_url is not None:
+        from auditor.util.doclinks import check_base
+
+        args.docs_url = check_base(args.docs_url)
 
 
 def _print_summary(report: Report, paths: Sequence[Path], fail_on: FailOn) -> None:
@@ -413,11 +435,19 @@ def run(argv: Sequence[str]) -> int:
     from auditor.render import check_out_dir
 
     check_out_dir(args.out)
+    from auditor.cli.observed import check_overrides, observed_options, rule_param_overrides
+    from auditor.engine.rules import load_rules
     from auditor.gating.verdict import gate
+    from auditor.knowledge.overlay import resolve_overlay
     from auditor.pipeline.options import AuditOptions
     from auditor.pipeline.run import load_inputs, run_audit
     from auditor.render import write_reports
 
+    overrides = rule_param_overrides(args.rule_param)
+    rules = load_rules(args.rules, docs_url=args.docs_url, overrides=overrides)
+    check_overrides(overrides, {r.id for r in rules})
+    observed = observed_options(args, os.environ)  # a policy that needs Azure Monitor turns it on in the pipeline
+    observed["monitor"] = observed["monitor"] or args.monitor
     history = open_history(args)  # before any Azure call: a store that cannot be used is exit 2 at once
     subscriptions = tuple(args.subscription) or tuple(
         s for s in [os.environ.get("AZURE_SUBSCRIPTION_ID", "").strip()] if s
@@ -456,13 +486,15 @@ def run(argv: Sequence[str]) -> int:
             plan=args.plan,
             probe=_probe_options(args, demo=args.demo),
             shard=args.shard_obj,
-            monitor=args.monitor,
             policy=args.policy,
             what_if=args.what_ifs,
             waivers=args.waivers,
             baseline=args.baseline,
+            knowledge=resolve_overlay(args.knowledge),
+            docs_url=args.docs_url,
+            **observed,
         )
-        inputs = load_inputs(options, rule_dirs=args.rules)  # every input file, before any Azure call
+        inputs = load_inputs(options, rules=rules)  # every input file, before any Azure call
         from auditor.cli.progress import BarProgress, wants_bar
 
         progress = stack.enter_context(BarProgress()) if wants_bar(args.quiet) else None

@@ -44,7 +44,9 @@ def demo_environment(stack: ExitStack, args: argparse.Namespace) -> tuple[TokenC
         exclude_interactive_browser_credential=True,
         exclude_broker_credential=True,
     )
-    args.cloud_obj = get_cloud(args.cloud, tenant.management_url)
+    from dataclasses import replace
+
+    args.cloud_obj = replace(get_cloud(args.cloud, tenant.management_url), logs_endpoint=tenant.logs_endpoint)
     if not args.resource:
         args.all_accounts = True
     if args.contract is None and args.contract_from is None and not getattr(args, "shard_obj", None):  # a shard: none

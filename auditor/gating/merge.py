@@ -34,6 +34,7 @@ from auditor.model.results import (
     Status,
     TargetResult,
     TargetStatus,
+    TrafficRow,
     WaiverRef,
 )
 
@@ -196,6 +197,7 @@ def merge_reports(paths: Sequence[Path]) -> Report:
         targets: list[TargetResult] = []
         inventory: list[InventoryRow] = []
         retirements: list[RetirementRow] = []
+        traffic: list[TrafficRow] = []
         for index, data in enumerate(shards):
             current = paths[index]
             for f in data["findings"]:
@@ -205,6 +207,7 @@ def merge_reports(paths: Sequence[Path]) -> Report:
             targets += [_build(TargetResult, t, status=TargetStatus(t["status"])) for t in data["targets"]]
             inventory += [_build(InventoryRow, d) for d in data["deployments"]]
             retirements += [_build(RetirementRow, r) for r in data.get("retirements") or ()]
+            traffic += [_build(TrafficRow, t) for t in data.get("traffic") or ()]
         current = paths[0]
         first = shards[0]
         return Report(
@@ -225,6 +228,7 @@ def merge_reports(paths: Sequence[Path]) -> Report:
             drift=_drift(shards),
             probe_summary=_probes(shards),
             pass_counts=tuple(pass_counts),
+            traffic=tuple(traffic),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InputError(f"{current}: not an audit report.json: {type(exc).__name__}: {exc}") from None

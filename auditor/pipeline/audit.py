@@ -29,6 +29,7 @@ from auditor.model.results import (
     RetirementRow,
     RuleInfo,
     TargetResult,
+    TrafficRow,
 )
 from auditor.util.gcpause import paused_gc
 
@@ -211,6 +212,36 @@ def audit(
         gaps=tuple(g.reason if g.target in g.reason else f"{g.target}: {g.reason}" for g in facts.gaps)
         + _empty_scope(facts),
         probe_summary=_probe_totals(facts),
+        traffic=_traffic_rows(facts),
+    )
+
+
+def _traffic_rows(facts: Facts) -> tuple[TrafficRow, ...]:
+    """The observed traffic, per account, deployment and operation, for the report's who-calls-it table."""
+
+    def share(part: float, whole: float) -> float:
+        return round(100.0 * part / whole, 2) if whole else 0.0
+
+    names = {a.id: a.name for a in facts.accounts}
+    return tuple(
+        TrafficRow(
+            account_id=account_id,
+            account_name=names.get(account_id, ""),
+            deployment=o.deployment,
+            operation=o.operation,
+            api=o.api,
+            requests=round(o.requests),
+            streaming_percent=share(o.streaming, o.requests),
+            client_error_percent=share(o.client_errors, o.requests),
+            throttled_percent=share(o.throttled, o.requests),
+            server_error_percent=share(o.server_errors, o.requests),
+            model_versions=o.model_versions,
+            api_versions=o.api_versions,
+            daily=tuple(round(v, 1) for v in o.daily),
+            days=o.days,
+        )
+        for account_id, monitoring in sorted((facts.monitoring or {}).items())
+        for o in monitoring.traffic or ()
     )
 
 

@@ -104,7 +104,7 @@ def _app_contract(
 
         calls, unresolved, skipped = contract_from_code(options.contract_from, options.contract_env)
         gaps = tuple(CollectionGap(f"contract-from:{options.contract_from}", problem) for problem in skipped)
-        return calls, unresolved, gaps
+        return tuple(replace(c, provenance="scanned") for c in calls), unresolved, gaps
     if options.contract is not None:
         return (*load_contract_document(options.contract, options.contract_env), ())
     return None, (), ()
@@ -176,6 +176,10 @@ def gather_facts(
         if own is not None:
             own.shutdown(wait=not deadline.expired, cancel_futures=True)
     facts = replace(facts, contract_unresolved=unresolved, planned=planned, gaps=facts.gaps + scan_gaps)
+    if options.monitor:
+        from auditor.sources.traffic import with_observed_contract
+
+        facts = with_observed_contract(facts)  # observed entries join the declared or scanned ones
     return encodable(facts)  # strings from Azure (or a file) with lone surrogates could not be written
 
 
@@ -185,7 +189,7 @@ class _Later:
 
     regions: dict[tuple[str, str], Future[Any]]
     policies: dict[str, Future[Any]]
-    monitors: dict[str, tuple[Future[Any], Future[Any]]]
+    monitors: dict[str, tuple[Future[Any], ...]]
 
 
 class _FleetReads:
@@ -236,17 +240,10 @@ class _FleetReads:
             a.id: submit("content filter policies", a.id, partial(_content_filter_policies, enumerator, a))
             for a in self.accounts
         }
-        monitors: dict[str, tuple[Future[Any], Future[Any]]] = {}
+        monitors: dict[str, tuple[Future[Any], ...]] = {}
         if self.options.monitor:
-            reader = enumerator.monitor()
-            self.progress.add(2 * len(self.accounts), "reads")
-            monitors = {
-                a.id: (
-                    submit("diagnostic settings", a.id, partial(reader.diagnostic_settings, a)),
-                    submit("Azure Monitor metrics", a.id, partial(reader.activity, a)),
-                )
-                for a in self.accounts
-            }
+            monitors = _submit_monitor(enumerator, self.options, self.accounts, submit)
+            self.progress.add(sum(len(jobs) for jobs in monitors.values()), "reads")
         return _Later(regions, policies, monitors)
 
     def offer(self, on_account: AccountReady, contract: tuple[ContractCall, ...] | None) -> _Later | None:
@@ -296,12 +293,60 @@ class _FleetReads:
     def monitoring(self, later: _Later, gaps: list[CollectionGap]) -> dict[str, AccountMonitoring]:
         found = {}
         for account in self.accounts:
-            settings_job, activity_job = later.monitors[account.id]
-            settings, settings_gaps = self.waited(settings_job, account.id, "diagnostic settings were")
-            activity, activity_gaps = self.waited(activity_job, account.id, "Azure Monitor metrics were")
-            found[account.id] = AccountMonitoring(diagnostic_settings=settings, activity=activity)
-            gaps.extend(settings_gaps + activity_gaps)
+            found[account.id], monitor_gaps = _monitoring(
+                self.waited, self.options, account, later.monitors[account.id]
+            )
+            gaps.extend(monitor_gaps)
         return found
+
+
+def _submit_monitor(
+    enumerator: AzureEnumerator,
+    options: AuditOptions,
+    accounts: Sequence[Account],
+    submit: Callable[[str, str, Callable[[], Any]], Future[Any]],
+) -> dict[str, tuple[Future[Any], ...]]:
+    """Per account: diagnostic settings, activity and traffic (AzureOpenAIRequests split five ways, one call, and
+    the provisioned utilisation) and, with a workspace, the api-versions in its RequestResponse logs."""
+    reader = enumerator.monitor(days=options.observed_days)
+    logs = enumerator.logs(options.logs_workspace, options.observed_days) if options.logs_workspace else None
+    return {
+        a.id: (
+            submit("diagnostic settings", a.id, partial(reader.diagnostic_settings, a)),
+            submit("Azure Monitor metrics", a.id, partial(reader.observe, a)),
+            *((submit("RequestResponse logs", a.id, partial(logs.api_versions, a)),) if logs else ()),
+        )
+        for a in accounts
+    }
+
+
+def _monitoring(
+    waited: Callable[..., tuple[Any, list[CollectionGap]]],
+    options: AuditOptions,
+    account: Account,
+    jobs: tuple[Future[Any], ...],
+) -> tuple[AccountMonitoring, list[CollectionGap]]:
+    """One account's Azure Monitor facts from its reads; a read that failed is None (unknown) and a gap."""
+    from auditor.sources.traffic import with_api_versions
+
+    settings, gaps = waited(jobs[0], account.id, "diagnostic settings were")
+    observed, more = waited(jobs[1], account.id, "Azure Monitor metrics were")
+    activity, traffic = observed or (None, None)
+    gaps = [*gaps, *more]
+    logs: str | None = (
+        "no Log Analytics workspace was given (--logs-workspace), so the api-versions callers send are unknown"
+    )
+    if len(jobs) > 2:
+        versions, log_gaps = waited(jobs[2], account.id, "RequestResponse logs were")
+        gaps.extend(log_gaps)
+        if versions is not None and traffic is not None:
+            traffic, logs = with_api_versions(traffic, versions), None
+        else:
+            logs = f"the RequestResponse logs of workspace {options.logs_workspace} could not be read"
+    monitoring = AccountMonitoring(
+        diagnostic_settings=settings, activity=activity, days=options.observed_days, traffic=traffic, logs=logs
+    )
+    return monitoring, gaps
 
 
 def _content_filter_policies(enumerator: AzureEnumerator, account: Account) -> tuple[ContentFilterPolicy, ...]:

@@ -40,8 +40,13 @@ class AuditOptions:
     probe: ProbeOptions | None = None
     """Live probes of the data plane (None: no probes)."""
     monitor: bool = False
-    """Read Azure Monitor too: each account's diagnostic settings and 7 days of per-deployment activity. A policy
-    that needs them (`diagnostic_logs`) turns this on by itself (auditor/pipeline/run.py)."""
+    """Read Azure Monitor too: each account's diagnostic settings, per-deployment activity, and who calls each
+    deployment (the observed contract, auditor/sources/traffic.py). A policy that needs them (`diagnostic_logs`)
+    turns this on by itself (auditor/pipeline/run.py)."""
+    observed_days: int = 7
+    """The look-back window of the Azure Monitor reads, in days (--observed DAYS)."""
+    logs_workspace: str | None = None
+    """A Log Analytics workspace (customer id) holding the accounts' RequestResponse logs (--logs-workspace)."""
     policy: Path | None = None
     """An organisation policy file (auditor/engine/policy.py): its statements become rules in the `policy` category."""
     what_if: tuple[WhatIf, ...] = ()
@@ -52,6 +57,10 @@ class AuditOptions:
     """A waivers file (auditor/gating/waivers.py), applied to the final report."""
     baseline: Path | None = None
     """A previous report.json: the final report marks drift against it (auditor/gating/drift.py)."""
+    knowledge: Path | None = None
+    """The user's knowledge-base overlay (`--knowledge`), layered over the packaged knowledge base."""
+    docs_url: str | None = None
+    """Where rule links point (`--docs-url`); None: the Documentation URL the package declares."""
 
 
 class Progress(Protocol):

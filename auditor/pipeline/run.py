@@ -48,7 +48,7 @@ def load_inputs(
     POLICY-...` apply to them; waivers may name them)."""
     from auditor.engine.rules import load_rules
 
-    loaded = list(rules if rules is not None else load_rules(rule_dirs))
+    loaded = list(rules if rules is not None else load_rules(rule_dirs, docs_url=options.docs_url))
     if options.policy is not None:
         from auditor.engine.policy import load_policy
 
@@ -95,7 +95,7 @@ def run_audit(
     inputs = inputs or load_inputs(options, rules=rules, rule_dirs=rule_dirs)
     options = inputs.options
     chosen_cloud = cloud if isinstance(cloud, Cloud) else CLOUDS["AzureCloud"]
-    kb = kb or load_knowledge()
+    kb = kb or load_knowledge(overlay=options.knowledge)
     facts = gather(
         options,
         credential=credential,

@@ -33,6 +33,12 @@ class LineList(list):  # type: ignore[type-arg]
     item_lines: list[int]
 
 
+for _dumper in {yaml.SafeDumper, getattr(yaml, "CSafeDumper", yaml.SafeDumper)}:
+    # what was loaded here can be written back as plain YAML (a refreshed knowledge-base overlay, for one)
+    _dumper.add_representer(LineDict, yaml.representer.SafeRepresenter.represent_dict)
+    _dumper.add_representer(LineList, yaml.representer.SafeRepresenter.represent_list)
+
+
 if TYPE_CHECKING:
     _BASE_LOADER = yaml.SafeLoader
 else:
