@@ -21,6 +21,7 @@ from auditor.model.facts import (
     RUN_TARGET,
     Account,
     AccountMonitoring,
+    CatalogModel,
     CollectionGap,
     ContentFilterPolicy,
     ContractCall,
@@ -280,6 +281,7 @@ class _FleetReads:
                 later.policies[account.id], account.id, "content filter policies were"
             )
             gaps.extend(policy_gaps)
+        account_models = self.account_models(deployments, gaps)
         return Facts(
             accounts=tuple(self.accounts),
             deployments=tuple(sorted(deployments, key=lambda d: d.id.lower())),
@@ -288,6 +290,14 @@ class _FleetReads:
             monitoring=self.monitoring(later, gaps) if self.options.monitor else None,
             gaps=tuple(gaps),  # after monitoring(), which adds its own
             content_filter_policies=policies,
+            account_models=account_models,
+        )
+
+    def account_models(
+        self, deployments: Sequence[Deployment], gaps: list[CollectionGap]
+    ) -> dict[str, tuple[CatalogModel, ...] | None]:
+        return _account_models(
+            self.accounts, deployments, self.enumerator, self.submit, self.waited, gaps, self.progress
         )
 
     def monitoring(self, later: _Later, gaps: list[CollectionGap]) -> dict[str, AccountMonitoring]:
@@ -298,6 +308,32 @@ class _FleetReads:
             )
             gaps.extend(monitor_gaps)
         return found
+
+
+def _account_models(
+    accounts: Sequence[Account],
+    deployments: Sequence[Deployment],
+    enumerator: AzureEnumerator,
+    submit: Callable[..., Future[Any]],
+    waited: Callable[..., Any],
+    gaps: list[CollectionGap],
+    progress: Progress,
+) -> dict[str, tuple[CatalogModel, ...] | None]:
+    """The own models list of each account with a fine-tuned deployment (the location catalog lists base models
+    only); a failed read is None and a gap."""
+    fine_tuned = {d.account_id for d in deployments if d.fine_tuned}
+    progress.add(len(fine_tuned), "reads")
+    jobs = {
+        a.id: submit("the account's models", a.id, partial(enumerator.list_account_models, a))
+        for a in accounts
+        if a.id in fine_tuned
+    }
+    models: dict[str, tuple[CatalogModel, ...] | None] = {}
+    for account_id, job in jobs.items():
+        listed, model_gaps = waited(job, account_id, "the account's models were")
+        models[account_id] = None if listed is None else tuple(listed)
+        gaps.extend(model_gaps)
+    return models
 
 
 def _submit_monitor(

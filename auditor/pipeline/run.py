@@ -49,6 +49,7 @@ def load_inputs(
     from auditor.engine.rules import load_rules
 
     loaded = list(rules if rules is not None else load_rules(rule_dirs, docs_url=options.docs_url))
+    select_rules(loaded, ruleset=options.ruleset)  # a bad --ruleset is exit 2 before the other files are read
     if options.policy is not None:
         from auditor.engine.policy import load_policy
 
