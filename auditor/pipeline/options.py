@@ -31,6 +31,8 @@ class AuditOptions:
     discovery: Discovery = Discovery.AUTO
     contract_from: Path | None = None
     """Derive the contract from the app's Python source (auditor/sources/scan/) instead of a file."""
+    scan_allow_unread: bool = False
+    """Files of the app the scan could not read are not gaps (--scan-allow-unread); they are still listed."""
     contract_env: Mapping[str, str] = field(default_factory=dict, repr=False)
     """The audit's environment, for contract deployment names written env:NAME."""
     timeout: float | None = None

@@ -36,7 +36,20 @@ from auditor.model.facts import ContractCall, SourceLocation, UnresolvedCall
 from auditor.util.inputschema import check
 from auditor.util.yamlfile import LineDict, LineList, load_yaml
 
-APIS = ("chat_completions", "responses", "completions", "embeddings")
+APIS = (
+    "chat_completions",
+    "responses",
+    "completions",
+    "embeddings",
+    "images",
+    "audio",
+    "realtime",
+    "video",
+    "assistants",
+    "agents",
+)
+"""The APIs a call can use: the first four, plus images, audio (transcription, translation, speech), realtime,
+video and assistants as openai-python names them, and `agents` (Foundry Agent Service runs on a deployment)."""
 SCHEMA = "contract.schema.json"
 """The contract's keys and what they hold (auditor/schemas/); the checks below word the values' errors."""
 
@@ -92,7 +105,14 @@ def _call(path: Path, name: str, raw: Any, line: int) -> ContractCall:
                 f"or 2025-04-01-preview (or v1, or env:NAME), not {api_version!r}"
             )
     account = raw.get("account")
+    conditions = raw.get("conditions") or {}
+    if not isinstance(conditions, Mapping) or not all(isinstance(v, str) for v in conditions.values()):
+        raise InputError(
+            f"{path}:{line}: deployment {name!r}: conditions must map parameter names to the condition's text, "
+            "e.g. {reasoning: \"deployment.startswith('o')\"}"
+        )
     return ContractCall(
+        conditions={str(k): str(v) for k, v in conditions.items()},
         deployment=name,
         api=api,
         parameters=dict(params),
@@ -222,3 +242,17 @@ def _unresolved(path: Path, raw: Any) -> list[UnresolvedCall]:
             )
         )
     return found
+
+
+def load_contract_unread(path: Path | str) -> tuple[str, ...]:
+    """The contract's `unread:` list: files of the app the scan that wrote it could not read (each a gap of
+    the audit unless the user allows them)."""
+    path = Path(path)
+    document = load_yaml(path, what="contract")
+    raw = document.get("unread") if isinstance(document, Mapping) else None
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
+        line = document.key_lines.get("unread", 1) if isinstance(document, LineDict) else 1
+        raise InputError(f"{path}:{line}: unread must be a list of texts (a file and why it was not read)")
+    return tuple(raw)

@@ -7,20 +7,38 @@ On Azure the deployment was passed as `engine=` or `deployment_id=` (openai-pyth
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING
 
-from auditor.sources.scan.calls import LEGACY, Shape, result_call
+from auditor.sources.scan.calls import LEGACY, Shape, result_call, sdk_shape
 from auditor.sources.scan.model import Resolved, Unresolved
+from auditor.sources.scan.protocol import ScanContext
 from auditor.sources.scan.resolve import Ctx, short
-
-if TYPE_CHECKING:
-    from auditor.sources.scan.scanner import FileScanner
 
 SDK = "openai<1"
 _DEPLOYMENT_KEYWORDS = ("engine", "deployment_id", "model")
 
 
-def record(scanner: FileScanner, node: ast.Call, shape: Shape, ctx: Ctx) -> None:
+class LegacyCalls:
+    """The recogniser of the pre-1.0 module API."""
+
+    roots = frozenset({"openai"})
+    """Modules whose importers may hold these calls (pass 2 reads them)."""
+    marks = frozenset({"create", "acreate"})
+
+    def __init__(self, scan: ScanContext) -> None:
+        self.scan = scan
+
+    def call(self, node: ast.Call, ctx: Ctx) -> bool:
+        shape = sdk_shape(node)
+        if shape is None or not shape.legacy:
+            return False
+        record(self.scan, node, shape, ctx)
+        return True
+
+    def finish(self) -> None:
+        return None
+
+
+def record(scanner: ScanContext, node: ast.Call, shape: Shape, ctx: Ctx) -> None:
     base = shape.client
     if not isinstance(base, ast.Name):
         return
@@ -47,7 +65,7 @@ def record(scanner: FileScanner, node: ast.Call, shape: Shape, ctx: Ctx) -> None
         version_outcome = scanner.resolve(found[0][0].value, found[0][1], "openai.api_version")
         if isinstance(version_outcome, Resolved):
             version = version_outcome.text()
-    scanner.found.calls.append(
+    scanner.record(
         result_call(
             api=shape.api,
             file=scanner.display,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import yaml
@@ -37,6 +38,8 @@ def contract_document(result: ScanResult, application: str | None = None) -> dic
         _extras(entry, call.via, call.sdk, call.api_version)
         if call.note:
             entry["note"] = call.note
+        if call.conditions:
+            entry["conditions"] = dict(call.conditions)
         deployments.setdefault(call.deployment, []).append(entry)
     document: dict[str, Any] = {}
     if application:
@@ -44,6 +47,10 @@ def contract_document(result: ScanResult, application: str | None = None) -> dic
     document["deployments"] = {name: deployments[name] for name in sorted(deployments)}
     if unresolved:
         document["unresolved"] = unresolved
+    if result.skipped:
+        document["unread"] = list(result.skipped)
+    if result.notes:
+        document["notes"] = list(result.notes)
     return document
 
 
@@ -63,8 +70,15 @@ _HEADER = """\
 # When the name differs by branch (Azure, OpenAI.com, Ollama ...) the Azure one is kept and the others are
 # listed as alternatives. Calls whose deployment name is only known at run time are listed under
 # `unresolved:` and reported as unchecked. Parameters show literal settings; prompt text is never copied.
+# Files of the app the scan could not read are listed under `unread:`: each is a gap of the audit (incomplete)
+# unless --scan-allow-unread. `notes:` lists what was left out on purpose and calls that name no deployment.
 # Review before relying on it: --contract FILE uses it, --contract-from PATH rescans each time.
 """
+
+
+def contract_json(result: ScanResult, application: str | None = None) -> str:
+    """The contract as JSON (the same document as the YAML, without the header)."""
+    return json.dumps(contract_document(result, application), indent=2, ensure_ascii=False) + "\n"
 
 
 def contract_yaml(result: ScanResult, scanned: str, application: str | None = None) -> str:
