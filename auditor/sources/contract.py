@@ -94,16 +94,7 @@ def _call(path: Path, name: str, raw: Any, line: int) -> ContractCall:
         raise InputError(
             f"{path}:{line}: deployment {name!r}: roles must be a list of message roles, e.g. [system, user]"
         )
-    api_version = raw.get("api_version")
-    if api_version is not None:
-        api_version = str(api_version)
-        if api_version not in ("v1", "latest", "preview") and not re.fullmatch(
-            r"\d{4}-\d{2}-\d{2}(-preview)?|env:[A-Za-z_][A-Za-z0-9_]*", api_version
-        ):
-            raise InputError(
-                f"{path}:{line}: deployment {name!r}: api_version must be a dated api-version such as 2024-10-21 "
-                f"or 2025-04-01-preview (or v1, or env:NAME), not {api_version!r}"
-            )
+    api_version = _api_version(path, name, raw.get("api_version"), line)
     account = raw.get("account")
     conditions = raw.get("conditions") or {}
     if not isinstance(conditions, Mapping) or not all(isinstance(v, str) for v in conditions.values()):
@@ -125,6 +116,21 @@ def _call(path: Path, name: str, raw: Any, line: int) -> ContractCall:
         inputs_per_call=raw.get("inputs_per_call"),
         sdk=str(raw["sdk"]) if raw.get("sdk") is not None else None,
     )
+
+
+def _api_version(path: Path, name: str, value: Any, line: int) -> str | None:
+    """The dated api-version the client sends (or v1, latest, preview, env:NAME); anything else is an error."""
+    if value is None:
+        return None
+    api_version = str(value)
+    if api_version not in ("v1", "latest", "preview") and not re.fullmatch(
+        r"\d{4}-\d{2}-\d{2}(-preview)?|env:[A-Za-z_][A-Za-z0-9_]*", api_version
+    ):
+        raise InputError(
+            f"{path}:{line}: deployment {name!r}: api_version must be a dated api-version such as 2024-10-21 "
+            f"or 2025-04-01-preview (or v1, or env:NAME), not {api_version!r}"
+        )
+    return api_version
 
 
 def _reasoning(path: Path, name: str, params: Mapping[str, Any], line: int) -> dict[str, Any]:
