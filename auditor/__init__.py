@@ -18,21 +18,29 @@ from auditor._version import __version__
 
 if TYPE_CHECKING:
     from auditor.engine.rules import Rule, load_rules
+    from auditor.gating.verdict import gate
     from auditor.history.store import HistoryStore, open_store
     from auditor.knowledge.base import KnowledgeBase, load_knowledge
     from auditor.model.clouds import CLOUDS, Cloud, get_cloud
     from auditor.model.errors import AuditorError, ExitCode, InputError, SignInError, TargetNotFoundError
     from auditor.model.facts import Account, CatalogModel, ContractCall, Deployment, Facts, QuotaUsage, Region
     from auditor.model.results import Finding, Report, Severity, Status
-    from auditor.pipeline.audit import AuditOptions, audit, gate, gather_facts, run_audit, select_rules
+    from auditor.pipeline.audit import audit, select_rules
+    from auditor.pipeline.gather import gather_facts
     from auditor.pipeline.nightly import nightly_view
     from auditor.pipeline.offline import run_offline
+    from auditor.pipeline.options import AuditOptions
+    from auditor.pipeline.run import run_audit
     from auditor.render import FORMATS, write_reports
     from auditor.sources.contract import load_contract
 
 _EXPORTS = {
-    "auditor.pipeline.audit": ("AuditOptions", "audit", "gate", "gather_facts", "run_audit", "select_rules"),
     "auditor.pipeline.offline": ("run_offline",),
+    "auditor.pipeline.audit": ("audit", "select_rules"),
+    "auditor.pipeline.gather": ("gather_facts",),
+    "auditor.pipeline.options": ("AuditOptions",),
+    "auditor.pipeline.run": ("run_audit",),
+    "auditor.gating.verdict": ("gate",),
     "auditor.model.clouds": ("CLOUDS", "Cloud", "get_cloud"),
     "auditor.engine.rules": ("Rule", "load_rules"),
     "auditor.model.errors": ("AuditorError", "ExitCode", "InputError", "SignInError", "TargetNotFoundError"),

@@ -92,7 +92,8 @@ def recorder(scrubber: Scrubber | None = None, *, record_mode: str = "none") -> 
 
 def _record(args: argparse.Namespace) -> None:
     from auditor.model.clouds import get_cloud
-    from auditor.pipeline.audit import AuditOptions, gather_facts
+    from auditor.pipeline.gather import gather_facts
+    from auditor.pipeline.options import AuditOptions
     from auditor.sources.azure import AzureEnumerator
 
     ENUMERATOR_CASSETTE.unlink(missing_ok=True)

@@ -15,7 +15,7 @@ import vcr
 from azure.core.credentials import AccessToken
 
 from auditor.model.clouds import get_cloud
-from auditor.pipeline.audit import _account_models
+from auditor.pipeline.gather import _account_models
 from auditor.sources.azure import AzureEnumerator
 from tests.conftest import make_account, make_deployment
 

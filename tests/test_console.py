@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from auditor.cli.console import Style, console_lines, fit, terminal_style
-from auditor.gating.verdict import verdict
+from auditor.gating.verdict import gate, verdict
 from auditor.model.facts import CollectionGap, ContractCall
-from auditor.pipeline.audit import audit, gate
+from auditor.pipeline.audit import audit
 from auditor.util.redact import printable
 from tests.conftest import ACCOUNT_ID, TODAY, make_account, make_deployment, make_facts
 

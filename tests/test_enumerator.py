@@ -14,7 +14,8 @@ from azure.core.credentials import AccessToken
 
 from auditor.model.clouds import get_cloud
 from auditor.model.errors import SignInError
-from auditor.pipeline.audit import AuditOptions, gather_facts
+from auditor.pipeline.gather import gather_facts
+from auditor.pipeline.options import AuditOptions
 from auditor.sources.azure import AccountRef, AzureEnumerator
 from tests.cassettes import ENUMERATOR_CASSETTE, recorder
 

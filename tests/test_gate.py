@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 
 import pytest
 
+from auditor.gating.verdict import gate
 from auditor.model.results import Category, Finding, Report, Severity, Status, TargetResult, TargetStatus
-from auditor.pipeline.audit import gate
 
 
 def _report(*findings: tuple[Severity, Status], complete: bool = True) -> Report:

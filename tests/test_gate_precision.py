@@ -13,12 +13,13 @@ import pytest
 from auditor.cli import main
 from auditor.engine.evaluate import evaluate_all
 from auditor.engine.rules import load_rule_file, load_rules
+from auditor.gating.verdict import gate
 from auditor.knowledge.base import load_knowledge
 from auditor.model.enums import ProbeOutcome
 from auditor.model.errors import InputError
 from auditor.model.facts import CollectionGap, ContractCall, Facts, RateLimit
 from auditor.model.results import Cause, Status
-from auditor.pipeline.audit import audit, gate
+from auditor.pipeline.audit import audit
 from auditor.sources.contract import load_contract
 from tests.conftest import SUB, make_account, make_deployment, make_facts
 

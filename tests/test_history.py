@@ -25,8 +25,10 @@ from auditor.model.clouds import get_cloud
 from auditor.model.errors import InputError
 from auditor.model.facts import Facts
 from auditor.model.results import RetirementRow
-from auditor.pipeline.audit import AuditOptions, audit, gather_facts
+from auditor.pipeline.audit import audit
+from auditor.pipeline.gather import gather_facts
 from auditor.pipeline.nightly import nightly_view
+from auditor.pipeline.options import AuditOptions
 from auditor.render import write_reports
 from auditor.sources.azure import AzureEnumerator
 from auditor.sources.contract import load_contract

@@ -369,7 +369,8 @@ def test_observed_entries_do_not_silence_the_warnings_about_parameters(rules, kb
 
 
 def test_scanned_entries_say_so(tmp_path: Path) -> None:
-    from auditor.pipeline.audit import AuditOptions, _app_contract
+    from auditor.pipeline.gather import _app_contract
+    from auditor.pipeline.options import AuditOptions
 
     app = tmp_path / "app.py"
     app.write_text(

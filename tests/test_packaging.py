@@ -60,6 +60,8 @@ def test_wheel_contains_rules_templates_and_demo(unpacked_wheel: Path) -> None:
     assert (package / "demo" / "tenant" / "tenant.yaml").is_file() and (package / "demo" / "contract.yaml").is_file()
     assert (package / "demo" / "tenant" / "catalog" / "eastus2.yaml").is_file()
     assert (package / "schemas" / "rules.schema.json").is_file()
+    for name in ("contract", "plan", "waivers", "policy"):  # editors complete input files from these
+        assert (package / "schemas" / f"{name}.schema.json").is_file(), name
 
 
 def test_demo_from_the_wheel_fails_for_the_right_reasons(unpacked_wheel: Path, tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from auditor.gating.verdict import gate
 from auditor.model.facts import (
     CatalogModel,
     CatalogSku,
@@ -30,7 +31,7 @@ from auditor.model.facts import (
     Region,
 )
 from auditor.model.results import Severity, Status
-from auditor.pipeline.audit import audit, gate
+from auditor.pipeline.audit import audit
 from tests.conftest import make_account, make_deployment
 
 TODAY = date(2026, 12, 3)

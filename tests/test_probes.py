@@ -588,7 +588,8 @@ def credential(tenant):
 def _facts(
     tenant, credential, *, contract: tuple[ContractCall, ...] | None = None, only: tuple[str, ...] = ()
 ) -> Facts:
-    from auditor.pipeline.audit import AuditOptions, gather_facts
+    from auditor.pipeline.gather import gather_facts
+    from auditor.pipeline.options import AuditOptions
     from auditor.sources.azure import AzureEnumerator
 
     cloud = get_cloud("AzureCloud", tenant.management_url)

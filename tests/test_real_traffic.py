@@ -24,7 +24,9 @@ from azure.core.credentials import AccessToken
 from auditor.model.clouds import get_cloud
 from auditor.model.facts import Facts, Region
 from auditor.model.results import Severity, Status
-from auditor.pipeline.audit import AuditOptions, audit, gather_facts
+from auditor.pipeline.audit import audit
+from auditor.pipeline.gather import gather_facts
+from auditor.pipeline.options import AuditOptions
 from auditor.probes.selection import data_plane_base, endpoint_refusal
 from auditor.sources.azure import AzureEnumerator
 from tests.cassettes import CASSETTE_DIR, recorder

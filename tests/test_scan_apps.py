@@ -576,7 +576,8 @@ def test_a_contract_lists_unread_files_and_they_are_gaps(tmp_path: Path) -> None
     calls, _ = load_contract_document(path)  # the new keys are part of the format
     assert [c.deployment for c in calls] == ["chat-prod"]
     assert yaml.safe_load(path.read_text())["unread"][0].endswith("the scan reads Python)")
-    from auditor.pipeline.audit import AuditOptions, _app_contract
+    from auditor.pipeline.gather import _app_contract
+    from auditor.pipeline.options import AuditOptions
 
     _, _, gaps = _app_contract(AuditOptions(contract=path))  # --contract FILE: the same gaps as --contract-from
     assert sorted(g.reason.split(" — ")[0].rsplit("/", 1)[-1] for g in gaps) == [

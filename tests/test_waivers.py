@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
+from auditor.gating.verdict import gate
 from auditor.gating.waivers import apply_waivers, load_waivers
 from auditor.model.errors import InputError
 from auditor.model.results import Status
-from auditor.pipeline.audit import audit, gate
+from auditor.pipeline.audit import audit
 from tests.conftest import TODAY, make_account, make_deployment, make_facts, run_demo
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from auditor._version import __version__
 from auditor.cli.nightly import add_nightly_arguments, open_history, with_nightly
@@ -20,13 +20,9 @@ from auditor.model.errors import AuditorError, ExitCode, InputError
 from auditor.util.redact import RecordingCredential, guard_logging, printable, redact, register_environment
 
 if TYPE_CHECKING:
-    from azure.core.credentials import TokenCredential
-
-    from auditor.engine.policy import Policy
-    from auditor.engine.rules import Rule
     from auditor.model.enums import FailOn
     from auditor.model.results import Report
-    from auditor.pipeline.audit import AuditOptions
+    from auditor.pipeline.run import RunInputs
     from auditor.probes import ProbeOptions
 
 EXAMPLES = """\
@@ -434,11 +430,10 @@ def _validate_modes(args: argparse.Namespace) -> None:
 
 def _validate(args: argparse.Namespace) -> None:
     _validate_evidence(args)
-    from auditor.model.enums import Discovery, FailOn, choices
+    from auditor.gating.verdict import parse_fail_on
+    from auditor.model.enums import Discovery, choices
 
-    if args.fail_on not in set(FailOn):
-        raise InputError(f"unknown --fail-on value {args.fail_on!r}: choose {choices(FailOn)}")
-    args.fail_on = FailOn(args.fail_on)
+    args.fail_on = parse_fail_on(args.fail_on)
     if args.concurrency < 1 or args.concurrency > 64:
         raise InputError(f"--concurrency must be between 1 and 64, not {args.concurrency}")
     if not 0 < args.timeout < 10**7:
@@ -494,57 +489,6 @@ def _append_step_summary(report: Report) -> None:
         print(printable(f"audit: warning: cannot append to $GITHUB_STEP_SUMMARY ({target}): {exc}"), file=sys.stderr)
 
 
-def _demo_environment(stack: ExitStack, args: argparse.Namespace) -> tuple[TokenCredential, str]:
-    """Start the simulated tenant and sign in to it the way a managed identity signs in to Azure."""
-    from azure.identity import DefaultAzureCredential
-
-    from auditor.demo.sim import SimulatedTenant
-    from auditor.model.clouds import get_cloud
-
-    tenant = stack.enter_context(SimulatedTenant())
-    saved = {k: os.environ.get(k) for k in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER")}
-    os.environ["IDENTITY_ENDPOINT"] = tenant.identity_endpoint
-    os.environ["IDENTITY_HEADER"] = tenant.identity_header
-
-    def restore() -> None:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-    stack.callback(restore)
-    credential = DefaultAzureCredential(
-        exclude_environment_credential=True,
-        exclude_workload_identity_credential=True,
-        exclude_shared_token_cache_credential=True,
-        exclude_developer_cli_credential=True,
-        exclude_cli_credential=True,
-        exclude_powershell_credential=True,
-        exclude_visual_studio_code_credential=True,
-        exclude_interactive_browser_credential=True,
-        exclude_broker_credential=True,
-    )
-    from dataclasses import replace
-
-    args.cloud_obj = replace(get_cloud(args.cloud, tenant.management_url), logs_endpoint=tenant.logs_endpoint)
-    if not args.resource:
-        args.all_accounts = True
-    if args.contract is None and args.contract_from is None and not getattr(args, "shard_obj", None):  # a shard: none
-        from importlib.resources import files
-
-        args.contract = Path(str(files("auditor.demo").joinpath("contract.yaml")))
-    return credential, tenant.ca_path
-
-
-def _observed(args: argparse.Namespace, policy: Any) -> dict[str, Any]:
-    from auditor.cli.observed import observed_options
-
-    found = observed_options(args, os.environ)
-    found["monitor"] = found["monitor"] or args.monitor or bool(policy and policy.needs_monitor)
-    return found
-
-
 def run(argv: Sequence[str]) -> int:
     from auditor.cli.config import apply_config
 
@@ -553,74 +497,22 @@ def run(argv: Sequence[str]) -> int:
     from auditor.render import check_out_dir
 
     check_out_dir(args.out)
-    from auditor.cli.observed import check_overrides, rule_param_overrides
+    from auditor.cli.observed import check_overrides, observed_options, rule_param_overrides
     from auditor.engine.rules import load_rules
-    from auditor.pipeline.audit import gate
+    from auditor.gating.verdict import gate
+    from auditor.knowledge.overlay import resolve_overlay
+    from auditor.pipeline.options import AuditOptions
+    from auditor.pipeline.run import load_inputs
     from auditor.render import write_reports
 
     overrides = rule_param_overrides(args.rule_param)
     rules = load_rules(args.rules, docs_url=args.docs_url, overrides=overrides)
     check_overrides(overrides, {r.id for r in rules})
-    from auditor.pipeline.audit import select_rules
-
-    select_rules(rules, ruleset=args.ruleset)  # a bad --ruleset is exit 2 before the files are read
-    # waivers and baseline are read before any Azure call, so a bad file is exit 2 straight away
-    from auditor.gating.drift import load_baseline
-    from auditor.gating.waivers import load_waivers
-
-    policy = None
-    if args.policy:
-        from auditor.engine.policy import load_policy
-
-        policy = load_policy(args.policy)
-        rules = [*rules, *policy.rules()]
-    select_rules(select_rules(rules, ruleset=args.ruleset), args.select, args.ignore)  # nothing left: exit 2
-    waivers = load_waivers(args.waivers, {r.id: r.category for r in rules}) if args.waivers else ()
-    baseline = load_baseline(args.baseline) if args.baseline else None
-    history = open_history(args)
+    observed = observed_options(args, os.environ)  # a policy that needs Azure Monitor turns it on in the pipeline
+    observed["monitor"] = observed["monitor"] or args.monitor
     subscriptions = tuple(args.subscription) or tuple(
         s for s in [os.environ.get("AZURE_SUBSCRIPTION_ID", "").strip()] if s
     )
-    from auditor.cli.failures import configure_logging, interruptible
-
-    if args.verbose:  # also when the configuration file says so
-        configure_logging(True)
-    with interruptible() as stop:
-        report = _audit(args, rules, policy, subscriptions)
-    if stop.interrupted:
-        report = replace(report, gaps=(*report.gaps, "the run was interrupted (Ctrl-C): what was read is reported"))
-    from auditor.pipeline.audit import finish
-
-    report = finish(report, waivers=waivers, baseline=baseline)
-    from auditor.render.json_report import passes_form
-
-    shard = f"{args.shard_obj[0]}/{args.shard_obj[1]}" if args.shard_obj else None
-    report = replace(
-        report, fail_on=args.fail_on, passes=passes_form(args.passes, report), shard=shard, only_new=args.only_new
-    )
-    report = with_nightly(report, args, history)
-    from auditor.fixes import write_fixes
-
-    report, fixes = write_fixes(report, args.out, Path.cwd(), rules)
-    paths = write_reports(report, args.out, args.formats) + ([fixes.patch] if fixes.patch else [])
-    for problem in fixes.stale:
-        print(printable(f"audit: warning: {problem}"), file=sys.stderr)
-    _append_step_summary(report)
-    exit_code = gate(report, args.fail_on)
-    if not args.quiet:
-        _print_summary(report, paths, args.fail_on)
-    if stop.interrupted:
-        return int(ExitCode.INTERRUPTED)
-    return exit_code
-
-
-def _audit(
-    args: argparse.Namespace, rules: list[Rule], policy: Policy | None, subscriptions: tuple[str, ...]
-) -> Report:
-    """The audit proper: offline (asked for, or no credential for a run offline can judge), or live."""
-    from auditor.knowledge.overlay import resolve_overlay
-    from auditor.pipeline.audit import AuditOptions
-
     options = AuditOptions(
         resources=tuple(args.resource),
         all_accounts=args.all_accounts,
@@ -638,11 +530,51 @@ def _audit(
         contract_env=dict(os.environ),
         plan=args.plan,
         shard=args.shard_obj,
+        policy=args.policy,
         what_if=args.what_ifs,
+        waivers=args.waivers,
+        baseline=args.baseline,
         knowledge=resolve_overlay(args.knowledge),
         docs_url=args.docs_url,
-        **_observed(args, policy),
+        **observed,
     )
+    inputs = load_inputs(options, rules=rules)  # every input file, before any Azure call: a bad one is exit 2
+    history = open_history(args)  # likewise: a store that cannot be used is exit 2 at once
+    from auditor.cli.failures import configure_logging, interruptible
+
+    if args.verbose:  # also when the configuration file says so
+        configure_logging(True)
+    try:
+        with interruptible() as stop:
+            report = _audit(args, inputs)
+    except BaseException:
+        if history is not None:  # with_nightly closes it after the run; this, when the run fails
+            history.close()
+        raise
+    if stop.interrupted:
+        report = replace(report, gaps=(*report.gaps, "the run was interrupted (Ctrl-C): what was read is reported"))
+    from auditor.render.json_report import passes_form
+
+    report = replace(report, fail_on=args.fail_on, passes=passes_form(args.passes, report), only_new=args.only_new)
+    report = with_nightly(report, args, history)
+    from auditor.fixes import write_fixes
+
+    report, fixes = write_fixes(report, args.out, Path.cwd(), list(inputs.impact_rules))
+    paths = write_reports(report, args.out, args.formats) + ([fixes.patch] if fixes.patch else [])
+    for problem in fixes.stale:
+        print(printable(f"audit: warning: {problem}"), file=sys.stderr)
+    _append_step_summary(report)
+    exit_code = gate(report, args.fail_on)
+    if not args.quiet:
+        _print_summary(report, paths, args.fail_on)
+    if stop.interrupted:
+        return int(ExitCode.INTERRUPTED)
+    return exit_code
+
+
+def _audit(args: argparse.Namespace, inputs: RunInputs) -> Report:
+    """The audit proper: offline (asked for, or no credential for a run offline can judge), or live; either way
+    finished by the pipeline (waivers, drift, the shard's label)."""
     if not args.offline and _offline_instead(args):
         print(
             "audit: notice: no Azure credential found: auditing --offline (the plan and contract against the "
@@ -653,8 +585,8 @@ def _audit(
     if args.offline:
         from auditor.pipeline.offline import run_offline
 
-        return run_offline(options, args.deployments, rules=rules)
-    return _audit_live(args, options, rules)
+        return run_offline(inputs.options, args.deployments, inputs=inputs)
+    return _audit_live(args, inputs)
 
 
 def _offline_instead(args: argparse.Namespace) -> bool:
@@ -687,14 +619,16 @@ def _offline_instead(args: argparse.Namespace) -> bool:
     return False
 
 
-def _audit_live(args: argparse.Namespace, options: AuditOptions, rules: list[Rule]) -> Report:
-    from auditor.pipeline.audit import run_audit
+def _audit_live(args: argparse.Namespace, inputs: RunInputs) -> Report:
+    from auditor.pipeline.run import run_audit
 
     verify: str | bool
-    subscriptions = options.subscriptions
+    subscriptions = inputs.options.subscriptions
     with ExitStack() as stack:
         if args.demo:
-            credential, verify = _demo_environment(stack, args)
+            from auditor.cli.demo import demo_environment
+
+            credential, verify = demo_environment(stack, args)
             subscriptions = tuple(args.subscription)
         else:
             from azure.identity import DefaultAzureCredential
@@ -705,7 +639,7 @@ def _audit_live(args: argparse.Namespace, options: AuditOptions, rules: list[Rul
             verify = str(args.ca_bundle) if args.ca_bundle else True
         credential = RecordingCredential(credential)
         options = replace(  # the demo chose its accounts, contract and cloud above
-            options,
+            inputs.options,
             subscriptions=subscriptions,
             all_accounts=args.all_accounts,
             contract=args.contract,
@@ -719,8 +653,8 @@ def _audit_live(args: argparse.Namespace, options: AuditOptions, rules: list[Rul
             credential=credential,
             cloud=args.cloud_obj,
             connection_verify=verify,
-            rules=rules,
             progress=progress,
+            inputs=replace(inputs, options=options),
         )
 
 

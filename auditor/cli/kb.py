@@ -195,10 +195,10 @@ def _from_catalog(args: argparse.Namespace, path: Path) -> RefreshResult:
     with ExitStack() as stack:
         verify: str | bool = True
         if args.demo:
-            from auditor.cli import _demo_environment
+            from auditor.cli.demo import demo_environment
 
             demo_args = argparse.Namespace(cloud=args.cloud, resource=[], contract=None, contract_from=None)
-            credential, verify = _demo_environment(stack, demo_args)
+            credential, verify = demo_environment(stack, demo_args)
             cloud = demo_args.cloud_obj
         else:
             from azure.identity import DefaultAzureCredential

@@ -25,8 +25,8 @@ def run_merge(argv: Sequence[str]) -> int:
     from auditor.cli.nightly import add_nightly_arguments, open_history, with_nightly
     from auditor.gating.drift import load_baseline
     from auditor.gating.merge import merge_reports
-    from auditor.gating.verdict import GATES
-    from auditor.pipeline.audit import finish, gate
+    from auditor.gating.verdict import gate, parse_fail_on
+    from auditor.pipeline.audit import finish
     from auditor.render import parse_formats, write_reports
     from auditor.render.json_report import PASSES, passes_form
 
@@ -48,8 +48,7 @@ def run_merge(argv: Sequence[str]) -> int:
     parser.add_argument("--quiet", action="store_true", help="print only errors")
     add_nightly_arguments(parser)
     args = parser.parse_args(argv[1:])
-    if args.fail_on not in GATES:
-        raise InputError(f"unknown --fail-on value {args.fail_on!r}: choose error, warning, info or never")
+    args.fail_on = parse_fail_on(args.fail_on)
     if args.passes not in PASSES:
         raise InputError(f"unknown --passes value {args.passes!r}: choose auto, summary or full")
     formats = parse_formats(args.format)

@@ -1,6 +1,6 @@
 """A progress bar for long runs, on stderr, only where a person is watching.
 
-The CLI owns it: the pipeline reports through the `auditor.pipeline.audit.Progress` protocol (add/advance) and never
+The CLI owns it: the pipeline reports through the `auditor.pipeline.options.Progress` protocol (add/advance) and never
 writes to the terminal itself.
 """
 

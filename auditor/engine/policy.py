@@ -7,34 +7,24 @@ auditor/schemas/policy.schema.json; any problem names the file and line.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
-
-import jsonschema
 
 from auditor.engine.compliance import SEVERITY_RANK
 from auditor.engine.rules import Rule
 from auditor.model.enums import Category
 from auditor.model.errors import InputError
 from auditor.model.results import Severity
-from auditor.util.resources import schema_path
+from auditor.util.inputschema import check
 from auditor.util.yamlfile import LineDict, line_of, load_yaml
 
 DOCS = "README.md#organisation-policy"
 SINCE = "2026.12"
 _SHIELDS = {"jailbreak": "Jailbreak", "indirect_attack": "Indirect Attack"}
 _MATERIAL = {"text": "Protected Material Text", "code": "Protected Material Code"}
-
-
-@lru_cache(maxsize=1)
-def _validator() -> jsonschema.protocols.Validator:
-    schema = json.loads(schema_path("policy.schema.json").read_text(encoding="utf-8"))
-    return jsonschema.Draft202012Validator(schema)
 
 
 @dataclass(frozen=True)
@@ -60,16 +50,7 @@ def load_policy(path: Path | str) -> Policy:
     """Parse and validate a policy file; a malformed one is an InputError naming file and line."""
     path = Path(path)
     document = load_yaml(path, what="policy")
-    errors = sorted(_validator().iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        error = jsonschema.exceptions.best_match(errors)
-        where = "/".join(str(p) for p in error.absolute_path) or "top level"
-        at = list(error.absolute_path)
-        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-            allowed = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
-            extra = sorted(k for k in error.instance if k not in allowed)
-            at += extra[:1]
-        raise InputError(f"{path}:{line_of(document, at)}: invalid policy: {where}: {error.message}")
+    check(document, "policy.schema.json", path, what="policy")
     naming = document["policy"].get("naming") or {}
     for kind in ("accounts", "deployments"):
         if kind in naming:

@@ -10,13 +10,12 @@ and a finding "resolved" only where the current audit looked and saw everything.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from auditor.model.errors import InputError
+from auditor.gating.reportfile import read_report
 from auditor.model.results import (
     DeploymentChange,
     Drift,
@@ -28,74 +27,8 @@ from auditor.model.results import (
     Status,
     finding_key,
 )
-from auditor.util.yamlfile import read_input
-
-if TYPE_CHECKING:
-    import jsonschema
 
 ATTENTION = (Status.FAIL, Status.UNKNOWN, Status.WAIVED)
-
-_STR = {"type": "string"}
-_OPT_STR = {"type": ["string", "null"]}
-# The part of report.json drift relies on; any 1.x report (older ones too) has it.
-_BASELINE_SCHEMA: Mapping[str, Any] = {
-    "type": "object",
-    "required": ["schema_version", "generated_at", "tool_version", "targets", "deployments", "findings"],
-    "properties": {
-        "schema_version": {"type": "string", "pattern": r"^1\."},
-        "generated_at": _STR,
-        "tool_version": _STR,
-        "targets": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["id", "name", "status"],
-                "properties": {"id": _STR, "name": _STR, "status": _STR},
-            },
-        },
-        "deployments": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": [
-                    "account_id",
-                    "account_name",
-                    "name",
-                    "model_name",
-                    "model_version",
-                    "sku_name",
-                    "sku_capacity",
-                ],
-                "properties": {
-                    "account_id": _STR,
-                    "account_name": _STR,
-                    "name": _STR,
-                    "model_name": _OPT_STR,
-                    "model_version": _OPT_STR,
-                    "sku_name": _OPT_STR,
-                    "sku_capacity": {"type": ["integer", "null"]},
-                },
-            },
-        },
-        "findings": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["rule_id", "title", "severity", "status", "target", "target_name", "message"],
-                "properties": {
-                    "rule_id": _STR,
-                    "title": _STR,
-                    "target": _STR,
-                    "target_name": _STR,
-                    "message": _STR,
-                    "account_id": _OPT_STR,
-                    "severity": {"enum": [s.value for s in Severity]},
-                    "status": {"enum": [s.value for s in Status]},
-                },
-            },
-        },
-    },
-}
 
 
 @dataclass(frozen=True)
@@ -110,38 +43,10 @@ class Baseline:
     findings: tuple[Mapping[str, Any], ...]
 
 
-def _line_of_error(path: Path, error: jsonschema.ValidationError) -> int:
-    """JSON is YAML: re-read with line numbers only to point at the complaint."""
-    from auditor.util.yamlfile import line_of, load_yaml
-
-    try:
-        return line_of(load_yaml(path, what="baseline"), error.absolute_path)
-    except InputError:
-        return 1
-
-
-MAX_BASELINE_BYTES = 1024 * 1024 * 1024
-"""A baseline is a whole fleet's report.json (a 10,000-deployment fleet writes about 230 MB)."""
-
-
 def load_baseline(path: Path | str) -> Baseline:
-    """Read a previous report.json; anything that is not one is an InputError naming file and line."""
-    path = Path(path)
-    text = read_input(path, what="baseline", max_bytes=MAX_BASELINE_BYTES)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}:{exc.lineno}: baseline is not valid JSON: {exc.msg}") from None
-    except RecursionError:
-        raise InputError(f"{path}:1: baseline is not a report.json: nested too deeply") from None
-    except ValueError as exc:  # a number of more than 4,300 digits (int_max_str_digits)
-        raise InputError(f"{path}:1: baseline is not a report.json: {str(exc)[:120]}") from None
-    import jsonschema  # only when a baseline is given: its import is ~0.1 s of every run's start-up
-
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(_BASELINE_SCHEMA).iter_errors(data))
-    if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "top level"
-        raise InputError(f"{path}:{_line_of_error(path, error)}: not an audit report.json: {where}: {error.message}")
+    """Read a previous report.json (gating/reportfile.py: bounded, checked against the schema); anything that
+    is not one is an InputError naming file and line."""
+    data = read_report(path, what="baseline")
     return Baseline(
         path=str(path),
         generated_at=data["generated_at"],

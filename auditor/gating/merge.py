@@ -14,8 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-import orjson
-
+from auditor.gating.reportfile import read_report
 from auditor.model.errors import InputError
 from auditor.model.facts import SourceLocation
 from auditor.model.results import (
@@ -40,7 +39,8 @@ from auditor.model.results import (
 )
 
 T = TypeVar("T")
-_REQUIRED = ("schema_version", "generated_at", "tool_version", "ruleset", "targets", "deployments", "rules", "findings")
+_MERGE_NEEDS = ("ruleset", "rules")
+"""What merging needs beyond what every report.json reader checks (gating/reportfile.READ_SCHEMA)."""
 
 
 def _build(cls: type[T], data: Mapping[str, Any], **overrides: Any) -> T:
@@ -76,18 +76,9 @@ def _finding(data: Mapping[str, Any]) -> Finding:
 
 
 def load_shard(path: Path) -> dict[str, Any]:
-    """One report.json, checked enough to merge: an InputError names the file and what is wrong."""
-    try:
-        data = orjson.loads(path.read_bytes())
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except orjson.JSONDecodeError as exc:
-        raise InputError(f"{path}: not valid JSON: {exc}") from None
-    if not isinstance(data, dict) or not all(k in data for k in _REQUIRED):
-        raise InputError(f"{path}: not an audit report.json (needs {', '.join(_REQUIRED)})")
-    if not str(data["schema_version"]).startswith("1."):
-        raise InputError(f"{path}: report schema {data['schema_version']} is not 1.x")
-    return dict(data)
+    """One report.json, checked enough to merge (gating/reportfile.py, the same bounds and checks as a
+    baseline, plus the rule set merging compares): an InputError names the file and what is wrong."""
+    return read_report(path, what="report", require=_MERGE_NEEDS, lines=False)
 
 
 def _rule_set(data: Mapping[str, Any]) -> tuple[str, str | None, tuple[str, ...]]:

@@ -1,7 +1,10 @@
-"""The verdict of an audit at a gate, in words: what the HTML report and the console say first.
+"""The verdict of an audit at a gate: the one place the gate is decided.
 
-The same decision as the exit code (`auditor.pipeline.audit.gate`): failing findings at or above the gate fail it;
-otherwise anything unread, or unknown at or above the gate, makes the audit incomplete.
+`--fail-on` has one vocabulary (`FailOn`: error, warning, info, never), checked by `parse_fail_on` for every
+command that takes it (`audit` and `audit merge`); `verdict` decides passed / failed / incomplete and says why in
+words (what the HTML report and the console say first); `gate` is the exit code of that same verdict, through the
+one exit map `EXIT_CODES`. Failing findings at or above the gate fail it; otherwise anything unread, or unknown at
+or above the gate, makes the audit incomplete.
 """
 
 from __future__ import annotations
@@ -9,9 +12,22 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from auditor.model.enums import FailOn, choices
+from auditor.model.errors import ExitCode, InputError
 from auditor.model.results import Finding, Report, Severity, Status
 
-GATES = ("error", "warning", "info", "never")
+GATES = tuple(str(g.value) for g in FailOn)
+"""The `--fail-on` values, in order (error first)."""
+
+EXIT_CODES = {"passed": ExitCode.OK, "failed": ExitCode.FINDINGS, "incomplete": ExitCode.INCOMPLETE}
+"""The exit code of each verdict state: the only exit map."""
+
+
+def parse_fail_on(value: str) -> FailOn:
+    """A `--fail-on` value as given on any command line; anything else is an InputError (exit 2)."""
+    if value not in GATES:
+        raise InputError(f"unknown --fail-on value {value!r}: choose {choices(FailOn)}")
+    return FailOn(value)
 
 
 @dataclass(frozen=True)
@@ -24,8 +40,8 @@ class Verdict:
     fail_on: str
 
     @property
-    def exit_code(self) -> int:
-        return {"passed": 0, "failed": 1, "incomplete": 3}[self.state]
+    def exit_code(self) -> ExitCode:
+        return EXIT_CODES[self.state]
 
 
 def at_gate(finding: Finding, fail_on: str) -> bool:
@@ -37,7 +53,8 @@ def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
-def verdict(report: Report, fail_on: str = "error") -> Verdict:
+def _at_gate_counts(report: Report, fail_on: str) -> tuple[Counter[str], Counter[str]]:
+    """Failing and unknown findings at or above the gate, counted per rule."""
     failing: Counter[str] = Counter()
     unknown: Counter[str] = Counter()
     if fail_on != "never":
@@ -47,6 +64,12 @@ def verdict(report: Report, fail_on: str = "error") -> Verdict:
                 failing[f.rule_id] += 1
             elif f.status is Status.UNKNOWN and f.severity.rank >= threshold:
                 unknown[f.rule_id] += 1
+    return failing, unknown
+
+
+def verdict(report: Report, fail_on: FailOn | str = "error") -> Verdict:
+    fail_on = str(parse_fail_on(str(fail_on)).value)
+    failing, unknown = _at_gate_counts(report, fail_on)
     incomplete = [t for t in report.targets if t.status != "complete"]
     reasons: list[str] = []
     if incomplete:
@@ -59,7 +82,7 @@ def verdict(report: Report, fail_on: str = "error") -> Verdict:
             f"{_plural(sum(unknown.values()), 'check')} at or above {fail_on} could not be decided "
             f"({_plural(len(unknown), 'rule')})"
         )
-    gate = "no gate" if fail_on == "never" else f"the gate ({fail_on})"
+    gate_name = "no gate" if fail_on == "never" else f"the gate ({fail_on})"
     all_failing = sum(1 for f in report.not_passing if f.status is Status.FAIL)
     if failing:
         at_gate = sum(failing.values())
@@ -67,7 +90,7 @@ def verdict(report: Report, fail_on: str = "error") -> Verdict:
         # One vocabulary with the status row under it ("fail N" counts every severity): say both.
         tail = f"; {all_failing:,} failing in all, {below_gate:,} below the gate" if below_gate else ""
         headline = (
-            f"Failed at {gate}: {_plural(at_gate, 'failing finding')} at or above it, "
+            f"Failed at {gate_name}: {_plural(at_gate, 'failing finding')} at or above it, "
             f"from {_plural(len(failing), 'rule')}{tail}"
         )
         return Verdict("failed", headline, tuple(reasons), fail_on)
@@ -76,4 +99,10 @@ def verdict(report: Report, fail_on: str = "error") -> Verdict:
     tail = f" ({_plural(all_failing, 'failing finding')} below it)" if all_failing else ""
     if fail_on == "never":
         return Verdict("passed", f"Passed: no gate (--fail-on never){tail}", (), fail_on)
-    return Verdict("passed", f"Passed {gate}: nothing fails at or above it{tail}", (), fail_on)
+    return Verdict("passed", f"Passed {gate_name}: nothing fails at or above it{tail}", (), fail_on)
+
+
+def gate(report: Report, fail_on: FailOn | str) -> ExitCode:
+    """The exit code: 1 for failures at or above `fail_on`, else 3 if anything could not be read (or is
+    unknown at or above the gate), else 0. The verdict's state, through `EXIT_CODES`."""
+    return verdict(report, fail_on).exit_code

@@ -30,6 +30,7 @@ from auditor.model.documents import WaiverDocument
 from auditor.model.errors import InputError
 from auditor.model.facts import SourceLocation
 from auditor.model.results import CATEGORIES, Category, Finding, Report, RuleInfo, Status, WaiverRef
+from auditor.util.inputschema import check
 from auditor.util.yamlfile import LineDict, LineList, load_yaml
 
 WAIVER_RULES = ("AOAI-WAIVER-001", "AOAI-WAIVER-002")
@@ -99,11 +100,6 @@ def load_waivers(path: Path | str, rules: Mapping[str, str] | None = None) -> tu
         where = f"{name}:{line}"
         if not isinstance(entry, LineDict):
             raise InputError(f"{where}: each waiver is a mapping with {', '.join(_FIELDS)}")
-        for key in entry:
-            if key not in _FIELDS:
-                raise InputError(
-                    f"{name}:{entry.key_lines[str(key)]}: unknown waiver field {key!r} (fields: {', '.join(_FIELDS)})"
-                )
         rule, category = entry.get("rule"), entry.get("category")
         if (rule is None) == (category is None):
             raise InputError(f"{where}: a waiver names exactly one of rule or category")
@@ -142,6 +138,13 @@ def load_waivers(path: Path | str, rules: Mapping[str, str] | None = None) -> tu
                 category=category,
             )
         )
+    check(
+        document,
+        "waivers.schema.json",
+        name,
+        what="waivers",
+        unknown_key=lambda key, _, __: f"unknown waiver field {key!r} (fields: {', '.join(_FIELDS)})",
+    )
     return tuple(waivers)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -252,8 +252,6 @@ def load_knowledge(path: Path | None = None, *, overlay: Path | None = None) -> 
     sources = {**(document.get("sources") or {}), **family_sources}
     layers = [Layer("packaged" if packaged else "base", str(path), document.get("checked"))]
     if overlay is not None:
-        from auditor.knowledge.overlay import apply_overlay
-
         layer, sources = apply_overlay(overlay, own, sources, lines)
         layers.append(layer)
     models = {
@@ -522,3 +520,34 @@ def model_view(
         "gaps": {key: fact.reason for key, fact in sorted(facts.items()) if fact.value is UNKNOWN and fact.reason},
     }
     return dict(view)  # a plain dict: the live catalog and the probes update copies of it
+
+
+def apply_overlay(
+    path: Path,
+    models: MutableMapping[str, ModelEntry],
+    sources: Mapping[str, Any],
+    lines: MutableMapping[str, int],
+) -> tuple[Layer, dict[str, Any]]:
+    """Layer the overlay over `models` (own facts, before families): returns its layer and the merged sources."""
+    from auditor.knowledge.overlay import known_facts, read_overlay
+
+    document = read_overlay(path, sources, known_facts(models.values()))
+    layer_name = str(path)
+    newest: list[date] = [document["checked"]] if isinstance(document.get("checked"), date) else []
+    for name, raw in (document.get("models") or {}).items():
+        entry = _own_entry(name, raw, str(path), layer=layer_name)
+        newest += [f.checked for f in entry.facts.values() if isinstance(f.checked, date)]
+        base = models.get(str(name))
+        if base is None:
+            models[str(name)] = entry
+            lines[str(name)] = getattr(raw, "line", 1)
+            continue
+        models[str(name)] = replace(
+            base,
+            family=entry.family or base.family,
+            publisher=entry.publisher or base.publisher,
+            versions=tuple(dict.fromkeys((*base.versions, *entry.versions))),
+            facts={**base.facts, **entry.facts},
+        )
+    merged = {**sources, **(document.get("sources") or {})}
+    return Layer(layer_name, str(path), max(newest) if newest else None), merged

@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import yaml
-
 from auditor.knowledge.refresh import RefreshResult, refresh_from_schedule
 from auditor.knowledge.schedule import Schedule, ScheduleRow
 from auditor.model.facts import CatalogModel, earliest_retirement
+from auditor.util.yamlfile import parse_yaml
 
 ARM_STAGES = {
     "preview": "Preview",
@@ -145,7 +144,7 @@ def schedule_from_catalogs(
     catalogs: Sequence[RegionCatalog], kb_text: str, origin: str, today: date
 ) -> tuple[Schedule, list[str]]:
     """The catalogs' retirement facts as schedule rows (one per model version), and where regions disagree."""
-    kb = yaml.safe_load(kb_text) or {}
+    kb = parse_yaml(kb_text, source="knowledge base", what="knowledge base") or {}
     rows: list[ScheduleRow] = []
     notes: list[str] = []
     for (name, version), found in _by_version(catalogs).items():
@@ -157,7 +156,7 @@ def schedule_from_catalogs(
 
 def capability_disagreements(catalogs: Sequence[RegionCatalog], kb_text: str) -> list[str]:
     """APIs and token limits the live catalog reports differently from the knowledge base."""
-    kb = yaml.safe_load(kb_text) or {}
+    kb = parse_yaml(kb_text, source="knowledge base", what="knowledge base") or {}
     models = kb.get("models") or {}
     found: dict[str, set[str]] = {}
     for region in catalogs:

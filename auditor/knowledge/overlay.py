@@ -9,8 +9,7 @@ package does not know is added; versions are added to the model's list. Everythi
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, MutableMapping, Sequence
-from dataclasses import replace
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +18,7 @@ from auditor.model.errors import InputError
 from auditor.util.yamlfile import load_yaml
 
 if TYPE_CHECKING:
-    from auditor.knowledge.base import Layer, ModelEntry
+    from auditor.knowledge.base import ModelEntry
     from auditor.knowledge.learn_tables import FactChange
 
 OVERLAY_KEYS = ("schema_version", "checked", "sources", "models")
@@ -55,11 +54,13 @@ def _where(path: Path, node: Any, fallback: int = 1) -> str:
 
 def known_facts(models: Iterable[ModelEntry] = ()) -> tuple[str, ...]:
     """The fact names an overlay may state: the ones the auditor reads, and any the packaged file states."""
-    from auditor.knowledge.base import MODEL_FACTS
     from auditor.knowledge.learn_tables import MATRIX_FACTS
+    from auditor.model.documents import ModelFacts  # knowledge/base.MODEL_FACTS, without importing base back
 
     extra = {key for entry in models for key in entry.facts}
-    return tuple(dict.fromkeys((*MODEL_FACTS, "fine_tuned_retirement", *MATRIX_FACTS.values(), *sorted(extra))))
+    return tuple(
+        dict.fromkeys((*ModelFacts.__annotations__, "fine_tuned_retirement", *MATRIX_FACTS.values(), *sorted(extra)))
+    )
 
 
 def _check_fact(
@@ -135,37 +136,6 @@ def read_overlay(
     return document
 
 
-def apply_overlay(
-    path: Path,
-    models: MutableMapping[str, ModelEntry],
-    sources: Mapping[str, Any],
-    lines: MutableMapping[str, int],
-) -> tuple[Layer, dict[str, Any]]:
-    """Layer the overlay over `models` (own facts, before families): returns its layer and the merged sources."""
-    from auditor.knowledge.base import Layer, _own_entry
-
-    document = read_overlay(path, sources, known_facts(models.values()))
-    layer_name = str(path)
-    newest: list[date] = [document["checked"]] if isinstance(document.get("checked"), date) else []
-    for name, raw in (document.get("models") or {}).items():
-        entry = _own_entry(name, raw, str(path), layer=layer_name)
-        newest += [f.checked for f in entry.facts.values() if isinstance(f.checked, date)]
-        base = models.get(str(name))
-        if base is None:
-            models[str(name)] = entry
-            lines[str(name)] = getattr(raw, "line", 1)
-            continue
-        models[str(name)] = replace(
-            base,
-            family=entry.family or base.family,
-            publisher=entry.publisher or base.publisher,
-            versions=tuple(dict.fromkeys((*base.versions, *entry.versions))),
-            facts={**base.facts, **entry.facts},
-        )
-    merged = {**sources, **(document.get("sources") or {})}
-    return Layer(layer_name, str(path), max(newest) if newest else None), merged
-
-
 def _changed_models(base: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Per model, what the refreshed document states differently from the base: facts (whole), versions, and
     models the base lacks (whole)."""
@@ -203,9 +173,13 @@ def refreshed_overlay(
     (and the sources it cites, and the check date) written over it. Nothing else of the base is copied."""
     import yaml
 
-    base = yaml.safe_load(base_text) or {}
-    new = yaml.safe_load(new_text) or {}
-    document: dict[str, Any] = dict(yaml.safe_load(existing) or {}) if existing else {}
+    from auditor.util.yamlfile import parse_yaml  # the one bounded loader
+
+    base = parse_yaml(base_text, source="knowledge base", what="knowledge base") or {}
+    new = parse_yaml(new_text, source="refreshed knowledge base", what="knowledge base") or {}
+    document: dict[str, Any] = (
+        dict(parse_yaml(existing, source="knowledge-base overlay", what="knowledge base") or {}) if existing else {}
+    )
     document.setdefault("schema_version", 1)
     document["checked"] = max(checked, document.get("checked") or checked)
     sources = dict(document.get("sources") or {})

@@ -18,8 +18,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from auditor.knowledge.learn_tables import SOURCE_KEYS, FactChange, Page, describe, propose_page_facts
 from auditor.knowledge.schedule import FineTunedRow, Schedule, ScheduleRow, parse_schedule, revision_date
 from auditor.model.errors import InputError
@@ -136,12 +134,9 @@ def _read(path: Path) -> str:
 
 
 def _load(text: str, path: str) -> Any:
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        raise InputError(f"{path}:{line}: not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
+    from auditor.util.yamlfile import parse_yaml  # the one bounded loader (errors name file and line)
+
+    return parse_yaml(text, source=path, what="knowledge base")
 
 
 def _scalar(value: Any) -> str:

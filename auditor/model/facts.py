@@ -445,6 +445,11 @@ class CollectionGap:
     reason: str
 
 
+RUN_TARGET = "--timeout"
+"""The gap target of a run cut short (by --timeout) before it knew which accounts to audit, or before its live
+probes ended: a target of its own, so reports and the gate show it."""
+
+
 @dataclass(frozen=True)
 class Facts:
     """Everything gathered for one run: the single input of the rule engine."""

@@ -11,7 +11,8 @@ from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING
 
-from auditor.model.results import Report, RetirementRow, Severity, Status, TargetStatus
+from auditor.gating.verdict import at_gate
+from auditor.model.results import Report, RetirementRow, Status, TargetStatus
 from auditor.model.trends import UNOWNED, Nightly, OwnerRow, ScheduledChange, Trends
 
 if TYPE_CHECKING:
@@ -170,8 +171,7 @@ def _failing(report: Report) -> str:
     failing = [f for f in report.not_passing if f.status is Status.FAIL]
     if report.fail_on == "never":
         return f"{_plural(len(failing), 'failing finding')}; the gate is off (--fail-on never)."
-    rank = Severity(report.fail_on).rank
-    at = sum(1 for f in failing if f.severity.rank >= rank)
+    at = sum(1 for f in failing if at_gate(f, report.fail_on))
     return f"{_plural(at, 'failing finding')} at or above the gate ({report.fail_on})" + (
         f", {len(failing) - at} below it." if len(failing) > at else "."
     )

@@ -21,7 +21,8 @@ from auditor.model.facts import Account, CollectionGap, Deployment, Facts, Plann
 from auditor.model.results import Cause, Finding, Report, Status
 
 if TYPE_CHECKING:
-    from auditor.pipeline.audit import AuditOptions
+    from auditor.pipeline.options import AuditOptions
+    from auditor.pipeline.run import RunInputs
 
 OFFLINE_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 """The subscription of the stand-in accounts: no real subscription has the nil GUID."""
@@ -195,16 +196,23 @@ def run_offline(
     options: AuditOptions,
     declared: Mapping[str, Mapping[str, Any]],
     *,
-    rules: Sequence[Rule],
+    rules: Sequence[Rule] | None = None,
     kb: KnowledgeBase | None = None,
     today: date | None = None,
+    inputs: RunInputs | None = None,
 ) -> Report:
     """The offline audit as a library call: the contract (file or scan) and the plan, read as a live audit reads
-    them, judged for the planned and declared deployments; `rules` are the ones to run (selected, policy added)."""
+    them, judged for the planned and declared deployments, and finished like a live run (waivers, drift, the
+    shard's label). `inputs`: the run's files as `load_inputs` read them (else they are read here, with `rules`
+    as the rules to start from)."""
     from auditor.knowledge.base import load_knowledge
     from auditor.model.errors import InputError
-    from auditor.pipeline.audit import _app_contract, _read_plan
+    from auditor.pipeline.audit import finish
+    from auditor.pipeline.gather import _app_contract, _read_plan
+    from auditor.pipeline.run import load_inputs
 
+    inputs = inputs or load_inputs(options, rules=rules)
+    options = inputs.options
     contract, unresolved, scan_gaps = _app_contract(options)
     planned = _read_plan(options)
     if not planned and not declared:
@@ -214,4 +222,5 @@ def run_offline(
         )
     base = Facts(contract=contract, contract_unresolved=unresolved, gaps=scan_gaps)
     facts = offline_facts(planned, declared, base)
-    return audit_offline(facts, rules, kb or load_knowledge(overlay=options.knowledge), today=today)
+    report = audit_offline(facts, inputs.rules, kb or load_knowledge(overlay=options.knowledge), today=today)
+    return finish(report, waivers=inputs.waivers, baseline=inputs.baseline, today=today, shard=options.shard)

@@ -386,7 +386,7 @@ class ProbeSession:
         progress: Any = None,
     ) -> None:
         self._runner, self._kb, self._today, self._options, self._pool = runner, kb, today, options, pool
-        self._progress = progress  # the run's progress bar (auditor.pipeline.audit.Progress), or None
+        self._progress = progress  # the run's progress bar (auditor.pipeline.options.Progress), or None
         self._planned: list[PlannedProbe] = []
         self._held: list[list[PlannedProbe]] = []
         self._not_probed: list[str] = []

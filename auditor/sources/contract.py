@@ -26,14 +26,15 @@ unresolved:                       # optional: calls whose deployment name is onl
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from auditor.model.errors import InputError
 from auditor.model.facts import ContractCall, SourceLocation, UnresolvedCall
-from auditor.util.yamlfile import LineDict, LineList, load_yaml, reject_unknown_keys
+from auditor.util.inputschema import check
+from auditor.util.yamlfile import LineDict, LineList, load_yaml
 
 APIS = (
     "chat_completions",
@@ -49,13 +50,15 @@ APIS = (
 )
 """The APIs a call can use: the first four, plus images, audio (transcription, translation, speech), realtime,
 video and assistants as openai-python names them, and `agents` (Foundry Agent Service runs on a deployment)."""
-_CALL_KEYS = {"api", "parameters", "account", "min_context_tokens", "tokens_per_minute", "roles", "source", "default"}
-# written by `audit contract scan`: other values the name takes, the framework or wrapper the call goes
-# through, the SDK generation (openai<1), the api-version the client sends, a note on how it was resolved
-_SCAN_KEYS = {"alternatives", "via", "sdk", "api_version", "note", "conditions"}
-_CALL_KEYS |= _SCAN_KEYS | {"inputs_per_call"}
-_UNRESOLVED_KEYS = {"api", "source", "model", "why", "parameters", "via", "sdk", "api_version", "conditions"}
-_TOP_KEYS = {"deployments", "application", "unresolved", "unread", "notes"}
+SCHEMA = "contract.schema.json"
+"""The contract's keys and what they hold (auditor/schemas/); the checks below word the values' errors."""
+
+
+def _unknown_key(key: str, at: Sequence[Any], allowed: Sequence[str]) -> str:
+    if not at:
+        return f"unknown top-level key {key!r}"
+    where = f"for deployment {str(at[1])!r}" if at[0] == "deployments" else "in an unresolved call"
+    return f"unknown key {key!r} {where} (allowed: {', '.join(allowed)})"
 
 
 def _source(path: Path, raw: Any, line: int) -> SourceLocation | None:
@@ -73,7 +76,6 @@ def _call(path: Path, name: str, raw: Any, line: int) -> ContractCall:
     if not isinstance(raw, Mapping):
         raise InputError(f"{path}:{line}: deployment {name!r} must map to api and parameters")
     line = getattr(raw, "line", line)
-    reject_unknown_keys(path, raw, _CALL_KEYS, what=f"for deployment {name!r}", line=line)
     api = raw.get("api")
     if api not in APIS:
         raise InputError(f"{path}:{line}: deployment {name!r}: api must be one of {', '.join(APIS)}, not {api!r}")
@@ -92,16 +94,7 @@ def _call(path: Path, name: str, raw: Any, line: int) -> ContractCall:
         raise InputError(
             f"{path}:{line}: deployment {name!r}: roles must be a list of message roles, e.g. [system, user]"
         )
-    api_version = raw.get("api_version")
-    if api_version is not None:
-        api_version = str(api_version)
-        if api_version not in ("v1", "latest", "preview") and not re.fullmatch(
-            r"\d{4}-\d{2}-\d{2}(-preview)?|env:[A-Za-z_][A-Za-z0-9_]*", api_version
-        ):
-            raise InputError(
-                f"{path}:{line}: deployment {name!r}: api_version must be a dated api-version such as 2024-10-21 "
-                f"or 2025-04-01-preview (or v1, or env:NAME), not {api_version!r}"
-            )
+    api_version = _api_version(path, name, raw.get("api_version"), line)
     account = raw.get("account")
     conditions = raw.get("conditions") or {}
     if not isinstance(conditions, Mapping) or not all(isinstance(v, str) for v in conditions.values()):
@@ -123,6 +116,21 @@ def _call(path: Path, name: str, raw: Any, line: int) -> ContractCall:
         inputs_per_call=raw.get("inputs_per_call"),
         sdk=str(raw["sdk"]) if raw.get("sdk") is not None else None,
     )
+
+
+def _api_version(path: Path, name: str, value: Any, line: int) -> str | None:
+    """The dated api-version the client sends (or v1, latest, preview, env:NAME); anything else is an error."""
+    if value is None:
+        return None
+    api_version = str(value)
+    if api_version not in ("v1", "latest", "preview") and not re.fullmatch(
+        r"\d{4}-\d{2}-\d{2}(-preview)?|env:[A-Za-z_][A-Za-z0-9_]*", api_version
+    ):
+        raise InputError(
+            f"{path}:{line}: deployment {name!r}: api_version must be a dated api-version such as 2024-10-21 "
+            f"or 2025-04-01-preview (or v1, or env:NAME), not {api_version!r}"
+        )
+    return api_version
 
 
 def _reasoning(path: Path, name: str, params: Mapping[str, Any], line: int) -> dict[str, Any]:
@@ -168,9 +176,6 @@ def load_contract_document(
     document = load_yaml(path, what="contract")
     if not isinstance(document, LineDict) or not isinstance(document.get("deployments"), LineDict):
         raise InputError(f"{path}:1: a contract needs a top-level `deployments:` mapping of deployment names")
-    extra = sorted(set(map(str, document)) - _TOP_KEYS)
-    if extra:
-        raise InputError(f"{path}:{document.key_lines.get(extra[0], 1)}: unknown top-level key {extra[0]!r}")
     deployments = document["deployments"]
     calls: list[ContractCall] = []
     unresolved: list[UnresolvedCall] = []
@@ -207,6 +212,7 @@ def load_contract_document(
                     )
                 )
     unresolved.extend(_unresolved(path, document.get("unresolved")))
+    check(document, SCHEMA, path, what="contract", unknown_key=_unknown_key)
     return tuple(calls), tuple(unresolved)
 
 
@@ -224,7 +230,6 @@ def _unresolved(path: Path, raw: Any) -> list[UnresolvedCall]:
         line = raw.item_lines[index] if isinstance(raw, LineList) else 1
         if not isinstance(entry, Mapping):
             raise InputError(f"{path}:{line}: an unresolved call needs api, source, model and why")
-        reject_unknown_keys(path, entry, _UNRESOLVED_KEYS, what="in an unresolved call", line=line)
         if entry.get("api") not in APIS:
             raise InputError(
                 f"{path}:{line}: unresolved call: api must be one of {', '.join(APIS)}, not {entry.get('api')!r}"

@@ -20,7 +20,8 @@ from auditor.model.errors import InputError, TargetNotFoundError
 from auditor.model.facts import PlannedDeployment, SourceLocation
 from auditor.sources.arm_expressions import Expression, ExpressionError
 from auditor.sources.arm_expressions import Unresolvable as Unresolvable  # re-exported: callers catch it here
-from auditor.util.yamlfile import LineDict, LineList, load_yaml, read_input, reject_unknown_keys
+from auditor.util.inputschema import check
+from auditor.util.yamlfile import LineDict, LineList, load_yaml, read_input
 
 _scanstring: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
 """The json module's string scanner (C where available); public in json.decoder, absent from typeshed."""
@@ -30,7 +31,6 @@ _Expression = Expression
 
 DEPLOYMENT_TYPE = "microsoft.cognitiveservices/accounts/deployments"
 ACCOUNT_TYPE = "microsoft.cognitiveservices/accounts"
-_YAML_KEYS = {"account", "name", "model", "version", "format", "sku", "capacity", "registration_approved"}
 _REQUIRED = ("account", "name", "model", "sku", "capacity")
 
 
@@ -186,7 +186,6 @@ def _yaml_plan(document: Any, path: Path) -> list[PlannedDeployment]:
         line = entries.item_lines[index] if isinstance(entries, LineList) else 1
         if not isinstance(raw, Mapping):
             raise InputError(f"{path}:{line}: a planned deployment must be a mapping with {', '.join(_REQUIRED)}")
-        reject_unknown_keys(path, raw, _YAML_KEYS, what="in a planned deployment", line=line)
         missing = [k for k in _REQUIRED if raw.get(k) in (None, "")]
         if missing:
             raise InputError(f"{path}:{line}: planned deployment is missing {', '.join(missing)}")
@@ -217,6 +216,15 @@ def _yaml_plan(document: Any, path: Path) -> list[PlannedDeployment]:
                 source_format="yaml",
             )
         )
+    check(
+        document,
+        "plan.schema.json",
+        path,
+        what="plan",
+        unknown_key=lambda key, _, allowed: (
+            f"unknown key {key!r} in a planned deployment (allowed: {', '.join(allowed)})"
+        ),
+    )
     return planned
 
 
@@ -240,36 +248,49 @@ def _arm_resources(
             yield from _arm_resources(resource, (full, resource))
 
 
-def _arm_plan(template: Mapping[str, Any], path: Path) -> list[PlannedDeployment]:
-    evaluator = Expression(template)
-    created_accounts: dict[str, str] = {}
+def _arm_created_accounts(template: Mapping[str, Any], evaluator: Expression, path: Path) -> set[str]:
+    """The (lower-cased) names of the accounts the template itself creates."""
+    created: set[str] = set()
     for full, resource, _ in _arm_resources(template):
         if full.lower() == ACCOUNT_TYPE and resource.get("existing") is not True:
             try:
-                created_accounts[str(evaluator.value(resource.get("name"))).lower()] = "this template"
+                created.add(str(evaluator.value(resource.get("name"))).lower())
             except Unresolvable:
                 pass
             except ExpressionError as exc:
                 raise InputError(f"{path}:{_line(resource)}: name: {exc}") from None
-    planned = []
-    for full, resource, parent in _arm_resources(template):
-        if full.lower() != DEPLOYMENT_TYPE:
-            continue
-        unresolved: list[str] = []
+    return created
 
-        def get(field: str, raw: Any, unresolved: list[str] = unresolved, resource: Any = resource) -> Any:
-            try:
-                return evaluator.value(raw)
-            except Unresolvable as exc:
-                unresolved.append(f"{field}: {exc}")
-                return None
-            except ExpressionError as exc:
-                raise InputError(f"{path}:{_line(resource)}: {field}: {exc}") from None
 
-        name = get("name", resource.get("name"))
+class _ArmFields:
+    """One deployment resource's fields, evaluated: what cannot be known from the template is collected in
+    `unresolved` (the field is None); an expression that is wrong is an InputError naming the resource's line."""
+
+    def __init__(self, evaluator: Expression, resource: Mapping[str, Any], path: Path) -> None:
+        self.evaluator, self.resource, self.path = evaluator, resource, path
+        self.unresolved: list[str] = []
+
+    def get(self, field: str, raw: Any) -> Any:
+        try:
+            return self.evaluator.value(raw)
+        except Unresolvable as exc:
+            self.unresolved.append(f"{field}: {exc}")
+            return None
+        except ExpressionError as exc:
+            raise InputError(f"{self.path}:{_line(self.resource)}: {field}: {exc}") from None
+
+    def block(self, field: str, raw: Any) -> Mapping[str, Any]:
+        value = self.get(field, raw) if isinstance(raw, str) else raw
+        return value if isinstance(value, Mapping) else {}
+
+    def account_and_name(self, parent: tuple[str, Any] | None) -> tuple[Any, Any]:
+        """The account and the deployment's name: a child resource's own name under its parent account, or
+        ACCOUNT/DEPLOYMENT at the top level."""
+        resource, unresolved = self.resource, self.unresolved
+        name = self.get("name", resource.get("name"))
         account = None
         if parent is not None and name is not None and "/" not in str(name):
-            account = get("account", parent[1].get("name"))
+            account = self.get("account", parent[1].get("name"))
         elif name is not None:
             parts = str(name).split("/")
             if len(parts) == 2:
@@ -281,40 +302,59 @@ def _arm_plan(template: Mapping[str, Any], path: Path) -> list[PlannedDeployment
             unresolved.append("account: the parent account is given by a symbolic reference")
         if name is None and not any(u.startswith("account") for u in unresolved) and account is None:
             unresolved.append("account: follows from the unresolved name")
+        return account, name
 
-        def block(field: str, raw: Any) -> Mapping[str, Any]:
-            value = get(field, raw) if isinstance(raw, str) else raw
-            return value if isinstance(value, Mapping) else {}
-
-        properties = block("properties", resource.get("properties"))
-        model = block("model.name", properties.get("model"))
-        sku = block("sku.name", resource.get("sku"))
-        capacity = get("sku.capacity", sku.get("capacity")) if "capacity" in sku else None
+    def capacity(self, properties: Mapping[str, Any], sku: Mapping[str, Any]) -> Any:
+        """sku.capacity, else the older properties.scaleSettings.capacity; absent: Azure's default, unknown here."""
+        capacity = self.get("sku.capacity", sku.get("capacity")) if "capacity" in sku else None
         if capacity is None and isinstance(properties.get("scaleSettings"), Mapping):
-            capacity = get("sku.capacity", properties["scaleSettings"].get("capacity"))
-        if capacity is None and not any(u.startswith("sku.capacity") for u in unresolved):
-            unresolved.append("sku.capacity: not given in the template (Azure applies its default)")
-        version = get("model.version", model.get("version")) if "version" in model else None
-        if account is not None and str(account).lower() in created_accounts:
-            unresolved.append(
-                f"account: {account} is created by this template; its region and quota can only be "
-                "checked once it exists (deploy it first, or name an existing account)"
-            )
-        planned.append(
-            PlannedDeployment(
-                account=None if account is None else str(account),
-                name=None if name is None else str(name),
-                model_name=_str(get("model.name", model.get("name"))),
-                model_version=_str(version),
-                sku_name=_str(get("sku.name", sku.get("name"))),
-                sku_capacity=_int(capacity, unresolved),
-                model_format=_str(get("model.format", model.get("format"))) or "OpenAI",
-                location=SourceLocation(str(path), _line(resource)),
-                unresolved=tuple(unresolved),
-                source_format="arm",
-            )
+            capacity = self.get("sku.capacity", properties["scaleSettings"].get("capacity"))
+        if capacity is None and not any(u.startswith("sku.capacity") for u in self.unresolved):
+            self.unresolved.append("sku.capacity: not given in the template (Azure applies its default)")
+        return capacity
+
+
+def _arm_deployment(
+    evaluator: Expression,
+    resource: Mapping[str, Any],
+    parent: tuple[str, Any] | None,
+    path: Path,
+    created_accounts: set[str],
+) -> PlannedDeployment:
+    fields = _ArmFields(evaluator, resource, path)
+    account, name = fields.account_and_name(parent)
+    properties = fields.block("properties", resource.get("properties"))
+    model = fields.block("model.name", properties.get("model"))
+    sku = fields.block("sku.name", resource.get("sku"))
+    capacity = fields.capacity(properties, sku)
+    version = fields.get("model.version", model.get("version")) if "version" in model else None
+    if account is not None and str(account).lower() in created_accounts:
+        fields.unresolved.append(
+            f"account: {account} is created by this template; its region and quota can only be "
+            "checked once it exists (deploy it first, or name an existing account)"
         )
-    return planned
+    return PlannedDeployment(
+        account=None if account is None else str(account),
+        name=None if name is None else str(name),
+        model_name=_str(fields.get("model.name", model.get("name"))),
+        model_version=_str(version),
+        sku_name=_str(fields.get("sku.name", sku.get("name"))),
+        sku_capacity=_int(capacity, fields.unresolved),
+        model_format=_str(fields.get("model.format", model.get("format"))) or "OpenAI",
+        location=SourceLocation(str(path), _line(resource)),
+        unresolved=tuple(fields.unresolved),
+        source_format="arm",
+    )
+
+
+def _arm_plan(template: Mapping[str, Any], path: Path) -> list[PlannedDeployment]:
+    evaluator = Expression(template)
+    created_accounts = _arm_created_accounts(template, evaluator, path)
+    return [
+        _arm_deployment(evaluator, resource, parent, path, created_accounts)
+        for full, resource, parent in _arm_resources(template)
+        if full.lower() == DEPLOYMENT_TYPE
+    ]
 
 
 def _str(value: Any) -> str | None:
@@ -373,59 +413,85 @@ def _config_references(plan: Mapping[str, Any], address: str) -> list[str]:
     return []
 
 
+_TfChosen = tuple[Mapping[str, Any], Mapping[str, Any], Mapping[str, Any], str]
+"""(the plan's node, its planned values, which of them are known only after apply, the action)."""
+
+
+def _tf_chosen(plan: Mapping[str, Any], planned_values: Mapping[str, Mapping[str, Any]]) -> list[_TfChosen]:
+    """The deployments the plan creates or changes: from resource_changes (no-ops, reads and deletes left out),
+    else, in a plan without them, every deployment in planned_values."""
+    changes = [c for c in plan.get("resource_changes") or () if isinstance(c, Mapping)]
+    if not changes:
+        return [
+            (resource, resource.get("values") or {}, {}, "create")
+            for resource in planned_values.values()
+            if resource.get("type") == "azurerm_cognitive_deployment"
+        ]
+    chosen: list[_TfChosen] = []
+    for change in changes:
+        if change.get("type") != "azurerm_cognitive_deployment" or change.get("mode", "managed") != "managed":
+            continue
+        body = change.get("change") or {}
+        actions = [str(a) for a in body.get("actions") or ()]
+        if actions in (["no-op"], ["read"], ["delete"]) or not isinstance(body.get("after"), Mapping):
+            continue
+        action = "replace" if "delete" in actions and "create" in actions else actions[0] if actions else "create"
+        chosen.append((change, body["after"], body.get("after_unknown") or {}, action))
+    return chosen
+
+
+def _tf_after_apply(values: Mapping[str, Any], unknown: Any, model: Mapping[str, Any], address: str) -> list[str]:
+    """The fields Terraform knows only after apply (`after_unknown`), as unresolved notes."""
+    unknown_model = _block(unknown, "model") if isinstance(unknown, Mapping) else {}
+    notes = []
+    for field, key, unknown_block in (
+        ("model.name", "name", unknown_model),
+        ("model.version", "version", unknown_model),
+        ("name", "name", unknown),
+    ):
+        if isinstance(unknown_block, Mapping) and unknown_block.get(key) is True:
+            notes.append(f"{field}: known only after apply ({address})")
+    return notes
+
+
+def _tf_account(
+    plan: Mapping[str, Any],
+    values: Mapping[str, Any],
+    accounts: Mapping[str, Mapping[str, Any]],
+    address: str,
+    unresolved: list[str],
+) -> str | None:
+    """The deployment's account: its ARM id when the plan knows it, else the name of the account the plan
+    itself creates (noted: not checkable before it exists), else unknown until apply."""
+    account_id = values.get("cognitive_account_id")
+    if isinstance(account_id, str) and "/accounts/" in account_id.lower():
+        return account_id
+    references = _config_references(plan, address)
+    target = next((r for r in references if r.startswith("azurerm_cognitive_account.") and r.count(".") == 1), None)
+    created = accounts.get(target or "")
+    if created is not None and (created.get("values") or {}).get("name"):
+        account = str(created["values"]["name"])
+        unresolved.append(
+            f"account: {account} is created by this plan ({target}); its region and quota can "
+            "only be checked once it exists"
+        )
+        return account
+    unresolved.append(f"account: cognitive_account_id is known only after apply ({address})")
+    return None
+
+
 def _terraform_plan(plan: Mapping[str, Any], path: Path) -> list[PlannedDeployment]:
     planned_values = {
         str(r.get("address")): r for r in _tf_modules((plan.get("planned_values") or {}).get("root_module") or {})
     }
-    changes = [c for c in plan.get("resource_changes") or () if isinstance(c, Mapping)]
     accounts = {address: r for address, r in planned_values.items() if r.get("type") == "azurerm_cognitive_account"}
-    chosen: list[tuple[Mapping[str, Any], Mapping[str, Any], Mapping[str, Any], str]] = []
-    if changes:
-        for change in changes:
-            if change.get("type") != "azurerm_cognitive_deployment" or change.get("mode", "managed") != "managed":
-                continue
-            body = change.get("change") or {}
-            actions = [str(a) for a in body.get("actions") or ()]
-            if actions in (["no-op"], ["read"], ["delete"]) or not isinstance(body.get("after"), Mapping):
-                continue
-            action = "replace" if "delete" in actions and "create" in actions else actions[0] if actions else "create"
-            chosen.append((change, body["after"], body.get("after_unknown") or {}, action))
-    else:
-        for resource in planned_values.values():
-            if resource.get("type") == "azurerm_cognitive_deployment":
-                chosen.append((resource, resource.get("values") or {}, {}, "create"))
     planned = []
-    for node, values, unknown, action in chosen:
+    for node, values, unknown, action in _tf_chosen(plan, planned_values):
         address = str(node.get("address"))
-        unresolved: list[str] = []
         model = _block(values, "model")
         sku = _block(values, "sku") or _block(values, "scale")
-        unknown_model = _block(unknown, "model") if isinstance(unknown, Mapping) else {}
-        for field, _values, key, unknown_block in (
-            ("model.name", model, "name", unknown_model),
-            ("model.version", model, "version", unknown_model),
-            ("name", values, "name", unknown),
-        ):
-            if isinstance(unknown_block, Mapping) and unknown_block.get(key) is True:
-                unresolved.append(f"{field}: known only after apply ({address})")
-        account_id = values.get("cognitive_account_id")
-        account: str | None = None
-        if isinstance(account_id, str) and "/accounts/" in account_id.lower():
-            account = account_id
-        else:
-            references = _config_references(plan, address)
-            target = next(
-                (r for r in references if r.startswith("azurerm_cognitive_account.") and r.count(".") == 1), None
-            )
-            created = accounts.get(target or "")
-            if created is not None and (created.get("values") or {}).get("name"):
-                account = str(created["values"]["name"])
-                unresolved.append(
-                    f"account: {account} is created by this plan ({target}); its region and quota can "
-                    "only be checked once it exists"
-                )
-            else:
-                unresolved.append(f"account: cognitive_account_id is known only after apply ({address})")
+        unresolved = _tf_after_apply(values, unknown, model, address)
+        account = _tf_account(plan, values, accounts, address, unresolved)
         capacity = sku.get("capacity", 1) if sku else None
         if capacity is None:
             unresolved.append(f"sku.capacity: not in the plan ({address})")

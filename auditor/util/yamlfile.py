@@ -1,7 +1,9 @@
 """Safe YAML loading that remembers where each mapping and list came from.
 
-Every input file a person writes (rules, contracts, later plans and waivers) is read here, so that
-any complaint about it can name the file and the line.
+Every YAML file the auditor reads goes through `load_yaml` (or `parse_yaml` for text already read): input files a
+person writes (rules, contracts, plans, waivers, policies), the knowledge base and its sources, the demo tenant.
+One loader, so every file is read safely (no arbitrary objects), within bounds (size, alias expansion, nesting),
+and any complaint about it can name the file and the line.
 """
 
 from __future__ import annotations
@@ -31,6 +33,12 @@ class LineList(list):  # type: ignore[type-arg]
     item_lines: list[int]
 
 
+for _dumper in {yaml.SafeDumper, getattr(yaml, "CSafeDumper", yaml.SafeDumper)}:
+    # what was loaded here can be written back as plain YAML (a refreshed knowledge-base overlay, for one)
+    _dumper.add_representer(LineDict, yaml.representer.SafeRepresenter.represent_dict)
+    _dumper.add_representer(LineList, yaml.representer.SafeRepresenter.represent_list)
+
+
 if TYPE_CHECKING:
     _BASE_LOADER = yaml.SafeLoader
 else:
@@ -42,16 +50,20 @@ class _LineLoader(_BASE_LOADER):
     """A safe loader whose mappings and sequences carry line numbers; constructs no arbitrary objects."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> LineDict:
-        self.flatten_mapping(node)
+        written = {id(key_node) for key_node, _ in node.value}
+        self.flatten_mapping(node)  # merge keys (`<<: *anchor`) first, so the mapping's own keys override them
         result = LineDict()
         result.line = node.start_mark.line + 1
         result.key_lines = {}
+        own: set[Any] = set()
         for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=True)
             if not isinstance(key, (str, int, float, bool)) and key is not None:
                 raise yaml.constructor.ConstructorError(None, None, "found an unhashable key", key_node.start_mark)
-            if key in result:
+            if id(key_node) in written and key in own:
                 raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            if id(key_node) in written:
+                own.add(key)
             result[key] = self.construct_object(value_node, deep=True)
             result.key_lines[str(key)] = key_node.start_mark.line + 1
         return result
@@ -174,7 +186,13 @@ def load_yaml(path: Path | str, *, what: str, trusted: bool = False) -> Any:
     impossible date or a bound exceeded becomes an InputError naming file and line. `trusted` (the package's
     own files, held to the bounds by the tests) skips the walk over the nodes that checks expansion and depth."""
     path = Path(path)
-    text = read_input(path, what=what)
+    return parse_yaml(read_input(path, what=what), source=path, what=what, trusted=trusted)
+
+
+def parse_yaml(text: str, *, source: Path | str, what: str, trusted: bool = False) -> Any:
+    """`load_yaml` for text already read (package data read through importlib.resources, a file read with
+    its own size cap); `source` names it in errors."""
+    path = Path(source)
     loader = _LineLoader(text)
     try:
         node = loader.get_single_node()
@@ -208,14 +226,3 @@ def line_of(document: Any, path: Iterable[Any]) -> int:
         else:
             break
     return line
-
-
-def reject_unknown_keys(path: Path | str, raw: Any, allowed: Iterable[str], *, what: str, line: int) -> None:
-    """A mapping a person wrote may use only the keys we know: a typo is an error naming its own line."""
-    allowed = set(allowed)
-    unknown = sorted(set(map(str, raw)) - allowed)
-    if unknown:
-        key_line = raw.key_lines.get(unknown[0], line) if isinstance(raw, LineDict) else line
-        raise InputError(
-            f"{path}:{key_line}: unknown key {unknown[0]!r} {what} (allowed: {', '.join(sorted(allowed))})"
-        )

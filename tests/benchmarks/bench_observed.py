@@ -92,7 +92,7 @@ def _sdk_floor(tenant: SimulatedTenant, env: dict[str, str]) -> dict[str, float]
     from azure.identity import ManagedIdentityCredential
 
     from auditor.model.clouds import get_cloud
-    from auditor.pipeline.audit import AuditOptions
+    from auditor.pipeline.options import AuditOptions
     from auditor.sources.azure import AzureEnumerator, resolve_accounts
 
     saved = {k: os.environ.get(k) for k in env}

@@ -85,7 +85,8 @@ def test_a_bearer_token_echoed_by_azure_is_redacted(tenant: SimulatedTenant, tmp
     from azure.identity import ManagedIdentityCredential
 
     from auditor.model.clouds import get_cloud
-    from auditor.pipeline.audit import AuditOptions, run_audit
+    from auditor.pipeline.options import AuditOptions
+    from auditor.pipeline.run import run_audit
     from auditor.probes import ProbeOptions
     from auditor.render import write_reports
 

@@ -18,7 +18,8 @@ from tests.conftest import TODAY
 
 def _probe(tenant, credential, **options):
     from auditor.knowledge.base import load_knowledge
-    from auditor.pipeline.audit import AuditOptions, gather_facts
+    from auditor.pipeline.gather import gather_facts
+    from auditor.pipeline.options import AuditOptions
     from auditor.probes.runner import run_probes
     from auditor.sources.azure import AzureEnumerator
 

@@ -19,13 +19,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
-
+from auditor.model.errors import InputError
 from auditor.sources.scan.calls import VALUE_PARAMETERS, result_call
 from auditor.sources.scan.collect import dotted
 from auditor.sources.scan.model import Resolved, ScannedCall, Unresolved
 from auditor.sources.scan.protocol import ScanContext
 from auditor.sources.scan.resolve import Ctx, short
+from auditor.util.yamlfile import parse_yaml
 
 _FRONT = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
 _REFERENCE = re.compile(r"\A\$\{([A-Za-z]+):([^:}]*)(?::([^}]*))?\}\Z")
@@ -42,9 +42,9 @@ def prompty_calls(text: str, display: str) -> tuple[list[ScannedCall], str | Non
     front = match.group(1)
     if len(front) > MAX_FRONT_MATTER:
         return [], f"front matter larger than {MAX_FRONT_MATTER:,} characters"
-    try:
-        data = yaml.safe_load(front)
-    except yaml.YAMLError as exc:
+    try:  # the one bounded YAML loader (auditor/util/yamlfile.py)
+        data = parse_yaml(front, source=display, what="Prompty front matter")
+    except InputError as exc:
         return [], f"front matter is not valid YAML ({str(exc).splitlines()[0]})"
     model = data.get("model") if isinstance(data, Mapping) else None
     if not isinstance(model, Mapping):
