@@ -216,3 +216,24 @@ def test_with_a_service_connection_the_azure_cli_step_runs_the_audit(
     assert code == expected, printed
     assert "--offline" not in (tmp_path / "agent-temp" / "aoai-audit.args").read_text().split()
     assert (scratch / "audit-report" / "report.html").is_file()
+
+
+def test_the_history_store_is_kept_in_the_pipeline_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`history: cache`: Cache@2 restores the store's folder keyed per build with a restore key on the prefix, and
+    two runs on one workspace make a report with trends over both."""
+    steps = _steps(serviceConnection="aoai-audit", args="--demo --quiet", history="cache", historyScope="nightly")
+    cache = [s for s in steps if s.get("task") == "Cache@2"]
+    assert len(cache) == 1 and cache[0]["inputs"]["path"] == "$(Pipeline.Workspace)/aoai-audit-history"
+    assert cache[0]["inputs"]["key"] == '"aoai-audit-history" | "nightly" | "$(Build.BuildId)"'
+    assert cache[0]["inputs"]["restoreKeys"] == '"aoai-audit-history" | "nightly"'
+    assert not [s for s in _steps() if s.get("task") == "Cache@2"]  # no history, no cache
+    workspace = tmp_path / "workspace"
+    monkeypatch.setenv("PIPELINE_WORKSPACE", str(workspace))
+    for night in ("first", "second"):
+        scratch = tmp_path / night
+        scratch.mkdir()
+        code, printed = _run_pipeline(scratch, [s for s in steps[2:] if s.get("task") != "Cache@2"])
+        assert code == 1, printed
+    assert (workspace / "aoai-audit-history" / "audit-history.sqlite").is_file()
+    html = (tmp_path / "second" / "audit-report" / "report.html").read_text(encoding="utf-8")
+    assert "Trends over the last 2 run(s)" in html
