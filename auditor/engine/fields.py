@@ -57,7 +57,7 @@ MODEL = {
 }  # fmt: skip
 CATALOG = {
     **_leaves(
-        "model_offered", "version_offered", "sku_offered", "offered", "versions", "skus", "default_version",
+        "model_offered", "version_offered", "sku_offered", "offered", "versions", "skus", "default_version", "default_versions",
         "is_default_version", "lifecycle_status", "deprecation_date", "days_to_deprecation", "usage_name",
         "replacement", "deprecation_tentative", "max_capacity", "replacement_auto_upgrade_start",
         "replacement_lead_time_days",
@@ -186,7 +186,7 @@ def suggestion(kind: str, path: str) -> str | None:
     return close[0] if close else None
 
 
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\}")
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\}")
 
 
 def condition_paths(condition: Any) -> Iterator[str]:
@@ -207,4 +207,4 @@ def condition_paths(condition: Any) -> Iterator[str]:
 
 def template_paths(text: str | None) -> Iterator[str]:
     """The field paths a message template fills in."""
-    yield from _PLACEHOLDER.findall(text or "")
+    yield from (path for path in _PLACEHOLDER.findall(text or "") if path)  # `{{` is a literal brace

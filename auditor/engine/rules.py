@@ -62,7 +62,9 @@ def _validator() -> jsonschema.protocols.Validator:
     import jsonschema
 
     schema = json.loads(schema_path("rules.schema.json").read_text(encoding="utf-8"))
-    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    from auditor.util.saferegex import format_checker
+
+    return jsonschema.Draft202012Validator(schema, format_checker=format_checker())
 
 
 def _describe(error: jsonschema.ValidationError) -> str:

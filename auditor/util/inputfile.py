@@ -1,0 +1,91 @@
+"""The one bounded reader for every file the auditor reads as input (contracts, plans, rules, policies,
+waivers, baselines, shard reports, knowledge files, source files to fix, docs pages on disk).
+
+What it promises, whatever the path names: only a regular file is read (a FIFO, a device such as
+/dev/zero, a directory or a socket is refused before any byte is read, and opening never blocks); with
+`root`, the path is resolved (symlinks followed) and must stay inside the root, and nothing under a `.git`
+directory is read; at most `max_bytes` are read, refused beyond; the text is UTF-8, a byte-order mark
+dropped (or kept, for a file we rewrite byte for byte). Every refusal is an InputError (exit 2) naming the
+path and line 1, never a hang, a MemoryError or a traceback."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from auditor.model.errors import InputError
+
+MAX_INPUT_BYTES = 16 * 1024 * 1024
+"""No contract, plan, waivers file, baseline, rule file or source file a person writes comes near this."""
+
+
+def contained(path: Path | str, root: Path | str) -> Path:
+    """`path` (relative to `root` unless absolute) with its symlinks resolved; an InputError when it leaves
+    `root` or lies under a `.git` directory (the repository's own database is never input or output)."""
+    root_resolved = Path(root).resolve()
+    given = Path(path)
+    full = given if given.is_absolute() else root_resolved / given
+    try:
+        resolved = full.resolve(strict=False)
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        raise InputError(f"{path}:1: cannot resolve the path ({exc})") from None
+    try:
+        relative = resolved.relative_to(root_resolved)
+    except ValueError:
+        raise InputError(f"{path}:1: resolves outside {root_resolved} (through a symlink or ..); not read") from None
+    if ".git" in relative.parts:
+        raise InputError(f"{path}:1: lies under .git/; not read")
+    return resolved
+
+
+def read_bytes(
+    path: Path | str, *, what: str, max_bytes: int = MAX_INPUT_BYTES, root: Path | str | None = None
+) -> bytes:
+    """The bytes of a regular file of at most `max_bytes` (inside `root` when given); InputError otherwise."""
+    shown = Path(path)
+    target = contained(shown, root) if root is not None else shown
+    too_large = f"{shown}:1: the {what} file is larger than {max_bytes:,} bytes; not read"
+    try:
+        fd = os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise InputError(f"{shown}: {what} file not found") from None
+    except OSError as exc:
+        raise InputError(f"{shown}:1: cannot read {what} file: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(f"{shown}:1: the {what} file is not a regular file (a directory, FIFO or device)")
+        if info.st_size > max_bytes:
+            raise InputError(too_large)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            # read(n) allocates n bytes up front: ask for what the file holds (and one more, were it growing)
+            data = handle.read(min(info.st_size, max_bytes) + 1)
+    except OSError as exc:
+        raise InputError(f"{shown}:1: cannot read {what} file: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:
+        raise InputError(too_large)
+    return data
+
+
+def decode(data: bytes, path: Path | str, *, what: str, keep_bom: bool = False) -> str:
+    """UTF-8 text; the BOM dropped unless `keep_bom` (a file rewritten byte for byte keeps it)."""
+    try:
+        return data.decode("utf-8" if keep_bom else "utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(f"{path}:{line}: cannot read {what} file: not UTF-8 ({exc.reason})") from None
+
+
+def read_text(
+    path: Path | str,
+    *,
+    what: str,
+    max_bytes: int = MAX_INPUT_BYTES,
+    root: Path | str | None = None,
+    keep_bom: bool = False,
+) -> str:
+    """The UTF-8 text of a regular file through `read_bytes`; newlines are left exactly as written."""
+    return decode(read_bytes(path, what=what, max_bytes=max_bytes, root=root), path, what=what, keep_bom=keep_bom)
