@@ -19,8 +19,8 @@ from typing import Any
 
 from auditor.fixes.edit import Edit
 from auditor.fixes.iac import edit_plan_file, edits_for, find_terraform_block
-from auditor.model.results import Finding, Report, Severity, Status
 from auditor.model.errors import InputError
+from auditor.model.results import Finding, Report, Severity, Status
 from auditor.util import inputfile, safefile
 
 PATCH_NAME = "fixes.patch"

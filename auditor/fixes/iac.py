@@ -182,9 +182,8 @@ home directory, the search stops here instead of walking everything."""
 
 def _tf_files(root: Path) -> Iterator[Path]:
     """`.tf` files under root: symlinked files and directories not followed, tool directories skipped, bounded."""
-    walked = found = 0
-    for here, dirs, files in os.walk(root, followlinks=False):
-        walked += 1
+    found = 0
+    for walked, (here, dirs, files) in enumerate(os.walk(root, followlinks=False), start=1):
         dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not os.path.islink(os.path.join(here, d)))
         for name in sorted(files):
             path = Path(here) / name
