@@ -21,6 +21,15 @@ class DeadlineExpired(Exception):
     """The run's --timeout passed while waiting for something."""
 
 
+_LEFT_BEHIND = threading.Event()
+
+
+def work_left_behind() -> bool:
+    """Whether a run in this process stopped waiting at its deadline: reads may still be running in worker
+    threads (a stalled or dripping answer), and the process must not wait for them at exit (cli._exit)."""
+    return _LEFT_BEHIND.is_set()
+
+
 class Deadline:
     """A point in time (monotonic) after which the run stops waiting; None waits forever."""
 
@@ -33,7 +42,10 @@ class Deadline:
 
     @property
     def expired(self) -> bool:
-        return self._end is not None and time.monotonic() >= self._end
+        if self._end is not None and time.monotonic() >= self._end:
+            _LEFT_BEHIND.set()  # whoever asks is about to stop waiting
+            return True
+        return False
 
     def reason(self, what: str) -> str:
         return f"{what} not read within the run's --timeout of {self.seconds:g} s"
@@ -43,6 +55,7 @@ class Deadline:
         try:
             return future.result(timeout=self.remaining())
         except FutureTimeout:
+            _LEFT_BEHIND.set()
             raise DeadlineExpired from None
 
     def run(self, job: Callable[[], T]) -> T:

@@ -123,7 +123,7 @@ class BackendCore:
             body = _compact(rule.body)
         headers = self._arm_headers(path) if plane in ("arm", "graph") else self._data_headers(None, None)
         headers.update(rule.headers)
-        return _Reply(rule.status, body, headers)
+        return _Reply(rule.status, body, headers, stall=rule.stall, drip=rule.drip)
 
     # -- ARM ------------------------------------------------------------------------------------------
 
