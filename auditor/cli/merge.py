@@ -26,7 +26,7 @@ def run_merge(argv: Sequence[str]) -> int:
     from auditor.gating.merge import merge_reports
     from auditor.gating.verdict import GATES
     from auditor.pipeline.audit import finish, gate
-    from auditor.render import parse_formats, write_reports
+    from auditor.render import check_out_dir, parse_formats, write_reports
     from auditor.render.json_report import PASSES, passes_form
 
     parser = argparse.ArgumentParser(
@@ -51,6 +51,7 @@ def run_merge(argv: Sequence[str]) -> int:
     if args.passes not in PASSES:
         raise InputError(f"unknown --passes value {args.passes!r}: choose auto, summary or full")
     formats = parse_formats(args.format)
+    check_out_dir(args.out)
     baseline = load_baseline(args.baseline) if args.baseline else None
     report = merge_reports(args.reports)
     if baseline is not None:
