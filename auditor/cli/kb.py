@@ -9,8 +9,12 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from azure.core.exceptions import AzureError
+
 from auditor.knowledge.refresh import RefreshResult
-from auditor.model.errors import InputError
+from auditor.model.errors import AuditorError, ExitCode, InputError
+from auditor.util import inputfile
+from auditor.util.redact import RecordingCredential, printable
 from auditor.util.resources import data_dir
 
 KB_EXAMPLES = """\
@@ -94,6 +98,9 @@ def _refresh(argv: Sequence[str]) -> int:
     )
     parser.add_argument("--demo", action="store_true", help="with --from-catalog: read the embedded simulated tenant")
     parser.add_argument(
+        "--management-endpoint", metavar="URL", help="with --from-catalog: an ARM endpoint other than the cloud's"
+    )
+    parser.add_argument(
         "--knowledge", type=Path, metavar="FILE", help="the knowledge-base file (default: the packaged one)"
     )
     parser.add_argument(
@@ -110,11 +117,15 @@ def _refresh(argv: Sequence[str]) -> int:
         result = _from_catalog(args, path)
     else:
         result = refresh_from_docs(path, args.from_docs, args.source_key, args.checked or date.today())
-    sys.stdout.write(result.diff())
-    sys.stdout.write(result.summary())
+    if result.changed:
+        check_loads(result.new_text, path)  # never propose (or write) a file the auditor would then refuse
+    for line in (result.diff() + result.summary()).splitlines():
+        print(printable(line))  # docs and catalog text: no terminal escape sequence reaches the terminal
     if args.write and result.changed:
-        path.write_text(result.new_text, encoding="utf-8")
-        print(f"Wrote {path}.")
+        from auditor.util.safefile import write_text
+
+        write_text(path, result.new_text)
+        print(printable(f"Wrote {path}."))
     elif result.changed:
         print("Not written (review the diff, then run again with --write).")
     else:
@@ -133,10 +144,7 @@ def _from_catalog(args: argparse.Namespace, path: Path) -> RefreshResult:
     subscription = args.subscription or ("00000000-0000-4000-8000-000000000001" if args.demo else None)
     if not subscription:
         raise InputError("--from-catalog needs --subscription SUB (the subscription whose catalog is read)")
-    try:
-        kb_text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{path}: {exc.strerror or exc}") from None
+    kb_text = inputfile.read_text(path, what="knowledge base")
     with ExitStack() as stack:
         verify: str | bool = True
         if args.demo:
@@ -148,11 +156,52 @@ def _from_catalog(args: argparse.Namespace, path: Path) -> RefreshResult:
         else:
             from azure.identity import DefaultAzureCredential
 
-            cloud = get_cloud("AzureCloud", None)
+            cloud = get_cloud("AzureCloud", args.management_endpoint)
             credential = DefaultAzureCredential(authority=cloud.authority_host)
-        enumerator = AzureEnumerator(credential, cloud, connection_verify=verify)
-        locations = list(args.location) or sorted({a.location for a in enumerator.list_accounts(subscription)})
-        if not locations:
-            raise InputError(f"subscription {subscription} has no Azure OpenAI account: name regions with --location")
-        catalogs = read_catalogs(enumerator.list_catalog, subscription, locations)
+        # every token it hands out is registered for redaction, as in an audit: an error body echoing it is masked
+        enumerator = AzureEnumerator(RecordingCredential(credential), cloud, connection_verify=verify)
+        try:
+            locations = list(args.location) or sorted({a.location for a in enumerator.list_accounts(subscription)})
+            if not locations:
+                raise InputError(
+                    f"subscription {subscription} has no Azure OpenAI account: name regions with --location"
+                )
+            catalogs = read_catalogs(enumerator.list_catalog, subscription, locations)
+        except AzureError as exc:
+            raise CatalogUnreadable(f"the model catalog could not be read: {azure_error_line(exc)}") from None
     return refresh_from_catalogs(kb_text, catalogs, subscription, args.checked or date.today(), str(path))
+
+
+class CatalogUnreadable(AuditorError):
+    """Azure refused or failed a catalog read: nothing is proposed (exit 3, as for an incomplete audit)."""
+
+    exit_code = ExitCode.INCOMPLETE
+
+
+def azure_error_line(exc: Exception) -> str:
+    """One line from an Azure SDK error: status, ARM error code and the first line of its message."""
+    status = getattr(exc, "status_code", None)
+    error = getattr(exc, "error", None)
+    code = getattr(error, "code", None) or type(exc).__name__
+    message = str(getattr(error, "message", None) or getattr(exc, "message", None) or exc).strip()
+    first = message.splitlines()[0] if message else ""
+    return f"{'HTTP ' + str(status) + ' ' if status else ''}{code}: {first[:300]}"
+
+
+def check_loads(text: str, path: Path) -> None:
+    """The refreshed knowledge base, loaded as the auditor would load it (beside its families.yaml)."""
+    import shutil
+    import tempfile
+
+    from auditor.knowledge.base import load_knowledge
+
+    with tempfile.TemporaryDirectory(prefix="kb-refresh-") as folder:
+        candidate = Path(folder) / "models.yaml"
+        candidate.write_text(text, encoding="utf-8")
+        families = path.parent / "families.yaml"
+        if families.is_file():
+            shutil.copyfile(families, Path(folder) / "families.yaml")
+        try:
+            load_knowledge(candidate)
+        except InputError as exc:
+            raise InputError(f"{path}: the refreshed knowledge base would not load ({exc}); not proposed") from None

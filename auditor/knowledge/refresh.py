@@ -11,7 +11,6 @@ from __future__ import annotations
 import difflib
 import json
 import re
-import urllib.request
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,6 +21,7 @@ import yaml
 
 from auditor.knowledge.schedule import FineTunedRow, Schedule, ScheduleRow, parse_schedule
 from auditor.model.errors import InputError
+from auditor.util import inputfile
 
 SCHEDULE_PATHS = (
     "articles/foundry/openai/includes/concepts-model-retirement-schedule-content.md",
@@ -89,15 +89,12 @@ class RefreshResult:
 
 
 def read_docs(where: str) -> tuple[str, str]:
-    """The schedule's markdown and a name for it: a file, a checkout of the docs repository, or an https URL."""
+    """The schedule's markdown and a name for it: a file, a checkout of the docs repository, or an https URL
+    (through the bounded readers: https only, redirects too, size and time bounded)."""
     if where.startswith(("http://", "https://")):
         if not where.startswith("https://"):
             raise InputError(f"--from-docs {where}: only https URLs are read")
-        try:
-            with urllib.request.urlopen(where, timeout=30) as response:
-                return response.read().decode("utf-8"), where
-        except OSError as exc:
-            raise InputError(f"--from-docs {where}: could not read it ({exc})") from None
+        return inputfile.read_url(where, what="retirement schedule"), where
     path = Path(where)
     if path.is_dir():
         for relative in SCHEDULE_PATHS:
@@ -106,10 +103,7 @@ def read_docs(where: str) -> tuple[str, str]:
                 break
         else:
             raise InputError(f"--from-docs {where}: no {SCHEDULE_PATHS[0]} under this directory")
-    try:
-        return path.read_text(encoding="utf-8"), str(path)
-    except OSError as exc:
-        raise InputError(f"--from-docs {where}: {exc.strerror or exc}") from None
+    return inputfile.read_text(path, what="retirement schedule"), str(path)
 
 
 def _load(text: str, path: str) -> Any:
@@ -127,7 +121,7 @@ def _scalar(value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
     text = str(value)
-    return text if _PLAIN.match(text) and text not in ("null", "true", "false") else json.dumps(text)
+    return text if _PLAIN.fullmatch(text) and text not in ("null", "true", "false") else json.dumps(text)
 
 
 def _flow(mapping: Mapping[str, Any]) -> str:
@@ -192,6 +186,9 @@ def _fact_span(lines: list[str], model: _Model, name: str) -> tuple[int, int, in
 def _rows_by_model(schedule: Schedule, warnings: list[str]) -> dict[str, dict[str, ScheduleRow]]:
     by_model: dict[str, dict[str, ScheduleRow]] = {}
     for row in schedule.rows:
+        if not _PLAIN.fullmatch(row.model) or len(row.model) > 100:  # a name becomes a YAML key: plain names only
+            warnings.append(f"{schedule.origin}:{row.line}: {row.model[:100]!r} is not a model name; row skipped")
+            continue
         versions = by_model.setdefault(row.model, {})
         key = row.version or "*"
         if key in versions:
@@ -439,10 +436,7 @@ def refresh_from_docs(kb_path: Path, where: str, source_key: str, checked: date)
     """Read the schedule at `where` and propose the knowledge-base change (the caller decides to write it)."""
     text, origin = read_docs(where)
     schedule = parse_schedule(text, origin)
-    try:
-        kb_text = kb_path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{kb_path}: {exc.strerror or exc}") from None
+    kb_text = inputfile.read_text(kb_path, what="knowledge base")
     document = _load(kb_text, str(kb_path))
     if source_key not in ((document or {}).get("sources") or {}):
         raise InputError(

@@ -10,9 +10,14 @@ path and line 1, never a hang, a MemoryError or a traceback."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import stat
+import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 from auditor.model.errors import InputError
 
@@ -89,3 +94,45 @@ def read_text(
 ) -> str:
     """The UTF-8 text of a regular file through `read_bytes`; newlines are left exactly as written."""
     return decode(read_bytes(path, what=what, max_bytes=max_bytes, root=root), path, what=what, keep_bom=keep_bom)
+
+
+MAX_URL_BYTES = 8 * 1024 * 1024
+URL_DEADLINE = 60.0
+"""A docs page is read in full within this many seconds (an answer that drips a byte at a time is cut off)."""
+
+
+class _HttpsOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect only to another https URL: never down to plain http (or file:, ftp:)."""
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Any:
+        if urllib.parse.urlsplit(newurl).scheme.lower() != "https":
+            raise InputError(f"{req.full_url}: redirected to {newurl[:200]!r}, which is not https; not followed")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def read_url(
+    url: str, *, what: str, max_bytes: int = MAX_URL_BYTES, deadline: float = URL_DEADLINE, read_timeout: float = 10.0
+) -> str:
+    """The UTF-8 text at an https URL: redirects stay on https, at most `max_bytes`, the whole body within
+    `deadline` seconds (plus one read's `read_timeout`). Every failure is an InputError naming the URL."""
+    if urllib.parse.urlsplit(url).scheme.lower() != "https":
+        raise InputError(f"{url}: only https URLs are read")
+    opener = urllib.request.build_opener(_HttpsOnlyRedirects())
+    end = time.monotonic() + deadline
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        with opener.open(url, timeout=read_timeout) as response:
+            while True:
+                if time.monotonic() > end:
+                    raise InputError(f"{url}: the {what} was not read within {deadline:g} s; not used")
+                chunk = response.read1(65536)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > max_bytes:
+                    raise InputError(f"{url}: the {what} is larger than {max_bytes:,} bytes; not used")
+                chunks.append(chunk)
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        raise InputError(f"{url}: could not read the {what} ({type(exc).__name__}: {exc})") from None
+    return decode(b"".join(chunks), url, what=what)

@@ -114,9 +114,12 @@ class BackendCore:
                 return rule
         return None
 
-    def _fault_reply(self, rule: FaultRule, plane: str, path: str) -> _Reply:
+    def _fault_reply(self, rule: FaultRule, plane: str, path: str, request: Mapping[str, str]) -> _Reply:
         if isinstance(rule.body, str):
-            body = rule.body.encode("utf-8")
+            text = rule.body
+            if rule.echo_authorization:
+                text = text.replace("{authorization}", request.get("authorization", ""))
+            body = text.encode("utf-8")
         elif rule.body is None:
             body = b""
         else:

@@ -78,7 +78,7 @@ class _Backend(ArmPlane, GraphPlane, DataPlane):
         try:
             rule = self._take_fault(method, path, plane)
             if rule is not None:
-                reply = self._fault_reply(rule, plane, path)
+                reply = self._fault_reply(rule, plane, path, headers)
             elif plane == "token":
                 reply = token_reply(self.tokens, self.spec.caller, self.identity_header, method, path, query, headers)
             elif plane == "graph":
