@@ -31,5 +31,5 @@ def test_marker_characters_in_texts_are_escaped(rules, kb) -> None:
     findings[failing[1]] = replace(second, message=f"{second.deployment} said \x01\x02")
     data = payload(replace(report, findings=tuple(findings)))
     texts = _texts(data)
-    assert any("contract \u2402name\u2401 from a file" == t for t in texts), texts
+    assert any(t == "contract \u2402name\u2401 from a file" for t in texts), texts
     assert any(t == "\x01 said \u2401\u2402" for t in texts), texts  # the real name still becomes its marker
