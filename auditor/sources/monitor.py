@@ -44,7 +44,7 @@ def diagnostic_setting_from_sdk(item: Any) -> DiagnosticSetting:
             ("event_hub", "event_hub_authorization_rule_id"),
             ("partner", "marketplace_partner_id"),
         )
-        if getattr(item, attribute, None)
+        if str(getattr(item, attribute, None) or "").strip()  # a blank id (" ") is no destination
     )
     return DiagnosticSetting(
         name=str(getattr(item, "name", "") or ""), logs=logs, metrics=metrics, destinations=destinations
@@ -59,10 +59,23 @@ def _dimension(series: Any, name: str) -> str | None:
     return None
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+MAX_VALUE = 1e15
+"""No hour of one deployment comes near this many requests (or percent): a larger value is not a reading."""
+
+
+def _number(value: Any, what: str) -> float | None:
+    """A metric value: None when the point has none; a ValueError (the read becomes a gap, never a number)
+    when it is not a finite number from 0 to MAX_VALUE (a negative 429 count would cancel real ones)."""
+    if value is None:
+        return None
+    if (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and 0 <= value <= MAX_VALUE
+    ):
         return float(value)
-    return None
+    raise ValueError(f"Azure Monitor returned {str(value)[:40]!r} as a {what} value (not a count from 0 to 1e15)")
 
 
 def activity_from_sdk(requests: Iterable[Any], utilization: Iterable[Any]) -> tuple[DeploymentActivity, ...]:
@@ -74,7 +87,8 @@ def activity_from_sdk(requests: Iterable[Any], utilization: Iterable[Any]) -> tu
             if not deployment:
                 continue
             status = _dimension(series, "StatusCode") or ""
-            count = sum(_number(getattr(point, "total", None)) or 0.0 for point in getattr(series, "data", None) or ())
+            points = getattr(series, "data", None) or ()
+            count = sum(_number(getattr(point, "total", None), REQUESTS_METRIC) or 0.0 for point in points)
             entry = totals.setdefault(deployment, [0.0, 0.0])
             entry[0] += count
             if status.strip() == "429":
@@ -86,7 +100,7 @@ def activity_from_sdk(requests: Iterable[Any], utilization: Iterable[Any]) -> tu
             if not deployment:
                 continue
             for point in getattr(series, "data", None) or ():
-                value = _number(getattr(point, "maximum", None))
+                value = _number(getattr(point, "maximum", None), UTILIZATION_METRIC)
                 if value is not None:
                     peaks[deployment] = max(peaks.get(deployment, 0.0), value)
     names = sorted(set(totals) | set(peaks), key=str.lower)
@@ -146,4 +160,6 @@ class MonitorReader:
             filter=split,
             metricnamespace="Microsoft.CognitiveServices/accounts",
         )
-        return answer.value or ()
+        if answer.value is None:  # `{"value": null}` is no answer, not "no requests"
+            raise ValueError(f"Azure Monitor answered {name} without a value list")
+        return tuple(answer.value)
