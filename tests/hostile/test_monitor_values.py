@@ -50,10 +50,8 @@ CASES = {
 
 
 def _run(tenant, out: Path) -> tuple[int, dict[str, Any]]:
-    code = main(
-        ["--management-endpoint", tenant.management_url, "--out", str(out), "--quiet", "--all", "--monitor"]
-        + ["--format", "json", "--fail-on", "never"]
-    )
+    args = ["--management-endpoint", tenant.management_url, "--out", str(out), "--quiet", "--all", "--monitor"]
+    code = main([*args, "--format", "json", "--fail-on", "never"])
     return code, json.loads((out / "report.json").read_text(encoding="utf-8"))
 
 
