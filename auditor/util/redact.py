@@ -117,16 +117,21 @@ def _encodable(value: Any) -> Any:
             return value
         return {keys[k]: v for k, v in changed.items()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        updates = {}
-        for f in dataclasses.fields(value):
-            if not f.init:
-                continue
-            old = getattr(value, f.name)
-            new = _encodable(old)
-            if new is not old:
-                updates[f.name] = new
-        return dataclasses.replace(value, **updates) if updates else value
+        return _encodable_dataclass(value)
     return value
+
+
+def _encodable_dataclass(value: Any) -> Any:
+    """A dataclass instance with its init fields made encodable (the same object when none changes)."""
+    updates = {}
+    for f in dataclasses.fields(value):
+        if not f.init:
+            continue
+        old = getattr(value, f.name)
+        new = _encodable(old)
+        if new is not old:
+            updates[f.name] = new
+    return dataclasses.replace(value, **updates) if updates else value
 
 
 def clean(text: str, *, limit: int | None = None) -> str:
