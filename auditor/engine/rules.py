@@ -14,6 +14,7 @@ from auditor.engine.fields import SUBJECT_FIELDS, condition_paths, declared, sug
 from auditor.model.enums import Category
 from auditor.model.errors import InputError
 from auditor.model.results import Severity
+from auditor.util import inputfile
 from auditor.util.resources import data_dir, schema_path
 from auditor.util.yamlfile import line_of, load_yaml
 
@@ -99,7 +100,7 @@ def load_rule_file(path: Path, *, builtin: bool = False) -> list[Rule]:
             line = line_of(document, error.absolute_path)
             raise InputError(f"{path}:{line}: invalid rule: {_describe(error)}")
     rules = []
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = inputfile.read_text(path, what="rules").splitlines()  # bounded, as the first read was
     for raw in document["rules"]:
         _check_fields(path, lines, raw)
         rules.append(
