@@ -18,12 +18,14 @@ from auditor._version import __version__
 
 if TYPE_CHECKING:
     from auditor.engine.rules import Rule, load_rules
+    from auditor.history.store import HistoryStore, open_store
     from auditor.knowledge.base import KnowledgeBase, load_knowledge
     from auditor.model.clouds import CLOUDS, Cloud, get_cloud
     from auditor.model.errors import AuditorError, ExitCode, InputError, SignInError, TargetNotFoundError
     from auditor.model.facts import Account, CatalogModel, ContractCall, Deployment, Facts, QuotaUsage, Region
     from auditor.model.results import Finding, Report, Severity, Status
     from auditor.pipeline.audit import AuditOptions, audit, gate, gather_facts, run_audit, select_rules
+    from auditor.pipeline.nightly import nightly_view
     from auditor.render import FORMATS, write_reports
     from auditor.sources.contract import load_contract
 
@@ -37,6 +39,8 @@ _EXPORTS = {
     "auditor.render": ("FORMATS", "write_reports"),
     "auditor.model.results": ("Finding", "Report", "Severity", "Status"),
     "auditor.sources.contract": ("load_contract",),
+    "auditor.pipeline.nightly": ("nightly_view",),
+    "auditor.history.store": ("HistoryStore", "open_store"),
 }
 _HOME = {name: module for module, names in _EXPORTS.items() for name in names}
 
@@ -53,6 +57,7 @@ __all__ = [  # a literal, for type checkers; test_import_walls checks it against
     "ExitCode",
     "Facts",
     "Finding",
+    "HistoryStore",
     "InputError",
     "KnowledgeBase",
     "QuotaUsage",
@@ -71,6 +76,8 @@ __all__ = [  # a literal, for type checkers; test_import_walls checks it against
     "load_contract",
     "load_knowledge",
     "load_rules",
+    "nightly_view",
+    "open_store",
     "run_audit",
     "select_rules",
     "write_reports",

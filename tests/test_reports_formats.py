@@ -340,9 +340,9 @@ def test_step_summary_is_appended_in_github_actions(tmp_path: Path, monkeypatch:
 # --- format selection --------------------------------------------------------------------------------------
 
 
-def test_default_formats_are_all_five(demo_dir: Path) -> None:
-    assert parse_formats(DEFAULT_FORMATS) == tuple(FORMATS) == ("html", "junit", "json", "sarif", "markdown")
-    assert parse_formats("all") == tuple(FORMATS)
+def test_default_formats_are_the_five_reports(demo_dir: Path) -> None:
+    assert parse_formats(DEFAULT_FORMATS) == ("html", "junit", "json", "sarif", "markdown")
+    assert parse_formats("all") == tuple(FORMATS) == (*parse_formats(DEFAULT_FORMATS), "ics")  # and the calendar
     assert {p.name for p in demo_dir.iterdir()} == {
         "report.html",
         "junit.xml",

@@ -182,6 +182,8 @@ def _run_step(tmp_path: Path, bin_dir: Path, env: dict[str, str], code: int) -> 
         POLICY="",
         MONITOR="false",
         BASELINE="",
+        HISTORY="",
+        OWNER_TAGS="",
         FAIL_ON="error",
         FORMATS="all",
         OUT="audit-report",
@@ -207,6 +209,8 @@ def test_action_run_step_builds_the_command_line(tmp_path: Path, fake_audit: Pat
             "POLICY": "org-policy.yaml",
             "MONITOR": "true",
             "BASELINE": "previous.json",
+            "HISTORY": "history/audit-history.sqlite",
+            "OWNER_TAGS": "owner, cost-center",
             "FAIL_ON": "warning",
             "FORMATS": "json,sarif",
         },
@@ -238,7 +242,14 @@ def test_action_run_step_builds_the_command_line(tmp_path: Path, fake_audit: Pat
         "--monitor",
         "--baseline",
         "previous.json",
+        "--history",
+        "history/audit-history.sqlite",
+        "--owner-tag",
+        "owner",
+        "--owner-tag",
+        "cost-center",
     ]
+    assert (tmp_path / "history").is_dir()  # made for the SQLite file
     assert output == "exit-code=1\n"
 
 

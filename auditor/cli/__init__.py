@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from auditor._version import __version__
+from auditor.cli.nightly import add_nightly_arguments, open_history, with_nightly
 from auditor.model.errors import AuditorError, ExitCode, InputError
 from auditor.util.deadline import work_left_behind
 from auditor.util.redact import RecordingCredential, guard_logging, printable, redact, register_environment
@@ -196,7 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="html,junit,json,sarif,markdown",
         metavar="LIST",
         help="comma-separated: html (report.html), junit (junit.xml), json (report.json), sarif "
-        "(report.sarif), markdown (summary.md), or all (the default). Example: --format junit,sarif",
+        "(report.sarif), markdown (summary.md), ics (retirements.ics, the retirement calendar), or all. Default: the "
+        "first five. Example: --format junit,sarif",
     )
     out.add_argument(
         "--waivers",
@@ -232,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
         "many CI jobs at once; join the shards' report.json with `audit merge`. Example: --shard 2/8",
     )
     out.add_argument("--quiet", action="store_true", help="print only errors (and no progress bar)")
+    add_nightly_arguments(parser)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -476,6 +479,7 @@ def run(argv: Sequence[str]) -> int:
         rules = [*rules, *policy.rules()]
     waivers = load_waivers(args.waivers, {r.id: r.category for r in rules}) if args.waivers else ()
     baseline = load_baseline(args.baseline) if args.baseline else None
+    history = open_history(args)
     subscriptions = tuple(args.subscription) or tuple(
         s for s in [os.environ.get("AZURE_SUBSCRIPTION_ID", "").strip()] if s
     )
@@ -530,6 +534,7 @@ def run(argv: Sequence[str]) -> int:
 
     shard = f"{args.shard_obj[0]}/{args.shard_obj[1]}" if args.shard_obj else None
     report = replace(report, fail_on=args.fail_on, passes=passes_form(args.passes, report), shard=shard)
+    report = with_nightly(report, args, history)
     from auditor.fixes import write_fixes
 
     report, fixes = write_fixes(report, args.out, Path.cwd())
@@ -600,6 +605,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from auditor.cli.subcommands import run_contract
 
             return run_contract(argv)
+        if argv and argv[0] == "history":
+            from auditor.cli.nightly import run_history
+
+            return run_history(argv)
         if argv and argv[0] == "merge":
             from auditor.cli.merge import run_merge
 

@@ -22,6 +22,7 @@ sets and knowledge bases must match; a missing shard makes the merged audit inco
 
 def run_merge(argv: Sequence[str]) -> int:
     from auditor.cli.console import console_lines, terminal_style
+    from auditor.cli.nightly import add_nightly_arguments, open_history, with_nightly
     from auditor.gating.drift import load_baseline
     from auditor.gating.merge import merge_reports
     from auditor.gating.verdict import GATES
@@ -45,6 +46,7 @@ def run_merge(argv: Sequence[str]) -> int:
         "--baseline", type=Path, metavar="FILE", help="last run's (merged) report.json: drift over the whole tenant"
     )
     parser.add_argument("--quiet", action="store_true", help="print only errors")
+    add_nightly_arguments(parser)
     args = parser.parse_args(argv[1:])
     if args.fail_on not in GATES:
         raise InputError(f"unknown --fail-on value {args.fail_on!r}: choose error, warning, info or never")
@@ -53,10 +55,12 @@ def run_merge(argv: Sequence[str]) -> int:
     formats = parse_formats(args.format)
     check_out_dir(args.out)
     baseline = load_baseline(args.baseline) if args.baseline else None
+    history = open_history(args)
     report = merge_reports(args.reports)
     if baseline is not None:
         report = finish(report, baseline=baseline)
     report = replace(report, fail_on=args.fail_on, passes=passes_form(args.passes, report))
+    report = with_nightly(report, args, history)
     paths = write_reports(report, args.out, formats)
     if not args.quiet:
         print(f"Merged {len(args.reports)} report(s).")

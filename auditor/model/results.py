@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 from auditor.model.enums import Category, FailOn, TargetStatus
 from auditor.model.facts import SourceLocation
+from auditor.model.trends import Nightly
 
 __all__ = [  # the result model, with the enums its fields use
     "CATEGORIES",
@@ -266,6 +267,8 @@ class TargetResult:
     kind: str
     status: TargetStatus
     reasons: tuple[str, ...] = ()
+    tags: Mapping[str, str] | None = None
+    """The account's Azure tags (owners come from them: --owner-tag); None when not read."""
 
 
 @dataclass(frozen=True)
@@ -319,6 +322,8 @@ class Report:
     """`K/N` when the run audited one shard of the accounts (--shard), for `audit merge`."""
     pass_counts: tuple[PassCount, ...] = ()
     """Passing results not in `findings` (a report merged from compact shards), counted per account and rule."""
+    nightly: Nightly | None = None
+    """Headline, owners, Azure's scheduled changes and trends (auditor/pipeline/nightly.py); None before that step."""
 
     @property
     def complete(self) -> bool:

@@ -360,6 +360,7 @@ def _targets(facts: Facts) -> tuple[TargetResult, ...]:
                 kind=account.kind,
                 status=TargetStatus.INCOMPLETE if reasons else TargetStatus.COMPLETE,
                 reasons=reasons,
+                tags=dict(account.tags) or None,
             )
         )
     return tuple(results)

@@ -68,6 +68,12 @@ def _markdown(report: Report, out: BinaryIO, options: RenderOptions) -> None:
     write_markdown(report, out)
 
 
+def _ics(report: Report, out: BinaryIO, options: RenderOptions) -> None:
+    from auditor.render.ics import write_ics
+
+    write_ics(report, out)
+
+
 FORMATS: dict[str, OutputFormat] = {
     f.name: f
     for f in (
@@ -76,6 +82,7 @@ FORMATS: dict[str, OutputFormat] = {
         OutputFormat("json", "report.json", _json),
         OutputFormat("sarif", "report.sarif", _sarif),
         OutputFormat("markdown", "summary.md", _markdown),
+        OutputFormat("ics", "retirements.ics", _ics),
     )
 }
 """Every output format, in the order --format all writes them: the one table a new format is added to. Each

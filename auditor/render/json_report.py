@@ -32,7 +32,7 @@ def passes_form(value: str, report: Report) -> str:
     return value
 
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 PASSES = ("auto", "summary", "full")
 SUMMARY_ABOVE = 1000
 """`--passes auto` counts passing results instead of listing them above this many deployments: at 10,000
@@ -88,6 +88,8 @@ def report_document(report: Report) -> dict[str, Any]:
     }
     if compact:
         document["pass_counts"] = report.compact_form.counted
+    if report.nightly is not None:
+        document["headline"] = report.nightly.headline
     return document
 
 

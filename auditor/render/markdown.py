@@ -51,6 +51,8 @@ def render_markdown(report: Report) -> str:
         f"{s.targets} account(s), {s.deployments} deployment(s), rule set {md(report.ruleset)}, "
         f"auditor {md(report.tool_version)}, {report.generated_at.strftime('%Y-%m-%d %H:%M UTC')}.",
         "",
+        *(f"- {md(line)}" for line in (report.nightly.headline if report.nightly else ())),
+        *([""] if report.nightly and report.nightly.headline else []),
         "| errors | warnings | info | unknown | waived | passed |",
         "|---:|---:|---:|---:|---:|---:|",
         f"| {fails[Severity.ERROR]} | {fails[Severity.WARNING]} | {fails[Severity.INFO]} | {by_status[Status.UNKNOWN]} "

@@ -16,6 +16,7 @@ from auditor.model.results import CATEGORIES, Finding, Report, Severity, Status,
 from auditor.render.charts import quota_chart, retirement_timeline
 from auditor.render.html_data import html_context
 from auditor.render.stream import text_of, write_chunks
+from auditor.render.trend_charts import nightly_pictures, scheduled_months
 from auditor.util.resources import data_dir
 
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -50,6 +51,10 @@ def _context(report: Report) -> dict[str, Any]:
         "categories": [c for c in CATEGORIES if c in present] + sorted(present - set(CATEGORIES)),
         "quota_chart": quota_chart(report.quota),
         "timeline": retirement_timeline(report.retirements, report.generated_at.date()),
+        "trend_pictures": nightly_pictures(report.nightly.trends if report.nightly else None),
+        "scheduled_months": scheduled_months(
+            report.nightly.scheduled if report.nightly else (), report.generated_at.date()
+        ),
         "Status": Status,
         "Severity": Severity,
         **context,
