@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import time
+import tracemalloc
 from dataclasses import replace
 from pathlib import Path
 
@@ -192,3 +193,33 @@ def test_a_display_string_is_never_written_as_a_version() -> None:
     assert [e for e in edits_for("AOAI-PLAN-001", fix) if e.field == "version"] == []
     two = {**catalog, "default_version": "2024-08-06, 2024-11-20", "default_versions": ["2024-08-06", "2024-11-20"]}
     assert _plan_fix_evidence(plan, {"catalog": two}, 1)["fix"]["default_version"] is None
+
+
+@pytest.mark.parametrize("kind", ["dev-zero", "nested-parentheses"])
+def test_a_contract_source_the_fixer_must_not_read_ends_cleanly(tmp_path, monkeypatch, capsys, kind) -> None:
+    """Through the command: a contract's `source:` names app/x.py, a link to /dev/zero or a file CPython's
+    parser refuses; the run writes its reports, warns, and exits by the findings (1), within its bound."""
+    from tests.conftest import run_demo
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "app").mkdir()
+    if kind == "dev-zero":
+        (tmp_path / "app" / "x.py").symlink_to("/dev/zero")
+    else:
+        (tmp_path / "app" / "x.py").write_text("x = " + "(" * 3000 + "1" + ")" * 3000 + "\n")
+    (tmp_path / "contract.yaml").write_text(
+        "deployments:\n  reasoner:\n    api: chat_completions\n"
+        "    parameters: {temperature: 0.7, max_tokens: 100}\n    source: app/x.py:1\n"
+    )
+    # the breaks: memory exhausted reading /dev/zero; the process crashed (exit 139) in libcst's parser
+    tracemalloc.start()
+    try:
+        code = run_demo(tmp_path / "out", "--contract", "contract.yaml")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 128 * 1024 * 1024, f"peaked at {peak / 1e6:.0f} MB"
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert (tmp_path / "out" / "report.json").is_file() and not (tmp_path / "out" / "fixes.patch").exists()
+    assert "app/x.py" in err
