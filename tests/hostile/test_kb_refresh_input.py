@@ -231,3 +231,11 @@ def test_a_catalog_error_is_one_line_without_the_token(
     assert code == 3 and "Traceback" not in out.err and "second line" not in out.err, out.err
     assert "Bearer ***" in out.err and re.search(r"Bearer (?!\*\*\*)", out.err) is None  # echoed, masked
     assert len([line for line in out.err.splitlines() if line.strip()]) == 1
+
+
+def test_a_refreshed_file_the_auditor_would_refuse_is_never_proposed(kb_copy: Path) -> None:
+    from auditor.cli.kb import check_loads
+
+    broken = kb_copy.read_text(encoding="utf-8").replace("models:\n", "models:\n  'bad: {x: 1} #':\n    facts: 7\n", 1)
+    with pytest.raises(InputError, match="would not load"):
+        check_loads(broken, kb_copy)
