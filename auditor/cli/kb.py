@@ -203,5 +203,6 @@ def check_loads(text: str, path: Path) -> None:
             shutil.copyfile(families, Path(folder) / "families.yaml")
         try:
             load_knowledge(candidate)
-        except InputError as exc:
-            raise InputError(f"{path}: the refreshed knowledge base would not load ({exc}); not proposed") from None
+        except (InputError, AttributeError, KeyError, TypeError, ValueError) as exc:  # wrong shapes too
+            why = str(exc).replace(str(candidate), "models.yaml")
+            raise InputError(f"{path}: the refreshed knowledge base would not load ({why}); not proposed") from None
