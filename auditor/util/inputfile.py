@@ -25,6 +25,14 @@ MAX_INPUT_BYTES = 16 * 1024 * 1024
 """No contract, plan, waivers file, baseline, rule file or source file a person writes comes near this."""
 
 
+class Refused(InputError):
+    """A file the reader refuses; `reason` says why without the path (for callers that skip, not stop)."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 def contained(path: Path | str, root: Path | str) -> Path:
     """`path` (relative to `root` unless absolute) with its symlinks resolved; an InputError when it leaves
     `root` or lies under a `.git` directory (the repository's own database is never input or output)."""
@@ -45,33 +53,43 @@ def contained(path: Path | str, root: Path | str) -> Path:
 
 
 def read_bytes(
-    path: Path | str, *, what: str, max_bytes: int = MAX_INPUT_BYTES, root: Path | str | None = None
+    path: Path | str,
+    *,
+    what: str,
+    max_bytes: int = MAX_INPUT_BYTES,
+    root: Path | str | None = None,
+    nofollow: bool = False,
 ) -> bytes:
-    """The bytes of a regular file of at most `max_bytes` (inside `root` when given); InputError otherwise."""
+    """The bytes of a regular file of at most `max_bytes` (inside `root` when given; not through a symlink at
+    all with `nofollow`, as the code scan reads); a Refused InputError otherwise."""
     shown = Path(path)
     target = contained(shown, root) if root is not None else shown
-    too_large = f"{shown}:1: the {what} file is larger than {max_bytes:,} bytes; not read"
+
+    def refused(reason: str) -> Refused:
+        return Refused(f"{shown}:1: cannot read the {what} file: {reason}", reason)
+
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | (getattr(os, "O_NOFOLLOW", 0) if nofollow else 0)
     try:
-        fd = os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(target, flags)
     except FileNotFoundError:
-        raise InputError(f"{shown}: {what} file not found") from None
+        raise Refused(f"{shown}: {what} file not found", "not found") from None
     except OSError as exc:
-        raise InputError(f"{shown}:1: cannot read {what} file: {exc.strerror or exc}") from None
+        raise refused(str(exc.strerror or exc)) from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise InputError(f"{shown}:1: the {what} file is not a regular file (a directory, FIFO or device)")
+            raise refused("not a regular file (a directory, FIFO or device)")
         if info.st_size > max_bytes:
-            raise InputError(too_large)
+            raise refused(f"larger than {max_bytes:,} bytes ({info.st_size:,})")
         with os.fdopen(fd, "rb", closefd=False) as handle:
             # read(n) allocates n bytes up front: ask for what the file holds (and one more, were it growing)
             data = handle.read(min(info.st_size, max_bytes) + 1)
     except OSError as exc:
-        raise InputError(f"{shown}:1: cannot read {what} file: {exc.strerror or exc}") from None
+        raise refused(str(exc.strerror or exc)) from None
     finally:
         os.close(fd)
     if len(data) > max_bytes:
-        raise InputError(too_large)
+        raise refused(f"larger than {max_bytes:,} bytes")
     return data
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.model.errors import InputError
+from auditor.util import inputfile
 
 MAX_FILE_BYTES = 2_000_000
 """Larger `.py` files are generated code or data in practice; they are skipped with a note (incomplete)."""
@@ -125,16 +126,10 @@ def _show(display_root: str, root: Path, path: Path) -> str:
 
 
 def read_source(path: Path, limit: int = MAX_FILE_BYTES) -> str:
-    """The file's text; OSError when it is not a regular file (anymore) or larger than `limit`."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    descriptor = os.open(path, flags)
-    with os.fdopen(descriptor, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise OSError(f"{path.name} is not a regular file")
-        if info.st_size > limit:
-            raise OSError(f"larger than {limit:,} bytes ({info.st_size:,}); not scanned")
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise OSError(f"larger than {limit:,} bytes; not scanned")
+    """The file's text, through the one bounded reader (never through a symlink); OSError when it is not a
+    regular file (anymore) or larger than `limit` (the scan skips it and says why)."""
+    try:
+        data = inputfile.read_bytes(path, what="source", max_bytes=limit, nofollow=True)
+    except inputfile.Refused as exc:
+        raise OSError(f"{exc.reason}; not scanned") from None
     return data.decode("utf-8-sig")
