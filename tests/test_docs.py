@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from auditor.cli import main
-from auditor.engine.rules import load_rules
+from auditor.engine.rules import every_rule, load_rules
 from auditor.render.docs import rule_page, rules_markdown
 from tests.update_docs import COMMAND, PAGES
 
@@ -20,7 +20,7 @@ def test_readme_rule_list_matches_the_rule_files() -> None:
 
 
 def test_every_rule_has_its_page_and_every_page_its_rule() -> None:
-    rules = load_rules()
+    rules = every_rule()  # the audit's built-in rules and the gate's (AOAI-WAIVER-*)
     missing = [r.id for r in rules if not (PAGES / f"{r.id}.md").is_file()]
     assert missing == [], f"rules without a page in docs/rules/: {missing}; run `{COMMAND}`"
     stale = [r.id for r in rules if (PAGES / f"{r.id}.md").read_text(encoding="utf-8") != rule_page(r)]

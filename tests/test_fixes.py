@@ -192,8 +192,12 @@ def test_a_model_name_through_a_constant_is_left_to_people() -> None:
 PLANS = Path(__file__).resolve().parent / "fixtures" / "plans"
 
 
-def test_plan_edits_from_what_the_rule_judged() -> None:
-    from auditor.fixes.iac import PlanEdit, edits_for
+def test_plan_edits_from_what_the_rule_judged(rules) -> None:
+    from auditor.fixes.iac import PlanEdit
+    from auditor.fixes.iac import edits_for as edits_of_kind
+
+    def edits_for(rule_id: str, fix: dict) -> list[PlanEdit]:  # the edit kind each rule declares in its YAML
+        return edits_of_kind(next(r for r in rules if r.id == rule_id).fix.get("iac"), fix)
 
     fix = {
         "model_version": "2024-08-06",

@@ -453,3 +453,10 @@ def test_the_headline_names_what_stops_and_what_azure_moves(demo_facts, rules, k
         n.headline[2]
         == "Azure upgrades 1 deployment to another model version within 90 days, the first on 11 Dec 2026."
     )
+
+
+def test_the_calendar_needs_the_nightly_view(demo_facts, rules, kb, tmp_path) -> None:
+    """The renderer draws what the pipeline scheduled; a report that skipped that step is refused, not drawn empty."""
+    report = audit(demo_facts, rules, kb, today=FIRST_NIGHT)
+    with pytest.raises(InputError, match="nightly view"):
+        write_reports(report, tmp_path, ("ics",))

@@ -165,13 +165,13 @@ def test_classification_keeps_the_evidence_that_matters() -> None:
     assert classify(200, {"usage": {"total_tokens": 21}}, {}).tokens == 21
     assert classify(400, TEMPERATURE, {}).error_param == "temperature"
     filtered = classify(400, CONTENT_FILTER, {})
-    assert "sexual" in (filtered.hint or "")
+    assert "sexual" in (_advice(filtered) or "")
     denied = classify(401, PERMISSION_DENIED, {})
-    assert "redactp-1111-1111-1111-111111111111" in (denied.hint or "")
-    assert "Cognitive Services OpenAI User" in (denied.hint or "") and "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd" in (
-        denied.hint or ""
+    assert "redactp-1111-1111-1111-111111111111" in (_advice(denied) or "")
+    assert "Cognitive Services OpenAI User" in (_advice(denied) or "") and "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd" in (
+        _advice(denied) or ""
     )
-    assert "disableLocalAuth" in (classify(403, AUTH_DISABLED, {}).hint or "")
+    assert "disableLocalAuth" in (_advice(classify(403, AUTH_DISABLED, {})) or "")
     limited = classify(
         429,
         RATE_LIMITED,
@@ -413,6 +413,26 @@ def _probe(
         **fields,
     )
     return replace(make_facts(dep), probes=(result,))
+
+
+def _advice(answer: Any) -> str | None:
+    """The remediation the probe rules (rules/builtin/probe.yaml) give the failing finding on this answer: the
+    advice the classifier's hint held before it moved into the rules' YAML."""
+    from auditor.engine.rules import load_rules
+
+    facts = _probe(
+        answer.outcome.value,
+        status_code=answer.status_code,
+        error_code=answer.error_code,
+        message=answer.message,
+        retry_after=answer.retry_after,
+        remedy=answer.remedy,
+        principal=answer.principal,
+        filtered=answer.filtered,
+    )
+    report = evaluate_all(load_rules(), facts, _kb(), TODAY)
+    failing = [f for f in report if f.status is Status.FAIL and f.category == "probe"]
+    return failing[0].remediation if failing else None
 
 
 RULE_CASES: list[tuple[str, Status, Callable[[], Any]]] = [

@@ -537,7 +537,7 @@ def run(argv: Sequence[str]) -> int:
     report = with_nightly(report, args, history)
     from auditor.fixes import write_fixes
 
-    report, fixes = write_fixes(report, args.out, Path.cwd())
+    report, fixes = write_fixes(report, args.out, Path.cwd(), rules)
     paths = write_reports(report, args.out, args.formats) + ([fixes.patch] if fixes.patch else [])
     for problem in fixes.stale:
         print(printable(f"audit: warning: {problem}"), file=sys.stderr)

@@ -81,10 +81,12 @@ def _wrapped(text: str, style: Style, indent: str) -> list[str]:
     return textwrap.wrap(printable(text), width=style.width, initial_indent=indent, subsequent_indent=indent + "  ")
 
 
-def console_lines(report: Report, paths: Sequence[Path], fail_on: str, style: Style) -> list[str]:
-    """Everything `audit` prints after a run, in order; the last line is the verdict."""
-    from auditor.engine.causes import SETTLE
+def _capped(lines: list[str], total: int, what: str) -> list[str]:
+    return [*lines, f"  … and {total - MAX_LISTED:,} more {what}"] if total > MAX_LISTED else lines
 
+
+def _count_lines(report: Report) -> list[str]:
+    """The counts, the waived findings and the drift against a baseline."""
     s = report.summary()
     fails, by_status = s.failed_by_severity, s.by_status
     lines = [
@@ -99,30 +101,45 @@ def console_lines(report: Report, paths: Sequence[Path], fail_on: str, style: St
         lines.append(
             f"  Since the baseline: {d.new} new, {d.resolved} resolved, {d.deployment_changes} deployment change(s)"
         )
+    return lines
+
+
+def _finding_lines(report: Report, fail_on: str, style: Style) -> list[str]:
+    """Failing findings, then unknowns at or above the gate with how to settle them."""
+    from auditor.engine.causes import SETTLE
+
     failing = sorted((f for f in report.findings if f.status is Status.FAIL), key=_order)
-    if failing:
-        lines.append("Failing:")
+    lines = ["Failing:"] if failing else []
     lines += [_finding_line(f, style, f.severity.value.upper()) for f in failing[:MAX_LISTED]]
-    if len(failing) > MAX_LISTED:
-        lines.append(f"  … and {len(failing) - MAX_LISTED:,} more in the reports")
+    lines = _capped(lines, len(failing), "in the reports")
     unknown = sorted((f for f in report.findings if f.status is Status.UNKNOWN and at_gate(f, fail_on)), key=_order)
     if unknown:
         lines.append(f"Unknown at or above the gate ({fail_on}): not passed, could not be decided:")
     lines += [_finding_line(f, style, f"UNKNOWN {f.severity.value.upper():7}") for f in unknown[:MAX_LISTED]]
-    if len(unknown) > MAX_LISTED:
-        lines.append(f"  … and {len(unknown) - MAX_LISTED:,} more in the reports")
+    lines = _capped(lines, len(unknown), "in the reports")
     causes = Counter(f.cause for f in unknown if f.cause is not None)
     for cause, n in sorted(causes.items(), key=lambda kv: -kv[1]):
         label = cause.value.replace("_", " ")
         lines += _wrapped(f"settle: {SETTLE[cause]} ({label}: {n} finding(s))", style, "      ")
+    return lines
+
+
+def _incomplete_lines(report: Report, style: Style) -> list[str]:
     incomplete = [t for t in report.targets if t.status != "complete"]
-    for target in incomplete[:MAX_LISTED]:
-        lines.append(fit(printable(f"  INCOMPLETE {target.name}: {'; '.join(target.reasons)}"), style.width))
-    if len(incomplete) > MAX_LISTED:
-        lines.append(f"  … and {len(incomplete) - MAX_LISTED:,} more incomplete account(s) in the reports")
+    lines = [
+        fit(printable(f"  INCOMPLETE {target.name}: {'; '.join(target.reasons)}"), style.width)
+        for target in incomplete[:MAX_LISTED]
+    ]
+    lines = _capped(lines, len(incomplete), "incomplete account(s) in the reports")
     if not report.targets:  # nothing was audited: say why
         lines += [fit(printable(f"  INCOMPLETE {gap}"), style.width) for gap in report.gaps[:MAX_LISTED]]
-    probes = s.probes
+    return lines
+
+
+def _tail_lines(report: Report, paths: Sequence[Path]) -> list[str]:
+    """What the probes spent, and where the reports are."""
+    lines = []
+    probes = report.summary().probes
     if probes:
         lines.append(
             f"Probes: {probes['probes']} probe(s), {probes['calls']} of {probes['max_calls']} call(s), "
@@ -133,8 +150,18 @@ def console_lines(report: Report, paths: Sequence[Path], fail_on: str, style: St
     if paths:
         others = ", ".join(p.name for p in paths if p != main)
         lines.append(printable(f"Report: {main}") + (f" (also {others})" if others else ""))
-    lines.append(result_line(verdict(report, fail_on), style))
     return lines
+
+
+def console_lines(report: Report, paths: Sequence[Path], fail_on: str, style: Style) -> list[str]:
+    """Everything `audit` prints after a run, in order; the last line is the verdict."""
+    return [
+        *_count_lines(report),
+        *_finding_lines(report, fail_on, style),
+        *_incomplete_lines(report, style),
+        *_tail_lines(report, paths),
+        result_line(verdict(report, fail_on), style),
+    ]
 
 
 def result_line(v: Verdict, style: Style) -> str:

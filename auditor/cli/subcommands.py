@@ -14,7 +14,7 @@ from auditor.util.redact import printable
 def run_info(argv: Sequence[str]) -> int:
     """`audit rules [explain ID]`: the rules, or one rule's page, without touching Azure (`audit kb` is
     auditor/cli/kb.py)."""
-    from auditor.engine.rules import load_rules
+    from auditor.engine.rules import every_rule, load_rules
     from auditor.render.docs import explain, rules_markdown
 
     parser = argparse.ArgumentParser(prog="audit rules", description="List the rules, or explain one.")
@@ -23,10 +23,19 @@ def run_info(argv: Sequence[str]) -> int:
     parser.add_argument(
         "--rules", action="append", default=[], type=Path, metavar="DIR", help="include an extra rule pack"
     )
+    parser.add_argument(
+        "--policy", type=Path, metavar="FILE", help="include the rules an organisation's policy file compiles to"
+    )
     args = parser.parse_args(argv[1:])
     rules = load_rules(args.rules)
+    if args.policy:
+        from auditor.engine.policy import load_policy
+
+        rules = [*rules, *load_policy(args.policy).rules()]
     if args.action == "explain":
-        match = [r for r in rules if args.rule_id and r.id.lower() == args.rule_id.lower()]
+        # every rule a report can name: the audit's, the policy's and the gate's own (the waiver rules)
+        known = [*rules, *(r for r in every_rule() if r.id not in {k.id for k in rules})]
+        match = [r for r in known if args.rule_id and r.id.lower() == args.rule_id.lower()]
         if not match:
             raise InputError(f"no rule with id {args.rule_id!r} (see audit rules)")
         sys.stdout.write(explain(match[0]))

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from auditor.model.documents import ActivityView, ContentFilterView, MonitorView
 from auditor.model.facts import Account, ContentFilter, Deployment, Facts
 from auditor.model.unknown import UNKNOWN
 
@@ -42,7 +43,7 @@ def _key(name: str) -> str:
     return "".join(name.split()).lower()
 
 
-def filter_details(filters: Iterable[ContentFilter] | None, mode: str | None, builtin: bool) -> dict[str, Any]:
+def filter_details(filters: Iterable[ContentFilter] | None, mode: str | None, builtin: bool) -> ContentFilterView:
     """Per harm category the weakest threshold over prompts and completions (as a rank: 1 Low ... 4 off),
     which prompt shields and protected-material filters block, and whether the policy filters asynchronously."""
     listed = tuple(filters or ())
@@ -73,7 +74,7 @@ def _label(rank: int) -> str:
     return next((name.title() for name, r in SEVERITY_RANK.items() if r == rank), "off")
 
 
-def monitor_view(facts: Facts, account: Account) -> Any:
+def monitor_view(facts: Facts, account: Account) -> MonitorView:
     """Where the account's logs go, from its diagnostic settings; `requested: false` without --monitor."""
     if facts.monitoring is None:
         return {"requested": False}
@@ -95,7 +96,7 @@ def monitor_view(facts: Facts, account: Account) -> Any:
     }
 
 
-def activity_view(facts: Facts, deployment: Deployment) -> Any:
+def activity_view(facts: Facts, deployment: Deployment) -> ActivityView:
     """The deployment's last days in Azure Monitor: requests, 429s and peak provisioned utilisation."""
     if facts.monitoring is None:
         return {"requested": False}

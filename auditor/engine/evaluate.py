@@ -100,6 +100,21 @@ def _fields(condition: Mapping[str, Any] | None) -> Iterator[str]:
         yield str(condition["field"])
 
 
+def _remediation(rule: Rule) -> Template:
+    """The rule's advice: a `remediation_by` case when the fact it names has that value, else `remediation`."""
+    default = compile_template(rule.remediation)
+    if not rule.remediation_by:
+        return default
+    path = tuple(str(rule.remediation_by["field"]).split("."))
+    cases = {str(k): compile_template(str(v)) for k, v in rule.remediation_by["cases"].items()}
+
+    def render(document: Mapping[str, Any]) -> str:
+        value = resolve_keys(document, path)
+        return cases.get(value, default)(document) if isinstance(value, str) else default(document)
+
+    return render
+
+
 @dataclass(frozen=True)
 class _Prepared:
     """A rule with everything evaluation needs looked up once: conditions, templates, the model facts
@@ -126,7 +141,7 @@ class _Prepared:
             fails_when,
             compile_template(rule.message),
             compile_template(rule.pass_message or f"OK: {rule.title}"),
-            compile_template(rule.remediation),
+            _remediation(rule),
             frozenset(used),
         )
 

@@ -9,7 +9,7 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import date
-from typing import Any
+from typing import Any, TypedDict
 
 from auditor.engine.views import (
     Subject,
@@ -20,7 +20,14 @@ from auditor.engine.views import (
     quota_view,
     with_catalog,
 )
-from auditor.knowledge.base import KnowledgeBase, model_view
+from auditor.knowledge.base import KnowledgeBase, model_view, with_apis
+from auditor.model.documents import (
+    PlanContract,
+    PlannedDeploymentDocument,
+    PlanView,
+    ProbeDocument,
+    ProbeView,
+)
 from auditor.model.facts import (
     PROBE_ANSWERED,
     Account,
@@ -66,8 +73,7 @@ def with_probes(model: dict[str, Any], mine: Sequence[ProbeResult]) -> dict[str,
             elif p.parameter is None and p.outcome == "api_not_supported":
                 served.discard(p.api)
         if served != set(apis):
-            merged["apis"] = sorted(served)
-            merged["responses_only"] = "responses" in served and "chat_completions" not in served
+            with_apis(merged, sorted(served))
     table = merged.get("parameters")
     probed = [p for p in mine if p.parameter is not None]
     if table is UNKNOWN and probed:
@@ -175,6 +181,23 @@ def _probe_vs_kb(
     return said, said + (", but Azure accepted it" if works else f", but Azure answered {result.error_code}")
 
 
+class _AdviceFacts(TypedDict):
+    principal_text: str
+    filtered_text: str
+    retry_text: str
+
+
+def _advice_facts(result: ProbeResult) -> _AdviceFacts:
+    """The parts of Azure's answer the probe rules' advice names (rules/builtin/probe.yaml, remediation_by)."""
+    return {
+        "principal_text": f"principal {result.principal}" if result.principal else "the calling identity",
+        "filtered_text": f" (filtered: {', '.join(result.filtered)})" if result.filtered else "",
+        "retry_text": f"Azure asked to retry after {result.retry_after:g} s. "
+        if result.retry_after is not None
+        else "",
+    }
+
+
 def probe_subjects(
     facts: Facts,
     kb: KnowledgeBase,
@@ -191,7 +214,7 @@ def probe_subjects(
         answered = result.outcome in PROBE_ANSWERED
         expected, disagreement = _probe_vs_kb(result, deployments.get(result.deployment_id or ""), kb, today)
         setting = f"{result.parameter}={_short(result.value)}" if result.parameter else ""
-        probe = {
+        probe: ProbeView = {
             "kind": "parameter" if result.parameter else "api",
             "api": result.api,
             "api_name": _API_NAMES.get(result.api, result.api),
@@ -215,12 +238,13 @@ def probe_subjects(
             "label": result.label,
             "label_text": f" [{result.label}]" if result.label else "",
             "called_by_app": result.called_by_app,
-            "hint": result.hint or "",
+            "remedy": result.remedy,
+            **_advice_facts(result),
             "evidence": _probe_summary(result),
             "kb_expected": expected,
             "kb_disagreement": disagreement,
         }
-        document = {
+        document: ProbeDocument = {
             "probe": probe,
             "account": parent["account"] if parent else account_of(account, facts, kb),
             "deployment": parent["deployment"] if parent else {"exists": False, "name": result.deployment},
@@ -277,99 +301,142 @@ def _find_account(facts: Facts, reference: str | None) -> Account | None:
 _PLAN_FIELDS = ("account", "name", "model.format", "model.name", "model.version", "sku.name", "sku.capacity")
 
 
+def _plan_view(plan: PlannedDeployment, account: Account | None, unresolved: set[str]) -> PlanView:
+    """The plan's own fields; a field the plan file could not resolve (an expression, a variable) is unknown."""
+
+    def given(name: str, value: Any) -> Any:
+        return value if name not in unresolved else UNKNOWN
+
+    return {
+        "name": given("name", plan.name),
+        "account": given("account", plan.account),
+        "account_found": given("account", account is not None),
+        "model_name": given("model.name", plan.model_name),
+        "model_version": given("model.version", plan.model_version),
+        "version_given": plan.model_version is not None,
+        "sku_name": given("sku.name", plan.sku_name),
+        "sku_capacity": given("sku.capacity", plan.sku_capacity),
+        "registration_approved": plan.registration_approved,
+        "action": plan.action,
+        "format": plan.source_format,
+        "unresolved": list(plan.unresolved),
+        "unresolved_text": "; ".join(plan.unresolved) or "none",
+    }
+
+
+_Row = tuple[PlannedDeployment, PlannedDeploymentDocument, tuple[str, str, str] | None, float]
+
+
+def _plan_quota(
+    facts: Facts,
+    today: date,
+    plan: PlannedDeployment,
+    account: Account,
+    catalog: Any,
+    document: PlannedDeploymentDocument,
+) -> tuple[tuple[str, str, str] | None, float]:
+    """The quota line the planned deployment draws on (document["quota"]) and the capacity it adds to it."""
+    region = facts.region_of(account)
+    usage_name = catalog.get("usage_name") if isinstance(catalog, Mapping) else None
+    if isinstance(catalog, Mapping) and not usage_name:
+        document["quota"] = None
+    elif (
+        usage_name
+        and region is not None
+        and region.usages is not None
+        and not any(u.name.lower() == usage_name.lower() for u in region.usages)
+    ):
+        usage_name = None  # the catalog names a quota line the usages list lacks: unknown
+    if not (usage_name and region is not None and region.usages is not None):
+        return None, 0.0
+    delta = float(plan.sku_capacity or 0) - _existing_capacity(facts, region, account, plan, usage_name, today)
+    document["quota"] = quota_view(region, usage_name)
+    return (account.subscription_id, account.location, usage_name.lower()), delta
+
+
+def _plan_model(
+    facts: Facts,
+    kb: KnowledgeBase,
+    today: date,
+    plan: PlannedDeployment,
+    account: Account,
+    unresolved: set[str],
+    document: PlannedDeploymentDocument,
+) -> tuple[tuple[str, str, str] | None, float]:
+    """The region's catalog, the model, its lifecycle, capacity bounds and quota for a planned deployment on a
+    known account (document updated in place); the quota line and the capacity the plan adds to it."""
+    view = document["plan"]
+    probe_deployment = Deployment(
+        id=f"{account.id}/deployments/{plan.name}",
+        name=plan.name or "",
+        account_id=account.id,
+        model_format=plan.model_format,
+        model_name=plan.model_name,
+        model_version=plan.model_version,
+        sku_name=plan.sku_name,
+        sku_capacity=plan.sku_capacity,
+    )
+    entries = catalog_entries(facts.region_of(account), account, probe_deployment)
+    default_entry = next((m for m in entries or () if m.is_default_version), None)
+    view["default_version_skus"] = sorted(s.name for s in default_entry.skus) if default_entry else []
+    if plan.model_version is None and "model.version" not in unresolved and entries:
+        default = next((m.version for m in entries if m.is_default_version), None)
+        probe_deployment = replace(probe_deployment, model_version=default)
+        view["model_version"] = default if default else UNKNOWN
+    if unresolved & {"model.name", "sku.name", "model.format", "model.version"}:
+        return None, 0.0
+    catalog = catalog_view(entries, probe_deployment, today, account.kind)
+    known = model_view(kb, plan.model_name, probe_deployment.model_version, plan.sku_name, today)
+    model, _, _ = with_catalog(known, catalog, kb, probe_deployment)
+    document["catalog"], document["model"] = catalog, model
+    document["lifecycle"] = lifecycle_view(catalog, model)
+    document["capacity"] = _capacity_fit(catalog, view["sku_capacity"])
+    return _plan_quota(facts, today, plan, account, catalog, document)
+
+
+def _plan_contract(facts: Facts, plan: PlannedDeployment, account: Account, model: Any) -> PlanContract:
+    """The app's calls on the planned deployment, and the APIs among them the planned model does not serve."""
+    calls = [c for c in facts.contract or () if c.deployment == plan.name and c.account in (None, account.name)]
+    apis = sorted({c.api for c in calls})
+    model_apis = model.get("apis") if isinstance(model, Mapping) else UNKNOWN
+    return {
+        "present": bool(calls),
+        "apis": apis,
+        "unsupported_apis": UNKNOWN if not isinstance(model_apis, list) else [a for a in apis if a not in model_apis],
+    }
+
+
+def _planned_row(facts: Facts, kb: KnowledgeBase, today: date, plan: PlannedDeployment) -> _Row:
+    """One planned deployment's document, the quota line it draws on and the capacity it adds (NaN: unresolved)."""
+    unresolved = {entry.split(":", 1)[0].strip() for entry in plan.unresolved}
+    account = _find_account(facts, plan.account)
+    document: PlannedDeploymentDocument = {
+        "plan": _plan_view(plan, account, unresolved),
+        "account": UNKNOWN,
+        "model": UNKNOWN,
+        "catalog": UNKNOWN,
+        "lifecycle": UNKNOWN,
+        "quota": UNKNOWN,
+        "contract": UNKNOWN,
+        "capacity": UNKNOWN,
+    }
+    usage_key: tuple[str, str, str] | None = None
+    delta = 0.0
+    if account is not None:
+        document["account"] = account_of(account, facts, kb)
+        usage_key, delta = _plan_model(facts, kb, today, plan, account, unresolved, document)
+        document["contract"] = _plan_contract(facts, plan, account, document["model"])
+    elif "account" not in unresolved and plan.account is not None:
+        document["contract"] = {"present": False, "apis": [], "unsupported_apis": []}
+    return plan, document, usage_key, delta if "sku.capacity" not in unresolved else float("nan")
+
+
 def planned_subjects(
     facts: Facts, kb: KnowledgeBase, today: date, accounts: Mapping[str, Account]
 ) -> Iterator[Subject]:
     """Planned deployments, checked before they exist: region offer, registration, lifecycle, the app's APIs,
     and quota summed per usage line across the whole plan against what is left (limit - current)."""
-    rows: list[tuple[PlannedDeployment, dict[str, Any], tuple[str, str, str] | None, float]] = []
-    for plan in facts.planned or ():
-        unresolved = {entry.split(":", 1)[0].strip() for entry in plan.unresolved}
-        account = _find_account(facts, plan.account)
-        view: dict[str, Any] = {
-            "name": plan.name if "name" not in unresolved else UNKNOWN,
-            "account": plan.account if "account" not in unresolved else UNKNOWN,
-            "account_found": account is not None if "account" not in unresolved else UNKNOWN,
-            "model_name": plan.model_name if "model.name" not in unresolved else UNKNOWN,
-            "model_version": plan.model_version if "model.version" not in unresolved else UNKNOWN,
-            "version_given": plan.model_version is not None,
-            "sku_name": plan.sku_name if "sku.name" not in unresolved else UNKNOWN,
-            "sku_capacity": plan.sku_capacity if "sku.capacity" not in unresolved else UNKNOWN,
-            "registration_approved": plan.registration_approved,
-            "action": plan.action,
-            "format": plan.source_format,
-            "unresolved": list(plan.unresolved),
-            "unresolved_text": "; ".join(plan.unresolved) or "none",
-        }
-        document: dict[str, Any] = {
-            "plan": view,
-            "account": UNKNOWN,
-            "model": UNKNOWN,
-            "catalog": UNKNOWN,
-            "lifecycle": UNKNOWN,
-            "quota": UNKNOWN,
-            "contract": UNKNOWN,
-            "capacity": UNKNOWN,
-        }
-        usage_key: tuple[str, str, str] | None = None
-        delta = 0.0
-        blocking = unresolved & {"model.name", "sku.name", "model.format"}
-        if account is not None:
-            document["account"] = account_of(account, facts, kb)
-            region = facts.region_of(account)
-            probe_deployment = Deployment(
-                id=f"{account.id}/deployments/{plan.name}",
-                name=plan.name or "",
-                account_id=account.id,
-                model_format=plan.model_format,
-                model_name=plan.model_name,
-                model_version=plan.model_version,
-                sku_name=plan.sku_name,
-                sku_capacity=plan.sku_capacity,
-            )
-            entries = catalog_entries(region, account, probe_deployment)
-            default_entry = next((m for m in entries or () if m.is_default_version), None)
-            view["default_version_skus"] = sorted(s.name for s in default_entry.skus) if default_entry else []
-            if plan.model_version is None and "model.version" not in unresolved and entries:
-                default = next((m.version for m in entries if m.is_default_version), None)
-                probe_deployment = replace(probe_deployment, model_version=default)
-                view["model_version"] = default if default else UNKNOWN
-            if not blocking and "model.version" not in unresolved:
-                catalog = catalog_view(entries, probe_deployment, today, account.kind)
-                known = model_view(kb, plan.model_name, probe_deployment.model_version, plan.sku_name, today)
-                model, _, _ = with_catalog(known, catalog, kb, probe_deployment)
-                document.update(catalog=catalog, model=model, lifecycle=lifecycle_view(catalog, model))
-                document["capacity"] = _capacity_fit(catalog, view["sku_capacity"])
-                usage_name = catalog.get("usage_name") if isinstance(catalog, Mapping) else None
-                if isinstance(catalog, Mapping) and not usage_name:
-                    document["quota"] = None
-                elif (
-                    usage_name
-                    and region is not None
-                    and region.usages is not None
-                    and not any(u.name.lower() == usage_name.lower() for u in region.usages)
-                ):
-                    usage_name = None  # the catalog names a quota line the usages list lacks: unknown
-                if usage_name and region is not None and region.usages is not None:
-                    usage_key = (account.subscription_id, account.location, usage_name.lower())
-                    delta = float(plan.sku_capacity or 0) - _existing_capacity(
-                        facts, region, account, plan, usage_name, today
-                    )
-                    document["quota"] = quota_view(region, usage_name)
-            calls = [c for c in facts.contract or () if c.deployment == plan.name and c.account in (None, account.name)]
-            apis = sorted({c.api for c in calls})
-            model_apis = document["model"].get("apis") if isinstance(document["model"], Mapping) else UNKNOWN
-            document["contract"] = {
-                "present": bool(calls),
-                "apis": apis,
-                "unsupported_apis": UNKNOWN
-                if not isinstance(model_apis, list)
-                else [a for a in apis if a not in model_apis],
-            }
-        elif "account" not in unresolved and plan.account is not None:
-            document["contract"] = {"present": False, "apis": [], "unsupported_apis": []}
-        rows.append((plan, document, usage_key, delta if "sku.capacity" not in unresolved else float("nan")))
-
+    rows = [_planned_row(facts, kb, today, plan) for plan in facts.planned or ()]
     totals: dict[tuple[str, str, str], list[tuple[PlannedDeployment, float]]] = {}
     for plan, _, key, delta in rows:
         if key is not None:

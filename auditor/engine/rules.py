@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor.engine.conditions import Compiled, compile_condition
-from auditor.engine.fields import SUBJECT_FIELDS, condition_paths, declared, suggestion, template_paths
+from auditor.engine.fields import RULE_FIELDS, condition_paths, declared, suggestion, template_paths
 from auditor.model.enums import Category
 from auditor.model.errors import InputError
 from auditor.model.results import Severity
@@ -46,6 +46,10 @@ class Rule:
     """How to fix, as code: each {title, language, code} (the rule's documentation page shows them)."""
     page: str | None = None
     """The rule's documentation page (built-in rules: docs/rules/<ID>.md); None for other rule packs."""
+    remediation_by: Mapping[str, Any] | None = None
+    """Advice that depends on a fact: {field: PATH, cases: {VALUE: TEMPLATE}}; `remediation` otherwise."""
+    fix: Mapping[str, str] = field(default_factory=dict)
+    """The mechanical edit auditor/fixes makes for a failing finding: {code: KIND} and/or {iac: KIND}."""
 
     @property
     def help_url(self) -> str:
@@ -123,6 +127,8 @@ def load_rule_file(path: Path, *, builtin: bool = False) -> list[Rule]:
                 source=f"{path}:{raw.line}",
                 examples=tuple(dict(e) for e in raw.get("examples", ())),
                 page=f"{RULE_PAGES}{raw['id']}.md" if builtin else None,
+                remediation_by=raw.get("remediation_by"),
+                fix=dict(raw.get("fix", {})),
             )
         )
     return rules
@@ -133,13 +139,17 @@ def _check_fields(path: Path, lines: list[str], raw: Mapping[str, Any]) -> None:
     subject it applies to (engine/fields.py): a typo fails here, naming file, line and path."""
     kind = str(raw["applies_to"])
     start = getattr(raw, "line", 1)
-    if kind not in SUBJECT_FIELDS:
+    if kind not in RULE_FIELDS:
         raise InputError(
-            f"{path}:{start}: {raw['id']}: no subject kind {kind!r} (known: {', '.join(sorted(SUBJECT_FIELDS))})"
+            f"{path}:{start}: {raw['id']}: no subject kind {kind!r} (known: {', '.join(sorted(RULE_FIELDS))})"
         )
     paths = [*condition_paths(raw.get("where")), *condition_paths(raw["fails_when"])]
     for key in ("message", "pass_message", "remediation"):
         paths.extend(template_paths(raw.get(key)))
+    if raw.get("remediation_by"):
+        paths.append(str(raw["remediation_by"]["field"]))
+        for template in raw["remediation_by"]["cases"].values():
+            paths.extend(template_paths(template))
     for field_path in paths:
         if declared(kind, field_path):
             continue
@@ -168,3 +178,20 @@ def load_rules(directories: Iterable[Path] = (), *, builtin: bool = True) -> lis
                 seen[rule.id] = rule.source
                 rules.append(rule)
     return sorted(rules, key=lambda r: r.id)
+
+
+@lru_cache(maxsize=1)
+def gating_rules() -> dict[str, Rule]:
+    """The rules the gate applies after the audit (rules/gating/: the waiver rules), by id. They judge the
+    gate's own inputs, not Azure, so `load_rules` leaves them out; their pages and `audit rules explain` do not."""
+    root = data_dir("rules") / "gating"
+    return {r.id: r for path in sorted(root.glob("*.yaml")) for r in load_rule_file(path, builtin=True)}
+
+
+def gating_rule(rule_id: str) -> Rule:
+    return gating_rules()[rule_id]
+
+
+def every_rule(directories: Iterable[Path] = ()) -> list[Rule]:
+    """Every rule a report can name: the audit's rules (built-in and the given packs) and the gate's."""
+    return sorted([*load_rules(directories), *gating_rules().values()], key=lambda r: r.id)

@@ -27,6 +27,18 @@ from auditor.engine.views import (
     with_catalog,
 )
 from auditor.knowledge.base import KnowledgeBase, model_view
+from auditor.model.documents import (
+    AccountDocument,
+    AccountView,
+    ContractCallDocument,
+    ContractParameterDocument,
+    DeploymentDocument,
+    KnowledgeBaseDocument,
+    ParamView,
+    QuotaUsageDocument,
+    QuotaUsageView,
+    ResolvedCallView,
+)
 from auditor.model.facts import Account, CatalogModel, ContractCall, Deployment, Facts, Region
 from auditor.model.results import Cause
 from auditor.model.unknown import UNKNOWN
@@ -45,7 +57,7 @@ class _Index:
     kb: KnowledgeBase
     today: date
     accounts: dict[str, Account] = field(default_factory=dict)
-    account_views: dict[str, dict[str, Any]] = field(default_factory=dict)
+    account_views: dict[str, AccountView] = field(default_factory=dict)
     regions: dict[tuple[str, str], Region] = field(default_factory=dict)
     catalog: dict[tuple[int, str], list[CatalogModel]] = field(default_factory=dict)
     by_model: dict[str, list[str]] = field(default_factory=dict)
@@ -56,7 +68,7 @@ class _Index:
     deployment_causes: dict[str, dict[str, tuple[Cause, str]]] = field(default_factory=dict)
     unlinked: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     """Deployments whose quota line is unknown (their region's catalog, which names it, was not read)."""
-    deployment_docs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deployment_docs: dict[str, DeploymentDocument] = field(default_factory=dict)
 
     @classmethod
     def of(cls, facts: Facts, kb: KnowledgeBase, today: date) -> _Index:
@@ -141,13 +153,16 @@ def build_subjects(facts: Facts, kb: KnowledgeBase, today: date) -> Iterator[Sub
 
 def account_subjects(index: _Index) -> Iterator[Subject]:
     for account in index.facts.accounts:
-        document = {"account": index.account_views[account.id], "monitor": monitor_view(index.facts, account)}
+        document: AccountDocument = {
+            "account": index.account_views[account.id],
+            "monitor": monitor_view(index.facts, account),
+        }
         yield Subject("account", account.id, account.name, document, account_id=account.id)
 
 
 def knowledge_base_subject(kb: KnowledgeBase, today: date) -> Subject:
     checked = kb.checked
-    document = {
+    document: KnowledgeBaseDocument = {
         "knowledge": {
             "checked": str(checked) if checked else None,
             "age_days": (today - checked).days if checked else UNKNOWN,
@@ -201,7 +216,7 @@ def deployment_subjects(index: _Index) -> Iterator[Subject]:
         filter_view = filter_views.get(filter_key)
         if filter_view is None:
             filter_view = filter_views[filter_key] = content_filter_view(index.facts, deployment)
-        document = {
+        document: DeploymentDocument = {
             "account": index.account_views[account.id],
             "deployment": deployment_view(deployment),
             "model": model,
@@ -240,8 +255,10 @@ def quota_subjects(index: _Index) -> Iterator[Subject]:
             users = used.pop(usage.name.lower(), [])
             if not users:
                 continue
-            numbers = usage_numbers(usage.name, usage.localized_name, usage.current_value, usage.limit)
-            numbers["deployments"] = sorted(users)
+            numbers: QuotaUsageView = {
+                **usage_numbers(usage.name, usage.localized_name, usage.current_value, usage.limit),
+                "deployments": sorted(users),
+            }
             yield _quota_subject(region.subscription_id, region.location, usage.name, numbers)
         if region.usages is None:
             why = index.read_failure_at(region.subscription_id, region.location, "usages")
@@ -261,9 +278,12 @@ def quota_subjects(index: _Index) -> Iterator[Subject]:
         yield _unknown_quota(subscription, location, "?", unlinked, f"which quota line applies is unknown: {why}")
 
 
-def _quota_subject(subscription: str, location: str, name: str, numbers: dict[str, Any]) -> Subject:
+def _quota_subject(subscription: str, location: str, name: str, numbers: Mapping[str, Any]) -> Subject:
     target = f"/subscriptions/{subscription}/providers/Microsoft.CognitiveServices/locations/{location}/usages/{name}"
-    document = {"usage": numbers, "region": {"subscription_id": subscription, "location": location}}
+    document: QuotaUsageDocument = {
+        "usage": numbers,
+        "region": {"subscription_id": subscription, "location": location},
+    }
     return Subject("quota_usage", target, f"{location}/{name}", document)
 
 
@@ -274,7 +294,7 @@ def _unknown_quota(subscription: str, location: str, name: str, users: list[str]
     return replace(subject, causes={"usage": (Cause.AZURE, why)})
 
 
-def _call_view(call: ContractCall) -> dict[str, Any]:
+def _call_view(call: ContractCall) -> ResolvedCallView:
     return {
         "deployment": call.deployment,
         "api": call.api,
@@ -316,15 +336,22 @@ def contract_subjects(index: _Index) -> Iterator[Subject]:
             if call.account is None or index.accounts[d.account_id].name == call.account
         ]
         names = suggestions(index.by_model, call)
-        base = {"call": _call_view(call), "suggestions": names, "suggestions_text": join_capped(names)}
+        view = _call_view(call)
         if not matches:
-            document = dict(base, deployment={"exists": False, "name": call.deployment}, model=UNKNOWN, account=UNKNOWN)
+            missing: ContractCallDocument = {
+                "call": view,
+                "suggestions": names,
+                "suggestions_text": join_capped(names),
+                "deployment": {"exists": False, "name": call.deployment},
+                "model": UNKNOWN,
+                "account": UNKNOWN,
+            }
             target = f"contract:{call.deployment}"
             yield Subject(
                 "contract_call",
                 target,
                 call.deployment,
-                document,
+                missing,
                 deployment=call.deployment,
                 location=call.location,
                 evidence={"fix": {"model_name": call.deployment, "deployments": names}},  # for auditor/fixes
@@ -333,15 +360,17 @@ def contract_subjects(index: _Index) -> Iterator[Subject]:
         for deployment in matches:
             account = index.accounts[deployment.account_id]
             parent = index.deployment_docs[deployment.id]
-            document = dict(
-                base,
-                deployment=parent["deployment"],
-                model=parent["model"],
-                account=parent["account"],
-                catalog=parent["catalog"],
-                quota=parent["quota"],
-                lifecycle=parent["lifecycle"],
-            )
+            document: ContractCallDocument = {
+                "call": view,
+                "suggestions": names,
+                "suggestions_text": join_capped(names),
+                "deployment": parent["deployment"],
+                "model": parent["model"],
+                "account": parent["account"],
+                "catalog": parent["catalog"],
+                "quota": parent["quota"],
+                "lifecycle": parent["lifecycle"],
+            }
             name = f"{account.name}/{deployment.name}"
             yield Subject(
                 "contract_call",
@@ -355,11 +384,12 @@ def contract_subjects(index: _Index) -> Iterator[Subject]:
             )
             for param, value in sorted(call.parameters.items()):
                 param_view = _param_view(index.kb, call, parent["model"], param, value)
+                with_param: ContractParameterDocument = {**document, "call": view, "param": param_view}
                 yield Subject(
                     "contract_parameter",
                     deployment.id,
                     name,
-                    dict(document, param=param_view),
+                    with_param,
                     account_id=account.id,
                     deployment=deployment.name,
                     location=call.location,
@@ -391,9 +421,7 @@ def _effort(param: str, value: Any) -> Any:
     return None
 
 
-def _param_view(
-    kb: KnowledgeBase, call: ContractCall, model: Mapping[str, Any], param: str, value: Any
-) -> dict[str, Any]:
+def _param_view(kb: KnowledgeBase, call: ContractCall, model: Mapping[str, Any], param: str, value: Any) -> ParamView:
     table = model["parameters"]
     # A table lists what the model refuses (its sources list every refusal); "*" stands for the parameters
     # it does not list when only probes answered for some (engine.evidence.with_probes).

@@ -27,8 +27,9 @@ from auditor.engine.evaluate import evaluate_all, evaluate_each
 from auditor.engine.rules import Rule
 from auditor.engine.subjects import Subject, build_subjects
 from auditor.knowledge.base import KnowledgeBase, has_replacement, model_view
+from auditor.model.documents import UpgradeDocument
 from auditor.model.errors import InputError
-from auditor.model.facts import Account, CatalogModel, Deployment, Facts, PlannedDeployment
+from auditor.model.facts import Account, CatalogModel, Deployment, Facts, PlannedDeployment, SourceLocation
 from auditor.model.results import Cause, Finding, Status
 
 IMPACT_CATEGORIES = ("api-support", "parameters")
@@ -154,6 +155,59 @@ def _newer(candidate: str, current: str | None) -> bool:
     return candidate != current
 
 
+def _replacement(
+    facts: Facts, account: Account, deployment: Deployment, entry: CatalogModel, retires: date | None
+) -> NextModel:
+    """The catalog's replacementConfig: on its auto-upgrade start, else its lead time before retirement."""
+    when = entry.replacement_auto_upgrade_start
+    if when is None and retires is not None:
+        when = retires - timedelta(days=entry.replacement_lead_time_days or 0)
+    return NextModel(
+        entry.replacement_name or "",
+        entry.replacement_version
+        or _default_version(_entries(facts, account, entry.replacement_name, deployment.model_format)),
+        when,
+        f"{account.location}'s catalog: replacementConfig of {deployment.model_name} {deployment.model_version}",
+    )
+
+
+def _new_default(
+    deployment: Deployment,
+    account: Account,
+    default: str | None,
+    option: str,
+    retires: date | None,
+    today: date,
+    replaced: bool,
+) -> NextModel | None:
+    """The region's default version, when it is newer and versionUpgradeOption moves the deployment to it."""
+    if not default or default == deployment.model_version or not _newer(default, deployment.model_version):
+        return None
+    source = f"versionUpgradeOption {option}: {default} is the default version in {account.location}"
+    if option == "OnceNewDefaultVersionAvailable":
+        return NextModel(deployment.model_name or "", default, today + timedelta(days=DEFAULT_ROLLOUT_DAYS), source)
+    if option == "OnceCurrentVersionExpired" and retires is not None and not replaced:
+        return NextModel(deployment.model_name or "", default, retires, source)
+    return None
+
+
+def _scheduled(
+    facts: Facts, account: Account, deployment: Deployment, kb: KnowledgeBase, today: date, retires: date | None
+) -> NextModel | None:
+    """The knowledge base's replacement, on the catalog's retirement date where it gives one."""
+    view = model_view(kb, deployment.model_name, deployment.model_version, deployment.sku_name, today)
+    retirement = view.get("retirement")
+    if not isinstance(retirement, Mapping) or not has_replacement(retirement.get("replacement")):
+        return None
+    name = str(retirement["replacement"])
+    return NextModel(
+        name,
+        _default_version(_entries(facts, account, name, deployment.model_format)),
+        retires or (date.fromisoformat(retirement["date"]) if retirement.get("date") else None),
+        f"the knowledge base's retirement schedule for {deployment.model_name} {deployment.model_version}",
+    )
+
+
 def next_model(
     facts: Facts, account: Account, deployment: Deployment, kb: KnowledgeBase, today: date
 ) -> NextModel | None:
@@ -172,52 +226,13 @@ def next_model(
     )
     candidates: list[NextModel] = []
     if entry is not None and entry.replacement_name:
-        when = entry.replacement_auto_upgrade_start
-        if when is None and retires is not None:
-            when = retires - timedelta(days=entry.replacement_lead_time_days or 0)
-        candidates.append(
-            NextModel(
-                entry.replacement_name,
-                entry.replacement_version
-                or _default_version(_entries(facts, account, entry.replacement_name, deployment.model_format)),
-                when,
-                f"{account.location}'s catalog: replacementConfig of {deployment.model_name} {deployment.model_version}",
-            )
-        )
-    default = _default_version(entries)
-    if default and default != deployment.model_version and _newer(default, deployment.model_version):
-        if option == "OnceNewDefaultVersionAvailable":
-            candidates.append(
-                NextModel(
-                    deployment.model_name or "",
-                    default,
-                    today + timedelta(days=DEFAULT_ROLLOUT_DAYS),
-                    f"versionUpgradeOption {option}: {default} is the default version in {account.location}",
-                )
-            )
-        elif option == "OnceCurrentVersionExpired" and retires is not None and not candidates:
-            candidates.append(
-                NextModel(
-                    deployment.model_name or "",
-                    default,
-                    retires,
-                    f"versionUpgradeOption {option}: {default} is the default version in {account.location}",
-                )
-            )
+        candidates.append(_replacement(facts, account, deployment, entry, retires))
+    default = _new_default(deployment, account, _default_version(entries), option, retires, today, bool(candidates))
+    if default is not None:
+        candidates.append(default)
     if not candidates:
-        retirement = model_view(kb, deployment.model_name, deployment.model_version, deployment.sku_name, today).get(
-            "retirement"
-        )
-        if isinstance(retirement, Mapping) and has_replacement(retirement.get("replacement")):
-            name = str(retirement["replacement"])
-            candidates.append(
-                NextModel(
-                    name,
-                    _default_version(_entries(facts, account, name, deployment.model_format)),
-                    retires or (date.fromisoformat(retirement["date"]) if retirement.get("date") else None),
-                    f"the knowledge base's retirement schedule for {deployment.model_name} {deployment.model_version}",
-                )
-            )
+        scheduled = _scheduled(facts, account, deployment, kb, today, retires)
+        candidates += [scheduled] if scheduled is not None else []
     candidates = [
         c for c in candidates if (c.model_name, c.model_version) != (deployment.model_name, deployment.model_version)
     ]
@@ -354,6 +369,21 @@ def impact_subjects(
     before_all = _today_from(current, {r.id for r in impact_rules})
     then = _outcomes(impact_rules, replace(base, deployments=tuple(next_deployments)), kb, today, targets)
     accounts = {a.id: a for a in facts.accounts}
+    groups = _impact_groups(then, before_all)
+    contract_targets = {t for (t, _, _, is_deployment) in groups if not is_deployment}
+    return [
+        _upgrade_subject(target, location, api, group, upcoming[target], accounts, today)
+        for (target, location, api, is_deployment), group in sorted(groups.items(), key=lambda item: str(item[0]))
+        # a deployment the app's calls name: its calls say what breaks; the generic caller advice would repeat it
+        if not (is_deployment and target in contract_targets)
+    ]
+
+
+def _impact_groups(
+    then: Mapping[tuple[Any, ...], tuple[Subject, list[Finding]]], before_all: _Today
+) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """The next model's findings grouped per call (target, location, API; per deployment with no contract):
+    what newly fails (breaks, with the fixes' details and advice) and what newly cannot be told."""
     groups: dict[tuple[Any, ...], dict[str, Any]] = {}
     for _, (subject, findings) in sorted(then.items(), key=lambda item: str(item[0])):
         param = _part(subject.document, "param").get("name")
@@ -386,91 +416,97 @@ def impact_subjects(
                 group["unknown"].append(f"{f.rule_id}: {f.reason}")
                 if f.cause is not None:
                     group["causes"].append(f.cause)
-    contract_targets = {t for (t, _, _, is_deployment) in groups if not is_deployment}
-    subjects: list[Subject] = []
-    for (target, location, api, is_deployment), group in sorted(groups.items(), key=lambda item: str(item[0])):
-        if is_deployment and target in contract_targets:
-            continue  # the app's own calls say what breaks; the generic caller advice would repeat it
-        deployment, upcoming_model = upcoming[target]
-        account = accounts[deployment.account_id]
-        when, days_left = _when_text(upcoming_model, today)
-        call = group["call"]
-        source = f"{location.file}:{location.line}" if location else None
-        call_text = (
-            f"The call at {source} ({api}) to {deployment.name}"
-            if call and source
-            else f"The app's {api} call to {deployment.name}"
-            if call
-            else f"Callers of {deployment.name}"
-        )
-        plural = call is None
-        breaks: Any = group["breaks"]
-        if not breaks and group["unknown"]:
-            breaks = UNKNOWN
-        parameters = sorted({d["parameter"] for d in group["details"] if d.get("parameter")})
-        document: dict[str, Any] = {
-            "deployment": {
-                "name": deployment.name,
-                "model_name": deployment.model_name,
-                "model_version": deployment.model_version,
-                "version_upgrade_option": deployment.version_upgrade_option,
-            },
-            "account": {"name": account.name, "location": account.location},
-            "upgrade": {
-                "from": _model_text(deployment.model_name, deployment.model_version),
-                "to": _model_text(upcoming_model.model_name, upcoming_model.model_version),
-                "model_name": upcoming_model.model_name,
-                "model_version": upcoming_model.model_version,
-                "date": str(upcoming_model.when) if upcoming_model.when else None,
-                "when": when,
-                "days_left": days_left,
-                "source": upcoming_model.source,
-            },
-            "call": {
-                "present": call is not None,
-                "source": source,
-                "api": api,
-                "breaks_text": f"{call_text} {'break' if plural else 'breaks'}",
-                "works_text": f"{call_text} {'keep' if plural else 'keeps'} working",
-            },
-            "impact": {
-                "breaks": breaks,
-                "breaks_text": " ".join(group["breaks"]) or "nothing",
-                "affected": ", ".join(parameters) or ", ".join(sorted({d["rule"] for d in group["details"]})),
-                "remediation_text": " ".join(group["remedies"]) or "nothing to change",
-                "unknown_text": "; ".join(group["unknown"]) or "none",
-            },
-        }
-        evidence: dict[str, Any] = {
-            "upgrade_to": upcoming_model.model_name,
-            "upgrade_version": upcoming_model.model_version,
-            "upgrade_date": str(upcoming_model.when) if upcoming_model.when else None,
-            "upgrade_source": upcoming_model.source,
-            "call": source,
+    return groups
+
+
+def _call_text(deployment: Deployment, call: Any, source: str | None, api: Any) -> str:
+    if call and source:
+        return f"The call at {source} ({api}) to {deployment.name}"
+    if call:
+        return f"The app's {api} call to {deployment.name}"
+    return f"Callers of {deployment.name}"
+
+
+def _upgrade_subject(
+    target: str,
+    location: SourceLocation | None,
+    api: Any,
+    group: Mapping[str, Any],
+    moving: tuple[Deployment, NextModel],
+    accounts: Mapping[str, Account],
+    today: date,
+) -> Subject:
+    """One `upgrade` subject: a call (or the deployment's callers) against the deployment's next model."""
+    deployment, upcoming_model = moving
+    account = accounts[deployment.account_id]
+    when, days_left = _when_text(upcoming_model, today)
+    call = group["call"]
+    source = f"{location.file}:{location.line}" if location else None
+    call_text = _call_text(deployment, call, source, api)
+    plural = call is None
+    breaks: Any = group["breaks"]
+    if not breaks and group["unknown"]:
+        breaks = UNKNOWN
+    parameters = sorted({d["parameter"] for d in group["details"] if d.get("parameter")})
+    document: UpgradeDocument = {
+        "deployment": {
+            "name": deployment.name,
+            "model_name": deployment.model_name,
+            "model_version": deployment.model_version,
+            "version_upgrade_option": deployment.version_upgrade_option,
+        },
+        "account": {"name": account.name, "location": account.location},
+        "upgrade": {
+            "from": _model_text(deployment.model_name, deployment.model_version),
+            "to": _model_text(upcoming_model.model_name, upcoming_model.model_version),
+            "model_name": upcoming_model.model_name,
+            "model_version": upcoming_model.model_version,
+            "date": str(upcoming_model.when) if upcoming_model.when else None,
+            "when": when,
+            "days_left": days_left,
+            "source": upcoming_model.source,
+        },
+        "call": {
+            "present": call is not None,
+            "source": source,
             "api": api,
-            "breaks": group["details"],
-        }
-        if breaks is UNKNOWN:
-            evidence["summary"] = f"on {upcoming_model.model_name}: {'; '.join(group['unknown'])}"
-        causes: dict[str, tuple[Cause, str]] = {}
-        if breaks is UNKNOWN:
-            # why the next model's checks could not be decided (its facts missing from the knowledge base, ...)
-            first = min(group["causes"], key=CAUSE_PRIORITY.index, default=Cause.KNOWLEDGE)
-            causes["impact.breaks"] = (first, f"on {upcoming_model.model_name}: {'; '.join(group['unknown'])}")
-        subjects.append(
-            Subject(
-                "upgrade",
-                target,
-                f"{account.name}/{deployment.name}",
-                document,
-                account_id=account.id,
-                deployment=deployment.name,
-                location=location,
-                evidence=evidence,
-                causes=causes,
-            )
-        )
-    return subjects
+            "breaks_text": f"{call_text} {'break' if plural else 'breaks'}",
+            "works_text": f"{call_text} {'keep' if plural else 'keeps'} working",
+        },
+        "impact": {
+            "breaks": breaks,
+            "breaks_text": " ".join(group["breaks"]) or "nothing",
+            "affected": ", ".join(parameters) or ", ".join(sorted({d["rule"] for d in group["details"]})),
+            "remediation_text": " ".join(group["remedies"]) or "nothing to change",
+            "unknown_text": "; ".join(group["unknown"]) or "none",
+        },
+    }
+    evidence: dict[str, Any] = {
+        "upgrade_to": upcoming_model.model_name,
+        "upgrade_version": upcoming_model.model_version,
+        "upgrade_date": str(upcoming_model.when) if upcoming_model.when else None,
+        "upgrade_source": upcoming_model.source,
+        "call": source,
+        "api": api,
+        "breaks": group["details"],
+    }
+    causes: dict[str, tuple[Cause, str]] = {}
+    if breaks is UNKNOWN:
+        evidence["summary"] = f"on {upcoming_model.model_name}: {'; '.join(group['unknown'])}"
+        # why the next model's checks could not be decided (its facts missing from the knowledge base, ...)
+        first = min(group["causes"], key=CAUSE_PRIORITY.index, default=Cause.KNOWLEDGE)
+        causes["impact.breaks"] = (first, f"on {upcoming_model.model_name}: {'; '.join(group['unknown'])}")
+    return Subject(
+        "upgrade",
+        target,
+        f"{account.name}/{deployment.name}",
+        document,
+        account_id=account.id,
+        deployment=deployment.name,
+        location=location,
+        evidence=evidence,
+        causes=causes,
+    )
 
 
 def with_upgrade_impact(

@@ -12,8 +12,17 @@ from datetime import date
 from typing import Any
 
 from auditor.engine.compliance import filter_details
-from auditor.knowledge.base import KnowledgeBase
+from auditor.knowledge.base import KnowledgeBase, with_apis
 from auditor.knowledge.capabilities import apis_reported, limits_reported
+from auditor.model.documents import (
+    AccountView,
+    CatalogView,
+    DeploymentContract,
+    DeploymentView,
+    LifecycleView,
+    SkuCapacity,
+    UsageView,
+)
 from auditor.model.facts import (
     Account,
     CatalogModel,
@@ -46,7 +55,7 @@ class Subject:
     read ...); engine/causes.py infers the rest."""
 
 
-def account_view(account: Account, deployment_count: int, kb: KnowledgeBase) -> dict[str, Any]:
+def account_view(account: Account, deployment_count: int, kb: KnowledgeBase) -> AccountView:
     regions = kb.responses_regions.value if kb.responses_regions else None
     return {
         "id": account.id,
@@ -91,7 +100,7 @@ def _approved_connections(account: Account) -> int:
     )
 
 
-def deployment_view(deployment: Deployment) -> dict[str, Any]:
+def deployment_view(deployment: Deployment) -> DeploymentView:
     return {
         "exists": True,
         "id": deployment.id,
@@ -185,8 +194,9 @@ def per_minute(deployment: Deployment, key: str) -> float | None:
 def lifecycle_view(catalog: Any, model: Mapping[str, Any]) -> Any:
     """When the deployed version retires: the live catalog wins; the knowledge base fills in."""
     retirement = model.get("retirement")
+    view: LifecycleView
     if isinstance(catalog, Mapping) and catalog.get("deprecation_date"):
-        return {
+        view = {
             "retirement_date": catalog["deprecation_date"],
             "days_left": catalog["days_to_deprecation"],
             "source": "live catalog",
@@ -196,8 +206,8 @@ def lifecycle_view(catalog: Any, model: Mapping[str, Any]) -> Any:
             "schedule_stage": retirement.get("status") if isinstance(retirement, Mapping) else None,
             "tentative": bool(catalog.get("deprecation_tentative")),
         }
-    if isinstance(retirement, Mapping) and retirement.get("date"):
-        return {
+    elif isinstance(retirement, Mapping) and retirement.get("date"):
+        view = {
             "retirement_date": retirement["date"],
             "days_left": retirement["days_left"],
             "source": "knowledge base",
@@ -206,23 +216,52 @@ def lifecycle_view(catalog: Any, model: Mapping[str, Any]) -> Any:
             "schedule_stage": retirement.get("status"),
             "tentative": False,
         }
-    if catalog is UNKNOWN and retirement is UNKNOWN:
+    elif catalog is UNKNOWN and retirement is UNKNOWN:
         return UNKNOWN
-    return {
-        "retirement_date": None,
-        "days_left": None,
-        "source": None,
-        "replacement": None,
-        "status": None,
-        "schedule_stage": None,
-        "tentative": False,
-    }
+    else:
+        view = {
+            "retirement_date": None,
+            "days_left": None,
+            "source": None,
+            "replacement": None,
+            "status": None,
+            "schedule_stage": None,
+            "tentative": False,
+        }
+    return view
 
 
 def catalog_sku(entry: CatalogModel | None, sku_name: str | None) -> CatalogSku | None:
     if entry is None or sku_name is None:
         return None
     return next((s for s in entry.skus if s.name.lower() == sku_name.lower()), None)
+
+
+def _of(entry: Any, name: str) -> Any:
+    """An attribute of a catalog entry or SKU that may be missing (None then)."""
+    return getattr(entry, name) if entry is not None else None
+
+
+def _entry_texts(entry: CatalogModel | None) -> tuple[str | None, str | None]:
+    """The entry's replacement ("name version") and the start of its auto-upgrade to it, as text."""
+    if entry is None:
+        return None, None
+    replacement = (
+        f"{entry.replacement_name} {entry.replacement_version or ''}".strip() if entry.replacement_name else None
+    )
+    start = entry.replacement_auto_upgrade_start
+    return replacement, str(start) if start else None
+
+
+def _sku_capacity(sku: CatalogSku | None) -> SkuCapacity | None:
+    if sku is None:
+        return None
+    return {
+        "minimum": sku.capacity_minimum,
+        "maximum": sku.capacity_maximum,
+        "step": sku.capacity_step,
+        "default": sku.capacity_default,
+    }
 
 
 def catalog_view(
@@ -242,10 +281,11 @@ def catalog_view(
     entry = same_version[0] if same_version else None
     sku = catalog_sku(entry, deployment.sku_name)
     defaults = sorted({m.version for m in entries if m.is_default_version})
-    dates = [d for d in (sku.deprecation_date if sku else None, entry.inference_deprecation if entry else None) if d]
+    dates = [d for d in (_of(sku, "deprecation_date"), _of(entry, "inference_deprecation")) if d]
     deprecation = min(dates) if dates else None
     sku_known = deployment.sku_name is not None
-    return {
+    replacement, auto_upgrade = _entry_texts(entry)
+    view: CatalogView = {
         "model_offered": bool(entries),
         "version_offered": entry is not None,
         "sku_offered": sku is not None if sku_known else UNKNOWN,
@@ -255,61 +295,57 @@ def catalog_view(
         "default_version": ", ".join(defaults) if defaults else "not marked in the catalog",
         "default_versions": defaults,  # the values (the text above is for messages; a fix never writes it)
         "is_default_version": bool(entry and entry.is_default_version) if defaults or not entries else UNKNOWN,
-        "lifecycle_status": entry.lifecycle_status if entry else None,
+        "lifecycle_status": _of(entry, "lifecycle_status"),
         "deprecation_date": str(deprecation) if deprecation else None,
         "days_to_deprecation": (deprecation - today).days if deprecation else None,
         "deprecation_tentative": bool(entry and entry.deprecation_tentative),
-        "usage_name": sku.usage_name if sku else None,
+        "usage_name": _of(sku, "usage_name"),
         "capabilities": dict(entry.capabilities) if entry else {},
-        "replacement": f"{entry.replacement_name} {entry.replacement_version or ''}".strip()
-        if entry and entry.replacement_name
-        else None,
-        "replacement_auto_upgrade_start": str(entry.replacement_auto_upgrade_start)
-        if entry and entry.replacement_auto_upgrade_start
-        else None,
-        "replacement_lead_time_days": entry.replacement_lead_time_days if entry else None,
-        "max_capacity": entry.max_capacity if entry else None,
-        "sku_capacity": {
-            "minimum": sku.capacity_minimum,
-            "maximum": sku.capacity_maximum,
-            "step": sku.capacity_step,
-            "default": sku.capacity_default,
-        }
-        if sku
-        else None,
+        "replacement": replacement,
+        "replacement_auto_upgrade_start": auto_upgrade,
+        "replacement_lead_time_days": _of(entry, "replacement_lead_time_days"),
+        "max_capacity": _of(entry, "max_capacity"),
+        "sku_capacity": _sku_capacity(sku),
     }
+    return view
 
 
-def with_catalog(
-    model: dict[str, Any], catalog: Any, kb: KnowledgeBase, deployment: Deployment
-) -> tuple[dict[str, Any], dict[str, str], Any]:
-    """Let the live catalog win where it reports a fact; say where the knowledge base disagrees, and which
-    facts were compared at all (UNKNOWN when the catalog could not be read): agreement needs both sides."""
-    disagreements: dict[str, str] = {}
-    if catalog is UNKNOWN:
-        return model, disagreements, UNKNOWN
-    if not isinstance(catalog, Mapping) or not catalog.get("version_offered"):
-        return model, disagreements, []
-    compared: list[str] = []
-    caps = catalog.get("capabilities") or {}
-    merged = dict(model)
+def _merge_apis(
+    model: Mapping[str, Any],
+    merged: dict[str, Any],
+    caps: Mapping[str, Any],
+    deployment: Deployment,
+    compared: list[str],
+    disagreements: dict[str, str],
+) -> list[str]:
+    """The catalog's APIs join the knowledge base's (a disagreement when it lists one the knowledge base lacks);
+    they stand alone when the knowledge base has none. Returns the APIs the catalog reports."""
     apis = model.get("apis")
     reported = apis_reported(caps)
     if reported and isinstance(apis, list):
         compared.append("apis")
         missing = [api for api in reported if api not in apis]
         if missing:
-            merged["apis"] = sorted(set(apis) | set(missing))
-            merged["responses_only"] = "responses" in merged["apis"] and "chat_completions" not in merged["apis"]
+            with_apis(merged, sorted(set(apis) | set(missing)))
             disagreements["apis"] = (
                 f"the live catalog reports {', '.join(missing)} for {deployment.model_name} {deployment.model_version}; "
                 f"the knowledge base lists only {', '.join(apis) or 'none'}"
             )
     elif reported and apis is UNKNOWN:
-        merged["apis"] = reported
-        merged["responses_only"] = "responses" in reported and "chat_completions" not in reported
-    if model.get("kind") is UNKNOWN and reported == ["embeddings"]:
-        merged["kind"] = "embeddings"  # the catalog says what an unknown model is for
+        with_apis(merged, reported)
+    return reported
+
+
+def _merge_limits(
+    model: Mapping[str, Any],
+    merged: dict[str, Any],
+    caps: Mapping[str, Any],
+    kb: KnowledgeBase,
+    deployment: Deployment,
+    compared: list[str],
+    disagreements: dict[str, str],
+) -> None:
+    """The catalog's token limits win; a context window the knowledge base gives per SKU stays its own."""
     entry = kb.model(deployment.model_name)
     context_fact = entry.facts.get("context_window") if entry else None
     sku_specific = bool(
@@ -326,6 +362,25 @@ def with_catalog(
             compared.append(key)
             if known != live:
                 disagreements[key] = f"the live catalog reports {cap} {live}; the knowledge base says {known}"
+
+
+def with_catalog(
+    model: dict[str, Any], catalog: Any, kb: KnowledgeBase, deployment: Deployment
+) -> tuple[dict[str, Any], dict[str, str], Any]:
+    """Let the live catalog win where it reports a fact; say where the knowledge base disagrees, and which
+    facts were compared at all (UNKNOWN when the catalog could not be read): agreement needs both sides."""
+    disagreements: dict[str, str] = {}
+    if catalog is UNKNOWN:
+        return model, disagreements, UNKNOWN
+    if not isinstance(catalog, Mapping) or not catalog.get("version_offered"):
+        return model, disagreements, []
+    compared: list[str] = []
+    caps = catalog.get("capabilities") or {}
+    merged = dict(model)
+    reported = _merge_apis(model, merged, caps, deployment, compared, disagreements)
+    if model.get("kind") is UNKNOWN and reported == ["embeddings"]:
+        merged["kind"] = "embeddings"  # the catalog says what an unknown model is for
+    _merge_limits(model, merged, caps, kb, deployment, compared, disagreements)
     retirement = model.get("retirement")
     live_date = catalog.get("deprecation_date")
     if live_date and isinstance(retirement, Mapping) and retirement.get("date"):
@@ -347,7 +402,7 @@ def quota_view(region: Region | None, usage_name: str | None) -> Any:
     return usage_numbers(usage.name, usage.localized_name, usage.current_value, usage.limit)
 
 
-def usage_numbers(name: str, localized: str | None, current: float, limit: float) -> dict[str, Any]:
+def usage_numbers(name: str, localized: str | None, current: float, limit: float) -> UsageView:
     utilization = current / limit if limit > 0 else (1.0 if current > 0 else 0.0)
     return {
         "name": name,
@@ -362,7 +417,7 @@ def usage_numbers(name: str, localized: str | None, current: float, limit: float
 
 def contract_view(
     calls: Mapping[str, list[ContractCall]] | None, deployment: Deployment, account: Account
-) -> dict[str, Any]:
+) -> DeploymentContract:
     if calls is None:
         return {"present": False, "file_given": False, "apis": []}
     mine = [c for c in calls.get(deployment.name, ()) if c.account in (None, account.name)]
@@ -386,6 +441,6 @@ def catalog_entries(region: Region | None, account: Account, deployment: Deploym
     ]
 
 
-def account_of(account: Account, facts: Facts, kb: KnowledgeBase) -> dict[str, Any]:
+def account_of(account: Account, facts: Facts, kb: KnowledgeBase) -> AccountView:
     """The account view when no deployment document carries it already."""
     return account_view(account, sum(1 for d in facts.deployments if d.account_id == account.id), kb)

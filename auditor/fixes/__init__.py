@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.fixes.edit import Edit
 from auditor.fixes.iac import edit_plan_file, edits_for, find_terraform_block
 from auditor.model.errors import InputError
 from auditor.model.results import Finding, Report, Severity, Status
 from auditor.util import inputfile, safefile
+
+if TYPE_CHECKING:
+    from auditor.engine.rules import Rule
 
 PATCH_NAME = "fixes.patch"
 _DROP_WHEN_REJECTED = {
@@ -59,32 +62,51 @@ class FixSummary:
         }
 
 
-def edit_for(rule_id: str, detail: Mapping[str, Any]) -> Edit | None:
-    """The mechanical edit one failing rule on one parameter asks for (None: not a mechanical case)."""
-    parameter = detail.get("parameter")
-    if rule_id == "AOAI-DEPLOY-003":
-        names = [str(s).rsplit(" (", 1)[0] for s in detail.get("deployments") or ()]
-        if len(set(names)) == 1 and detail.get("model_name"):
-            return Edit("set_model", str(detail["model_name"]), names[0])
-        return None
-    if not parameter:
-        return None
-    if rule_id == "AOAI-PARAM-001":
-        if (
-            parameter == "max_tokens"
-            and detail.get("api") == "chat_completions"
-            and detail.get("use_instead") == "max_completion_tokens"
-        ):
-            return Edit("rename", parameter, "max_completion_tokens")
-        return Edit("drop", parameter) if parameter in _DROP_WHEN_REJECTED else None
-    if rule_id == "AOAI-API-003" and parameter == "reasoning_effort":
-        return Edit("effort_to_reasoning", parameter)
-    if rule_id == "AOAI-API-004" and parameter == "reasoning":
-        return Edit("reasoning_to_effort", parameter)
+def _replace_parameter(detail: Mapping[str, Any]) -> Edit | None:
+    parameter = str(detail["parameter"])
+    if (
+        parameter == "max_tokens"
+        and detail.get("api") == "chat_completions"
+        and detail.get("use_instead") == "max_completion_tokens"
+    ):
+        return Edit("rename", parameter, "max_completion_tokens")
+    return Edit("drop", parameter) if parameter in _DROP_WHEN_REJECTED else None
+
+
+def _set_model(detail: Mapping[str, Any]) -> Edit | None:
+    names = [str(s).rsplit(" (", 1)[0] for s in detail.get("deployments") or ()]
+    if len(set(names)) == 1 and detail.get("model_name"):
+        return Edit("set_model", str(detail["model_name"]), names[0])
     return None
 
 
-def _edits_of(finding: Finding) -> tuple[list[Edit], list[str]]:
+_CODE_EDITS: dict[str, Callable[[Mapping[str, Any]], Edit | None]] = {
+    "set_model": _set_model,
+    "replace_parameter": _replace_parameter,
+    "effort_to_reasoning": lambda d: (
+        Edit("effort_to_reasoning", "reasoning_effort") if d.get("parameter") == "reasoning_effort" else None
+    ),
+    "reasoning_to_effort": lambda d: (
+        Edit("reasoning_to_effort", "reasoning") if d.get("parameter") == "reasoning" else None
+    ),
+}
+"""The code edit kinds a rule may declare (`fix: {code: KIND}` in its YAML, rules.schema.json)."""
+
+
+def edit_for(kind: str | None, detail: Mapping[str, Any]) -> Edit | None:
+    """The mechanical edit of the declared kind for one failing finding (None: no edit declared, or not a
+    mechanical case: a parameter the kind does not cover)."""
+    if kind is None or (kind != "set_model" and not detail.get("parameter")):
+        return None
+    return _CODE_EDITS[kind](detail)
+
+
+def fix_kinds(rules: Iterable[Rule]) -> dict[str, Mapping[str, str]]:
+    """Rule id -> the edit kinds its YAML declares (`fix: {code: ..., iac: ...}`), for the rules that declare one."""
+    return {r.id: r.fix for r in rules if r.fix}
+
+
+def _edits_of(finding: Finding, kinds: Mapping[str, Mapping[str, str]]) -> tuple[list[Edit], list[str]]:
     """The edits a finding asks for, and the breaking rules no mechanical edit covers."""
     evidence = finding.evidence or {}
     details: list[tuple[str, Mapping[str, Any]]] = []
@@ -94,7 +116,7 @@ def _edits_of(finding: Finding) -> tuple[list[Edit], list[str]]:
         details = [(finding.rule_id, evidence["fix"])]
     edits, left = [], []
     for rule_id, detail in details:
-        edit = edit_for(rule_id, detail)
+        edit = edit_for(kinds.get(rule_id, {}).get("code"), detail)
         if edit is None:
             left.append(f"{rule_id}{' on ' + str(detail['parameter']) if detail.get('parameter') else ''}")
         elif edit not in edits:
@@ -179,96 +201,142 @@ def _edit(kind: str, source: str, edits: dict[int, list[Any]]) -> tuple[str, dic
     return source, by_hand, missing
 
 
-def plan_fixes(report: Report, root: Path) -> tuple[Report, str, FixSummary]:
-    """The report with each fixable finding's hunk (or what to do by hand) in its evidence, the whole patch
-    text, and a summary. Reads the source and plan files under `root`; writes nothing."""
-    summary = FixSummary()
-    wanted: dict[_Target, dict[int, list[Any]]] = {}
-    owners: dict[tuple[str, int], list[int]] = {}
-    notes: dict[int, list[str]] = {}
+@dataclass
+class _Plan:
+    """The edits wanted per file and line, whose findings they are, and notes for people per finding."""
+
+    wanted: dict[_Target, dict[int, list[Any]]] = field(default_factory=dict)
+    owners: dict[tuple[str, int], list[int]] = field(default_factory=dict)
+    notes: dict[int, list[str]] = field(default_factory=dict)
+    hunks: dict[int, str] = field(default_factory=dict)
+
+    def note(self, index: int, *texts: str) -> None:
+        self.notes.setdefault(index, []).extend(texts)
+
+
+def _finding_edits(
+    finding: Finding, root: Path, kinds: Mapping[str, Mapping[str, str]]
+) -> tuple[list[Any], tuple[str, str, int] | str | None, list[str]] | None:
+    """One failing finding's edits, where they go (or why they cannot be made), and notes; None: not fixable."""
+    assert finding.location is not None
+    fix = (finding.evidence or {}).get("fix")
+    if finding.location.file.endswith(".py"):
+        edits, left = _edits_of(finding, kinds)
+        notes = ["by hand: " + ", ".join(left)] if left and edits else []
+        if not edits:
+            return edits, None, notes
+        path = _relative(finding.location.file, root)
+        return (
+            edits,
+            (path, "python", finding.location.line) if path else f"{finding.location.file} is outside {root}",
+            notes,
+        )
+    if finding.category == "plan" and isinstance(fix, Mapping):
+        plan_edits = list(edits_for(kinds.get(finding.rule_id, {}).get("iac"), fix))
+        return plan_edits, _plan_target(finding, root) if plan_edits else None, []
+    return None
+
+
+def _collect(report: Report, root: Path, kinds: Mapping[str, Mapping[str, str]]) -> _Plan:
+    """The edits every fixable failing finding asks for, grouped by file and line."""
+    plan = _Plan()
     for index, finding in enumerate(report.findings):
         if finding.status is not Status.FAIL or finding.location is None or finding.severity is Severity.INFO:
             continue  # an info finding (an upgrade a year out) is not worth changing today's behaviour for
-        edits: list[Any]
-        if finding.location.file.endswith(".py"):
-            edits, left = _edits_of(finding)
-            if left and edits:
-                notes.setdefault(index, []).append("by hand: " + ", ".join(left))
-            place: tuple[str, str, int] | str | None = None
-            if edits:
-                path = _relative(finding.location.file, root)
-                place = (
-                    (path, "python", finding.location.line) if path else f"{finding.location.file} is outside {root}"
-                )
-        elif finding.category == "plan" and isinstance((finding.evidence or {}).get("fix"), Mapping):
-            edits = list(edits_for(finding.rule_id, (finding.evidence or {})["fix"]))
-            place = _plan_target(finding, root) if edits else None
-        else:
+        found = _finding_edits(finding, root, kinds)
+        if found is None:
             continue
+        edits, place, notes = found
+        if notes:
+            plan.note(index, *notes)
         if isinstance(place, str):
-            notes.setdefault(index, []).append(place)
+            plan.note(index, place)
             continue
         if place is None:
             continue
         path, kind, line = place
-        calls = wanted.setdefault((path, kind), {})
+        calls = plan.wanted.setdefault((path, kind), {})
         for edit in edits:
             if edit not in calls.setdefault(line, []):
                 calls[line].append(edit)
-        owners.setdefault((path, line), []).append(index)
-    hunks: dict[int, str] = {}
-    patches: list[str] = []
-    for (path, kind), calls in sorted(wanted.items()):
-        try:  # bounded, a regular file inside root (not through a symlink out of it), not under .git/
-            before = inputfile.read_text(path, what="source", root=root, keep_bom=True)
-        except InputError as exc:
-            summary.stale.append(f"{exc}; no fix written")
+        plan.owners.setdefault((path, line), []).append(index)
+    return plan
+
+
+def _edit_file(
+    plan: _Plan, summary: FixSummary, root: Path, target: _Target, calls: dict[int, list[Any]]
+) -> str | None:
+    """The patch of one file (None: nothing changed, or it cannot be edited), with each call's own hunk."""
+    path, kind = target
+    try:  # bounded, a regular file inside root (not through a symlink out of it), not under .git/
+        before = inputfile.read_text(path, what="source", root=root, keep_bom=True)
+    except InputError as exc:
+        summary.stale.append(f"{exc}; no fix written")
+        return None
+    try:
+        after, by_hand, missing = _edit(kind, before, calls)
+    except Exception as exc:  # libcst's parser errors have no common base worth naming here
+        summary.stale.append(f"{path}: does not parse any more ({type(exc).__name__}); no fix written")
+        return None
+    for line in sorted(missing):
+        where = "SDK call" if kind == "python" else "planned deployment"
+        summary.stale.append(
+            f"{path}:{line}: no {where} starts there any more (the file changed since the scan); fix not written"
+        )
+    for line, texts in by_hand.items():
+        for index in plan.owners[(path, line)]:
+            plan.note(index, *texts)
+        summary.by_hand.extend(f"{path}:{line}: {t}" for t in texts)
+    if after == before:
+        return None
+    summary.files.append(path)
+    for line, edits in sorted(calls.items()):
+        if line in missing:
             continue
-        try:
-            after, by_hand, missing = _edit(kind, before, calls)
-        except Exception as exc:  # libcst's parser errors have no common base worth naming here
-            summary.stale.append(f"{path}: does not parse any more ({type(exc).__name__}); no fix written")
+        one, _, _ = _edit(kind, before, {line: edits})
+        if one == before:
             continue
-        for line in sorted(missing):
-            where = "SDK call" if kind == "python" else "planned deployment"
-            summary.stale.append(
-                f"{path}:{line}: no {where} starts there any more (the file changed since the scan); fix not written"
-            )
-        for line, texts in by_hand.items():
-            for index in owners[(path, line)]:
-                notes.setdefault(index, []).extend(texts)
-            summary.by_hand.extend(f"{path}:{line}: {t}" for t in texts)
-        if after == before:
-            continue
-        patches.append(_diff(path, before, after))
-        summary.files.append(path)
-        for line, edits in sorted(calls.items()):
-            if line in missing:
-                continue
-            one, _, _ = _edit(kind, before, {line: edits})
-            if one == before:
-                continue
-            summary.calls_fixed += 1
-            hunk = _diff(path, before, one, context=0)  # evidence keeps only the call's own changed lines
-            for index in owners[(path, line)]:
-                hunks[index] = hunk
+        summary.calls_fixed += 1
+        hunk = _diff(path, before, one, context=0)  # evidence keeps only the call's own changed lines
+        for index in plan.owners[(path, line)]:
+            plan.hunks[index] = hunk
+    return _diff(path, before, after)
+
+
+def plan_fixes(report: Report, root: Path, rules: Sequence[Rule] | None = None) -> tuple[Report, str, FixSummary]:
+    """The report with each fixable finding's hunk (or what to do by hand) in its evidence, the whole patch
+    text, and a summary. Which edit a rule's finding gets is what the rule declares (`fix:` in its YAML; the
+    built-in rules when `rules` is None). Reads the source and plan files under `root`; writes nothing."""
+    if rules is None:
+        from auditor.engine.rules import load_rules
+
+        rules = load_rules()
+    summary = FixSummary()
+    plan = _collect(report, root, fix_kinds(rules))
+    patches = [
+        patch
+        for target, calls in sorted(plan.wanted.items())
+        if (patch := _edit_file(plan, summary, root, target, calls)) is not None
+    ]
     findings = list(report.findings)
-    for index in sorted(set(hunks) | set(notes)):
+    for index in sorted(set(plan.hunks) | set(plan.notes)):
         finding = findings[index]
         extra: dict[str, Any] = {}
-        if index in hunks:
-            extra["patch"] = hunks[index]
-        if notes.get(index):
-            extra["fix_by_hand"] = "; ".join(dict.fromkeys(notes[index]))
+        if index in plan.hunks:
+            extra["patch"] = plan.hunks[index]
+        if plan.notes.get(index):
+            extra["fix_by_hand"] = "; ".join(dict.fromkeys(plan.notes[index]))
         findings[index] = replace(finding, evidence={**(finding.evidence or {}), **extra})
-    summary.findings_fixed = len(hunks)
+    summary.findings_fixed = len(plan.hunks)
     return replace(report, findings=tuple(findings)), "".join(patches), summary
 
 
-def write_fixes(report: Report, out_dir: Path, root: Path) -> tuple[Report, FixSummary]:
+def write_fixes(
+    report: Report, out_dir: Path, root: Path, rules: Sequence[Rule] | None = None
+) -> tuple[Report, FixSummary]:
     """`fixes.patch` in the report directory when there is anything to fix (a stale one is removed), and the
     report with hunks and the fix summary attached for the renderers."""
-    report, patch, summary = plan_fixes(report, root)
+    report, patch, summary = plan_fixes(report, root, rules)
     target = out_dir / PATCH_NAME
     if patch:
         out_dir.mkdir(parents=True, exist_ok=True)

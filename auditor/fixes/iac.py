@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,24 +36,41 @@ class PlanEdit:
         return f"set the {what} to {self.new}" + (f" (was {self.old})" if self.old else "")
 
 
-def edits_for(rule_id: str, fix: Mapping[str, Any]) -> list[PlanEdit]:
-    """The edit a failing plan rule asks for, from what the rule judged (empty: not a mechanical case)."""
-    version, default = fix.get("model_version"), fix.get("default_version")
-    skus, sku = list(fix.get("skus") or ()), fix.get("sku_name")
-    new_version = [PlanEdit("version", version, str(default))] if default and version and default != version else []
-    if new_version:  # the default version may not offer the planned SKU either
-        new_version += _sku_edit(sku, list(fix.get("default_version_skus") or ()))
-    if rule_id == "AOAI-PLAN-001":
-        return new_version if not fix.get("version_offered") else _sku_edit(sku, skus)
-    if rule_id in ("AOAI-PLAN-003", "AOAI-PLAN-004"):
-        return new_version
-    if rule_id == "AOAI-PLAN-005":
-        capacity, excess = fix.get("sku_capacity"), fix.get("quota_excess")
-        if fix.get("quota_sharing") == 1 and isinstance(capacity, int) and isinstance(excess, (int, float)):
-            fitted = capacity - int(-(-excess // 1))
-            if 0 < fitted < capacity:
-                return [PlanEdit("capacity", str(capacity), str(fitted))]
+def _new_version(fix: Mapping[str, Any]) -> list[PlanEdit]:
+    """Move to the region's default version (and to an SKU it offers, when it does not offer the planned one)."""
+    version, default, sku = fix.get("model_version"), fix.get("default_version"), fix.get("sku_name")
+    if not (default and version and default != version):
+        return []
+    return [PlanEdit("version", version, str(default)), *_sku_edit(sku, list(fix.get("default_version_skus") or ()))]
+
+
+def _offered_version_or_sku(fix: Mapping[str, Any]) -> list[PlanEdit]:
+    if not fix.get("version_offered"):
+        return _new_version(fix)
+    return _sku_edit(fix.get("sku_name"), list(fix.get("skus") or ()))
+
+
+def _fit_capacity(fix: Mapping[str, Any]) -> list[PlanEdit]:
+    capacity, excess = fix.get("sku_capacity"), fix.get("quota_excess")
+    if fix.get("quota_sharing") == 1 and isinstance(capacity, int) and isinstance(excess, (int, float)):
+        fitted = capacity - int(-(-excess // 1))
+        if 0 < fitted < capacity:
+            return [PlanEdit("capacity", str(capacity), str(fitted))]
     return []
+
+
+IAC_EDITS: dict[str, Callable[[Mapping[str, Any]], list[PlanEdit]]] = {
+    "offered_version_or_sku": _offered_version_or_sku,
+    "default_version": _new_version,
+    "fit_capacity": _fit_capacity,
+}
+"""The plan-file edit kinds a rule may declare (`fix: {iac: KIND}` in its YAML, rules.schema.json)."""
+
+
+def edits_for(kind: str | None, fix: Mapping[str, Any]) -> list[PlanEdit]:
+    """The edits of the declared kind, from what the rule judged (empty: no edit declared, or not a
+    mechanical case)."""
+    return IAC_EDITS[kind](fix) if kind is not None else []
 
 
 def _sku_edit(sku: Any, offered: list[str]) -> list[PlanEdit]:

@@ -22,31 +22,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+from auditor.engine.evaluate import render_message
+from auditor.engine.rules import Rule, gating_rule
+from auditor.model.documents import WaiverDocument
 from auditor.model.errors import InputError
 from auditor.model.facts import SourceLocation
-from auditor.model.results import CATEGORIES, Category, Finding, Report, RuleInfo, Severity, Status, WaiverRef
+from auditor.model.results import CATEGORIES, Category, Finding, Report, RuleInfo, Status, WaiverRef
 from auditor.util.yamlfile import LineDict, LineList, load_yaml
 
-EXPIRED_RULE = RuleInfo(
-    id="AOAI-WAIVER-001",
-    title="A waiver has expired",
-    category=Category.DEPLOYMENT,
-    severity=Severity.ERROR,
-    docs=None,
-    remediation="Fix what the waiver covered, or renew the waiver with a new expires date and a reason.",
-    description="A waiver past its expiry date no longer waives anything: the findings it covered fail again, "
-    "and the expired entry itself fails so the decision is taken again rather than forgotten.",
-)
-UNUSED_RULE = RuleInfo(
-    id="AOAI-WAIVER-002",
-    title="A waiver matches no failing finding",
-    category=Category.DEPLOYMENT,
-    severity=Severity.INFO,
-    docs=None,
-    remediation="Remove the waiver if the problem is fixed, or correct its rule, category or target pattern.",
-    description="A waiver that waives nothing is either stale (the problem was fixed) or mistyped.",
-)
+WAIVER_RULES = ("AOAI-WAIVER-001", "AOAI-WAIVER-002")
+"""The rules the gate applies to the waivers themselves, declared in rules/gating/waivers.yaml."""
 _FIELDS = ("rule", "category", "target", "reason", "owner", "expires")
 _WAIVABLE = (Status.FAIL, Status.UNKNOWN)
 
@@ -166,7 +153,36 @@ def _category(waiver: Waiver, rules: Iterable[RuleInfo]) -> Category:
     return Category(found) if found in set(Category) else Category.DEPLOYMENT
 
 
-def _synthetic(rule: RuleInfo, waiver: Waiver, category: Category, message: str) -> Finding:
+def _rule_info(rule: Rule) -> RuleInfo:
+    return RuleInfo(
+        id=rule.id,
+        title=rule.title,
+        category=rule.category,
+        severity=rule.severity,
+        docs=rule.help_url,
+        remediation=rule.remediation,
+        description=rule.rationale or rule.title,
+        applies_to=rule.applies_to,
+    )
+
+
+def _document(waiver: Waiver, today: date, used: bool, covered: int) -> WaiverDocument:
+    """What the waiver rules read: one `waiver` document per waiver."""
+    return {
+        "waiver": {
+            "subject": waiver.subject,
+            "target": waiver.target,
+            "owner": waiver.owner,
+            "reason": waiver.reason,
+            "expires": waiver.expires.isoformat(),
+            "expired": waiver.expires < today,
+            "used": used,
+            "covered": covered,
+        }
+    }
+
+
+def _synthetic(rule: Rule, waiver: Waiver, category: Category, document: Mapping[str, Any]) -> Finding:
     return Finding(
         rule_id=rule.id,
         title=rule.title,
@@ -175,11 +191,17 @@ def _synthetic(rule: RuleInfo, waiver: Waiver, category: Category, message: str)
         status=Status.FAIL,
         target=f"waiver:{waiver.source}",
         target_name=f"waiver for {waiver.subject} on {waiver.target}",
-        message=message,
-        remediation=rule.remediation,
-        docs=rule.docs,
+        message=render_message(rule.message, document),
+        remediation=render_message(rule.remediation, document),
+        docs=rule.help_url,
         location=SourceLocation(waiver.file, waiver.line),
     )
+
+
+def _judged(rule: Rule, document: Mapping[str, Any]) -> bool:
+    """Whether the waiver rule fails on this waiver: its own `where` and `fails_when`, from its YAML."""
+    where, fails_when = rule.compiled
+    return (where is None or where(document) is True) and fails_when(document) is True
 
 
 def apply_waivers(report: Report, waivers: Sequence[Waiver], today: date) -> Report:
@@ -201,32 +223,16 @@ def apply_waivers(report: Report, waivers: Sequence[Waiver], today: date) -> Rep
             reason += f"; was unknown: {finding.reason}"
         findings.append(replace(finding, status=Status.WAIVED, reason=reason, waiver=waiver.ref()))
     extra_rules: dict[str, RuleInfo] = {}
+    waiver_rules = [gating_rule(rule_id) for rule_id in WAIVER_RULES]
     for waiver in waivers:
         category = _category(waiver, report.rules)
-        if waiver.expires < today:
-            covered = sum(1 for f in report.findings if f.status in _WAIVABLE and waiver.matches(f))
-            findings.append(
-                _synthetic(
-                    EXPIRED_RULE,
-                    waiver,
-                    category,
-                    f"The waiver for {waiver.subject} on {waiver.target} (owner {waiver.owner}) expired on "
-                    f"{waiver.expires.isoformat()}; it no longer waives the {covered} finding(s) it matches. "
-                    f"It said: {waiver.reason}",
-                )
-            )
-            extra_rules[EXPIRED_RULE.id] = EXPIRED_RULE
-        elif id(waiver) not in used:
-            findings.append(
-                _synthetic(
-                    UNUSED_RULE,
-                    waiver,
-                    category,
-                    f"The waiver for {waiver.subject} on {waiver.target} (owner {waiver.owner}, until "
-                    f"{waiver.expires.isoformat()}) matches no failing or unknown finding in this audit.",
-                )
-            )
-            extra_rules[UNUSED_RULE.id] = UNUSED_RULE
+        expired = waiver.expires < today
+        covered = sum(1 for f in report.findings if f.status in _WAIVABLE and waiver.matches(f)) if expired else 0
+        document = _document(waiver, today, id(waiver) in used, covered)
+        for rule in waiver_rules:
+            if _judged(rule, document):
+                findings.append(_synthetic(rule, waiver, category, document))
+                extra_rules[rule.id] = _rule_info(rule)
     rules = {r.id: r for r in report.rules}
     rules.update(extra_rules)
     return replace(

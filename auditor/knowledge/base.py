@@ -9,32 +9,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from auditor.model.documents import ApiParameterFacts, ModelFacts, ModelView
 from auditor.model.errors import InputError
 from auditor.model.unknown import UNKNOWN
 from auditor.util.resources import data_dir
 from auditor.util.yamlfile import load_yaml
 
-MODEL_FACTS = (
-    "apis",
-    "reasoning",
-    "parameters",
-    "token_limit_parameter",
-    "rejected_roles",
-    "streaming",
-    "parallel_tool_calls",
-    "reasoning_effort",
-    "context_window",
-    "max_input_tokens",
-    "max_output_tokens",
-    "input_modalities",
-    "registration",
-    "retirement",
-    "chat_function_tools",
-    "min_api_version",
-    "embeddings",
-    "tools",
-    "structured_outputs",
-)
+MODEL_FACTS = tuple(ModelFacts.__annotations__)
+"""The facts the knowledge base records per model: the keys of the model view's ModelFacts
+(auditor/model/documents.py), in their order."""
 
 MODEL_KINDS = ("chat", "reasoning", "embeddings", "image", "audio", "realtime", "completions", "router", "video")
 """What a model is for; rules say which kinds they apply to (`where: {field: model.kind, in: [...]}`)."""
@@ -88,7 +71,7 @@ class KnowledgeBase:
     families: Mapping[str, Family] = field(default_factory=dict)
     api_parameters: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
 
-    def api_parameter(self, api: str, name: str) -> dict[str, Any]:
+    def api_parameter(self, api: str, name: str) -> ApiParameterFacts:
         """Whether a request parameter belongs to only one API, and the other API's counterpart."""
         chat_only = self.api_parameters.get("chat_only", {})
         responses_only = self.api_parameters.get("responses_only", {})
@@ -396,6 +379,52 @@ def _describe_parameters(table: Mapping[str, Mapping[str, Any]]) -> str:
     return ", ".join(parts)
 
 
+def responses_only(apis: Any) -> Any:
+    """The model serves the Responses API and not Chat Completions (AOAI-API-002): derived from its APIs here
+    only, wherever the APIs come from (knowledge base, live catalog, probes)."""
+    if apis is UNKNOWN:
+        return UNKNOWN
+    return "responses" in apis and "chat_completions" not in apis
+
+
+def with_apis(model: dict[str, Any], apis: Any) -> None:
+    """Set the model's APIs and the fact derived from them together, so the two cannot disagree."""
+    model["apis"] = apis
+    model["responses_only"] = responses_only(apis)
+
+
+def _unknown_model(name: str | None) -> dict[str, Any]:
+    view: dict[str, Any] = dict.fromkeys(MODEL_FACTS, UNKNOWN)
+    known: ModelView = {
+        "known": False,
+        "name": name,
+        "kind": UNKNOWN,
+        "responses_only": UNKNOWN,
+        "disputed": {},
+        "gaps": {},
+        "fine_tuned": UNKNOWN,
+    }
+    view.update(known)
+    return view
+
+
+def _reasoning_and_parameters(kb: KnowledgeBase, entry: ModelEntry) -> tuple[Any, Any]:
+    """Whether the model reasons (the family's kind says so when no fact does) and its parameter table."""
+    facts = entry.facts
+    reasoning = facts["reasoning"].value if "reasoning" in facts else UNKNOWN
+    parameters = kb.parameters(entry) if "parameters" in facts else ({} if reasoning is False else UNKNOWN)
+    if reasoning is UNKNOWN and entry.kind is not None and "reasoning" not in facts:
+        reasoning = entry.kind == "reasoning"  # the family's kind says it (its parameters stay unknown)
+    if "parameters" in facts and facts["parameters"].value is UNKNOWN:
+        parameters = UNKNOWN
+    return reasoning, parameters
+
+
+def _known_value(facts: Mapping[str, Any], key: str, default: Any) -> Any:
+    """A fact's value when the knowledge base records one (not left unknown), else `default`."""
+    return facts[key].value if key in facts and facts[key].value is not UNKNOWN else default
+
+
 def model_view(
     kb: KnowledgeBase, name: str | None, version: str | None, sku_name: str | None, today: date
 ) -> dict[str, Any]:
@@ -405,33 +434,16 @@ def model_view(
     if fine_tuned is not None:
         entry, version = fine_tuned
     if entry is None:
-        view: dict[str, Any] = dict.fromkeys(MODEL_FACTS, UNKNOWN)
-        view.update(
-            {
-                "known": False,
-                "name": name,
-                "kind": UNKNOWN,
-                "responses_only": UNKNOWN,
-                "disputed": {},
-                "gaps": {},
-                "fine_tuned": UNKNOWN,
-            }
-        )
-        return view
+        return _unknown_model(name)
     facts = entry.facts
 
     def value(key: str) -> Any:
         return facts[key].value if key in facts else UNKNOWN
 
     apis = value("apis")
-    reasoning = value("reasoning")
-    parameters = kb.parameters(entry) if "parameters" in facts else ({} if reasoning is False else UNKNOWN)
-    if reasoning is UNKNOWN and entry.kind is not None and "reasoning" not in facts:
-        reasoning = entry.kind == "reasoning"  # the family's kind says it (its parameters stay unknown)
-    if "parameters" in facts and facts["parameters"].value is UNKNOWN:
-        parameters = UNKNOWN
+    reasoning, parameters = _reasoning_and_parameters(kb, entry)
     effort = value("reasoning_effort")
-    view = {
+    view: ModelView = {
         "known": True,
         "name": entry.name,
         "family": entry.kb_family or entry.family,
@@ -439,7 +451,7 @@ def model_view(
         "tools": value("tools"),
         "structured_outputs": value("structured_outputs"),
         "apis": apis,
-        "responses_only": UNKNOWN if apis is UNKNOWN else ("responses" in apis and "chat_completions" not in apis),
+        "responses_only": responses_only(apis),
         "reasoning": reasoning,
         "parameters": parameters,
         "rejected_parameters_text": UNKNOWN if parameters is UNKNOWN else _describe_parameters(parameters),
@@ -465,12 +477,10 @@ def model_view(
         else ("supported" if reasoning is False else UNKNOWN),
         # No recorded minimum: the rule has nothing to compare (the model is known, so this is not a guess).
         # Left unverified (no minimum documented) reads the same: the rule has no minimum to compare against.
-        "min_api_version": facts["min_api_version"].value
-        if "min_api_version" in facts and facts["min_api_version"].value is not UNKNOWN
-        else None,
+        "min_api_version": _known_value(facts, "min_api_version", None),
         "embeddings": _embeddings(value("embeddings"), version),
         "version_known": version in entry.versions if version else UNKNOWN,
         "disputed": {key: fact.disputed for key, fact in sorted(facts.items()) if fact.disputed},
         "gaps": {key: fact.reason for key, fact in sorted(facts.items()) if fact.value is UNKNOWN and fact.reason},
     }
-    return view
+    return dict(view)  # a plain dict: the live catalog and the probes update copies of it

@@ -64,6 +64,50 @@ def _compatible(known: Any, live: str, retires: date, today: date) -> bool:
     return live == "Retired" and retires < today and known is not None
 
 
+def _stage(known: Mapping[str, Any], dated: list[tuple[str, CatalogModel]], retires: date, today: date) -> str:
+    """The lifecycle stage the catalogs give, unless it says nothing new against the knowledge base's."""
+    status = next((e.lifecycle_status for _, e in dated if e.lifecycle_status), None)
+    stage = ARM_STAGES.get((status or "").lower()) or known.get("status") or "GenerallyAvailable"
+    return str(known["status"]) if _compatible(known.get("status"), stage, retires, today) else stage
+
+
+def _catalog_row(
+    kb: Any, name: str, version: str, found: list[tuple[str, CatalogModel]], today: date, notes: list[str]
+) -> ScheduleRow | None:
+    """One model version's schedule row from the regions' catalogs (None: no region gives a firm date); where
+    regions disagree, or give only a tentative date, a note says so."""
+    found = sorted(
+        {(loc, e.inference_deprecation, e.deprecation_tentative): (loc, e) for loc, e in found}.values(),
+        key=lambda x: x[0],
+    )  # one entry per region (Models_List repeats it per account kind)
+    tentative = sorted({loc for loc, e in found if e.inference_deprecation and e.deprecation_tentative})
+    if tentative:
+        notes.append(f"{name} {version}: a tentative date in {', '.join(tentative)} (an estimate; not proposed)")
+    dated = [(loc, e) for loc, e in found if e.inference_deprecation and not e.deprecation_tentative]
+    if not dated:
+        return None
+    dates = Counter(e.inference_deprecation for _, e in dated if e.inference_deprecation)
+    retires = max(dates, key=lambda d: (dates[d], d))
+    if len(dates) > 1:
+        per_region = ", ".join(f"{loc} {e.inference_deprecation}" for loc, e in sorted(dated, key=lambda x: x[0]))
+        notes.append(f"{name} {version}: regions disagree ({per_region}); {retires} is proposed")
+    known = _current(kb, name, version)
+    stage = _stage(known, dated, retires, today)
+    # replacementConfig names the auto-upgrade target (often a newer version of the same model), not the
+    # schedule's recommended replacement: the knowledge base's replacement stands unless it has none.
+    replacement = known.get("replacement") or next((e.replacement_name for _, e in dated if e.replacement_name), None)
+    model_format = dated[0][1].format
+    return ScheduleRow(
+        publisher="Azure OpenAI" if model_format.lower() == "openai" else f"catalog ({model_format})",
+        model=name,
+        version=version,
+        stage=stage,
+        retires=retires,
+        replacement=replacement or str(known.get("replacement") or "none"),
+        line=0,
+    )
+
+
 def schedule_from_catalogs(
     catalogs: Sequence[RegionCatalog], kb_text: str, origin: str, today: date
 ) -> tuple[Schedule, list[str]]:
@@ -76,44 +120,9 @@ def schedule_from_catalogs(
     rows: list[ScheduleRow] = []
     notes: list[str] = []
     for (name, version), found in sorted(seen.items()):
-        found = sorted(
-            {(loc, e.inference_deprecation, e.deprecation_tentative): (loc, e) for loc, e in found}.values(),
-            key=lambda x: x[0],
-        )  # one entry per region (Models_List repeats it per account kind)
-        tentative = sorted({loc for loc, e in found if e.inference_deprecation and e.deprecation_tentative})
-        if tentative:
-            notes.append(f"{name} {version}: a tentative date in {', '.join(tentative)} (an estimate; not proposed)")
-        dated = [(loc, e) for loc, e in found if e.inference_deprecation and not e.deprecation_tentative]
-        if not dated:
-            continue
-        dates = Counter(e.inference_deprecation for _, e in dated if e.inference_deprecation)
-        retires = max(dates, key=lambda d: (dates[d], d))
-        if len(dates) > 1:
-            per_region = ", ".join(f"{loc} {e.inference_deprecation}" for loc, e in sorted(dated, key=lambda x: x[0]))
-            notes.append(f"{name} {version}: regions disagree ({per_region}); {retires} is proposed")
-        known = _current(kb, name, version)
-        status = next((e.lifecycle_status for _, e in dated if e.lifecycle_status), None)
-        stage = ARM_STAGES.get((status or "").lower()) or known.get("status") or "GenerallyAvailable"
-        if _compatible(known.get("status"), stage, retires, today):
-            stage = str(known["status"])
-        # replacementConfig names the auto-upgrade target (often a newer version of the same model), not the
-        # schedule's recommended replacement: the knowledge base's replacement stands unless it has none.
-        replacement = known.get("replacement") or next(
-            (e.replacement_name for _, e in dated if e.replacement_name), None
-        )
-        rows.append(
-            ScheduleRow(
-                publisher="Azure OpenAI"
-                if dated[0][1].format.lower() == "openai"
-                else f"catalog ({dated[0][1].format})",
-                model=name,
-                version=version,
-                stage=stage,
-                retires=retires,
-                replacement=replacement or str(known.get("replacement") or "none"),
-                line=0,
-            )
-        )
+        row = _catalog_row(kb, name, version, found, today, notes)
+        if row is not None:
+            rows.append(row)
     return Schedule(tuple(rows), (), origin, None), notes
 
 

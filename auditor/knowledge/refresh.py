@@ -263,34 +263,97 @@ def refresh_from_schedule(
             _extend_versions(lines, model, list(versions), document["models"].get(model.name) or {}, result)
     added = [(name, versions) for name, versions in rows.items() if name not in known and _added(versions)]
     if added:
-        tail: list[str] = []
-        for name, versions in added:
-            publisher = "OpenAI" if next(iter(versions.values())).publisher == "Azure OpenAI" else None
-            tail += [
-                "\n",
-                f"  {name}:\n",
-                f"    publisher: {publisher}\n" if publisher else "",
-                f"    versions: [{', '.join(json.dumps(v) for v in versions if v != '*')}]\n",
-                "    facts:\n",
-            ]
-            value = {v: _entry(r) for v, r in versions.items()}
-            duplicates = _duplicates(schedule, name)
-            extra = [f"        disputed: {json.dumps(_dispute(source_key, duplicates))}\n"] if duplicates else []
-            tail += _block("retirement", value, [source_key], checked, extra)
-            result.models_added.append(f"{name} ({', '.join(versions)})")
-            result.rechecked += 1
-        insert_at = _models(lines)[0]  # recomputed: the edits above moved it
-        while insert_at > 0 and not lines[insert_at - 1].strip():
-            insert_at -= 1
-        lines[insert_at:insert_at] = [line for line in tail if line]
+        _add_models(lines, added, schedule, source_key, checked, result)
     if not only_changes:
         _bump_checked(lines, checked)
     result.new_text = "".join(lines)
     return result
 
 
+def _add_models(
+    lines: list[str],
+    added: list[tuple[str, dict[str, ScheduleRow]]],
+    schedule: Schedule,
+    source_key: str,
+    checked: date,
+    result: RefreshResult,
+) -> None:
+    """Models the schedule lists that the knowledge base lacks, appended after its last model."""
+    tail: list[str] = []
+    for name, versions in added:
+        publisher = "OpenAI" if next(iter(versions.values())).publisher == "Azure OpenAI" else None
+        tail += [
+            "\n",
+            f"  {name}:\n",
+            f"    publisher: {publisher}\n" if publisher else "",
+            f"    versions: [{', '.join(json.dumps(v) for v in versions if v != '*')}]\n",
+            "    facts:\n",
+        ]
+        value = {v: _entry(r) for v, r in versions.items()}
+        duplicates = _duplicates(schedule, name)
+        extra = [f"        disputed: {json.dumps(_dispute(source_key, duplicates))}\n"] if duplicates else []
+        tail += _block("retirement", value, [source_key], checked, extra)
+        result.models_added.append(f"{name} ({', '.join(versions)})")
+        result.rechecked += 1
+    insert_at = _models(lines)[0]  # recomputed: the edits above moved it
+    while insert_at > 0 and not lines[insert_at - 1].strip():
+        insert_at -= 1
+    lines[insert_at:insert_at] = [line for line in tail if line]
+
+
 def _added(versions: Mapping[str, ScheduleRow]) -> bool:
     return any(row.publisher in ADDED_PUBLISHERS for row in versions.values())
+
+
+def _merged_versions(
+    old: Mapping[str, Any], versions: Mapping[str, ScheduleRow]
+) -> tuple[dict[str, dict[str, Any]], bool]:
+    """The retirement value after the schedule: its rows win, versions it does not list are kept (and then the
+    fact keeps its other sources)."""
+    value: dict[str, dict[str, Any]] = {}
+    kept_only = False
+    for version, entry in old.items():
+        row = versions.get(version)
+        if row is None:
+            value[version] = dict(entry)
+            kept_only = True
+        else:
+            value[version] = _entry(row)
+    for version, row in versions.items():
+        if version not in value:
+            value[version] = _entry(row)
+    return value, kept_only
+
+
+def _record_changes(
+    model: _Model, old: Mapping[str, Any], versions: Mapping[str, ScheduleRow], result: RefreshResult
+) -> None:
+    """Dates moved, stages and replacements changed, per version, for the refresh's summary."""
+    for version, row in versions.items():
+        before = old.get(version)
+        label = f"{model.name} {version}"
+        if before is None:
+            continue
+        if before.get("retires") != row.retires:
+            result.dates_moved.append(f"{label}: {before.get('retires')} -> {row.retires}")
+        if before.get("status") != row.stage:
+            result.stages_changed.append(f"{label}: {before.get('status')} -> {row.stage}")
+        if str(before.get("replacement")) != row.replacement:
+            result.replacements_changed.append(f"{label}: {before.get('replacement')} -> {row.replacement}")
+
+
+def _retirement_notes(raw: Any, schedule: Schedule, model: _Model, source_key: str, kept_only: bool) -> list[str]:
+    """The fact's `disputed` (the schedule lists the model twice, or it was disputed before) and `unverified`."""
+    extra = []
+    duplicates = _duplicates(schedule, model.name)
+    disputed = raw.get("disputed") if isinstance(raw, Mapping) else None
+    if duplicates:
+        disputed = _dispute(source_key, duplicates)
+    if disputed:
+        extra.append(f"        disputed: {json.dumps(disputed)}\n")
+    if kept_only and isinstance(raw, Mapping) and raw.get("unverified"):
+        extra.append("        unverified: true\n")
+    return extra
 
 
 def _apply_retirement(
@@ -308,41 +371,12 @@ def _apply_retirement(
     old = {str(k): v for k, v in old.items()}
     if only_changes and all(old.get(v) == _entry(r) for v, r in versions.items()):
         return
-    value: dict[str, dict[str, Any]] = {}
-    kept_only = False
-    for version, entry in old.items():
-        row = versions.get(version)
-        if row is None:
-            value[version] = dict(entry)
-            kept_only = True
-        else:
-            value[version] = _entry(row)
-    for version, row in versions.items():
-        if version not in value:
-            value[version] = _entry(row)
-    for version, row in versions.items():
-        before = old.get(version)
-        label = f"{model.name} {version}"
-        if before is None:
-            continue
-        if before.get("retires") != row.retires:
-            result.dates_moved.append(f"{label}: {before.get('retires')} -> {row.retires}")
-        if before.get("status") != row.stage:
-            result.stages_changed.append(f"{label}: {before.get('status')} -> {row.stage}")
-        if str(before.get("replacement")) != row.replacement:
-            result.replacements_changed.append(f"{label}: {before.get('replacement')} -> {row.replacement}")
+    value, kept_only = _merged_versions(old, versions)
+    _record_changes(model, old, versions, result)
     old_sources = list((raw or {}).get("sources") or []) if isinstance(raw, Mapping) else []
     sources = [*old_sources, source_key] if kept_only or only_changes else [source_key]
     sources = list(dict.fromkeys(sources))
-    extra = []
-    duplicates = _duplicates(schedule, model.name)
-    disputed = (raw or {}).get("disputed") if isinstance(raw, Mapping) else None
-    if duplicates:
-        disputed = _dispute(source_key, duplicates)
-    if disputed:
-        extra.append(f"        disputed: {json.dumps(disputed)}\n")
-    if kept_only and isinstance(raw, Mapping) and raw.get("unverified"):
-        extra.append("        unverified: true\n")
+    extra = _retirement_notes(raw, schedule, model, source_key, kept_only)
     result.rechecked += 1
     span = _fact_span(lines, model, "retirement")
     block = _block("retirement", value, sources, checked, extra)

@@ -264,7 +264,10 @@ class ProbeResult:
     auth: str = "entra"
     called_by_app: bool = False
     label: str | None = None
-    hint: str | None = None
+    remedy: str | None = None
+    """Which advice fits the answer: a case of the probe rules' `remediation_by` (auditor/probes/classify.py)."""
+    principal: str | None = None
+    filtered: tuple[str, ...] = ()
     endpoint_host: str | None = None
 
     @property

@@ -14,9 +14,10 @@ import contextlib
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from auditor.model.enums import ProbeOutcome
@@ -34,8 +35,6 @@ AUTH_FAILURES = (
     ProbeOutcome.NETWORK_BLOCKED,
 )
 
-OPENAI_USER_ROLE = "Cognitive Services OpenAI User"
-OPENAI_USER_ROLE_ID = "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"
 _PARAMETER_CODES: dict[str, ProbeOutcome] = {
     "unsupported_parameter": ProbeOutcome.UNSUPPORTED_PARAMETER,
     "unknown_parameter": ProbeOutcome.UNSUPPORTED_PARAMETER,
@@ -60,7 +59,13 @@ class Answer:
     retry_after: float | None = None
     rate_limit: Mapping[str, str] = field(default_factory=dict)
     tokens: int | None = None
-    hint: str | None = None
+    remedy: str | None = None
+    """Which advice fits the answer (the probe rules' `remediation_by` cases in rules/builtin/probe.yaml): the
+    outcome's name, or a finer reading where one outcome has two causes (`token_audience`, `data_action`)."""
+    principal: str | None = None
+    """The principal Azure named in a PermissionDenied answer."""
+    filtered: tuple[str, ...] = ()
+    """The content filter categories that blocked the prompt."""
 
 
 def _text(value: object) -> str | None:
@@ -156,9 +161,9 @@ def classify(
     hints = rate_limit_headers(headers)
     code, param, message, inner = _error_fields(body)
 
-    def answer(outcome: ProbeOutcome, hint: str | None = None, retry_after: float | None = None) -> Answer:
+    def answer(outcome: ProbeOutcome, remedy: str | None = None, **more: Any) -> Answer:
         """An error answer: what Azure said (status, code, param, message, throttling hints) and our reading."""
-        return Answer(outcome, status, code, param, message, retry_after, hints, hint=hint)
+        return Answer(outcome, status, code, param, message, rate_limit=hints, remedy=remedy or outcome.value, **more)
 
     if 200 <= status < 300:
         return Answer(ProbeOutcome.SUCCESS, status, rate_limit=hints, tokens=_usage_tokens(body))
@@ -172,101 +177,53 @@ def classify(
             rate_limit=hints,
         )
     if status == 429:
-        wait = retry_hint(headers, now)
-        hint = (f"Azure asked to retry after {wait:g} s. " if wait is not None else "") + (
-            "The deployment was at its rate limit for a single tiny call: raise its capacity, or spread load over more "
-            "deployments."
-        )
-        return answer(ProbeOutcome.RATE_LIMITED, hint, retry_after=wait)
+        return answer(ProbeOutcome.RATE_LIMITED, retry_after=retry_hint(headers, now))
     if status == 401:
-        if isinstance(body, Mapping) and "statusCode" in body and "error" not in body:
-            return answer(
-                ProbeOutcome.INVALID_TOKEN,
-                hint=(
-                    "Azure rejected the Entra token (missing, expired, or issued for another audience): request it for "
-                    "the cloud's Cognitive Services scope (e.g. https://cognitiveservices.azure.com/.default)."
-                ),
-            )
-        if code == "PermissionDenied":
-            principal = _PRINCIPAL.search(message or "")
-            who = f"principal {principal.group(1)}" if principal else "the calling identity"
-            return answer(
-                ProbeOutcome.PERMISSION_DENIED,
-                hint=(
-                    f"Grant {who} the '{OPENAI_USER_ROLE}' role ({OPENAI_USER_ROLE_ID}) on the account: the token is "
-                    "valid, but the identity lacks the data action the call needs (Owner and Contributor have no data "
-                    "actions)."
-                ),
-            )
-        if code in ("401", "Unauthorized") or auth == "key":
-            return answer(
-                ProbeOutcome.INVALID_KEY,
-                hint=(
-                    "Azure rejected the API key (a wrong key, a key of another account, or a wrong endpoint): use this "
-                    "account's key from your secret store, or better, call with Entra ID (unset AZURE_OPENAI_API_KEY) "
-                    f"and grant the identity '{OPENAI_USER_ROLE}'."
-                ),
-            )
-        return answer(
-            ProbeOutcome.INVALID_TOKEN,
-            hint="Azure rejected the Entra token: request a fresh token for the Cognitive Services scope.",
-        )
+        return _unauthorized(answer, body, code, message, auth)
     if status == 403:
-        lowered = (message or "").lower()
-        if code == "AuthenticationTypeDisabled":
-            return answer(
-                ProbeOutcome.LOCAL_AUTH_DISABLED,
-                hint=(
-                    "The account has key authentication disabled (disableLocalAuth): call it with an Entra ID token and "
-                    f"the '{OPENAI_USER_ROLE}' role instead of an API key."
-                ),
-            )
-        if any(word in lowered for word in ("public access", "private endpoint", "firewall", "virtual network")):
-            return answer(
-                ProbeOutcome.NETWORK_BLOCKED,
-                hint=(
-                    "The account's network rules refuse this caller: call from a network it allows (its private "
-                    "endpoint, an allowed IP range or virtual network)."
-                ),
-            )
-        return answer(
-            ProbeOutcome.PERMISSION_DENIED,
-            hint=f"Grant the calling identity the '{OPENAI_USER_ROLE}' role on the account.",
-        )
+        return _forbidden(answer, code, message)
     if status == 404:
         if code == "DeploymentNotFound":
-            return answer(
-                ProbeOutcome.DEPLOYMENT_NOT_FOUND,
-                hint=(
-                    "Create the deployment or fix the name the app passes as model=; if it was created in the last five "
-                    "minutes, wait and probe again."
-                ),
-            )
-        return answer(
-            ProbeOutcome.UNEXPECTED,
-            hint="The endpoint answered 404 for the data-plane path: check the account endpoint.",
-        )
+            return answer(ProbeOutcome.DEPLOYMENT_NOT_FOUND)
+        return answer(ProbeOutcome.UNEXPECTED, "endpoint_not_found")
     if status == 400:
         if code == "OperationNotSupported":
-            return answer(ProbeOutcome.API_NOT_SUPPORTED, hint="Call this deployment through an API its model serves.")
+            return answer(ProbeOutcome.API_NOT_SUPPORTED)
         if code == "content_filter":
-            categories = _filtered(inner)
-            which = f" (filtered: {', '.join(categories)})" if categories else ""
-            return answer(
-                ProbeOutcome.CONTENT_FILTER,
-                hint=(
-                    f"The content filter blocked a neutral one-word prompt{which}: review the deployment's content "
-                    "filter policy; it will block real users too."
-                ),
-            )
-        if code in _PARAMETER_CODES:
-            return answer(_PARAMETER_CODES[code])
-        return answer(ProbeOutcome.UNEXPECTED)
+            return answer(ProbeOutcome.CONTENT_FILTER, filtered=tuple(_filtered(inner)))
+        return answer(_PARAMETER_CODES.get(code or "", ProbeOutcome.UNEXPECTED))
     if status == 408:
         return answer(ProbeOutcome.TIMEOUT)
     if status >= 500:
         return answer(ProbeOutcome.SERVER_ERROR)
     return answer(ProbeOutcome.UNEXPECTED)
+
+
+def _unauthorized(
+    answer: Callable[..., Answer], body: object, code: str | None, message: str | None, auth: str
+) -> Answer:
+    """A 401: a token Azure's gateway refused (a bare {statusCode, message} body), an identity without the data
+    action (PermissionDenied), or a refused key."""
+    if isinstance(body, Mapping) and "statusCode" in body and "error" not in body:
+        return answer(ProbeOutcome.INVALID_TOKEN, "token_audience")
+    if code == "PermissionDenied":
+        principal = _PRINCIPAL.search(message or "")
+        return answer(
+            ProbeOutcome.PERMISSION_DENIED, "data_action", principal=principal.group(1) if principal else None
+        )
+    if code in ("401", "Unauthorized") or auth == "key":
+        return answer(ProbeOutcome.INVALID_KEY)
+    return answer(ProbeOutcome.INVALID_TOKEN)
+
+
+def _forbidden(answer: Callable[..., Answer], code: str | None, message: str | None) -> Answer:
+    """A 403: key authentication switched off, the network rules, or a missing role."""
+    lowered = (message or "").lower()
+    if code == "AuthenticationTypeDisabled":
+        return answer(ProbeOutcome.LOCAL_AUTH_DISABLED)
+    if any(word in lowered for word in ("public access", "private endpoint", "firewall", "virtual network")):
+        return answer(ProbeOutcome.NETWORK_BLOCKED)
+    return answer(ProbeOutcome.PERMISSION_DENIED)
 
 
 def failure(kind: ProbeOutcome, detail: str) -> Answer:

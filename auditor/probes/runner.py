@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
@@ -117,6 +117,28 @@ def _body(response: Any) -> Any:
         return json.loads(response.text or "null")
     except (ValueError, AttributeError):
         return getattr(response, "text", None)
+
+
+@dataclass
+class _Tries:
+    """What one probe's attempts added up to: attempts, throttling, tokens spent, the last latency."""
+
+    attempts: int = 0
+    throttled: int = 0
+    spent: int = 0
+    last_wait: float | None = None
+    throttle_hints: dict[str, str] = field(default_factory=dict)
+    latency: float = 0.0
+
+
+def _own_limit_refused(probe: PlannedProbe, request: _Request, answer: Answer) -> bool:
+    """An API probe's own output-limit parameter was refused (the knowledge base named the wrong one)."""
+    return (
+        probe.parameter is None
+        and answer.outcome in ("unsupported_parameter", "unsupported_value")
+        and answer.error_param == request.limit_parameter
+        and probe.api == "chat_completions"
+    )
 
 
 class ProbeRunner:
@@ -238,56 +260,10 @@ class ProbeRunner:
         if refusal:
             return replace(base, message=refusal)
         client = self._client(base_url, probe)
-        request = _request(probe)
-        attempts = throttled = spent = 0
-        last_wait: float | None = None
-        throttle_hints: dict[str, str] = {}
-        fell_back = False
-        answer: Answer | None = None
-        latency = 0.0
-        note = ""
-        while True:
-            reserve = _INPUT_ALLOWANCE + request.limit
-            refused = self.budget.acquire(reserve)
-            if refused:
-                if answer is None:
-                    return replace(base, message=f"not sent: {refused}")
-                note = f" (no further retry: {refused})"
-                break
-            attempts += 1
-            answer, latency = self._attempt(client, probe, request)
-            used = answer.tokens if answer.tokens is not None else (reserve if answer.outcome == "success" else 0)
-            self.budget.settle(reserve, used)
-            spent += used
-            if answer.outcome == "rate_limited":
-                throttled += 1
-                last_wait = answer.retry_after
-                throttle_hints = dict(answer.rate_limit)  # keep the 429's hints, not the later success's
-            if (
-                probe.parameter is None
-                and not fell_back
-                and answer.outcome in ("unsupported_parameter", "unsupported_value")
-                and answer.error_param == request.limit_parameter
-                and probe.api == "chat_completions"
-            ):
-                # Our own output limit was refused (the knowledge base misjudged the model): use the other one.
-                fell_back = True
-                request = _request(
-                    probe, "max_tokens" if request.limit_parameter != "max_tokens" else "max_completion_tokens"
-                )
-                continue
-            if answer.outcome not in _RETRIED or attempts > self._options.max_retries:
-                break
-            wait = (
-                answer.retry_after
-                if answer.outcome == "rate_limited" and answer.retry_after is not None
-                else min(0.5 * 2 ** (attempts - 1), 8.0)
-            )
-            if wait > self._options.max_retry_wait:
-                note = f" (not retried: the server asked for {wait:g} s, more than {self._options.max_retry_wait:g} s)"
-                break
-            self._sleep(wait)
-        assert answer is not None
+        tries = _Tries()
+        answer, note = self._attempts(client, probe, tries)
+        if answer is None:
+            return replace(base, message=f"not sent: {note}")
         outcome, message = answer.outcome, answer.message
         if probe.api_key and message:  # an echoed credential never reaches a fact or a report
             message = message.replace(probe.api_key, "***")
@@ -303,14 +279,57 @@ class ProbeRunner:
             error_code=answer.error_code,
             error_param=answer.error_param,
             message=(message or "") + note if (message or note) else None,
-            latency_ms=round(latency, 1),
-            attempts=attempts,
-            throttled=throttled,
-            retry_after=last_wait,
-            rate_limit=throttle_hints or dict(answer.rate_limit),
-            tokens=spent,
-            hint=answer.hint,
+            latency_ms=round(tries.latency, 1),
+            attempts=tries.attempts,
+            throttled=tries.throttled,
+            retry_after=tries.last_wait,
+            rate_limit=tries.throttle_hints or dict(answer.rate_limit),
+            tokens=tries.spent,
+            remedy=answer.remedy,
+            principal=answer.principal,
+            filtered=answer.filtered,
         )
+
+    def _attempts(self, client: Any, probe: PlannedProbe, tries: _Tries) -> tuple[Answer | None, str]:
+        """Send the probe, retrying within bounds: the last answer (None: the budget refused the first call)
+        and a note on why retrying stopped early (or, with no answer, why nothing was sent)."""
+        request = _request(probe)
+        fell_back = False
+        answer: Answer | None = None
+        while True:
+            reserve = _INPUT_ALLOWANCE + request.limit
+            refused = self.budget.acquire(reserve)
+            if refused:
+                return (None, refused) if answer is None else (answer, f" (no further retry: {refused})")
+            tries.attempts += 1
+            answer, tries.latency = self._attempt(client, probe, request)
+            used = answer.tokens if answer.tokens is not None else (reserve if answer.outcome == "success" else 0)
+            self.budget.settle(reserve, used)
+            tries.spent += used
+            if answer.outcome == "rate_limited":
+                tries.throttled += 1
+                tries.last_wait = answer.retry_after
+                tries.throttle_hints = dict(answer.rate_limit)  # keep the 429's hints, not the later success's
+            if not fell_back and _own_limit_refused(probe, request, answer):
+                # Our own output limit was refused (the knowledge base misjudged the model): use the other one.
+                fell_back = True
+                request = _request(
+                    probe, "max_tokens" if request.limit_parameter != "max_tokens" else "max_completion_tokens"
+                )
+                continue
+            if answer.outcome not in _RETRIED or tries.attempts > self._options.max_retries:
+                return answer, ""
+            wait = (
+                answer.retry_after
+                if answer.outcome == "rate_limited" and answer.retry_after is not None
+                else min(0.5 * 2 ** (tries.attempts - 1), 8.0)
+            )
+            if wait > self._options.max_retry_wait:
+                return (
+                    answer,
+                    f" (not retried: the server asked for {wait:g} s, more than {self._options.max_retry_wait:g} s)",
+                )
+            self._sleep(wait)
 
     # -- the run ----------------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import date
@@ -75,8 +76,31 @@ def describe_condition(condition: Mapping[str, Any], depth: int = 0) -> list[str
     return [f"{pad}- `{condition['field']}` {_OPERATORS.get(operator, operator)} {_operand(condition[operator])}"]
 
 
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\}")
+
+
 def _prose(text: str) -> str:
-    return " ".join(text.split())
+    """A rule's text on one line, each `{fact.path}` placeholder shown as the fact's name in code (the page
+    describes every target; a finding fills the facts in)."""
+    return _PLACEHOLDER.sub(r"`\1`", " ".join(text.split()))
+
+
+_FIX_TARGETS = {"code": "the app's call", "iac": "the planned deployment in its plan file"}
+
+
+def _how_to_fix(rule: Rule) -> list[str]:
+    lines = [_prose(rule.remediation), ""]
+    for where, kind in rule.fix.items():
+        lines += [
+            f"The audit makes this edit itself for a failing finding (`{kind}`, on {_FIX_TARGETS.get(where, where)}):"
+            " it writes it to `fixes.patch` in the report directory; review it, then `git apply fixes.patch`.",
+            "",
+        ]
+    if rule.remediation_by:
+        lines += [f"The finding gives the advice that fits `{rule.remediation_by['field']}`:", ""]
+        lines += [f"- `{value}`: {_prose(text)}" for value, text in rule.remediation_by["cases"].items()]
+        lines.append("")
+    return lines
 
 
 def _link(reference: str) -> str:
@@ -101,12 +125,28 @@ def rule_page(rule: Rule) -> str:
     if rule.where:
         lines += ["It applies when:", "", *describe_condition(rule.where), ""]
     lines += ["It fails when:", "", *describe_condition(rule.fails_when), ""]
-    lines += ["The finding says (`{…}` are facts of the audited target):", "", f"> {_prose(rule.message)}", ""]
+    lines += ["The finding says (`code` names a fact of the audited target):", "", f"> {_prose(rule.message)}", ""]
     lines += ["## Why it matters", "", _prose(rule.rationale or "(no rationale given)"), ""]
-    lines += ["## How to fix", "", _prose(rule.remediation), ""]
+    lines += ["## How to fix", "", *_how_to_fix(rule)]
     for example in rule.examples:
         lines += [f"{example['title']}:", "", f"```{example['language']}", example["code"].rstrip("\n"), "```", ""]
     lines += [
+        *_how_to_waive(rule),
+        "## Sources",
+        "",
+        f"- {_link(rule.docs)}",
+        *[f"- {_link(r)}" for r in rule.references if r != rule.docs],
+        "",
+    ]
+    if rule.labels:
+        lines += ["Maps to: " + ", ".join(f"{k} {v}" for k, v in sorted(rule.labels.items())), ""]
+    return "\n".join(lines)
+
+
+def _how_to_waive(rule: Rule) -> list[str]:
+    if rule.applies_to == "waiver":
+        return ["## How to waive", "", "The gate judges the waivers file with this rule: edit the waiver itself.", ""]
+    return [
         "## How to waive",
         "",
         "Accept a finding for a while, with an owner and a date, in the waivers file (`--waivers`):",
@@ -122,15 +162,7 @@ def rule_page(rule: Rule) -> str:
         "",
         f"Or leave the rule out of a run: `audit ... --ignore {rule.id}`.",
         "",
-        "## Sources",
-        "",
-        f"- {_link(rule.docs)}",
-        *[f"- {_link(r)}" for r in rule.references if r != rule.docs],
-        "",
     ]
-    if rule.labels:
-        lines += ["Maps to: " + ", ".join(f"{k} {v}" for k, v in sorted(rule.labels.items())), ""]
-    return "\n".join(lines)
 
 
 def explain(rule: Rule) -> str:
@@ -141,6 +173,57 @@ def explain(rule: Rule) -> str:
 def rule_pages(rules: Sequence[Rule]) -> dict[str, str]:
     """File name -> text of every rule's page, for the docs/rules/ directory."""
     return {f"{rule.id}.md": rule_page(rule) for rule in rules}
+
+
+_KIND_NOTES = {
+    "account": "One per Azure OpenAI / AI services account",
+    "knowledge_base": "One per audit: the model knowledge base itself",
+    "deployment": "One per deployment",
+    "quota_usage": "One per quota line an audited deployment draws on",
+    "contract_call": "One per call of the app (the contract) and deployment it reaches",
+    "contract_parameter": "One per parameter a call sends, on each deployment it reaches",
+    "probe": "One per live probe (`--probe`)",
+    "planned_deployment": "One per planned deployment (`--plan`)",
+    "upgrade": "One per call (or deployment) whose deployment changes model next (upgrade impact)",
+    "waiver": "One per waiver of the waivers file (`--waivers`); judged by the gate after the audit",
+}
+
+
+def _field_lines(spec: Mapping[str, Any], prefix: str = "") -> list[str]:
+    from auditor.engine.fields import ANY
+
+    lines = []
+    for name, inner in spec.items():
+        path = f"{prefix}{name}"
+        if inner == ANY:
+            lines.append(f"- `{path}` (and any key below it)")
+        elif isinstance(inner, Mapping):
+            lines += _field_lines(inner, path + ".")
+        else:
+            lines.append(f"- `{path}`")
+    return lines
+
+
+def fields_reference() -> str:
+    """docs/reference/rule-fields.md: every field a rule may read, per subject kind, from the typed documents
+    (auditor/model/documents.py) the engine derives its declarations from."""
+    from auditor.engine.fields import RULE_FIELDS
+
+    lines = [
+        "# The fields a rule can read",
+        "",
+        "<!-- Generated from auditor/model/documents.py by `python -m tests.update_docs`; edit the types, not this"
+        " page. -->",
+        "",
+        "A rule's `applies_to` names the kind of subject it judges; its conditions (`field:`) and its messages",
+        "(`{field.path}`) may read the fields below. A path not listed is refused when the rule file loads (exit 2,",
+        "with the file, the line and a did-you-mean). A fact that could not be read is *unknown*, and a rule never",
+        "passes on an unknown fact.",
+        "",
+    ]
+    for kind, spec in RULE_FIELDS.items():
+        lines += [f"## {kind}", "", f"{_KIND_NOTES.get(kind, kind)}.", "", *_field_lines(spec), ""]
+    return "\n".join(lines)
 
 
 def kb_summary(kb: KnowledgeBase, today: date) -> str:

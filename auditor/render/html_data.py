@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -208,153 +209,217 @@ def _finding_sort(order: dict[str, int]) -> Any:
     return key
 
 
-def payload(report: Report) -> dict[str, Any]:
-    """The findings and inventory as compact arrays for the page's script (see the template's header for the
-    layout). Strings repeated across a fleet (rules, accounts, sets of passed rules) are stored once."""
-    rules: dict[str, int] = {}
-    rule_rows: list[list[Any]] = []
-    accounts: dict[str, int] = {}
-    account_rows_: list[list[Any]] = []
-    for t in report.targets:
-        accounts[t.id] = len(account_rows_)
-        account_rows_.append([t.id, t.name, t.location, t.status, -1])
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "rules": ("id", "title", "category", "severity", "remediation", "docs"),
+    "accounts": ("id", "name", "location", "status", "passSet"),
+    "findings": (
+        "status", "rule", "account", "deployment", "target", "message", "reason", "location", "drift", "evidence",
+        "waived", "patch", "byHand",
+    ),
+    "deployments": ("account", "name", "model", "version", "sku", "capacity", "state", "upgrade", "passSet"),
+    "otherPasses": ("account", "target", "passSet"),
+    "countedPasses": ("account", "counts"),
+}  # fmt: skip
+"""The named fields of each table's rows, in the order the rows hold them: the payload carries this
+declaration (`columns`) and the page's script reads every field by its name through it. Rows stay arrays so
+that a fleet's findings stay a tenth of the bytes of objects."""
+_KEPT = COLUMNS["findings"].index("message") + 1
+"""A finding row keeps its fields up to the message; empty fields after it are left out (undefined)."""
 
-    def rule_index(f: Finding) -> int:
-        index = rules.get(f.rule_id)
-        if index is None:
-            index = rules[f.rule_id] = len(rule_rows)
-            rule_rows.append([f.rule_id, f.title, f.category, f.severity.value, f.remediation, web_link(f.docs)])
-        return index
 
-    infos = {r.id: r for r in report.rules}
+def _row(table: str, **values: Any) -> list[Any]:
+    """One row of `table`, its fields placed by name."""
+    return [values.get(name) for name in COLUMNS[table]]
 
-    def rule_by_id(rule_id: str) -> int:
-        index = rules.get(rule_id)
-        if index is None:
-            info = infos.get(rule_id)
-            index = rules[rule_id] = len(rule_rows)
-            rule_rows.append(
-                [rule_id, info.title, info.category, info.severity.value, info.remediation, web_link(info.docs)]
-                if info
-                else [rule_id, rule_id, "", "info", "", None]
+
+class _Tables:
+    """The payload's lookup tables (rules, accounts, texts, pass sets), each entry stored once."""
+
+    def __init__(self, report: Report) -> None:
+        self.rules: dict[str, int] = {}
+        self.rule_rows: list[list[Any]] = []
+        self.accounts: dict[str, int] = {}
+        self.account_rows: list[list[Any]] = []
+        self.infos = {r.id: r for r in report.rules}
+        for t in report.targets:
+            self.accounts[t.id] = len(self.account_rows)
+            self.account_rows.append(_row("accounts", id=t.id, name=t.name, location=t.location, status=t.status))
+        self.sets: dict[tuple[int, ...], int] = {}
+        self.pass_sets: list[list[int]] = []
+
+    def rule(self, rule_id: str, finding: Finding | None = None) -> int:
+        index = self.rules.get(rule_id)
+        if index is not None:
+            return index
+        index = self.rules[rule_id] = len(self.rule_rows)
+        source: Any = finding or self.infos.get(rule_id)
+        if source is None:
+            self.rule_rows.append(
+                _row("rules", id=rule_id, title=rule_id, category="", severity="info", remediation="")
+            )
+        else:
+            self.rule_rows.append(
+                _row(
+                    "rules",
+                    id=rule_id,
+                    title=source.title,
+                    category=source.category,
+                    severity=source.severity.value,
+                    remediation=source.remediation,
+                    docs=web_link(source.docs),
+                )
             )
         return index
 
-    def account_index(account_id: str | None) -> int:
+    def account(self, account_id: str | None) -> int:
         if not account_id:
             return -1
-        index = accounts.get(account_id)
+        index = self.accounts.get(account_id)
         if index is None:  # a finding about an account that is not a target (a plan's missing account)
-            index = accounts[account_id] = len(account_rows_)
-            account_rows_.append([account_id, account_id.rsplit("/", 1)[-1], "", "unknown", -1])
+            index = self.accounts[account_id] = len(self.account_rows)
+            self.account_rows.append(
+                _row("accounts", id=account_id, name=account_id.rsplit("/", 1)[-1], location="", status="unknown")
+            )
         return index
 
-    order = _order(report)
-
-    def generic(value: str | None, f: Finding) -> str | None:
-        """The text with its deployment's and account's names as markers (\x01, \x02), so the same message
-        about ten thousand deployments is one text; the script puts the names back. A marker character the
-        text itself holds is escaped first (shown as its control picture), so markers only ever mean names."""
-        if not value:
-            return value
-        value = value.translate(_MARKER_PICTURES)
-        deployment, account = f.deployment, names.get(f.account_id or "")
-        if deployment and len(deployment) > 2 and not _has_marker(deployment):
-            value = value.replace(deployment, "\x01")
-        if account and len(account) > 2 and not _has_marker(account):
-            value = value.replace(account, "\x02")
-        return value
-
-    names = {t.id: t.name for t in report.targets}
-    texts = {id(f): (generic(f.message, f), generic(f.reason, f)) for f in report.not_passing}
-    repeated = Counter(t for pair in texts.values() for t in pair if t and len(t) > 12)
-    strings: dict[str, int] = {}
-
-    def text(value: str | None) -> str | int | None:
-        """A text that recurs (the same finding on thousands of deployments) is stored once."""
-        if value is None or repeated[value] < 2:
-            return value
-        index = strings.get(value)
-        if index is None:
-            index = strings[value] = len(strings)
-        return index
-
-    findings: list[list[Any]] = []
-    passed: dict[tuple[int, str | None], list[int]] = {}
-    for f in sorted(report.findings, key=_finding_sort(order)):
-        r, a = rule_index(f), account_index(f.account_id)
-        if f.status is Status.PASS:
-            passed.setdefault((a, f.deployment), []).append(r)
-            continue
-        evidence = None
-        if f.evidence and f.evidence.get("summary"):
-            e = f.evidence
-            evidence = " · ".join(str(e[k]) for k in ("summary", "error_code", "message") if e.get(k))
-        row = [
-            f.status.value,
-            r,
-            a,
-            f.deployment,
-            None if a >= 0 and f.target_name == f"{account_rows_[a][1]}/{f.deployment}" else f.target_name,
-            text(texts[id(f)][0]),
-            text(texts[id(f)][1]) if f.status is not Status.FAIL else None,
-            f"{relative(f.location.file)}:{f.location.line}" if f.location else None,
-            f.drift,
-            evidence,
-            1 if f.waiver else None,
-            str(f.evidence["patch"]) if f.evidence and f.evidence.get("patch") else None,
-            str(f.evidence["fix_by_hand"]) if f.evidence and f.evidence.get("fix_by_hand") else None,
-        ]
-        while (
-            len(row) > 6 and row[-1] is None
-        ):  # trailing empty fields are left out (the script reads them as undefined)
-            row.pop()
-        findings.append(row)
-    sets: dict[tuple[int, ...], int] = {}
-    pass_sets: list[list[int]] = []
-
-    def pass_set(key: tuple[int, str | None]) -> int:
+    def pass_set(self, passed: dict[tuple[int, str | None], list[int]], key: tuple[int, str | None]) -> int:
         members = tuple(sorted(passed.pop(key, ())))
         if not members:
             return -1
-        index = sets.get(members)
+        index = self.sets.get(members)
         if index is None:
-            index = sets[members] = len(pass_sets)
-            pass_sets.append(list(members))
+            index = self.sets[members] = len(self.pass_sets)
+            self.pass_sets.append(list(members))
         return index
 
+
+def _generic(value: str | None, f: Finding, names: Mapping[str, str]) -> str | None:
+    """The text with its deployment's and account's names as markers (\x01, \x02), so the same message
+    about ten thousand deployments is one text; the script puts the names back. A marker character the
+    text itself holds is escaped first (shown as its control picture), so markers only ever mean names."""
+    if not value:
+        return value
+    value = value.translate(_MARKER_PICTURES)
+    deployment, account = f.deployment, names.get(f.account_id or "")
+    if deployment and len(deployment) > 2 and not _has_marker(deployment):
+        value = value.replace(deployment, "\x01")
+    if account and len(account) > 2 and not _has_marker(account):
+        value = value.replace(account, "\x02")
+    return value
+
+
+class _Texts:
+    """Finding texts with names as markers; a text that recurs (the same finding on thousands of deployments)
+    is stored once, in `strings`, and given by its index."""
+
+    def __init__(self, report: Report) -> None:
+        names = {t.id: t.name for t in report.targets}
+        self.texts = {id(f): (_generic(f.message, f, names), _generic(f.reason, f, names)) for f in report.not_passing}
+        self.repeated = Counter(t for pair in self.texts.values() for t in pair if t and len(t) > 12)
+        self.strings: dict[str, int] = {}
+
+    def text(self, value: str | None) -> str | int | None:
+        if value is None or self.repeated[value] < 2:
+            return value
+        index = self.strings.get(value)
+        if index is None:
+            index = self.strings[value] = len(self.strings)
+        return index
+
+    def of(self, f: Finding) -> tuple[str | int | None, str | int | None]:
+        message, reason = self.texts[id(f)]
+        return self.text(message), self.text(reason) if f.status is not Status.FAIL else None
+
+
+def _evidence(f: Finding) -> tuple[str | None, str | None, str | None]:
+    """What the page shows of a finding's evidence: the observation, the fix's patch, the fix by hand."""
+    e = f.evidence or {}
+    observed = (
+        " · ".join(str(e[k]) for k in ("summary", "error_code", "message") if e.get(k)) if e.get("summary") else None
+    )
+    return (
+        observed,
+        str(e["patch"]) if e.get("patch") else None,
+        str(e["fix_by_hand"]) if e.get("fix_by_hand") else None,
+    )
+
+
+def _finding_row(f: Finding, rule: int, account: int, tables: _Tables, texts: _Texts) -> list[Any]:
+    message, reason = texts.of(f)
+    observed, patch, by_hand = _evidence(f)
+    own_name = account >= 0 and f.target_name == f"{tables.account_rows[account][1]}/{f.deployment}"
+    row = _row(
+        "findings",
+        status=f.status.value,
+        rule=rule,
+        account=account,
+        deployment=f.deployment,
+        target=None if own_name else f.target_name,
+        message=message,
+        reason=reason,
+        location=f"{relative(f.location.file)}:{f.location.line}" if f.location else None,
+        drift=f.drift,
+        evidence=observed,
+        waived=1 if f.waiver else None,
+        patch=patch,
+        byHand=by_hand,
+    )
+    while len(row) > _KEPT and row[-1] is None:  # trailing empty fields are left out (the script reads undefined)
+        row.pop()
+    return row
+
+
+def payload(report: Report) -> dict[str, Any]:
+    """The findings and inventory as compact arrays for the page's script (see the template's header for the
+    layout; `columns` names each row's fields). Strings repeated across a fleet (rules, accounts, sets of
+    passed rules) are stored once."""
+    tables, texts = _Tables(report), _Texts(report)
+    findings: list[list[Any]] = []
+    passed: dict[tuple[int, str | None], list[int]] = {}
+    for f in sorted(report.findings, key=_finding_sort(_order(report))):
+        r, a = tables.rule(f.rule_id, f), tables.account(f.account_id)
+        if f.status is Status.PASS:
+            passed.setdefault((a, f.deployment), []).append(r)
+        else:
+            findings.append(_finding_row(f, r, a, tables, texts))
     deployments = []
     for d in report.deployments:
-        a = account_index(d.account_id)
+        a = tables.account(d.account_id)
         deployments.append(
-            [
-                a,
-                d.name,
-                d.model_name,
-                d.model_version,
-                d.sku_name,
-                d.sku_capacity,
-                d.provisioning_state,
-                d.version_upgrade_option,
-                pass_set((a, d.name)),
-            ]
+            _row(
+                "deployments",
+                account=a,
+                name=d.name,
+                model=d.model_name,
+                version=d.model_version,
+                sku=d.sku_name,
+                capacity=d.sku_capacity,
+                state=d.provisioning_state,
+                upgrade=d.version_upgrade_option,
+                passSet=tables.pass_set(passed, (a, d.name)),
+            )
         )
-    for a, row in enumerate(account_rows_):
-        row[4] = pass_set((a, None))
-    others = [[a, name, pass_set((a, name))] for (a, name) in sorted(passed, key=lambda k: (k[0], k[1] or ""))]
+    own = COLUMNS["accounts"].index("passSet")
+    for a, row in enumerate(tables.account_rows):
+        row[own] = tables.pass_set(passed, (a, None))
+    others = [
+        _row("otherPasses", account=a, target=name, passSet=tables.pass_set(passed, (a, name)))
+        for (a, name) in sorted(passed, key=lambda k: (k[0], k[1] or ""))
+    ]
     counted: dict[int, list[list[int]]] = {}  # a merged compact report: passes counted per account and rule
     for p in report.pass_counts:
-        counted.setdefault(account_index(p.account_id), []).append([rule_by_id(p.rule_id), p.passed])
+        counted.setdefault(tables.account(p.account_id), []).append([tables.rule(p.rule_id), p.passed])
     return {
+        "columns": {table: list(names) for table, names in COLUMNS.items()},
         "statuses": [s.value for s in Status],
-        "rules": rule_rows,
-        "accounts": account_rows_,
+        "rules": tables.rule_rows,
+        "accounts": tables.account_rows,
         "findings": findings,
         "deployments": deployments,
-        "passSets": pass_sets,
-        "strings": list(strings),
+        "passSets": tables.pass_sets,
+        "strings": list(texts.strings),
         "otherPasses": others,
-        "countedPasses": [[a, rows] for a, rows in sorted(counted.items())],
+        "countedPasses": [_row("countedPasses", account=a, counts=rows) for a, rows in sorted(counted.items())],
         "total": report.summary().findings,
         "drift": report.drift is not None,
     }

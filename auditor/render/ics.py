@@ -13,6 +13,7 @@ from typing import BinaryIO
 
 from icalendar import Calendar, Event
 
+from auditor.model.errors import InputError
 from auditor.model.results import Report
 from auditor.model.trends import ScheduledChange
 
@@ -47,9 +48,9 @@ def _description(change: ScheduledChange) -> str:
 
 
 def write_ics(report: Report, out: BinaryIO) -> None:
-    from auditor.pipeline.nightly import scheduled_changes
-
-    changes = report.nightly.scheduled if report.nightly is not None else scheduled_changes(report)
+    if report.nightly is None:  # the pipeline's nightly step decides what is scheduled; a renderer only draws it
+        raise InputError("--format ics needs the nightly view of the report (auditor.pipeline.nightly.nightly_view)")
+    changes = report.nightly.scheduled
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")

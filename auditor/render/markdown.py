@@ -34,19 +34,24 @@ def _order(f: Finding) -> tuple[int, int, str, str]:
     return (0 if f.status is Status.FAIL else 1, -f.severity.rank, f.rule_id, f.target_name)
 
 
-def render_markdown(report: Report) -> str:
+def _verdict(report: Report) -> str:
     s = report.summary()
     fails, by_status = s.failed_by_severity, s.by_status
     if fails[Severity.ERROR]:
-        verdict = "❌ failing"
-    elif not report.complete or by_status[Status.UNKNOWN]:
-        verdict = "⚠️ incomplete"
-    elif fails[Severity.WARNING]:
-        verdict = "⚠️ warnings"
-    else:
-        verdict = "✅ passing"
+        return "❌ failing"
+    if not report.complete or by_status[Status.UNKNOWN]:
+        return "⚠️ incomplete"
+    if fails[Severity.WARNING]:
+        return "⚠️ warnings"
+    return "✅ passing"
+
+
+def _head_lines(report: Report) -> list[str]:
+    """The verdict, the counts, the drift against a baseline and the accounts that could not be read whole."""
+    s = report.summary()
+    fails, by_status = s.failed_by_severity, s.by_status
     lines = [
-        f"## Azure OpenAI deployment audit: {verdict}",
+        f"## Azure OpenAI deployment audit: {_verdict(report)}",
         "",
         f"{s.targets} account(s), {s.deployments} deployment(s), rule set {md(report.ruleset)}, "
         f"auditor {md(report.tool_version)}, {report.generated_at.strftime('%Y-%m-%d %H:%M UTC')}.",
@@ -71,6 +76,11 @@ def render_markdown(report: Report) -> str:
             lines.append(f"> **Incomplete:** {md(target.name)}: {md('; '.join(target.reasons))}")
     if not report.complete:
         lines.append("")
+    return lines
+
+
+def _attention_lines(report: Report) -> list[str]:
+    """Failing findings (info aside) and unknowns, the severest first, capped."""
     attention = sorted(
         (
             f
@@ -79,16 +89,22 @@ def render_markdown(report: Report) -> str:
         ),
         key=_order,
     )
-    if attention:
-        lines += ["| | severity | rule | target | finding |", "|---|---|---|---|---|"]
-        for f in attention[:MAX_ROWS]:
-            mark = "🆕" if f.drift == "new" else ""
-            status = "" if f.status is Status.FAIL else "unknown: "
-            link = f"[{md(f.rule_id)}]({f.docs})" if f.docs and _SAFE_URL.fullmatch(f.docs) else md(f.rule_id)
-            lines.append(f"| {mark} | {f.severity.value} | {link} | {md(f.target_name)} | {status}{md(f.message)} |")
-        if len(attention) > MAX_ROWS:
-            lines.append(f"\n… and {len(attention) - MAX_ROWS} more in the full report.")
-        lines.append("")
+    if not attention:
+        return []
+    lines = ["| | severity | rule | target | finding |", "|---|---|---|---|---|"]
+    for f in attention[:MAX_ROWS]:
+        mark = "🆕" if f.drift == "new" else ""
+        status = "" if f.status is Status.FAIL else "unknown: "
+        link = f"[{md(f.rule_id)}]({f.docs})" if f.docs and _SAFE_URL.fullmatch(f.docs) else md(f.rule_id)
+        lines.append(f"| {mark} | {f.severity.value} | {link} | {md(f.target_name)} | {status}{md(f.message)} |")
+    if len(attention) > MAX_ROWS:
+        lines.append(f"\n… and {len(attention) - MAX_ROWS} more in the full report.")
+    return [*lines, ""]
+
+
+def _drift_lines(report: Report) -> list[str]:
+    """Deployment changes and findings resolved since the baseline."""
+    lines: list[str] = []
     if report.drift and report.drift.changes:
         lines += [
             "**Deployment changes since the baseline**",
@@ -105,7 +121,11 @@ def render_markdown(report: Report) -> str:
         lines += ["**Resolved since the baseline**", ""]
         lines += [f"- {md(r.rule_id)} {md(r.target_name)}: {md(r.title)}" for r in report.drift.resolved[:MAX_ROWS]]
         lines.append("")
-    lines += _fixes_lines(report)
+    return lines
+
+
+def render_markdown(report: Report) -> str:
+    lines = [*_head_lines(report), *_attention_lines(report), *_drift_lines(report), *_fixes_lines(report)]
     waived = [f for f in report.not_passing if f.status is Status.WAIVED]
     if waived:
         lines.append(f"{len(waived)} finding(s) waived; see the full report for owners and expiry dates.")

@@ -88,15 +88,28 @@ def _connection_status(connection: Any) -> str | None:
     return _str(getattr(state, "status", None)) if state else None
 
 
+class _Absent:
+    """An SDK sub-object the wire left out (`properties`, `networkAcls`, ...): every attribute of it is None, so
+    a missing property reads as None, never a default, without a test at every read."""
+
+    def __getattr__(self, name: str) -> None:
+        return None
+
+
+_ABSENT = _Absent()
+
+
+def _or_absent(value: Any) -> Any:
+    return _ABSENT if value is None else value
+
+
 def account_from_sdk(item: Any) -> Account:
     """Normalise an SDK `Account` into the fact model. Every property is optional on the wire (the published
     GetAccount example has only endpoint and provisioningState), so a missing one stays None, never a default."""
     ref = AccountRef.parse(item.id)
-    props = item.properties
-    acls = getattr(props, "network_acls", None) if props else None
-    encryption = getattr(props, "encryption", None) if props else None
-    identity = getattr(item, "identity", None)
-    connections = tuple(props.private_endpoint_connections or ()) if props else ()
+    props = _or_absent(item.properties)
+    acls = _or_absent(getattr(props, "network_acls", None))
+    connections = tuple(props.private_endpoint_connections or ())
     return Account(
         id=item.id,
         name=item.name,
@@ -105,29 +118,39 @@ def account_from_sdk(item: Any) -> Account:
         location=(item.location or "").replace(" ", "").lower(),
         kind=item.kind or "",
         sku_name=item.sku.name if item.sku else None,
-        endpoint=props.endpoint if props else None,
-        endpoints=dict(props.endpoints or {}) if props else {},
-        custom_subdomain=props.custom_sub_domain_name if props else None,
-        provisioning_state=_str(props.provisioning_state) if props else None,
-        disable_local_auth=props.disable_local_auth if props else None,
-        public_network_access=_str(props.public_network_access) if props else None,
-        network_default_action=_str(acls.default_action) if acls else None,
-        network_ip_rules=tuple(r.value for r in (acls.ip_rules or ()) if r.value) if acls else (),
-        network_virtual_network_rules=tuple(r.id for r in (acls.virtual_network_rules or ()) if r.id) if acls else (),
+        endpoint=props.endpoint,
+        endpoints=dict(props.endpoints or {}),
+        custom_subdomain=props.custom_sub_domain_name,
+        provisioning_state=_str(props.provisioning_state),
+        disable_local_auth=props.disable_local_auth,
+        public_network_access=_str(props.public_network_access),
+        network_default_action=_str(acls.default_action),
+        network_ip_rules=tuple(r.value for r in (acls.ip_rules or ()) if r.value),
+        network_virtual_network_rules=tuple(r.id for r in (acls.virtual_network_rules or ()) if r.id),
         private_endpoint_connections=tuple(c.id or c.name or "" for c in connections),
         private_endpoint_states={c.id or c.name or "": _connection_status(c) for c in connections},
-        identity_type=_str(identity.type) if identity else None,
-        encryption_key_source=_str(encryption.key_source) if encryption else None,
-        restrict_outbound_network_access=props.restrict_outbound_network_access if props else None,
+        identity_type=_str(_or_absent(getattr(item, "identity", None)).type),
+        encryption_key_source=_str(_or_absent(getattr(props, "encryption", None)).key_source),
+        restrict_outbound_network_access=props.restrict_outbound_network_access,
         tags=dict(item.tags or {}),
-        network_bypass=_str(getattr(acls, "bypass", None)) if acls else None,
-        allowed_fqdns=tuple(getattr(props, "allowed_fqdn_list", None) or ()) if props else (),
+        network_bypass=_str(getattr(acls, "bypass", None)),
+        allowed_fqdns=tuple(getattr(props, "allowed_fqdn_list", None) or ()),
         user_owned_storage=tuple(
             s.resource_id for s in (getattr(props, "user_owned_storage", None) or ()) if getattr(s, "resource_id", None)
-        )
-        if props
-        else (),
+        ),
     )
+
+
+def _sku_of(item: Any, scale: Any) -> tuple[str | None, Any]:
+    """The deployment's SKU name and capacity; 2021-era deployments carry them in scaleSettings instead."""
+    scale_type = _str(getattr(scale, "scale_type", None))
+    sku_name = item.sku.name if item.sku else None
+    sku_capacity = item.sku.capacity if item.sku else None
+    if sku_name is None and scale_type and scale_type.lower() == "standard":
+        sku_name = "Standard"
+    if sku_capacity is None:
+        sku_capacity = getattr(scale, "capacity", None)
+    return sku_name, sku_capacity
 
 
 def deployment_from_sdk(item: Any, account_id: str) -> Deployment:
@@ -138,38 +161,31 @@ def deployment_from_sdk(item: Any, account_id: str) -> Deployment:
     when absent. Deployments made with the 2021-era api-versions have `scaleSettings` {scaleType, capacity} and
     no `sku` (stable/2021-10-01/examples/ListDeployments.json): the capacity is read from there, and scaleType
     Standard names the Standard SKU; Manual names none (it is not a deployment type), so the SKU stays unknown."""
-    props = item.properties
-    model = props.model if props else None
-    scale = getattr(props, "scale_settings", None) if props else None
-    capacity_settings = getattr(props, "capacity_settings", None) if props else None
-    scale_type = _str(getattr(scale, "scale_type", None)) if scale else None
-    sku_name = item.sku.name if item.sku else None
-    sku_capacity = item.sku.capacity if item.sku else None
-    if sku_name is None and scale_type and scale_type.lower() == "standard":
-        sku_name = "Standard"
-    if sku_capacity is None and scale is not None:
-        sku_capacity = getattr(scale, "capacity", None)
+    props = _or_absent(item.properties)
+    model = _or_absent(props.model)
+    scale = _or_absent(getattr(props, "scale_settings", None))
+    sku_name, sku_capacity = _sku_of(item, scale)
     return Deployment(
         id=item.id,
         name=item.name,
         account_id=account_id,
-        model_format=model.format if model else None,
-        model_name=model.name if model else None,
-        model_version=model.version if model else None,
+        model_format=model.format,
+        model_name=model.name,
+        model_version=model.version,
         sku_name=sku_name,
         sku_capacity=sku_capacity,
-        version_upgrade_option=_str(props.version_upgrade_option) if props else None,
-        rai_policy_name=props.rai_policy_name if props else None,
-        provisioning_state=_str(props.provisioning_state) if props else None,
-        capabilities=dict(props.capabilities or {}) if props else {},
-        rate_limits=_rate_limits(props.rate_limits) if props else (),
-        current_capacity=getattr(props, "current_capacity", None) if props else None,
-        spillover_deployment_name=getattr(props, "spillover_deployment_name", None) if props else None,
-        dynamic_throttling_enabled=getattr(props, "dynamic_throttling_enabled", None) if props else None,
-        parent_deployment_name=getattr(props, "parent_deployment_name", None) if props else None,
+        version_upgrade_option=_str(props.version_upgrade_option),
+        rai_policy_name=props.rai_policy_name,
+        provisioning_state=_str(props.provisioning_state),
+        capabilities=dict(props.capabilities or {}),
+        rate_limits=_rate_limits(props.rate_limits),
+        current_capacity=getattr(props, "current_capacity", None),
+        spillover_deployment_name=getattr(props, "spillover_deployment_name", None),
+        dynamic_throttling_enabled=getattr(props, "dynamic_throttling_enabled", None),
+        parent_deployment_name=getattr(props, "parent_deployment_name", None),
         tags=dict(getattr(item, "tags", None) or {}),
-        scale_type=scale_type,
-        capacity_designated=getattr(capacity_settings, "designated_capacity", None) if capacity_settings else None,
+        scale_type=_str(getattr(scale, "scale_type", None)),
+        capacity_designated=getattr(_or_absent(getattr(props, "capacity_settings", None)), "designated_capacity", None),
     )
 
 

@@ -93,36 +93,37 @@ def encodable(value: T) -> T:
     return cast(T, _encodable(value))
 
 
-def _encodable(value: Any) -> Any:
-    if isinstance(value, str):
-        if value.isascii():
-            return value
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return visible_surrogates(value)
+def _encodable_str(value: str) -> str:
+    if value.isascii():
         return value
-    if isinstance(value, tuple):
-        items = [_encodable(v) for v in value]
-        if all(a is b for a, b in zip(items, value, strict=True)):
-            return value
-        return tuple(items) if type(value) is tuple else type(value)(*items)
-    if isinstance(value, list):
-        items_list = [_encodable(v) for v in value]
-        return value if all(a is b for a, b in zip(items_list, value, strict=True)) else items_list
-    if isinstance(value, dict):
-        changed = {k: _encodable(v) for k, v in value.items()}
-        keys = {k: _encodable(k) for k in value}
-        if all(changed[k] is value[k] and keys[k] is k for k in value):
-            return value
-        return {keys[k]: v for k, v in changed.items()}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _encodable_dataclass(value)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return visible_surrogates(value)
     return value
 
 
+def _encodable_tuple(value: tuple[Any, ...]) -> tuple[Any, ...]:
+    items = [_encodable(v) for v in value]
+    if all(a is b for a, b in zip(items, value, strict=True)):
+        return value
+    return tuple(items) if type(value) is tuple else type(value)(*items)
+
+
+def _encodable_list(value: list[Any]) -> list[Any]:
+    items = [_encodable(v) for v in value]
+    return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+
+
+def _encodable_dict(value: dict[Any, Any]) -> dict[Any, Any]:
+    changed = {k: _encodable(v) for k, v in value.items()}
+    keys = {k: _encodable(k) for k in value}
+    if all(changed[k] is value[k] and keys[k] is k for k in value):
+        return value
+    return {keys[k]: v for k, v in changed.items()}
+
+
 def _encodable_dataclass(value: Any) -> Any:
-    """A dataclass instance with its init fields made encodable (the same object when none changes)."""
     updates = {}
     for f in dataclasses.fields(value):
         if not f.init:
@@ -132,6 +133,21 @@ def _encodable_dataclass(value: Any) -> Any:
         if new is not old:
             updates[f.name] = new
     return dataclasses.replace(value, **updates) if updates else value
+
+
+def _encodable(value: Any) -> Any:
+    """The value with lone surrogates made visible; the same object where nothing changed."""
+    if isinstance(value, str):
+        return _encodable_str(value)
+    if isinstance(value, tuple):
+        return _encodable_tuple(value)
+    if isinstance(value, list):
+        return _encodable_list(value)
+    if isinstance(value, dict):
+        return _encodable_dict(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _encodable_dataclass(value)
+    return value
 
 
 def clean(text: str, *, limit: int | None = None) -> str:

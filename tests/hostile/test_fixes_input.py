@@ -190,7 +190,8 @@ def test_a_display_string_is_never_written_as_a_version() -> None:
     catalog = {"default_version": "not marked in the catalog", "default_versions": [], "version_offered": False}
     fix = _plan_fix_evidence(plan, {"catalog": catalog}, 1)["fix"]
     assert fix["default_version"] is None
-    assert [e for e in edits_for("AOAI-PLAN-001", fix) if e.field == "version"] == []
+    assert [e for e in edits_for("offered_version_or_sku", fix) if e.field == "version"] == []
+    assert edits_for("default_version", fix) == []
     two = {**catalog, "default_version": "2024-08-06, 2024-11-20", "default_versions": ["2024-08-06", "2024-11-20"]}
     assert _plan_fix_evidence(plan, {"catalog": two}, 1)["fix"]["default_version"] is None
 

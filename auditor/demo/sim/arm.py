@@ -91,6 +91,12 @@ class ArmPlane(ArmDocuments):
             )
         if sub.deny == "AuthorizationFailed":
             return self._denied_read(path, route)
+        return self._in_subscription(route, groups, sub, path, query)
+
+    def _in_subscription(
+        self, route: str, groups: Mapping[str, str], sub: Any, path: str, query: dict[str, str]
+    ) -> _Reply:
+        """A read under one subscription: the subscription, its groups and accounts, a region's models and usages."""
         if route == "subscription":
             return self._arm_reply(200, _compact(self._subscription_json(sub)), path)
         if route == "resource_groups":
@@ -125,6 +131,12 @@ class ArmPlane(ArmDocuments):
                 ),
                 path,
             )
+        return self._in_account(route, groups, account, path, query)
+
+    def _in_account(
+        self, route: str, groups: Mapping[str, str], account: Any, path: str, query: dict[str, str]
+    ) -> _Reply:
+        """A read under one account: the account, Monitor, deployments, its models and raiPolicies."""
         if route == "account":
             return self._arm_reply(200, _compact(self._account_json(account)), path)
         if route in ("diagnostic_settings", "metrics"):
@@ -144,22 +156,27 @@ class ArmPlane(ArmDocuments):
                 self.page_size,
             )
         if route in ("rai_policies", "rai_policy"):
-            policies = [self._rai_policy_json(account, p) for p in _SYSTEM_RAI_POLICIES + account.rai_policies]
-            if route == "rai_policies":
-                listed = policies if account.lists_builtin_policies else policies[len(_SYSTEM_RAI_POLICIES) :]
-                return self._page(path, query, listed, self.page_size)
-            found = next((p for p in policies if p["name"].lower() == groups["policy"].lower()), None)
-            if found is None:
-                return self._arm_reply(
-                    404, _arm_error("NotFound", f"Specified resource '{path.rstrip('/')}' cannot be found."), path
-                )
-            return self._arm_reply(200, _compact(found), path)
+            return self._rai_policies(route, groups, account, path, query)
         deployment = account.deployment(groups["dep"])
         if deployment is None:
             return self._arm_reply(
                 404, _arm_error("NotFound", f"Specified resource '{path.rstrip('/')}' cannot be found."), path
             )
         return self._arm_reply(200, _compact(self._deployment_json(account, deployment, query["api-version"])), path)
+
+    def _rai_policies(
+        self, route: str, groups: Mapping[str, str], account: Any, path: str, query: dict[str, str]
+    ) -> _Reply:
+        policies = [self._rai_policy_json(account, p) for p in _SYSTEM_RAI_POLICIES + account.rai_policies]
+        if route == "rai_policies":
+            listed = policies if account.lists_builtin_policies else policies[len(_SYSTEM_RAI_POLICIES) :]
+            return self._page(path, query, listed, self.page_size)
+        found = next((p for p in policies if p["name"].lower() == groups["policy"].lower()), None)
+        if found is None:
+            return self._arm_reply(
+                404, _arm_error("NotFound", f"Specified resource '{path.rstrip('/')}' cannot be found."), path
+            )
+        return self._arm_reply(200, _compact(found), path)
 
     def _monitor(self, route: str, account: Any, path: str, query: Mapping[str, str]) -> _Reply:
         """Azure Monitor on the account: diagnostic settings (a list without paging) and metrics."""

@@ -9,7 +9,7 @@ import re
 import time
 import uuid
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import unquote
 
@@ -57,6 +57,53 @@ _V1_ROUTES = {
 _LEGACY_DEPLOYMENT_ROUTE = re.compile(r"^openai/deployments/(?P<dep>[^/]+)/(?P<op>chat/completions|embeddings)$")
 
 
+_Replier = Callable[..., _Reply]
+
+_BAD_JSON = _openai_error(
+    "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your "
+    "HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid "
+    "JSON.)",
+    None,
+    None,
+)
+
+
+def _replier(base_headers: Mapping[str, str]) -> _Replier:
+    """Replies carrying the account's data-plane headers (and any extra ones)."""
+
+    def reply(status: int, payload: bytes, reason: str | None = None, extra: Mapping[str, str] | None = None) -> _Reply:
+        out = dict(base_headers)
+        if extra:
+            out.update(extra)
+        return _Reply(status, payload, out, reason)
+
+    return reply
+
+
+def _operation_of(rest: str) -> tuple[str | None, str | None, bool]:
+    """The operation a data-plane path names, the deployment in the path (legacy routes), and whether the
+    route is a legacy (api-version dated) one."""
+    operation = _V1_ROUTES.get(rest)
+    if operation is not None:
+        return operation, None, False
+    legacy_match = _LEGACY_DEPLOYMENT_ROUTE.match(rest)
+    if legacy_match:
+        operation = "chatCompletion" if legacy_match.group("op") == "chat/completions" else "embeddings"
+        return operation, unquote(legacy_match.group("dep")), True
+    if rest == "openai/responses":
+        return "responses", None, True
+    return None, None, False
+
+
+def _json_object(body: bytes) -> dict[str, Any] | None:
+    """The request body as a JSON object (None: not JSON, or not an object)."""
+    try:
+        request = json.loads(body or b"{}")
+    except ValueError:
+        return None
+    return request if isinstance(request, dict) else None
+
+
 class DataPlane(ArmDocuments):
     """Answers chat completions, responses and embeddings for the tenant's deployments."""
 
@@ -92,56 +139,17 @@ class DataPlane(ArmDocuments):
         account = self.spec.find_account(match.group("acct")) if match else None
         if account is None or match is None or not account.is_openai_capable:
             return _Reply(404, _RESOURCE_NOT_FOUND, self._data_headers(None))
-        base_headers = self._data_headers(account)
-
-        def reply(
-            status: int, payload: bytes, reason: str | None = None, extra: Mapping[str, str] | None = None
-        ) -> _Reply:
-            out = dict(base_headers)
-            if extra:
-                out.update(extra)
-            return _Reply(status, payload, out, reason)
-
-        rest = match.group("rest").rstrip("/")
+        reply = _replier(self._data_headers(account))
         api_version = query.get("api-version")
-        path_deployment: str | None = None
-        legacy = False
-        operation = _V1_ROUTES.get(rest)
-        if operation is None:
-            legacy_match = _LEGACY_DEPLOYMENT_ROUTE.match(rest)
-            if legacy_match:
-                path_deployment = unquote(legacy_match.group("dep"))
-                operation = "chatCompletion" if legacy_match.group("op") == "chat/completions" else "embeddings"
-                legacy = True
-            elif rest == "openai/responses":
-                operation, legacy = "responses", True
+        operation, path_deployment, legacy = _operation_of(match.group("rest").rstrip("/"))
         if operation is None or method != "POST" or (legacy and not api_version):
             return reply(404, _RESOURCE_NOT_FOUND)
-
-        if account.properties.get("publicNetworkAccess") == "Disabled" and self.spec.caller.network == "public":
-            return reply(403, _PUBLIC_ACCESS_DISABLED)
-        denied = self._data_auth(account, headers, operation)
-        if denied is not None:
-            status, payload, reason = denied
-            return reply(status, payload, reason)
-        if not legacy and api_version not in (None, "v1", "preview", "latest"):
-            return reply(400, _API_VERSION_NOT_SUPPORTED)
-
-        try:
-            request = json.loads(body or b"{}")
-            if not isinstance(request, dict):
-                raise ValueError
-        except ValueError:
-            return reply(
-                400,
-                _openai_error(
-                    "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your "
-                    "HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid "
-                    "JSON.)",
-                    None,
-                    None,
-                ),
-            )
+        refused = self._refusal(account, headers, operation, legacy, api_version)
+        if refused is not None:
+            return reply(*refused)
+        request = _json_object(body)
+        if request is None:
+            return reply(400, _BAD_JSON)
         deployment_name = path_deployment or request.get("model")
         if not deployment_name:
             return reply(
@@ -150,12 +158,29 @@ class DataPlane(ArmDocuments):
         deployment = account.deployment(str(deployment_name))
         if deployment is None or deployment.provisioning_state != "Succeeded":
             return reply(404, _DEPLOYMENT_NOT_FOUND, "Not Found")
-
         fault = self._deployment_fault(account, deployment, operation, api_version)
         if fault is not None:
             status, payload, extra = fault
             return reply(status, payload, None, extra)
+        return self._serve(account, deployment, operation, request, reply)
 
+    def _refusal(
+        self, account: AccountSpec, headers: Mapping[str, str], operation: str, legacy: bool, api_version: str | None
+    ) -> tuple[int, bytes, str | None] | None:
+        """What refuses the call before its body is read: the network, the credential, the api-version."""
+        if account.properties.get("publicNetworkAccess") == "Disabled" and self.spec.caller.network == "public":
+            return 403, _PUBLIC_ACCESS_DISABLED, None
+        denied = self._data_auth(account, headers, operation)
+        if denied is not None:
+            return denied
+        if not legacy and api_version not in (None, "v1", "preview", "latest"):
+            return 400, _API_VERSION_NOT_SUPPORTED, None
+        return None
+
+    def _serve(
+        self, account: AccountSpec, deployment: Any, operation: str, request: dict[str, Any], reply: _Replier
+    ) -> _Reply:
+        """The deployment's answer: the operation refused, a parameter refused, the content filter, or success."""
         behaviour = self.spec.behaviour(deployment.model_name)
         if operation not in (deployment.simulate.apis or behaviour.apis):
             # "chatCompletion" is verbatim (§3.4a); "responses"/"embeddings" follow the template (UNVERIFIED).
@@ -173,7 +198,6 @@ class DataPlane(ArmDocuments):
             deployment.simulate.content_filter_always or self._trips_content_filter(request)
         ):
             return reply(400, self._content_filter_body(), "model_error")
-
         if operation == "chatCompletion":
             payload, used, stream = chat_success(request, deployment, behaviour)
         elif operation == "responses":

@@ -24,6 +24,37 @@ from auditor.demo.sim.wire import (
 _GRAPH_PATH = re.compile(r"^/providers/microsoft\.resourcegraph/resources/?$", re.IGNORECASE)
 
 
+_COLUMNS = [
+    "id",
+    "name",
+    "type",
+    "tenantId",
+    "kind",
+    "location",
+    "resourceGroup",
+    "subscriptionId",
+    "managedBy",
+    "sku",
+    "plan",
+    "properties",
+    "tags",
+    "identity",
+    "zones",
+    "extendedLocation",
+]
+_OBJECT_COLUMNS = {"sku", "plan", "properties", "tags", "identity", "zones", "extendedLocation"}
+
+
+def _shaped(page: list[dict[str, Any]], result_format: str) -> Any:
+    """A page of rows as Resource Graph returns them: objects, or a table of columns and rows."""
+    if result_format.lower() != "table":
+        return page
+    return {
+        "columns": [{"name": c, "type": "object" if c in _OBJECT_COLUMNS else "string"} for c in _COLUMNS],
+        "rows": [[row.get(c) for c in _COLUMNS] for row in page],
+    }
+
+
 class GraphPlane(ArmDocuments):
     """Answers the one Resource Graph question the auditor asks."""
 
@@ -56,18 +87,7 @@ class GraphPlane(ArmDocuments):
         if not text.strip():
             return self._arm_reply(400, _arm_error("BadRequest", "Please provide a query."), path)
         options = request.get("options") or {}
-        subscriptions = [s.lower() for s in (request.get("subscriptions") or [])]
-        # Not KQL: recognise the one question the auditor asks (the Cognitive Services accounts) and filter
-        # by the requested subscriptions. Any other query gets an empty result.
-        rows: list[dict[str, Any]] = []
-        if re.search(r"microsoft\.cognitiveservices/accounts", text, re.IGNORECASE):
-            readable = {s.subscription_id.lower() for s in self.spec.subscriptions if s.deny is None}
-            for account in self.spec.accounts:
-                if subscriptions and account.subscription_id.lower() not in subscriptions:
-                    continue
-                if account.subscription_id.lower() not in readable:  # Resource Graph silently leaves these out
-                    continue
-                rows.append(self._graph_row(account))
+        rows = self._graph_rows(text, [s.lower() for s in (request.get("subscriptions") or [])])
         offset = _read_token(options.get("$skipToken"))
         if offset < 0:
             return self._arm_reply(400, _arm_error("InvalidSkipToken", "The provided skip token is invalid."), path)
@@ -75,32 +95,7 @@ class GraphPlane(ArmDocuments):
         size = int(options.get("$top") or self.page_size)
         page = rows[offset : offset + size]
         result: dict[str, Any] = {"totalRecords": len(rows), "count": len(page)}
-        if str(options.get("resultFormat", "objectArray")).lower() == "table":
-            columns = [
-                "id",
-                "name",
-                "type",
-                "tenantId",
-                "kind",
-                "location",
-                "resourceGroup",
-                "subscriptionId",
-                "managedBy",
-                "sku",
-                "plan",
-                "properties",
-                "tags",
-                "identity",
-                "zones",
-                "extendedLocation",
-            ]
-            object_columns = {"sku", "plan", "properties", "tags", "identity", "zones", "extendedLocation"}
-            result["data"] = {
-                "columns": [{"name": c, "type": "object" if c in object_columns else "string"} for c in columns],
-                "rows": [[row.get(c) for c in columns] for row in page],
-            }
-        else:
-            result["data"] = page
+        result["data"] = _shaped(page, str(options.get("resultFormat", "objectArray")))
         result["facets"] = []
         result["resultTruncated"] = "false"
         if offset + size < len(rows):
@@ -108,6 +103,20 @@ class GraphPlane(ArmDocuments):
         return self._arm_reply(
             200, _compact(result), path, {"x-ms-user-quota-remaining": "14", "x-ms-user-quota-resets-after": "00:00:05"}
         )
+
+    def _graph_rows(self, text: str, subscriptions: list[str]) -> list[dict[str, Any]]:
+        """Not KQL: the one question the auditor asks (the Cognitive Services accounts), filtered by the requested
+        subscriptions. Any other query gets an empty result."""
+        if not re.search(r"microsoft\.cognitiveservices/accounts", text, re.IGNORECASE):
+            return []
+        readable = {s.subscription_id.lower() for s in self.spec.subscriptions if s.deny is None}
+        return [
+            self._graph_row(account)
+            for account in self.spec.accounts
+            if (not subscriptions or account.subscription_id.lower() in subscriptions)
+            # Resource Graph silently leaves out subscriptions the caller cannot read
+            and account.subscription_id.lower() in readable
+        ]
 
     def _graph_row(self, account: AccountSpec) -> dict[str, Any]:
         doc = self._account_json(account)
