@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from datetime import date
 from typing import Any
 
@@ -10,6 +12,10 @@ import pytest
 from auditor.engine.rules import load_rules
 from auditor.knowledge.base import load_knowledge
 from auditor.model.facts import Account, CatalogModel, CatalogSku, ContractCall, Deployment, Facts, QuotaUsage, Region
+
+# The per-user knowledge overlay (auditor/knowledge/overlay.py) lives in an empty folder of the test run: a
+# developer's own overlay never changes a test, and no test writes into the developer's data directory.
+os.environ["AOAI_AUDITOR_DATA_DIR"] = tempfile.mkdtemp(prefix="aoai-auditor-data-")
 
 TODAY = date(2026, 11, 22)
 SUB = "00000000-0000-4000-8000-0000000000ff"

@@ -15,6 +15,7 @@ MODULES = (
     "tests.test_contract_scan",
     "tests.test_compliance",
     "tests.test_upgrade",
+    "tests.test_observed_traffic",
 )
 
 

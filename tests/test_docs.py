@@ -5,18 +5,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from auditor._version import __version__
 from auditor.cli import main
 from auditor.engine.rules import every_rule, load_rules
-from auditor.render.docs import rule_page, rules_markdown
-from tests.update_docs import COMMAND, PAGES
+from auditor.render.docs import rule_page
+from auditor.util.doclinks import declared_base
+from tests.update_docs import COMMAND, PAGES, generated
 
-README = Path(__file__).resolve().parents[1] / "README.md"
 
-
-def test_readme_rule_list_matches_the_rule_files() -> None:
-    text = README.read_text()
-    block = text.split("<!-- rules:start -->\n")[1].split("<!-- rules:end -->")[0]
-    assert block == rules_markdown(load_rules()), f"README rules are stale: run `{COMMAND}`"
+def test_generated_pages_are_current() -> None:
+    """The rule pages, the rule index and the CLI reference are what the rule files and parsers give."""
+    stale = [
+        str(p.relative_to(PAGES.parents[1]))
+        for p, text in generated().items()
+        if not p.is_file() or p.read_text(encoding="utf-8") != text
+    ]
+    assert stale == [], f"stale generated pages: {stale}; run `{COMMAND}`"
 
 
 def test_every_rule_has_its_page_and_every_page_its_rule() -> None:
@@ -25,13 +29,40 @@ def test_every_rule_has_its_page_and_every_page_its_rule() -> None:
     assert missing == [], f"rules without a page in docs/rules/: {missing}; run `{COMMAND}`"
     stale = [r.id for r in rules if (PAGES / f"{r.id}.md").read_text(encoding="utf-8") != rule_page(r)]
     assert stale == [], f"pages older than their rule: {stale}; run `{COMMAND}`"
-    orphans = sorted({p.stem for p in PAGES.glob("*.md")} - {r.id for r in rules})
+    orphans = sorted({p.stem for p in PAGES.glob("*.md")} - {r.id for r in rules} - {"index"})
     assert orphans == [], f"pages of rules that no longer exist: {orphans}; run `{COMMAND}`"
+
+
+def test_the_cli_reference_lists_every_flag_of_every_command() -> None:
+    from auditor.cli.reference import COMMANDS, parser_of
+
+    text = (PAGES.parents[0] / "reference" / "cli.md").read_text(encoding="utf-8")
+    for title, argv in COMMANDS:
+        assert f"## `{title}`" in text
+        for action in parser_of(argv)._actions:
+            for flag in action.option_strings:
+                if flag not in ("-h", "--help"):
+                    assert f"`{flag}" in text, f"{title} {flag}"
+    assert "`--knowledge FILE`" in text and "`--docs-url URL`" in text and "`--allow-older`" in text
+
+
+def test_every_subcommand_main_dispatches_is_in_the_cli_reference() -> None:
+    """A new subcommand (`argv[0] == "name"` in auditor/cli) must be added to auditor/cli/reference.COMMANDS."""
+    import re
+
+    from auditor.cli.reference import COMMANDS
+
+    source = (Path(__file__).resolve().parents[1] / "auditor" / "cli" / "__init__.py").read_text(encoding="utf-8")
+    dispatched = set(re.findall(r'argv\[0\] == "([a-z-]+)"', source))
+    documented = {argv[0] for _, argv in COMMANDS if argv}
+    assert dispatched and dispatched <= documented, (
+        f"subcommands missing from the CLI reference: {dispatched - documented}"
+    )
 
 
 def test_findings_of_builtin_rules_link_their_page() -> None:
     for rule in load_rules():
-        assert rule.help_url == f"https://github.com/aoai-auditor/auditor/blob/main/docs/rules/{rule.id}.md"
+        assert rule.help_url == f"{declared_base()}{__version__}/rules/{rule.id}/"
         assert len(" ".join((rule.rationale or "").split())) >= 40, rule.id
 
 

@@ -157,7 +157,9 @@ def test_paused_deployment_is_read_off_the_wire(monkeypatch: pytest.MonkeyPatch,
     assert sorted((f["deployment"], f["status"]) for f in paused) == [
         ("chat-regional", "pass"),
         ("dev-mini", "fail"),
+        ("instruct-legacy", "pass"),
         ("ptu-batch", "pass"),
+        ("ptu-reserve", "pass"),
     ]
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from auditor.engine.fields import ANY, SUBJECT_FIELDS, declared
 from auditor.engine.subjects import build_subjects
 from auditor.model.enums import ProbeOutcome
-from auditor.model.facts import PlannedDeployment, ProbeResult, UnresolvedCall
+from auditor.model.facts import ContractCall, PlannedDeployment, ProbeResult, UnresolvedCall
 from tests.conftest import ACCOUNT_ID, catalog_for, make_deployment, make_facts
 from tests.test_precision import SCENARIOS, tenant_state
 
@@ -62,6 +62,20 @@ def _rich_facts() -> list[Any]:
             monitoring={ACCOUNT_ID: monitoring},
             content_filter_policies={ACCOUNT_ID: (strict,)},
         )
+    )
+    # who calls a deployment (--monitor): its traffic, observed contract entries beside a declared one
+    from auditor.model.facts import ObservedOperation
+    from auditor.sources.traffic import with_observed_contract
+
+    called = make_deployment("called")
+    traffic = (
+        ObservedOperation("called", "ChatCompletions_Create", "chat_completions", 100.0, streaming=50.0),
+        ObservedOperation("called", "Batch_Create", None, 2.0, model_versions=("2024-08-06",)),
+    )
+    declared = (ContractCall("called", "responses"),)
+    watched_traffic = replace(monitoring, traffic=traffic, logs="no workspace")
+    facts.append(
+        with_observed_contract(replace(make_facts(called, contract=declared), monitoring={ACCOUNT_ID: watched_traffic}))
     )
     return facts
 

@@ -460,3 +460,43 @@ def test_the_calendar_needs_the_nightly_view(demo_facts, rules, kb, tmp_path) ->
     report = audit(demo_facts, rules, kb, today=FIRST_NIGHT)
     with pytest.raises(InputError, match="nightly view"):
         write_reports(report, tmp_path, ("ics",))
+
+
+def test_observed_traffic_is_recorded(demo_facts, rules, kb, tmp_path) -> None:
+    from auditor.model.results import TrafficRow
+
+    report = audit(demo_facts, rules, kb, today=FIRST_NIGHT)
+    account = report.deployments[0]
+    rows = (
+        TrafficRow(
+            account.account_id,
+            account.account_name,
+            account.name,
+            "ChatCompletions_Create",
+            "chat_completions",
+            12400,
+            10.0,
+            2.5,
+            0.0,
+            1.0,
+        ),
+        TrafficRow(account.account_id, account.account_name, account.name, "Batch_Create", None, 8, 0.0, 0.0, 0.0, 0.0),
+    )
+    store = open_store(str(tmp_path / "h.sqlite"))
+    try:
+        nightly_view(replace(report, traffic=rows), history=store)
+        with store.engine.connect() as c:
+            stored = c.execute(
+                sa.select(
+                    tables.observed.c.operation,
+                    tables.observed.c.calls,
+                    tables.observed.c.client_errors,
+                    tables.observed.c.server_errors,
+                ).order_by(tables.observed.c.operation)
+            ).all()
+        assert [tuple(r) for r in stored] == [
+            ("Batch_Create", 8.0, 0.0, 0.0),
+            ("ChatCompletions_Create", 12400.0, 310.0, 124.0),
+        ]
+    finally:
+        store.close()

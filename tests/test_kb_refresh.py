@@ -32,7 +32,7 @@ def kb_copy(tmp_path: Path) -> Path:
 
 
 def test_todays_page_reproduces_the_knowledge_base_with_no_diff(kb_copy: Path, capsys) -> None:
-    code = main(["kb", "refresh", "--from-docs", str(TODAYS_PAGE), "--knowledge", str(kb_copy), "--checked", CHECKED])
+    code = main(["kb", "refresh", "--from-docs", str(TODAYS_PAGE), "--base", str(kb_copy), "--checked", CHECKED])
     out = capsys.readouterr().out
     assert code == 0
     assert "---" not in out and "+++" not in out, "no diff expected"
@@ -70,7 +70,7 @@ def test_a_moved_date_and_a_new_model_make_a_reviewed_diff(kb_copy: Path, tmp_pa
         + "| gpt-7-nova | 2026-11-30 | Preview | 2027-03-01 | — |\n"
     )
     before = kb_copy.read_text()
-    code = main(["kb", "refresh", "--from-docs", str(page), "--knowledge", str(kb_copy), "--checked", "2026-12-04"])
+    code = main(["kb", "refresh", "--from-docs", str(page), "--base", str(kb_copy), "--checked", "2026-12-04"])
     out = capsys.readouterr().out
     assert code == 0
     assert kb_copy.read_text() == before, "nothing is written without --write"
@@ -80,12 +80,21 @@ def test_a_moved_date_and_a_new_model_make_a_reviewed_diff(kb_copy: Path, tmp_pa
     assert "stage changed: gpt-5.2 2025-12-11: GenerallyAvailable -> Legacy" in out
     assert "replacement changed: gpt-5.2 2025-12-11: none -> gpt-5.6-terra" in out
     assert "model added (fill in family and facts): gpt-7-nova (2026-11-30)" in out
-    assert main(["kb", "refresh", "--from-docs", str(page), "--knowledge", str(kb_copy), "--write"]) == 0
-    capsys.readouterr()
-    written = yaml.safe_load(kb_copy.read_text())
+    overlay = tmp_path / "overlay.yaml"
+    args = ["kb", "refresh", "--from-docs", str(page), "--base", str(kb_copy), "--knowledge", str(overlay)]
+    assert main([*args, "--write"]) == 0
+    assert f"Wrote {overlay}" in capsys.readouterr().out
+    assert kb_copy.read_text() == before, "the base is never written: the overlay is"
+    written = yaml.safe_load(overlay.read_text())
     assert written["models"]["gpt-5.2"]["facts"]["retirement"]["value"]["2025-12-11"]["retires"] == date(2027, 9, 1)
     assert written["models"]["gpt-7-nova"]["versions"] == ["2026-11-30"]
     assert written["checked"] == date.today()
+    assert written["sources"]["MS-T4"]["published"] == date(2026, 12, 1)  # the revision read, for the next refresh
+    stated = {key for entry in written["models"].values() for key in entry.get("facts", {})}
+    assert stated <= {"retirement", "fine_tuned_retirement"}, "only the facts the refresh read are written"
+    layered = load_knowledge(kb_copy, overlay=overlay)
+    assert layered.models["gpt-5.2"].facts["retirement"].layer == str(overlay)
+    assert layered.models["gpt-5.2"].facts["apis"].layer == "packaged"
 
 
 @pytest.mark.parametrize(
@@ -104,7 +113,7 @@ def test_a_malformed_table_is_one_clear_error_naming_file_and_line(
     page.write_text(
         "### Azure OpenAI\n\n" + HEADER + "| gpt-5-mini | 2025-08-07 | GA | 2027-02-09 | — |\n" + row + "\n"
     )
-    code = main(["kb", "refresh", "--from-docs", str(page), "--knowledge", str(kb_copy)])
+    code = main(["kb", "refresh", "--from-docs", str(page), "--base", str(kb_copy)])
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith(f"audit: error: {page}:6: ") and complaint in err
@@ -114,7 +123,7 @@ def test_a_malformed_table_is_one_clear_error_naming_file_and_line(
 def test_a_page_without_a_schedule_table_is_refused(kb_copy: Path, tmp_path: Path, capsys) -> None:
     page = tmp_path / "empty.md"
     page.write_text("# Nothing here\n")
-    assert main(["kb", "refresh", "--from-docs", str(page), "--knowledge", str(kb_copy)]) == 2
+    assert main(["kb", "refresh", "--from-docs", str(page), "--base", str(kb_copy)]) == 2
     assert "no retirement table" in capsys.readouterr().err
 
 
@@ -122,10 +131,10 @@ def test_a_docs_checkout_is_searched_for_the_schedule(kb_copy: Path, tmp_path: P
     include = tmp_path / "docs" / "articles/foundry/openai/includes/concepts-model-retirement-schedule-content.md"
     include.parent.mkdir(parents=True)
     shutil.copy(TODAYS_PAGE, include)
-    args = ["kb", "refresh", "--from-docs", str(tmp_path / "docs"), "--knowledge", str(kb_copy), "--checked", CHECKED]
+    args = ["kb", "refresh", "--from-docs", str(tmp_path / "docs"), "--base", str(kb_copy), "--checked", CHECKED]
     assert main(args) == 0
     assert "already agrees" in capsys.readouterr().out
-    assert main(["kb", "refresh", "--from-docs", str(tmp_path), "--knowledge", str(kb_copy)]) == 2
+    assert main(["kb", "refresh", "--from-docs", str(tmp_path), "--base", str(kb_copy)]) == 2
 
 
 def test_duplicate_rows_are_reported_and_the_first_is_kept() -> None:
@@ -223,7 +232,7 @@ def test_the_live_catalog_disagreements_are_a_reviewed_diff() -> None:
 
 
 def test_from_catalog_reads_the_simulated_tenant_and_finds_it_in_agreement(kb_copy: Path, capsys) -> None:
-    args = ["kb", "refresh", "--from-catalog", "--demo", "--knowledge", str(kb_copy), "--checked", CHECKED]
+    args = ["kb", "refresh", "--from-catalog", "--demo", "--base", str(kb_copy), "--checked", CHECKED]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "dates moved: 0" in out and "already agrees" in out
@@ -233,7 +242,7 @@ def test_from_catalog_reads_the_simulated_tenant_and_finds_it_in_agreement(kb_co
 
 
 def test_from_catalog_needs_a_subscription(kb_copy: Path, capsys) -> None:
-    assert main(["kb", "refresh", "--from-catalog", "--knowledge", str(kb_copy)]) == 2
+    assert main(["kb", "refresh", "--from-catalog", "--base", str(kb_copy)]) == 2
     assert "--from-catalog needs --subscription" in capsys.readouterr().err
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from auditor._version import __version__
 from auditor.cli.nightly import add_nightly_arguments, open_history, with_nightly
@@ -183,6 +183,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="pin the rule set of a release so new rules never break a gate unannounced "
         "(default latest). Example: --ruleset 2026.11",
     )
+    rules.add_argument(
+        "--knowledge",
+        type=Path,
+        metavar="FILE",
+        help="your knowledge-base overlay, layered over the packaged one: only the facts it states, each with its "
+        "source and check date (`audit kb refresh --write` writes one). Example: --knowledge kb-overlay.yaml",
+    )
     _add_evidence_arguments(parser)
     out = parser.add_argument_group("output")
     out.add_argument(
@@ -234,6 +241,12 @@ def build_parser() -> argparse.ArgumentParser:
         "many CI jobs at once; join the shards' report.json with `audit merge`. Example: --shard 2/8",
     )
     out.add_argument("--quiet", action="store_true", help="print only errors (and no progress bar)")
+    out.add_argument(
+        "--docs-url",
+        metavar="URL",
+        help="where rule links in reports point: a mirror of the documentation site (default: the Documentation "
+        "URL the package declares); links carry the version that ran. Example: --docs-url https://docs.corp/aoai/",
+    )
     add_nightly_arguments(parser)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
@@ -248,8 +261,13 @@ def _add_evidence_arguments(parser: argparse.ArgumentParser) -> None:
         "--monitor",
         action="store_true",
         help="also read Azure Monitor (read-only): each account's diagnostic settings and 7 days of per-deployment "
-        "requests, 429s and provisioned utilisation. Example: audit --all --monitor",
+        "requests, 429s and provisioned utilisation, and who calls each deployment how (the observed contract). "
+        "Example: audit --all --monitor",
     )
+    from auditor.cli.observed import add_observed_arguments, add_rule_param_argument
+
+    add_observed_arguments(group)
+    add_rule_param_argument(group)
     group.add_argument(
         "--probe",
         action="store_true",
@@ -389,6 +407,10 @@ def _validate(args: argparse.Namespace) -> None:
             "audit it in one run without --shard"
         )
     args.cloud_obj = get_cloud(args.cloud, args.management_endpoint)
+    if args.docs_url is not None:
+        from auditor.util.doclinks import check_base
+
+        args.docs_url = check_base(args.docs_url)
 
 
 def _print_summary(report: Report, paths: Sequence[Path], fail_on: FailOn) -> None:
@@ -443,7 +465,9 @@ def _demo_environment(stack: ExitStack, args: argparse.Namespace) -> tuple[Token
         exclude_interactive_browser_credential=True,
         exclude_broker_credential=True,
     )
-    args.cloud_obj = get_cloud(args.cloud, tenant.management_url)
+    from dataclasses import replace
+
+    args.cloud_obj = replace(get_cloud(args.cloud, tenant.management_url), logs_endpoint=tenant.logs_endpoint)
     if not args.resource:
         args.all_accounts = True
     if args.contract is None and args.contract_from is None and not getattr(args, "shard_obj", None):  # a shard: none
@@ -453,23 +477,35 @@ def _demo_environment(stack: ExitStack, args: argparse.Namespace) -> tuple[Token
     return credential, tenant.ca_path
 
 
+def _observed(args: argparse.Namespace, policy: Any) -> dict[str, Any]:
+    from auditor.cli.observed import observed_options
+
+    found = observed_options(args, os.environ)
+    found["monitor"] = found["monitor"] or args.monitor or bool(policy and policy.needs_monitor)
+    return found
+
+
 def run(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
     _validate(args)
     from auditor.render import check_out_dir
 
     check_out_dir(args.out)
+    from auditor.cli.observed import check_overrides, rule_param_overrides
     from auditor.engine.rules import load_rules
     from auditor.pipeline.audit import AuditOptions, gate, run_audit
     from auditor.render import write_reports
 
-    rules = load_rules(args.rules)
+    overrides = rule_param_overrides(args.rule_param)
+    rules = load_rules(args.rules, docs_url=args.docs_url, overrides=overrides)
+    check_overrides(overrides, {r.id for r in rules})
     from auditor.pipeline.audit import select_rules
 
     select_rules(rules, ruleset=args.ruleset)
     # waivers and baseline are read before any Azure call, so a bad file is exit 2 straight away
     from auditor.gating.drift import load_baseline
     from auditor.gating.waivers import load_waivers
+    from auditor.knowledge.overlay import resolve_overlay
 
     policy = None
     if args.policy:
@@ -513,8 +549,10 @@ def run(argv: Sequence[str]) -> int:
             plan=args.plan,
             probe=_probe_options(args, demo=args.demo),
             shard=args.shard_obj,
-            monitor=args.monitor or bool(policy and policy.needs_monitor),
             what_if=args.what_ifs,
+            knowledge=resolve_overlay(args.knowledge),
+            docs_url=args.docs_url,
+            **_observed(args, policy),
         )
         from auditor.cli.progress import BarProgress, wants_bar
 

@@ -21,9 +21,10 @@ KB_EXAMPLES = """\
 examples:
   audit kb                                   summary, then every model's facts with sources and dates
   audit kb gpt-4.1 --format json             one model, for scripts
+  audit kb --knowledge kb-overlay.yaml           the packaged facts with your overlay on top (layer shown per fact)
   audit kb refresh --from-docs ~/src/azure-ai-docs              review the change (unified diff + summary)
   audit kb refresh --from-catalog --subscription SUB --location eastus2 --location swedencentral
-  audit kb refresh --from-docs https://raw.githubusercontent.com/MicrosoftDocs/azure-ai-docs/main/articles/foundry/openai/includes/concepts-model-retirement-schedule-content.md --write
+  audit kb refresh --from-docs ~/src/azure-ai-docs --knowledge kb-overlay.yaml --write   write the overlay
 """
 
 
@@ -51,10 +52,15 @@ def run_kb(argv: Sequence[str]) -> int:
     parser.add_argument("model", nargs="?", help="show only this model")
     parser.add_argument("--format", choices=["text", "json"], default="text")
     parser.add_argument(
-        "--knowledge", type=Path, metavar="FILE", help="a knowledge-base file other than the packaged one"
+        "--knowledge",
+        type=Path,
+        metavar="FILE",
+        help="your overlay over the packaged knowledge base (default: the per-user one, if any)",
     )
     args = parser.parse_args(list(argv))
-    kb = load_knowledge(args.knowledge)
+    from auditor.knowledge.overlay import resolve_overlay
+
+    kb = load_knowledge(overlay=resolve_overlay(args.knowledge))
     today = date.today()
     if args.model and args.model not in kb.models:
         raise InputError(f"the knowledge base has no model {args.model!r} (see audit kb)")
@@ -98,10 +104,30 @@ def _refresh(argv: Sequence[str]) -> int:
     )
     parser.add_argument("--demo", action="store_true", help="with --from-catalog: read the embedded simulated tenant")
     parser.add_argument(
-        "--management-endpoint", metavar="URL", help="with --from-catalog: an ARM endpoint other than the cloud's"
+        "--cloud",
+        default="AzureCloud",
+        metavar="NAME",
+        help="with --from-catalog: the Azure cloud (AzureCloud, AzureUSGovernment, AzureChinaCloud)",
     )
     parser.add_argument(
-        "--knowledge", type=Path, metavar="FILE", help="the knowledge-base file (default: the packaged one)"
+        "--management-endpoint", metavar="URL", help="with --from-catalog: the ARM endpoint (Azure Stack, a proxy)"
+    )
+    parser.add_argument(
+        "--knowledge",
+        type=Path,
+        metavar="FILE",
+        help="the overlay to refresh and, with --write, to write (default: the per-user data directory's)",
+    )
+    parser.add_argument(
+        "--base",
+        type=Path,
+        metavar="FILE",
+        help="the knowledge-base file under the overlay (default: the packaged one)",
+    )
+    parser.add_argument(
+        "--allow-older",
+        action="store_true",
+        help="with --from-docs: apply a page older than the revision the knowledge base cites (moves facts back)",
     )
     parser.add_argument(
         "--source-key",
@@ -110,26 +136,50 @@ def _refresh(argv: Sequence[str]) -> int:
         help="the `sources:` key to cite for the schedule (default MS-T4)",
     )
     parser.add_argument("--checked", type=_date, metavar="DATE", help="the check date to record (default: today)")
-    parser.add_argument("--write", action="store_true", help="write the refreshed file in place")
+    parser.add_argument(
+        "--write",
+        action="store_true",
+        help="write the refreshed facts to the overlay (--knowledge FILE, else the per-user data directory); "
+        "the installed package is never written",
+    )
     args = parser.parse_args(list(argv))
-    path = args.knowledge or data_dir("rules") / "knowledge" / "models.yaml"
+    from auditor.knowledge.base import load_knowledge
+    from auditor.knowledge.overlay import refreshed_overlay, user_overlay_path
+
+    base = args.base or data_dir("rules") / "knowledge" / "models.yaml"
+    overlay = args.knowledge or user_overlay_path()
+    existing = inputfile.read_text(overlay, what="knowledge overlay") if overlay.exists() else None
+    layered = load_knowledge(args.base, overlay=overlay if existing is not None else None)
+    checked = args.checked or date.today()
     if args.from_catalog:
-        result = _from_catalog(args, path)
+        result = _from_catalog(args, base)
     else:
-        result = refresh_from_docs(path, args.from_docs, args.source_key, args.checked or date.today())
+        result = refresh_from_docs(
+            base, args.from_docs, args.source_key, checked, sources=layered.sources, allow_older=args.allow_older
+        )
     if result.changed:
-        check_loads(result.new_text, path)  # never propose (or write) a file the auditor would then refuse
+        check_loads(result.new_text, base)  # never propose (or write) a file the auditor would then refuse
     for line in (result.diff() + result.summary()).splitlines():
         print(printable(line))  # docs and catalog text: no terminal escape sequence reaches the terminal
-    if args.write and result.changed:
-        from auditor.util.safefile import write_text
-
-        write_text(path, result.new_text)
-        print(printable(f"Wrote {path}."))
-    elif result.changed:
-        print("Not written (review the diff, then run again with --write).")
-    else:
+    if not result.changed and not result.source_update:
         print("The knowledge base already agrees with the source.")
+        return 0
+    text = refreshed_overlay(result.old_text, result.new_text, existing, result.source_update, checked, result.facts)
+    if not args.write:
+        print(f"Not written (review the diff, then run again with --write to update the overlay {overlay}).")
+    elif text == existing:
+        print(f"The overlay {overlay} already holds these facts.")
+    else:
+        overlay.parent.mkdir(parents=True, exist_ok=True)
+        staged = overlay.with_name(overlay.name + ".new")
+        staged.write_text(text, encoding="utf-8")
+        try:
+            load_knowledge(args.base, overlay=staged)  # what is written must load, validated like any overlay
+        except (InputError, AttributeError, KeyError, TypeError, ValueError) as exc:  # wrong shapes too
+            staged.unlink()
+            raise InputError(f"{overlay}: the refreshed overlay would not load ({exc}); not written") from None
+        staged.replace(overlay)
+        print(f"Wrote {overlay} (the overlay over {base}).")
     return 0
 
 
@@ -150,13 +200,13 @@ def _from_catalog(args: argparse.Namespace, path: Path) -> RefreshResult:
         if args.demo:
             from auditor.cli import _demo_environment
 
-            demo_args = argparse.Namespace(cloud="AzureCloud", resource=[], contract=None, contract_from=None)
+            demo_args = argparse.Namespace(cloud=args.cloud, resource=[], contract=None, contract_from=None)
             credential, verify = _demo_environment(stack, demo_args)
             cloud = demo_args.cloud_obj
         else:
             from azure.identity import DefaultAzureCredential
 
-            cloud = get_cloud("AzureCloud", args.management_endpoint)
+            cloud = get_cloud(args.cloud, args.management_endpoint)
             credential = DefaultAzureCredential(authority=cloud.authority_host)
         # every token it hands out is registered for redaction, as in an audit: an error body echoing it is masked
         enumerator = AzureEnumerator(RecordingCredential(credential), cloud, connection_verify=verify)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -16,7 +17,7 @@ from auditor.model.errors import InputError
 from auditor.model.results import Severity
 from auditor.util import inputfile
 from auditor.util.resources import data_dir, schema_path
-from auditor.util.yamlfile import line_of, load_yaml
+from auditor.util.yamlfile import LineDict, line_of, load_yaml
 
 if TYPE_CHECKING:
     import jsonschema
@@ -45,11 +46,14 @@ class Rule:
     examples: tuple[Mapping[str, str], ...] = ()
     """How to fix, as code: each {title, language, code} (the rule's documentation page shows them)."""
     page: str | None = None
-    """The rule's documentation page (built-in rules: docs/rules/<ID>.md); None for other rule packs."""
+    """The rule's page on the documentation site, for the version that runs (built-in rules: docs/rules/<ID>.md);
+    None for other rule packs."""
     remediation_by: Mapping[str, Any] | None = None
     """Advice that depends on a fact: {field: PATH, cases: {VALUE: TEMPLATE}}; `remediation` otherwise."""
     fix: Mapping[str, str] = field(default_factory=dict)
     """The mechanical edit auditor/fixes makes for a failing finding: {code: KIND} and/or {iac: KIND}."""
+    parameters: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Per parameter: its `default`, `description` and the `value` bound into the conditions and messages."""
 
     @property
     def help_url(self) -> str:
@@ -84,16 +88,22 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"{where}: {best.message}"
 
 
-RULE_PAGES = "https://github.com/aoai-auditor/auditor/blob/main/docs/rules/"
-"""Where the built-in rules' documentation pages are published (docs/rules/ in the repository)."""
-
-
-def load_rule_file(path: Path, *, builtin: bool = False) -> list[Rule]:
+def load_rule_file(
+    path: Path,
+    *,
+    builtin: bool = False,
+    docs_url: str | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[Rule]:
     """Parse and validate one rule file; any problem is an InputError naming file and line.
 
     The package's own rule files (`builtin`) skip the schema and the YAML size bounds: the test suite holds
     every one of them to both (test_engine.py: test_builtin_rule_files_pass_the_checks_they_skip), and on every
-    run the checks cost ~0.15 s of CPU (importing jsonschema, validating, walking the nodes) before the first call."""
+    run the checks cost ~0.15 s of CPU (importing jsonschema, validating, walking the nodes) before the first call.
+    A built-in rule's page is on the documentation site of this version, under `docs_url` when given
+    (auditor/util/doclinks.py)."""
+    from auditor.util.doclinks import rule_page
+
     document = load_yaml(path, what="rule", trusted=builtin)
     if not builtin:
         import jsonschema
@@ -105,7 +115,8 @@ def load_rule_file(path: Path, *, builtin: bool = False) -> list[Rule]:
             raise InputError(f"{path}:{line}: invalid rule: {_describe(error)}")
     rules = []
     lines = inputfile.read_text(path, what="rules").splitlines()  # bounded, as the first read was
-    for raw in document["rules"]:
+    for original in document["rules"]:
+        raw, parameters = bind_parameters(path, original, overrides)
         _check_fields(path, lines, raw)
         rules.append(
             Rule(
@@ -124,14 +135,80 @@ def load_rule_file(path: Path, *, builtin: bool = False) -> list[Rule]:
                 rationale=raw.get("rationale"),
                 references=tuple(raw.get("references", ())),
                 labels=dict(raw.get("labels", {})),
-                source=f"{path}:{raw.line}",
+                source=f"{path}:{getattr(raw, 'line', 1)}",
                 examples=tuple(dict(e) for e in raw.get("examples", ())),
-                page=f"{RULE_PAGES}{raw['id']}.md" if builtin else None,
+                page=rule_page(raw["id"], docs_url) if builtin else None,
                 remediation_by=raw.get("remediation_by"),
                 fix=dict(raw.get("fix", {})),
+                parameters=parameters,
             )
         )
     return rules
+
+
+_PARAMETER_TEXT = re.compile(r"\{parameters\.([a-z][a-z0-9_]*)\}")
+
+
+def _reads_parameters(raw: Mapping[str, Any]) -> bool:
+    """Whether a rule's conditions or texts name a parameter at all (most rules do not: they skip the binding)."""
+    conditions = repr((raw.get("where"), raw.get("fails_when")))
+    texts = " ".join(str(raw.get(k) or "") for k in ("message", "pass_message", "remediation", "title"))
+    return "'parameter'" in conditions or "{parameters." in texts
+
+
+def bind_parameters(
+    path: Path, raw: Mapping[str, Any], overrides: Mapping[str, Mapping[str, Any]] | None = None
+) -> tuple[Mapping[str, Any], dict[str, dict[str, Any]]]:
+    """The rule with its parameters put in: `{parameter: NAME}` operands become the value, `{parameters.NAME}` in
+    its texts the value's text. The value is the default unless `overrides[rule id][NAME]` gives another; an
+    unknown name, in the rule or in the overrides, is an InputError naming the file and line."""
+    declared = raw.get("parameters") or {}
+    if not declared and not (overrides or {}).get(raw["id"]) and not _reads_parameters(raw):
+        return raw, {}
+    line = getattr(raw, "line", 1)
+    given = dict((overrides or {}).get(raw["id"]) or {})
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        raise InputError(f"--rule-param {raw['id']}.{unknown[0]}: the rule has no parameter {unknown[0]!r}")
+    values = {name: given.get(name, spec["default"]) for name, spec in declared.items()}
+
+    def operand(node: Any) -> Any:
+        if isinstance(node, Mapping) and set(node) == {"parameter"}:
+            if node["parameter"] not in values:
+                raise InputError(f"{path}:{line}: {raw['id']}: no parameter {node['parameter']!r} is declared")
+            return values[node["parameter"]]
+        if isinstance(node, Mapping):
+            return {k: operand(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [operand(v) for v in node]
+        return node
+
+    def text(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+
+        def one(match: re.Match[str]) -> str:
+            if match.group(1) not in values:
+                raise InputError(f"{path}:{line}: {raw['id']}: no parameter {match.group(1)!r} is declared")
+            return str(values[match.group(1)])
+
+        return _PARAMETER_TEXT.sub(one, value)
+
+    bound: dict[str, Any] = dict(raw)
+    for key in ("where", "fails_when"):
+        if bound.get(key) is not None:
+            bound[key] = operand(bound[key])
+    for key in ("message", "pass_message", "remediation", "title"):
+        bound[key] = text(bound.get(key))
+    if isinstance(raw, LineDict):
+        copy = LineDict(bound)
+        copy.line, copy.key_lines = raw.line, getattr(raw, "key_lines", {})
+        bound = copy
+    parameters = {
+        name: {"default": spec["default"], "description": spec["description"], "value": values[name]}
+        for name, spec in declared.items()
+    }
+    return bound, parameters
 
 
 def _check_fields(path: Path, lines: list[str], raw: Mapping[str, Any]) -> None:
@@ -162,8 +239,16 @@ def _check_fields(path: Path, lines: list[str], raw: Mapping[str, Any]) -> None:
         )
 
 
-def load_rules(directories: Iterable[Path] = (), *, builtin: bool = True) -> list[Rule]:
-    """The built-in rules plus every `*.yaml` under the given directories; ids must be unique."""
+def load_rules(
+    directories: Iterable[Path] = (),
+    *,
+    builtin: bool = True,
+    docs_url: str | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[Rule]:
+    """The built-in rules plus every `*.yaml` under the given directories; ids must be unique. Built-in rules
+    link their page under `docs_url` (default: the documentation base the package declares); `overrides` sets
+    rule parameters (rule id -> name -> value; --rule-param)."""
     builtin_root = data_dir("rules") / "builtin"
     roots = ([builtin_root] if builtin else []) + [Path(d) for d in directories]
     rules: list[Rule] = []
@@ -172,7 +257,7 @@ def load_rules(directories: Iterable[Path] = (), *, builtin: bool = True) -> lis
         if not root.is_dir():
             raise InputError(f"{root}: rules directory not found")
         for path in sorted(root.rglob("*.yaml")) + sorted(root.rglob("*.yml")):
-            for rule in load_rule_file(path, builtin=root == builtin_root):
+            for rule in load_rule_file(path, builtin=root == builtin_root, docs_url=docs_url, overrides=overrides):
                 if rule.id in seen:
                     raise InputError(f"{rule.source}: duplicate rule id {rule.id} (first at {seen[rule.id]})")
                 seen[rule.id] = rule.source

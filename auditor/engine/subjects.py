@@ -9,10 +9,17 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from auditor.engine import evidence
 from auditor.engine.compliance import activity_view, monitor_view
+from auditor.engine.observed import (
+    observed_causes,
+    observed_evidence,
+    provenance_fields,
+    traffic_causes,
+    traffic_view,
+)
 from auditor.engine.views import (
     Subject,
     account_view,
@@ -123,6 +130,7 @@ class _Index:
             )
         if document["content_filter"] is UNKNOWN:
             causes["content_filter"] = (Cause.AZURE, "the account's content filter policies could not be read")
+        causes.update(traffic_causes(self.facts, deployment, document["traffic"]))
         return causes
 
     def catalog_entries(
@@ -227,6 +235,9 @@ def deployment_subjects(index: _Index) -> Iterator[Subject]:
             "contract": contract_view(index.calls, deployment, account),
             "content_filter": filter_view,
             "activity": activity_view(index.facts, deployment),
+            "traffic": traffic_view(
+                index.facts, deployment, account.name, index.calls.get(deployment.name) if index.calls else None
+            ),
         }
         index.deployment_docs[deployment.id] = document
         name = f"{account.name}/{deployment.name}"
@@ -295,7 +306,7 @@ def _unknown_quota(subscription: str, location: str, name: str, users: list[str]
 
 
 def _call_view(call: ContractCall) -> ResolvedCallView:
-    return {
+    view: dict[str, Any] = {
         "deployment": call.deployment,
         "api": call.api,
         "parameters": sorted(call.parameters),
@@ -313,6 +324,8 @@ def _call_view(call: ContractCall) -> ResolvedCallView:
         "legacy_sdk": call.sdk == "openai<1",
         "source": f"{call.location.file}:{call.location.line}" if call.location else call.deployment,
     }
+    view.update(provenance_fields(call))  # where the entry comes from; an observed one's traffic
+    return cast(ResolvedCallView, view)
 
 
 def _effort_sent(parameters: Mapping[str, Any]) -> Any:
@@ -380,7 +393,8 @@ def contract_subjects(index: _Index) -> Iterator[Subject]:
                 account_id=account.id,
                 deployment=deployment.name,
                 location=call.location,
-                causes=index.deployment_causes[deployment.id],
+                causes={**index.deployment_causes[deployment.id], **observed_causes(index.facts, call, account.id)},
+                evidence=observed_evidence(call) or {},
             )
             for param, value in sorted(call.parameters.items()):
                 param_view = _param_view(index.kb, call, parent["model"], param, value)

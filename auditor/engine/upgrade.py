@@ -29,7 +29,15 @@ from auditor.engine.subjects import Subject, build_subjects
 from auditor.knowledge.base import KnowledgeBase, has_replacement, model_view
 from auditor.model.documents import UpgradeDocument
 from auditor.model.errors import InputError
-from auditor.model.facts import Account, CatalogModel, Deployment, Facts, PlannedDeployment, SourceLocation
+from auditor.model.facts import (
+    Account,
+    CatalogModel,
+    Deployment,
+    Facts,
+    PlannedDeployment,
+    SourceLocation,
+    earliest_retirement,
+)
 from auditor.model.results import Cause, Finding, Status
 
 IMPACT_CATEGORIES = ("api-support", "parameters")
@@ -221,9 +229,7 @@ def next_model(
     entries = _entries(facts, account, deployment.model_name, deployment.model_format)
     entry = next((m for m in entries if m.version == deployment.model_version), None)
     sku = next((s for s in entry.skus if s.name == deployment.sku_name), None) if entry else None
-    retires = (sku.deprecation_date if sku and sku.deprecation_date else None) or (
-        entry.inference_deprecation if entry else None
-    )
+    retires = earliest_retirement(entry.inference_deprecation if entry else None, [sku.deprecation_date] if sku else [])
     candidates: list[NextModel] = []
     if entry is not None and entry.replacement_name:
         candidates.append(_replacement(facts, account, deployment, entry, retires))
@@ -442,8 +448,10 @@ def _upgrade_subject(
     when, days_left = _when_text(upcoming_model, today)
     call = group["call"]
     source = f"{location.file}:{location.line}" if location else None
-    call_text = _call_text(deployment, call, source, api)
-    plural = call is None
+    call_text, plural = observed_wording(call, deployment.name) or (
+        _call_text(deployment, call, source, api),
+        call is None,
+    )
     breaks: Any = group["breaks"]
     if not breaks and group["unknown"]:
         breaks = UNKNOWN
@@ -489,6 +497,7 @@ def _upgrade_subject(
         "call": source,
         "api": api,
         "breaks": group["details"],
+        **observed_evidence(call),
     }
     causes: dict[str, tuple[Cause, str]] = {}
     if breaks is UNKNOWN:
@@ -507,6 +516,22 @@ def _upgrade_subject(
         evidence=evidence,
         causes=causes,
     )
+
+
+def observed_wording(call: Mapping[str, Any] | None, deployment: str) -> tuple[str, bool] | None:
+    """An observed call is named by its operation and volume ("Callers' Completions_Create calls to
+    instruct-legacy (observed: 9,800 Completions_Create calls in 7 days) break"), not by a place in the code;
+    None for a declared or scanned call. (The text, and whether it takes the plural verb.)"""
+    if not call or call.get("observed") is not True:
+        return None
+    return f"Callers' {call.get('operation')} calls to {deployment} ({call.get('evidence')})", True
+
+
+def observed_evidence(call: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The observed call's operation and volume on the upgrade finding's evidence (empty for other calls)."""
+    if not call or call.get("observed") is not True:
+        return {}
+    return {"operation": call.get("operation"), "requests": call.get("requests"), "observed": call.get("evidence")}
 
 
 def with_upgrade_impact(

@@ -32,6 +32,7 @@ from auditor.model.facts import (
     Facts,
     Region,
     SourceLocation,
+    earliest_retirement,
 )
 from auditor.model.results import Cause
 from auditor.model.unknown import UNKNOWN
@@ -281,8 +282,7 @@ def catalog_view(
     entry = same_version[0] if same_version else None
     sku = catalog_sku(entry, deployment.sku_name)
     defaults = sorted({m.version for m in entries if m.is_default_version})
-    dates = [d for d in (_of(sku, "deprecation_date"), _of(entry, "inference_deprecation")) if d]
-    deprecation = min(dates) if dates else None
+    deprecation = earliest_retirement(_of(entry, "inference_deprecation"), [_of(sku, "deprecation_date")])
     sku_known = deployment.sku_name is not None
     replacement, auto_upgrade = _entry_texts(entry)
     view: CatalogView = {
@@ -420,7 +420,9 @@ def contract_view(
 ) -> DeploymentContract:
     if calls is None:
         return {"present": False, "file_given": False, "apis": []}
-    mine = [c for c in calls.get(deployment.name, ()) if c.account in (None, account.name)]
+    # Observed entries (--monitor) say which APIs are called, nothing about parameters: the app's own contract is
+    # still absent where only they exist, so the "callers must not" warnings stay (auditor/engine/observed.py).
+    mine = [c for c in calls.get(deployment.name, ()) if c.account in (None, account.name) and c.observed is None]
     return {"present": bool(mine), "file_given": True, "apis": sorted({c.api for c in mine})}
 
 

@@ -42,6 +42,7 @@ from auditor.model.results import (
     Status,
     TargetResult,
     TargetStatus,
+    TrafficRow,
     WaiverRef,
 )
 from auditor.util import inputfile
@@ -310,6 +311,7 @@ def merge_reports(paths: Sequence[Path], today: date | None = None) -> Report:
         targets: list[TargetResult] = []
         inventory: list[InventoryRow] = []
         retirements: list[RetirementRow] = []
+        traffic: list[TrafficRow] = []
         for index, data in enumerate(shards):
             current = paths[index]
             for f in data["findings"]:
@@ -319,6 +321,7 @@ def merge_reports(paths: Sequence[Path], today: date | None = None) -> Report:
             targets += [_build(TargetResult, t, status=TargetStatus(t["status"])) for t in data["targets"]]
             inventory += [_build(InventoryRow, d) for d in data["deployments"]]
             retirements += [_build(RetirementRow, r) for r in data.get("retirements") or ()]
+            traffic += [_build(TrafficRow, t) for t in data.get("traffic") or ()]
         current = paths[0]
         first = shards[0]
         return Report(
@@ -345,6 +348,7 @@ def merge_reports(paths: Sequence[Path], today: date | None = None) -> Report:
             drift=_drift(shards),
             probe_summary=_probes(shards),
             pass_counts=tuple(pass_counts),
+            traffic=tuple(traffic),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InputError(f"{current}: not an audit report.json: {type(exc).__name__}: {exc}") from None

@@ -240,3 +240,16 @@ def apply_waivers(report: Report, waivers: Sequence[Waiver], today: date) -> Rep
         findings=tuple(sorted(findings, key=lambda f: f.sort_key)),
         rules=tuple(sorted(rules.values(), key=lambda r: r.id)),
     )
+
+
+def waiver_snippet(rule_id: str, target: str = "ACCOUNT/DEPLOYMENT") -> str:
+    """How to waive a rule's finding, as the waivers file (`--waivers`) takes it: the rule pages and the HTML
+    report's drill-down show the same text."""
+    return (
+        "waivers:\n"
+        f"  - rule: {rule_id}\n"
+        f'    target: "{target}"   # glob over the target name or ARM id\n'
+        "    reason: why this is accepted, and what will end it\n"
+        "    owner: team@example.com\n"
+        "    expires: 2027-03-31\n"
+    )

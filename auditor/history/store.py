@@ -193,6 +193,7 @@ class _Writer:
             [f.target for f in kept.values()]
             + [_deployment_ref(d.account_id, d.name) for d in report.deployments]
             + [_deployment_ref(s.account_id, s.deployment) for s in self.nightly.scheduled]
+            + [_deployment_ref(row.account_id, row.deployment) for row in report.traffic]
         )
         previous = self._previous_failing()
         run_id = self._insert_run(recorded_at)
@@ -220,6 +221,7 @@ class _Writer:
         self._insert_inventory(run_id, refs)
         self._insert_scheduled(run_id, refs)
         self._insert_quota(run_id)
+        self._insert_observed(run_id, refs)
         new = resolved = None
         if previous is not None:
             new, resolved = self._churn(run_id, previous, failing_now)
@@ -364,6 +366,23 @@ class _Writer:
                     "replacement": s.replacement,
                 }
                 for s in self.nightly.scheduled
+            ],
+        )
+
+    def _insert_observed(self, run_id: int, refs: Mapping[str, int]) -> None:
+        """Who called each deployment through which operation (Azure Monitor, with --monitor); nothing without."""
+        self._insert(
+            t.observed,
+            [
+                {
+                    "run_id": run_id,
+                    "target_id": refs[_deployment_ref(row.account_id, row.deployment)],
+                    "operation": row.operation,
+                    "calls": float(row.requests),
+                    "client_errors": round(row.requests * row.client_error_percent / 100, 1),
+                    "server_errors": round(row.requests * row.server_error_percent / 100, 1),
+                }
+                for row in self.report.traffic
             ],
         )
 

@@ -36,6 +36,8 @@ class Fact:
     """Why the fact is unverified (and, with no value, why it is left unknown)."""
     family: str | None = None
     """The family it is stated for (rules/knowledge/families.yaml), None when stated for the model itself."""
+    layer: str = "packaged"
+    """Which layer stated it: `packaged` (the file in the wheel), else the overlay file's path."""
 
     @property
     def settled(self) -> bool:
@@ -59,6 +61,15 @@ class ModelEntry:
 
 
 @dataclass(frozen=True)
+class Layer:
+    """One file the knowledge base was read from, and the newest date it was checked."""
+
+    name: str
+    path: str
+    checked: date | None
+
+
+@dataclass(frozen=True)
 class KnowledgeBase:
     """The loaded knowledge base."""
 
@@ -70,6 +81,8 @@ class KnowledgeBase:
     path: str = ""
     families: Mapping[str, Family] = field(default_factory=dict)
     api_parameters: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
+    layers: tuple[Layer, ...] = ()
+    """Where the facts came from, bottom first: the packaged file, then the user's overlay if any."""
 
     def api_parameter(self, api: str, name: str) -> ApiParameterFacts:
         """Whether a request parameter belongs to only one API, and the other API's counterpart."""
@@ -219,10 +232,10 @@ def _with_family(entry: ModelEntry, family: Family | None) -> ModelEntry:
     return replace(entry, facts=facts, kind=family.kind or _derived_kind(facts), kb_family=family.name)
 
 
-def load_knowledge(path: Path | None = None) -> KnowledgeBase:
+def load_knowledge(path: Path | None = None, *, overlay: Path | None = None) -> KnowledgeBase:
     """Load the knowledge base (the packaged one unless a path is given), with the family-level facts of
-    `families.yaml` beside it, when there is one. The packaged one skips the YAML size bounds (see
-    engine.rules.load_rule_file: the tests hold it to them)."""
+    `families.yaml` beside it, when there is one, and the user's `overlay` on top (only the facts it states).
+    The packaged one skips the YAML size bounds (see engine.rules.load_rule_file: the tests hold it to them)."""
     packaged = path is None
     path = path or data_dir("rules") / "knowledge" / "models.yaml"
     families_path = path.parent / "families.yaml"
@@ -232,30 +245,51 @@ def load_knowledge(path: Path | None = None) -> KnowledgeBase:
     document = load_yaml(path, what="knowledge-base", trusted=packaged)
     if not isinstance(document, Mapping) or not isinstance(document.get("models"), Mapping):
         raise InputError(f"{path}:1: a knowledge base needs a `models` mapping")
-    models = {}
-    for name, raw in document["models"].items():
-        line = getattr(raw, "line", 1)
-        facts_raw = raw.get("facts") or {}
-        facts = {key: _fact(value, f"{path}:{getattr(value, 'line', line)}") for key, value in facts_raw.items()}
-        entry = ModelEntry(
-            name=str(name),
-            family=raw.get("family"),
-            publisher=raw.get("publisher"),
-            versions=tuple(str(v) for v in raw.get("versions") or ()),
-            facts=facts,
-        )
-        models[str(name)] = _with_family(entry, _family_of(entry, families, f"{path}:{line}"))
+    own = {str(name): _own_entry(name, raw, str(path)) for name, raw in document["models"].items()}
+    lines = {str(name): getattr(raw, "line", 1) for name, raw in document["models"].items()}
+    sources = {**(document.get("sources") or {}), **family_sources}
+    layers = [Layer("packaged" if packaged else "base", str(path), document.get("checked"))]
+    if overlay is not None:
+        from auditor.knowledge.overlay import apply_overlay
+
+        layer, sources = apply_overlay(overlay, own, sources, lines)
+        layers.append(layer)
+    models = {
+        name: _with_family(entry, _family_of(entry, families, f"{path}:{lines.get(name, 1)}"))
+        for name, entry in own.items()
+    }
     responses = (document.get("responses_api") or {}).get("regions")
     api_parameters = document.get("api_parameters")
+    dates = [layer.checked for layer in layers if isinstance(layer.checked, date)]
     return KnowledgeBase(
-        checked=document.get("checked"),
-        sources={**(document.get("sources") or {}), **family_sources},
+        checked=max(dates) if dates else None,
+        sources=sources,
         models=models,
         parameter_groups={**(document.get("parameter_groups") or {}), **family_groups},
         responses_regions=_fact(responses, f"{path}") if responses else None,
-        path=str(path),
+        path=" + ".join(layer.path for layer in layers),
         families=families,
         api_parameters=_fact(api_parameters, f"{path}").value if api_parameters else {},
+        layers=tuple(layers),
+    )
+
+
+def _own_entry(name: Any, raw: Any, path: str, layer: str = "packaged") -> ModelEntry:
+    """A model as its file states it, before its family's facts are added."""
+    line = getattr(raw, "line", 1)
+    if not isinstance(raw, Mapping):
+        raise InputError(f"{path}:{line}: model {name!r} needs versions and facts")
+    facts_raw = raw.get("facts") or {}
+    facts = {
+        str(key): replace(_fact(value, f"{path}:{getattr(value, 'line', line)}"), layer=layer)
+        for key, value in facts_raw.items()
+    }
+    return ModelEntry(
+        name=str(name),
+        family=raw.get("family"),
+        publisher=raw.get("publisher"),
+        versions=tuple(str(v) for v in raw.get("versions") or ()),
+        facts=facts,
     )
 
 

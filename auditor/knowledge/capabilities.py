@@ -6,8 +6,9 @@ generations of keys are in use: older entries carry `completion`, `chat`, `maxTo
 Both occur in the published Models_List example (Azure/azure-rest-api-specs, specification/cognitiveservices/
 resource-manager/Microsoft.CognitiveServices/stable/2025-09-01/examples/ListLocationModels.json: gpt-4o
 2024-05-13 with `completion`, `chat`, `vision`; gpt-35-turbo 0301 with `completion`, `chatCompletion`,
-`maxTotalToken`) and in live dumps (/work/shared/reference/azure-wire.md §1.6: 298 entries, `chatCompletion`,
-`responses`, `maxContextToken` ... on current models). The swagger describes `capabilities` only as "The
+`maxTotalToken`) and in a real `az cognitiveservices model list` dump published on GitHub (cjoakim/data
+datasets/azure/model-list.json @7a42440: 298 entries, `chatCompletion`, `responses`, `maxContextToken` ... on
+current models). The swagger describes `capabilities` only as "The
 capabilities" (string map), so each meaning below is taken from where the key occurs.
 """
 

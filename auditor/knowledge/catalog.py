@@ -21,7 +21,7 @@ import yaml
 
 from auditor.knowledge.refresh import RefreshResult, refresh_from_schedule
 from auditor.knowledge.schedule import Schedule, ScheduleRow
-from auditor.model.facts import CatalogModel
+from auditor.model.facts import CatalogModel, earliest_retirement
 
 ARM_STAGES = {
     "preview": "Preview",
@@ -64,46 +64,80 @@ def _compatible(known: Any, live: str, retires: date, today: date) -> bool:
     return live == "Retired" and retires < today and known is not None
 
 
-def _stage(known: Mapping[str, Any], dated: list[tuple[str, CatalogModel]], retires: date, today: date) -> str:
-    """The lifecycle stage the catalogs give, unless it says nothing new against the knowledge base's."""
-    status = next((e.lifecycle_status for _, e in dated if e.lifecycle_status), None)
-    stage = ARM_STAGES.get((status or "").lower()) or known.get("status") or "GenerallyAvailable"
-    return str(known["status"]) if _compatible(known.get("status"), stage, retires, today) else stage
+ACTIVE_STAGES = ("Preview", "GenerallyAvailable", "Legacy")
+"""Stages in which a version still serves: a version whose recorded retirement has passed never returns to one."""
 
 
-def _catalog_row(
-    kb: Any, name: str, version: str, found: list[tuple[str, CatalogModel]], today: date, notes: list[str]
-) -> ScheduleRow | None:
-    """One model version's schedule row from the regions' catalogs (None: no region gives a firm date); where
-    regions disagree, or give only a tentative date, a note says so."""
-    found = sorted(
-        {(loc, e.inference_deprecation, e.deprecation_tentative): (loc, e) for loc, e in found}.values(),
-        key=lambda x: x[0],
-    )  # one entry per region (Models_List repeats it per account kind)
-    tentative = sorted({loc for loc, e in found if e.inference_deprecation and e.deprecation_tentative})
+def _retires(entry: CatalogModel) -> date | None:
+    """The version's retirement as the audit reads it: the earlier of its SKU and model dates, no placeholders."""
+    return earliest_retirement(entry.inference_deprecation, [s.deprecation_date for s in entry.skus])
+
+
+def _by_version(catalogs: Sequence[RegionCatalog]) -> dict[tuple[str, str], list[tuple[str, CatalogModel]]]:
+    """Per model version, one entry per region (Models_List repeats a version per account kind)."""
+    seen: dict[tuple[str, str], dict[tuple[str, Any, bool], tuple[str, CatalogModel]]] = {}
+    for region in catalogs:
+        for entry in region.models:
+            key = (region.location, _retires(entry), entry.deprecation_tentative)
+            seen.setdefault((entry.name, entry.version), {})[key] = (region.location, entry)
+    return {k: sorted(v.values(), key=lambda x: x[0]) for k, v in sorted(seen.items())}
+
+
+def _proposed_date(name: str, version: str, dated: list[tuple[str, CatalogModel]], notes: list[str]) -> date:
+    """The date most regions report (the later one on a tie); a disagreement is noted."""
+    dates = Counter(_retires(e) for _, e in dated)
+    retires = max((d for d in dates if d is not None), key=lambda d: (dates[d], d))
+    if len(dates) > 1:
+        per_region = ", ".join(f"{loc} {_retires(e)}" for loc, e in dated)
+        notes.append(f"{name} {version}: regions disagree ({per_region}); {retires} is proposed")
+    return retires
+
+
+def _dated(
+    name: str, version: str, found: list[tuple[str, CatalogModel]], notes: list[str]
+) -> list[tuple[str, CatalogModel]]:
+    """The entries with a firm date; tentative dates (estimates) and placeholders (no date yet) are noted."""
+    tentative = sorted({loc for loc, e in found if _retires(e) and e.deprecation_tentative})
     if tentative:
         notes.append(f"{name} {version}: a tentative date in {', '.join(tentative)} (an estimate; not proposed)")
-    dated = [(loc, e) for loc, e in found if e.inference_deprecation and not e.deprecation_tentative]
+    dated = [(loc, e) for loc, e in found if _retires(e) and not e.deprecation_tentative]
+    placeholder = [loc for loc, e in found if e.inference_deprecation and not _retires(e)]
+    if placeholder and not dated:
+        notes.append(f"{name} {version}: a placeholder date in {', '.join(placeholder)} (no date announced; ignored)")
+    return dated
+
+
+def _row(
+    name: str, version: str, found: list[tuple[str, CatalogModel]], kb: Mapping[str, Any], today: date, notes: list[str]
+) -> ScheduleRow | None:
+    """The schedule row a version's catalog entries propose, or None when they propose nothing."""
+    dated = _dated(name, version, found, notes)
     if not dated:
         return None
-    dates = Counter(e.inference_deprecation for _, e in dated if e.inference_deprecation)
-    retires = max(dates, key=lambda d: (dates[d], d))
-    if len(dates) > 1:
-        per_region = ", ".join(f"{loc} {e.inference_deprecation}" for loc, e in sorted(dated, key=lambda x: x[0]))
-        notes.append(f"{name} {version}: regions disagree ({per_region}); {retires} is proposed")
+    retires = _proposed_date(name, version, dated, notes)
     known = _current(kb, name, version)
-    stage = _stage(known, dated, retires, today)
+    status = next((e.lifecycle_status for _, e in dated if e.lifecycle_status), None)
+    stage = ARM_STAGES.get((status or "").lower()) or known.get("status") or "GenerallyAvailable"
+    if _compatible(known.get("status"), stage, retires, today):
+        stage = str(known["status"])
+    recorded = known.get("retires")
+    if isinstance(recorded, date) and recorded < today and stage in ACTIVE_STAGES:
+        notes.append(
+            f"{name} {version}: the knowledge base records its retirement on {recorded} (passed); the catalog's "
+            f"{stage} with {retires} does not revive it (not proposed)"
+        )
+        return None
     # replacementConfig names the auto-upgrade target (often a newer version of the same model), not the
     # schedule's recommended replacement: the knowledge base's replacement stands unless it has none.
     replacement = known.get("replacement") or next((e.replacement_name for _, e in dated if e.replacement_name), None)
-    model_format = dated[0][1].format
+    first = dated[0][1]
     return ScheduleRow(
-        publisher="Azure OpenAI" if model_format.lower() == "openai" else f"catalog ({model_format})",
+        publisher="Azure OpenAI" if first.format.lower() == "openai" else f"catalog ({first.format})",
         model=name,
         version=version,
         stage=stage,
         retires=retires,
-        replacement=replacement or str(known.get("replacement") or "none"),
+        replacement=replacement or "none",
         line=0,
     )
 
@@ -113,14 +147,10 @@ def schedule_from_catalogs(
 ) -> tuple[Schedule, list[str]]:
     """The catalogs' retirement facts as schedule rows (one per model version), and where regions disagree."""
     kb = yaml.safe_load(kb_text) or {}
-    seen: dict[tuple[str, str], list[tuple[str, CatalogModel]]] = {}
-    for region in catalogs:
-        for entry in region.models:
-            seen.setdefault((entry.name, entry.version), []).append((region.location, entry))
     rows: list[ScheduleRow] = []
     notes: list[str] = []
-    for (name, version), found in sorted(seen.items()):
-        row = _catalog_row(kb, name, version, found, today, notes)
+    for (name, version), found in _by_version(catalogs).items():
+        row = _row(name, version, found, kb, today, notes)
         if row is not None:
             rows.append(row)
     return Schedule(tuple(rows), (), origin, None), notes

@@ -19,7 +19,8 @@ from typing import Any
 
 import yaml
 
-from auditor.knowledge.schedule import FineTunedRow, Schedule, ScheduleRow, parse_schedule
+from auditor.knowledge.learn_tables import SOURCE_KEYS, FactChange, Page, describe, propose_page_facts
+from auditor.knowledge.schedule import FineTunedRow, Schedule, ScheduleRow, parse_schedule, revision_date
 from auditor.model.errors import InputError
 from auditor.util import inputfile
 
@@ -50,14 +51,21 @@ class RefreshResult:
     rechecked: int = 0
     untracked: int = 0
     warnings: list[str] = field(default_factory=list)
+    revisions: tuple[str, str] | None = None
+    """(the revision the knowledge base cites, the revision of the source read), for the diff's header."""
+    source_update: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Sources whose cited revision the refresh moves forward (written to the overlay with the facts)."""
+    facts: list[FactChange] = field(default_factory=list)
+    """Facts the models page and region matrices change (written to the overlay; not a text edit)."""
 
     def diff(self) -> str:
+        cites, read = self.revisions or ("", "")
         return "".join(
             difflib.unified_diff(
                 self.old_text.splitlines(keepends=True),
                 self.new_text.splitlines(keepends=True),
-                fromfile=self.path,
-                tofile=f"{self.path} (refreshed)",
+                fromfile=f"{self.path} ({cites})" if cites else self.path,
+                tofile=f"{self.path} (refreshed from {read})" if read else f"{self.path} (refreshed)",
             )
         )
 
@@ -69,14 +77,18 @@ class RefreshResult:
             f"replacements changed: {len(self.replacements_changed)}",
             f"versions added: {len(self.versions_added)}",
             f"models added: {len(self.models_added)}",
+            f"facts changed from the models page and region matrices: {len(self.facts)}",
             f"rows for models the knowledge base does not track: {self.untracked}",
         ]
         lines = ["summary: " + "; ".join(parts)]
+        if self.revisions:
+            lines.append(f"revisions: the knowledge base cites {self.revisions[0]}; read {self.revisions[1]}")
         for title, items in (
             ("date moved", self.dates_moved),
             ("stage changed", self.stages_changed),
             ("replacement changed", self.replacements_changed),
             ("version added", self.versions_added),
+            ("fact changed", describe(self.facts)),
             ("model added (fill in family and facts)", self.models_added),
             ("warning", self.warnings),
         ):
@@ -85,25 +97,35 @@ class RefreshResult:
 
     @property
     def changed(self) -> bool:
-        return self.new_text != self.old_text
+        return self.new_text != self.old_text or bool(self.facts)
 
 
-def read_docs(where: str) -> tuple[str, str]:
-    """The schedule's markdown and a name for it: a file, a checkout of the docs repository, or an https URL
-    (through the bounded readers: https only, redirects too, size and time bounded)."""
+def read_docs(where: str) -> tuple[str | None, str, list[Page]]:
+    """What `--from-docs` names: a checkout of MicrosoftDocs/azure-ai-docs (the retirement schedule, the models page
+    and the region matrices in it), one of those files, or an https URL of one. Returns the schedule's markdown
+    (None when there is none), its name, and the other pages read."""
+    from auditor.knowledge.learn_tables import checkout_pages, page_kind, read_page
+
     if where.startswith(("http://", "https://")):
         if not where.startswith("https://"):
             raise InputError(f"--from-docs {where}: only https URLs are read")
-        return inputfile.read_url(where, what="retirement schedule"), where
+        text = inputfile.read_url(where, what="docs page")  # https only, redirects too; size and time bounded
+        kind = page_kind(Path(where.rsplit("/", 1)[-1]), text)
+        return (None, where, [read_page(Path(where), text, kind)]) if kind else (text, where, [])
     path = Path(where)
     if path.is_dir():
-        for relative in SCHEDULE_PATHS:
-            if (path / relative).is_file():
-                path = path / relative
-                break
-        else:
+        pages = checkout_pages(path)
+        schedule = next((path / r for r in SCHEDULE_PATHS if (path / r).is_file()), None)
+        if schedule is None and not pages:
             raise InputError(f"--from-docs {where}: no {SCHEDULE_PATHS[0]} under this directory")
-    return inputfile.read_text(path, what="retirement schedule"), str(path)
+        return (_read(schedule) if schedule else None), str(schedule or path), pages
+    text = _read(path)
+    kind = page_kind(path, text)
+    return (None, str(path), [read_page(path, text, kind)]) if kind else (text, str(path), [])
+
+
+def _read(path: Path) -> str:
+    return inputfile.read_text(path, what="docs page")  # the bounded reader: no FIFO, no /dev/zero
 
 
 def _load(text: str, path: str) -> Any:
@@ -242,98 +264,94 @@ def refresh_from_schedule(
         raise InputError(f"{path}:1: a knowledge base needs a `models` mapping")
     result = RefreshResult(old_text=kb_text, new_text=kb_text, path=path)
     rows = _rows_by_model(schedule, result.warnings)
-    fine = {(r.model, r.version): r for r in schedule.fine_tuned}
     lines = kb_text.splitlines(keepends=True)
     _, spans = _models(lines)
     known = {m.name for m in spans}
     result.untracked = sum(len(v) for name, v in rows.items() if name not in known and not _added(v))
-    # Edit bottom-up so earlier line numbers stay valid.
-    for model in sorted(spans, key=lambda m: m.start, reverse=True):
-        versions = rows.get(model.name)
-        ft_rows = [r for (name, _), r in fine.items() if name == model.name]
-        if not versions and not ft_rows:
-            continue
-        raw = (document["models"].get(model.name) or {}).get("facts") or {}
-        if ft_rows:
-            _apply_fine_tuned(lines, model, ft_rows, raw.get("fine_tuned_retirement"), source_key, checked, result)
-        if versions:
-            _apply_retirement(
-                lines, model, versions, schedule, raw.get("retirement"), source_key, checked, result, only_changes
-            )
-            _extend_versions(lines, model, list(versions), document["models"].get(model.name) or {}, result)
+    edit = _Edit(lines, schedule, source_key, checked, result, only_changes)
+    for model in sorted(spans, key=lambda m: m.start, reverse=True):  # bottom-up: earlier lines stay valid
+        edit.model(model, rows.get(model.name), document["models"].get(model.name) or {})
     added = [(name, versions) for name, versions in rows.items() if name not in known and _added(versions)]
     if added:
-        _add_models(lines, added, schedule, source_key, checked, result)
+        tail = [line for name, versions in added for line in edit.new_model(name, versions)]
+        insert_at = _models(lines)[0]  # recomputed: the edits above moved it
+        while insert_at > 0 and not lines[insert_at - 1].strip():
+            insert_at -= 1
+        lines[insert_at:insert_at] = tail
     if not only_changes:
         _bump_checked(lines, checked)
     result.new_text = "".join(lines)
     return result
 
 
-def _add_models(
-    lines: list[str],
-    added: list[tuple[str, dict[str, ScheduleRow]]],
-    schedule: Schedule,
-    source_key: str,
-    checked: date,
-    result: RefreshResult,
-) -> None:
-    """Models the schedule lists that the knowledge base lacks, appended after its last model."""
-    tail: list[str] = []
-    for name, versions in added:
+@dataclass
+class _Edit:
+    """One refresh's edits of the knowledge-base lines: what every model's edit shares."""
+
+    lines: list[str]
+    schedule: Schedule
+    source_key: str
+    checked: date
+    result: RefreshResult
+    only_changes: bool
+
+    def model(self, model: _Model, versions: Mapping[str, ScheduleRow] | None, raw: Mapping[str, Any]) -> None:
+        ft_rows = [r for r in self.schedule.fine_tuned if r.model == model.name]
+        if not versions and not ft_rows:
+            return
+        facts = raw.get("facts") or {}
+        if ft_rows:
+            _apply_fine_tuned(
+                self.lines,
+                model,
+                ft_rows,
+                facts.get("fine_tuned_retirement"),
+                self.source_key,
+                self.checked,
+                self.result,
+            )
+        if versions:
+            _apply_retirement(self, model, versions, facts.get("retirement"))
+            _extend_versions(self.lines, model, list(versions), raw, self.result)
+
+    def new_model(self, name: str, versions: Mapping[str, ScheduleRow]) -> list[str]:
         publisher = "OpenAI" if next(iter(versions.values())).publisher == "Azure OpenAI" else None
-        tail += [
+        tail = [
             "\n",
             f"  {name}:\n",
-            f"    publisher: {publisher}\n" if publisher else "",
+            *([f"    publisher: {publisher}\n"] if publisher else []),
             f"    versions: [{', '.join(json.dumps(v) for v in versions if v != '*')}]\n",
             "    facts:\n",
         ]
         value = {v: _entry(r) for v, r in versions.items()}
-        duplicates = _duplicates(schedule, name)
-        extra = [f"        disputed: {json.dumps(_dispute(source_key, duplicates))}\n"] if duplicates else []
-        tail += _block("retirement", value, [source_key], checked, extra)
-        result.models_added.append(f"{name} ({', '.join(versions)})")
-        result.rechecked += 1
-    insert_at = _models(lines)[0]  # recomputed: the edits above moved it
-    while insert_at > 0 and not lines[insert_at - 1].strip():
-        insert_at -= 1
-    lines[insert_at:insert_at] = [line for line in tail if line]
+        duplicates = _duplicates(self.schedule, name)
+        extra = [f"        disputed: {json.dumps(_dispute(self.source_key, duplicates))}\n"] if duplicates else []
+        self.result.models_added.append(f"{name} ({', '.join(versions)})")
+        self.result.rechecked += 1
+        return tail + _block("retirement", value, [self.source_key], self.checked, extra)
 
 
 def _added(versions: Mapping[str, ScheduleRow]) -> bool:
     return any(row.publisher in ADDED_PUBLISHERS for row in versions.values())
 
 
-def _merged_versions(
-    old: Mapping[str, Any], versions: Mapping[str, ScheduleRow]
-) -> tuple[dict[str, dict[str, Any]], bool]:
-    """The retirement value after the schedule: its rows win, versions it does not list are kept (and then the
-    fact keeps its other sources)."""
-    value: dict[str, dict[str, Any]] = {}
-    kept_only = False
-    for version, entry in old.items():
-        row = versions.get(version)
-        if row is None:
-            value[version] = dict(entry)
-            kept_only = True
-        else:
-            value[version] = _entry(row)
-    for version, row in versions.items():
-        if version not in value:
-            value[version] = _entry(row)
-    return value, kept_only
+def _merged(old: Mapping[str, Any], versions: Mapping[str, ScheduleRow]) -> tuple[dict[str, dict[str, Any]], bool]:
+    """The new retirement value: the schedule's rows over the recorded versions; whether some were kept only."""
+    value = {
+        version: dict(entry) if version not in versions else _entry(versions[version]) for version, entry in old.items()
+    }
+    value.update({version: _entry(row) for version, row in versions.items() if version not in value})
+    return value, any(version not in versions for version in old)
 
 
-def _record_changes(
-    model: _Model, old: Mapping[str, Any], versions: Mapping[str, ScheduleRow], result: RefreshResult
+def _note_changes(
+    name: str, old: Mapping[str, Any], versions: Mapping[str, ScheduleRow], result: RefreshResult
 ) -> None:
-    """Dates moved, stages and replacements changed, per version, for the refresh's summary."""
     for version, row in versions.items():
         before = old.get(version)
-        label = f"{model.name} {version}"
         if before is None:
             continue
+        label = f"{name} {version}"
         if before.get("retires") != row.retires:
             result.dates_moved.append(f"{label}: {before.get('retires')} -> {row.retires}")
         if before.get("status") != row.stage:
@@ -342,44 +360,30 @@ def _record_changes(
             result.replacements_changed.append(f"{label}: {before.get('replacement')} -> {row.replacement}")
 
 
-def _retirement_notes(raw: Any, schedule: Schedule, model: _Model, source_key: str, kept_only: bool) -> list[str]:
-    """The fact's `disputed` (the schedule lists the model twice, or it was disputed before) and `unverified`."""
-    extra = []
-    duplicates = _duplicates(schedule, model.name)
-    disputed = raw.get("disputed") if isinstance(raw, Mapping) else None
-    if duplicates:
-        disputed = _dispute(source_key, duplicates)
-    if disputed:
-        extra.append(f"        disputed: {json.dumps(disputed)}\n")
-    if kept_only and isinstance(raw, Mapping) and raw.get("unverified"):
+def _annotations(edit: _Edit, name: str, raw: Mapping[str, Any], kept_only: bool) -> tuple[list[str], list[str]]:
+    """The block's sources and its extra lines (disputed, unverified)."""
+    keep_sources = kept_only or edit.only_changes
+    sources = list(dict.fromkeys([*(raw.get("sources") or []), edit.source_key] if keep_sources else [edit.source_key]))
+    duplicates = _duplicates(edit.schedule, name)
+    disputed = _dispute(edit.source_key, duplicates) if duplicates else raw.get("disputed")
+    extra = [f"        disputed: {json.dumps(disputed)}\n"] if disputed else []
+    if kept_only and raw.get("unverified"):
         extra.append("        unverified: true\n")
-    return extra
+    return sources, extra
 
 
-def _apply_retirement(
-    lines: list[str],
-    model: _Model,
-    versions: Mapping[str, ScheduleRow],
-    schedule: Schedule,
-    raw: Any,
-    source_key: str,
-    checked: date,
-    result: RefreshResult,
-    only_changes: bool = False,
-) -> None:
-    old = dict((raw or {}).get("value") or {}) if isinstance(raw, Mapping) else {}
-    old = {str(k): v for k, v in old.items()}
-    if only_changes and all(old.get(v) == _entry(r) for v, r in versions.items()):
+def _apply_retirement(edit: _Edit, model: _Model, versions: Mapping[str, ScheduleRow], raw: Any) -> None:
+    raw = raw if isinstance(raw, Mapping) else {}
+    old = {str(k): v for k, v in dict(raw.get("value") or {}).items()}
+    if edit.only_changes and all(old.get(v) == _entry(r) for v, r in versions.items()):
         return
-    value, kept_only = _merged_versions(old, versions)
-    _record_changes(model, old, versions, result)
-    old_sources = list((raw or {}).get("sources") or []) if isinstance(raw, Mapping) else []
-    sources = [*old_sources, source_key] if kept_only or only_changes else [source_key]
-    sources = list(dict.fromkeys(sources))
-    extra = _retirement_notes(raw, schedule, model, source_key, kept_only)
-    result.rechecked += 1
+    value, kept_only = _merged(old, versions)
+    _note_changes(model.name, old, versions, edit.result)
+    sources, extra = _annotations(edit, model.name, raw, kept_only)
+    edit.result.rechecked += 1
+    lines = edit.lines
     span = _fact_span(lines, model, "retirement")
-    block = _block("retirement", value, sources, checked, extra)
+    block = _block("retirement", value, sources, edit.checked, extra)
     if span is None:
         _insert_fact(lines, model, block)
         return
@@ -392,7 +396,8 @@ def _apply_retirement(
         for v in value
         if v in old and old[v].get("retires") != value[v]["retires"]
     )
-    comment = [f"      # Moved by {source_key} ({schedule.published or 'undated'}): {history}.\n"] if history else []
+    published = edit.schedule.published or "undated"
+    comment = [f"      # Moved by {edit.source_key} ({published}): {history}.\n"] if history else []
     lines[first:end] = comment + block
 
 
@@ -466,15 +471,77 @@ def _bump_checked(lines: list[str], checked: date) -> None:
             return
 
 
-def refresh_from_docs(kb_path: Path, where: str, source_key: str, checked: date) -> RefreshResult:
-    """Read the schedule at `where` and propose the knowledge-base change (the caller decides to write it)."""
-    text, origin = read_docs(where)
-    schedule = parse_schedule(text, origin)
-    kb_text = inputfile.read_text(kb_path, what="knowledge base")
-    document = _load(kb_text, str(kb_path))
-    if source_key not in ((document or {}).get("sources") or {}):
+def _check_revision(
+    origin: str, page: date | None, key: str, sources: Mapping[str, Any], allow_older: bool
+) -> date | None:
+    """The revision the knowledge base cites for `key`; a page older than it (or undated, against a dated citation)
+    is refused unless `allow_older`, so a stale copy can never roll the facts back silently."""
+    cited = revision_date((sources.get(key) or {}).get("published"))
+    if allow_older or cited is None:
+        return cited
+    if page is None:
         raise InputError(
-            f"{kb_path}: add the source {source_key!r} (title, ref to {origin}, published) under `sources:` first, "
-            "or pass --source-key with an existing one"
+            f"{origin}: the page has no ms.date, so its revision cannot be compared with {key} (revision {cited}) "
+            "that the knowledge base cites; pass --allow-older to apply it anyway"
         )
-    return refresh_from_schedule(kb_text, schedule, source_key, checked, str(kb_path))
+    if page < cited:
+        raise InputError(
+            f"{origin}: this page is revision {page}, older than {key} (revision {cited}) that the knowledge base "
+            "cites; applying it would move facts backwards. Use a newer copy, or pass --allow-older"
+        )
+    return cited
+
+
+def _advance(
+    result: RefreshResult, key: str, origin: str, page: date | None, cited: date | None, sources: Mapping[str, Any]
+) -> None:
+    """A newer page moves the cited revision forward (in the overlay), so the next refresh compares with it."""
+    if page is not None and (cited is None or page > cited):
+        result.source_update[key] = {
+            **dict(sources.get(key) or {"title": f"Microsoft Learn ({Path(origin).name})"}),
+            "ref": origin if origin.startswith("https://") else Path(origin).name,
+            "published": page,
+        }
+        result.warnings.append(f"source {key}: revision {cited or 'undated'} -> {page}")
+
+
+def refresh_from_docs(
+    kb_path: Path,
+    where: str,
+    source_key: str,
+    checked: date,
+    *,
+    sources: Mapping[str, Any] | None = None,
+    allow_older: bool = False,
+) -> RefreshResult:
+    """Read the Learn pages at `where` and propose the knowledge-base change (the caller decides to write it): the
+    retirement schedule as a text change, the models page's and region matrices' facts as fact changes. Each page's
+    revision (ms.date) is compared with the one the knowledge base cites (in `sources`, the layered knowledge
+    base's, else the file's) before anything is applied."""
+    text, origin, pages = read_docs(where)
+    kb_text = _read(kb_path)
+    document = _load(kb_text, str(kb_path))
+    cited_sources = sources if sources is not None else ((document or {}).get("sources") or {})
+    result = RefreshResult(old_text=kb_text, new_text=kb_text, path=str(kb_path))
+    if text is not None:
+        schedule = parse_schedule(text, origin)
+        if source_key not in cited_sources:
+            raise InputError(
+                f"{kb_path}: add the source {source_key!r} (title, ref to {origin}, published) under `sources:` "
+                "first, or pass --source-key with an existing one"
+            )
+        cited = _check_revision(origin, schedule.revision, source_key, cited_sources, allow_older)
+        result = refresh_from_schedule(kb_text, schedule, source_key, checked, str(kb_path))
+        result.revisions = (
+            f"{source_key} revision {cited or 'undated'}",
+            f"{origin} revision {schedule.revision or 'undated'}",
+        )
+        _advance(result, source_key, origin, schedule.revision, cited, cited_sources)
+    for page in pages:
+        key = SOURCE_KEYS[page.kind]
+        cited = _check_revision(page.origin, page.published, key, cited_sources, allow_older)
+        _advance(result, key, page.origin, page.published, cited, cited_sources)
+    if pages:
+        result.facts, notes = propose_page_facts(document, pages, checked)
+        result.warnings.extend(notes)
+    return result

@@ -68,6 +68,26 @@ class Schedule:
     origin: str
     published: str | None  # the page's ms.date, as written
 
+    @property
+    def revision(self) -> date | None:
+        """The page's ms.date as a date (Learn writes MM/DD/YYYY), None when the page has none."""
+        return revision_date(self.published)
+
+
+def revision_date(text: object) -> date | None:
+    """A revision date as Learn's ms.date (MM/DD/YYYY) or a knowledge-base `published:` (a date) gives it."""
+    if isinstance(text, date):
+        return text
+    if not isinstance(text, str):
+        return None
+    match = re.fullmatch(r"\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*", text)
+    try:
+        if match:
+            return date(int(match.group(3)), int(match.group(1)), int(match.group(2)))
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        return None
+
 
 def _cells(line: str) -> list[str]:
     body = line.strip()

@@ -41,6 +41,7 @@ def _fact(kb: KnowledgeBase, fact: Fact) -> dict[str, Any]:
         "unverified_reason": fact.reason,
         "known": fact.value is not UNKNOWN,
         "family": fact.family,
+        "layer": fact.layer,
     }
 
 
@@ -59,6 +60,7 @@ def kb_document(kb: KnowledgeBase, today: date, only: str | None = None) -> dict
     checked = kb.checked if isinstance(kb.checked, date) else None
     return {
         "path": kb.path,
+        "layers": [{"name": layer.name, "path": layer.path, "checked": _plain(layer.checked)} for layer in kb.layers],
         "checked": checked.isoformat() if checked else None,
         "age_days": (today - checked).days if checked else None,
         "sources": {key: _plain(dict(source)) for key, source in sorted(kb.sources.items())},
@@ -84,6 +86,8 @@ def kb_text(kb: KnowledgeBase, today: date, only: str | None = None) -> str:
                 marks += f" ({fact['unverified_reason']})"
             if fact["family"]:
                 marks += f" [family {fact['family']}]"
+            if fact["layer"] != "packaged":
+                marks += f" [layer {fact['layer']}]"
             sources = ", ".join(s["key"] for s in fact["sources"])
             value = _short(fact["value"]) if fact["known"] else "unknown"
             lines.append(f"  {key}: {value}  [{sources or 'no source'}; checked {fact['checked']}]{marks}")

@@ -16,6 +16,8 @@ class Cloud:
     authority_host: str
     cognitive_scope: str
     data_plane_domains: tuple[str, ...]
+    logs_endpoint: str = "https://api.loganalytics.io"
+    """Log Analytics' query API (azure-monitor-query LogsQueryClient's `endpoint`)."""
 
     @property
     def management_scope(self) -> str:
@@ -37,6 +39,7 @@ CLOUDS: dict[str, Cloud] = {
         "login.chinacloudapi.cn",
         "https://cognitiveservices.azure.cn/.default",
         ("openai.azure.cn", "cognitiveservices.azure.cn"),
+        "https://api.loganalytics.azure.cn",
     ),
     "AzureUSGovernment": Cloud(
         "AzureUSGovernment",
@@ -44,6 +47,7 @@ CLOUDS: dict[str, Cloud] = {
         "login.microsoftonline.us",
         "https://cognitiveservices.azure.us/.default",
         ("openai.azure.us", "cognitiveservices.azure.us"),
+        "https://api.loganalytics.us",
     ),
 }
 

@@ -220,13 +220,26 @@ class ResolvedCallView(TypedDict):
     inputs_per_call: Fact
     function_tools: Fact
     reasoning_effort: Fact
+    provenance: Fact
+    """declared (a contract file), scanned (the app's code) or observed (Azure Monitor's record of the traffic)."""
+    observed: Fact
+    evidence: Fact
+    """Where the entry comes from, as a finding cites it: "observed: 12,400 ChatCompletions_Create calls in 7 days"."""
+    operation: Fact
+    requests: Fact
 
 
 class CallView(ResolvedCallView, total=False):
-    """A call whose deployment name only the running app knows: the expression and why it was not followed."""
+    """A call whose deployment name only the running app knows: the expression and why it was not followed.
+    An observed call (auditor/engine/observed.py) adds the shares of its answers; it sends no parameters, so no
+    contract_parameter document has them."""
 
     expression: Fact
     why: Fact
+    client_error_percent: Fact
+    throttled_percent: Fact
+    server_error_percent: Fact
+    streaming_percent: Fact
 
 
 class ApiParameterFacts(TypedDict):
@@ -343,6 +356,33 @@ class ActivityView(TypedDict, total=False):
     peak_utilization: Fact
 
 
+class TrafficView(TypedDict, total=False):
+    """Who calls a deployment over the Azure Monitor window (auditor/engine/observed.py: traffic_view)."""
+
+    requested: Fact
+    read: Fact
+    reason: Fact
+    days: Fact
+    requests: Fact
+    idle: Fact
+    provisioned: Fact
+    ptus: Fact
+    operations: Fact
+    operations_text: Fact
+    apis: Fact
+    unknown_operations: Fact
+    unknown_operations_text: Fact
+    streaming_percent: Fact
+    model_versions: Fact
+    other_versions: Fact
+    other_versions_text: Fact
+    declared_apis: Fact
+    undeclared_apis: Fact
+    undeclared_text: Fact
+    worst_client_error_percent: Fact
+    logs: Fact
+
+
 class KnowledgeView(TypedDict):
     checked: Fact
     age_days: Fact
@@ -453,6 +493,7 @@ class DeploymentDocument(TypedDict):
     contract: Maybe[DeploymentContract]
     content_filter: Maybe[ContentFilterView]
     activity: Maybe[ActivityView]
+    traffic: Maybe[TrafficView]
 
 
 class QuotaUsageDocument(TypedDict):

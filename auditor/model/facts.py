@@ -6,7 +6,7 @@ objects; the rule engine reads only these. Nothing here knows an SDK type or a w
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -119,6 +119,17 @@ class ContentFilterPolicy:
     filters: tuple[ContentFilter, ...] = ()
 
 
+PLACEHOLDER_YEAR = 2099
+"""Catalog dates in this year or later (2099-12-31) are placeholders for "no date announced", not dates."""
+
+
+def earliest_retirement(model_date: date | None, sku_dates: Iterable[date | None] = ()) -> date | None:
+    """When a catalog model version stops serving: the earlier of its SKU dates and its model date, placeholders
+    left out. The audit (a deployment's SKU) and `kb refresh --from-catalog` (every SKU) read dates this one way."""
+    dates = [d for d in (model_date, *sku_dates) if d is not None and d.year < PLACEHOLDER_YEAR]
+    return min(dates) if dates else None
+
+
 @dataclass(frozen=True)
 class CatalogSku:
     """A deployment type (SKU) under which the location offers a model version."""
@@ -183,6 +194,38 @@ class Region:
 
 
 @dataclass(frozen=True)
+class ObservedOperation:
+    """What Azure Monitor recorded for one deployment and one operation over the look-back window
+    (AzureOpenAIRequests split by ModelDeploymentName, OperationName, StreamType, StatusCode, ModelVersion).
+
+    `api` is the contract's API the operation name maps to (auditor/sources/traffic.py), None when the auditor
+    does not know the operation (it is listed, never dropped)."""
+
+    deployment: str
+    operation: str
+    api: str | None
+    requests: float
+    streaming: float = 0.0
+    client_errors: float = 0.0
+    """Requests answered 4xx other than 429 (something the caller sends is wrong)."""
+    throttled: float = 0.0
+    """Requests answered 429."""
+    server_errors: float = 0.0
+    model_versions: tuple[str, ...] = ()
+    """The model versions the traffic was served by (the ModelVersion dimension)."""
+    api_versions: tuple[str, ...] | None = None
+    """The api-versions callers sent, from the RequestResponse logs; None when no logs were read."""
+    daily: tuple[float, ...] = ()
+    """Requests per day, oldest first (the HTML report's sparkline)."""
+    days: int = 7
+
+    @property
+    def evidence(self) -> str:
+        """How a finding cites the traffic: "observed: 12,400 ChatCompletions_Create calls in 7 days"."""
+        return f"observed: {self.requests:,.0f} {self.operation} calls in {self.days} days"
+
+
+@dataclass(frozen=True)
 class ContractCall:
     """What the application sends to one deployment name: the API and the request parameters."""
 
@@ -197,6 +240,10 @@ class ContractCall:
     api_version: str | None = None  # the dated data-plane api-version; None on the v1 route or when not known
     inputs_per_call: int | None = None  # embeddings: the most inputs the app sends in one call
     sdk: str | None = None  # "openai<1": the call uses the pre-1.0 SDK's module API (found by the code scan)
+    provenance: str = "declared"
+    """Where the entry comes from: "declared" (a contract file), "scanned" (the app's source) or "observed"
+    (Azure Monitor's record of the traffic; `observed` then holds the evidence)."""
+    observed: ObservedOperation | None = None
 
 
 @dataclass(frozen=True)
@@ -343,6 +390,11 @@ class AccountMonitoring:
     diagnostic_settings: tuple[DiagnosticSetting, ...] | None
     activity: tuple[DeploymentActivity, ...] | None
     days: int = 7
+    traffic: tuple[ObservedOperation, ...] | None = None
+    """Per deployment and operation, what callers sent (--monitor); None when it was not read (a gap says why)."""
+    logs: str | None = None
+    """Why the api-versions of the traffic are unknown (no Log Analytics workspace, or the query failed); None
+    when the RequestResponse logs were read."""
 
 
 @dataclass(frozen=True)

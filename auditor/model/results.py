@@ -295,6 +295,27 @@ class InventoryRow:
 
 
 @dataclass(frozen=True)
+class TrafficRow:
+    """Who calls one deployment through one operation over the Azure Monitor window (--monitor): the report's
+    who-calls-it table. `api` is None for an operation the auditor does not know."""
+
+    account_id: str
+    account_name: str
+    deployment: str
+    operation: str
+    api: str | None
+    requests: int
+    streaming_percent: float
+    client_error_percent: float
+    throttled_percent: float
+    server_error_percent: float
+    model_versions: tuple[str, ...] = ()
+    api_versions: tuple[str, ...] | None = None
+    daily: tuple[float, ...] = ()
+    days: int = 7
+
+
+@dataclass(frozen=True)
 class Report:
     """A finished audit: targets, inventory and findings in a stable order."""
 
@@ -321,6 +342,8 @@ class Report:
     shard: str | None = None
     """`K/N` when the run audited one shard of the accounts (--shard), for `audit merge`."""
     pass_counts: tuple[PassCount, ...] = ()
+    traffic: tuple[TrafficRow, ...] = ()
+    """Who calls each deployment (--monitor): one row per deployment and operation; empty when not read."""
     """Passing results not in `findings` (a report merged from compact shards), counted per account and rule."""
     nightly: Nightly | None = None
     """Headline, owners, Azure's scheduled changes and trends (auditor/pipeline/nightly.py); None before that step."""

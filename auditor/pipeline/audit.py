@@ -45,6 +45,7 @@ from auditor.model.results import (
     Severity,
     Status,
     TargetResult,
+    TrafficRow,
 )
 from auditor.pipeline.gaps import RUN_TARGET, guarded, read_or_unread, region_or_unread, unread_targets
 from auditor.probes import ProbeOptions
@@ -87,13 +88,22 @@ class AuditOptions:
     probe: ProbeOptions | None = None
     """Live probes of the data plane (None: no probes)."""
     monitor: bool = False
-    """Read Azure Monitor too: each account's diagnostic settings and 7 days of per-deployment activity."""
+    """Read Azure Monitor too: each account's diagnostic settings, per-deployment activity, and who calls each
+    deployment (the observed contract, auditor/sources/traffic.py)."""
+    observed_days: int = 7
+    """The look-back window of the Azure Monitor reads, in days (--observed DAYS)."""
+    logs_workspace: str | None = None
+    """A Log Analytics workspace (customer id) holding the accounts' RequestResponse logs (--logs-workspace)."""
     policy: Path | None = None
     """An organisation policy file (auditor/engine/policy.py): its statements become rules in the `policy` category."""
     what_if: tuple[WhatIf, ...] = ()
     """`--what-if DEPLOYMENT=MODEL[:VERSION]`: audit as if those deployments ran another model."""
     shard: tuple[int, int] | None = None
     """Audit only the accounts of shard K of N (auditor/gating/shard.py); None: every account."""
+    knowledge: Path | None = None
+    """The user's knowledge-base overlay (`--knowledge`), layered over the packaged knowledge base."""
+    docs_url: str | None = None
+    """Where rule links point (`--docs-url`); None: the Documentation URL the package declares."""
 
 
 class Progress(Protocol):
@@ -149,6 +159,10 @@ def gather_facts(
         if own is not None:
             own.shutdown(wait=not deadline.expired, cancel_futures=True)
     facts = replace(facts, contract_unresolved=unresolved, planned=planned, gaps=facts.gaps + scan_gaps)
+    if options.monitor:
+        from auditor.sources.traffic import with_observed_contract
+
+        facts = with_observed_contract(facts)  # observed entries join the declared or scanned ones
     return encodable(facts)  # strings from Azure (or a file) with lone surrogates could not be written
 
 
@@ -165,7 +179,7 @@ def _app_contract(
 
         calls, unresolved, skipped = contract_from_code(options.contract_from, options.contract_env)
         gaps = tuple(CollectionGap(f"contract-from:{options.contract_from}", problem) for problem in skipped)
-        return calls, unresolved, gaps
+        return tuple(replace(c, provenance="scanned") for c in calls), unresolved, gaps
     if options.contract is not None:
         return (*load_contract_document(options.contract, options.contract_env), ())
     return None, (), ()
@@ -254,7 +268,7 @@ def _gather(
 
     deployment_jobs = {a.id: submit("deployments", a.id, partial(enumerator.list_deployments, a)) for a in accounts}
     waited = partial(read_or_unread, deadline)
-    Jobs = tuple[dict[tuple[str, str], Future[Any]], dict[str, Future[Any]], dict[str, tuple[Future[Any], Future[Any]]]]
+    Jobs = tuple[dict[tuple[str, str], Future[Any]], dict[str, Future[Any]], dict[str, tuple[Future[Any], ...]]]
 
     def submit_rest() -> Jobs:
         """The reads no probe plan needs but a model unknown to the knowledge base (catalog, quota, content
@@ -262,17 +276,10 @@ def _gather(
         their CPU (the SDKs', under the GIL) would hold back the openai import every probe waits for."""
         regions = {key: pool.submit(tracked(partial(collect_region, enumerator, *key))) for key in region_keys}
         policies = {a.id: submit("content filter policies", a.id, partial(read_policies, a)) for a in accounts}
-        monitors: dict[str, tuple[Future[Any], Future[Any]]] = {}
+        monitors: dict[str, tuple[Future[Any], ...]] = {}
         if options.monitor:
-            reader = enumerator.monitor()
-            progress.add(2 * len(accounts), "reads")
-            monitors = {
-                a.id: (
-                    submit("diagnostic settings", a.id, partial(reader.diagnostic_settings, a)),
-                    submit("Azure Monitor metrics", a.id, partial(reader.activity, a)),
-                )
-                for a in accounts
-            }
+            monitors = _submit_monitor(enumerator, options, accounts, submit)
+            progress.add(sum(len(jobs) for jobs in monitors.values()), "reads")
         return regions, policies, monitors
 
     rest: Jobs | None = None
@@ -304,10 +311,8 @@ def _gather(
     if options.monitor:
         monitoring = {}
         for account in accounts:
-            settings, settings_gaps = waited(monitor_jobs[account.id][0], account.id, "diagnostic settings were")
-            activity, activity_gaps = waited(monitor_jobs[account.id][1], account.id, "Azure Monitor metrics were")
-            monitoring[account.id] = AccountMonitoring(diagnostic_settings=settings, activity=activity)
-            gaps.extend(settings_gaps + activity_gaps)
+            monitoring[account.id], monitor_gaps = _monitoring(waited, options, account, monitor_jobs[account.id])
+            gaps.extend(monitor_gaps)
     return Facts(
         accounts=tuple(accounts),
         deployments=tuple(sorted(deployments, key=lambda d: d.id.lower())),
@@ -318,6 +323,55 @@ def _gather(
         content_filter_policies=policies,
         monitoring=monitoring,
     )
+
+
+def _submit_monitor(
+    enumerator: AzureEnumerator,
+    options: AuditOptions,
+    accounts: Sequence[Account],
+    submit: Callable[[str, str, Callable[[], Any]], Future[Any]],
+) -> dict[str, tuple[Future[Any], ...]]:
+    """Per account: diagnostic settings, activity and traffic (AzureOpenAIRequests split five ways, one call, and
+    the provisioned utilisation) and, with a workspace, the api-versions in its RequestResponse logs."""
+    reader = enumerator.monitor(days=options.observed_days)
+    logs = enumerator.logs(options.logs_workspace, options.observed_days) if options.logs_workspace else None
+    return {
+        a.id: (
+            submit("diagnostic settings", a.id, partial(reader.diagnostic_settings, a)),
+            submit("Azure Monitor metrics", a.id, partial(reader.observe, a)),
+            *((submit("RequestResponse logs", a.id, partial(logs.api_versions, a)),) if logs else ()),
+        )
+        for a in accounts
+    }
+
+
+def _monitoring(
+    waited: Callable[..., tuple[Any, list[CollectionGap]]],
+    options: AuditOptions,
+    account: Account,
+    jobs: tuple[Future[Any], ...],
+) -> tuple[AccountMonitoring, list[CollectionGap]]:
+    """One account's Azure Monitor facts from its reads; a read that failed is None (unknown) and a gap."""
+    from auditor.sources.traffic import with_api_versions
+
+    settings, gaps = waited(jobs[0], account.id, "diagnostic settings were")
+    observed, more = waited(jobs[1], account.id, "Azure Monitor metrics were")
+    activity, traffic = observed or (None, None)
+    gaps = [*gaps, *more]
+    logs: str | None = (
+        "no Log Analytics workspace was given (--logs-workspace), so the api-versions callers send are unknown"
+    )
+    if len(jobs) > 2:
+        versions, log_gaps = waited(jobs[2], account.id, "RequestResponse logs were")
+        gaps.extend(log_gaps)
+        if versions is not None and traffic is not None:
+            traffic, logs = with_api_versions(traffic, versions), None
+        else:
+            logs = f"the RequestResponse logs of workspace {options.logs_workspace} could not be read"
+    monitoring = AccountMonitoring(
+        diagnostic_settings=settings, activity=activity, days=options.observed_days, traffic=traffic, logs=logs
+    )
+    return monitoring, gaps
 
 
 def select_rules(
@@ -491,6 +545,36 @@ def audit(
         gaps=tuple(g.reason if g.target in g.reason else f"{g.target}: {g.reason}" for g in facts.gaps)
         + _empty_scope(facts),
         probe_summary=_probe_totals(facts),
+        traffic=_traffic_rows(facts),
+    )
+
+
+def _traffic_rows(facts: Facts) -> tuple[TrafficRow, ...]:
+    """The observed traffic, per account, deployment and operation, for the report's who-calls-it table."""
+
+    def share(part: float, whole: float) -> float:
+        return round(100.0 * part / whole, 2) if whole else 0.0
+
+    names = {a.id: a.name for a in facts.accounts}
+    return tuple(
+        TrafficRow(
+            account_id=account_id,
+            account_name=names.get(account_id, ""),
+            deployment=o.deployment,
+            operation=o.operation,
+            api=o.api,
+            requests=round(o.requests),
+            streaming_percent=share(o.streaming, o.requests),
+            client_error_percent=share(o.client_errors, o.requests),
+            throttled_percent=share(o.throttled, o.requests),
+            server_error_percent=share(o.server_errors, o.requests),
+            model_versions=o.model_versions,
+            api_versions=o.api_versions,
+            daily=tuple(round(v, 1) for v in o.daily),
+            days=o.days,
+        )
+        for account_id, monitoring in sorted((facts.monitoring or {}).items())
+        for o in monitoring.traffic or ()
     )
 
 
@@ -567,13 +651,15 @@ def run_audit(
     from auditor.model.clouds import CLOUDS, Cloud
 
     chosen_cloud = cloud if isinstance(cloud, Cloud) else CLOUDS["AzureCloud"]
-    impact_rules = select_rules(rules if rules is not None else load_rules(rule_dirs), ruleset=options.ruleset)
+    impact_rules = select_rules(
+        rules if rules is not None else load_rules(rule_dirs, docs_url=options.docs_url), ruleset=options.ruleset
+    )
     selected = select_rules(impact_rules, options.select, options.ignore)
     if options.policy is not None:
         from auditor.engine.policy import load_policy
 
         selected = [*selected, *load_policy(options.policy).rules()]
-    kb = kb or load_knowledge()
+    kb = kb or load_knowledge(overlay=options.knowledge)
     enumerator = AzureEnumerator(
         credential,
         chosen_cloud,

@@ -142,12 +142,27 @@ def headline(report: Report, scheduled: Sequence[ScheduledChange], trends: Trend
             f"Azure upgrades {_plural(len(moves), 'deployment')} to another model version within {HEADLINE_DAYS} "
             f"days, the first on {_day(moves[0].date)}."
         )
+    lines.extend(observed_headline(report))
     lines.extend(_since_last(report, trends))
     lines.append(_failing(report))
     unread = [t for t in report.targets if t.status is not TargetStatus.COMPLETE]
     if unread:
         lines.append(f"{_plural(len(unread), 'target')} not read completely: the report cannot speak for them.")
     return tuple(lines)
+
+
+def observed_headline(report: Report) -> list[str]:
+    """With --monitor: how many deployments their callers use in a way that breaks now or on the next model."""
+    if not report.traffic:
+        return []
+    from auditor.engine.observed import observed_breaking
+
+    breaking = observed_breaking(report)
+    verb = "is" if len(breaking) == 1 else "are"
+    return [
+        f"{_plural(len(breaking), 'deployment')} {verb} called in ways that will break (Azure Monitor's record of "
+        "who calls them)" + (f": {', '.join(breaking[:5])}{' …' if len(breaking) > 5 else ''}." if breaking else ".")
+    ]
 
 
 def _failing(report: Report) -> str:

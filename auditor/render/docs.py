@@ -9,19 +9,24 @@ from datetime import date
 from typing import Any
 
 from auditor.engine.rules import Rule
+from auditor.gating.waivers import waiver_snippet
 from auditor.knowledge.base import KnowledgeBase
 from auditor.model.results import CATEGORIES
 
 
-def rules_markdown(rules: Sequence[Rule]) -> str:
-    """The rule list by category, as a Markdown table (the README's rule section is this text)."""
+def rules_markdown(rules: Sequence[Rule], *, linked: bool = False) -> str:
+    """The rule list by category, as a Markdown table (`audit rules`; `linked`: each id links its page, for
+    docs/rules/index.md)."""
     lines = []
     for category in CATEGORIES:
         chosen = [r for r in rules if r.category == category]
         if not chosen:
             continue
         lines += [f"### {category}", "", "| id | severity | applies to | title |", "|---|---|---|---|"]
-        lines += [f"| `{r.id}` | {r.severity.value} | {r.applies_to} | {r.title} |" for r in chosen]
+        lines += [
+            f"| {f'[`{r.id}`]({r.id}.md)' if linked else f'`{r.id}`'} | {r.severity.value} | {r.applies_to} | {r.title} |"
+            for r in chosen
+        ]
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
@@ -107,6 +112,22 @@ def _link(reference: str) -> str:
     return f"<{reference}>" if reference.startswith("https://") else reference
 
 
+def parameters_section(rule: Rule) -> list[str]:
+    """The rule's parameters (the thresholds its conditions read), their defaults, and how to change one."""
+    if not rule.parameters:
+        return []
+    lines = ["## Parameters", "", "| parameter | default | meaning |", "|---|---|---|"]
+    for name, spec in rule.parameters.items():
+        lines.append(f"| `{name}` | `{_scalar(spec['default'])}` | {_prose(str(spec['description']))} |")
+    first = next(iter(rule.parameters))
+    lines += [
+        "",
+        f"The conditions above show the defaults. Change one for a run with `--rule-param {rule.id}.{first}=VALUE`.",
+        "",
+    ]
+    return lines
+
+
 def rule_page(rule: Rule) -> str:
     """The rule's documentation page (docs/rules/<ID>.md) and `audit rules explain ID`: what it checks, why it
     matters, how to fix it, how to waive it, and the sources. Generated from the rule file, never edited."""
@@ -126,6 +147,7 @@ def rule_page(rule: Rule) -> str:
         lines += ["It applies when:", "", *describe_condition(rule.where), ""]
     lines += ["It fails when:", "", *describe_condition(rule.fails_when), ""]
     lines += ["The finding says (`code` names a fact of the audited target):", "", f"> {_prose(rule.message)}", ""]
+    lines += parameters_section(rule)
     lines += ["## Why it matters", "", _prose(rule.rationale or "(no rationale given)"), ""]
     lines += ["## How to fix", "", *_how_to_fix(rule)]
     for example in rule.examples:
@@ -152,12 +174,7 @@ def _how_to_waive(rule: Rule) -> list[str]:
         "Accept a finding for a while, with an owner and a date, in the waivers file (`--waivers`):",
         "",
         "```yaml",
-        "waivers:",
-        f"  - rule: {rule.id}",
-        '    target: "ACCOUNT/DEPLOYMENT"   # glob over the target name or ARM id',
-        "    reason: why this is accepted, and what will end it",
-        "    owner: team@example.com",
-        "    expires: 2027-03-31",
+        waiver_snippet(rule.id).rstrip("\n"),
         "```",
         "",
         f"Or leave the rule out of a run: `audit ... --ignore {rule.id}`.",
@@ -236,6 +253,7 @@ def kb_summary(kb: KnowledgeBase, today: date) -> str:
     covered = Counter(key for m in kb.models.values() for key in m.facts)
     lines = [
         f"knowledge base: {kb.path}",
+        *[f"layer {layer.name}: {layer.path} (checked {layer.checked})" for layer in kb.layers[1:]],
         f"checked: {kb.checked} ({age} days ago){'  -- older than 90 days: review it' if age is not None and age > 90 else ''}",
         f"models: {len(kb.models)}   facts: {len(facts)}   disputed: {disputed}   unverified: {unverified}   sources: {len(kb.sources)}",
         "families: " + ", ".join(f"{name} {n}" for name, n in sorted(families.items())),

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from auditor.gating.waivers import waiver_snippet
 from auditor.model.results import CATEGORIES, Finding, Report, Severity, Status
 
 STATUS_ORDER = {Status.FAIL: 0, Status.UNKNOWN: 1, Status.WAIVED: 2, Status.SKIPPED: 3, Status.PASS: 4}
@@ -210,7 +211,7 @@ def _finding_sort(order: dict[str, int]) -> Any:
 
 
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "rules": ("id", "title", "category", "severity", "remediation", "docs"),
+    "rules": ("id", "title", "category", "severity", "remediation", "docs", "rationale"),
     "accounts": ("id", "name", "location", "status", "passSet"),
     "findings": (
         "status", "rule", "account", "deployment", "target", "message", "reason", "location", "drift", "evidence",
@@ -267,9 +268,15 @@ class _Tables:
                     severity=source.severity.value,
                     remediation=source.remediation,
                     docs=web_link(source.docs),
+                    rationale=self.why(rule_id),
                 )
             )
         return index
+
+    def why(self, rule_id: str) -> str | None:
+        """The rule's rationale, for its page inline in the drill-down (None when it has only a title)."""
+        info = self.infos.get(rule_id)
+        return info.description if info and info.description != info.title else None
 
     def account(self, account_id: str | None) -> int:
         if not account_id:
@@ -422,14 +429,60 @@ def payload(report: Report) -> dict[str, Any]:
         "countedPasses": [_row("countedPasses", account=a, counts=rows) for a, rows in sorted(counted.items())],
         "total": report.summary().findings,
         "drift": report.drift is not None,
+        "waiver": waiver_snippet("{rule}", "{target}"),  # the drill-down's "how to waive", per failing rule
     }
+
+
+SPARK_WIDTH, SPARK_HEIGHT = 84, 18
+
+
+def _sparkline(daily: Sequence[float]) -> str:
+    """The points of an inline SVG polyline for a series of daily counts (empty for fewer than two days)."""
+    if len(daily) < 2:
+        return ""
+    top = max(daily) or 1.0
+    step = SPARK_WIDTH / (len(daily) - 1)
+    return " ".join(
+        f"{i * step:.1f},{SPARK_HEIGHT - 1 - (SPARK_HEIGHT - 2) * v / top:.1f}" for i, v in enumerate(daily)
+    )
+
+
+def who_calls(report: Report) -> list[dict[str, Any]]:
+    """Per deployment with traffic, its operations: volume, streaming, error shares and a daily sparkline."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in report.traffic:
+        groups.setdefault((row.account_name, row.deployment), []).append(
+            {
+                "operation": row.operation,
+                "api": row.api,
+                "requests": row.requests,
+                "streaming": row.streaming_percent,
+                "client_errors": row.client_error_percent,
+                "throttled": row.throttled_percent,
+                "server_errors": row.server_error_percent,
+                "versions": ", ".join(row.model_versions),
+                "api_versions": ", ".join(row.api_versions) if row.api_versions is not None else None,
+                "spark": _sparkline(row.daily),
+                "days": row.days,
+            }
+        )
+    return [
+        {"account": account, "deployment": deployment, "operations": rows, "requests": sum(r["requests"] for r in rows)}
+        for (account, deployment), rows in sorted(
+            groups.items(), key=lambda item: (item[0][0].lower(), item[0][1].lower())
+        )
+    ]
 
 
 def html_context(report: Report) -> dict[str, Any]:
     """Everything the template needs besides the report itself."""
+    from auditor.engine.observed import observed_breaking
     from auditor.gating.verdict import verdict
 
     return {
+        "who_calls": who_calls(report),
+        "observed_breaking": observed_breaking(report),
+        "spark": {"width": SPARK_WIDTH, "height": SPARK_HEIGHT},
         "verdict": verdict(report, report.fail_on),
         "failing_rules": failing_rules(report),
         "account_rows": account_rows(report),

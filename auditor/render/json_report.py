@@ -88,6 +88,8 @@ def report_document(report: Report) -> dict[str, Any]:
     }
     if compact:
         document["pass_counts"] = report.compact_form.counted
+    if report.traffic:
+        document["traffic"] = report.traffic
     if report.nightly is not None:
         document["headline"] = report.nightly.headline
     return document

@@ -38,7 +38,7 @@ from auditor.sources.arm_shapes import usage_from_sdk as usage_from_sdk
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
-    from auditor.sources.monitor import MonitorReader
+    from auditor.sources.monitor import LogsReader, MonitorReader
 
 OPENAI_KINDS = ("openai", "aiservices")
 RESOURCE_GRAPH_QUERY = (
@@ -213,14 +213,13 @@ class AzureEnumerator:
             connection_timeout=min(timeout, 30.0),
             read_timeout=timeout,
         )
+        self._retry_settings = {"retry_total": retry_total, "retry_backoff_factor": 0.5, "retry_backoff_max": 10}
         self._client_kwargs: dict[str, Any] = {
             "transport": self._transport,
             "base_url": cloud.management_endpoint,
             "credential_scopes": [cloud.management_scope],
             "connection_verify": connection_verify,
-            "retry_policy": _capped_retry_policy(
-                retry_total=retry_total, retry_backoff_factor=0.5, retry_backoff_max=10
-            ),
+            "retry_policy": _capped_retry_policy(**self._retry_settings),
             "connection_timeout": min(timeout, 30.0),
             "read_timeout": timeout,
         }
@@ -380,11 +379,25 @@ class AzureEnumerator:
         items = self._call(lambda: drain(client.models.list(location), "the model catalog"))
         return [m for m in (catalog_model_from_sdk(i) for i in items) if m is not None]
 
-    def monitor(self) -> MonitorReader:
+    def monitor(self, days: int = 7) -> MonitorReader:
         """Azure Monitor reads (diagnostic settings, metrics) on this enumerator's connection pool and retries."""
         from auditor.sources.monitor import MonitorReader
 
-        return MonitorReader(self._credential, self._client_kwargs)
+        return MonitorReader(self._credential, self._client_kwargs, days=days)
+
+    def logs(self, workspace_id: str, days: int = 7) -> LogsReader:
+        """Log Analytics queries (the RequestResponse records) on this enumerator's connection pool and retries."""
+        from auditor.sources.monitor import LogsReader
+
+        keep = ("transport", "connection_verify", "connection_timeout", "read_timeout")
+        kwargs = {k: v for k, v in self._client_kwargs.items() if k in keep}
+        # A policy instance is one link of one pipeline (azure-core sets its `next`): shared with the ARM clients,
+        # the retry policy would hand the Log Analytics request to the ARM client's token policy, and the other
+        # way round (seen as 401s with the other audience's token). The logs client gets its own.
+        kwargs["retry_policy"] = _capped_retry_policy(**self._retry_settings)
+        return LogsReader(
+            self._credential, workspace_id, endpoint=self._cloud.logs_endpoint, days=days, client_kwargs=kwargs
+        )
 
     def list_usages(self, subscription_id: str, location: str) -> list[QuotaUsage]:
         client = self._client(subscription_id)

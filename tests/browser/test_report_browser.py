@@ -160,6 +160,19 @@ def test_demo_report_offline_with_working_filters(page: Page, demo_report, outpu
     assert drill.is_visible() and "Deployment gpt-41-failed" in drill.inner_text()
     own = [f for f in findings if f["deployment"] == "gpt-41-failed" and f["status"] == "pass"]
     assert f"{len(own)} check(s) passed" in drill.inner_text()
+    # each failing rule's page inline (the report stands alone): why, how to fix, how to waive, and the link
+    from auditor.engine.rules import load_rules
+
+    by_id = {r.id: r for r in load_rules()}
+    failing = sorted({f["rule_id"] for f in findings if f["deployment"] == "gpt-41-failed" and f["status"] == "fail"})
+    assert failing
+    for rule_id in failing:
+        section = drill.locator(f"section.rule-page[data-rule='{rule_id}']")
+        text = " ".join(section.inner_text().split())
+        rationale = by_id[rule_id].rationale
+        assert rationale and " ".join(rationale.split())[:80] in text, rule_id
+        assert "How to fix" in text and f"rule: {rule_id}" in text and 'target: "' in text
+        assert section.locator("a").get_attribute("href") == by_id[rule_id].help_url
     page.screenshot(path=str(output_dir / "report-drill-down.png"))
     page.click("#drill-close")
     assert drill.is_hidden()

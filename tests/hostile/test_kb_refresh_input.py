@@ -43,6 +43,11 @@ def kb_copy(tmp_path: Path) -> Path:
     return target
 
 
+def _files(kb_copy: Path) -> list[str]:
+    """The knowledge base as the base file, and an overlay beside it (what --write writes)."""
+    return ["--base", str(kb_copy), "--knowledge", str(kb_copy.parent / "overlay.yaml")]
+
+
 class _Pages:
     """An https server on 127.0.0.1 whose paths misbehave: /redirect-http, /endless, /drip, /latin1, /ok."""
 
@@ -135,7 +140,7 @@ def test_a_dripping_page_ends_at_its_deadline(pages: _Pages) -> None:
 
 
 def test_a_redirect_to_http_through_the_command_is_exit_2(pages: _Pages, kb_copy: Path, capsys) -> None:
-    code = main(["kb", "refresh", "--from-docs", pages.url + "/redirect-http", "--knowledge", str(kb_copy)])
+    code = main(["kb", "refresh", "--from-docs", pages.url + "/redirect-http", *_files(kb_copy)])
     err = capsys.readouterr().err
     assert code == 2 and "not https" in err and "Traceback" not in err
 
@@ -153,7 +158,7 @@ def test_a_hostile_docs_file_is_exit_2(tmp_path: Path, kb_copy: Path, capsys, ki
     else:
         where = str(tmp_path)
     started = time.monotonic()
-    code = main(["kb", "refresh", "--from-docs", where, "--knowledge", str(kb_copy)])
+    code = main(["kb", "refresh", "--from-docs", where, *_files(kb_copy)])
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err and time.monotonic() - started < 10
 
@@ -174,15 +179,15 @@ def test_60000_unclosed_footnotes_parse_in_linear_time(tmp_path: Path) -> None:
 def test_a_docs_cell_cannot_inject_yaml(tmp_path: Path, kb_copy: Path, capsys, cell: str) -> None:
     page = tmp_path / "page.md"
     page.write_text(PAGE + f"| {cell} | 2026-01-01 | GA | 2027-01-01 | — |\n", encoding="utf-8")
-    before = kb_copy.read_text(encoding="utf-8")
-    code = main(["kb", "refresh", "--from-docs", str(page), "--knowledge", str(kb_copy), "--write"])
-    out = capsys.readouterr()
-    assert code in (0, 2) and "Traceback" not in out.err  # 2: a U+2028 breaks the table row (named, one line)
-    models = yaml.safe_load(kb_copy.read_text(encoding="utf-8"))["models"]
-    assert set(models) == set(yaml.safe_load(before)["models"])
     from auditor.knowledge.base import load_knowledge
 
-    load_knowledge(kb_copy)
+    before = set(load_knowledge(kb_copy).models)
+    code = main(["kb", "refresh", "--from-docs", str(page), *_files(kb_copy), "--write"])
+    out = capsys.readouterr()
+    assert code in (0, 2) and "Traceback" not in out.err  # 2: a U+2028 breaks the table row (named, one line)
+    overlay = kb_copy.parent / "overlay.yaml"
+    layered = load_knowledge(kb_copy, overlay=overlay if overlay.exists() else None)
+    assert set(layered.models) == before
 
 
 def test_a_catalog_name_cannot_inject_yaml(kb_copy: Path) -> None:
@@ -207,7 +212,7 @@ def test_a_catalog_name_cannot_inject_yaml(kb_copy: Path) -> None:
 def test_terminal_escapes_from_the_docs_never_reach_the_terminal(tmp_path: Path, kb_copy: Path, capsys) -> None:
     page = tmp_path / "page.md"
     page.write_text(PAGE + "| gpt-4o | 2024-05-13 | GA | 2026-10-01 | \x1b]0;pwned\x07gpt-5.1 |\n", encoding="utf-8")
-    main(["kb", "refresh", "--from-docs", str(page), "--knowledge", str(kb_copy)])
+    main(["kb", "refresh", "--from-docs", str(page), *_files(kb_copy)])
     out = capsys.readouterr()
     assert "\x1b" not in out.out and "\x07" not in out.out
 
@@ -224,7 +229,7 @@ def test_a_catalog_error_is_one_line_without_the_token(
     with SimulatedTenant(faults=[fault]) as tenant:
         sign_in_to(tenant, monkeypatch)
         args = ["kb", "refresh", "--from-catalog", "--subscription", SUB, "--location", "eastus2"]
-        code = main([*args, "--knowledge", str(kb_copy), "--management-endpoint", tenant.management_url])
+        code = main([*args, *_files(kb_copy), "--management-endpoint", tenant.management_url])
         served = [r for r in tenant.requests() if r.path.endswith("/models")]
     out = capsys.readouterr()
     assert served, "the catalog was asked"

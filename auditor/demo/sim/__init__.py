@@ -15,8 +15,10 @@ real Azure. So instead of mocking SDK internals, this package serves the wire pr
   `IDENTITY_HEADER` are set;
 * `server` — TLS, threads, dispatch to the planes, and `SimulatedTenant`; `faults` — injected faults and records.
 
-Every wire shape, error code and message follows /work/shared/reference/azure-wire.md. Where the reference
-marks a detail UNVERIFIED, the choice made here is noted in a comment at the place it is made.
+Every wire shape, error code and message follows public material: the REST specifications and their examples
+(Azure/azure-rest-api-specs, specification/cognitiveservices), the SDKs' source, real error bodies quoted in
+public issues (cited in rules/knowledge/models.yaml) and the recorded traffic in tests/cassettes. Where none of
+them settles a detail, the choice made here is noted in a comment at the place it is made.
 
 The tenant itself (subscriptions, accounts, deployments, catalogs, quota, per-model behaviour) is data:
 `auditor/demo/tenant/`, loaded by `load_tenant_spec` / `default_tenant_spec` (`spec`, `load`).

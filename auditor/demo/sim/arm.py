@@ -10,7 +10,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from auditor.demo.sim.documents import _SYSTEM_RAI_POLICIES, ArmDocuments
-from auditor.demo.sim.monitor import diagnostic_settings_json, metrics_json
+from auditor.demo.sim.identity import _norm_resource
+from auditor.demo.sim.monitor import DEMO_WORKSPACE, diagnostic_settings_json, logs_json, metrics_json
 from auditor.demo.sim.wire import (
     _arm_error,
     _compact,
@@ -19,6 +20,9 @@ from auditor.demo.sim.wire import (
     _Reply,
 )
 
+LOGS_PREFIX = "/loganalytics/"
+"""Where the simulated Log Analytics query API is served (`{endpoint}/v1/workspaces/{id}/query`)."""
+_LOGS_QUERY = re.compile(r"^/loganalytics/v1/workspaces/(?P<workspace>[^/]+)/query/?$", re.IGNORECASE)
 _SUB = r"/subscriptions/(?P<sub>[^/]+)"
 _RG = _SUB + r"/resourcegroups/(?P<rg>[^/]+)"
 _CS = r"/providers/microsoft\.cognitiveservices"
@@ -109,7 +113,7 @@ class ArmPlane(ArmDocuments):
             return self._page(path, query, self._usages_json(sub, groups["loc"], query.get("$filter")), self.page_size)
         rg = sub.resource_group(groups["rg"])
         if rg is None:
-            # ResourceGroupNotFound text is standard ARM (UNVERIFIED in the reference, §1.9).
+            # ResourceGroupNotFound text is standard ARM (UNVERIFIED: no public capture).
             return self._arm_reply(
                 404, _arm_error("ResourceGroupNotFound", f"Resource group '{groups['rg']}' could not be found."), path
             )
@@ -186,6 +190,28 @@ class ArmPlane(ArmDocuments):
             return self._arm_reply(200, _compact({"value": diagnostic_settings_json(account)}), path)
         return self._arm_reply(200, _compact(metrics_json(account, query)), path)
 
+    def _logs(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> _Reply:
+        """Log Analytics' query API: a bearer token for the Log Analytics audience, a known workspace, the
+        auditor's RequestResponse summary (error shape: `{"error": {"code", "message"}}`)."""
+
+        def error(status: int, code: str, message: str) -> _Reply:
+            return _Reply(status, _compact({"error": {"code": code, "message": message}}), self._data_headers(None))
+
+        scheme, _, value = (headers.get("authorization") or "").partition(" ")
+        token = self.tokens.get(value.strip()) if scheme.lower() == "bearer" else None
+        audiences = {_norm_resource(a) for a in ("https://api.loganalytics.io", self.management_url + "/loganalytics")}
+        if token is None or token.resource not in audiences:
+            return error(401, "InvalidTokenError", "The provided authentication is not valid for this resource")
+        match = _LOGS_QUERY.match(path)
+        if match is None or method != "POST":
+            return error(404, "PathNotFoundError", f"The requested path does not exist: {path}")
+        if match.group("workspace").lower() != DEMO_WORKSPACE:
+            return error(404, "WorkspaceNotFoundError", f"Workspace {match.group('workspace')} could not be found")
+        answer = logs_json(self.spec.accounts, body)
+        if answer is None:
+            return error(400, "BadArgumentError", "The request had some invalid properties")
+        return _Reply(200, _compact(answer), self._data_headers(None))
+
     @staticmethod
     def _route(path: str) -> tuple[str | None, re.Match[str] | None]:
         for name, pattern in _ARM_ROUTES:
@@ -195,7 +221,7 @@ class ArmPlane(ArmDocuments):
         return None, None
 
     def _denied_read(self, path: str, route: str) -> _Reply:
-        """ARM's 403 for a read the caller has no role for (the text of §1.9's AuthorizationFailed, read action)."""
+        """ARM's 403 for a read the caller has no role for (the text of ARM's AuthorizationFailed, read action)."""
         resource_type = {
             "accounts": "accounts",
             "accounts_rg": "accounts",
@@ -226,7 +252,7 @@ class ArmPlane(ArmDocuments):
         return self._arm_reply(403, _arm_error("AuthorizationFailed", message), path)
 
     def _arm_write(self, method: str, path: str) -> _Reply:
-        """The caller is a Reader: every write and listKeys is refused with ARM's AuthorizationFailed (§1.9)."""
+        """The caller is a Reader: every write and listKeys is refused with ARM's AuthorizationFailed."""
         trimmed = path.rstrip("/")
         namespace, _, rest = trimmed.partition("/providers/")
         if rest:

@@ -27,7 +27,7 @@ from auditor.demo.sim.wire import (
 def chat_success(
     request: Mapping[str, Any], deployment: DeploymentSpec, behaviour: ModelBehaviour
 ) -> tuple[bytes, int, bool]:
-    """§4.1 body (or the §4.2 stream), with tiny usage numbers."""
+    """A Chat Completions body (or its stream), with tiny usage numbers."""
     prompt_tokens = _estimate_tokens(_texts(request.get("messages")))
     budget = request.get("max_completion_tokens") or request.get("max_tokens")
     reasoning = 16 if behaviour.reasoning else 0
@@ -163,7 +163,7 @@ def chat_success(
 def responses_success(
     request: Mapping[str, Any], deployment: DeploymentSpec, behaviour: ModelBehaviour
 ) -> tuple[bytes, int, bool]:
-    """§4.3 body; `model` echoes the deployment name (likely per the reference, not fully verified)."""
+    """A Responses body; `model` echoes the deployment name (likely, not fully verified)."""
     input_tokens = _estimate_tokens([*_texts(request.get("input")), str(request.get("instructions") or "")])
     reasoning_tokens = 16 if behaviour.reasoning else 0
     text = f"Hello from the simulated deployment {deployment.name}."
@@ -269,7 +269,7 @@ def embeddings_success(
 
 
 def _model_id(deployment: DeploymentSpec) -> str:
-    """Chat bodies name the underlying model (+ version when it is a date), not the deployment (§4.1)."""
+    """Chat bodies name the underlying model (+ version when it is a date), not the deployment."""
     version = deployment.model_version
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", version):
         return f"{deployment.model_name}-{version}"

@@ -183,7 +183,7 @@ class DataPlane(ArmDocuments):
         """The deployment's answer: the operation refused, a parameter refused, the content filter, or success."""
         behaviour = self.spec.behaviour(deployment.model_name)
         if operation not in (deployment.simulate.apis or behaviour.apis):
-            # "chatCompletion" is verbatim (§3.4a); "responses"/"embeddings" follow the template (UNVERIFIED).
+            # "chatCompletion" is verbatim; "responses"/"embeddings" follow the template (UNVERIFIED).
             message = _OPERATION_NOT_SUPPORTED.format(operation=operation, model=deployment.model_name)
             return reply(400, _arm_error("OperationNotSupported", message))
         if operation == "chatCompletion":
@@ -214,14 +214,14 @@ class DataPlane(ArmDocuments):
     def _data_auth(
         self, account: AccountSpec, headers: Mapping[str, str], operation: str
     ) -> tuple[int, bytes, str | None] | None:
-        """Key vs Entra auth, in the order Azure applies it (§3.4 g/h/i/j)."""
+        """Key vs Entra auth, in the order Azure applies it."""
         api_key = headers.get("api-key")
         bearer = None
         scheme, _, value = (headers.get("authorization") or "").partition(" ")
         if scheme.lower() == "bearer" and value.strip():
             bearer = value.strip()
         if api_key is None and bearer is not None and bearer in self._key_owner:
-            api_key, bearer = bearer, None  # v1 accepts a key sent as "Authorization: Bearer <key>" (§3.2)
+            api_key, bearer = bearer, None  # v1 accepts a key sent as "Authorization: Bearer <key>"
         if api_key is not None:
             if account.disable_local_auth:
                 return 403, _AUTH_TYPE_DISABLED, "Forbidden"
@@ -259,7 +259,7 @@ class DataPlane(ArmDocuments):
             seconds = sim.retry_after_seconds
             tier = "AIServices" if account.kind.lower() == "aiservices" else "OpenAI"
             model_id = _model_id(deployment)
-            # §3.4(f) newest wording; "{deployment} for {model}" ordering is UNVERIFIED in the reference.
+            # The newest wording; "{deployment} for {model}" ordering is UNVERIFIED: no public capture.
             message = (
                 f"Your requests to {deployment.name} for {model_id} in {_region_name(account.location)} have "
                 f"exceeded the token rate limit for your current {tier} S0 pricing tier. This request was for "
@@ -297,7 +297,7 @@ class DataPlane(ArmDocuments):
                     "unsupported_parameter",
                 )
             if behaviour.temperature == "defaultOnly" and temperature != 1:
-                # The number is echoed as sent: 0.7 -> 0.7, 0 -> 0, 0.0 -> 0.0 (§3.4c).
+                # The number is echoed as sent: 0.7 -> 0.7, 0 -> 0, 0.0 -> 0.0.
                 return _openai_error(
                     f"Unsupported value: 'temperature' does not support {json.dumps(temperature)} "
                     "with this model. Only the default (1) value is supported.",
@@ -355,7 +355,7 @@ class DataPlane(ArmDocuments):
         if problem is not None:
             return problem
         max_output = request.get("max_output_tokens")
-        if isinstance(max_output, int) and max_output < 16:  # §4.3: floor of 16 for every model
+        if isinstance(max_output, int) and max_output < 16:  # floor of 16 for every model
             return _openai_error(
                 "Invalid 'max_output_tokens': integer below minimum value. Expected a value >= 16, "
                 f"but got {max_output} instead.",
@@ -377,7 +377,7 @@ class DataPlane(ArmDocuments):
         return any(word.lower() in lowered for word in self.spec.content_filter.trigger_words)
 
     def _content_filter_body(self) -> bytes:
-        """§3.4(k): the hybrid envelope with `innererror.content_filter_result` (singular)."""
+        """The hybrid envelope with `innererror.content_filter_result` (singular)."""
         spec = self.spec.content_filter
         results: dict[str, Any] = {name: dict(_SAFE) for name in ("hate", "self_harm", "sexual", "violence")}
         if spec.category == "jailbreak":

@@ -33,7 +33,7 @@ def _default_filters() -> list[dict[str, Any]]:
 
 
 # The built-in policies every account can name. Whether Azure lists them under an account's raiPolicies is
-# UNVERIFIED in the reference; the simulator leaves them out of the list unless an account says
+# UNVERIFIED: no public capture; the simulator leaves them out of the list unless an account says
 # `simulate: {listsBuiltInPolicies: true}` (the harder case for the auditor), and answers a GET of either name.
 _SYSTEM_RAI_POLICIES: tuple[Mapping[str, Any], ...] = (
     {"name": "Microsoft.Default", "type": "SystemManaged", "mode": "Blocking", "contentFilters": _default_filters()},

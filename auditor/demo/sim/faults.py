@@ -57,7 +57,7 @@ class FaultRule:
         times: int | None = 1,
         subscription_id: str = "00000000-0000-0000-0000-000000000000",
     ) -> FaultRule:
-        """ARM's subscription read throttling: 429 SubscriptionRequestsThrottled with Retry-After (§1.9)."""
+        """ARM's subscription read throttling: 429 SubscriptionRequestsThrottled with Retry-After."""
         body = {
             "error": {
                 "code": "SubscriptionRequestsThrottled",

@@ -288,6 +288,12 @@ def _parse_account(raw: dict[str, Any], sub_id: str, rg: str, rg_raw: Mapping[st
             str(name): {str(k): float(v) for k, v in _mapping(values, f"{where}.metrics.{name}").items()}
             for name, values in _mapping(raw.get("metrics"), f"{where}.metrics").items()
         },
+        traffic={
+            str(name): tuple(
+                _mapping(e, f"{where}.traffic.{name}") for e in _listing(entries, f"{where}.traffic.{name}")
+            )
+            for name, entries in _mapping(raw.get("traffic"), f"{where}.traffic").items()
+        },
     )
 
 

