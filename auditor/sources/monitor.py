@@ -12,14 +12,13 @@ includes/microsoft-cognitiveservices-accounts-metrics-include.md.
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from auditor.model.facts import Account, DeploymentActivity, DiagnosticSetting, ObservedOperation
-from auditor.sources.traffic import SPLIT, traffic_from_sdk
+from auditor.sources.traffic import SPLIT, metric_value, traffic_from_sdk
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -65,23 +64,9 @@ def _dimension(series: Any, name: str) -> str | None:
     return None
 
 
-MAX_VALUE = 1e15
-"""No hour of one deployment comes near this many requests (or percent): a larger value is not a reading."""
-
-
 def _number(value: Any, what: str) -> float | None:
-    """A metric value: None when the point has none; a ValueError (the read becomes a gap, never a number)
-    when it is not a finite number from 0 to MAX_VALUE (a negative 429 count would cancel real ones)."""
-    if value is None:
-        return None
-    if (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and 0 <= value <= MAX_VALUE
-    ):
-        return float(value)
-    raise ValueError(f"Azure Monitor returned {str(value)[:40]!r} as a {what} value (not a count from 0 to 1e15)")
+    """A metric value, validated as every Azure Monitor value is (auditor/sources/traffic.py metric_value)."""
+    return metric_value(value, what)
 
 
 def activity_from_sdk(requests: Iterable[Any], utilization: Iterable[Any]) -> tuple[DeploymentActivity, ...]:
@@ -222,7 +207,9 @@ class MonitorReader:
             filter=split,
             metricnamespace="Microsoft.CognitiveServices/accounts",
         )
-        series = [s for metric in answer.value or () for s in getattr(metric, "timeseries", None) or ()]
+        if answer.value is None:  # `{"value": null}` is no answer, not "no requests"
+            raise ValueError(f"Azure Monitor answered {REQUESTS_METRIC} without a value list")
+        series = [s for metric in answer.value for s in getattr(metric, "timeseries", None) or ()]
         return None if len(series) >= self.series_limit else series
 
     def observe(self, account: Account) -> tuple[tuple[DeploymentActivity, ...], tuple[ObservedOperation, ...]]:

@@ -17,11 +17,11 @@ ACCOUNT = "contoso-aoai-eus2"
 DEPLOYMENT = "reasoner"
 
 
-def _series(status: str, values: list[Any]) -> dict[str, Any]:
+def _series(status: str, values: list[Any], key: str = "total") -> dict[str, Any]:
     dims = {"modeldeploymentname": DEPLOYMENT, "statuscode": status}
     return {
         "metadatavalues": [{"name": {"value": k, "localizedValue": k}, "value": v} for k, v in dims.items()],
-        "data": [{"timeStamp": f"2026-11-2{i}T00:00:00Z", "total": v, "maximum": v} for i, v in enumerate(values)],
+        "data": [{"timeStamp": f"2026-11-2{i}T00:00:00Z", key: v} for i, v in enumerate(values)],
     }
 
 
@@ -46,6 +46,7 @@ CASES = {
     "negative total": [_series("200", [-100.0]), _series("429", [5.0])],
     "overflowing total": [_series("200", [1.7e308, 1.7e308]), _series("429", [1.7e308])],
     "value null": None,
+    "negative utilisation": [_series("200", [10.0]), _series("200", [-40.0], key="maximum")],
 }
 
 
