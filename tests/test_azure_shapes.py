@@ -325,9 +325,12 @@ def test_deployment_bodies_without_optional_fields(rules: Any, kb: Any) -> None:
     # What the data decides is decided ...
     assert got[("AOAI-REGION-001", "bare")].status is Status.PASS
     assert got[("AOAI-DEPLOY-002", "old")].status is Status.PASS  # capacity 1, from scaleSettings
-    # ... and what it cannot is unknown, never a silent pass: no deploymentState at 2025-09-01, no SKU in 2021
-    # (ada 1 is in the catalog, but under which deployment type scaleType Manual ran is not said).
-    assert got[("AOAI-DEPLOY-006", "bare")].status is Status.UNKNOWN
+    # An absent deploymentState is how Azure reports a deployment that is not paused (recorded real traffic:
+    # tests/cassettes/real-deployments.yaml), so the rule passes and says why.
+    assert got[("AOAI-DEPLOY-006", "bare")].status is Status.PASS
+    assert "no deploymentState" in got[("AOAI-DEPLOY-006", "bare")].message
+    # ... and what it cannot is unknown, never a silent pass: no SKU in 2021 (ada 1 is in the catalog, but under
+    # which deployment type scaleType Manual ran is not said), no versionUpgradeOption at all.
     assert got[("AOAI-REGION-001", "old")].status is Status.UNKNOWN
 
 

@@ -14,7 +14,7 @@ import yaml
 
 KB_PATH = Path(__file__).resolve().parents[1] / "rules" / "knowledge" / "models.yaml"
 
-REVIEW_DATE = date(2026, 12, 3)
+REVIEW_DATE = date(2026, 12, 7)
 OLDEST_CHECK = date(2026, 1, 1)
 
 # MS-P1 (responses.md @734fe34, 2026-01-14): the 25 Responses API regions.
@@ -151,6 +151,8 @@ def _all_facts(kb: dict):
         yield f"responses_api.{name}", fact
     if "api_parameters" in kb:
         yield "api_parameters", kb["api_parameters"]
+    if "parameter_bounds" in kb:
+        yield "parameter_bounds", kb["parameter_bounds"]
 
 
 def _is_fact(fact) -> bool:

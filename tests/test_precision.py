@@ -67,7 +67,17 @@ _VERSIONS = {
     "text-embedding-3-large": "1",
     "text-embedding-3-small": "1",
     "text-embedding-ada-002": "2",
+    "code-cushman-001": "1",
+    "gpt-4o-mini-2024-07-18.ft-0123456789abcdef": "1",
 }
+_CAPABILITIES["code-cushman-001"] = {"completion": "true", "search": "true", "inference": "true"}  # recorded westeurope
+REGIONAL = {
+    "endpoint": "https://eastus2.api.cognitive.microsoft.com/",
+    "custom_subdomain": None,
+    "disable_local_auth": None,
+}
+FINE_TUNE = "gpt-4o-mini-2024-07-18.ft-0123456789abcdef"
+SOURCE = "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/acct"
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,12 @@ class Scenario:
     call_extra: dict[str, Any] = field(default_factory=dict)  # roles, min_context_tokens, tokens_per_minute
     not_offered: frozenset[str] = frozenset()  # models the region's catalog does not offer
     retired: frozenset[str] = frozenset()  # models whose catalog entry is past its deprecation date
+    # Shapes read from recorded real traffic and published examples (tests/test_real_traffic.py): fields of every
+    # deployment, of the account, of every catalog entry; fine-tunes listed in the account's own models list.
+    deployment_extra: dict[str, Any] = field(default_factory=dict)
+    account_extra: dict[str, Any] = field(default_factory=dict)
+    catalog_extra: dict[str, Any] = field(default_factory=dict)
+    account_models: bool = False
 
 
 def _s(id: str, healthy: bool, deployments: Any, calls: Any, fails: Any = (), exit: int = 0, **kw: Any) -> Scenario:
@@ -150,6 +166,24 @@ HEALTHY = [
        [("chat", "gpt-4.1-mini"), ("embed", "text-embedding-3-small")],
        [("chat", "chat_completions", {"messages": MESSAGES, "stream": True}),
         ("embed", "embeddings", {"input": "hello"})]),
+    # --- issue 25: what real Azure sends for healthy deployments ------------------------------------------------
+    # recorded real deployments omit deploymentState while running, even at api-versions that define it
+    _s("running deployment without deploymentState", True, [("chat", "gpt-4o")],
+       [("chat", "chat_completions", {"messages": MESSAGES})], deployment_extra={"state": None}),
+    # the recorded accounts: regional endpoint, no custom subdomain, keys (a warning: the gate passes)
+    _s("regional-endpoint account called with a key", True, [("chat", "gpt-4o")],
+       [("chat", "chat_completions", {"messages": MESSAGES})], {"AOAI-SEC-013"}, account_extra=REGIONAL),
+    _s("deployment without versionUpgradeOption", True, [("chat", "gpt-4o")],
+       [("chat", "chat_completions", {"messages": MESSAGES})], deployment_extra={"version_upgrade_option": None}),
+    _s("fine-tuned deployment listed in the account's models", True, [("ft", FINE_TUNE)],
+       [("ft", "chat_completions", {"messages": MESSAGES})],
+       deployment_extra={"model_source": SOURCE, "sku_name": "Standard"}, account_models=True),
+    _s("max_tokens at gpt-35-turbo's output limit", True, [("legacy", "gpt-35-turbo")],
+       [("legacy", "chat_completions", {"messages": MESSAGES, "max_tokens": 4096})]),
+    _s("text-embedding-3-large with dimensions at its maximum", True, [("embed", "text-embedding-3-large")],
+       [("embed", "embeddings", {"input": "hello", "dimensions": 3072})]),
+    _s("gpt-4o with top_logprobs 20 and temperature 2", True, [("chat", "gpt-4o")],
+       [("chat", "chat_completions", {"messages": MESSAGES, "logprobs": True, "top_logprobs": 20, "temperature": 2})]),
 ]
 
 BROKEN = [
@@ -219,6 +253,40 @@ BROKEN = [
     _s("context longer than the deployment's window", False, [("chat", "gpt-4o")],
        [("chat", "chat_completions", {"messages": MESSAGES})], {"AOAI-PARAM-003"}, 1,
        call_extra={"min_context_tokens": 200000}),
+    # --- issue 25: shapes from recorded real traffic and published examples -------------------------------------
+    _s("paused deployment", False, [("chat", "gpt-4o")],
+       [("chat", "chat_completions", {"messages": MESSAGES})], {"AOAI-DEPLOY-006"}, 1,
+       deployment_extra={"state": "Paused"}),
+    # gpt-35-turbo 0125's recorded catalog entry: maxOutputToken 4096
+    _s("max_tokens one above gpt-35-turbo's output limit", False, [("legacy", "gpt-35-turbo")],
+       [("legacy", "chat_completions", {"messages": MESSAGES, "max_tokens": 4097})], {"AOAI-PARAM-011"}, 1),
+    _s("dimensions above text-embedding-3-small's 1,536", False, [("embed", "text-embedding-3-small")],
+       [("embed", "embeddings", {"input": "hello", "dimensions": 3072})], {"AOAI-PARAM-011"}, 1),
+    _s("top_logprobs above 20", False, [("chat", "gpt-4o")],
+       [("chat", "chat_completions", {"messages": MESSAGES, "logprobs": True, "top_logprobs": 25})],
+       {"AOAI-PARAM-011"}, 1),
+    _s("temperature above 2", False, [("chat", "gpt-4o")],
+       [("chat", "chat_completions", {"messages": MESSAGES, "temperature": 2.5})], {"AOAI-PARAM-011"}, 1),
+    _s("version listed with an empty SKU list", False, [("chat", "gpt-4o")],
+       [("chat", "chat_completions", {"messages": MESSAGES})], {"AOAI-REGION-001"}, 1,
+       catalog_extra={"skus": ()}),
+    _s("2021 Manual-scale deployment of a version listed with no SKU", False, [("chat", "gpt-4o")],
+       [("chat", "chat_completions", {"messages": MESSAGES})], {"AOAI-REGION-001"}, 1,
+       deployment_extra={"sku_name": None, "scale_type": "Manual", "sku_capacity": 1}, catalog_extra={"skus": ()}),
+    _s("version missing from the region's catalog", False, [("chat", "gpt-4o")],
+       [("chat", "chat_completions", {"messages": MESSAGES})], {"AOAI-REGION-001"}, 1,
+       catalog_extra={"version": "2024-08-06"}),
+    # the recorded code-cushman-001 entry: completion + search, no chat key
+    _s("Chat Completions on a legacy Completions model", False, [("cushman", "code-cushman-001")],
+       [("cushman", "chat_completions", {"messages": MESSAGES})], {"AOAI-API-001"}, 1),
+    _s("provisioned SKU retired before the model's tentative date", False, [("chat", "gpt-4o")],
+       [("chat", "chat_completions", {"messages": MESSAGES})], {"AOAI-LIFE-001"}, 1,
+       catalog_extra={"deprecation_tentative": True, "sku_date": RETIRED}),
+    # the recorded gpt-35-turbo 0125 entry: replacementConfig gpt-4.1-mini 2025-04-14 from 2025-09-30
+    _s("Azure moves the deployment to another model", False, [("chat", "gpt-4o")],
+       [("chat", "chat_completions", {"messages": MESSAGES})], {"AOAI-LIFE-008"}, 0,
+       catalog_extra={"replacement_name": "gpt-4.1-mini", "replacement_version": "2025-04-14",
+                      "replacement_auto_upgrade_start": date(2027, 3, 1)}),
 ]
 # fmt: on
 
@@ -236,13 +304,20 @@ SCHEDULE_NOTICES = {"AOAI-LIFE-007"}
 
 def tenant_state(scenario: Scenario) -> Facts:
     """The tenant as the enumerator would read it: deployments, the region's live catalog, quota usages."""
-    account = make_account()
+    account = make_account(**scenario.account_extra)
     deployments = tuple(  # deploymentState as api-version 2026-03-01 reports it
-        make_deployment(name, model, _VERSIONS[model], state="Running") for name, model in scenario.deployments
+        make_deployment(name, model, _VERSIONS[model], **{"state": "Running", **scenario.deployment_extra})
+        for name, model in scenario.deployments
     )
-    catalog = tuple(_entry(d, scenario) for d in deployments if d.model_name not in scenario.not_offered)
+    entries = tuple(_entry(d, scenario) for d in deployments if d.model_name not in scenario.not_offered)
+    catalog = tuple(e for e, d in zip(entries, deployments, strict=False) if not d.fine_tuned)
     usages = tuple(
-        QuotaUsage(f"OpenAI.GlobalStandard.{d.model_name}", f"Tokens per Minute (thousands) - {d.model_name}", 10, 1000)
+        QuotaUsage(
+            f"OpenAI.{d.sku_name or 'GlobalStandard'}.{d.model_name}",
+            f"Tokens per Minute (thousands) - {d.model_name}",
+            10,
+            1000,
+        )
         for d in deployments
     )
     contract = tuple(
@@ -259,6 +334,7 @@ def tenant_state(scenario: Scenario) -> Facts:
         content_filter_policies={
             account.id: (ContentFilterPolicy("Microsoft.DefaultV2", "SystemManaged", "Blocking", None),)
         },
+        account_models={account.id: tuple(e for e in entries if ".ft-" in e.name)} if scenario.account_models else {},
     )
 
 
@@ -272,17 +348,21 @@ def _extra(scenario: Scenario) -> dict[str, Any]:
 def _entry(deployment: Deployment, scenario: Scenario) -> CatalogModel:
     model = deployment.model_name or ""
     deprecation = RETIRED if model in scenario.retired else LATER
-    return CatalogModel(
-        kind="OpenAI",
-        format="OpenAI",
-        name=model,
-        version=deployment.model_version or "",
-        lifecycle_status="GenerallyAvailable",
-        is_default_version=True,
-        inference_deprecation=deprecation,
-        capabilities=_CAPABILITIES.get(model, _CHAT),
-        skus=(CatalogSku("GlobalStandard", f"OpenAI.GlobalStandard.{model}", deprecation_date=deprecation),),
-    )
+    extra = dict(scenario.catalog_extra)
+    sku_date = extra.pop("sku_date", deprecation)
+    sku = deployment.sku_name or "GlobalStandard"
+    values: dict[str, Any] = {
+        "kind": "OpenAI",
+        "format": "OpenAI",
+        "name": model,
+        "version": deployment.model_version or "",
+        "lifecycle_status": "GenerallyAvailable",
+        "is_default_version": True,
+        "inference_deprecation": deprecation,
+        "capabilities": _CAPABILITIES.get(model, _CHAT),
+        "skus": (CatalogSku(sku, f"OpenAI.{sku}.{model}", deprecation_date=sku_date),),
+    }
+    return CatalogModel(**{**values, **extra})
 
 
 def judge(scenario: Scenario, rules, kb) -> tuple[int, set[str], list[str]]:

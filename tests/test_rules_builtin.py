@@ -309,6 +309,13 @@ CASES: list[tuple[str, Status, Build]] = [
     ("AOAI-DEPLOY-005", Status.PASS, healthy),
     ("AOAI-DEPLOY-006", Status.FAIL, lambda: make_facts(make_deployment("c", state="Paused"))),
     ("AOAI-DEPLOY-006", Status.PASS, lambda: make_facts(make_deployment("c", state="Running"))),
+    # recorded real deployments omit deploymentState while running: not a pause, decided
+    ("AOAI-DEPLOY-006", Status.PASS, lambda: make_facts(make_deployment("c", state=None))),
+    # the recorded westeurope catalog's replacementConfig (gpt-35-turbo 0125 -> gpt-4.1-mini from 2025-09-30)
+    ("AOAI-LIFE-008", Status.FAIL, lambda: _moved()),
+    ("AOAI-LIFE-008", Status.PASS, lambda: _moved(version_upgrade_option="NoAutoUpgrade")),
+    ("AOAI-PARAM-011", Status.FAIL, lambda: make_facts(make_deployment("c"), contract=(call("c", top_logprobs=21),))),
+    ("AOAI-PARAM-011", Status.PASS, lambda: make_facts(make_deployment("c"), contract=(call("c", top_logprobs=20),))),
     # security
     (
         "AOAI-SEC-001",
@@ -316,6 +323,15 @@ CASES: list[tuple[str, Status, Build]] = [
         lambda: make_facts(make_deployment("c"), account=make_account(disable_local_auth=None)),
     ),
     ("AOAI-SEC-001", Status.PASS, healthy),
+    (
+        "AOAI-SEC-013",
+        Status.FAIL,
+        lambda: make_facts(
+            make_deployment("c"),
+            account=make_account(endpoint="https://westus2.api.cognitive.microsoft.com/", custom_subdomain=None),
+        ),
+    ),
+    ("AOAI-SEC-013", Status.PASS, healthy),
     (
         "AOAI-SEC-002",
         Status.FAIL,
@@ -412,6 +428,23 @@ def _retiring_on(day: date) -> Facts:
 
     deployment = make_deployment("c")
     return make_facts(deployment, catalog=catalog_for(deployment, deprecation=day))
+
+
+def _moved(**deployment_fields: Any) -> Facts:
+    from tests.conftest import catalog_for
+
+    deployment = make_deployment("c", **deployment_fields)
+    catalog = catalog_for(deployment, deprecation=TODAY + timedelta(days=200))
+    moved = tuple(
+        replace(
+            e,
+            replacement_name="gpt-4.1-mini",
+            replacement_version="2025-04-14",
+            replacement_auto_upgrade_start=TODAY + timedelta(days=30),
+        )
+        for e in catalog
+    )
+    return make_facts(deployment, catalog=moved)
 
 
 def _retiring(days: int, tentative: bool = False, **deployment_fields: Any) -> Facts:

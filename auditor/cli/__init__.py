@@ -501,7 +501,7 @@ def run(argv: Sequence[str]) -> int:
     check_overrides(overrides, {r.id for r in rules})
     from auditor.pipeline.audit import select_rules
 
-    select_rules(rules, ruleset=args.ruleset)
+    select_rules(rules, ruleset=args.ruleset)  # a bad --ruleset is exit 2 before the files are read
     # waivers and baseline are read before any Azure call, so a bad file is exit 2 straight away
     from auditor.gating.drift import load_baseline
     from auditor.gating.waivers import load_waivers
@@ -513,6 +513,7 @@ def run(argv: Sequence[str]) -> int:
 
         policy = load_policy(args.policy)
         rules = [*rules, *policy.rules()]
+    select_rules(select_rules(rules, ruleset=args.ruleset), args.select, args.ignore)  # nothing left: exit 2
     waivers = load_waivers(args.waivers, {r.id: r.category for r in rules}) if args.waivers else ()
     baseline = load_baseline(args.baseline) if args.baseline else None
     history = open_history(args)

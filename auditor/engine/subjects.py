@@ -28,6 +28,7 @@ from auditor.engine.views import (
     contract_view,
     deployment_view,
     lifecycle_view,
+    matches,
     quota_view,
     suggestions,
     usage_numbers,
@@ -41,6 +42,7 @@ from auditor.model.documents import (
     ContractParameterDocument,
     DeploymentDocument,
     KnowledgeBaseDocument,
+    ParamRange,
     ParamView,
     QuotaUsageDocument,
     QuotaUsageView,
@@ -117,7 +119,14 @@ class _Index:
         """Why parts of a deployment's document are unknown, where Azure is the reason."""
         causes: dict[str, tuple[Cause, str]] = {}
         if document["catalog"] is UNKNOWN:
-            why = (Cause.AZURE, self.read_failure(account, "catalog"))
+            why = (
+                (
+                    Cause.AZURE,
+                    f"the models list of account {account.name}, where Azure lists its fine-tuned models, was not read",
+                )
+                if deployment.fine_tuned
+                else (Cause.AZURE, self.read_failure(account, "catalog"))
+            )
             for key in ("catalog", "lifecycle", "knowledge.compared", "quota"):
                 causes[key] = why
         elif document["quota"] is UNKNOWN:
@@ -128,6 +137,12 @@ class _Index:
                 f"ARM reports no token rate limit for this deployment, and its SKU ({deployment.sku_name}) "
                 "grants no fixed tokens per minute per unit",
             )
+        if deployment.version_upgrade_option is None:
+            causes["deployment.version_upgrade_option"] = (
+                Cause.AZURE,
+                "ARM reports no versionUpgradeOption for this deployment (deployments made with older api-versions "
+                "carry none), so what Azure does at retirement is not known: set it explicitly",
+            )
         if document["content_filter"] is UNKNOWN:
             causes["content_filter"] = (Cause.AZURE, "the account's content filter policies could not be read")
         causes.update(traffic_causes(self.facts, deployment, document["traffic"]))
@@ -136,7 +151,12 @@ class _Index:
     def catalog_entries(
         self, region: Region | None, account: Account, deployment: Deployment
     ) -> list[CatalogModel] | None:
-        """engine.views.catalog_entries through the index: None when the region's catalog was not read."""
+        """engine.views.catalog_entries through the index: None when the region's catalog was not read. A
+        fine-tuned deployment is looked up in its account's own models list instead: the location catalog lists
+        base models only."""
+        if deployment.fine_tuned:
+            listed = self.facts.account_models.get(account.id)
+            return None if listed is None else [m for m in listed if matches(m, deployment)]
         if region is None or region.catalog is None:
             return None
         return [
@@ -448,4 +468,32 @@ def _param_view(kb: KnowledgeBase, call: ContractCall, model: Mapping[str, Any],
         "support": UNKNOWN if spec is UNKNOWN else spec.get("support"),
         "default": UNKNOWN if spec is UNKNOWN else spec.get("default"),
         "use_instead": UNKNOWN if spec is UNKNOWN else spec.get("use_instead"),
+        **_range(kb, model, param, value),
+    }
+
+
+_OUTPUT_TOKEN_PARAMETERS = frozenset({"max_tokens", "max_completion_tokens", "max_output_tokens"})
+
+
+def _range(kb: KnowledgeBase, model: Mapping[str, Any], param: str, value: Any) -> ParamRange:
+    """The value's bounds and whether it is within them: `bounded` only where a numeric value meets a known
+    bound (the model's output limit, its embeddings' output dimensions, or the inference reference's range)."""
+    low: Any = None
+    high: Any = None
+    if param in _OUTPUT_TOKEN_PARAMETERS:
+        low, high = 1, model.get("max_output_tokens")
+    elif param == "dimensions":
+        embeddings = model.get("embeddings")
+        low, high = 1, embeddings.get("output_dimensions") if isinstance(embeddings, Mapping) else None
+    elif param in kb.parameter_bounds:
+        low, high = kb.parameter_bounds[param].get("min"), kb.parameter_bounds[param].get("max")
+    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+    known = isinstance(high, (int, float)) and not isinstance(high, bool)
+    if not (numeric and known):
+        return {"bounded": False, "in_range": None, "range_text": None}
+    in_range = (low is None or value >= low) and value <= high
+    return {
+        "bounded": True,
+        "in_range": in_range,
+        "range_text": f"{low:,} to {high:,}" if low is not None else f"at most {high:,}",
     }

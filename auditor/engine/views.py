@@ -6,6 +6,7 @@ fact reads the same whichever subject shows it. Pure: no I/O.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -14,6 +15,7 @@ from typing import Any
 from auditor.engine.compliance import filter_details
 from auditor.knowledge.base import KnowledgeBase, with_apis
 from auditor.knowledge.capabilities import apis_reported, limits_reported
+from auditor.model.clouds import regional_endpoint
 from auditor.model.documents import (
     AccountView,
     CatalogView,
@@ -71,6 +73,8 @@ def account_view(account: Account, deployment_count: int, kb: KnowledgeBase) -> 
         "provisioning_state": account.provisioning_state,
         "disable_local_auth": account.disable_local_auth,
         "local_auth_enabled": account.disable_local_auth is not True,
+        # A regional endpoint (no custom subdomain) takes keys only: Entra ID needs a custom subdomain.
+        "regional_endpoint": not account.custom_subdomain and regional_endpoint(account.endpoint),
         "public_network_access": account.public_network_access,
         "network_default_action": account.network_default_action,
         "network_ip_rules": list(account.network_ip_rules),
@@ -111,12 +115,14 @@ def deployment_view(deployment: Deployment) -> DeploymentView:
         "model_version": deployment.model_version,
         "sku_name": deployment.sku_name,
         "sku_capacity": UNKNOWN if deployment.sku_capacity is None else deployment.sku_capacity,
-        "version_upgrade_option": deployment.version_upgrade_option,
+        "version_upgrade_option": _or_unknown(deployment.version_upgrade_option),
         "rai_policy_name": deployment.rai_policy_name,
         "provisioning_state": deployment.provisioning_state,
         "capabilities": dict(deployment.capabilities),
         "tokens_per_minute": _or_unknown(per_minute(deployment, "token")),
-        "state": UNKNOWN if deployment.state is None else deployment.state,
+        "state": deployment.state or "not paused (no deploymentState)",
+        "paused": deployment.paused,
+        "fine_tuned": deployment.fine_tuned,
         "current_capacity": deployment.current_capacity,
         "spillover_deployment_name": deployment.spillover_deployment_name,
         "dynamic_throttling_enabled": deployment.dynamic_throttling_enabled,
@@ -217,7 +223,9 @@ def lifecycle_view(catalog: Any, model: Mapping[str, Any]) -> Any:
             "schedule_stage": retirement.get("status"),
             "tentative": False,
         }
-    elif catalog is UNKNOWN and retirement is UNKNOWN:
+    elif retirement is UNKNOWN and not (isinstance(catalog, Mapping) and catalog.get("version_offered")):
+        # neither the catalog lists the version (with or without a date) nor the knowledge base has its date:
+        # "retirement: none" would be a pass without evidence
         return UNKNOWN
     else:
         view = {
@@ -265,6 +273,29 @@ def _sku_capacity(sku: CatalogSku | None) -> SkuCapacity | None:
     }
 
 
+def _sku_offered(offered: set[str], sku_name: str | None) -> Any:
+    """Whether the version is offered as the deployment's SKU: a version listed with `"skus": []` (or not
+    listed) is offered as none, whatever the SKU; an unknown SKU (2021-era Manual scale) is decidable only then."""
+    if not offered:
+        return False
+    return UNKNOWN if sku_name is None else sku_name.lower() in offered
+
+
+def matches(entry: CatalogModel, deployment: Deployment) -> bool:
+    """An entry of the deployment's model (name, and format where the deployment names one), any version."""
+    return entry.name.lower() == (deployment.model_name or "").lower() and (
+        deployment.model_format is None or entry.format.lower() == deployment.model_format.lower()
+    )
+
+
+def _tentative(entry: CatalogModel | None, sku: CatalogSku | None) -> bool:
+    """deprecationStatus Tentative is about the model's dates; a SKU's deprecationDate is definite, and wins when
+    it is strictly earlier (a provisioned SKU retired before the model's tentative date)."""
+    model_date = entry.inference_deprecation if entry else None
+    sku_first = bool(sku and sku.deprecation_date and (model_date is None or sku.deprecation_date < model_date))
+    return bool(entry and entry.deprecation_tentative and not sku_first)
+
+
 def catalog_view(
     entries: list[CatalogModel] | None, deployment: Deployment, today: date, kind: str | None = None
 ) -> Any:
@@ -283,13 +314,13 @@ def catalog_view(
     sku = catalog_sku(entry, deployment.sku_name)
     defaults = sorted({m.version for m in entries if m.is_default_version})
     deprecation = earliest_retirement(_of(entry, "inference_deprecation"), [_of(sku, "deprecation_date")])
-    sku_known = deployment.sku_name is not None
+    offered_skus = {s.name.lower() for m in same_version for s in m.skus}
     replacement, auto_upgrade = _entry_texts(entry)
     view: CatalogView = {
         "model_offered": bool(entries),
         "version_offered": entry is not None,
-        "sku_offered": sku is not None if sku_known else UNKNOWN,
-        "offered": sku is not None if sku_known or entry is None else UNKNOWN,
+        "sku_offered": _sku_offered(offered_skus, deployment.sku_name),
+        "offered": _sku_offered(offered_skus, deployment.sku_name),
         "versions": sorted({m.version for m in entries}),
         "skus": sorted({s.name for m in same_version for s in m.skus}),
         "default_version": ", ".join(defaults) if defaults else "not marked in the catalog",
@@ -298,7 +329,7 @@ def catalog_view(
         "lifecycle_status": _of(entry, "lifecycle_status"),
         "deprecation_date": str(deprecation) if deprecation else None,
         "days_to_deprecation": (deprecation - today).days if deprecation else None,
-        "deprecation_tentative": bool(entry and entry.deprecation_tentative),
+        "deprecation_tentative": _tentative(entry, sku),
         "usage_name": _of(sku, "usage_name"),
         "capabilities": dict(entry.capabilities) if entry else {},
         "replacement": replacement,
@@ -378,8 +409,12 @@ def with_catalog(
     caps = catalog.get("capabilities") or {}
     merged = dict(model)
     reported = _merge_apis(model, merged, caps, deployment, compared, disagreements)
-    if model.get("kind") is UNKNOWN and reported == ["embeddings"]:
-        merged["kind"] = "embeddings"  # the catalog says what an unknown model is for
+    if model.get("kind") is UNKNOWN and reported in (["embeddings"], ["completions"]):
+        # the catalog says what an unknown model is for: an embeddings model, or a legacy Completions model
+        # (ada, davinci, code-cushman: `completion` + `search`, no chat key, in the recorded westeurope catalog)
+        merged["kind"] = reported[0]
+        if reported == ["completions"]:
+            merged["reasoning"] = False
     _merge_limits(model, merged, caps, kb, deployment, compared, disagreements)
     retirement = model.get("retirement")
     live_date = catalog.get("deprecation_date")
@@ -402,11 +437,55 @@ def quota_view(region: Region | None, usage_name: str | None) -> Any:
     return usage_numbers(usage.name, usage.localized_name, usage.current_value, usage.limit)
 
 
+_WORD_NUMBERS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+}
+_THOUSANDS = re.compile(r"(?:\b(one|two|three|four|five|six|seven|eight|nine|ten) )?thousand tokens per minute")
+
+
+def usage_unit(localized: str | None) -> str:
+    """What a quota line counts, from its localized name (ARM's `unit` is only ever "Count"). The recorded
+    westeurope usages (Azure/azure-cli test_cognitiveservices_list_usages.yaml) name "Tokens Per Minute
+    (thousands)", "Ten / Six / One Thousand Tokens Per Minute", "Requests Per Minute", "Enqueued (prompt) tokens
+    (thousands)", "Enqueued prompt Ten Thousand Tokens Per Minute", "Provisioned Throughput Unit - Six Thousand
+    Tokens Per Minute - o1" (a PTU line), "Dedicated Unit", and lines naming no model ("Maximum Resources per
+    Region", "Default Quota for Model-as-a-Service Models") that count things."""
+    lowered = " ".join((localized or "").lower().split())
+    if "throughput unit" in lowered:
+        return "provisioned throughput units"
+    if "dedicated unit" in lowered:
+        return "dedicated units"
+    if "requests per minute" in lowered:
+        return "requests per minute"
+    queued = (
+        "enqueued prompt tokens"
+        if "enqueued prompt" in lowered
+        else "enqueued tokens"
+        if "enqueued" in lowered
+        else None
+    )
+    match = _THOUSANDS.search(lowered)
+    if match or "(thousands)" in lowered:
+        scale = _WORD_NUMBERS.get(match.group(1), 1) * 1000 if match and match.group(1) else 1000
+        return f"{queued or 'tokens per minute'} (x{scale:,})"
+    return "count"
+
+
 def usage_numbers(name: str, localized: str | None, current: float, limit: float) -> UsageView:
     utilization = current / limit if limit > 0 else (1.0 if current > 0 else 0.0)
     return {
         "name": name,
         "localized_name": localized or name,
+        "unit": usage_unit(localized),
         "current": current,
         "limit": limit,
         "available": max(limit - current, 0.0),

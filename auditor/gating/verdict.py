@@ -60,16 +60,20 @@ def verdict(report: Report, fail_on: str = "error") -> Verdict:
             f"({_plural(len(unknown), 'rule')})"
         )
     gate = "no gate" if fail_on == "never" else f"the gate ({fail_on})"
+    all_failing = sum(1 for f in report.not_passing if f.status is Status.FAIL)
     if failing:
+        at_gate = sum(failing.values())
+        below_gate = all_failing - at_gate
+        # One vocabulary with the status row under it ("fail N" counts every severity): say both.
+        tail = f"; {all_failing:,} failing in all, {below_gate:,} below the gate" if below_gate else ""
         headline = (
-            f"Failed at {gate}: {_plural(sum(failing.values()), 'failing finding')} "
-            f"from {_plural(len(failing), 'rule')}"
+            f"Failed at {gate}: {_plural(at_gate, 'failing finding')} at or above it, "
+            f"from {_plural(len(failing), 'rule')}{tail}"
         )
         return Verdict("failed", headline, tuple(reasons), fail_on)
     if reasons:
         return Verdict("incomplete", "Incomplete: " + "; ".join(reasons), tuple(reasons), fail_on)
-    below = sum(1 for f in report.not_passing if f.status is Status.FAIL)
-    tail = f" ({_plural(below, 'finding')} below it)" if below else ""
+    tail = f" ({_plural(all_failing, 'failing finding')} below it)" if all_failing else ""
     if fail_on == "never":
         return Verdict("passed", f"Passed: no gate (--fail-on never){tail}", (), fail_on)
     return Verdict("passed", f"Passed {gate}: nothing fails at or above it{tail}", (), fail_on)

@@ -81,6 +81,8 @@ class KnowledgeBase:
     path: str = ""
     families: Mapping[str, Family] = field(default_factory=dict)
     api_parameters: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
+    parameter_bounds: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    """Value bounds of request parameters that hold for every model ({name: {min, max}}), with its source."""
     layers: tuple[Layer, ...] = ()
     """Where the facts came from, bottom first: the packaged file, then the user's overlay if any."""
 
@@ -260,6 +262,7 @@ def load_knowledge(path: Path | None = None, *, overlay: Path | None = None) -> 
     }
     responses = (document.get("responses_api") or {}).get("regions")
     api_parameters = document.get("api_parameters")
+    bounds = document.get("parameter_bounds")
     dates = [layer.checked for layer in layers if isinstance(layer.checked, date)]
     return KnowledgeBase(
         checked=max(dates) if dates else None,
@@ -270,6 +273,7 @@ def load_knowledge(path: Path | None = None, *, overlay: Path | None = None) -> 
         path=" + ".join(layer.path for layer in layers),
         families=families,
         api_parameters=_fact(api_parameters, f"{path}").value if api_parameters else {},
+        parameter_bounds=_fact(bounds, f"{path}").value if bounds else {},
         layers=tuple(layers),
     )
 

@@ -53,6 +53,8 @@ class AccountView(TypedDict):
     user_owned_storage: Fact
     tags: Open
     tag_names: Fact
+    regional_endpoint: Fact
+    """Served at `https://{region}.api.cognitive.microsoft.com/` (no custom subdomain): keys only, no Entra ID."""
 
 
 class DeploymentView(TypedDict, total=False):
@@ -79,6 +81,9 @@ class DeploymentView(TypedDict, total=False):
     spillover_deployment_name: Fact
     tags: Open
     tag_names: Fact
+    paused: Fact
+    """deploymentState Paused; an absent deploymentState is not a pause (recorded real traffic)."""
+    fine_tuned: Fact
 
 
 class ModelFacts(TypedDict, total=False):
@@ -179,6 +184,8 @@ class LifecycleView(TypedDict):
 class UsageView(TypedDict):
     name: Fact
     localized_name: Fact
+    unit: Fact
+    """What the line counts (tokens per minute x1,000 or x10,000, requests per minute, PTUs, a count)."""
     current: Fact
     limit: Fact
     available: Fact
@@ -251,7 +258,16 @@ class ApiParameterFacts(TypedDict):
     other_api_name: Fact
 
 
-class ParamView(ApiParameterFacts):
+class ParamRange(TypedDict):
+    """A parameter value against its bounds (the model's limits, or the knowledge base's parameter_bounds)."""
+
+    bounded: Fact
+    """A numeric value meets a known bound."""
+    in_range: Fact
+    range_text: Fact
+
+
+class ParamView(ApiParameterFacts, ParamRange):
     name: Fact
     value: Open
     effort: Fact

@@ -45,8 +45,12 @@ class Account:
     endpoint: str | None = None
     endpoints: Mapping[str, str] = field(default_factory=dict)
     custom_subdomain: str | None = None
+    """`customSubDomainName`; absent on accounts created without one (all four recorded OpenAI/AIServices
+    accounts): their endpoint is the regional `https://{region}.api.cognitive.microsoft.com/`, which takes keys
+    but no Entra ID token."""
     provisioning_state: str | None = None
     disable_local_auth: bool | None = None
+    """`disableLocalAuth`; absent on recorded accounts that accept keys: None means keys are accepted."""
     public_network_access: str | None = None
     network_default_action: str | None = None
     network_ip_rules: tuple[str, ...] = ()
@@ -69,7 +73,12 @@ class Account:
 
 @dataclass(frozen=True)
 class Deployment:
-    """A model deployment inside an account, as ARM reports it."""
+    """A model deployment inside an account, as ARM reports it.
+
+    What an absent field means was decided from recorded real traffic (Azure/azure-cli's
+    cognitiveservices recordings, tests/cassettes/real-*.yaml) and Azure's published examples, and is written
+    beside each field: some absences are Azure's way of saying something (a deployment that is not paused has
+    no `deploymentState`), others are simply not reported (None: unknown)."""
 
     id: str
     name: str
@@ -78,14 +87,22 @@ class Deployment:
     model_name: str | None
     model_version: str | None
     sku_name: str | None
+    """`sku.name`; absent on 2021-era deployments (they carry `scaleSettings` instead): None, unknown, unless
+    scaleType Standard names it."""
     sku_capacity: int | None
     version_upgrade_option: str | None = None
+    """`versionUpgradeOption`; absent on deployments made with api-versions that predate it (the recorded 2021
+    deployment has none) and not filled with a default by ARM: None means *not reported*, so whether Azure
+    upgrades the deployment at retirement is unknown, never assumed."""
     rai_policy_name: str | None = None
     provisioning_state: str | None = None
     capabilities: Mapping[str, str] = field(default_factory=dict)
+    """`capabilities`; absent on older bodies: empty, which says nothing (rules read the catalog instead)."""
     rate_limits: tuple[RateLimit, ...] = ()
     state: str | None = None
-    """`deploymentState` (Running or Paused) where ARM reports it; None where it does not."""
+    """`deploymentState` (Running or Paused). Recorded real deployments that serve traffic omit it, even at
+    api-versions that define it: None means *not paused* (Azure reports the field when a deployment is paused),
+    and only Paused is a pause."""
     current_capacity: int | None = None
     spillover_deployment_name: str | None = None
     dynamic_throttling_enabled: bool | None = None
@@ -95,6 +112,20 @@ class Deployment:
     """`scaleSettings.scaleType` of the 2021-era shape (no `sku`): Standard or Manual."""
     capacity_designated: int | None = None
     """`capacitySettings.designatedCapacity`."""
+    model_source: str | None = None
+    """`model.source`: the ARM id of the account a fine-tuned model was trained in; absent on base models."""
+
+    @property
+    def paused(self) -> bool:
+        """Whether Azure reports the deployment paused; an absent deploymentState is not a pause."""
+        return (self.state or "").lower() == "paused"
+
+    @property
+    def fine_tuned(self) -> bool:
+        """A fine-tuned model: `model.source` set, or a `.ft-` / `ft-` model name or version (the location
+        catalog never lists these; the account's own models list does)."""
+        marks = (self.model_name or "").lower(), (self.model_version or "").lower()
+        return bool(self.model_source) or any(".ft-" in m or m.startswith("ft-") for m in marks)
 
 
 @dataclass(frozen=True)
@@ -155,9 +186,14 @@ class CatalogModel:
     lifecycle_status: str | None = None
     is_default_version: bool = False
     capabilities: Mapping[str, str] = field(default_factory=dict)
+    """`capabilities`, strings as sent: an explicit "false" is a *no* (code-cushman-fine-tune-002's
+    `inference: "false"` in the recorded westeurope catalog), a capability the map leaves out is not offered
+    by this entry, and `{}` says nothing."""
     inference_deprecation: date | None = None
+    """`deprecation.inference`; placeholder dates far in the future (2099-12-31) mean no date is set."""
     fine_tune_deprecation: date | None = None
     skus: tuple[CatalogSku, ...] = ()
+    """`skus`; an entry with `"skus": []` is listed but offered under no deployment type: not offered."""
     replacement_name: str | None = None
     replacement_version: str | None = None
     replacement_auto_upgrade_start: date | None = None
@@ -423,6 +459,9 @@ class Facts:
     probe_summary: ProbeSummary | None = None
     planned: tuple[PlannedDeployment, ...] | None = None
     """Deployments a plan file would create; None when no plan was given."""
+    account_models: Mapping[str, tuple[CatalogModel, ...] | None] = field(default_factory=dict)
+    """Per account id: the account's own models list (`accounts/{name}/models`), read only for accounts with
+    fine-tuned deployments (the location catalog lists base models only); None when it could not be read."""
     monitoring: Mapping[str, AccountMonitoring] | None = None
     """Per account id: diagnostic settings and recent activity from Azure Monitor; None when not read
     (--monitor not given)."""

@@ -26,6 +26,7 @@ from auditor.model.enums import Discovery, FailOn, TargetStatus
 from auditor.model.facts import (
     Account,
     AccountMonitoring,
+    CatalogModel,
     CollectionGap,
     ContentFilterPolicy,
     ContractCall,
@@ -307,6 +308,7 @@ def _gather(
         gaps.extend(account_gaps)
         policies[account.id], policy_gaps = waited(policy_jobs[account.id], account.id, "content filter policies were")
         gaps.extend(policy_gaps)
+    account_models = _account_models(accounts, deployments, enumerator, submit, waited, gaps, progress)
     monitoring: dict[str, AccountMonitoring] | None = None
     if options.monitor:
         monitoring = {}
@@ -322,7 +324,34 @@ def _gather(
         subscriptions_searched=searched,
         content_filter_policies=policies,
         monitoring=monitoring,
+        account_models=account_models,
     )
+
+
+def _account_models(
+    accounts: Sequence[Account],
+    deployments: Sequence[Deployment],
+    enumerator: AzureEnumerator,
+    submit: Callable[..., Future[Any]],
+    waited: Callable[..., Any],
+    gaps: list[CollectionGap],
+    progress: Progress,
+) -> dict[str, tuple[CatalogModel, ...] | None]:
+    """The own models list of each account with a fine-tuned deployment (the location catalog lists base models
+    only); a failed read is None and a gap."""
+    fine_tuned = {d.account_id for d in deployments if d.fine_tuned}
+    progress.add(len(fine_tuned), "reads")
+    jobs = {
+        a.id: submit("the account's models", a.id, partial(enumerator.list_account_models, a))
+        for a in accounts
+        if a.id in fine_tuned
+    }
+    models: dict[str, tuple[CatalogModel, ...] | None] = {}
+    for account_id, job in jobs.items():
+        listed, model_gaps = waited(job, account_id, "the account's models were")
+        models[account_id] = None if listed is None else tuple(listed)
+        gaps.extend(model_gaps)
+    return models
 
 
 def _submit_monitor(
@@ -379,7 +408,10 @@ def select_rules(
 ) -> list[Rule]:
     """Keep rules whose id or category is selected (all when none is), minus the ignored ones, and,
     with a pinned rule-set version, only the built-in rules that version already had (an organisation's
-    policy is its own, never pinned)."""
+    policy is its own, never pinned). A gate that would evaluate nothing is an input error (exit 2), never a
+    pass: a --select that names no rule or category, a --ruleset older than every rule, or an --ignore that
+    removes everything selected."""
+    import difflib
     import re
 
     from auditor.model.errors import InputError
@@ -391,13 +423,49 @@ def select_rules(
     def named(rule: Rule, names: Sequence[str]) -> bool:
         return any(n.lower() in (rule.id.lower(), rule.category.lower()) for n in names)
 
-    return [
+    known = sorted({r.id for r in rules} | {str(r.category) for r in rules})
+    for name in select:
+        if not any(named(r, [name]) for r in rules):
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise InputError(f"--select {name}: no rule id or category is named so{hint}")
+    kept = [
         r
         for r in rules
         if (not select or named(r, select))
         and not named(r, ignore)
         and (pinned is None or r.since <= pinned or r.category == "policy")
     ]
+    if rules and not kept:
+        first = min((r.since for r in rules if r.category != "policy"), default=RULESET_VERSION)
+        if pinned is not None and pinned < first:
+            raise InputError(f"--ruleset {pinned}: no rule existed then (the first rule set is {first})")
+        raise InputError(
+            "no rule is left to evaluate: "
+            + (f"--ignore {', '.join(ignore)} removes every rule --select {', '.join(select)} chose" if ignore else "")
+            + (f" (with --ruleset {pinned})" if pinned else "")
+        )
+    return kept
+
+
+def check_what_ifs(what_ifs: Sequence[WhatIf], facts: Facts, kb: KnowledgeBase) -> None:
+    """A what-if must name a model the knowledge base or a read catalog knows: a typo (chat-prod=gpt-4.1-mnii)
+    is an input error (exit 2), never an audit of a model nobody can deploy."""
+    import difflib
+
+    from auditor.model.errors import InputError
+
+    catalog = {m.name.lower() for r in facts.regions for m in r.catalog or ()}
+    for what_if in what_ifs:
+        name = what_if.model_name
+        if kb.model(name) is not None or name.lower() in catalog or kb.fine_tuned_base(name) is not None:
+            continue
+        close = difflib.get_close_matches(name, sorted(set(kb.models) | catalog), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise InputError(
+            f"--what-if {what_if.deployment}={name}: no model of that name is in the knowledge base or the region's "
+            f"catalog{hint}"
+        )
 
 
 def _targets(facts: Facts) -> tuple[TargetResult, ...]:
@@ -477,7 +545,10 @@ def _views(facts: Facts, subjects: Sequence[Subject]) -> tuple[tuple[QuotaLine, 
                     model_name=dep.get("model_name"),
                     model_version=dep.get("model_version"),
                     sku_name=dep.get("sku_name"),
-                    version_upgrade_option=dep.get("version_upgrade_option"),
+                    # the view's UNKNOWN (ARM reported none) is None in the report: not reported
+                    version_upgrade_option=None
+                    if dep.get("version_upgrade_option") is UNKNOWN
+                    else dep.get("version_upgrade_option"),
                     retirement_date=life.get("retirement_date"),
                     days_left=life.get("days_left"),
                     source=life.get("source"),
@@ -524,6 +595,7 @@ def audit(
     the app's calls on each deployment's next model with `impact_rules` (default: `rules`), so selecting only
     the upgrade category still sees the contract rules."""
     now = now or datetime.now(timezone.utc)
+    check_what_ifs(what_ifs, facts, kb)
     facts, labels = apply_what_ifs(facts, what_ifs)
     day = today or now.date()
     with paused_gc():

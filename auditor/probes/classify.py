@@ -153,6 +153,79 @@ def _filtered(innererror: object) -> list[str]:
     return sorted(name for name, r in results.items() if isinstance(r, Mapping) and r.get("filtered"))
 
 
+_NAMED_PARAMETER = (
+    # The OpenAI engine's 400s with `code: null` that name the parameter in the message (real bodies quoted in
+    # public issues: "Unrecognized request argument supplied: max_completion_tokens", "Function tools with
+    # reasoning_effort are not supported for gpt-5 in /v1/chat/completions.", "image_url is only supported by
+    # certain models.", "Unsupported parameter: 'temperature' is not supported with this model.").
+    re.compile(r"unrecognized request argument supplied: (?P<param>[A-Za-z_][\w.]*)", re.I),
+    re.compile(r"unsupported parameter: '(?P<param>[\w.]+)'", re.I),
+    re.compile(r"\bwith (?P<param>[a-z_][\w.]*) (?:are|is) not supported", re.I),
+    re.compile(r"(?:^|\. )'?(?P<param>[a-z_][\w.]*)'? is only supported by", re.I),
+    re.compile(r"^'?(?P<param>[a-z_][\w.]*)'? is not supported (?:with|by|for|on|in) ", re.I),
+)
+_API_CODES = {"OperationNotSupported", "unsupported_model"}
+"""400 codes that say the deployment's model does not serve the API called (`unsupported_model` is what the
+Responses API answers for a model it does not serve)."""
+
+
+def _named_parameter(message: str | None) -> str | None:
+    for pattern in _NAMED_PARAMETER:
+        match = pattern.search(message or "")
+        if match:
+            return match.group("param")
+    return None
+
+
+def _content_filtered(body: object) -> list[str] | None:
+    """The categories a 200 was filtered for, or None when it was not: Chat Completions' `finish_reason:
+    "content_filter"` on a choice, or the Responses API's `incomplete_details.reason: "content_filter"`."""
+    if not isinstance(body, Mapping):
+        return None
+    choices = body.get("choices")
+    for choice in choices if isinstance(choices, list) else ():
+        if isinstance(choice, Mapping) and choice.get("finish_reason") == "content_filter":
+            return _filtered({"content_filter_result": choice.get("content_filter_results")})
+    details = body.get("incomplete_details")
+    if isinstance(details, Mapping) and details.get("reason") == "content_filter":
+        return []
+    return None
+
+
+def _success(status: int, body: object, hints: dict[str, str]) -> Answer:
+    """A 2xx: success, unless the content filter cut the answer (a 200 with finish_reason content_filter)."""
+    categories = _content_filtered(body)
+    if categories is None:
+        return Answer(ProbeOutcome.SUCCESS, status, rate_limit=hints, tokens=_usage_tokens(body))
+    return Answer(
+        ProbeOutcome.CONTENT_FILTER,
+        status,
+        error_code="content_filter",
+        message="the answer was cut by the content filter (finish_reason content_filter)",
+        rate_limit=hints,
+        tokens=_usage_tokens(body),
+        remedy=ProbeOutcome.CONTENT_FILTER.value,
+        filtered=tuple(categories),
+    )
+
+
+def _bad_request(
+    answer: Callable[..., Answer], code: str | None, param: str | None, message: str | None, inner: object
+) -> Answer:
+    """A 400: the API not served, the content filter, or a parameter refused, by its code or, where the code is
+    null, by the parameter the answer names."""
+    if code in _API_CODES:
+        return answer(ProbeOutcome.API_NOT_SUPPORTED)
+    if code == "content_filter":
+        return answer(ProbeOutcome.CONTENT_FILTER, filtered=tuple(_filtered(inner)))
+    if code in _PARAMETER_CODES:
+        return answer(_PARAMETER_CODES[code])
+    named = param or _named_parameter(message)
+    if code is None and named:
+        return answer(ProbeOutcome.UNSUPPORTED_PARAMETER, param=named)
+    return answer(ProbeOutcome.UNEXPECTED)
+
+
 def classify(
     status: int, body: object, headers: Mapping[str, str], *, auth: str = "entra", now: float | None = None
 ) -> Answer:
@@ -161,12 +234,12 @@ def classify(
     hints = rate_limit_headers(headers)
     code, param, message, inner = _error_fields(body)
 
-    def answer(outcome: ProbeOutcome, remedy: str | None = None, **more: Any) -> Answer:
+    def answer(outcome: ProbeOutcome, remedy: str | None = None, *, param: str | None = param, **more: Any) -> Answer:
         """An error answer: what Azure said (status, code, param, message, throttling hints) and our reading."""
         return Answer(outcome, status, code, param, message, rate_limit=hints, remedy=remedy or outcome.value, **more)
 
     if 200 <= status < 300:
-        return Answer(ProbeOutcome.SUCCESS, status, rate_limit=hints, tokens=_usage_tokens(body))
+        return _success(status, body, hints)
     if 300 <= status < 400:
         host = _host(_lower(headers).get("location", ""))
         return Answer(
@@ -187,11 +260,7 @@ def classify(
             return answer(ProbeOutcome.DEPLOYMENT_NOT_FOUND)
         return answer(ProbeOutcome.UNEXPECTED, "endpoint_not_found")
     if status == 400:
-        if code == "OperationNotSupported":
-            return answer(ProbeOutcome.API_NOT_SUPPORTED)
-        if code == "content_filter":
-            return answer(ProbeOutcome.CONTENT_FILTER, filtered=tuple(_filtered(inner)))
-        return answer(_PARAMETER_CODES.get(code or "", ProbeOutcome.UNEXPECTED))
+        return _bad_request(answer, code, param, message, inner)
     if status == 408:
         return answer(ProbeOutcome.TIMEOUT)
     if status >= 500:

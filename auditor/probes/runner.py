@@ -259,6 +259,12 @@ class ProbeRunner:
         refusal = endpoint_refusal(base_url, self._cloud, self._options.allow_endpoints)
         if refusal:
             return replace(base, message=refusal)
+        if probe.auth == "entra" and self._cloud.is_regional(urlsplit(base_url).hostname or ""):
+            return replace(
+                base,
+                message=f"{probe.account.name} is served at its regional endpoint (no custom subdomain), which takes "
+                "no Entra ID token: probe it with the account's key, or set a custom subdomain (AOAI-SEC-013)",
+            )
         client = self._client(base_url, probe)
         tries = _Tries()
         answer, note = self._attempts(client, probe, tries)

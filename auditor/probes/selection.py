@@ -88,11 +88,12 @@ def endpoint_refusal(base_url: str, cloud: Cloud, allowed: Iterable[str]) -> str
         return f"the endpoint {base_url} is not HTTPS: no credential is sent over plain HTTP"
     if host in {a.strip().lower() for a in allowed}:
         return None
-    if any(host == d or host.endswith("." + d) for d in cloud.data_plane_domains):
+    if any(host == d or host.endswith("." + d) for d in cloud.data_plane_domains) or cloud.is_regional(host):
         return None
     return (
         f"the endpoint host {host} is not under the {cloud.name} data-plane domains "
-        f"({', '.join(cloud.data_plane_domains)}), so no token or key was sent to it "
+        f"({', '.join(cloud.data_plane_domains)}) nor a regional endpoint (REGION.{cloud.regional_domain}), so no "
+        "token or key was sent to it "
         f"(allow it with --allow-endpoint {host} if it is yours)"
     )
 

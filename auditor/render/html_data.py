@@ -215,7 +215,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "accounts": ("id", "name", "location", "status", "passSet"),
     "findings": (
         "status", "rule", "account", "deployment", "target", "message", "reason", "location", "drift", "evidence",
-        "waived", "patch", "byHand",
+        "waived", "patch", "byHand", "fix",
     ),
     "deployments": ("account", "name", "model", "version", "sku", "capacity", "state", "upgrade", "passSet"),
     "otherPasses": ("account", "target", "passSet"),
@@ -247,6 +247,14 @@ class _Tables:
             self.account_rows.append(_row("accounts", id=t.id, name=t.name, location=t.location, status=t.status))
         self.sets: dict[tuple[int, ...], int] = {}
         self.pass_sets: list[list[int]] = []
+        self.remedies: dict[str, int] = {}
+
+    def remedy(self, f: Finding, rule: int) -> int | None:
+        """The finding's own fix where it is not its rule's (one rule, many fixes: each deployment's replacement
+        or parameter), as an index into `remedies`: each distinct text is stored once."""
+        if not f.remediation or f.remediation == self.rule_rows[rule][COLUMNS["rules"].index("remediation")]:
+            return None
+        return self.remedies.setdefault(f.remediation, len(self.remedies))
 
     def rule(self, rule_id: str, finding: Finding | None = None) -> int:
         index = self.rules.get(rule_id)
@@ -370,6 +378,7 @@ def _finding_row(f: Finding, rule: int, account: int, tables: _Tables, texts: _T
         waived=1 if f.waiver else None,
         patch=patch,
         byHand=by_hand,
+        fix=tables.remedy(f, rule),
     )
     while len(row) > _KEPT and row[-1] is None:  # trailing empty fields are left out (the script reads undefined)
         row.pop()
@@ -425,6 +434,7 @@ def payload(report: Report) -> dict[str, Any]:
         "deployments": deployments,
         "passSets": tables.pass_sets,
         "strings": list(texts.strings),
+        "remedies": list(tables.remedies),
         "otherPasses": others,
         "countedPasses": [_row("countedPasses", account=a, counts=rows) for a, rows in sorted(counted.items())],
         "total": report.summary().findings,

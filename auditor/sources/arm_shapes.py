@@ -103,9 +103,15 @@ def _or_absent(value: Any) -> Any:
     return _ABSENT if value is None else value
 
 
+def _location(value: Any) -> str:
+    """ARM sends locations as `eastus2`, `East US 2` or `EASTUS` (recorded traffic has them): one form."""
+    return str(value or "").replace(" ", "").lower()
+
+
 def account_from_sdk(item: Any) -> Account:
     """Normalise an SDK `Account` into the fact model. Every property is optional on the wire (the published
-    GetAccount example has only endpoint and provisioningState), so a missing one stays None, never a default."""
+    GetAccount example has only endpoint and provisioningState), so a missing one stays None, never a default;
+    what each absence means is written beside the field in auditor.model.facts.Account."""
     ref = AccountRef.parse(item.id)
     props = _or_absent(item.properties)
     acls = _or_absent(getattr(props, "network_acls", None))
@@ -115,7 +121,7 @@ def account_from_sdk(item: Any) -> Account:
         name=item.name,
         subscription_id=ref.subscription_id,
         resource_group=ref.resource_group,
-        location=(item.location or "").replace(" ", "").lower(),
+        location=_location(item.location),
         kind=item.kind or "",
         sku_name=item.sku.name if item.sku else None,
         endpoint=props.endpoint,
@@ -160,7 +166,8 @@ def deployment_from_sdk(item: Any, account_id: str) -> Deployment:
     carry nothing else): rateLimits, capabilities, currentCapacity, versionUpgradeOption and the rest stay None
     when absent. Deployments made with the 2021-era api-versions have `scaleSettings` {scaleType, capacity} and
     no `sku` (stable/2021-10-01/examples/ListDeployments.json): the capacity is read from there, and scaleType
-    Standard names the Standard SKU; Manual names none (it is not a deployment type), so the SKU stays unknown."""
+    Standard names the Standard SKU; Manual names none (it is not a deployment type), so the SKU stays unknown.
+    What each absence means is written beside the field in auditor.model.facts.Deployment."""
     props = _or_absent(item.properties)
     model = _or_absent(props.model)
     scale = _or_absent(getattr(props, "scale_settings", None))
@@ -172,6 +179,7 @@ def deployment_from_sdk(item: Any, account_id: str) -> Deployment:
         model_format=model.format,
         model_name=model.name,
         model_version=model.version,
+        model_source=model.source,
         sku_name=sku_name,
         sku_capacity=sku_capacity,
         version_upgrade_option=_str(props.version_upgrade_option),
@@ -209,10 +217,28 @@ def rai_policy_from_sdk(item: Any) -> ContentFilterPolicy:
 
 def catalog_model_from_sdk(item: Any) -> CatalogModel | None:
     """Normalise one entry of `models.list(location)` (Models_List; shapes: stable/2025-09-01/examples/
-    ListLocationModels.json). Azure sends SKU names in either case ("provisioned", "Provisioned"), entries without
-    isDefaultVersion, deprecation with or without deprecationStatus, and replacementConfig on models Azure will
-    move to another model; all of it is kept as sent (matching ignores case)."""
-    model = item.model
+    ListLocationModels.json and the recorded westeurope catalog in tests/cassettes/real-catalog.yaml). Azure sends
+    SKU names in either case ("provisioned", "Provisioned"), entries without isDefaultVersion, deprecation with or
+    without deprecationStatus (Tentative, Planned), one model under kinds OpenAI and AIServices with one id, and
+    replacementConfig on models Azure will move to another model; all of it is kept as sent (matching ignores
+    case)."""
+    return model_entry_from_sdk(item.model, item.kind or "")
+
+
+def account_model_from_sdk(item: Any, kind: str) -> CatalogModel | None:
+    """Normalise one entry of an account's own models list (Accounts_ListModels): the model's fields sit at the
+    top level (no `model` wrapper), and fine-tuned models of the account are listed beside the base ones."""
+    return model_entry_from_sdk(item, kind)
+
+
+def _deadline(value: Any) -> date | None:
+    """A deprecation date; the catalog's placeholder far-future dates (2099-12-31) mean no date is set."""
+    day = _date(value)
+    return None if day is None or day.year >= 2099 else day
+
+
+def model_entry_from_sdk(model: Any, kind: str) -> CatalogModel | None:
+    """One model version with its SKUs, capabilities, deprecation and replacement, from either list."""
     if model is None or not model.name:
         return None
     deprecation = model.deprecation
@@ -221,7 +247,7 @@ def catalog_model_from_sdk(item: Any) -> CatalogModel | None:
         CatalogSku(
             name=sku.name or "",
             usage_name=sku.usage_name,
-            deprecation_date=_date(sku.deprecation_date),
+            deprecation_date=_deadline(sku.deprecation_date),
             capacity_default=sku.capacity.default if sku.capacity else None,
             capacity_maximum=sku.capacity.maximum if sku.capacity else None,
             rate_limits=_rate_limits(sku.rate_limits),
@@ -232,15 +258,15 @@ def catalog_model_from_sdk(item: Any) -> CatalogModel | None:
     )
     status = _str(getattr(deprecation, "deprecation_status", None)) if deprecation else None
     return CatalogModel(
-        kind=item.kind or "",
+        kind=kind,
         format=model.format or "",
         name=model.name,
         version=model.version or "",
         lifecycle_status=_str(model.lifecycle_status),
         is_default_version=bool(model.is_default_version),
         capabilities={str(k): str(v) for k, v in (model.capabilities or {}).items()},
-        inference_deprecation=_date(deprecation.inference) if deprecation else None,
-        fine_tune_deprecation=_date(deprecation.fine_tune) if deprecation else None,
+        inference_deprecation=_deadline(deprecation.inference) if deprecation else None,
+        fine_tune_deprecation=_deadline(deprecation.fine_tune) if deprecation else None,
         skus=skus,
         replacement_name=getattr(replacement, "target_model_name", None) if replacement else None,
         replacement_version=getattr(replacement, "target_model_version", None) if replacement else None,

@@ -30,6 +30,7 @@ from auditor.model.facts import (
 )
 from auditor.sources.arm_shapes import AccountRef as AccountRef
 from auditor.sources.arm_shapes import account_from_sdk as account_from_sdk
+from auditor.sources.arm_shapes import account_model_from_sdk as account_model_from_sdk
 from auditor.sources.arm_shapes import catalog_model_from_sdk as catalog_model_from_sdk
 from auditor.sources.arm_shapes import deployment_from_sdk as deployment_from_sdk
 from auditor.sources.arm_shapes import rai_policy_from_sdk as rai_policy_from_sdk
@@ -378,6 +379,15 @@ class AzureEnumerator:
         client = self._client(subscription_id)
         items = self._call(lambda: drain(client.models.list(location), "the model catalog"))
         return [m for m in (catalog_model_from_sdk(i) for i in items) if m is not None]
+
+    def list_account_models(self, account: Account) -> list[CatalogModel]:
+        """The account's own models list (`accounts/{name}/models`, Accounts_ListModels): base models and the
+        account's fine-tuned models, which the location catalog does not list."""
+        client = self._client(account.subscription_id)
+        items = self._call(
+            lambda: drain(client.accounts.list_models(account.resource_group, account.name), "the account's models")
+        )
+        return [m for m in (account_model_from_sdk(i, account.kind) for i in items) if m is not None]
 
     def monitor(self, days: int = 7) -> MonitorReader:
         """Azure Monitor reads (diagnostic settings, metrics) on this enumerator's connection pool and retries."""
