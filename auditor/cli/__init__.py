@@ -305,8 +305,14 @@ def _add_evidence_arguments(parser: argparse.ArgumentParser) -> None:
         "--contract-from",
         type=Path,
         metavar="PATH",
-        help="derive the app contract from the app's Python source (no code is run) and audit "
-        "against it; `audit contract scan PATH` shows it. Example: --contract-from ./src",
+        help="derive the app contract from the app's source (Python, notebooks, Prompty; no code is run) and "
+        "audit against it; `audit contract scan PATH` shows it. Example: --contract-from ./src",
+    )
+    group.add_argument(
+        "--scan-allow-unread",
+        action="store_true",
+        help="files of the app the code scan could not read (listed under unread:) do not make the audit "
+        "incomplete; they are still listed",
     )
     group.add_argument(
         "--plan",
@@ -546,6 +552,7 @@ def run(argv: Sequence[str]) -> int:
             ruleset=args.ruleset,
             discovery=args.discovery,
             contract_from=args.contract_from,
+            scan_allow_unread=args.scan_allow_unread,
             contract_env=dict(os.environ),
             plan=args.plan,
             probe=_probe_options(args, demo=args.demo),

@@ -133,6 +133,11 @@ def _incomplete_lines(report: Report, style: Style) -> list[str]:
     lines = _capped(lines, len(incomplete), "incomplete account(s) in the reports")
     if not report.targets:  # nothing was audited: say why
         lines += [fit(printable(f"  INCOMPLETE {gap}"), style.width) for gap in report.gaps[:MAX_LISTED]]
+    else:  # the app's own gaps (files of the app the code scan could not read) are no account's
+        unread = [gap for gap in report.gaps if gap.startswith(("contract-from:", "contract:"))]
+        lines += [fit(printable(f"  INCOMPLETE {gap}"), style.width) for gap in unread[:MAX_LISTED]]
+        if len(unread) > MAX_LISTED:
+            lines.append(f"  … and {len(unread) - MAX_LISTED:,} more unread file(s) of the app in the reports")
     return lines
 
 

@@ -250,14 +250,35 @@ def _evaluate(prepared: _Prepared, subject: Subject, evidence: Mapping[str, Any]
         else:
             status = Status.FAIL if outcome else Status.PASS
     if status is Status.FAIL:
-        message = prepared.message(document) + prepared.disputed_note(document)
+        message = prepared.message(document) + prepared.disputed_note(document) + _condition_note(document)
     elif status is Status.PASS:
         message = prepared.pass_message(document)
     else:
         message = f"Could not evaluate: {reason}."
         if evidence and evidence.get("summary"):  # what was observed, e.g. a probe's HTTP 500 after its retries
             message += f" Evidence: {evidence['summary']}"
-    return _new_finding(prepared, subject, status, message, prepared.remediation(document), reason, evidence, cause)
+    finding = _new_finding(prepared, subject, status, message, prepared.remediation(document), reason, evidence, cause)
+    if status is Status.FAIL and finding.severity is Severity.ERROR and _undecided_condition(document):
+        return dataclasses.replace(finding, severity=Severity.WARNING)
+    return finding
+
+
+def _undecided_condition(document: Mapping[str, Any]) -> bool:
+    """A parameter sent under a condition that cannot be told from the deployment's name."""
+    param = document.get("param")
+    return isinstance(param, Mapping) and bool(param.get("condition")) and not param.get("condition_decided")
+
+
+def _condition_note(document: Mapping[str, Any]) -> str:
+    param = document.get("param")
+    if not isinstance(param, Mapping) or not param.get("condition"):
+        return ""
+    if param.get("condition_decided"):
+        return f" (The app sends it only when {param['condition']}, which holds for this deployment.)"
+    return (
+        f" (The app sends it only when {param['condition']}, which the audit cannot decide from the deployment's "
+        "name: a warning, not an error.)"
+    )
 
 
 def _subject_order(subject: Subject) -> tuple[str, str]:

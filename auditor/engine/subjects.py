@@ -13,6 +13,7 @@ from typing import Any, cast
 
 from auditor.engine import evidence
 from auditor.engine.compliance import activity_view, monitor_view
+from auditor.engine.conditional import condition_holds
 from auditor.engine.observed import (
     observed_causes,
     observed_evidence,
@@ -417,7 +418,14 @@ def contract_subjects(index: _Index) -> Iterator[Subject]:
                 evidence=observed_evidence(call) or {},
             )
             for param, value in sorted(call.parameters.items()):
+                condition = call.conditions.get(param)
+                holds = condition_holds(condition, deployment.name) if condition else True
+                if holds is False:
+                    continue  # sent only under a condition that cannot hold for this deployment's name
                 param_view = _param_view(index.kb, call, parent["model"], param, value)
+                if condition:  # sent under a condition: holds here (decided) or cannot be told (a warning at most)
+                    param_view["condition"] = condition
+                    param_view["condition_decided"] = holds is True
                 with_param: ContractParameterDocument = {**document, "call": view, "param": param_view}
                 yield Subject(
                     "contract_parameter",
@@ -468,6 +476,8 @@ def _param_view(kb: KnowledgeBase, call: ContractCall, model: Mapping[str, Any],
         "support": UNKNOWN if spec is UNKNOWN else spec.get("support"),
         "default": UNKNOWN if spec is UNKNOWN else spec.get("default"),
         "use_instead": UNKNOWN if spec is UNKNOWN else spec.get("use_instead"),
+        "condition": None,
+        "condition_decided": True,
         **_range(kb, model, param, value),
     }
 

@@ -274,6 +274,8 @@ class ParamView(ApiParameterFacts, ParamRange):
     support: Fact
     default: Fact
     use_instead: Fact
+    condition: Fact  # the condition the app sends it under (None: always sent); engine/conditional.py
+    condition_decided: Fact  # whether that condition was decided (true) on the deployment's name
 
 
 class ProbeView(TypedDict):

@@ -276,6 +276,10 @@ class ContractCall:
     api_version: str | None = None  # the dated data-plane api-version; None on the v1 route or when not known
     inputs_per_call: int | None = None  # embeddings: the most inputs the app sends in one call
     sdk: str | None = None  # "openai<1": the call uses the pre-1.0 SDK's module API (found by the code scan)
+    conditions: Mapping[str, str] = field(default_factory=dict)
+    """Parameters sent only when a condition holds: name -> the condition's text, `deployment` standing for
+    the deployment name (`deployment.startswith('o')`). Rules judge such a parameter only where the condition
+    can hold (engine/conditional.py)."""
     provenance: str = "declared"
     """Where the entry comes from: "declared" (a contract file), "scanned" (the app's source) or "observed"
     (Azure Monitor's record of the traffic; `observed` then holds the evidence)."""

@@ -80,6 +80,8 @@ class AuditOptions:
     discovery: Discovery = Discovery.AUTO
     contract_from: Path | None = None
     """Derive the contract from the app's Python source (auditor/sources/scan/) instead of a file."""
+    scan_allow_unread: bool = False
+    """Files of the app the scan could not read are not gaps (--scan-allow-unread); they are still listed."""
     contract_env: Mapping[str, str] = field(default_factory=dict, repr=False)
     """The audit's environment, for contract deployment names written env:NAME."""
     timeout: float | None = None
@@ -173,17 +175,29 @@ def _app_contract(
     """The contract from a file (--contract) or from the app's source (--contract-from), read before any
     Azure call so a bad one fails fast; calls whose deployment name is unknowable are kept apart, and
     source files the scan could not parse make the audit incomplete."""
-    from auditor.sources.contract import load_contract_document
+    from auditor.sources.contract import load_contract_document, load_contract_unread
 
     if options.contract_from is not None:
         from auditor.sources.scan import contract_from_code
 
         calls, unresolved, skipped = contract_from_code(options.contract_from, options.contract_env)
-        gaps = tuple(CollectionGap(f"contract-from:{options.contract_from}", problem) for problem in skipped)
+        gaps = _unread_gaps(f"contract-from:{options.contract_from}", skipped, options)
         return tuple(replace(c, provenance="scanned") for c in calls), unresolved, gaps
     if options.contract is not None:
-        return (*load_contract_document(options.contract, options.contract_env), ())
+        unread = load_contract_unread(options.contract)
+        gaps = _unread_gaps(f"contract:{options.contract}", unread, options)
+        return (*load_contract_document(options.contract, options.contract_env), gaps)
     return None, (), ()
+
+
+def _unread_gaps(subject: str, unread: Sequence[str], options: AuditOptions) -> tuple[CollectionGap, ...]:
+    """Files of the app the scan did not read: gaps (the audit is incomplete), unless the user allows them."""
+    if options.scan_allow_unread:
+        return ()
+    return tuple(
+        CollectionGap(subject, f"{problem} — the app's calls there are not audited (--scan-allow-unread accepts this)")
+        for problem in unread
+    )
 
 
 def _read_plan(options: AuditOptions) -> tuple[PlannedDeployment, ...] | None:

@@ -35,13 +35,27 @@ from auditor.model.errors import InputError
 from auditor.model.facts import ContractCall, SourceLocation, UnresolvedCall
 from auditor.util.yamlfile import LineDict, LineList, load_yaml, reject_unknown_keys
 
-APIS = ("chat_completions", "responses", "completions", "embeddings")
+APIS = (
+    "chat_completions",
+    "responses",
+    "completions",
+    "embeddings",
+    "images",
+    "audio",
+    "realtime",
+    "video",
+    "assistants",
+    "agents",
+)
+"""The APIs a call can use: the first four, plus images, audio (transcription, translation, speech), realtime,
+video and assistants as openai-python names them, and `agents` (Foundry Agent Service runs on a deployment)."""
 _CALL_KEYS = {"api", "parameters", "account", "min_context_tokens", "tokens_per_minute", "roles", "source", "default"}
 # written by `audit contract scan`: other values the name takes, the framework or wrapper the call goes
 # through, the SDK generation (openai<1), the api-version the client sends, a note on how it was resolved
-_SCAN_KEYS = {"alternatives", "via", "sdk", "api_version", "note"}
+_SCAN_KEYS = {"alternatives", "via", "sdk", "api_version", "note", "conditions"}
 _CALL_KEYS |= _SCAN_KEYS | {"inputs_per_call"}
-_UNRESOLVED_KEYS = {"api", "source", "model", "why", "parameters", "via", "sdk", "api_version"}
+_UNRESOLVED_KEYS = {"api", "source", "model", "why", "parameters", "via", "sdk", "api_version", "conditions"}
+_TOP_KEYS = {"deployments", "application", "unresolved", "unread", "notes"}
 
 
 def _source(path: Path, raw: Any, line: int) -> SourceLocation | None:
@@ -89,7 +103,14 @@ def _call(path: Path, name: str, raw: Any, line: int) -> ContractCall:
                 f"or 2025-04-01-preview (or v1, or env:NAME), not {api_version!r}"
             )
     account = raw.get("account")
+    conditions = raw.get("conditions") or {}
+    if not isinstance(conditions, Mapping) or not all(isinstance(v, str) for v in conditions.values()):
+        raise InputError(
+            f"{path}:{line}: deployment {name!r}: conditions must map parameter names to the condition's text, "
+            "e.g. {reasoning: \"deployment.startswith('o')\"}"
+        )
     return ContractCall(
+        conditions={str(k): str(v) for k, v in conditions.items()},
         deployment=name,
         api=api,
         parameters=dict(params),
@@ -147,7 +168,7 @@ def load_contract_document(
     document = load_yaml(path, what="contract")
     if not isinstance(document, LineDict) or not isinstance(document.get("deployments"), LineDict):
         raise InputError(f"{path}:1: a contract needs a top-level `deployments:` mapping of deployment names")
-    extra = sorted(set(map(str, document)) - {"deployments", "application", "unresolved"})
+    extra = sorted(set(map(str, document)) - _TOP_KEYS)
     if extra:
         raise InputError(f"{path}:{document.key_lines.get(extra[0], 1)}: unknown top-level key {extra[0]!r}")
     deployments = document["deployments"]
@@ -222,3 +243,17 @@ def _unresolved(path: Path, raw: Any) -> list[UnresolvedCall]:
             )
         )
     return found
+
+
+def load_contract_unread(path: Path | str) -> tuple[str, ...]:
+    """The contract's `unread:` list: files of the app the scan that wrote it could not read (each a gap of
+    the audit unless the user allows them)."""
+    path = Path(path)
+    document = load_yaml(path, what="contract")
+    raw = document.get("unread") if isinstance(document, Mapping) else None
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
+        line = document.key_lines.get("unread", 1) if isinstance(document, LineDict) else 1
+        raise InputError(f"{path}:{line}: unread must be a list of texts (a file and why it was not read)")
+    return tuple(raw)

@@ -8,12 +8,15 @@ one-level wrappers (`def complete(model, **kw)`). Framework classes and the pre-
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from auditor.sources.scan.collect import collect
 from auditor.sources.scan.model import Assignment, Resolved, ScannedCall, Scope, Unresolved
+from auditor.sources.scan.resolve import block_mentions_azure, branch_is_azure
 
 METHODS = {
     ("chat", "completions", "create"): "chat_completions",
@@ -24,10 +27,33 @@ METHODS = {
     ("responses", "stream"): "responses",
     ("embeddings", "create"): "embeddings",
     ("completions", "create"): "completions",
+    # openai-python 3.3.1 (openai/openai-python src/openai/resources/, commit e43b422, 2026-08-21): every
+    # method below takes `model=` (the deployment name on Azure), keyword-only like the ones above.
+    ("responses", "compact"): "responses",  # responses/responses.py compact(model=, input=, ...)
+    ("images", "generate"): "images",  # images.py generate(prompt=, model=, n=, quality=, size=, style= ...)
+    ("images", "edit"): "images",  # images.py edit(image=, prompt=, model=, ...)
+    ("images", "create_variation"): "images",  # images.py create_variation(image=, model=, ...)
+    ("audio", "transcriptions", "create"): "audio",  # audio/transcriptions.py create(file=, model=, ...)
+    ("audio", "translations", "create"): "audio",  # audio/translations.py create(file=, model=, ...)
+    ("audio", "speech", "create"): "audio",  # audio/speech.py create(input=, model=, voice=, ...)
+    ("realtime", "connect"): "realtime",  # realtime/realtime.py and beta/realtime/realtime.py connect(model=)
+    ("videos", "create"): "video",  # videos.py create(prompt=, model=, seconds=, size=)
+    ("assistants", "create"): "assistants",  # beta/assistants.py create(model=, instructions=, tools= ...)
+    ("batches", "create"): "batch",  # batches.py create(completion_window=, endpoint=, input_file_id=): no model=
+    ("fine_tuning", "jobs", "create"): "fine_tuning",  # fine_tuning/jobs/jobs.py create(model=, training_file=)
+    ("evals", "create"): "evals",  # evals/evals.py create(data_source_config=, testing_criteria=)
 }
+NO_MODEL_APIS = {
+    "batch": "a batch names its deployment in each request line of its input file (batches.create takes no model=)",
+    "fine_tuning": "a fine-tuning job names a base model to train, not a deployment the app calls",
+    "evals": "an evaluation names its grader deployments inside testing_criteria, not as model=",
+}
+"""Call shapes that name no deployment in the call: listed in the contract's notes, never audited as a call."""
 LEGACY = {"ChatCompletion": "chat_completions", "Completion": "completions", "Embedding": "embeddings"}
 _RAW = ("with_raw_response", "with_streaming_response")
-CALL_NAMES = frozenset({"create", "parse", "stream", "acreate"})
+CALL_NAMES = frozenset(
+    {"create", "parse", "stream", "acreate", "compact", "generate", "edit", "create_variation", "connect"}
+)
 """The last name of every SDK call shape: pass 1 marks the lines of calls ending so for pass 2."""
 NOT_PARAMETERS = {"model", "extra_headers", "extra_query", "extra_body", "timeout"}
 VALUE_PARAMETERS = {
@@ -53,10 +79,20 @@ VALUE_PARAMETERS = {
     "encoding_format",
     "background",
     "tool_choice",
+    "size",
+    "quality",
+    "style",
+    "output_format",
+    "voice",
+    "speed",
+    "language",
+    "seconds",
 }
 """Parameters whose literal value is recorded; every other parameter (messages, input, instructions, prompt,
 tools ...) is recorded as present only, so no prompt text of the app is copied into the contract."""
 _REASONING_KEYS = ("effort", "summary")
+_PLACEHOLDER = re.compile(r"<[^<>]*>|\[[^\[\]]*\]|\{[^{}]*\}|(?i:your[-_ ].*|replace[-_ ].*|x{3,})")
+"""Samples' stand-ins for a name (`<DEPLOYMENT_NAME>`, `<your-deployment>`, `YOUR_DEPLOYMENT`): not a name."""
 
 
 @dataclass(frozen=True)
@@ -124,12 +160,11 @@ class Found:
     calls: list[ScannedCall] = field(default_factory=list)
     sites: list[Site] = field(default_factory=list)
     pending: list[Pending] = field(default_factory=list)
+    notes: list[tuple[str, int, str]] = field(default_factory=list)  # (file, line, text): calls naming no deployment
 
 
 def choose_assignment(values: list[tuple[Assignment, Any]]) -> tuple[Assignment, Any] | None:
     """Of several values a name or attribute is given, the one on the Azure branch, or the only one."""
-    from auditor.sources.scan.resolve import block_mentions_azure, branch_is_azure
-
     if len(values) == 1:
         return values[0]
     azure = [
@@ -153,6 +188,7 @@ def result_call(
     sdk: str | None = None,
     api_version: str | None = None,
     note: str | None = None,
+    conditions: Mapping[str, str] | None = None,
 ) -> ScannedCall:
     """A ScannedCall from the outcome of resolving its deployment name."""
     call = partial(  # typed: mypy checks partial's arguments against ScannedCall
@@ -165,6 +201,7 @@ def result_call(
         via=via,
         sdk=sdk,
         api_version=api_version,
+        conditions=dict(sorted((conditions or {}).items())),
     )
     if isinstance(outcome, Unresolved):
         return call(deployment=None, why=outcome.why, reason=outcome.reason, note=note)
@@ -176,6 +213,9 @@ def result_call(
             alternatives=outcome.alternatives,
             note=note or outcome.note,
         )
+    if isinstance(outcome.value, str) and _PLACEHOLDER.fullmatch(outcome.value):
+        why = f"the deployment name is the placeholder {outcome.value!r}, to be filled in before the code runs"
+        return call(deployment=None, why=why, reason="placeholder", note=note)
     if isinstance(outcome.value, str) and outcome.value:
         return call(deployment=outcome.value, alternatives=outcome.alternatives, note=note or outcome.note)
     why = f"the deployment name is {outcome.value!r}, not a deployment name"
@@ -183,8 +223,6 @@ def result_call(
 
 
 def scope_for_class(name: str, body: list[ast.stmt]) -> Scope:
-    from auditor.sources.scan.collect import collect
-
     scope = Scope(name, kind="class")
     collect(body, scope)
     return scope

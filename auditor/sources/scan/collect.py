@@ -78,6 +78,8 @@ def bind(target: ast.expr, value: ast.expr | None, scope: Scope, branch: Branch 
         and value is not None
     ):
         scope.keyed.setdefault(target.value.id, {})[target.slice.value] = value
+        if branch is not None:
+            scope.keyed_when.setdefault(target.value.id, {})[target.slice.value] = branch.test
 
 
 def collect(body: Iterable[ast.stmt], scope: Scope, branch: Branch | None = None) -> None:
@@ -90,49 +92,54 @@ def collect(body: Iterable[ast.stmt], scope: Scope, branch: Branch | None = None
             _named(node.test, scope, branch)
             collect(node.body, scope, Branch(node.test, False, tuple(node.body)))
             collect(node.orelse, scope, Branch(node.test, True, tuple(node.orelse)))
-        elif isinstance(node, ast.Assign):
-            for target in node.targets:
-                bind(target, node.value, scope, branch)
-            _named(node.value, scope, branch)
-        elif isinstance(node, ast.AnnAssign):
-            bind(node.target, node.value, scope, branch)
-        elif isinstance(node, ast.AugAssign):
-            for name in target_names(node.target):
-                scope.add(name, Assignment(None, branch, "bound", "augmented assignment"))
-        elif isinstance(node, (ast.For, ast.AsyncFor)):
-            for name in target_names(node.target):
-                scope.add(name, Assignment(None, branch, "bound", "a loop variable"))
-            collect(node.body, scope, branch)
-            collect(node.orelse, scope, branch)
-        elif isinstance(node, (ast.With, ast.AsyncWith)):
-            for item in node.items:
-                if item.optional_vars is not None:
-                    for name in target_names(item.optional_vars):
-                        scope.add(name, Assignment(None, branch, "bound", "a with statement"))
-            collect(node.body, scope, branch)
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                root = alias.name.split(".")[0]
-                scope.imported[alias.asname or root] = (alias.name if alias.asname else root, "")
-        elif isinstance(node, ast.ImportFrom):
-            module = "." * node.level + (node.module or "")
-            for alias in node.names:
-                scope.imported[alias.asname or alias.name] = (module, alias.name)
-        elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
-            for handler in getattr(node, "handlers", ()):
-                if handler.name:
-                    scope.add(handler.name, Assignment(None, branch, "bound", "an except clause"))
-                collect(handler.body, scope, branch)
-            for part in ("body", "orelse", "finalbody"):
-                collect(getattr(node, part), scope, branch)
-        elif isinstance(node, ast.While):
-            collect(node.body, scope, branch)
-            collect(node.orelse, scope, branch)
-        elif isinstance(node, ast.Match):
-            for case in node.cases:
-                collect(case.body, scope, branch)
-        elif isinstance(node, ast.Expr):
-            _named(node.value, scope, branch)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Import, ast.ImportFrom, ast.Expr)):
+            _simple(node, scope, branch)
+        else:
+            _compound(node, scope, branch)
+
+
+def _simple(node: ast.stmt, scope: Scope, branch: Branch | None) -> None:
+    """Assignments, imports and expressions (a walrus binds a name)."""
+    if isinstance(node, ast.Assign):
+        for target in node.targets:
+            bind(target, node.value, scope, branch)
+        _named(node.value, scope, branch)
+    elif isinstance(node, ast.AnnAssign):
+        bind(node.target, node.value, scope, branch)
+    elif isinstance(node, ast.AugAssign):
+        for name in target_names(node.target):
+            scope.add(name, Assignment(None, branch, "bound", "augmented assignment"))
+    elif isinstance(node, ast.Import):
+        for alias in node.names:
+            root = alias.name.split(".")[0]
+            scope.imported[alias.asname or root] = (alias.name if alias.asname else root, "")
+    elif isinstance(node, ast.ImportFrom):
+        module = "." * node.level + (node.module or "")
+        for alias in node.names:
+            scope.imported[alias.asname or alias.name] = (module, alias.name)
+    elif isinstance(node, ast.Expr):
+        _named(node.value, scope, branch)
+
+
+def _compound(node: ast.stmt, scope: Scope, branch: Branch | None) -> None:
+    """Loops, `with`, `try` and `match`: the names they bind, and their blocks."""
+    if isinstance(node, (ast.For, ast.AsyncFor)):
+        for name in target_names(node.target):
+            scope.add(name, Assignment(None, branch, "bound", "a loop variable"))
+    elif isinstance(node, (ast.With, ast.AsyncWith)):
+        for item in node.items:
+            for name in target_names(item.optional_vars) if item.optional_vars is not None else ():
+                scope.add(name, Assignment(None, branch, "bound", "a with statement"))
+    for handler in getattr(node, "handlers", ()):  # try / try*
+        if handler.name:
+            scope.add(handler.name, Assignment(None, branch, "bound", "an except clause"))
+        collect(handler.body, scope, branch)
+    for case in getattr(node, "cases", ()):  # match
+        collect(case.body, scope, branch)
+    for part in ("body", "orelse", "finalbody"):
+        block = getattr(node, part, None)
+        if isinstance(block, list):
+            collect(block, scope, branch)
 
 
 def _named(expr: ast.expr, scope: Scope, branch: Branch | None) -> None:
@@ -216,6 +223,9 @@ def class_info(node: ast.ClassDef, module: str) -> ClassInfo:
     return info
 
 
+_SCOPE_FIELDS = ("params", "annotations", "assigned", "imported", "keyed", "keyed_when")
+
+
 class LazyScope(Scope):
     """A function's scope, collected the first time a name is looked up in it: most functions of an app
     never hold a call to Azure OpenAI, and collecting them all would double the scan's time."""
@@ -227,9 +237,9 @@ class LazyScope(Scope):
         self._node = node
 
     def __getattr__(self, item: str) -> object:
-        if item in ("params", "annotations", "assigned", "imported", "keyed"):
+        if item in _SCOPE_FIELDS:
             built = function_scope(self._node, self.cls)
-            for name in ("params", "annotations", "assigned", "imported", "keyed"):
+            for name in _SCOPE_FIELDS:
                 setattr(self, name, getattr(built, name))
             return getattr(built, item)
         raise AttributeError(item)

@@ -7,15 +7,13 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from auditor.sources.scan.calls import VALUE_PARAMETERS, result_call
 from auditor.sources.scan.collect import dotted
 from auditor.sources.scan.model import Resolved, Unresolved
+from auditor.sources.scan.protocol import ScanContext
 from auditor.sources.scan.resolve import Ctx, branch_is_azure, literal, short
-
-if TYPE_CHECKING:
-    from auditor.sources.scan.scanner import FileScanner
 
 
 @dataclass(frozen=True)
@@ -89,7 +87,6 @@ SPECS: dict[tuple[str, str], Spec] = {
     ),
 }
 ROOTS = frozenset(root for root, _ in SPECS)
-FRAMEWORK_CLASSES = frozenset({name for _, name in SPECS} | {"Agent", "ModelSettings"})
 _AGENT_SETTINGS = {
     "temperature",
     "top_p",
@@ -120,10 +117,20 @@ class _Built:
 class FrameworkCalls:
     """The framework classes constructed in one file; agents built on a model class use it (not twice)."""
 
-    def __init__(self, scanner: FileScanner) -> None:
-        self.scanner = scanner
+    roots = ROOTS
+    marks = frozenset(
+        {name for _, name in SPECS}
+        | {"Agent", "ModelSettings", "bind_tools", "create_agent", "create_react_agent"}
+        | {"AzureChatPromptExecutionSettings", "OpenAIChatPromptExecutionSettings"}
+    )
+
+    def __init__(self, scan: ScanContext) -> None:
+        self.scan = scan
         self.built: dict[tuple[int, int], _Built] = {}  # by (line, column): pass 1 and pass 2 trees differ
         self.used: set[tuple[int, int]] = set()
+        self.tools: set[tuple[int, int]] = set()  # constructors whose model has tools bound (bind_tools ...)
+        self.execution_settings: list[dict[str, Any]] = []  # Semantic Kernel request settings built in the file
+        self.extra: dict[tuple[int, int], dict[str, Any]] = {}  # parameters bound to a constructor outside it
 
     def identify(self, node: ast.Call, ctx: Ctx) -> tuple[str, str] | None:
         """(framework root, class name) of a constructor call, by where the class is imported from."""
@@ -142,11 +149,15 @@ class FrameworkCalls:
         return (root, cls) if root in ROOTS or (root == "agents" and cls == "Agent") else None
 
     def call(self, node: ast.Call, ctx: Ctx) -> bool:
+        self._bound_tools(node, ctx)
         found = self.identify(node, ctx)
         if found is None:
             return False
         if found == ("agents", "Agent"):
             self.agent(node, ctx)
+            return True
+        if found[0] == "semantic_kernel" and found[1].endswith("PromptExecutionSettings"):
+            self.execution_settings.append(self._execution_settings(node, ctx))
             return True
         spec = SPECS.get(found)
         if spec is None:
@@ -154,10 +165,56 @@ class FrameworkCalls:
         self.built[_at(node)] = _Built(node, ctx, spec, f"{found[0]}.{found[1]}")
         return True
 
+    def _execution_settings(self, node: ast.Call, ctx: Ctx) -> dict[str, Any]:
+        """Semantic Kernel's request settings (`AzureChatPromptExecutionSettings(temperature=..., max_tokens=...,
+        function_choice_behavior=...)`, microsoft/semantic-kernel python/semantic_kernel/connectors/ai/open_ai/
+        prompt_execution_settings/azure_chat_prompt_execution_settings.py): sent with the chat service's requests;
+        a function choice behavior sends the kernel's functions as tools."""
+        keywords, _ = self.scan.keywords(node, ctx)
+        found: dict[str, Any] = {}
+        for name, (expr, where) in keywords.items():
+            if name == "function_choice_behavior":
+                found["tools"] = None
+            elif name in VALUE_PARAMETERS or name == "max_completion_tokens":
+                found[name] = literal(self.scan.resolver, expr, where)
+        return found
+
+    def _bind_execution_settings(self) -> None:
+        """Execution settings built in a file with one Semantic Kernel chat service are that service's: the
+        kernel sends them with its requests (with several services the code does not say which)."""
+        services = [
+            b for b in self.built.values() if b.name.startswith("semantic_kernel.") and b.spec.api == "chat_completions"
+        ]
+        if len(services) != 1 or not self.execution_settings:
+            return
+        merged: dict[str, Any] = {}
+        for settings in self.execution_settings:
+            for name, value in settings.items():
+                merged[name] = value if merged.get(name, value) == value else None  # differing values: present
+        self.extra.setdefault(_at(services[0].node), {}).update(merged)
+
+    def _bound_tools(self, node: ast.Call, ctx: Ctx) -> None:
+        """Tools bound to a model outside its calls: `llm.bind_tools(tools)` (langchain-core BaseChatModel),
+        `create_agent(model=llm, tools=...)` (langchain 1.x) and `create_react_agent(llm, tools)` (langgraph
+        prebuilt): the model's requests carry `tools`."""
+        model: ast.expr | None = None
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "bind_tools":
+            model = node.func.value
+        elif isinstance(node.func, ast.Name) and node.func.id in ("create_agent", "create_react_agent"):
+            given = next((k.value for k in node.keywords if k.arg in ("model", "llm")), None)
+            has_tools = any(k.arg == "tools" for k in node.keywords) or len(node.args) > 1
+            model = (given if given is not None else (node.args[0] if node.args else None)) if has_tools else None
+        if model is None:
+            return
+        built = self.scan.constructor_of(model, ctx)
+        if built is not None:
+            self.tools.add(_at(built[0]))
+
     def finish(self) -> None:
         """Record the constructors no agent used. A name given a framework object per host (`if API_HOST ==
         "azure": llm = ChatOpenAI(...) else: llm = ChatOpenAI(...)`) is one call: the Azure branch's, with the
         others' deployments as alternatives (when no branch is recognisably Azure's, each is recorded)."""
+        self._bind_execution_settings()
         alternatives: dict[tuple[int, int], list[str]] = {}
         for key, built in self.built.items():
             siblings = self._siblings(built)
@@ -194,17 +251,17 @@ class FrameworkCalls:
     # -- constructors ---------------------------------------------------------------------------------
 
     def constructor_parameters(self, built: _Built) -> dict[str, Any]:
-        keywords, _ = self.scanner.keywords(built.node, built.ctx)
+        keywords, _ = self.scan.keywords(built.node, built.ctx)
         spec = built.spec
         parameters: dict[str, Any] = {}
         for name, (expr, ctx) in keywords.items():
             if name in spec.merge:
-                for key, (value, inner) in (self.scanner.resolver.dict_items(expr, ctx, 0) or {}).items():
-                    parameters[key] = literal(self.scanner.resolver, value, inner) if key in VALUE_PARAMETERS else None
+                for key, (value, inner) in (self.scan.resolver.dict_items(expr, ctx, 0) or {}).items():
+                    parameters[key] = literal(self.scan.resolver, value, inner) if key in VALUE_PARAMETERS else None
             elif name == "reasoning":
-                parameters["reasoning"] = self.scanner.reasoning(expr, ctx)
+                parameters["reasoning"] = self.scan.reasoning(expr, ctx)
             elif name in spec.rename or name in VALUE_PARAMETERS:
-                value = literal(self.scanner.resolver, expr, ctx)
+                value = literal(self.scan.resolver, expr, ctx)
                 if value is not None:
                     parameters[spec.rename.get(name, name)] = value
         return parameters
@@ -220,11 +277,15 @@ class FrameworkCalls:
         return built.spec.api
 
     def deployment(self, built: _Built) -> tuple[Resolved | Unresolved, str]:
-        keywords = {k.arg: k.value for k in built.node.keywords if k.arg}
+        keywords, unseen = self.scan.keywords(built.node, built.ctx)  # `**settings` dicts the code builds included
         spec = built.spec
         for name in (*spec.deployment, "model"):
             if name in keywords:
-                return self.scanner._resolve(keywords[name], built.ctx, f"{name}="), short(keywords[name])
+                expr, where = keywords[name]
+                return self.scan.resolve(expr, where, f"{name}="), short(expr)
+        if unseen is not None:
+            why = f"{built.name}(...) is given its arguments as **{unseen}, built at run time"
+            return Unresolved(why, "kwargs-unresolved"), f"**{unseen}"
         if spec.env is not None:
             return Resolved(
                 "env", spec.env, azure=True, note=f"{built.name} reads {spec.env} when no deployment is given"
@@ -235,15 +296,15 @@ class FrameworkCalls:
         return Unresolved(why, "framework-default"), "(none)"
 
     def api_version(self, built: _Built) -> str | None:
-        keywords = {k.arg: k.value for k in built.node.keywords if k.arg}
+        keywords, _ = self.scan.keywords(built.node, built.ctx)
         if not built.spec.azure:
             client = keywords.get("openai_client")
             if client is not None:
-                return self.scanner.api_version(self.scanner.client_constructor(client, built.ctx, 0))
+                return self.scan.api_version(self.scan.constructor_of(*client))
             return None
         for name in ("api_version", "openai_api_version"):
             if name in keywords:
-                outcome = self.scanner._resolve(keywords[name], built.ctx, f"{name}=")
+                outcome = self.scan.resolve(keywords[name][0], keywords[name][1], f"{name}=")
                 return outcome.text() if isinstance(outcome, Resolved) else None
         return f"env:{built.spec.api_version_env}" if built.spec.api_version_env else None
 
@@ -257,12 +318,15 @@ class FrameworkCalls:
         alternatives: tuple[str, ...] = (),
     ) -> None:
         outcome, expression = self.deployment(built)
+        parameters = {**self.extra.get(_at(built.node), {}), **parameters}
+        if _at(built.node) in self.tools:
+            parameters = {**parameters, "tools": None}
         if alternatives and isinstance(outcome, Resolved):
             outcome = replace(outcome, alternatives=alternatives, note="differs by branch; the Azure branch is kept")
-        self.scanner.found.calls.append(
+        self.scan.record(
             result_call(
                 api=self.api_of(built, parameters) if api == built.spec.api else api,
-                file=self.scanner.display,
+                file=self.scan.display,
                 line=at.lineno,
                 expression=expression,
                 parameters=parameters,
@@ -281,10 +345,10 @@ class FrameworkCalls:
         model = keywords.get("model")
         if model is None:
             why = "the agent is given no model=: the Agents SDK's default model applies (OPENAI_DEFAULT_MODEL)"
-            self.scanner.found.calls.append(
+            self.scan.record(
                 result_call(
                     api="responses",
-                    file=self.scanner.display,
+                    file=self.scan.display,
                     line=node.lineno,
                     expression="(no model=)",
                     parameters={},
@@ -293,25 +357,27 @@ class FrameworkCalls:
                 )
             )
             return
-        built_by = self.scanner.client_constructor(model, ctx, 0)
+        built_by = self.scan.constructor_of(model, ctx)
         built = None
         if built_by is not None:
             found = self.identify(*built_by)
             spec = SPECS.get(found) if found else None
             if spec is not None and found is not None:
                 built = self.built.get(_at(built_by[0])) or _Built(built_by[0], built_by[1], spec, ".".join(found))
-        api = built.spec.api if built else ("chat_completions" if self.scanner.project.chat_default() else "responses")
+        api = built.spec.api if built else ("chat_completions" if self.scan.project.chat_default() else "responses")
         parameters = self.settings(keywords.get("model_settings"), ctx, api)
+        if keywords.get("tools") is not None or keywords.get("handoffs") is not None:
+            parameters["tools"] = None  # the Agents SDK sends function tools (and handoffs) as tools
         if built is not None:
             self.used.add(_at(built.node))
             parameters = {**self.constructor_parameters(built), **parameters}
             self.emit(built, node, parameters, api, via=f"agents.Agent with {built.name}")
             return
-        outcome = self.scanner._resolve(model, ctx)
-        self.scanner.found.calls.append(
+        outcome = self.scan.resolve(model, ctx)
+        self.scan.record(
             result_call(
                 api=api,
-                file=self.scanner.display,
+                file=self.scan.display,
                 line=node.lineno,
                 expression=short(model),
                 parameters=parameters,
@@ -323,24 +389,24 @@ class FrameworkCalls:
     def settings(self, expr: ast.expr | None, ctx: Ctx, api: str) -> dict[str, Any]:
         if expr is None:
             return {}
-        call = self.scanner.client_constructor(expr, ctx, 0)
+        call = self.scan.constructor_of(expr, ctx)
         if call is None:
             return {}
         node, inner = call
         parameters: dict[str, Any] = {}
         for keyword in node.keywords:
             if keyword.arg == "reasoning":
-                reasoning = self.scanner.reasoning(keyword.value, inner)
+                reasoning = self.scan.reasoning(keyword.value, inner)
                 if api == "responses":
                     parameters["reasoning"] = reasoning
                 else:
                     parameters["reasoning_effort"] = (reasoning or {}).get("effort")
             elif keyword.arg == "max_tokens":
                 name = "max_output_tokens" if api == "responses" else "max_tokens"
-                parameters[name] = literal(self.scanner.resolver, keyword.value, inner)
+                parameters[name] = literal(self.scan.resolver, keyword.value, inner)
             elif keyword.arg in _AGENT_SETTINGS:
-                parameters[keyword.arg] = literal(self.scanner.resolver, keyword.value, inner)
+                parameters[keyword.arg] = literal(self.scan.resolver, keyword.value, inner)
             elif keyword.arg in ("extra_body", "extra_args"):
-                for key, (value, where) in (self.scanner.resolver.dict_items(keyword.value, inner, 0) or {}).items():
-                    parameters[key] = literal(self.scanner.resolver, value, where) if key in VALUE_PARAMETERS else None
+                for key, (value, where) in (self.scan.resolver.dict_items(keyword.value, inner, 0) or {}).items():
+                    parameters[key] = literal(self.scan.resolver, value, where) if key in VALUE_PARAMETERS else None
         return parameters

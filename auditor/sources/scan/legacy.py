@@ -7,20 +7,38 @@ On Azure the deployment was passed as `engine=` or `deployment_id=` (openai-pyth
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING
 
-from auditor.sources.scan.calls import LEGACY, Shape, result_call
+from auditor.sources.scan.calls import LEGACY, Shape, result_call, sdk_shape
 from auditor.sources.scan.model import Resolved, Unresolved
+from auditor.sources.scan.protocol import ScanContext
 from auditor.sources.scan.resolve import Ctx, short
-
-if TYPE_CHECKING:
-    from auditor.sources.scan.scanner import FileScanner
 
 SDK = "openai<1"
 _DEPLOYMENT_KEYWORDS = ("engine", "deployment_id", "model")
 
 
-def record(scanner: FileScanner, node: ast.Call, shape: Shape, ctx: Ctx) -> None:
+class LegacyCalls:
+    """The recogniser of the pre-1.0 module API."""
+
+    roots = frozenset({"openai"})
+    """Modules whose importers may hold these calls (pass 2 reads them)."""
+    marks = frozenset({"create", "acreate"})
+
+    def __init__(self, scan: ScanContext) -> None:
+        self.scan = scan
+
+    def call(self, node: ast.Call, ctx: Ctx) -> bool:
+        shape = sdk_shape(node)
+        if shape is None or not shape.legacy:
+            return False
+        record(self.scan, node, shape, ctx)
+        return True
+
+    def finish(self) -> None:
+        return None
+
+
+def record(scanner: ScanContext, node: ast.Call, shape: Shape, ctx: Ctx) -> None:
     base = shape.client
     if not isinstance(base, ast.Name):
         return
@@ -35,7 +53,7 @@ def record(scanner: FileScanner, node: ast.Call, shape: Shape, ctx: Ctx) -> None
     given = next((k for k in _DEPLOYMENT_KEYWORDS if k in keywords), None)
     outcome: Resolved | Unresolved
     if given is not None:
-        outcome = scanner._resolve(keywords[given][0], keywords[given][1], f"{given}=")
+        outcome = scanner.resolve(keywords[given][0], keywords[given][1], f"{given}=")
         expression = short(keywords[given][0])
     else:
         why = f"the call passes no engine=, deployment_id= or model= ({'**' + unseen if unseen else 'none given'})"
@@ -44,10 +62,10 @@ def record(scanner: FileScanner, node: ast.Call, shape: Shape, ctx: Ctx) -> None
     version = None
     found = scanner.project.attribute_assignments(scanner.module, "openai.api_version")
     if len(found) == 1 and found[0][0].value is not None:
-        version_outcome = scanner._resolve(found[0][0].value, found[0][1], "openai.api_version")
+        version_outcome = scanner.resolve(found[0][0].value, found[0][1], "openai.api_version")
         if isinstance(version_outcome, Resolved):
             version = version_outcome.text()
-    scanner.found.calls.append(
+    scanner.record(
         result_call(
             api=shape.api,
             file=scanner.display,

@@ -30,12 +30,16 @@ class ScannedCall:
     sdk: str | None = None
     api_version: str | None = None
     note: str | None = None
+    conditions: Mapping[str, str] = field(default_factory=dict)
+    """Parameters sent only under a condition: parameter -> the condition's text (`deployment` stands for the
+    deployment name when the test is on the name this call sends, e.g. `deployment.startswith('o')`)."""
 
 
 @dataclass(frozen=True)
 class ScanResult:
-    """Every call found; files that could not be read or parsed (`skipped`: the scan is incomplete); and
-    files left out by policy (`notes`: symlinks out of the tree, special files, tests)."""
+    """Every call found; files of the app that were not read (`skipped`: by type, size, encoding, symlink or
+    error — the scan is incomplete unless the user allows it); notes (tests left out by policy, and calls
+    recognised that name no deployment, such as batches)."""
 
     calls: tuple[ScannedCall, ...]
     skipped: tuple[str, ...] = ()
@@ -104,6 +108,7 @@ class Scope:
     assigned: dict[str, list[Assignment]] = field(default_factory=dict)
     imported: dict[str, tuple[str, str]] = field(default_factory=dict)  # local name -> (module, name or "")
     keyed: dict[str, dict[str, ast.expr]] = field(default_factory=dict)
+    keyed_when: dict[str, dict[str, ast.expr]] = field(default_factory=dict)  # keys set under an `if`: its test
     cls: str | None = None  # the class a method belongs to
 
     def add(self, name: str, assignment: Assignment) -> None:

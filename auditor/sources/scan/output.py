@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Mapping
-from pathlib import Path
+import json
 from typing import Any
 
 import yaml
@@ -40,6 +38,8 @@ def contract_document(result: ScanResult, application: str | None = None) -> dic
         _extras(entry, call.via, call.sdk, call.api_version)
         if call.note:
             entry["note"] = call.note
+        if call.conditions:
+            entry["conditions"] = dict(call.conditions)
         deployments.setdefault(call.deployment, []).append(entry)
     document: dict[str, Any] = {}
     if application:
@@ -47,6 +47,10 @@ def contract_document(result: ScanResult, application: str | None = None) -> dic
     document["deployments"] = {name: deployments[name] for name in sorted(deployments)}
     if unresolved:
         document["unresolved"] = unresolved
+    if result.skipped:
+        document["unread"] = list(result.skipped)
+    if result.notes:
+        document["notes"] = list(result.notes)
     return document
 
 
@@ -66,8 +70,15 @@ _HEADER = """\
 # When the name differs by branch (Azure, OpenAI.com, Ollama ...) the Azure one is kept and the others are
 # listed as alternatives. Calls whose deployment name is only known at run time are listed under
 # `unresolved:` and reported as unchecked. Parameters show literal settings; prompt text is never copied.
+# Files of the app the scan could not read are listed under `unread:`: each is a gap of the audit (incomplete)
+# unless --scan-allow-unread. `notes:` lists what was left out on purpose and calls that name no deployment.
 # Review before relying on it: --contract FILE uses it, --contract-from PATH rescans each time.
 """
+
+
+def contract_json(result: ScanResult, application: str | None = None) -> str:
+    """The contract as JSON (the same document as the YAML, without the header)."""
+    return json.dumps(contract_document(result, application), indent=2, ensure_ascii=False) + "\n"
 
 
 def contract_yaml(result: ScanResult, scanned: str, application: str | None = None) -> str:
@@ -76,19 +87,3 @@ def contract_yaml(result: ScanResult, scanned: str, application: str | None = No
         contract_document(result, application), sort_keys=False, default_flow_style=None, allow_unicode=True, width=110
     )
     return _HEADER.format(path=scanned) + body
-
-
-def contract_from_code(
-    path: Path | str, environ: Mapping[str, str] | None = None, include_tests: bool = False
-) -> tuple[tuple[Any, ...], tuple[Any, ...], tuple[str, ...]]:
-    """Scan, write the contract and read it back exactly as `--contract` would: (calls, unresolved, skipped
-    files). One path of truth, so `--contract-from PATH` and `contract scan` + `--contract` cannot differ."""
-    from auditor.sources.contract import load_contract_document
-    from auditor.sources.scan import scan
-
-    result = scan(path, include_tests=include_tests)
-    with tempfile.TemporaryDirectory(prefix="audit-contract-") as directory:
-        written = Path(directory) / "contract.yaml"
-        written.write_text(contract_yaml(result, str(path)), encoding="utf-8")
-        calls, unresolved = load_contract_document(written, environ)
-    return calls, unresolved, result.skipped

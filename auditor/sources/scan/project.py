@@ -12,8 +12,9 @@ from pathlib import Path
 
 from auditor.sources.scan.calls import CALL_NAMES, sdk_shape
 from auditor.sources.scan.collect import LazyScope, ModuleSummary, attr_key, class_info, collect, function_scope
-from auditor.sources.scan.frameworks import FRAMEWORK_CLASSES
+from auditor.sources.scan.files import PARSE_FLAGS, read_source
 from auditor.sources.scan.model import Assignment, Branch, ClassInfo, Scope
+from auditor.sources.scan.recognisers import MARK_SUFFIXES, MARKS
 from auditor.sources.scan.resolve import Ctx, branch_is_azure
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -33,34 +34,70 @@ def summarize(
     scope = Scope("<module>", kind="module")
     collect(tree.body, scope)
     summary = ModuleSummary(module, display, is_package, scope, set(), path=path)
+    _mark_calls(summary, text)
+    walk = _Walk(summary, sorted(summary.lines))
+    summary.statements = [_extent(node) for node in tree.body]
+    stack: list[tuple[ast.stmt, Scope, str | None, Branch | None]] = [(node, scope, None, None) for node in tree.body]
+    while stack:
+        stack.extend(walk.visit(*stack.pop()))
+    walk.keep_returns()
+    walk.keep_constructors()
+    _freeze(summary)
+    return summary
+
+
+def _mark_calls(summary: ModuleSummary, text: str) -> None:
+    """The names the module calls, with their lines; the lines of calls pass 2 must visit."""
     starts = [0, *(m.end() for m in _NEWLINE.finditer(text))]
     for match in _CALLED.finditer(text):  # `\s*` spans newlines: `.create\n(` is still a call
         name = match.group(1)
         number = bisect_right(starts, match.start())
         summary.called.setdefault(name, []).append(number)
-        if name in CALL_NAMES or name in FRAMEWORK_CLASSES or name == "partial":
+        if name in CALL_NAMES or name in MARKS or name == "partial" or name.endswith(MARK_SUFFIXES):
             summary.lines.add(number)
         elif name == "set_default_openai_api" and "chat_completions" in text[match.end() : match.end() + 80]:
             summary.sets_chat_default = True
-    wanted = sorted(summary.lines)
-    returned: dict[str, list[tuple[ast.expr | None, Scope]]] = {}
-    top: dict[int, tuple[int, int]] = {}  # module-level functions' scopes -> their lines
-    summary.statements = [_extent(node) for node in tree.body]
-    stack: list[tuple[ast.stmt, Scope, str | None, Branch | None]] = [(node, scope, None, None) for node in tree.body]
-    while stack:
-        node, unit, cls, branch = stack.pop()
+
+
+_Item = tuple[ast.stmt, Scope, "str | None", "Branch | None"]
+
+
+class _Walk:
+    """Pass 1's walk of a module's statements (not its expressions)."""
+
+    def __init__(self, summary: ModuleSummary, wanted: list[int]) -> None:
+        self.summary = summary
+        self.wanted = wanted
+        self.returned: dict[str, list[tuple[ast.expr | None, Scope]]] = {}
+        self.top: dict[int, tuple[int, int]] = {}  # module-level functions' scopes -> their lines
+        self.self_models: list[tuple[str, str]] = []  # (class, attribute) an SDK call sends as model=self.attr
+        self.inits: dict[str, list[str]] = {}  # class -> its __init__'s positional parameters
+
+    def visit(self, node: ast.stmt, unit: Scope, cls: str | None, branch: Branch | None) -> list[_Item]:
+        summary = self.summary
         if isinstance(node, _FUNCTIONS):
             inner = LazyScope(node, cls)
-            if unit is scope and cls is None:
-                top[id(inner)] = _extent(node)
-            stack.extend((child, inner, cls, None) for child in node.body)
-            if wanted and statement_spans(node, wanted):
-                _wrappers(summary, node)
-            continue
+            if unit is summary.scope and cls is None:
+                self.top[id(inner)] = _extent(node)
+            if cls is not None and node.name == "__init__":
+                self.inits[cls] = [a.arg for a in (*node.args.posonlyargs, *node.args.args)][1:]
+            if self.wanted and statement_spans(node, self.wanted):
+                _wrappers(summary, node, self.self_models if cls is not None else None, cls)
+            return [(child, inner, cls, None) for child in node.body]
         if isinstance(node, ast.ClassDef):
-            summary.classes[node.name] = class_info(node, module)
-            stack.extend((child, unit, node.name, None) for child in node.body)
-            continue
+            summary.classes[node.name] = class_info(node, summary.module)
+            return [(child, unit, node.name, None) for child in node.body]
+        if isinstance(node, ast.If):
+            body: Branch | None = Branch(node.test, False, tuple(node.body))
+            orelse: Branch | None = Branch(node.test, True, tuple(node.orelse))
+            return [(child, unit, cls, body) for child in node.body] + [
+                (child, unit, cls, orelse) for child in node.orelse
+            ]
+        self.record(node, unit, cls, branch)
+        return [(child, unit, cls, branch) for child in _children(node)]
+
+    def record(self, node: ast.stmt, unit: Scope, cls: str | None, branch: Branch | None) -> None:
+        summary = self.summary
         if isinstance(node, ast.Import):
             summary.imports.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -72,23 +109,45 @@ def summarize(
         elif isinstance(node, ast.AnnAssign) and node.value is not None:
             _remember(summary, node.target, node.value, unit, cls, branch)
         elif isinstance(node, ast.Return) and cls is None and isinstance(unit, LazyScope):
-            returned.setdefault(unit.name, []).append((node.value, unit))
-        elif isinstance(node, ast.If):
-            stack.extend((child, unit, cls, Branch(node.test, False, tuple(node.body))) for child in node.body)
-            stack.extend((child, unit, cls, Branch(node.test, True, tuple(node.orelse))) for child in node.orelse)
-            continue
-        for block in _BLOCKS:
-            for child in getattr(node, block, ()):
-                if isinstance(child, ast.stmt):
-                    stack.append((child, unit, cls, branch))
-                else:  # an except handler or a match case: their statements
-                    stack.extend((grandchild, unit, cls, branch) for grandchild in child.body)
-    for name, found in returned.items():  # `client, model = get_client()`, `args = build_args()` then `**args`
-        value, unit = found[0]
-        if len(found) == 1 and isinstance(value, (ast.Tuple, ast.Dict, ast.Name)) and id(unit) in top:
-            summary.returns[name] = top[id(unit)]
-    _freeze(summary)
-    return summary
+            self.returned.setdefault(unit.name, []).append((node.value, unit))
+
+    def keep_constructors(self) -> None:
+        """`class Embedder: def __init__(self, deployment): self.deployment = deployment` and a method calling
+        `create(model=self.deployment)`: the class is a wrapper whose constructor's argument is the deployment
+        name, so its call sites `Embedder(endpoint, "embed-3")` are followed (one level)."""
+        for cls, attr in self.self_models:
+            info = self.summary.classes.get(cls)
+            assigned = info.self_attrs.get(attr, []) if info is not None else []
+            if len(assigned) != 1 or assigned[0][1].name != "__init__" or cls not in self.inits:
+                continue
+            value = assigned[0][0].value
+            if isinstance(value, ast.Name) and value.id in assigned[0][1].params:
+                positional = self.inits[cls]
+                index = positional.index(value.id) if value.id in positional else -1
+                self.summary.wrappers[cls] = (value.id, index, False)
+
+    def keep_returns(self) -> None:
+        """`client, model = get_client()`, `args = build_args()` then `**args`: functions with one return."""
+        for name, found in self.returned.items():
+            value, unit = found[0]
+            if (
+                len(found) == 1
+                and isinstance(value, (ast.Tuple, ast.Dict, ast.Name, ast.Call))
+                and id(unit) in self.top
+            ):
+                self.summary.returns[name] = self.top[id(unit)]
+
+
+def _children(node: ast.stmt) -> list[ast.stmt]:
+    """The statements directly inside a compound statement (blocks, except handlers, match cases)."""
+    found: list[ast.stmt] = []
+    for block in _BLOCKS:
+        for child in getattr(node, block, ()):
+            if isinstance(child, ast.stmt):
+                found.append(child)
+            else:  # an except handler or a match case: their statements
+                found.extend(child.body)
+    return found
 
 
 def _frozen(assignment: Assignment) -> Assignment:
@@ -140,7 +199,12 @@ def only_statements(text: str, statements: list[tuple[int, int]], lines: list[in
     return "\n".join(kept) + "\n"
 
 
-def _wrappers(summary: ModuleSummary, function: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+def _wrappers(
+    summary: ModuleSummary,
+    function: ast.FunctionDef | ast.AsyncFunctionDef,
+    self_models: list[tuple[str, str]] | None = None,
+    cls: str | None = None,
+) -> None:
     stack: list[ast.AST] = list(function.body)
     while stack:
         node = stack.pop()
@@ -148,6 +212,10 @@ def _wrappers(summary: ModuleSummary, function: ast.FunctionDef | ast.AsyncFunct
             continue
         if isinstance(node, ast.Call):
             _wrapper(summary, node, function)
+            if self_models is not None and cls is not None:
+                model = next((k.value for k in node.keywords if k.arg == "model"), None)
+                if isinstance(model, ast.Attribute) and _on_self(model) and sdk_shape(node) is not None:
+                    self_models.append((cls, model.attr))
         stack.extend(ast.iter_child_nodes(node))
 
 
@@ -165,6 +233,11 @@ def _remember(
     if key is not None:
         kept = scope.materialize() if isinstance(scope, LazyScope) else scope
         summary.attrs.setdefault(key, []).append((Assignment(value, branch), kept))
+
+
+def _on_self(expr: ast.expr | None) -> bool:
+    """`self.attr`."""
+    return isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self"
 
 
 def _wrapper(summary: ModuleSummary, call: ast.Call, function: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
@@ -342,14 +415,12 @@ class Project:
         return self._returns[key]
 
     def _read_return(self, summary: ModuleSummary, name: str) -> tuple[str, ast.expr, Scope] | None:
-        from auditor.sources.scan.files import read_source
-
         extent = summary.returns[name]
         if summary.path is None:
             return None
         try:
             text = only_statements(read_source(summary.path), [extent], [extent[0]])
-            tree = ast.parse(text, filename=summary.display)
+            tree = compile(text, summary.display, "exec", PARSE_FLAGS, dont_inherit=True)
         except (SyntaxError, UnicodeDecodeError, OSError, ValueError, RecursionError):
             return None
         function = next((n for n in tree.body if isinstance(n, _FUNCTIONS) and n.name == name), None)

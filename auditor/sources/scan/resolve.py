@@ -9,15 +9,21 @@ from __future__ import annotations
 import ast
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from auditor.sources.scan.collect import dotted
 from auditor.sources.scan.model import Assignment, Branch, ClassInfo, Resolved, Scope, Unresolved
 
-if TYPE_CHECKING:
-    from auditor.sources.scan.project import Project
-
 MAX_DEPTH = 12
+LIBRARY_SETTINGS = {
+    # microsoft/semantic-kernel python/semantic_kernel/agents/azure_ai/azure_ai_agent_settings.py:
+    # `env_prefix: ClassVar[str] = "AZURE_AI_AGENT_"`, field model_deployment_name.
+    ("semantic_kernel", "AzureAIAgentSettings"): "AZURE_AI_AGENT_",
+    # python/semantic_kernel/connectors/ai/open_ai/settings/azure_open_ai_settings.py: env_prefix
+    # "AZURE_OPENAI_", fields chat_deployment_name, embedding_deployment_name, ...
+    ("semantic_kernel", "AzureOpenAISettings"): "AZURE_OPENAI_",
+}
+"""pydantic-settings classes of libraries: a field is read from the environment variable prefix + FIELD."""
 _AZURE_WORDS = ("azure",)
 
 
@@ -112,10 +118,29 @@ def branch_is_azure(branch: Branch | None) -> bool:
     return block_mentions_azure(branch.body)
 
 
+class Lookups(Protocol):
+    """The look-ups across the project's modules the resolver needs (project.py's Project provides them):
+    declared here so that this module does not import the project's, which imports it."""
+
+    def module_scope_of(self, module: str) -> Scope: ...
+
+    def module_scope(self, importer: str, module: str) -> tuple[str, Scope] | None: ...
+
+    def find_class(self, module: str, name: str) -> ClassInfo | None: ...
+
+    def class_chain(self, cls: ClassInfo) -> list[ClassInfo]: ...
+
+    def class_ctx(self, cls: ClassInfo) -> Ctx: ...
+
+    def attribute_assignments(self, module: str, key: str) -> list[tuple[Assignment, Ctx]]: ...
+
+    def returned(self, module: str, name: str) -> tuple[str, ast.expr, Scope] | None: ...
+
+
 class Resolver:
     """Resolves expressions against the project's modules (pass-1 summaries) and the current file's scopes."""
 
-    def __init__(self, project: Project) -> None:
+    def __init__(self, project: Lookups) -> None:
         self.project = project
 
     # -- the entry point --------------------------------------------------------------------------------
@@ -290,30 +315,7 @@ class Resolver:
         self, name: str, items: Sequence[tuple[Assignment, Ctx]], where: str, depth: int, what: str = "model="
     ) -> Resolved:
         """One value for a name assigned once, or per `if` branch: the Azure branch kept, the others recorded."""
-        results: list[tuple[Assignment, Resolved]] = []
-        problems: list[tuple[Assignment, Unresolved]] = []
-        for assignment, ctx in items:
-            if assignment.kind == "definition":
-                problems.append((assignment, Unresolved(f"{what} is {name}, a function or class", "expression")))
-            elif assignment.unpacked is not None and (
-                followed := self._unpacked(assignment.unpacked, ctx, depth, what)
-            ):
-                if isinstance(followed, Unresolved):
-                    problems.append((assignment, followed))
-                else:
-                    results.append((assignment, followed))
-            elif assignment.value is None:
-                if assignment.kind == "unpacked":
-                    why = f"{what} is {name}, unpacked from {assignment.source} (a tuple known at run time)"
-                    problems.append((assignment, Unresolved(why, "tuple-unpacking")))
-                else:
-                    why = f"{what} is {name}, bound by {assignment.source or 'a statement'} in {where}"
-                    problems.append((assignment, Unresolved(why, "assigned-several-times")))
-            else:
-                try:
-                    results.append((assignment, self.resolve(assignment.value, ctx, depth + 1, what)))
-                except Unresolved as exc:
-                    problems.append((assignment, exc))
+        results, problems = self._outcomes(name, items, where, depth, what)
         if len(items) == 1:
             if results:
                 assignment, value = results[0]
@@ -322,28 +324,72 @@ class Resolver:
         texts = list(dict.fromkeys(r.described() for _, r in results))
         if not problems and len(texts) == 1:
             return results[0][1]
+        shown = ", ".join(texts + ["a run-time value"] * bool(problems))
         if all(a.branch is None for a, _ in (*results, *problems)):
-            shown = ", ".join(texts + ["a run-time value"] * bool(problems))
             raise Unresolved(
                 f"{what} is {name}, which is assigned more than once in {where} ({shown})", "assigned-several-times"
             )
-        azure = [(a, r) for a, r in results if r.azure or branch_is_azure(a.branch)]
-        chosen_texts = list(dict.fromkeys(r.described() for _, r in azure))
-        azure_problem = [p for a, p in problems if branch_is_azure(a.branch)]
-        if len(chosen_texts) == 1 and not azure_problem:
-            chosen = azure[0][1]
-            others = [r.described() for _, r in results if r.described() != chosen.described()]
-            others += ["a run-time value"] * len(problems)
-            return replace(
-                chosen,
-                azure=True,
-                alternatives=tuple(dict.fromkeys(others)),
-                note=f"{name} differs by branch; the Azure branch is kept",
-            )
-        shown = ", ".join(texts + ["a run-time value"] * bool(problems))
+        chosen = self._azure_branch(name, results, problems)
+        if chosen is not None:
+            return chosen
         raise Unresolved(
             f"{what} is {name}, which differs by branch ({shown}) and no single branch is recognisably Azure's: not guessed",
             "branches-undecided",
+        )
+
+    def _outcomes(
+        self, name: str, items: Sequence[tuple[Assignment, Ctx]], where: str, depth: int, what: str
+    ) -> tuple[list[tuple[Assignment, Resolved]], list[tuple[Assignment, Unresolved]]]:
+        """Each assignment resolved, or why it cannot be."""
+        results: list[tuple[Assignment, Resolved]] = []
+        problems: list[tuple[Assignment, Unresolved]] = []
+        for assignment, ctx in items:
+            outcome = self._assigned_value(name, assignment, ctx, where, depth, what)
+            if isinstance(outcome, Unresolved):
+                problems.append((assignment, outcome))
+            else:
+                results.append((assignment, outcome))
+        return results, problems
+
+    def _assigned_value(
+        self, name: str, assignment: Assignment, ctx: Ctx, where: str, depth: int, what: str
+    ) -> Resolved | Unresolved:
+        if assignment.kind == "definition":
+            return Unresolved(f"{what} is {name}, a function or class", "expression")
+        if assignment.unpacked is not None:
+            followed = self._unpacked(assignment.unpacked, ctx, depth, what)
+            if followed is not None:
+                return followed
+        if assignment.value is None:
+            if assignment.kind == "unpacked":
+                why = f"{what} is {name}, unpacked from {assignment.source} (a tuple known at run time)"
+                return Unresolved(why, "tuple-unpacking")
+            why = f"{what} is {name}, bound by {assignment.source or 'a statement'} in {where}"
+            return Unresolved(why, "assigned-several-times")
+        try:
+            return self.resolve(assignment.value, ctx, depth + 1, what)
+        except Unresolved as exc:
+            return exc
+
+    def _azure_branch(
+        self,
+        name: str,
+        results: list[tuple[Assignment, Resolved]],
+        problems: list[tuple[Assignment, Unresolved]],
+    ) -> Resolved | None:
+        """The value on the one branch recognisably Azure's, with the others as alternatives; None if no such."""
+        azure = [(a, r) for a, r in results if r.azure or branch_is_azure(a.branch)]
+        chosen_texts = list(dict.fromkeys(r.described() for _, r in azure))
+        if len(chosen_texts) != 1 or any(branch_is_azure(a.branch) for a, _ in problems):
+            return None
+        chosen = azure[0][1]
+        others = [r.described() for _, r in results if r.described() != chosen.described()]
+        others += ["a run-time value"] * len(problems)
+        return replace(
+            chosen,
+            azure=True,
+            alternatives=tuple(dict.fromkeys(others)),
+            note=f"{name} differs by branch; the Azure branch is kept",
         )
 
     def _unpacked(self, origin: tuple[ast.Call, int], ctx: Ctx, depth: int, what: str) -> Resolved | Unresolved | None:
@@ -388,7 +434,30 @@ class Resolver:
             found = self.member(cls, expr.attr, depth + 1, what)
             if found is not None:
                 return found
+        library = self._library_settings(base, ctx)
+        if library is not None:
+            variable = f"{LIBRARY_SETTINGS[library]}{expr.attr}".upper()
+            return Resolved("env", variable, azure=True, note=f"settings field {library[1]}.{expr.attr} ({library[0]})")
         raise Unresolved(f"{what} is the attribute {short(expr)}, read at run time", "attribute")
+
+    def _library_settings(self, base: ast.expr, ctx: Ctx) -> tuple[str, str] | None:
+        """A library settings object: `AzureAIAgentSettings()`, `AzureAIAgentSettings.create()`, or a name
+        assigned one of them once."""
+        if isinstance(base, ast.Name):
+            found = ctx.lookup(base.id)
+            values = found[1].assigned.get(base.id, []) if found else []
+            base = values[0].value if len(values) == 1 and values[0].value is not None else base
+        if not isinstance(base, ast.Call):
+            return None
+        func = base.func
+        if isinstance(func, ast.Attribute) and func.attr == "create":
+            func = func.value
+        name = dotted(func)
+        origin = ctx.origin(name.split(".")[0]) if name else None
+        if name is None or origin is None:
+            return None
+        key = (origin[0].split(".")[0], name.split(".")[-1])
+        return key if key in LIBRARY_SETTINGS else None
 
     def member(self, cls: ClassInfo, attr: str, depth: int, what: str) -> Resolved | None:
         """A field of a project class: a settings field (its env variable), a class constant, or `self.attr`
@@ -436,50 +505,70 @@ class Resolver:
         if depth > MAX_DEPTH:
             return None
         if isinstance(expr, ast.Name):
-            if expr.id == "self" and ctx.scopes and ctx.scopes[-1].cls:
-                return self.project.find_class(ctx.module, ctx.scopes[-1].cls)
-            found = ctx.lookup(expr.id)
-            if found is None:
-                return None
-            scope = found[1]
-            if expr.id in scope.annotations:
-                return self._class_named(scope.annotations[expr.id], ctx)
-            if expr.id in scope.imported:
-                module, member = scope.imported[expr.id]
-                if member:
-                    owner = self.project.module_scope(ctx.module, module)
-                    if owner is not None:
-                        cls = self.project.find_class(owner[0], member)
-                        if cls is not None:
-                            return cls
-                        values = owner[1].assigned.get(member, [])
-                        if len(values) == 1 and values[0].value is not None:
-                            return self.instance_of(values[0].value, Ctx(owner[0], (owner[1],)), depth + 1)
-                return None
-            values = scope.assigned.get(expr.id, [])
-            if len(values) == 1 and values[0].kind == "definition":
-                return self.project.find_class(ctx.module, expr.id)
-            if len(values) == 1 and values[0].value is not None:
-                return self.instance_of(values[0].value, Ctx(ctx.module, ctx.scopes[: found[0] + 1]), depth + 1)
-            return None
+            return self._name_instance(expr, ctx, depth)
         if isinstance(expr, ast.Call):
-            return self._class_named(expr.func, ctx)
+            return self._class_named(expr.func, ctx) or self._returned_instance(expr, ctx, depth)
         if isinstance(expr, ast.Attribute):
-            owner_class = self.instance_of(expr.value, ctx, depth + 1)
-            if owner_class is None:
-                return None
-            for info in self.project.class_chain(owner_class):
-                if expr.attr in info.fields:
-                    annotation, value = info.fields[expr.attr]
-                    target = annotation if annotation is not None else value
-                    if target is not None:
-                        return self._class_named(target, self.project.class_ctx(info))
-                assigned = info.self_attrs.get(expr.attr, [])
-                if len(assigned) == 1 and assigned[0][0].value is not None:  # self.env_helper = EnvHelper()
-                    scope = assigned[0][1]
-                    inner = Ctx(info.module, (self.project.module_scope_of(info.module), scope))
-                    return self.instance_of(assigned[0][0].value, inner, depth + 1)
+            return self._attribute_instance(expr, ctx, depth)
         return None
+
+    def _name_instance(self, expr: ast.Name, ctx: Ctx, depth: int) -> ClassInfo | None:
+        if expr.id == "self" and ctx.scopes and ctx.scopes[-1].cls:
+            return self.project.find_class(ctx.module, ctx.scopes[-1].cls)
+        found = ctx.lookup(expr.id)
+        if found is None:
+            return None
+        scope = found[1]
+        if expr.id in scope.annotations:
+            return self._class_named(scope.annotations[expr.id], ctx)
+        if expr.id in scope.imported:
+            return self._imported_instance(scope.imported[expr.id], ctx, depth)
+        values = scope.assigned.get(expr.id, [])
+        if len(values) == 1 and values[0].kind == "definition":
+            return self.project.find_class(ctx.module, expr.id)
+        if len(values) == 1 and values[0].value is not None:
+            return self.instance_of(values[0].value, Ctx(ctx.module, ctx.scopes[: found[0] + 1]), depth + 1)
+        return None
+
+    def _imported_instance(self, origin: tuple[str, str], ctx: Ctx, depth: int) -> ClassInfo | None:
+        module, member = origin
+        owner = self.project.module_scope(ctx.module, module) if member else None
+        if owner is None:
+            return None
+        cls = self.project.find_class(owner[0], member)
+        if cls is not None:
+            return cls
+        values = owner[1].assigned.get(member, [])
+        if len(values) == 1 and values[0].value is not None:
+            return self.instance_of(values[0].value, Ctx(owner[0], (owner[1],)), depth + 1)
+        return None
+
+    def _attribute_instance(self, expr: ast.Attribute, ctx: Ctx, depth: int) -> ClassInfo | None:
+        owner_class = self.instance_of(expr.value, ctx, depth + 1)
+        if owner_class is None:
+            return None
+        for info in self.project.class_chain(owner_class):
+            if expr.attr in info.fields:
+                annotation, value = info.fields[expr.attr]
+                target = annotation if annotation is not None else value
+                if target is not None:
+                    return self._class_named(target, self.project.class_ctx(info))
+            assigned = info.self_attrs.get(expr.attr, [])
+            if len(assigned) == 1 and assigned[0][0].value is not None:  # self.env_helper = EnvHelper()
+                scope = assigned[0][1]
+                inner = Ctx(info.module, (self.project.module_scope_of(info.module), scope))
+                return self.instance_of(assigned[0][0].value, inner, depth + 1)
+        return None
+
+    def _returned_instance(self, call: ast.Call, ctx: Ctx, depth: int) -> ClassInfo | None:
+        """`settings = get_settings()` where the project's (often `@lru_cache`d) get_settings returns `Settings()`."""
+        if not isinstance(call.func, ast.Name):
+            return None
+        found = self.project.returned(ctx.module, call.func.id)
+        if found is None:
+            return None
+        module, value, scope = found
+        return self.instance_of(value, Ctx(module, (self.project.module_scope_of(module), scope)), depth + 1)
 
     def _class_named(self, expr: ast.expr, ctx: Ctx) -> ClassInfo | None:
         if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
@@ -517,9 +606,12 @@ class Resolver:
                     return self.assignments(f"{base}[{key.value!r}]", found, base, depth, what)
         raise Unresolved(f"{what} is looked up in {short(expr)} at run time", "subscript")
 
-    def dict_items(self, expr: ast.expr, ctx: Ctx, depth: int) -> dict[str, tuple[ast.expr, Ctx]] | None:
+    def dict_items(
+        self, expr: ast.expr, ctx: Ctx, depth: int, conditions: dict[str, ast.expr] | None = None
+    ) -> dict[str, tuple[ast.expr, Ctx]] | None:
         """The constant keys of a dict the code builds: a literal, `dict(k=v)`, a name assigned one of them,
-        plus the keys set on it later (`params["stream"] = True`)."""
+        plus the keys set on it later (`params["stream"] = True`); the keys set under an `if` are added to
+        `conditions` with the `if`'s test."""
         if depth > MAX_DEPTH:
             return None
         if isinstance(expr, ast.Dict):
@@ -554,6 +646,8 @@ class Resolver:
                 return None
             for name, item in scope.keyed.get(expr.id, {}).items():
                 found_items[name] = (item, inner)
+            if conditions is not None:
+                conditions.update(scope.keyed_when.get(expr.id, {}))
             return found_items
         return None
 

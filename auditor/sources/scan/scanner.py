@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import ast
+import copy
 from collections.abc import Iterable
 from typing import Any
 
-from auditor.sources.scan import frameworks, legacy
 from auditor.sources.scan.calls import (
+    NO_MODEL_APIS,
     NOT_PARAMETERS,
     VALUE_PARAMETERS,
     Found,
@@ -20,14 +21,18 @@ from auditor.sources.scan.calls import (
     sdk_shape,
 )
 from auditor.sources.scan.collect import LazyScope, collect, dotted
-from auditor.sources.scan.model import Resolved, Scope, Unresolved
+from auditor.sources.scan.model import Resolved, ScannedCall, Scope, Unresolved
 from auditor.sources.scan.project import Project, statement_spans
+from auditor.sources.scan.protocol import Recogniser
+from auditor.sources.scan.recognisers import MARK_SUFFIXES, RECOGNISERS
 from auditor.sources.scan.resolve import MAX_DEPTH, Ctx, Resolver, literal, short
 
 _AZURE_CLIENTS = ("AzureOpenAI", "AsyncAzureOpenAI")
 
 
 class FileScanner:
+    """Pass 2 for one file; the `ScanContext` its recognisers (protocol.py) record through."""
+
     def __init__(self, project: Project, resolver: Resolver, module: str, display: str) -> None:
         self.project = project
         self.resolver = resolver
@@ -35,7 +40,28 @@ class FileScanner:
         self.display = display
         self.found = Found()
         self.wrappers = project.wrapper_names()
-        self.frameworks = frameworks.FrameworkCalls(self)
+        self.recognisers = [factory(self) for factory in RECOGNISERS]
+        self.by_name: dict[str, list[Recogniser]] = {}  # a call is offered only to the recognisers marking its name
+        for recogniser in self.recognisers:
+            for mark in recogniser.marks:
+                self.by_name.setdefault(mark, []).append(recogniser)
+
+    # -- the ScanContext protocol ------------------------------------------------------------------------
+
+    def resolve(self, expr: ast.expr, ctx: Ctx, what: str = "model=") -> Resolved | Unresolved:
+        try:
+            return self.resolver.resolve(expr, ctx, 0, what)
+        except Unresolved as exc:
+            return exc
+
+    def constructor_of(self, expr: ast.expr, ctx: Ctx) -> tuple[ast.Call, Ctx] | None:
+        return self.client_constructor(expr, ctx, 0)
+
+    def record(self, call: ScannedCall) -> None:
+        self.found.calls.append(call)
+
+    def note(self, line: int, text: str) -> None:
+        self.found.notes.append((self.display, line, text))
 
     def run(self, tree: ast.Module, lines: Iterable[int] | None = None, scope: Scope | None = None) -> Found:
         """Every call in the tree; with `lines` (from pass 1), only statements spanning one of them are visited.
@@ -65,18 +91,16 @@ class FileScanner:
             if isinstance(node, ast.Call):
                 self.call(node, ctx)
             stack.extend((child, ctx) for child in reversed(list(ast.iter_child_nodes(node))))
-        self.frameworks.finish()
+        for recogniser in self.recognisers:
+            recogniser.finish()
         return self.found
 
     # -- one call ---------------------------------------------------------------------------------------
 
     def call(self, node: ast.Call, ctx: Ctx) -> None:
         shape = sdk_shape(node)
-        if shape is not None:
-            if shape.legacy:
-                legacy.record(self, node, shape, ctx)
-            else:
-                self.sdk_call(node, shape, ctx)
+        if shape is not None and not shape.legacy:
+            self.sdk_call(node, shape, ctx)
             return
         func = dotted(node.func) or ""
         if func.split(".")[-1] == "partial" and node.args and isinstance(node.args[0], ast.Attribute):
@@ -86,9 +110,12 @@ class FileScanner:
             if shape is not None and not shape.legacy:
                 self.sdk_call(inner, shape, ctx, via="functools.partial")
             return
-        if self.frameworks.call(node, ctx):
-            return
         name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+        offered = self.by_name.get(name or "", ())
+        if name and name.endswith(MARK_SUFFIXES):
+            offered = self.recognisers
+        if any(recogniser.call(node, ctx) for recogniser in offered):
+            return
         if name in self.wrappers:
             self.site(node, name, ctx)
 
@@ -97,10 +124,12 @@ class FileScanner:
         found: dict[str, tuple[ast.expr, Ctx]] = {}
         unseen = None
         for keyword in node.keywords:
+            guarded = _guarded(keyword.value)
+            value = guarded[0] if guarded is not None else keyword.value  # the value sent when it is sent
             if keyword.arg is not None:
-                found[keyword.arg] = (keyword.value, ctx)
+                found[keyword.arg] = (value, ctx)
                 continue
-            items = self.resolver.dict_items(keyword.value, ctx, 0)
+            items = self.resolver.dict_items(value, ctx, 0)
             if items is None:
                 unseen = short(keyword.value)
             else:
@@ -148,25 +177,19 @@ class FileScanner:
         client = self.client_constructor(shape.client, ctx, 0)
         if client is not None and self.foreign(client):
             return
+        if shape.api in NO_MODEL_APIS:
+            self.note(node.lineno, f"{short(node.func)}(...): {NO_MODEL_APIS[shape.api]}")
+            return
+        if "model" not in keywords and "agent_reference" in self._extra_body(keywords):
+            self.note(
+                node.lineno, f"{short(node.func)}(...): calls a Foundry agent (agent_reference): its model applies"
+            )
+            return
         parameters = self.parameters(shape.api, keywords)
         if shape.method == "stream":
             parameters["stream"] = True
         expression = short(keywords["model"][0]) if "model" in keywords else "(no model=)"
-        note = None
-        outcome: Resolved | Unresolved
-        routed = self.client_keyword(client, "azure_deployment")
-        if routed is not None:
-            outcome = self._resolve(routed[0], routed[1], "the client's azure_deployment")
-            note = (
-                f"the AzureOpenAI client's azure_deployment routes the call; model={expression} is not used for routing"
-            )
-        elif "model" in keywords:
-            outcome = self._resolve(*keywords["model"])
-        elif unseen is not None:
-            outcome = Unresolved(f"the call passes its arguments as **{unseen}, built at run time", "kwargs-unresolved")
-        else:
-            why = "the call passes no model= keyword (positional or **kwargs): the deployment name is not in the code"
-            outcome = Unresolved(why, "no-model-keyword")
+        outcome, note, named = self._deployment(client, keywords, unseen, expression)
         found = result_call(
             api=shape.api,
             file=self.display,
@@ -177,60 +200,113 @@ class FileScanner:
             via=via,
             api_version=self.api_version(client),
             note=note,
+            conditions=self.conditions(node, ctx, named, set(parameters)),
         )
-        function = ctx.scopes[-1]
-        if isinstance(outcome, Unresolved) and outcome.reason == "function-argument" and function.kind == "function":
-            self.found.pending.append(Pending(self.module, function.name, found))
+        argument = isinstance(outcome, Unresolved) and outcome.reason == "function-argument"
+        owner = self._wrapper_of(ctx.scopes[-1], named) if argument else None
+        if owner is not None:
+            self.found.pending.append(Pending(self.module, owner, found))
         self.found.calls.append(found)
 
-    def _resolve(self, expr: ast.expr, ctx: Ctx, what: str = "model=") -> Resolved | Unresolved:
-        try:
-            return self.resolver.resolve(expr, ctx, 0, what)
-        except Unresolved as exc:
-            return exc
+    def _wrapper_of(self, function: Scope, named: ast.expr | None) -> str | None:
+        """The wrapper whose call sites give this call its deployment: the function, or the class whose
+        constructor's argument `self.attr` holds."""
+        if function.kind != "function":
+            return None
+        is_self_attr = (
+            isinstance(named, ast.Attribute) and isinstance(named.value, ast.Name) and named.value.id == "self"
+        )
+        if is_self_attr and function.cls and function.cls in self.project.modules[self.module].wrappers:
+            return function.cls
+        return function.name
+
+    def _extra_body(self, keywords: dict[str, tuple[ast.expr, Ctx]]) -> dict[str, tuple[ast.expr, Ctx]]:
+        extra = keywords.get("extra_body")
+        return (self.resolver.dict_items(extra[0], extra[1], 0) or {}) if extra is not None else {}
+
+    def _deployment(
+        self,
+        client: tuple[ast.Call, Ctx] | None,
+        keywords: dict[str, tuple[ast.expr, Ctx]],
+        unseen: str | None,
+        expression: str,
+    ) -> tuple[Resolved | Unresolved, str | None, ast.expr | None]:
+        """The deployment a call reaches (the client's azure_deployment routes it when given), a note, and the
+        expression naming it (a condition on that expression is a test of the deployment name)."""
+        routed = self.client_keyword(client, "azure_deployment")
+        if routed is not None:
+            note = (
+                f"the AzureOpenAI client's azure_deployment routes the call; model={expression} is not used for routing"
+            )
+            return self.resolve(routed[0], routed[1], "the client's azure_deployment"), note, routed[0]
+        if "model" in keywords:
+            return self.resolve(*keywords["model"]), None, keywords["model"][0]
+        if unseen is not None:
+            why = f"the call passes its arguments as **{unseen}, built at run time"
+            return Unresolved(why, "kwargs-unresolved"), None, None
+        why = "the call passes no model= keyword (positional or **kwargs): the deployment name is not in the code"
+        return Unresolved(why, "no-model-keyword"), None, None
+
+    def conditions(self, node: ast.Call, ctx: Ctx, named: ast.expr | None, sent: set[str]) -> dict[str, str]:
+        """The parameters a `**dict` carries only under an `if` (`if name.startswith("o"): kwargs["reasoning"]
+        = ...`), each with its test; a test on the expression naming the deployment is written on `deployment`."""
+        tests: dict[str, ast.expr] = {}
+        for keyword in node.keywords:
+            guarded = _guarded(keyword.value)
+            if keyword.arg is not None:
+                if guarded is not None:  # temperature=0.2 if ... else NOT_GIVEN
+                    tests[keyword.arg] = guarded[1]
+            elif guarded is not None:  # **({"reasoning": ...} if ... else {})
+                tests.update(dict.fromkeys(self.resolver.dict_items(guarded[0], ctx, 0) or {}, guarded[1]))
+            else:
+                self.resolver.dict_items(keyword.value, ctx, 0, tests)
+        return {name: condition_text(test, named) for name, test in tests.items() if name in sent}
 
     # -- the client --------------------------------------------------------------------------------------
 
     def client_constructor(self, expr: ast.expr, ctx: Ctx, depth: int) -> tuple[ast.Call, Ctx] | None:
         """The call that built a client expression: `client`, `self.client`, `bp.openai_client`,
         `clients["openai"]` followed to `AzureOpenAI(...)`; None when the code does not say."""
-        if depth > MAX_DEPTH:
-            return None
-        if isinstance(expr, ast.Await):
+        if depth > MAX_DEPTH or isinstance(expr, ast.Await):
             return None
         if isinstance(expr, ast.Call):
             return (expr, ctx)
-        items: list[tuple[Any, Ctx]] = []
-        if isinstance(expr, ast.Name):
-            located = ctx.lookup(expr.id)
-            if located is None or expr.id in located[1].params:
-                return None
-            index, scope = located
-            inner = Ctx(ctx.module, ctx.scopes[: index + 1])
-            items = [(a, inner) for a in scope.assigned.get(expr.id, [])]
-        elif isinstance(expr, ast.Attribute):
-            key = dotted(expr)
-            if key is not None and key.startswith("self.") and key.count(".") == 1:
-                owner = ctx.scopes[-1].cls if ctx.scopes else None
-                cls = self.project.find_class(ctx.module, owner) if owner else None
-                if cls is not None:
-                    for info in self.project.class_chain(cls):
-                        for assignment, scope in info.self_attrs.get(expr.attr, []):
-                            items.append(
-                                (assignment, Ctx(info.module, (self.project.module_scope_of(info.module), scope)))
-                            )
-            elif key is not None:
-                items = list(self.project.attribute_assignments(ctx.module, key))
-        elif isinstance(expr, ast.Subscript) and isinstance(expr.slice, ast.Constant):
+        if isinstance(expr, ast.Subscript) and isinstance(expr.slice, ast.Constant):
             found = self.resolver.dict_items(expr.value, ctx, depth + 1)
             if found and isinstance(expr.slice.value, str) and expr.slice.value in found:
                 value, inner = found[expr.slice.value]
                 return self.client_constructor(value, inner, depth + 1)
-        chosen = choose_assignment([item for item in items if item[0].value is not None])
-        if chosen is None:
             return None
-        assignment, inner = chosen
-        return self.client_constructor(assignment.value, inner, depth + 1) if assignment.value is not None else None
+        items = self._assigned(expr, ctx)
+        chosen = choose_assignment([item for item in items if item[0].value is not None])
+        if chosen is None or chosen[0].value is None:
+            return None
+        return self.client_constructor(chosen[0].value, chosen[1], depth + 1)
+
+    def _assigned(self, expr: ast.expr, ctx: Ctx) -> list[tuple[Any, Ctx]]:
+        """The assignments of a name, of `self.attr` (in the class and its project bases) or of `obj.attr`."""
+        if isinstance(expr, ast.Name):
+            located = ctx.lookup(expr.id)
+            if located is None or expr.id in located[1].params:
+                return []
+            index, scope = located
+            inner = Ctx(ctx.module, ctx.scopes[: index + 1])
+            return [(a, inner) for a in scope.assigned.get(expr.id, [])]
+        key = dotted(expr) if isinstance(expr, ast.Attribute) else None
+        if key is None:
+            return []
+        if not (key.startswith("self.") and key.count(".") == 1):
+            return list(self.project.attribute_assignments(ctx.module, key))
+        owner = ctx.scopes[-1].cls if ctx.scopes else None
+        cls = self.project.find_class(ctx.module, owner) if owner else None
+        if cls is None:
+            return []
+        attr = key.split(".", 1)[1]
+        return [
+            (assignment, Ctx(info.module, (self.project.module_scope_of(info.module), scope)))
+            for info in self.project.class_chain(cls)
+            for assignment, scope in info.self_attrs.get(attr, [])
+        ]
 
     def origin_module(self, client: tuple[ast.Call, Ctx]) -> tuple[str | None, str]:
         """(the module the client's class comes from, None if the code does not say; the class name)."""
@@ -279,7 +355,7 @@ class FileScanner:
             if base is not None and "/openai/v1" in short(base[0]):
                 return None
             return "env:OPENAI_API_VERSION"
-        outcome = self._resolve(given[0], given[1], "api_version=")
+        outcome = self.resolve(given[0], given[1], "api_version=")
         if isinstance(outcome, Unresolved):
             return None
         return outcome.text() if outcome.kind == "env" or outcome.value else None
@@ -309,7 +385,7 @@ class FileScanner:
                 f"the call of {name}() passes no `{param}` argument (its default, or **kwargs)", "wrapper-default"
             )
         else:
-            outcome = self._resolve(expr, ctx)
+            outcome = self.resolve(expr, ctx)
         parameters: dict[str, Any] = {}
         if forwards:
             keywords, _ = self.keywords(node, ctx)
@@ -325,3 +401,45 @@ class FileScanner:
                 parameters,
             )
         )
+
+
+_NOT_SENT = ("NOT_GIVEN", "omit", "NotGiven", "Omit")
+
+
+def _not_sent(expr: ast.expr) -> bool:
+    """openai-python's NOT_GIVEN / omit (the keyword is left out of the request), None, or an empty dict."""
+    if isinstance(expr, ast.Constant) and expr.value is None:
+        return True
+    if isinstance(expr, ast.Dict) and not expr.keys:
+        return True
+    target = expr.func if isinstance(expr, ast.Call) and not expr.args else expr
+    name = dotted(target) if isinstance(target, (ast.Name, ast.Attribute)) else None
+    return name is not None and name.split(".")[-1] in _NOT_SENT
+
+
+def _guarded(expr: ast.expr) -> tuple[ast.expr, ast.expr] | None:
+    """`X if test else NOT_GIVEN` (or None, or `{}` for `**`): (X, the test under which it is sent)."""
+    if not isinstance(expr, ast.IfExp):
+        return None
+    if _not_sent(expr.orelse) and not _not_sent(expr.body):
+        return expr.body, expr.test
+    if _not_sent(expr.body) and not _not_sent(expr.orelse):
+        return expr.orelse, ast.copy_location(ast.UnaryOp(ast.Not(), expr.test), expr.test)
+    return None
+
+
+def condition_text(test: ast.expr, named: ast.expr | None) -> str:
+    """The test's text with the expression naming the deployment written `deployment`."""
+    wanted = short(named) if named is not None else None
+
+    class _Rename(ast.NodeTransformer):
+        def visit(self, node: ast.AST) -> ast.AST:
+            if wanted is not None and isinstance(node, ast.expr) and short(node) == wanted:
+                return ast.copy_location(ast.Name("deployment", ast.Load()), node)
+            visited: ast.AST = super().visit(node)
+            return visited
+
+    try:
+        return ast.unparse(_Rename().visit(copy.deepcopy(test)))
+    except RecursionError:
+        return "(a deeply nested condition)"
