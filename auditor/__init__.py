@@ -26,11 +26,13 @@ if TYPE_CHECKING:
     from auditor.model.results import Finding, Report, Severity, Status
     from auditor.pipeline.audit import AuditOptions, audit, gate, gather_facts, run_audit, select_rules
     from auditor.pipeline.nightly import nightly_view
+    from auditor.pipeline.offline import run_offline
     from auditor.render import FORMATS, write_reports
     from auditor.sources.contract import load_contract
 
 _EXPORTS = {
     "auditor.pipeline.audit": ("AuditOptions", "audit", "gate", "gather_facts", "run_audit", "select_rules"),
+    "auditor.pipeline.offline": ("run_offline",),
     "auditor.model.clouds": ("CLOUDS", "Cloud", "get_cloud"),
     "auditor.engine.rules": ("Rule", "load_rules"),
     "auditor.model.errors": ("AuditorError", "ExitCode", "InputError", "SignInError", "TargetNotFoundError"),
@@ -79,6 +81,7 @@ __all__ = [  # a literal, for type checkers; test_import_walls checks it against
     "nightly_view",
     "open_store",
     "run_audit",
+    "run_offline",
     "select_rules",
     "write_reports",
 ]

@@ -109,13 +109,25 @@ def test_nothing_is_claimed_about_accounts_not_read_in_full(rules, kb, baseline_
     assert not [r for r in report.drift.resolved if r.target_name.startswith("acct/")]
 
 
-def test_finding_key_ignores_counts_and_dates_but_not_the_subject() -> None:
-    def f(message: str) -> Finding:
-        return Finding("AOAI-LIFE-002", "t", Category.LIFECYCLE, Severity.ERROR, Status.FAIL, "/x", "x", message, "r")
+def test_finding_key_ignores_the_message_but_not_the_identity_facts() -> None:
+    def f(message: str, identity: str = "") -> Finding:
+        return Finding(
+            "AOAI-LIFE-002",
+            "t",
+            Category.LIFECYCLE,
+            Severity.ERROR,
+            Status.FAIL,
+            "/x",
+            "x",
+            message,
+            "r",
+            identity=identity,
+        )
 
     assert f("retires on 2026-12-12, in 20 days").key == f("retires on 2026-12-13, in 19 days").key
-    assert f("sends temperature=0.7").key != f("sends top_p=0.7").key
-    assert f("m").key == finding_key("AOAI-LIFE-002", "/x", "m")
+    assert f("reworded entirely").key == f("retires soon").key
+    assert f("m", "param.name=temperature").key != f("m", "param.name=top_p").key
+    assert f("m", "param.name=top_p").key == finding_key("AOAI-LIFE-002", "/x", "param.name=top_p")
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,12 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def unpacked_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    given = os.environ.get("AUDITOR_WHEEL")  # the release workflow tests the wheel it is about to publish
+    if given:
+        site = out / "site"
+        with zipfile.ZipFile(given) as archive:
+            archive.extractall(site)
+        return site
     subprocess.run(
         [
             sys.executable,
@@ -95,3 +101,44 @@ def test_usage_errors_are_one_line_exit_2(unpacked_wheel: Path, tmp_path: Path, 
     assert result.returncode == 2
     assert words in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_wheel_carries_the_adoption_files(unpacked_wheel: Path) -> None:
+    package = unpacked_wheel / "auditor"
+    assert (package / "_data" / "rules" / "policies" / "azure-baseline.yaml").is_file()
+    for example in ("app-contract", "audit-waivers", "deployments"):
+        assert (package / "_data" / "rules" / "examples" / f"{example}.yaml").is_file()
+    assert (package / "schemas" / "config.schema.json").is_file()
+    assert (package / "cli" / "starter" / "aoai-audit.toml").is_file()
+    assert (package / "cli" / "starter" / "github" / "release-gate.yml").is_file()
+    assert (package / "cli" / "starter" / "azure-devops" / "azure-pipelines.yml").is_file()
+    assert (package / "_scm_version.py").is_file(), "the version from the git tag (hatch-vcs)"
+
+
+def test_adopting_from_the_wheel_outside_this_repository(unpacked_wheel: Path, tmp_path: Path) -> None:
+    """The Done-when of issue 23, from the wheel in a directory that is not this repository (.ci/wheel-check does
+    the same from a fresh venv in CI and the release workflow)."""
+    policy = _run(unpacked_wheel, tmp_path, "--demo", "--policy", "azure-baseline", "--out", "policy", "--quiet")
+    assert policy.returncode == 1, policy.stderr
+    assert any(
+        f["category"] == "policy" for f in json.loads((tmp_path / "policy" / "report.json").read_text())["findings"]
+    )
+
+    init = _run(unpacked_wheel, tmp_path, "init", "app", "--ci", "both")
+    assert init.returncode == 0, init.stderr
+    assert (tmp_path / "app" / ".github" / "workflows" / "aoai-audit.yml").is_file()
+    (tmp_path / "app" / ".aoai-audit.toml").unlink()
+    (tmp_path / "app" / "pyproject.toml").write_text(
+        '[project]\nname = "app"\n\n[tool.aoai-auditor]\nfail-on = "never"\nout = "build/audit"\n'
+    )
+    sub = tmp_path / "app" / "src" / "pkg"
+    sub.mkdir(parents=True)
+    found = _run(unpacked_wheel, sub, "--demo", "--quiet")
+    assert found.returncode == 0, found.stderr
+    assert (tmp_path / "app" / "build" / "audit" / "report.json").is_file()
+
+    first = _run(unpacked_wheel, tmp_path, "--demo", "--out", "first", "--quiet")
+    assert first.returncode == 1
+    again = _run(unpacked_wheel, tmp_path, "--demo", "--baseline", "first/report.json", "--only-new", "--out", "again")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "only the 0 new can fail the gate" in again.stdout

@@ -24,8 +24,11 @@ from auditor.util.redact import RecordingCredential, guard_logging, printable, r
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
+    from auditor.engine.policy import Policy
+    from auditor.engine.rules import Rule
     from auditor.model.enums import FailOn
     from auditor.model.results import Report
+    from auditor.pipeline.audit import AuditOptions
     from auditor.probes import ProbeOptions
 
 EXAMPLES = """\
@@ -46,14 +49,22 @@ examples:
   audit --resource myres --contract-from ./app  scan the app's source and audit against it, in one step
   audit --plan deployments.yaml                 preflight planned deployments (YAML, ARM/Bicep JSON, Terraform)
   terraform show -json tf.plan > plan.json && audit --plan plan.json --contract app-contract.yaml
-  audit --all --monitor --policy rules/policies/azure-baseline.yaml    nightly compliance: policy, logs, 429s
+  audit --all --monitor --policy azure-baseline    nightly compliance: the shipped baseline policy, logs, 429s
+  audit --offline --contract-from app/ --plan deployments.yaml    no Azure: the app against the planned models
+  audit --all --baseline last/report.json --only-new    gate only on findings the baseline does not have
   audit --resource myres --contract-from ./app --what-if chat-prod=o4-mini    which calls break on o4-mini
 
 exit codes:
-  0  no failing finding at or above --fail-on
-  1  failing findings at or above --fail-on
-  2  usage or input error (bad flag, bad rule/contract/plan file, unknown resource, no credential)
-  3  the audit is incomplete (something could not be read) and nothing else failed
+  0    no failing finding at or above --fail-on
+  1    failing findings at or above --fail-on
+  2    usage or input error (bad flag, bad rule/contract/plan/config file, unknown resource, no credential)
+  3    the audit is incomplete (something could not be read) and nothing else failed
+  4    internal error: the traceback is saved in the output directory (audit-crash.txt) and named on stderr
+  130  interrupted (Ctrl-C): what was read is written, marked incomplete
+
+configuration: .aoai-audit.toml or [tool.aoai-auditor] in pyproject.toml, found from the working directory
+upwards (or --config FILE); every long flag is a key (fail-on = "warning"); `audit config` shows the effective
+settings, `audit init` writes a starter config, contract, waivers file and CI workflow.
 """
 
 
@@ -240,7 +251,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="audit only shard K of N: a stable split of the discovered accounts by a hash of their ARM id, for "
         "many CI jobs at once; join the shards' report.json with `audit merge`. Example: --shard 2/8",
     )
+    out.add_argument(
+        "--only-new",
+        action="store_true",
+        help="with --baseline: only findings the baseline does not have can fail the gate (the reports still "
+        "show every finding), for adopting the gate on an existing tenant. Example: --baseline b/report.json --only-new",
+    )
     out.add_argument("--quiet", action="store_true", help="print only errors (and no progress bar)")
+    out.add_argument("--verbose", action="store_true", help="also print the Azure SDKs' own log (sign-in detail)")
     out.add_argument(
         "--docs-url",
         metavar="URL",
@@ -248,6 +266,13 @@ def build_parser() -> argparse.ArgumentParser:
         "URL the package declares); links carry the version that ran. Example: --docs-url https://docs.corp/aoai/",
     )
     add_nightly_arguments(parser)
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="the configuration file (default: .aoai-audit.toml, or [tool.aoai-auditor] in pyproject.toml, "
+        "found from the working directory upwards); flags override it. Example: --config ci/audit.toml",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -323,6 +348,14 @@ def _add_evidence_arguments(parser: argparse.ArgumentParser) -> None:
         "output; the format is detected. Its accounts are audited too. Example: --plan plan.json",
     )
     group.add_argument(
+        "--offline",
+        action="store_true",
+        help="no Azure call: judge the contract (--contract, --contract-from) and the plan (--plan) against the "
+        "knowledge base alone, for the plan's deployments and the configuration's `deployments` table; every check "
+        "that needs Azure is unknown (cause: offline). Chosen by itself, with a notice, when no credential is found "
+        "and there is a plan or declared deployments. Example: --offline --contract-from app/ --plan deployments.yaml",
+    )
+    group.add_argument(
         "--what-if",
         action="append",
         default=[],
@@ -379,6 +412,28 @@ def _validate_evidence(args: argparse.Namespace) -> None:
         args.what_ifs = tuple(parse_what_if(value) for value in args.what_if)
 
 
+def _validate_modes(args: argparse.Namespace) -> None:
+    """--only-new needs a baseline; --offline excludes everything that calls Azure."""
+    if args.only_new and args.baseline is None:
+        raise InputError("--only-new gates on findings new since a baseline: add --baseline previous/report.json")
+    if args.offline:
+        live = [
+            flag
+            for flag, on in (
+                ("--demo", args.demo),
+                ("--probe", args.probe),
+                ("--monitor", args.monitor),
+                ("--resource", args.resource),
+                ("--all", args.all_accounts),
+                ("--observed", args.observed is not None),
+                ("--logs-workspace", args.logs_workspace),
+            )
+            if on
+        ]
+        if live:
+            raise InputError(f"--offline makes no Azure call: drop {', '.join(live)}")
+
+
 def _validate(args: argparse.Namespace) -> None:
     _validate_evidence(args)
     from auditor.model.enums import Discovery, FailOn, choices
@@ -395,8 +450,9 @@ def _validate(args: argparse.Namespace) -> None:
     if args.discovery not in set(Discovery):
         raise InputError(f"unknown --discovery value {args.discovery!r}: choose {choices(Discovery)}")
     args.discovery = Discovery(args.discovery)
-    if not args.demo and not args.resource and not args.all_accounts and not args.plan:
+    if not args.demo and not args.resource and not args.all_accounts and not args.plan and not args.deployments:
         raise InputError("say what to audit: --resource NAME_OR_ID, --all, --plan FILE, or --demo (see audit --help)")
+    _validate_modes(args)
     from auditor.model.clouds import get_cloud
     from auditor.render import parse_formats
 
@@ -492,14 +548,16 @@ def _observed(args: argparse.Namespace, policy: Any) -> dict[str, Any]:
 
 
 def run(argv: Sequence[str]) -> int:
-    args = build_parser().parse_args(argv)
+    from auditor.cli.config import apply_config
+
+    args = apply_config(build_parser(), argv).args
     _validate(args)
     from auditor.render import check_out_dir
 
     check_out_dir(args.out)
     from auditor.cli.observed import check_overrides, rule_param_overrides
     from auditor.engine.rules import load_rules
-    from auditor.pipeline.audit import AuditOptions, gate, run_audit
+    from auditor.pipeline.audit import gate
     from auditor.render import write_reports
 
     overrides = rule_param_overrides(args.rule_param)
@@ -511,7 +569,6 @@ def run(argv: Sequence[str]) -> int:
     # waivers and baseline are read before any Azure call, so a bad file is exit 2 straight away
     from auditor.gating.drift import load_baseline
     from auditor.gating.waivers import load_waivers
-    from auditor.knowledge.overlay import resolve_overlay
 
     policy = None
     if args.policy:
@@ -526,7 +583,117 @@ def run(argv: Sequence[str]) -> int:
     subscriptions = tuple(args.subscription) or tuple(
         s for s in [os.environ.get("AZURE_SUBSCRIPTION_ID", "").strip()] if s
     )
+    from auditor.cli.failures import configure_logging, interruptible
+
+    if args.verbose:  # also when the configuration file says so
+        configure_logging(True)
+    with interruptible() as stop:
+        report = _audit(args, rules, policy, subscriptions)
+    if stop.interrupted:
+        report = replace(report, gaps=(*report.gaps, "the run was interrupted (Ctrl-C): what was read is reported"))
+    from auditor.pipeline.audit import finish
+
+    report = finish(report, waivers=waivers, baseline=baseline)
+    from auditor.render.json_report import passes_form
+
+    shard = f"{args.shard_obj[0]}/{args.shard_obj[1]}" if args.shard_obj else None
+    report = replace(
+        report, fail_on=args.fail_on, passes=passes_form(args.passes, report), shard=shard, only_new=args.only_new
+    )
+    report = with_nightly(report, args, history)
+    from auditor.fixes import write_fixes
+
+    report, fixes = write_fixes(report, args.out, Path.cwd(), rules)
+    paths = write_reports(report, args.out, args.formats) + ([fixes.patch] if fixes.patch else [])
+    for problem in fixes.stale:
+        print(printable(f"audit: warning: {problem}"), file=sys.stderr)
+    _append_step_summary(report)
+    exit_code = gate(report, args.fail_on)
+    if not args.quiet:
+        _print_summary(report, paths, args.fail_on)
+    if stop.interrupted:
+        return int(ExitCode.INTERRUPTED)
+    return exit_code
+
+
+def _audit(
+    args: argparse.Namespace, rules: list[Rule], policy: Policy | None, subscriptions: tuple[str, ...]
+) -> Report:
+    """The audit proper: offline (asked for, or no credential for a run offline can judge), or live."""
+    from auditor.knowledge.overlay import resolve_overlay
+    from auditor.pipeline.audit import AuditOptions
+
+    options = AuditOptions(
+        resources=tuple(args.resource),
+        all_accounts=args.all_accounts,
+        subscriptions=subscriptions,
+        resource_group=args.resource_group,
+        contract=args.contract,
+        concurrency=args.concurrency,
+        timeout=args.timeout,
+        select=tuple(args.select),
+        ignore=tuple(args.ignore),
+        ruleset=args.ruleset,
+        discovery=args.discovery,
+        contract_from=args.contract_from,
+        scan_allow_unread=args.scan_allow_unread,
+        contract_env=dict(os.environ),
+        plan=args.plan,
+        shard=args.shard_obj,
+        what_if=args.what_ifs,
+        knowledge=resolve_overlay(args.knowledge),
+        docs_url=args.docs_url,
+        **_observed(args, policy),
+    )
+    if not args.offline and _offline_instead(args):
+        print(
+            "audit: notice: no Azure credential found: auditing --offline (the plan and contract against the "
+            "knowledge base; checks that need Azure are unknown)",
+            file=sys.stderr,
+        )
+        args.offline = True
+    if args.offline:
+        from auditor.pipeline.offline import run_offline
+
+        return run_offline(options, args.deployments, rules=rules)
+    return _audit_live(args, options, rules)
+
+
+def _offline_instead(args: argparse.Namespace) -> bool:
+    """Whether to go offline by itself: nothing live was asked for by name, there is something offline can judge
+    (a plan, declared deployments), and no credential is set up (az, environment, workload or managed identity)."""
+    if args.demo or args.resource or args.all_accounts or args.probe or args.monitor:
+        return False
+    if not (args.plan or args.deployments):
+        return False
+    if args.plan:  # a bad plan or contract is exit 2 before anything else is tried or said
+        from auditor.sources.plan import load_plan
+
+        load_plan(args.plan)
+    if args.contract:
+        from auditor.sources.contract import load_contract_document
+
+        load_contract_document(args.contract, os.environ)
+    from azure.core.exceptions import ClientAuthenticationError
+    from azure.identity import DefaultAzureCredential
+
+    from auditor.sources.signin import attempts
+
+    credential = DefaultAzureCredential(authority=args.cloud_obj.authority_host, connection_timeout=30, read_timeout=60)
+    try:
+        credential.get_token(args.cloud_obj.management_scope)
+    except ClientAuthenticationError as exc:
+        return all(attempt.unavailable for attempt in attempts(str(exc)))  # nothing set up; a failure is reported
+    finally:
+        credential.close()
+    return False
+
+
+def _audit_live(args: argparse.Namespace, options: AuditOptions, rules: list[Rule]) -> Report:
+    from auditor.pipeline.audit import run_audit
+
     verify: str | bool
+    subscriptions = options.subscriptions
     with ExitStack() as stack:
         if args.demo:
             credential, verify = _demo_environment(stack, args)
@@ -539,33 +706,17 @@ def run(argv: Sequence[str]) -> int:
             )
             verify = str(args.ca_bundle) if args.ca_bundle else True
         credential = RecordingCredential(credential)
-        options = AuditOptions(
-            resources=tuple(args.resource),
-            all_accounts=args.all_accounts,
+        options = replace(  # the demo chose its accounts, contract and cloud above
+            options,
             subscriptions=subscriptions,
-            resource_group=args.resource_group,
+            all_accounts=args.all_accounts,
             contract=args.contract,
-            concurrency=args.concurrency,
-            timeout=args.timeout,
-            select=tuple(args.select),
-            ignore=tuple(args.ignore),
-            ruleset=args.ruleset,
-            discovery=args.discovery,
-            contract_from=args.contract_from,
-            scan_allow_unread=args.scan_allow_unread,
-            contract_env=dict(os.environ),
-            plan=args.plan,
             probe=_probe_options(args, demo=args.demo),
-            shard=args.shard_obj,
-            what_if=args.what_ifs,
-            knowledge=resolve_overlay(args.knowledge),
-            docs_url=args.docs_url,
-            **_observed(args, policy),
         )
         from auditor.cli.progress import BarProgress, wants_bar
 
         progress = stack.enter_context(BarProgress()) if wants_bar(args.quiet) else None
-        report = run_audit(
+        return run_audit(
             options,
             credential=credential,
             cloud=args.cloud_obj,
@@ -573,25 +724,6 @@ def run(argv: Sequence[str]) -> int:
             rules=rules,
             progress=progress,
         )
-    from auditor.pipeline.audit import finish
-
-    report = finish(report, waivers=waivers, baseline=baseline)
-    from auditor.render.json_report import passes_form
-
-    shard = f"{args.shard_obj[0]}/{args.shard_obj[1]}" if args.shard_obj else None
-    report = replace(report, fail_on=args.fail_on, passes=passes_form(args.passes, report), shard=shard)
-    report = with_nightly(report, args, history)
-    from auditor.fixes import write_fixes
-
-    report, fixes = write_fixes(report, args.out, Path.cwd(), rules)
-    paths = write_reports(report, args.out, args.formats) + ([fixes.patch] if fixes.patch else [])
-    for problem in fixes.stale:
-        print(printable(f"audit: warning: {problem}"), file=sys.stderr)
-    _append_step_summary(report)
-    exit_code = gate(report, args.fail_on)
-    if not args.quiet:
-        _print_summary(report, paths, args.fail_on)
-    return exit_code
 
 
 def entry() -> None:
@@ -635,34 +767,44 @@ def _exit(code: int) -> NoReturn:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Everything the `audit` command does, returning its exit code (tests and library callers use this)."""
+    from auditor.cli.failures import configure_logging, print_error, report_crash
+
     argv = list(sys.argv[1:] if argv is None else argv)
     register_environment(os.environ)
     guard_logging()
+    verbose = "--verbose" in argv
+    configure_logging(verbose)
     try:
-        if argv and argv[0] == "kb":
-            from auditor.cli.kb import run_kb
-
-            return run_kb(argv[1:])
-        if argv and argv[0] == "rules":
-            from auditor.cli.subcommands import run_info
-
-            return run_info(argv)
-        if argv and argv[0] == "contract":
-            from auditor.cli.subcommands import run_contract
-
-            return run_contract(argv)
-        if argv and argv[0] == "history":
-            from auditor.cli.nightly import run_history
-
-            return run_history(argv)
-        if argv and argv[0] == "merge":
-            from auditor.cli.merge import run_merge
-
-            return run_merge(argv)
-        return run(argv)
+        return _dispatch(argv)
     except AuditorError as exc:
-        print(printable(f"audit: error: {exc}"), file=sys.stderr)
-        return int(exc.exit_code)
+        return print_error(exc, verbose)
     except KeyboardInterrupt:
         print("audit: interrupted", file=sys.stderr)
-        return int(ExitCode.USAGE)
+        return int(ExitCode.INTERRUPTED)
+    except Exception as exc:  # a bug: the traceback goes to a file, the exit code says which kind of failure
+        return report_crash(exc, argv)
+
+
+def _dispatch(argv: list[str]) -> int:
+    """The subcommand named first, else the audit itself."""
+    if argv and argv[0] == "kb":
+        from auditor.cli.kb import run_kb
+
+        return run_kb(argv[1:])
+    if argv and argv[0] in ("rules", "contract"):
+        from auditor.cli.subcommands import run_contract, run_info
+
+        return run_info(argv) if argv[0] == "rules" else run_contract(argv)
+    if argv and argv[0] == "history":
+        from auditor.cli.nightly import run_history
+
+        return run_history(argv)
+    if argv and argv[0] == "merge":
+        from auditor.cli.merge import run_merge
+
+        return run_merge(argv)
+    if argv and argv[0] in ("init", "config"):
+        from auditor.cli.project import run_config, run_init
+
+        return run_init(argv[1:]) if argv[0] == "init" else run_config(build_parser(), argv[1:])
+    return run(argv)

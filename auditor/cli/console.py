@@ -1,5 +1,7 @@
-"""What a run prints: counts, the failing findings and the unknowns at the gate, each on one line that fits
-the terminal, coloured by severity for a person at a terminal, and last the verdict and where the report is.
+"""What a run prints: counts, the failing findings and the unknowns at the gate, and last the verdict and where the
+report is. At a terminal each finding is one line that fits it, coloured by severity; in a pipe or a CI log lines
+stay whole (the reason is never cut), more are listed, and on GitHub Actions or Azure Pipelines the failing
+findings are grouped and those with a file and line annotated (auditor/cli/ci_log.py).
 
 Pure: `console_lines` returns the lines and `cli.py` prints them. Tenant values (names, messages) can hold
 control characters; every printed item goes through `printable` so none reaches the terminal.
@@ -17,11 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from auditor.cli.ci_log import PLAIN, annotate, detect, group
 from auditor.gating.verdict import Verdict, at_gate, verdict
 from auditor.model.results import Finding, Report, Severity, Status
 from auditor.util.redact import printable
 
 MAX_LISTED = 12
+"""Findings of one kind listed on a terminal: a person reads the top and opens the report for the rest."""
+MAX_LISTED_LOG = 1000
+"""Findings of one kind listed in a CI log (not a terminal): all of them, within reason; groups fold them away."""
 _COLOURS = {"error": "31", "warning": "33", "info": "34", "unknown": "35", "passed": "32", "failed": "31"}
 _COLOURS["incomplete"] = "33"
 
@@ -40,24 +46,34 @@ def fit(text: str, width: int, indent: str = "") -> str:
 
 @dataclass(frozen=True)
 class Style:
-    """How to print: the terminal's width and whether to colour."""
+    """How to print: the terminal's width and whether to colour; `whole` (not a terminal: a CI log, a file) keeps
+    every line whole, so no reason is cut off; `ci` names the runner whose log commands to write (ci_log)."""
 
     width: int = 100
     colour: bool = False
+    whole: bool = False
+    ci: str = PLAIN
 
     def paint(self, text: str, key: str) -> str:
         code = _COLOURS.get(key)
         return f"\x1b[{code}m{text}\x1b[0m" if self.colour and code else text
 
+    def fit(self, text: str, indent: str = "") -> str:
+        return text if self.whole else fit(text, self.width, indent)
+
+    @property
+    def listed(self) -> int:
+        return MAX_LISTED_LOG if self.whole else MAX_LISTED
+
 
 def terminal_style(stream: TextIO | None = None, environ: Mapping[str, str] | None = None) -> Style:
-    """The width of the terminal (80 in a pipe, at least 60) and colour only on a terminal without NO_COLOR
-    (https://no-color.org: any non-empty value)."""
+    """On a terminal: its width (at least 60) and colour unless NO_COLOR (https://no-color.org: any non-empty
+    value). Elsewhere (a pipe, a CI log): whole lines, no colour, and the CI runner's log commands."""
     stream = stream or sys.stdout
     environ = os.environ if environ is None else environ
     width = max(shutil.get_terminal_size((100, 24)).columns, 60)
     tty = hasattr(stream, "isatty") and stream.isatty()
-    return Style(width=width, colour=tty and not environ.get("NO_COLOR"))
+    return Style(width=width, colour=tty and not environ.get("NO_COLOR"), whole=not tty, ci=detect(environ))
 
 
 def _finding_line(f: Finding, style: Style, label: str) -> str:
@@ -67,7 +83,9 @@ def _finding_line(f: Finding, style: Style, label: str) -> str:
     else:
         cause = f"[{f.cause.value.replace('_', ' ')}] " if f.cause else ""  # first: a long reason is cut
         body = printable(f"{f.target_name}: {cause}{f.reason}")
-    line = fit(head + body, style.width, head)
+    if f.location is not None:
+        body += printable(f" ({f.location.file}:{f.location.line})") if style.whole else ""
+    line = style.fit(head + body, head)
     return (
         style.paint(line[: len(head)], f.severity.value if f.status is Status.FAIL else "unknown") + line[len(head) :]
     )
@@ -78,15 +96,17 @@ def _order(f: Finding) -> tuple[int, str, str]:
 
 
 def _wrapped(text: str, style: Style, indent: str) -> list[str]:
+    if style.whole:
+        return [indent + printable(text)]
     return textwrap.wrap(printable(text), width=style.width, initial_indent=indent, subsequent_indent=indent + "  ")
 
 
-def _capped(lines: list[str], total: int, what: str) -> list[str]:
-    return [*lines, f"  … and {total - MAX_LISTED:,} more {what}"] if total > MAX_LISTED else lines
+def _listed(items: Sequence[str], total: int, what: str = "") -> list[str]:
+    more = [f"  … and {total - len(items):,} more{what} in the reports"] if total > len(items) else []
+    return [*items, *more]
 
 
-def _count_lines(report: Report) -> list[str]:
-    """The counts, the waived findings and the drift against a baseline."""
+def _counts(report: Report) -> list[str]:
     s = report.summary()
     fails, by_status = s.failed_by_severity, s.by_status
     lines = [
@@ -98,25 +118,33 @@ def _count_lines(report: Report) -> list[str]:
         lines.append(f"  {by_status[Status.WAIVED]} finding(s) waived (see the reports for owners and expiry dates)")
     if s.drift is not None:
         d = s.drift
+        gate = f"; only the {d.new} new can fail the gate (--only-new)" if report.only_new else ""
         lines.append(
-            f"  Since the baseline: {d.new} new, {d.resolved} resolved, {d.deployment_changes} deployment change(s)"
+            f"  Since the baseline: {d.new} new, {d.resolved} resolved, {d.deployment_changes} deployment change(s){gate}"
         )
     return lines
 
 
-def _finding_lines(report: Report, fail_on: str, style: Style) -> list[str]:
-    """Failing findings, then unknowns at or above the gate with how to settle them."""
+def _failing(report: Report, style: Style) -> list[str]:
+    failing = sorted((f for f in report.not_passing if f.status is Status.FAIL), key=_order)
+    if not failing:
+        return []
+    shown = [_finding_line(f, style, f.severity.value.upper()) for f in failing[: style.listed]]
+    body = _listed(shown, len(failing))
+    if style.ci != PLAIN:
+        return group(style.ci, f"Failing findings ({len(failing):,})", body)
+    return ["Failing:", *body]
+
+
+def _unknown(report: Report, fail_on: str, style: Style) -> list[str]:
     from auditor.engine.causes import SETTLE
 
-    failing = sorted((f for f in report.findings if f.status is Status.FAIL), key=_order)
-    lines = ["Failing:"] if failing else []
-    lines += [_finding_line(f, style, f.severity.value.upper()) for f in failing[:MAX_LISTED]]
-    lines = _capped(lines, len(failing), "in the reports")
-    unknown = sorted((f for f in report.findings if f.status is Status.UNKNOWN and at_gate(f, fail_on)), key=_order)
-    if unknown:
-        lines.append(f"Unknown at or above the gate ({fail_on}): not passed, could not be decided:")
-    lines += [_finding_line(f, style, f"UNKNOWN {f.severity.value.upper():7}") for f in unknown[:MAX_LISTED]]
-    lines = _capped(lines, len(unknown), "in the reports")
+    unknown = sorted((f for f in report.at_stake if f.status is Status.UNKNOWN and at_gate(f, fail_on)), key=_order)
+    if not unknown:
+        return []
+    lines = [f"Unknown at or above the gate ({fail_on}): not passed, could not be decided:"]
+    shown = [_finding_line(f, style, f"UNKNOWN {f.severity.value.upper():7}") for f in unknown[: style.listed]]
+    lines += _listed(shown, len(unknown))
     causes = Counter(f.cause for f in unknown if f.cause is not None)
     for cause, n in sorted(causes.items(), key=lambda kv: -kv[1]):
         label = cause.value.replace("_", " ")
@@ -124,47 +152,50 @@ def _finding_lines(report: Report, fail_on: str, style: Style) -> list[str]:
     return lines
 
 
-def _incomplete_lines(report: Report, style: Style) -> list[str]:
+def _incomplete(report: Report, style: Style) -> list[str]:
     incomplete = [t for t in report.targets if t.status != "complete"]
-    lines = [
-        fit(printable(f"  INCOMPLETE {target.name}: {'; '.join(target.reasons)}"), style.width)
-        for target in incomplete[:MAX_LISTED]
-    ]
-    lines = _capped(lines, len(incomplete), "incomplete account(s) in the reports")
-    if not report.targets:  # nothing was audited: say why
-        lines += [fit(printable(f"  INCOMPLETE {gap}"), style.width) for gap in report.gaps[:MAX_LISTED]]
-    else:  # the app's own gaps (files of the app the code scan could not read) are no account's
-        unread = [gap for gap in report.gaps if gap.startswith(("contract-from:", "contract:"))]
-        lines += [fit(printable(f"  INCOMPLETE {gap}"), style.width) for gap in unread[:MAX_LISTED]]
-        if len(unread) > MAX_LISTED:
-            lines.append(f"  … and {len(unread) - MAX_LISTED:,} more unread file(s) of the app in the reports")
+    shown = [style.fit(printable(f"  INCOMPLETE {t.name}: {'; '.join(t.reasons)}")) for t in incomplete[: style.listed]]
+    lines = _listed(shown, len(incomplete), " incomplete account(s)")
+    if report.targets and incomplete:  # the app's own gaps (files the code scan could not read) are no account's
+        gaps = [gap for gap in report.gaps if gap.startswith(("contract-from:", "contract:"))]
+    else:  # nothing was audited, or a read outside any account: say why
+        gaps = list(report.gaps)
+    shown = [style.fit(printable(f"  INCOMPLETE {gap}")) for gap in gaps[: style.listed]]
+    lines += _listed(shown, len(gaps), " unread item(s)")
     return lines
 
 
-def _tail_lines(report: Report, paths: Sequence[Path]) -> list[str]:
-    """What the probes spent, and where the reports are."""
-    lines = []
+def _probes(report: Report) -> list[str]:
     probes = report.summary().probes
-    if probes:
-        lines.append(
-            f"Probes: {probes['probes']} probe(s), {probes['calls']} of {probes['max_calls']} call(s), "
-            f"{probes['tokens']} of {probes['token_budget']} token(s), {probes['skipped']} skipped, "
-            f"{len(probes['not_probed'])} deployment/parameter(s) not probed."
-        )
-    main = next((p for p in paths if p.name == "report.html"), paths[0] if paths else None)
-    if paths:
-        others = ", ".join(p.name for p in paths if p != main)
-        lines.append(printable(f"Report: {main}") + (f" (also {others})" if others else ""))
-    return lines
+    if not probes:
+        return []
+    return [
+        f"Probes: {probes['probes']} probe(s), {probes['calls']} of {probes['max_calls']} call(s), "
+        f"{probes['tokens']} of {probes['token_budget']} token(s), {probes['skipped']} skipped, "
+        f"{len(probes['not_probed'])} deployment/parameter(s) not probed."
+    ]
+
+
+def _where(paths: Sequence[Path]) -> list[str]:
+    if not paths:
+        return []
+    main = next((p for p in paths if p.name == "report.html"), paths[0])
+    others = ", ".join(p.name for p in paths if p != main)
+    return [printable(f"Report: {main}") + (f" (also {others})" if others else "")]
 
 
 def console_lines(report: Report, paths: Sequence[Path], fail_on: str, style: Style) -> list[str]:
-    """Everything `audit` prints after a run, in order; the last line is the verdict."""
+    """Everything `audit` prints after a run, in order; on a CI runner the failing findings are grouped and those
+    with a file and line annotated; the last line is the verdict."""
+    located = sorted((f for f in report.at_stake if f.status is Status.FAIL and at_gate(f, fail_on)), key=_order)
     return [
-        *_count_lines(report),
-        *_finding_lines(report, fail_on, style),
-        *_incomplete_lines(report, style),
-        *_tail_lines(report, paths),
+        *_counts(report),
+        *_failing(report, style),
+        *_unknown(report, fail_on, style),
+        *_incomplete(report, style),
+        *_probes(report),
+        *annotate(located, style.ci),
+        *_where(paths),
         result_line(verdict(report, fail_on), style),
     ]
 

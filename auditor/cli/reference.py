@@ -16,6 +16,8 @@ COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("audit contract scan", ("contract", "scan", ".")),
     ("audit merge", ("merge", "report.json")),
     ("audit history import", ("history", "import", "report.json")),
+    ("audit init", ("init",)),
+    ("audit config", ("config",)),
 )
 """Each command and the arguments that reach its parser (its parser is captured when it parses them)."""
 

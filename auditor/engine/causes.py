@@ -13,7 +13,7 @@ from auditor.engine.conditions import resolve
 from auditor.model.results import Cause
 from auditor.model.unknown import UNKNOWN
 
-PRIORITY = (Cause.AZURE, Cause.INPUT, Cause.PROBE, Cause.KNOWLEDGE)
+PRIORITY = (Cause.OFFLINE, Cause.AZURE, Cause.INPUT, Cause.PROBE, Cause.KNOWLEDGE)
 """Which cause to settle first when several facts are missing."""
 """When several facts are missing, the cause to settle first: a read that failed may answer the rest."""
 
@@ -33,6 +33,7 @@ SETTLE = {
     "or waive the finding",
     Cause.PROBE: "run --probe again (the service gave no usable answer), or waive the finding",
     Cause.INPUT: "give the value in the contract or plan (a literal the audit can read), or waive the finding",
+    Cause.OFFLINE: "run the audit signed in to Azure (az login, or a federated credential in CI) without --offline",
 }
 
 

@@ -127,6 +127,13 @@ class _Prepared:
     pass_message: Template
     remediation: Template
     model_facts: frozenset[str]
+    identity: tuple[tuple[str, ...], ...]
+
+    def identity_of(self, document: Mapping[str, Any]) -> str:
+        """The values of the rule's identity facts, `path=value;…`: the finding's key, with rule and target."""
+        if not self.identity:
+            return ""
+        return ";".join(f"{'.'.join(p)}={_text(resolve_keys(document, p))}" for p in self.identity)
 
     @classmethod
     def of(cls, rule: Rule) -> _Prepared:
@@ -143,6 +150,7 @@ class _Prepared:
             compile_template(rule.pass_message or f"OK: {rule.title}"),
             _remediation(rule),
             frozenset(used),
+            tuple(tuple(path.split(".")) for path in rule.identity_facts),
         )
 
     def disputed_note(self, document: Mapping[str, Any]) -> str:
@@ -178,6 +186,7 @@ class _Draft:
     waiver: WaiverRef | None
     drift: str | None
     cause: Cause | None
+    identity: str
 
 
 if set(_Draft.__annotations__) != {f.name for f in dataclasses.fields(Finding)}:
@@ -206,7 +215,8 @@ def _new_finding(
     rule = prepared.rule
     target = subject.target
     f = _Draft()
-    f.key = finding_key(rule.id, target, message)
+    identity = prepared.identity_of(subject.document)
+    f.key = finding_key(rule.id, target, identity)
     f.rule_id = rule.id
     f.title = rule.title
     f.category = rule.category
@@ -225,6 +235,7 @@ def _new_finding(
     f.waiver = None
     f.drift = None
     f.cause = cause
+    f.identity = identity
     f.__class__ = Finding  # type: ignore[assignment]
     return f  # type: ignore[return-value]
 

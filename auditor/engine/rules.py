@@ -23,6 +23,16 @@ if TYPE_CHECKING:
     import jsonschema
 
 
+IDENTITY_FACTS: Mapping[str, tuple[str, ...]] = {
+    # kinds with several subjects on one target: what tells their findings apart
+    "contract_call": ("call.api",),
+    "contract_parameter": ("call.api", "param.name"),
+    "probe": ("probe.api", "probe.parameter", "probe.setting", "probe.label"),
+    "upgrade": ("upgrade.model_name", "upgrade.model_version", "call.api"),
+}
+"""The default identity facts per subject kind; kinds with one subject per target need none."""
+
+
 @dataclass(frozen=True)
 class Rule:
     """One check: when it applies, what counts as a violation, and what to tell people."""
@@ -54,6 +64,13 @@ class Rule:
     """The mechanical edit auditor/fixes makes for a failing finding: {code: KIND} and/or {iac: KIND}."""
     parameters: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Per parameter: its `default`, `description` and the `value` bound into the conditions and messages."""
+    identity: tuple[str, ...] | None = None
+    """The facts that tell this rule's findings on one target apart (`identity:` in YAML); None: the subject
+    kind's default (IDENTITY_FACTS). A finding's key is rule, target and these facts' values, never the message."""
+
+    @property
+    def identity_facts(self) -> tuple[str, ...]:
+        return IDENTITY_FACTS.get(self.applies_to, ()) if self.identity is None else self.identity
 
     @property
     def help_url(self) -> str:
@@ -141,6 +158,7 @@ def load_rule_file(
                 remediation_by=raw.get("remediation_by"),
                 fix=dict(raw.get("fix", {})),
                 parameters=parameters,
+                identity=tuple(raw["identity"]) if "identity" in raw else None,
             )
         )
     return rules

@@ -213,7 +213,7 @@ def _changes(report: Report, baseline: Baseline) -> list[DeploymentChange]:
 def apply_baseline(report: Report, baseline: Baseline) -> Report:
     """Mark findings new or unchanged, list resolved findings and deployment changes."""
     before = {
-        finding_key(f["rule_id"], f["target"], f["message"]): f
+        finding_key(f["rule_id"], f["target"], f.get("identity") or ""): f
         for f in baseline.findings
         if f["status"] in {s.value for s in ATTENTION}
     }

@@ -42,7 +42,7 @@ def verdict(report: Report, fail_on: str = "error") -> Verdict:
     unknown: Counter[str] = Counter()
     if fail_on != "never":
         threshold = Severity(fail_on).rank  # at_gate, with the gate's rank looked up once
-        for f in report.not_passing:
+        for f in report.at_stake:
             if f.status is Status.FAIL and f.severity.rank >= threshold:
                 failing[f.rule_id] += 1
             elif f.status is Status.UNKNOWN and f.severity.rank >= threshold:

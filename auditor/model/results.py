@@ -76,6 +76,8 @@ class Cause(str, Enum):
     """A live probe got no usable answer: probe again."""
     INPUT = "input"
     """The contract, plan or code leaves the value open: give it."""
+    OFFLINE = "offline"
+    """The check needs Azure (account, catalog, quota, deployment state) and the run was --offline: run it signed in."""
 
 
 CATEGORIES: tuple[Category, ...] = tuple(Category)
@@ -88,8 +90,8 @@ class Finding:
     the field order is report.json's, so the JSON writer serializes instances as they are."""
 
     key: str = field(init=False, repr=False, compare=False)
-    """Identity across runs: rule, target and the message with its digits (numbers, dates, counts) left out, so
-    "retires in 20 days" today and "in 19 days" tomorrow are the same finding."""
+    """Identity across runs: rule, target and the rule's identity facts (`identity`), never the message, so
+    "retires in 20 days" today and "in 19 days" tomorrow, or a reworded rule, are the same finding."""
     rule_id: str
     title: str
     category: Category
@@ -110,33 +112,29 @@ class Finding:
     drift: str | None = None  # "new" or "unchanged" against a baseline; None without one (or when passing)
     cause: Cause | None = None
     """Why an unknown finding is unknown (None for every other status)."""
+    identity: str = ""
+    """What tells this finding apart from the rule's other findings on the same target: the values of the rule's
+    declared identity facts (a contract call's API, a parameter's name), e.g. `call.api=responses`; empty when
+    the rule yields one finding per target."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "key", finding_key(self.rule_id, self.target, self.message))
+        object.__setattr__(self, "key", finding_key(self.rule_id, self.target, self.identity))
 
     @property
     def sort_key(self) -> tuple[str, str, str, str]:
         return (self.account_id or "", self.target, self.rule_id, self.message)
 
 
-_DIGITS = b"0123456789"
+def finding_key(rule_id: str, target: str, identity: str = "") -> str:
+    """The stable identity of a finding (see Finding.key); also computed for baseline reports. Built from the rule
+    id, the target and the rule's declared identity facts only: rewording a message changes no key."""
+    return f"{rule_id}|{target}|{_hashed(identity)}" if identity else f"{rule_id}|{target}"
 
 
-def finding_key(rule_id: str, target: str, message: str) -> str:
-    """The stable identity of a finding (see Finding.key); also computed for baseline reports."""
-    return f"{rule_id}|{target}|{_digest(message)}"
-
-
-def _digest(message: str) -> str:
-    return _hashed(message.encode("utf-8").translate(None, _DIGITS))
-
-
-@lru_cache(maxsize=1 << 16)
-def _hashed(text: bytes) -> str:
-    """Cached on the message without its digits: a fleet's messages differ mostly by names and numbers
-    (`dep-00012 retires in 20 days`), so 114,000 distinct messages at 10,000 deployments are 168 texts to
-    hash; cached on the message itself, the cache missed more than half the time."""
-    return hashlib.sha256(text).hexdigest()[:16]
+@lru_cache(maxsize=1 << 12)
+def _hashed(identity: str) -> str:
+    """A short digest of the identity facts: few distinct values (APIs, parameter names) across a fleet."""
+    return hashlib.sha256(identity.encode("utf-8")).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -347,6 +345,8 @@ class Report:
     """Passing results not in `findings` (a report merged from compact shards), counted per account and rule."""
     nightly: Nightly | None = None
     """Headline, owners, Azure's scheduled changes and trends (auditor/pipeline/nightly.py); None before that step."""
+    only_new: bool = False
+    """--only-new (with --baseline): only findings the baseline does not have can fail the gate; all are reported."""
 
     @property
     def complete(self) -> bool:
@@ -357,6 +357,14 @@ class Report:
         """The findings that are not passes, in report order: all most renderers look at (a fleet's findings
         are mostly passes: 148,000 of 202,000 at 10,000 deployments)."""
         return tuple(f for f in self.findings if f.status is not Status.PASS)
+
+    @property
+    def at_stake(self) -> tuple[Finding, ...]:
+        """The not-passing findings the gate weighs: all of them, or with `only_new` those new since the baseline
+        (a finding the baseline already had, `unchanged`, cannot fail the gate)."""
+        if not self.only_new:
+            return self.not_passing
+        return tuple(f for f in self.not_passing if f.drift != "unchanged")
 
     @property
     def counts_passes(self) -> bool:

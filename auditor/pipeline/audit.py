@@ -688,12 +688,12 @@ def gate(report: Report, fail_on: FailOn | str) -> int:
     fail_on = FailOn(fail_on)
     threshold = None if fail_on is FailOn.NEVER else Severity(fail_on.value).rank
     failing = threshold is not None and any(
-        f.status is Status.FAIL and f.severity.rank >= threshold for f in report.findings
+        f.status is Status.FAIL and f.severity.rank >= threshold for f in report.at_stake
     )
     if failing:
         return ExitCode.FINDINGS
     unknown = threshold is not None and any(
-        f.status is Status.UNKNOWN and f.severity.rank >= threshold for f in report.findings
+        f.status is Status.UNKNOWN and f.severity.rank >= threshold for f in report.at_stake
     )
     if not report.complete or unknown:
         return ExitCode.INCOMPLETE

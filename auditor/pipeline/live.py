@@ -56,7 +56,7 @@ def gather_and_probe(
             enumerator, options, pool=pool, progress=progress, on_account=session.offer, deadline=deadline
         )
         probes, spent = session.finish(facts, deadline)
-        if deadline.expired and any("--timeout" in n for n in spent.not_probed):
+        if deadline.expired and any("--timeout" in n or "interrupted" in n for n in spent.not_probed):
             facts = replace(facts, gaps=(*facts.gaps, CollectionGap(RUN_TARGET, deadline.reason("live probes were"))))
     finally:
         pool.shutdown(wait=not deadline.expired, cancel_futures=True)

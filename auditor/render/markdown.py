@@ -64,6 +64,7 @@ def _head_lines(report: Report) -> list[str]:
         f"| {by_status[Status.WAIVED]} | {by_status[Status.PASS]} |",
         "",
     ]
+    lines += _failing_rules(report)
     drift = s.drift
     if drift is not None:
         lines += [
@@ -131,6 +132,26 @@ def render_markdown(report: Report) -> str:
         lines.append(f"{len(waived)} finding(s) waived; see the full report for owners and expiry dates.")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _failing_rules(report: Report) -> list[str]:
+    """The rules that fail, most severe first, with how many targets each fails on: what to fix first."""
+    counts: dict[str, list[Finding]] = {}
+    for f in report.not_passing:
+        if f.status is Status.FAIL:
+            counts.setdefault(f.rule_id, []).append(f)
+    if not counts:
+        return []
+    rows = sorted(counts.values(), key=lambda fs: (-fs[0].severity.rank, -len(fs), fs[0].rule_id))
+    lines = ["**Failing rules**", "", "| rule | severity | title | failing |", "|---|---|---|---:|"]
+    for found in rows[:MAX_ROWS]:
+        f = found[0]
+        new = sum(1 for x in found if x.drift == "new")
+        fresh = f" ({new} new)" if report.drift is not None and new else ""
+        lines.append(f"| {md(f.rule_id)} | {f.severity.value} | {md(f.title)} | {len(found)}{fresh} |")
+    if len(rows) > MAX_ROWS:
+        lines.append(f"\n… and {len(rows) - MAX_ROWS} more failing rules in the full report.")
+    return [*lines, ""]
 
 
 def _fixes_lines(report: Report) -> list[str]:

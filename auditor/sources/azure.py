@@ -57,13 +57,6 @@ cloud that does not have it yet), the SDK's own version is used and the state is
 _API_VERSION_REFUSED = ("InvalidApiVersionParameter", "NoRegisteredProviderFound", "InvalidResourceType")
 T = TypeVar("T")
 
-SIGN_IN_HELP = (
-    "No Azure credential is available. Sign in with `az login` (and `az account set --subscription ID`), "
-    "or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET for a service principal, or run where a "
-    "managed identity or GitHub Actions workload identity (azure/login with OIDC) is configured. "
-    "The identity needs the Reader role (or Cognitive Services Usages Reader for quota) on the subscriptions to audit."
-)
-
 
 def describe_azure_error(exc: BaseException) -> str:
     """A short, secret-free account of what Azure answered (secrets redacted before it is cut short)."""
@@ -247,9 +240,9 @@ class AzureEnumerator:
             return what()
         except ClientAuthenticationError as exc:
             if getattr(exc, "status_code", None) is None:
-                raise SignInError(
-                    SIGN_IN_HELP + f" (Azure Identity said: {' '.join(str(exc).split())[:200]})"
-                ) from None
+                from auditor.sources.signin import sign_in_message
+
+                raise SignInError(sign_in_message(str(exc)), detail=str(exc)) from None
             raise
 
     def list_subscriptions(self) -> list[str]:

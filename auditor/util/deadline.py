@@ -30,6 +30,28 @@ def work_left_behind() -> bool:
     return _LEFT_BEHIND.is_set()
 
 
+class Interruption:
+    """Ctrl-C as a deadline that passes now: the CLI's SIGINT handler calls `interrupt`, every Deadline then counts
+    as expired, so the audit stops waiting and reports what it read, the rest listed as not read (exit 130).
+    Process-wide, as the signal is; a second Ctrl-C is Python's KeyboardInterrupt."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.waiting = 0  # deadline waits in progress on the main thread
+
+    def interrupt(self) -> None:
+        """Called on the main thread by the signal handler: a wait in progress there ends at once."""
+        self.requested = True
+        if self.waiting:
+            raise DeadlineExpired
+
+    def reset(self) -> None:
+        self.requested = False
+
+
+INTERRUPTION = Interruption()
+
+
 class Deadline:
     """A point in time (monotonic) after which the run stops waiting; None waits forever."""
 
@@ -38,25 +60,35 @@ class Deadline:
         self._end = None if seconds is None else time.monotonic() + seconds
 
     def remaining(self) -> float | None:
+        if INTERRUPTION.requested:
+            return 0.0
         return None if self._end is None else max(0.0, self._end - time.monotonic())
 
     @property
     def expired(self) -> bool:
-        if self._end is not None and time.monotonic() >= self._end:
+        if INTERRUPTION.requested or (self._end is not None and time.monotonic() >= self._end):
             _LEFT_BEHIND.set()  # whoever asks is about to stop waiting
             return True
         return False
 
     def reason(self, what: str) -> str:
+        if INTERRUPTION.requested:
+            return f"{what} not read: the run was interrupted (Ctrl-C)"
         return f"{what} not read within the run's --timeout of {self.seconds:g} s"
 
     def result(self, future: Future[T]) -> T:
-        """The future's result, or DeadlineExpired once the deadline has passed."""
+        """The future's result, or DeadlineExpired once the deadline has passed (or Ctrl-C was pressed)."""
+        main = threading.current_thread() is threading.main_thread()
+        if main:
+            INTERRUPTION.waiting += 1
         try:
             return future.result(timeout=self.remaining())
         except FutureTimeout:
             _LEFT_BEHIND.set()
             raise DeadlineExpired from None
+        finally:
+            if main:
+                INTERRUPTION.waiting -= 1
 
     def run(self, job: Callable[[], T]) -> T:
         """Run `job` in a thread of its own (it may use the shared pool itself) and wait for it within

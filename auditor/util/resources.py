@@ -21,3 +21,24 @@ def data_dir(name: str) -> Path:
 def schema_path(name: str) -> Path:
     """A JSON Schema shipped with the package."""
     return _PACKAGE / "schemas" / name
+
+
+SHIPPED_KINDS = ("policies", "examples")
+"""Where shipped example files live under the packaged rules: `rules/policies/`, `rules/examples/`."""
+
+
+def shipped_example(kind: str, name: str) -> Path | None:
+    """A shipped example file by its bare name (`azure-baseline` -> rules/policies/azure-baseline.yaml), so the
+    documented commands work after `pipx install`; None when nothing is shipped by that name."""
+    folder = data_dir("rules") / kind
+    for suffix in (".yaml", ".yml", ".json"):
+        candidate = folder / f"{name}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def shipped_names(kind: str) -> list[str]:
+    """The bare names of the shipped examples of one kind."""
+    folder = data_dir("rules") / kind
+    return sorted(p.stem for p in folder.glob("*.y*ml")) if folder.is_dir() else []
