@@ -8,6 +8,7 @@ import atexit
 import os
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import replace
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, NoReturn
 from auditor._version import __version__
 from auditor.cli.nightly import add_nightly_arguments, open_history, with_nightly
 from auditor.model.errors import AuditorError, ExitCode, InputError
+from auditor.util.deadline import work_left_behind
 from auditor.util.redact import RecordingCredential, guard_logging, printable, redact, register_environment
 
 if TYPE_CHECKING:
@@ -663,19 +665,30 @@ def entry() -> None:
     _exit(main())
 
 
+EXIT_GRACE = 2.0
+"""Seconds the process waits at exit, after --timeout passed, for reads still running in worker threads."""
+
+
 def _exit(code: int) -> NoReturn:
     """End the process without the interpreter's teardown, but only after everything teardown would do
     that anyone can observe: the exit handlers run (atexit: coverage's data file, logging's flush, whatever
     a plugin registered), then stdout and stderr are flushed. With a non-daemon thread still running, the
-    normal exit (which waits for it) is taken instead.
+    normal exit (which waits for it) is taken instead, unless the run's --timeout passed: then the threads
+    still running are reads the run stopped waiting for, given EXIT_GRACE seconds and then left behind.
 
     Why: after a run (~800 modules: the Azure SDKs, openai, jinja2) tearing the modules down one by one takes
     0.6-0.9 s for `audit --demo` and 1.3-1.8 s for `audit --demo --probe` on the 2-core CI machine, against
     25-75 ms this way (measured 2026-12-03 by timing sys.exit against os._exit after `main`). A CI gate or a
     nightly job gains nothing from the teardown. tests/test_exit.py pins that nothing is lost."""
     main_thread = threading.main_thread()
-    if any(t.is_alive() and not t.daemon and t is not main_thread for t in threading.enumerate()):
+    running = [t for t in threading.enumerate() if t.is_alive() and not t.daemon and t is not main_thread]
+    if running and not work_left_behind():
         sys.exit(code)
+    # --timeout passed: what still runs is a read the run stopped waiting for (a stalled or dripping
+    # answer); give it a moment to end on its own, then end the process without it
+    give_up = time.monotonic() + EXIT_GRACE
+    for thread in running:
+        thread.join(max(0.0, give_up - time.monotonic()))
     try:
         atexit._run_exitfuncs()
     finally:

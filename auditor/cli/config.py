@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.model.errors import InputError
+from auditor.util import inputfile
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -94,14 +95,14 @@ def find_config(start: Path) -> Path | None:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    text = inputfile.read_text(path, what="configuration")  # the one bounded reader: no FIFO, no /dev/zero
     try:
-        with path.open("rb") as handle:
-            document: dict[str, Any] = tomllib.load(handle)
-            return document
+        document: dict[str, Any] = tomllib.loads(text)
+        return document
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: invalid TOML: {exc}") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the configuration file: {exc.strerror or exc}") from None
+    except RecursionError:
+        raise InputError(f"{path}: invalid TOML: nested too deeply") from None
 
 
 def read_table(path: Path) -> dict[str, Any]:

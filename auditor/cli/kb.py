@@ -9,8 +9,12 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from azure.core.exceptions import AzureError
+
 from auditor.knowledge.refresh import RefreshResult
-from auditor.model.errors import InputError
+from auditor.model.errors import AuditorError, ExitCode, InputError
+from auditor.util import inputfile
+from auditor.util.redact import RecordingCredential, printable
 from auditor.util.resources import data_dir
 
 KB_EXAMPLES = """\
@@ -144,7 +148,7 @@ def _refresh(argv: Sequence[str]) -> int:
 
     base = args.base or data_dir("rules") / "knowledge" / "models.yaml"
     overlay = args.knowledge or user_overlay_path()
-    existing = overlay.read_text(encoding="utf-8") if overlay.is_file() else None
+    existing = inputfile.read_text(overlay, what="knowledge overlay") if overlay.exists() else None
     layered = load_knowledge(args.base, overlay=overlay if existing is not None else None)
     checked = args.checked or date.today()
     if args.from_catalog:
@@ -153,8 +157,10 @@ def _refresh(argv: Sequence[str]) -> int:
         result = refresh_from_docs(
             base, args.from_docs, args.source_key, checked, sources=layered.sources, allow_older=args.allow_older
         )
-    sys.stdout.write(result.diff())
-    sys.stdout.write(result.summary())
+    if result.changed:
+        check_loads(result.new_text, base)  # never propose (or write) a file the auditor would then refuse
+    for line in (result.diff() + result.summary()).splitlines():
+        print(printable(line))  # docs and catalog text: no terminal escape sequence reaches the terminal
     if not result.changed and not result.source_update:
         print("The knowledge base already agrees with the source.")
         return 0
@@ -169,9 +175,9 @@ def _refresh(argv: Sequence[str]) -> int:
         staged.write_text(text, encoding="utf-8")
         try:
             load_knowledge(args.base, overlay=staged)  # what is written must load, validated like any overlay
-        except InputError:
+        except (InputError, AttributeError, KeyError, TypeError, ValueError) as exc:  # wrong shapes too
             staged.unlink()
-            raise
+            raise InputError(f"{overlay}: the refreshed overlay would not load ({exc}); not written") from None
         staged.replace(overlay)
         print(f"Wrote {overlay} (the overlay over {base}).")
     return 0
@@ -188,10 +194,7 @@ def _from_catalog(args: argparse.Namespace, path: Path) -> RefreshResult:
     subscription = args.subscription or ("00000000-0000-4000-8000-000000000001" if args.demo else None)
     if not subscription:
         raise InputError("--from-catalog needs --subscription SUB (the subscription whose catalog is read)")
-    try:
-        kb_text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{path}: {exc.strerror or exc}") from None
+    kb_text = inputfile.read_text(path, what="knowledge base")
     with ExitStack() as stack:
         verify: str | bool = True
         if args.demo:
@@ -205,9 +208,51 @@ def _from_catalog(args: argparse.Namespace, path: Path) -> RefreshResult:
 
             cloud = get_cloud(args.cloud, args.management_endpoint)
             credential = DefaultAzureCredential(authority=cloud.authority_host)
-        enumerator = AzureEnumerator(credential, cloud, connection_verify=verify)
-        locations = list(args.location) or sorted({a.location for a in enumerator.list_accounts(subscription)})
-        if not locations:
-            raise InputError(f"subscription {subscription} has no Azure OpenAI account: name regions with --location")
-        catalogs = read_catalogs(enumerator.list_catalog, subscription, locations)
+        # every token it hands out is registered for redaction, as in an audit: an error body echoing it is masked
+        enumerator = AzureEnumerator(RecordingCredential(credential), cloud, connection_verify=verify)
+        try:
+            locations = list(args.location) or sorted({a.location for a in enumerator.list_accounts(subscription)})
+            if not locations:
+                raise InputError(
+                    f"subscription {subscription} has no Azure OpenAI account: name regions with --location"
+                )
+            catalogs = read_catalogs(enumerator.list_catalog, subscription, locations)
+        except AzureError as exc:
+            raise CatalogUnreadable(f"the model catalog could not be read: {azure_error_line(exc)}") from None
     return refresh_from_catalogs(kb_text, catalogs, subscription, args.checked or date.today(), str(path))
+
+
+class CatalogUnreadable(AuditorError):
+    """Azure refused or failed a catalog read: nothing is proposed (exit 3, as for an incomplete audit)."""
+
+    exit_code = ExitCode.INCOMPLETE
+
+
+def azure_error_line(exc: Exception) -> str:
+    """One line from an Azure SDK error: status, ARM error code and the first line of its message."""
+    status = getattr(exc, "status_code", None)
+    error = getattr(exc, "error", None)
+    code = getattr(error, "code", None) or type(exc).__name__
+    message = str(getattr(error, "message", None) or getattr(exc, "message", None) or exc).strip()
+    first = message.splitlines()[0] if message else ""
+    return f"{'HTTP ' + str(status) + ' ' if status else ''}{code}: {first[:300]}"
+
+
+def check_loads(text: str, path: Path) -> None:
+    """The refreshed knowledge base, loaded as the auditor would load it (beside its families.yaml)."""
+    import shutil
+    import tempfile
+
+    from auditor.knowledge.base import load_knowledge
+
+    with tempfile.TemporaryDirectory(prefix="kb-refresh-") as folder:
+        candidate = Path(folder) / "models.yaml"
+        candidate.write_text(text, encoding="utf-8")
+        families = path.parent / "families.yaml"
+        if families.is_file():
+            shutil.copyfile(families, Path(folder) / "families.yaml")
+        try:
+            load_knowledge(candidate)
+        except (InputError, AttributeError, KeyError, TypeError, ValueError) as exc:  # wrong shapes too
+            why = str(exc).replace(str(candidate), "models.yaml")
+            raise InputError(f"{path}: the refreshed knowledge base would not load ({why}); not proposed") from None

@@ -27,7 +27,7 @@ def run_merge(argv: Sequence[str]) -> int:
     from auditor.gating.merge import merge_reports
     from auditor.gating.verdict import gate, parse_fail_on
     from auditor.pipeline.audit import finish
-    from auditor.render import parse_formats, write_reports
+    from auditor.render import check_out_dir, parse_formats, write_reports
     from auditor.render.json_report import PASSES, passes_form
 
     parser = argparse.ArgumentParser(
@@ -52,6 +52,7 @@ def run_merge(argv: Sequence[str]) -> int:
     if args.passes not in PASSES:
         raise InputError(f"unknown --passes value {args.passes!r}: choose auto, summary or full")
     formats = parse_formats(args.format)
+    check_out_dir(args.out)
     baseline = load_baseline(args.baseline) if args.baseline else None
     history = open_history(args)
     report = merge_reports(args.reports)

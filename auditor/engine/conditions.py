@@ -8,12 +8,12 @@ String comparisons ignore case, as Azure Policy's do.
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from auditor.model.unknown import UNKNOWN as UNKNOWN
 from auditor.model.unknown import Unknown
+from auditor.util import saferegex
 
 Truth = bool | Unknown
 _UNDECIDED: Truth = UNKNOWN
@@ -72,7 +72,7 @@ def _like(actual: Any, pattern: Any) -> bool:
 
 
 def _match(actual: Any, pattern: Any) -> bool:
-    return isinstance(actual, str) and re.search(str(pattern), actual) is not None
+    return isinstance(actual, str) and saferegex.search(str(pattern), actual)  # RE2: linear time
 
 
 def _ordered(compare: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:

@@ -21,7 +21,7 @@ from auditor.model.facts import Facts, SourceLocation
 from auditor.model.results import Category, Cause, Finding, Severity, Status, WaiverRef, finding_key
 from auditor.util.textcap import join_capped
 
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\}")
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\}")
 
 Template = Callable[[Mapping[str, Any]], str]
 
@@ -40,13 +40,36 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def escape_template(text: str) -> str:
+    """Text put into a message template as literal text (a policy's name, a tag name): its braces doubled,
+    so `{account.name}` inside it is printed, never filled in."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def _split_template(template: str) -> tuple[list[str], list[tuple[str, ...]]]:
+    """Literal pieces and the fact paths between them; `{{` and `}}` are literal braces."""
+    literals, paths, piece, last = [], [], [], 0
+    for match in _PLACEHOLDER.finditer(template):
+        piece.append(template[last : match.start()])
+        last = match.end()
+        if match.group(1) is None:
+            piece.append(match.group(0)[0])
+            continue
+        literals.append("".join(piece))
+        paths.append(tuple(match.group(1).split(".")))
+        piece = []
+    piece.append(template[last:])
+    literals.append("".join(piece))
+    return literals, paths
+
+
 @lru_cache(maxsize=1024)
 def compile_template(template: str) -> Template:
     """Split a message template once into literal text and the fact paths between it."""
-    parts = _PLACEHOLDER.split(template)
-    literals, paths = tuple(parts[0::2]), tuple(tuple(p.split(".")) for p in parts[1::2])
+    literals, paths = _split_template(template)
     if not paths:
-        return lambda document: template
+        text = literals[0]
+        return lambda document: text
     first, rest = literals[0], tuple(zip(paths, literals[1:], strict=False))
 
     def render(document: Mapping[str, Any]) -> str:

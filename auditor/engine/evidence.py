@@ -479,7 +479,7 @@ def _plan_fix_evidence(plan: PlannedDeployment, document: Mapping[str, Any], sha
             "model_version": plan.model_version,
             "sku_name": plan.sku_name,
             "sku_capacity": plan.sku_capacity,
-            "default_version": catalog.get("default_version"),
+            "default_version": _single(catalog.get("default_versions")),  # a value, never the display text
             "version_offered": catalog.get("version_offered"),
             "skus": list(catalog.get("skus") or ()),
             "default_version_skus": list((document.get("plan") or {}).get("default_version_skus") or ()),
@@ -487,6 +487,11 @@ def _plan_fix_evidence(plan: PlannedDeployment, document: Mapping[str, Any], sha
             "quota_sharing": sharing,
         }
     }
+
+
+def _single(values: Any) -> str | None:
+    """The one value of a typed list (None when there are none or several: no fix can choose)."""
+    return str(values[0]) if isinstance(values, list) and len(values) == 1 else None
 
 
 def _capacity_fit(catalog: Any, capacity: Any) -> Any:

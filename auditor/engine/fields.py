@@ -75,7 +75,7 @@ def suggestion(kind: str, path: str) -> str | None:
     return close[0] if close else None
 
 
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\}")
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\}")
 
 
 def condition_paths(condition: Any) -> Iterator[str]:
@@ -96,4 +96,4 @@ def condition_paths(condition: Any) -> Iterator[str]:
 
 def template_paths(text: str | None) -> Iterator[str]:
     """The field paths a message template fills in."""
-    yield from _PLACEHOLDER.findall(text or "")
+    yield from (path for path in _PLACEHOLDER.findall(text or "") if path)  # `{{` is a literal brace

@@ -7,17 +7,18 @@ auditor/schemas/policy.schema.json; any problem names the file and line.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from auditor.engine.compliance import SEVERITY_RANK
+from auditor.engine.evaluate import escape_template
 from auditor.engine.rules import Rule
 from auditor.model.enums import Category
 from auditor.model.errors import InputError
 from auditor.model.results import Severity
+from auditor.util import saferegex
 from auditor.util.inputschema import check
 from auditor.util.yamlfile import LineDict, line_of, load_yaml
 
@@ -37,6 +38,11 @@ class Policy:
     lines: Mapping[str, int] = field(default_factory=dict)
 
     @property
+    def literal(self) -> str:
+        """The policy's name as literal text in a message template (`{account.name}` in it is not filled in)."""
+        return escape_template(self.name)
+
+    @property
     def needs_monitor(self) -> bool:
         """Whether a statement can only be decided from Azure Monitor (diagnostic settings)."""
         return "diagnostic_logs" in (self.document["policy"].get("accounts") or {})
@@ -54,9 +60,9 @@ def load_policy(path: Path | str) -> Policy:
     naming = document["policy"].get("naming") or {}
     for kind in ("accounts", "deployments"):
         if kind in naming:
-            try:
-                re.compile(naming[kind])
-            except re.error as exc:
+            try:  # validated exactly as the rule evaluates it: anchored, on RE2
+                saferegex.compile_bounded(f"^(?:{naming[kind]})$")
+            except saferegex.PatternError as exc:
                 line = line_of(document, ("policy", "naming", kind))
                 raise InputError(
                     f"{path}:{line}: invalid policy: naming/{kind}: not a regular expression ({exc})"
@@ -66,6 +72,11 @@ def load_policy(path: Path | str) -> Policy:
     if isinstance(policy_block, LineDict):
         lines = {str(k): int(v) for k, v in policy_block.key_lines.items()}
     return Policy(path=path, document=document, name=str(document.get("name") or "organisation policy"), lines=lines)
+
+
+def _lit(items: Sequence[str]) -> str:
+    """Policy data (names, patterns, tag names) as literal text in a message template: never filled in."""
+    return escape_template(", ".join(items))
 
 
 def _model_match(pattern: str) -> dict[str, Any]:
@@ -107,7 +118,7 @@ def _compile(policy: Policy) -> Iterator[Rule]:
             applies_to="deployment",
             fails_when={"not": {"anyOf": [_model_match(p) for p in allowed]}},
             message="{account.name}/{deployment.name} runs {deployment.model_name} {deployment.model_version}, "
-            f"which {policy.name} does not allow (allowed: {', '.join(allowed)}).",
+            f"which {policy.literal} does not allow (allowed: {_lit(allowed)}).",
             pass_message="{deployment.model_name} {deployment.model_version} is on the allowed list.",
             remediation="Redeploy with an allowed model and version, or get the model added to the policy.",
         )
@@ -121,7 +132,7 @@ def _compile(policy: Policy) -> Iterator[Rule]:
             applies_to="deployment",
             fails_when={"anyOf": [_model_match(p) for p in denied]},
             message="{account.name}/{deployment.name} runs {deployment.model_name} {deployment.model_version}, "
-            f"which {policy.name} denies ({', '.join(denied)}).",
+            f"which {policy.literal} denies ({_lit(denied)}).",
             pass_message="{deployment.model_name} {deployment.model_version} is not denied.",
             remediation="Replace the deployment with an allowed model and delete this one.",
         )
@@ -141,9 +152,9 @@ def _compile(policy: Policy) -> Iterator[Rule]:
             applies_to=subject,
             fails_when={"field": path, "notIn": allowed},
             message=("{account.name}/{deployment.name}" if subject == "deployment" else "{account.name}")
-            + f" uses {what} {{{path}}}; {policy.name} allows {', '.join(allowed)}.",
+            + f" uses {what} {{{path}}}; {policy.literal} allows {_lit(allowed)}.",
             pass_message=f"The {what} {{{path}}} is allowed.",
-            remediation=f"Move the {subject} to an allowed {what} ({', '.join(allowed)}).",
+            remediation=f"Move the {subject} to an allowed {what} ({_lit(allowed)}).",
         )
     yield from _account_rules(policy, body.get("accounts") or {}, rule)
     yield from _filter_rules(policy, body.get("content_filtering") or {}, rule)
@@ -160,7 +171,7 @@ def _compile(policy: Policy) -> Iterator[Rule]:
             fails_when={"field": "deployment.spillover_deployment_name", "exists": False},
             message="Provisioned deployment {account.name}/{deployment.name} ({deployment.sku_name}) names no "
             "spillover deployment: traffic over its provisioned throughput is refused with 429 instead of "
-            f"overflowing to a standard deployment ({policy.name}).",
+            f"overflowing to a standard deployment ({policy.literal}).",
             pass_message="{deployment.name} spills over to {deployment.spillover_deployment_name}.",
             remediation="Set properties.spilloverDeploymentName to a Standard or GlobalStandard deployment of the "
             "same model in the account.",
@@ -245,7 +256,7 @@ def _account_rules(policy: Policy, accounts: Mapping[str, Any], rule: Any) -> It
             title=title,
             applies_to="account",
             fails_when=condition,
-            message=f"{message} ({policy.name})",
+            message=f"{message} ({policy.literal})",
             pass_message="{account.name} meets the policy.",
             remediation=remediation,
         )
@@ -258,7 +269,7 @@ def _account_rules(policy: Policy, accounts: Mapping[str, Any], rule: Any) -> It
             title=title,
             applies_to="account",
             fails_when=condition,
-            message=f"{message} ({policy.name})",
+            message=f"{message} ({policy.literal})",
             pass_message="{account.name} sends its logs to: {monitor.destinations}.",
             remediation=remediation,
         )
@@ -283,7 +294,7 @@ def _filter_rules(policy: Policy, filtering: Mapping[str, Any], rule: Any) -> It
                 ]
             },
             message="Content filter {content_filter.name} on {account.name}/{deployment.name} filters at "
-            f"{{content_filter.thresholds_text}}; {policy.name} requires {wanted}.",
+            f"{{content_filter.thresholds_text}}; {policy.literal} requires {_lit([wanted])}.",
             pass_message="{content_filter.name} filters at {content_filter.thresholds_text}.",
             remediation="Lower the severity thresholds (and turn the filters on and blocking) in the policy, or "
             "assign a policy that meets them.",
@@ -306,9 +317,9 @@ def _filter_rules(policy: Policy, filtering: Mapping[str, Any], rule: Any) -> It
             where=applies,
             fails_when={"field": what, "containsAny": required},
             message="Content filter {content_filter.name} on {account.name}/{deployment.name} does not block with "
-            f"{{{what}}}; {policy.name} requires {', '.join(required)}.",
-            pass_message=f"{{content_filter.name}} blocks with {', '.join(required)}.",
-            remediation=f"Turn on {', '.join(required)} in blocking mode in the deployment's content filter policy.",
+            f"{{{what}}}; {policy.literal} requires {_lit(required)}.",
+            pass_message=f"{{content_filter.name}} blocks with {_lit(required)}.",
+            remediation=f"Turn on {_lit(required)} in blocking mode in the deployment's content filter policy.",
         )
     if filtering.get("asynchronous_filter") == "forbidden":
         yield rule(
@@ -320,7 +331,7 @@ def _filter_rules(policy: Policy, filtering: Mapping[str, Any], rule: Any) -> It
             where=applies,
             fails_when={"field": "content_filter.asynchronous", "equals": True},
             message="Content filter {content_filter.name} on {account.name}/{deployment.name} uses mode "
-            f"Asynchronous_filter: completions stream before the filters run ({policy.name} forbids it).",
+            f"Asynchronous_filter: completions stream before the filters run ({policy.literal} forbids it).",
             pass_message="{content_filter.name} filters before content is returned.",
             remediation="Set the content filter policy's mode to Blocking (or Default).",
         )
@@ -340,9 +351,9 @@ def _tag_and_name_rules(policy: Policy, body: Mapping[str, Any], rule: Any) -> I
             title=f"A required tag is missing on the {path}",
             applies_to=path,
             fails_when={"anyOf": [{"field": f"{path}.tags", "notContains": name} for name in names]},
-            message=f"{label} lacks a tag {policy.name} requires ({', '.join(names)}); it has: {{{path}.tag_names}}.",
+            message=f"{label} lacks a tag {policy.literal} requires ({_lit(names)}); it has: {{{path}.tag_names}}.",
             pass_message=f"{label} has every required tag.",
-            remediation=f"Add the tags {', '.join(names)} to the {path}.",
+            remediation=f"Add the tags {_lit(names)} to the {path}.",
         )
     naming = body.get("naming") or {}
     for number, kind, path in ((1, "accounts", "account"), (2, "deployments", "deployment")):
@@ -356,9 +367,9 @@ def _tag_and_name_rules(policy: Policy, body: Mapping[str, Any], rule: Any) -> I
             title=f"The {path} name does not follow the naming convention",
             applies_to=path,
             fails_when={"field": f"{path}.name", "notMatch": f"^(?:{pattern})$"},
-            message=f"{{{path}.name}} does not match {policy.name}'s naming convention for {kind} ({pattern}).",
+            message=f"{{{path}.name}} does not match {policy.literal}'s naming convention for {kind} ({_lit([pattern])}).",
             pass_message=f"{{{path}.name}} follows the naming convention.",
-            remediation=f"Name {kind} to match {pattern} (a rename means a new resource: plan the move).",
+            remediation=f"Name {kind} to match {_lit([pattern])} (a rename means a new resource: plan the move).",
         )
 
 

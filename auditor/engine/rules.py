@@ -15,6 +15,7 @@ from auditor.engine.fields import RULE_FIELDS, condition_paths, declared, sugges
 from auditor.model.enums import Category
 from auditor.model.errors import InputError
 from auditor.model.results import Severity
+from auditor.util import inputfile
 from auditor.util.resources import data_dir, schema_path
 from auditor.util.yamlfile import LineDict, line_of, load_yaml
 
@@ -87,7 +88,9 @@ def _validator() -> jsonschema.protocols.Validator:
     import jsonschema
 
     schema = json.loads(schema_path("rules.schema.json").read_text(encoding="utf-8"))
-    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    from auditor.util.saferegex import format_checker
+
+    return jsonschema.Draft202012Validator(schema, format_checker=format_checker())
 
 
 def _describe(error: jsonschema.ValidationError) -> str:
@@ -128,7 +131,7 @@ def load_rule_file(
             line = line_of(document, error.absolute_path)
             raise InputError(f"{path}:{line}: invalid rule: {_describe(error)}")
     rules = []
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = inputfile.read_text(path, what="rules").splitlines()  # bounded, as the first read was
     for original in document["rules"]:
         raw, parameters = bind_parameters(path, original, overrides)
         _check_fields(path, lines, raw)

@@ -324,6 +324,7 @@ def catalog_view(
         "versions": sorted({m.version for m in entries}),
         "skus": sorted({s.name for m in same_version for s in m.skus}),
         "default_version": ", ".join(defaults) if defaults else "not marked in the catalog",
+        "default_versions": defaults,  # the values (the text above is for messages; a fix never writes it)
         "is_default_version": bool(entry and entry.is_default_version) if defaults or not entries else UNKNOWN,
         "lifecycle_status": _of(entry, "lifecycle_status"),
         "deprecation_date": str(deprecation) if deprecation else None,

@@ -11,6 +11,7 @@ This module reads source files and writes `fixes.patch`; the engine stays free o
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from auditor.fixes.edit import Edit
 from auditor.fixes.iac import edit_plan_file, edits_for, find_terraform_block
+from auditor.model.errors import InputError
 from auditor.model.results import Finding, Report, Severity, Status
-from auditor.util import safefile
+from auditor.util import inputfile, safefile
 
 if TYPE_CHECKING:
     from auditor.engine.rules import Rule
@@ -135,12 +137,30 @@ def _relative(file: str, root: Path) -> str | None:
     return path.as_posix()
 
 
-def _diff(path: str, before: str, after: str) -> str:
-    lines = difflib.unified_diff(
-        before.splitlines(keepends=True), after.splitlines(keepends=True), f"a/{path}", f"b/{path}"
-    )
+_C_ESCAPES = {7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r", 34: '\\"', 92: "\\\\"}
+
+
+def git_quote(name: str) -> str:
+    """A path as git writes it in a patch header: as is when plain, else C-quoted with octal escapes (so a
+    tab, quote or newline in a file name can neither break `git apply` nor retarget a hunk)."""
+    raw = name.encode("utf-8", "surrogateescape")
+    if not any(b < 0x20 or b >= 0x7F or b in (0x22, 0x5C) for b in raw):
+        return name
+    out = [_C_ESCAPES.get(b) or (f"\\{b:03o}" if b < 0x20 or b >= 0x7F else chr(b)) for b in raw]
+    return '"' + "".join(out) + '"'
+
+
+def _lines(text: str) -> list[str]:
+    """Lines as git sees them: ended by LF only (a CRLF line keeps its CR; a CR-only file is one line; a form
+    feed or U+2028 is text), so the patch applies to the bytes as written."""
+    return [line for line in re.split(r"(?<=\n)", text) if line]
+
+
+def _diff(path: str, before: str, after: str, context: int = 3) -> str:
+    old, new = git_quote(f"a/{path}"), git_quote(f"b/{path}")
+    lines = difflib.unified_diff(_lines(before), _lines(after), old, new, n=context)
     text = "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
-    return f"diff --git a/{path} b/{path}\n{text}" if text else ""
+    return f"diff --git {old} {new}\n{text}" if text else ""
 
 
 _Target = tuple[str, str]  # (path relative to root, "python" or a plan format)
@@ -248,10 +268,10 @@ def _edit_file(
 ) -> str | None:
     """The patch of one file (None: nothing changed, or it cannot be edited), with each call's own hunk."""
     path, kind = target
-    try:
-        before = (root / path).read_text(encoding="utf-8")
-    except OSError as exc:
-        summary.stale.append(f"{path}: cannot be read ({exc.strerror or exc}); no fix written")
+    try:  # bounded, a regular file inside root (not through a symlink out of it), not under .git/
+        before = inputfile.read_text(path, what="source", root=root, keep_bom=True)
+    except InputError as exc:
+        summary.stale.append(f"{exc}; no fix written")
         return None
     try:
         after, by_hand, missing = _edit(kind, before, calls)
@@ -277,7 +297,7 @@ def _edit_file(
         if one == before:
             continue
         summary.calls_fixed += 1
-        hunk = _diff(path, before, one)
+        hunk = _diff(path, before, one, context=0)  # evidence keeps only the call's own changed lines
         for index in plan.owners[(path, line)]:
             plan.hunks[index] = hunk
     return _diff(path, before, after)

@@ -3,6 +3,7 @@ the call's own arguments change; formatting, comments and the rest of the file s
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Mapping, Sequence
 
 import libcst as cst
@@ -121,7 +122,13 @@ class _Editor(cst.CSTTransformer):
 
 def edit_source(source: str, edits: Mapping[int, Sequence[Edit]]) -> tuple[str, dict[int, list[str]], set[int]]:
     """The source with the edits made to the SDK calls starting at the given lines; what must be done by hand,
-    per line; and the lines where no such call was found (the file changed since the scan)."""
+    per line; and the lines where no such call was found (the file changed since the scan).
+
+    The source is parsed with `ast` first: what CPython's own parser refuses (3,000 nested parentheses) is
+    never handed to libcst's native parser, which can crash the process on it. A byte-order mark is kept."""
+    bom = "\ufeff" if source.startswith("\ufeff") else ""
+    source = source[len(bom) :]
+    ast.parse(source)  # SyntaxError, RecursionError or MemoryError: the caller reports "does not parse"
     wrapper = MetadataWrapper(cst.parse_module(source))
     editor = _Editor(edits)
     module = wrapper.visit(editor)
@@ -130,4 +137,7 @@ def edit_source(source: str, edits: Mapping[int, Sequence[Edit]]) -> tuple[str, 
             "the call here is not an openai SDK create/parse/stream call (a framework or a wrapper sends the "
             "request): " + "; ".join(e.describe() for e in edits[line]) + " where it is configured, by hand"
         )
-    return module.code, editor.by_hand, set(edits) - editor.done - editor.calls
+    code = module.code
+    if source.endswith("\r") and not code.endswith("\r"):
+        code += "\r"  # libcst drops the last line ending of a CR-only file
+    return bom + code, editor.by_hand, set(edits) - editor.done - editor.calls

@@ -10,11 +10,15 @@ deployment of that name, when exactly one does.
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from auditor.model.errors import InputError
+from auditor.util import inputfile
 
 _SKIP_DIRS = {".git", ".terraform", "node_modules", ".venv", "venv"}
 
@@ -92,14 +96,17 @@ def _json_span(text: str, line: int) -> tuple[int, int]:
         char = text[pos]
         if char == '"':
             pos += 1
-            while text[pos] != '"':
+            while pos < len(text) and text[pos] != '"':
                 pos += 2 if text[pos] == "\\" else 1
         elif text.startswith("//", pos) or char == "#":
             pos = text.find("\n", pos)
             if pos < 0:
                 break
         elif text.startswith("/*", pos):
-            pos = text.find("*/", pos) + 1
+            pos = text.find("*/", pos + 2)
+            if pos < 0:  # unterminated: never restart the scan from the top of the file
+                break
+            pos += 1
         elif char == "{":
             depth += 1
         elif char == "}":
@@ -184,19 +191,41 @@ def edit_plan_file(text: str, plan_format: str, line: int, edits: Sequence[PlanE
 _TF_RESOURCE = re.compile(r'resource\s+"azurerm_cognitive_deployment"\s+"[^"]+"\s*\{')
 
 
+MAX_TF_FILES = 2_000
+MAX_WALKED_DIRS = 20_000
+"""Bounds of the walk for `.tf` files under the working directory: a repository has far fewer; run from a
+home directory, the search stops here instead of walking everything."""
+
+
+def _tf_files(root: Path) -> Iterator[Path]:
+    """`.tf` files under root: symlinked files and directories not followed, tool directories skipped, bounded."""
+    found = 0
+    for walked, (here, dirs, files) in enumerate(os.walk(root, followlinks=False), start=1):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not os.path.islink(os.path.join(here, d)))
+        for name in sorted(files):
+            path = Path(here) / name
+            if name.endswith(".tf") and not path.is_symlink():
+                found += 1
+                yield path
+        if walked >= MAX_WALKED_DIRS or found >= MAX_TF_FILES:
+            return
+
+
 def find_terraform_block(root: Path, name: str) -> tuple[Path, int] | None:
-    """The `.tf` file and line of the one azurerm_cognitive_deployment whose `name` is `name` (None: not exactly one)."""
+    """The `.tf` file and line of the one azurerm_cognitive_deployment whose `name` is `name` (None: not exactly one).
+    Each file is read through the bounded reader, inside `root`."""
     found: list[tuple[Path, int]] = []
-    for path in sorted(root.rglob("*.tf")):
-        if _SKIP_DIRS & set(path.relative_to(root).parts):
-            continue
+    for path in _tf_files(root):
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+            text = inputfile.read_text(path, what="Terraform", root=root)
+        except InputError:
             continue
         for match in _TF_RESOURCE.finditer(text):
             line = text.count("\n", 0, match.start()) + 1
-            start, end = _json_span(text, line)
+            try:
+                start, end = _json_span(text, line)
+            except (ValueError, IndexError):
+                continue
             if re.search(rf'^\s*name\s*=\s*"{re.escape(name)}"\s*(?:(?:#|//).*)?$', text[start:end], re.MULTILINE):
                 found.append((path, line))
     return found[0] if len(found) == 1 else None

@@ -4,17 +4,24 @@ The shards must come from the same rule set and knowledge base (else exit 2, nam
 means nothing next to one judged by other rules. Targets may not overlap. When the shards say they are K of N,
 a missing shard makes the merged audit incomplete, so a job that died never reads as a pass. The gate and the
 exit code are computed on the merged result, exactly as a single run's.
+
+A shard file is input like any other, and may be forged: it is read through the bounded reader, its nesting
+is bounded, its `shard` label must be K/N; it may speak only for the accounts in its own targets (and those
+must fall in its K of N); a finding key repeated across shards (the tenant-wide ones) resolves to the worst
+status, and a waiver that has expired waives nothing. An empty shard is complete with zero accounts; a merge
+that holds no account at all audited nothing and is incomplete.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from auditor.gating.reportfile import read_report
+from auditor.gating.shard import parse_shard, shard_of
 from auditor.model.errors import InputError
 from auditor.model.facts import SourceLocation
 from auditor.model.results import (
@@ -37,6 +44,15 @@ from auditor.model.results import (
     TrafficRow,
     WaiverRef,
 )
+
+MAX_SHARD_BYTES = 1024 * 1024 * 1024
+"""A report.json of a 2,000-account shard with full passes is well under this."""
+MAX_DEPTH = 64
+"""Nesting of a report.json (evidence included): a real one stays under 12."""
+EMPTY_SCOPE = "audited nothing:"
+"""The start of the gap a run that found no account reports (auditor/pipeline/audit.py)."""
+_RANK = {Status.PASS: 0, Status.SKIPPED: 1, Status.WAIVED: 2, Status.UNKNOWN: 3, Status.FAIL: 4}
+_CHANGES = {"added", "removed", "model_version", "model", "sku", "capacity"}
 
 T = TypeVar("T")
 _MERGE_NEEDS = ("ruleset", "rules")
@@ -81,6 +97,58 @@ def load_shard(path: Path) -> dict[str, Any]:
     return read_report(path, what="report", require=_MERGE_NEEDS, lines=False)
 
 
+def _label(path: Path, data: Mapping[str, Any]) -> tuple[int, int] | None:
+    label = data.get("shard")
+    if label is None:
+        return None
+    if not isinstance(label, str):
+        raise InputError(f'{path}: "shard" must be a string K/N, not {str(label)[:40]!r}')
+    try:
+        return parse_shard(label)
+    except InputError as exc:
+        raise InputError(f'{path}: "shard": {exc}') from None
+
+
+def _check_own_targets(path: Path, data: Mapping[str, Any], label: tuple[int, int] | None) -> None:
+    """A shard speaks only for the accounts in its own targets, and those fall in its own K of N."""
+    own = {str(t["id"]).lower() for t in data["targets"]}
+    if label is not None:
+        for target in data["targets"]:
+            if shard_of(str(target["id"]), label[1]) != label[0]:
+                raise InputError(f"{path}: account {target['name']} is not in shard {label[0]}/{label[1]}")
+    rows = [("finding", f.get("account_id")) for f in data["findings"]]
+    rows += [("deployment", d.get("account_id")) for d in data["deployments"]]
+    for what, account in rows:
+        if account is not None and str(account).lower() not in own:
+            raise InputError(f"{path}: a {what} about {account}, which is not among this shard's targets")
+
+
+def _worse(old: Finding | None, new: Finding) -> Finding:
+    """Of two findings with one key (a tenant-wide finding every shard reports), the worse status wins."""
+    if old is None:
+        return new
+    return new if _RANK[new.status] > _RANK[old.status] else old
+
+
+def _unexpired(finding: Finding, today: date) -> Finding:
+    """A waived finding whose waiver has expired (or names no valid date) is failing: no waiver, no waiving."""
+    if finding.status is not Status.WAIVED:
+        return finding
+    try:
+        valid = finding.waiver is not None and date.fromisoformat(str(finding.waiver.expires)) >= today
+    except ValueError:
+        valid = False
+    if valid:
+        return finding
+    return dataclasses.replace(finding, status=Status.FAIL, waiver=None)
+
+
+def _safe_docs(value: Any) -> str | None:
+    """A rule's documentation link, kept only as an http(s) URL (never javascript: or data: in a report)."""
+    text = str(value or "")
+    return text if text.startswith(("https://", "http://")) and not any(c.isspace() for c in text) else None
+
+
 def _rule_set(data: Mapping[str, Any]) -> tuple[str, str | None, tuple[str, ...]]:
     return data["ruleset"], data.get("knowledge_checked"), tuple(sorted(r["id"] for r in data["rules"]))
 
@@ -108,15 +176,14 @@ def _check_compatible(paths: Sequence[Path], shards: Sequence[Mapping[str, Any]]
                 raise InputError(f"cannot merge: account {t['name']} is in both {other} and {path} (shards overlap)")
 
 
-def _missing_shards(paths: Sequence[Path], shards: Sequence[Mapping[str, Any]]) -> list[str]:
-    labels = [s.get("shard") for s in shards]
+def _missing_shards(paths: Sequence[Path], labels: Sequence[tuple[int, int] | None]) -> list[str]:
     if not any(labels):
         return []
-    counts = {str(label).split("/")[1] for label in labels if label}
+    counts = {label[1] for label in labels if label}
     if None in labels or len(counts) != 1:
         raise InputError("cannot merge: every report must be a shard of the same N (--shard K/N), or none")
-    count = int(counts.pop())
-    present = [int(str(label).split("/")[0]) for label in labels]
+    count = counts.pop()
+    present = [label[0] for label in labels if label]
     for k in set(present):
         if present.count(k) > 1:
             dupes = [str(p) for p, n in zip(paths, present, strict=True) if n == k]
@@ -157,7 +224,9 @@ def _drift(shards: Sequence[Mapping[str, Any]]) -> Drift | None:
             if d
             for r in d["resolved"]
         ),
-        changes=tuple(_build(DeploymentChange, c) for d in drifts if d for c in d["deployment_changes"]),
+        changes=tuple(
+            _build(DeploymentChange, c) for d in drifts if d for c in d["deployment_changes"] if c["change"] in _CHANGES
+        ),
     )
 
 
@@ -178,20 +247,40 @@ def _probes(shards: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
     return merged
 
 
-def merge_reports(paths: Sequence[Path]) -> Report:
+def _gaps(
+    shards: Sequence[Mapping[str, Any]], labels: Sequence[tuple[int, int] | None], targets: Sequence[TargetResult]
+) -> tuple[str, ...]:
+    """The shards' gaps, but an empty shard's "audited nothing" is not one (its bucket held no account); a merge
+    with no account at all audited nothing."""
+    gaps = tuple(
+        str(g)
+        for s, label in zip(shards, labels, strict=True)
+        for g in s.get("gaps") or ()
+        if label is None or not str(g).startswith(EMPTY_SCOPE)
+    )
+    if any(labels) and not targets and not any(g.startswith(EMPTY_SCOPE) for g in gaps):
+        gaps += (f"{EMPTY_SCOPE} no shard holds an account",)
+    return gaps
+
+
+def merge_reports(paths: Sequence[Path], today: date | None = None) -> Report:
     """The shards' report.json files as one Report, in the order a single run would give."""
     if not paths:
         raise InputError("audit merge needs at least one report.json")
+    today = today or date.today()
     shards = [load_shard(p) for p in paths]
     current = paths[0]
     try:  # a report.json edited by hand or cut short names its file, never a traceback
+        labels = []
         for index, data in enumerate(shards):
             current = paths[index]
             _rule_set(data)
             for t in data["targets"]:
                 str(t["id"]), str(t["name"])
+            labels.append(_label(current, data))
+            _check_own_targets(current, data, labels[-1])
         _check_compatible(paths, shards)
-        missing = _missing_shards(paths, shards)
+        missing = _missing_shards(paths, labels)
         findings: dict[str, Finding] = {}
         pass_counts: list[PassCount] = []
         targets: list[TargetResult] = []
@@ -201,8 +290,8 @@ def merge_reports(paths: Sequence[Path]) -> Report:
         for index, data in enumerate(shards):
             current = paths[index]
             for f in data["findings"]:
-                finding = _finding(f)
-                findings.setdefault(finding.key, finding)  # tenant-wide ones (quota, knowledge base) recur
+                finding = _unexpired(_finding(f), today)
+                findings[finding.key] = _worse(findings.get(finding.key), finding)  # tenant-wide ones recur
             pass_counts += [_build(PassCount, p) for p in data.get("pass_counts") or ()]
             targets += [_build(TargetResult, t, status=TargetStatus(t["status"])) for t in data["targets"]]
             inventory += [_build(InventoryRow, d) for d in data["deployments"]]
@@ -218,9 +307,15 @@ def merge_reports(paths: Sequence[Path]) -> Report:
             targets=tuple(sorted(targets, key=lambda t: t.id.lower())),
             deployments=tuple(sorted(inventory, key=lambda d: (d.account_id.lower(), d.name.lower()))),
             findings=tuple(sorted(findings.values(), key=lambda f: f.sort_key)),
-            gaps=tuple(g for s in shards for g in s.get("gaps") or ()) + tuple(missing),
+            gaps=_gaps(shards, labels, targets) + tuple(missing),
             rules=tuple(
-                _build(RuleInfo, r, severity=Severity(r["severity"]), category=_category(r["category"]))
+                _build(
+                    RuleInfo,
+                    r,
+                    severity=Severity(r["severity"]),
+                    category=_category(r["category"]),
+                    docs=_safe_docs(r.get("docs")),
+                )
                 for r in first["rules"]
             ),
             quota=_quota(shards),

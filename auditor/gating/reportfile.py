@@ -25,6 +25,23 @@ if TYPE_CHECKING:
 
 MAX_REPORT_BYTES = 1024 * 1024 * 1024
 """A report.json is a whole fleet's (a 10,000-deployment fleet writes about 230 MB)."""
+MAX_DEPTH = 64
+"""A report.json nests about 8 levels (a probe's evidence a few more); anything far deeper is not one."""
+
+
+def _depth_ok(data: Any) -> bool:
+    """Whether the document nests at most MAX_DEPTH levels (walked without recursion)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return False
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    return True
+
 
 _STR = {"type": "string"}
 _OPT_STR = {"type": ["string", "null"]}
@@ -112,6 +129,8 @@ def read_report(
     except orjson.JSONDecodeError as exc:  # nesting beyond orjson's limit and numbers out of range land here too
         where = f"{path}:{exc.lineno}" if lines else str(path)
         raise InputError(f"{where}: {what} is not valid JSON: {exc.msg}") from None
+    if not _depth_ok(data):
+        raise InputError(f"{path}: {what} nests deeper than {MAX_DEPTH} levels; not an audit report.json")
     import jsonschema  # only when a report is read back: its import is ~0.1 s of every run's start-up
 
     schema: Mapping[str, Any] = READ_SCHEMA

@@ -12,12 +12,13 @@ import re
 from auditor.model.errors import InputError
 
 MAX_SHARDS = 1000
-_SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+_SHARD = re.compile(r"^\s*(\d{1,9})\s*/\s*(\d{1,9})\s*$")  # digits bounded: int() of 5,000 digits raises
 
 
 def parse_shard(value: str) -> tuple[int, int]:
     """`2/8` -> (2, 8); anything else is an InputError naming the value."""
     match = _SHARD.match(value)
+    value = value if len(value) <= 40 else value[:40] + "…"  # quoted in the message: bounded
     if not match:
         raise InputError(f"--shard {value!r}: write K/N, e.g. --shard 2/8")
     index, count = int(match.group(1)), int(match.group(2))

@@ -8,6 +8,7 @@ from the docs: a unified diff of the knowledge-base file and a summary. What the
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -196,7 +197,7 @@ def ensure_source(kb_text: str, key: str, title: str, ref: str, published: date)
         end += 1
     while end > start + 1 and not lines[end - 1].strip():
         end -= 1
-    entry = f'  {key}: {{title: "{title}", ref: "{ref}", published: {published.isoformat()}}}\n'
+    entry = f"  {key}: {{title: {json.dumps(title)}, ref: {json.dumps(ref)}, published: {published.isoformat()}}}\n"
     lines.insert(end, entry)
     return "".join(lines)
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from auditor.knowledge.schedule import revision_date
 from auditor.model.errors import InputError
+from auditor.util import inputfile
 
 MODELS_PAGE = "articles/foundry/openai/includes/models-azure-direct-openai.md"
 MATRIX_DIR = "articles/foundry/openai/includes/model-matrix"
@@ -237,7 +238,7 @@ def checkout_pages(root: Path) -> list[Page]:
     candidates = [(root / MODELS_PAGE, "models")] + [(root / MATRIX_DIR / n, f) for n, f in MATRIX_FACTS.items()]
     for path, kind in candidates:
         if path.is_file():
-            pages.append(read_page(path, path.read_text(encoding="utf-8"), kind))
+            pages.append(read_page(path, inputfile.read_text(path, what="docs page"), kind))  # bounded
     return pages
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import difflib
 import json
 import re
-import urllib.request
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,6 +20,7 @@ from typing import Any
 from auditor.knowledge.learn_tables import SOURCE_KEYS, FactChange, Page, describe, propose_page_facts
 from auditor.knowledge.schedule import FineTunedRow, Schedule, ScheduleRow, parse_schedule, revision_date
 from auditor.model.errors import InputError
+from auditor.util import inputfile
 
 SCHEDULE_PATHS = (
     "articles/foundry/openai/includes/concepts-model-retirement-schedule-content.md",
@@ -107,11 +107,7 @@ def read_docs(where: str) -> tuple[str | None, str, list[Page]]:
     if where.startswith(("http://", "https://")):
         if not where.startswith("https://"):
             raise InputError(f"--from-docs {where}: only https URLs are read")
-        try:
-            with urllib.request.urlopen(where, timeout=30) as response:
-                text = response.read().decode("utf-8")
-        except OSError as exc:
-            raise InputError(f"--from-docs {where}: could not read it ({exc})") from None
+        text = inputfile.read_url(where, what="docs page")  # https only, redirects too; size and time bounded
         kind = page_kind(Path(where.rsplit("/", 1)[-1]), text)
         return (None, where, [read_page(Path(where), text, kind)]) if kind else (text, where, [])
     path = Path(where)
@@ -127,10 +123,7 @@ def read_docs(where: str) -> tuple[str | None, str, list[Page]]:
 
 
 def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"--from-docs {path}: {exc.strerror or exc}") from None
+    return inputfile.read_text(path, what="docs page")  # the bounded reader: no FIFO, no /dev/zero
 
 
 def _load(text: str, path: str) -> Any:
@@ -145,7 +138,7 @@ def _scalar(value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
     text = str(value)
-    return text if _PLAIN.match(text) and text not in ("null", "true", "false") else json.dumps(text)
+    return text if _PLAIN.fullmatch(text) and text not in ("null", "true", "false") else json.dumps(text)
 
 
 def _flow(mapping: Mapping[str, Any]) -> str:
@@ -210,6 +203,9 @@ def _fact_span(lines: list[str], model: _Model, name: str) -> tuple[int, int, in
 def _rows_by_model(schedule: Schedule, warnings: list[str]) -> dict[str, dict[str, ScheduleRow]]:
     by_model: dict[str, dict[str, ScheduleRow]] = {}
     for row in schedule.rows:
+        if not _PLAIN.fullmatch(row.model) or len(row.model) > 100:  # a name becomes a YAML key: plain names only
+            warnings.append(f"{schedule.origin}:{row.line}: {row.model[:100]!r} is not a model name; row skipped")
+            continue
         versions = by_model.setdefault(row.model, {})
         key = row.version or "*"
         if key in versions:

@@ -156,6 +156,7 @@ class CatalogView(TypedDict):
     versions: Fact
     skus: Fact
     default_version: Fact
+    default_versions: Fact  # the values behind default_version's text (a fix writes a value, never the text)
     is_default_version: Fact
     lifecycle_status: Fact
     deprecation_date: Fact

@@ -79,6 +79,9 @@ def data_plane_base(account: Account) -> str | None:
 def endpoint_refusal(base_url: str, cloud: Cloud, allowed: Iterable[str]) -> str | None:
     """Why credentials must not be sent to this URL, or None when its host is a data-plane host of the
     cloud (or explicitly allowed). Tokens and keys never go anywhere else."""
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in base_url):
+        # urlsplit silently drops a TAB or newline (WHATWG), httpx then refuses the URL: refuse it first
+        return f"the endpoint {base_url!r} holds whitespace or control characters: not a URL, nothing sent"
     parts = urlsplit(base_url)
     host = (parts.hostname or "").lower()
     if parts.scheme != "https":

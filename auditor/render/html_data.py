@@ -27,6 +27,14 @@ MAX_LISTED = 50
 the rest are counted, and report.json has them all."""
 
 
+_MARKER_PICTURES = str.maketrans({"\x01": "\u2401", "\x02": "\u2402"})
+"""The HTML data's name markers, when a text holds them itself: shown as control pictures (never markers)."""
+
+
+def _has_marker(name: str) -> bool:
+    return "\x01" in name or "\x02" in name
+
+
 def web_link(url: str | None) -> str | None:
     """Only http(s) URLs become links; anything else (javascript:, data:) is dropped."""
     return url if url and url.startswith(("https://", "http://")) else None
@@ -302,14 +310,15 @@ class _Tables:
 
 def _generic(value: str | None, f: Finding, names: Mapping[str, str]) -> str | None:
     """The text with its deployment's and account's names as markers (\x01, \x02), so the same message
-    about ten thousand deployments is one text; the script puts the names back (lossless: a text or
-    name that holds a marker character is left as it is)."""
-    if not value or "\x01" in value or "\x02" in value:
+    about ten thousand deployments is one text; the script puts the names back. A marker character the
+    text itself holds is escaped first (shown as its control picture), so markers only ever mean names."""
+    if not value:
         return value
+    value = value.translate(_MARKER_PICTURES)
     deployment, account = f.deployment, names.get(f.account_id or "")
-    if deployment and len(deployment) > 2 and "\x02" not in deployment:
+    if deployment and len(deployment) > 2 and not _has_marker(deployment):
         value = value.replace(deployment, "\x01")
-    if account and len(account) > 2 and "\x01" not in account:
+    if account and len(account) > 2 and not _has_marker(account):
         value = value.replace(account, "\x02")
     return value
 

@@ -115,7 +115,7 @@ def _drift_lines(report: Report) -> list[str]:
         ]
         for c in report.drift.changes[:MAX_ROWS]:
             lines.append(
-                f"| {md(c.account_name)} | {md(c.deployment)} | {c.change.replace('_', ' ')} | {md(c.before)} | {md(c.after)} |"
+                f"| {md(c.account_name)} | {md(c.deployment)} | {md(c.change.replace('_', ' '))} | {md(c.before)} | {md(c.after)} |"
             )
         lines.append("")
     if report.drift and report.drift.resolved:

@@ -141,7 +141,7 @@ class Expression:
                 self.parameters,
                 args,
                 "parameter",
-                lambda spec: spec.get("defaultValue") if isinstance(spec, Mapping) else None,
+                _parameter_default,
             )
         if name == "variables":
             return self._named(self.variables, args, "variable", lambda spec: spec)
@@ -247,3 +247,16 @@ def _format(args: list[Any], original: str) -> str:
     result = _FORMAT_ITEM.sub(item, template)
     _fits(len(result), original)
     return result
+
+
+_SECURE = {"securestring", "secureobject"}
+
+
+def _parameter_default(spec: Any) -> Any:
+    """A parameter's default value; a secure one's (securestring, secureobject) is never read, so it can
+    never reach a name, a message or a report."""
+    if not isinstance(spec, Mapping):
+        return None
+    if str(spec.get("type") or "").lower() in _SECURE:
+        raise Unresolvable("the parameter is secure (its value is given at deployment time and never printed)")
+    return spec.get("defaultValue")

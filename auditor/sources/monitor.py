@@ -12,14 +12,13 @@ includes/microsoft-cognitiveservices-accounts-metrics-include.md.
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from auditor.model.facts import Account, DeploymentActivity, DiagnosticSetting, ObservedOperation
-from auditor.sources.traffic import SPLIT, traffic_from_sdk
+from auditor.sources.traffic import SPLIT, metric_value, traffic_from_sdk
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -50,7 +49,7 @@ def diagnostic_setting_from_sdk(item: Any) -> DiagnosticSetting:
             ("event_hub", "event_hub_authorization_rule_id"),
             ("partner", "marketplace_partner_id"),
         )
-        if getattr(item, attribute, None)
+        if str(getattr(item, attribute, None) or "").strip()  # a blank id (" ") is no destination
     )
     return DiagnosticSetting(
         name=str(getattr(item, "name", "") or ""), logs=logs, metrics=metrics, destinations=destinations
@@ -65,10 +64,9 @@ def _dimension(series: Any, name: str) -> str | None:
     return None
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    return None
+def _number(value: Any, what: str) -> float | None:
+    """A metric value, validated as every Azure Monitor value is (auditor/sources/traffic.py metric_value)."""
+    return metric_value(value, what)
 
 
 def activity_from_sdk(requests: Iterable[Any], utilization: Iterable[Any]) -> tuple[DeploymentActivity, ...]:
@@ -80,7 +78,8 @@ def activity_from_sdk(requests: Iterable[Any], utilization: Iterable[Any]) -> tu
             if not deployment:
                 continue
             status = _dimension(series, "StatusCode") or ""
-            count = sum(_number(getattr(point, "total", None)) or 0.0 for point in getattr(series, "data", None) or ())
+            points = getattr(series, "data", None) or ()
+            count = sum(_number(getattr(point, "total", None), REQUESTS_METRIC) or 0.0 for point in points)
             entry = totals.setdefault(deployment, [0.0, 0.0])
             entry[0] += count
             if status.strip() == "429":
@@ -109,7 +108,7 @@ def _peaks(utilization: Iterable[Any]) -> dict[str, float]:
             if not deployment:
                 continue
             for point in getattr(series, "data", None) or ():
-                value = _number(getattr(point, "maximum", None))
+                value = _number(getattr(point, "maximum", None), UTILIZATION_METRIC)
                 if value is not None:
                     peaks[deployment] = max(peaks.get(deployment, 0.0), value)
     return peaks
@@ -208,7 +207,9 @@ class MonitorReader:
             filter=split,
             metricnamespace="Microsoft.CognitiveServices/accounts",
         )
-        series = [s for metric in answer.value or () for s in getattr(metric, "timeseries", None) or ()]
+        if answer.value is None:  # `{"value": null}` is no answer, not "no requests"
+            raise ValueError(f"Azure Monitor answered {REQUESTS_METRIC} without a value list")
+        series = [s for metric in answer.value for s in getattr(metric, "timeseries", None) or ()]
         return None if len(series) >= self.series_limit else series
 
     def observe(self, account: Account) -> tuple[tuple[DeploymentActivity, ...], tuple[ObservedOperation, ...]]:
@@ -240,7 +241,9 @@ class MonitorReader:
             filter=split,
             metricnamespace="Microsoft.CognitiveServices/accounts",
         )
-        return answer.value or ()
+        if answer.value is None:  # `{"value": null}` is no answer, not "no requests"
+            raise ValueError(f"Azure Monitor answered {name} without a value list")
+        return tuple(answer.value)
 
 
 class _Wrapped:

@@ -57,11 +57,27 @@ def _dimension(series: Any, name: str) -> str:
     return ""
 
 
-def _total(point: Any) -> float:
-    value = getattr(point, "total", None)
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+MAX_VALUE = 1e15
+"""No day of one deployment comes near this many requests (or percent): a larger value is not a reading."""
+
+
+def metric_value(value: Any, what: str) -> float | None:
+    """A metric point's value: None when the point has none; a ValueError (the read becomes a gap, never a
+    number) when it is not a finite number from 0 to MAX_VALUE (a negative 429 count would cancel real ones)."""
+    if value is None:
+        return None
+    if (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and 0 <= value <= MAX_VALUE
+    ):
         return float(value)
-    return 0.0
+    raise ValueError(f"Azure Monitor returned {str(value)[:40]!r} as a {what} value (not a count from 0 to 1e15)")
+
+
+def _total(point: Any) -> float:
+    return metric_value(getattr(point, "total", None), "AzureOpenAIRequests") or 0.0
 
 
 def _streaming(stream_type: str) -> bool:

@@ -21,6 +21,15 @@ class DeadlineExpired(Exception):
     """The run's --timeout passed while waiting for something."""
 
 
+_LEFT_BEHIND = threading.Event()
+
+
+def work_left_behind() -> bool:
+    """Whether a run in this process stopped waiting at its deadline: reads may still be running in worker
+    threads (a stalled or dripping answer), and the process must not wait for them at exit (cli._exit)."""
+    return _LEFT_BEHIND.is_set()
+
+
 class Interruption:
     """Ctrl-C as a deadline that passes now: the CLI's SIGINT handler calls `interrupt`, every Deadline then counts
     as expired, so the audit stops waiting and reports what it read, the rest listed as not read (exit 130).
@@ -57,7 +66,10 @@ class Deadline:
 
     @property
     def expired(self) -> bool:
-        return INTERRUPTION.requested or (self._end is not None and time.monotonic() >= self._end)
+        if INTERRUPTION.requested or (self._end is not None and time.monotonic() >= self._end):
+            _LEFT_BEHIND.set()  # whoever asks is about to stop waiting
+            return True
+        return False
 
     def reason(self, what: str) -> str:
         if INTERRUPTION.requested:
@@ -72,6 +84,7 @@ class Deadline:
         try:
             return future.result(timeout=self.remaining())
         except FutureTimeout:
+            _LEFT_BEHIND.set()
             raise DeadlineExpired from None
         finally:
             if main:

@@ -8,8 +8,6 @@ and any complaint about it can name the file and the line.
 
 from __future__ import annotations
 
-import os
-import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from auditor.model.errors import InputError
+from auditor.util import inputfile
 
 
 class LineDict(dict):  # type: ignore[type-arg]
@@ -109,36 +108,10 @@ MAX_DEPTH = 100
 
 
 def read_input(path: Path | str, *, what: str, max_bytes: int = MAX_INPUT_BYTES) -> str:
-    """The text of a file a person gave us: a regular file of at most `max_bytes`. A missing,
-    unreadable or special one (a FIFO, /dev/zero) is an InputError naming it, never a hang."""
-    path = Path(path)
-    too_large = f"{path}:1: the {what} file is larger than {max_bytes // (1024 * 1024)} MB"
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except FileNotFoundError:
-        raise InputError(f"{path}: {what} file not found") from None
-    except OSError as exc:
-        raise InputError(f"{path}:1: cannot read {what} file: {exc.strerror or exc}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise InputError(f"{path}:1: the {what} file is not a regular file")
-        if info.st_size > max_bytes:
-            raise InputError(too_large)
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            # read(n) allocates n bytes up front: ask for what the file holds (and one more, were it growing)
-            data = handle.read(min(info.st_size, max_bytes) + 1)
-    except OSError as exc:
-        raise InputError(f"{path}:1: cannot read {what} file: {exc.strerror or exc}") from None
-    finally:
-        os.close(fd)
-    if len(data) > max_bytes:
-        raise InputError(too_large)
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InputError(f"{path}:{line}: cannot read {what} file: not UTF-8 ({exc.reason})") from None
+    """The text of a file a person gave us, through the one bounded reader (auditor/util/inputfile.py): a
+    regular file of at most `max_bytes`, UTF-8. A missing, unreadable or special one (a FIFO, /dev/zero) is
+    an InputError naming it, never a hang."""
+    return inputfile.read_text(path, what=what, max_bytes=max_bytes)
 
 
 def _check_bounds(root: yaml.Node, path: Path, what: str) -> None:

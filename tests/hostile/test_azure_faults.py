@@ -235,7 +235,14 @@ def test_a_lone_surrogate_in_an_azure_message_reaches_every_format(tenant: Simul
         assert "byte" in text or name == "summary.md", name
 
 
-def test_an_endpoint_with_control_characters_is_never_called(tenant: SimulatedTenant, tmp_path: Path, capsys) -> None:
+@pytest.mark.parametrize(
+    "endpoint",
+    ["https://evil.openai.azure.com/\r\n::error::pwned\x1b]0;x\x07", "https://evil\t.openai.azure.com/"],
+    ids=["crlf-esc", "tab"],
+)
+def test_an_endpoint_with_control_characters_is_never_called(
+    tenant: SimulatedTenant, tmp_path: Path, capsys, endpoint: str
+) -> None:
     account = {
         "id": f"/subscriptions/{SUB2}/resourceGroups/rg-dev/providers/Microsoft.CognitiveServices/accounts/evil",
         "name": "evil",
@@ -243,7 +250,7 @@ def test_an_endpoint_with_control_characters_is_never_called(tenant: SimulatedTe
         "location": "westus",
         "sku": {"name": "S0"},
         "properties": {
-            "endpoint": "https://evil.openai.azure.com/\r\n::error::pwned\x1b]0;x\x07",
+            "endpoint": endpoint,
             "provisioningState": "Succeeded",
         },
     }

@@ -114,16 +114,19 @@ class BackendCore:
                 return rule
         return None
 
-    def _fault_reply(self, rule: FaultRule, plane: str, path: str) -> _Reply:
+    def _fault_reply(self, rule: FaultRule, plane: str, path: str, request: Mapping[str, str]) -> _Reply:
         if isinstance(rule.body, str):
-            body = rule.body.encode("utf-8")
+            text = rule.body
+            if rule.echo_authorization:
+                text = text.replace("{authorization}", request.get("authorization", ""))
+            body = text.encode("utf-8")
         elif rule.body is None:
             body = b""
         else:
             body = _compact(rule.body)
         headers = self._arm_headers(path) if plane in ("arm", "graph") else self._data_headers(None, None)
         headers.update(rule.headers)
-        return _Reply(rule.status, body, headers)
+        return _Reply(rule.status, body, headers, stall=rule.stall, drip=rule.drip)
 
     # -- ARM ------------------------------------------------------------------------------------------
 

@@ -41,6 +41,12 @@ class FaultRule:
     times: int | None = 1
     method: str | None = None
     plane: str | None = None
+    stall: float = 0.0
+    """Seconds to hold the answer back before anything is sent (a read that stalls)."""
+    drip: float = 0.0
+    """Seconds between the body's bytes once the headers are out (an answer that drips)."""
+    echo_authorization: bool = False
+    """A str body's `{authorization}` becomes the request's Authorization header (an error that echoes the token)."""
 
     @classmethod
     def arm_throttled(

@@ -80,7 +80,7 @@ class _Backend(ArmPlane, GraphPlane, DataPlane):
         try:
             rule = self._take_fault(method, path, plane)
             if rule is not None:
-                reply = self._fault_reply(rule, plane, path)
+                reply = self._fault_reply(rule, plane, path, headers)
             elif plane == "token":
                 reply = token_reply(self.tokens, self.spec.caller, self.identity_header, method, path, query, headers)
             elif plane == "graph":
@@ -138,12 +138,20 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length > 0 else b""
         headers = {key.lower(): value for key, value in self.headers.items()}
         reply = self.server.backend.dispatch(self.server.listener, self.command, path, query, headers, body)
+        if reply.stall and self.server.stopping.wait(reply.stall):
+            return
         self.send_response(reply.status, reply.reason)
         for key, value in reply.headers.items():
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(reply.body)))
         self.end_headers()
-        if self.command != "HEAD":
+        if self.command != "HEAD" and reply.drip:
+            for index in range(len(reply.body)):  # one byte at a time, until the body ends or the server stops
+                self.wfile.write(reply.body[index : index + 1])
+                self.wfile.flush()
+                if self.server.stopping.wait(reply.drip):
+                    return
+        elif self.command != "HEAD":
             self.wfile.write(reply.body)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
@@ -161,6 +169,7 @@ class _Server(ThreadingHTTPServer):
         self._context = context
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
+        self.stopping = threading.Event()
         super().__init__(("127.0.0.1", 0), _Handler)
 
     def get_request(self) -> tuple[socket.socket, Any]:
@@ -181,6 +190,7 @@ class _Server(ThreadingHTTPServer):
         _LOG.debug("connection from %s ended with an error", client_address, exc_info=True)
 
     def close_connections(self) -> None:
+        self.stopping.set()
         with self._open_lock:
             sockets = list(self._open)
         for sock in sockets:

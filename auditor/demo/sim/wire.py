@@ -16,6 +16,8 @@ class _Reply(NamedTuple):
     body: bytes
     headers: dict[str, str]
     reason: str | None = None
+    stall: float = 0.0
+    drip: float = 0.0
 
 
 def _compact(obj: Any) -> bytes:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from auditor.model.errors import InputError
+from auditor.util import inputfile
 
 MAX_FILE_BYTES = 2_000_000
 """Larger `.py` files are generated code or data in practice; they are skipped with a note (incomplete)."""
@@ -186,19 +187,12 @@ def read_source(path: Path, limit: int = MAX_FILE_BYTES) -> str:
 
 
 def read_bytes(path: Path, limit: int) -> bytes:
-    """The file's bytes, opened without following a link and checked again once open (see read_source)."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    descriptor = os.open(path, flags)
-    with os.fdopen(descriptor, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise OSError(f"{path.name} is not a regular file")
-        if info.st_size > limit:
-            raise OSError(f"larger than {limit:,} bytes ({info.st_size:,}); not scanned")
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise OSError(f"larger than {limit:,} bytes; not scanned")
-    return data
+    """The file's bytes through the one bounded reader (auditor/util/inputfile.py), never through a link; the
+    reason it is refused as an OSError (the scan skips the file and says why)."""
+    try:
+        return inputfile.read_bytes(path, what="source", max_bytes=limit, nofollow=True)
+    except inputfile.Refused as exc:
+        raise OSError(f"{exc.reason}; not scanned") from None
 
 
 class NotPython(ValueError):
