@@ -42,7 +42,7 @@ def test_both_readers_refuse_a_report_above_the_same_bound(
     reader, written: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(reportfile, "MAX_REPORT_BYTES", written.stat().st_size - 1)
-    with pytest.raises(InputError, match="larger than [0-9,]+ bytes"):
+    with pytest.raises(InputError, match=r"larger than [0-9,]+ bytes"):
         reader(written)
     monkeypatch.setattr(reportfile, "MAX_REPORT_BYTES", written.stat().st_size)
     reader(written)
