@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import statistics
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -489,12 +490,6 @@ def _days(start: str, end: str) -> float:
     return round((datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds() / 86400, 2)
 
 
-def _median(values: Sequence[float]) -> float:
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else round((ordered[mid - 1] + ordered[mid]) / 2, 2)
-
-
 def _read_trends(connection: Connection, scope: str, last: int, name: str, recorded_run: int | None) -> Trends:
     runs = list(
         connection.execute(
@@ -577,7 +572,7 @@ def _time_to_fix(connection: Connection, scope: str, latest: Mapping[str, Any] |
         TimeToFix(
             rule_id=rule,
             fixed=len(fixed.get(rule, ())),
-            median_days=_median(fixed[rule]) if fixed.get(rule) else 0.0,
+            median_days=round(statistics.median(fixed[rule]), 2) if fixed.get(rule) else 0.0,
             longest_days=max(fixed.get(rule) or [0.0]),
             still_open=len(still.get(rule, ())),
             oldest_open_days=max(still.get(rule) or [0.0]),
