@@ -91,6 +91,22 @@ def test_flags_override_the_file_and_audit_config_says_where_each_setting_came_f
     assert f"# configuration file: {tmp_path / '.aoai-audit.toml'}" in out
 
 
+def test_history_in_the_file_is_a_path_from_the_file_or_a_url_kept_as_written(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    sub = tmp_path / "src"
+    sub.mkdir()
+    monkeypatch.chdir(sub)
+    (tmp_path / ".aoai-audit.toml").write_text('history = "store/audits.sqlite"\n')
+    assert main(["config"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("history"))
+    assert f'"{tmp_path / "store" / "audits.sqlite"}"' in line, "a relative store path is read from the file's folder"
+    (tmp_path / ".aoai-audit.toml").write_text('history = "postgresql://auditor@db.example.com/audits"\n')
+    assert main(["config"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("history"))
+    assert '"postgresql://auditor@db.example.com/audits"' in line, "a URL is kept as written"
+
+
 @pytest.mark.parametrize(
     "text,words",
     [

@@ -42,7 +42,7 @@ class Option:
 
     key: str
     dest: str
-    kind: str  # "bool" | "int" | "number" | "path" | "paths" | "string" | "strings"
+    kind: str  # "bool" | "int" | "number" | "path" | "paths" | "path_or_url" | "string" | "strings"
     help: str
 
 
@@ -68,9 +68,17 @@ def options(parser: argparse.ArgumentParser) -> list[Option]:
     return found
 
 
+def path_or_url(value: str) -> str:
+    """The argparse type of a flag that takes a file path or a URL (`--history`): in a configuration file a
+    relative path is resolved from the file, as every other path key is, and a URL is kept as written."""
+    return value
+
+
 def _kind(action: argparse.Action) -> str:
     if isinstance(action, argparse._StoreTrueAction):
         return "bool"
+    if action.type is path_or_url:
+        return "path_or_url"
     many = isinstance(action, argparse._AppendAction)
     if action.type is Path:
         return "paths" if many else "path"
@@ -140,11 +148,13 @@ def _convert(path: Path, option: Option, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise _type_error(path, option.key, "a number", value)
         return float(value)
-    if kind in ("string", "path"):
+    if kind in ("string", "path", "path_or_url"):
         if option.key == "format" and isinstance(value, list) and all(isinstance(v, str) for v in value):
             value = ",".join(value)
         if not isinstance(value, str):
             raise _type_error(path, option.key, "a string", value)
+        if kind == "path_or_url" and "://" not in value:
+            return str(_relative(base, option.key, value))
         return _relative(base, option.key, value) if kind == "path" else value
     if isinstance(value, str):  # one value where a list is expected: `select = "api-support"`
         value = [value]
@@ -271,6 +281,7 @@ def config_schema(parser: argparse.ArgumentParser) -> dict[str, Any]:
         "int": {"type": "integer"},
         "number": {"type": "number"},
         "path": {"type": "string"},
+        "path_or_url": {"type": "string"},
         "string": {"type": "string"},
         "paths": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
         "strings": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from auditor.cli.config import path_or_url
 from auditor.model.errors import InputError
 from auditor.pipeline.nightly import DEFAULT_OWNER_TAGS
 
@@ -20,6 +21,7 @@ def add_nightly_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("the nightly report: history, trends, owners")
     group.add_argument(
         "--history",
+        type=path_or_url,
         metavar="URL",
         help="record this run in a history store and show trends in the report: a file path (SQLite, created "
         "when missing) or a PostgreSQL URL shared by a team. Examples: --history audit-history.sqlite, "
