@@ -1,7 +1,8 @@
 """`audit kb refresh --from-docs` on the models page and the region matrices (markdown-it-py), on fixtures that are
 excerpts of the real files (tests/fixtures/kb/models-azure-direct-openai.md @421dfa9,
-tests/fixtures/kb/model-matrix/standard-global.md @298e0e3): facts refreshed with source and date, disputes recorded,
-a malformed row one error naming file and line."""
+tests/fixtures/kb/model-matrix/standard-global.md @298e0e3) and the whole Global Standard matrix @0be1675
+(standard-global-0be1675.md, the revision the knowledge base cites): facts refreshed with source and date, disputes
+recorded, an older revision refused, a malformed row one error naming file and line."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "kb"
 MODELS = FIXTURES / "models-azure-direct-openai.md"
 MATRIX = FIXTURES / "model-matrix" / "standard-global.md"
+MATRIX_0BE1675 = FIXTURES / "model-matrix" / "standard-global-0be1675.md"
 KB = yaml.safe_load((ROOT / "rules" / "knowledge" / "models.yaml").read_text())
 TODAY = date(2026, 12, 7)
 
@@ -47,7 +49,23 @@ def test_the_region_matrix_reads_which_regions_offer_each_version() -> None:
         "centralus",
     )
     assert "canadacentral" not in page.offered[("gpt-5", "2025-08-07")]
-    assert page.published == date(2025, 1, 7)
+    # the include's ms.date (01/07/2025) predates its own columns: the revision is the newest column's date
+    assert page.published == date(2025, 12, 11)
+
+
+def test_the_packaged_global_standard_regions_are_the_cited_matrix() -> None:
+    """Every regions_global_standard fact is what the cited revision (@0be1675) says: nothing to change."""
+    page = parse_region_matrix(MATRIX_0BE1675.read_text(), str(MATRIX_0BE1675), "regions_global_standard")
+    assert len(page.offered) == 63 and len({r for found in page.offered.values() for r in found}) == 28
+    assert page.published == date(2026, 4, 21) == KB["sources"]["MS-G"]["published"]  # gpt-image-2 2026-04-21
+    changes, _ = propose_page_facts(KB, [page], TODAY)
+    stale = [f"{c.model}: {c.old} -> {c.new['value']}" for c in changes if c.key == "regions_global_standard"]
+    assert stale == []
+    # what moved since the revision cited before (@9489a6e): the gpt-4.1 family left canadacentral and
+    # switzerlandwest; gpt-5.4 and the gpt-5.1 / 5.2 families are offered in all 28 regions
+    for model in ("gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano"):
+        assert not {"canadacentral", "switzerlandwest"} & set(page.offered[(model, "2025-04-14")])
+    assert len(page.offered[("gpt-5.4", "2026-03-05")]) == len(page.offered[("gpt-5.2", "2025-12-11")]) == 28
 
 
 def test_the_packaged_facts_agree_with_the_models_page_excerpt() -> None:
@@ -91,14 +109,24 @@ def test_from_docs_on_a_checkout_writes_the_page_facts_to_the_overlay(tmp_path: 
     shutil.copy(MODELS, target / "models-azure-direct-openai.md")
     shutil.copy(MATRIX, target / "model-matrix" / "standard-global.md")
     overlay = tmp_path / "overlay.yaml"
-    assert main(["kb", "refresh", "--from-docs", str(checkout), "--knowledge", str(overlay), "--write"]) == 0
+    command = ["kb", "refresh", "--from-docs", str(checkout), "--knowledge", str(overlay), "--write"]
+    # the excerpt (@298e0e3) is older than the matrix the knowledge base cites: refused, both revisions named
+    assert main(command) == 2
+    assert "revision 2025-12-11, older than MS-G (revision 2026-04-21)" in capsys.readouterr().err
+    assert not overlay.exists()
+    assert main([*command, "--allow-older"]) == 0
     out = capsys.readouterr().out
     assert "fact changed: gpt-5.2 regions_global_standard:" in out and f"Wrote {overlay}" in out
     layered = load_knowledge(overlay=overlay)
     fact = layered.models["gpt-5.2"].facts["regions_global_standard"]
     assert fact.value == ["australiaeast", "brazilsouth", "canadacentral", "canadaeast", "centralus"]
     assert fact.sources == ("MS-G",) and fact.layer == str(overlay)
-    assert layered.sources["MS-G"]["published"] == date(2025, 1, 7)  # the matrix's revision is now cited
+    assert layered.sources["MS-G"]["published"] == date(2026, 4, 21)  # an older page never moves the citation back
+    # the cited revision itself changes nothing
+    shutil.copy(MATRIX_0BE1675, target / "model-matrix" / "standard-global.md")
+    fresh = tmp_path / "fresh.yaml"
+    assert main(["kb", "refresh", "--from-docs", str(checkout), "--knowledge", str(fresh)]) == 0
+    assert "regions_global_standard" not in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

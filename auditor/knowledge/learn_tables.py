@@ -207,11 +207,19 @@ def parse_region_matrix(text: str, origin: str, fact: str) -> Page:
         raise InputError(f"{origin}:1: no region matrix (| **Region** | **model**, **version** | ...) found")
     return Page(
         origin,
-        revision_date(_ms_date(text)),
+        _matrix_revision(text, offered),
         fact,
         offered={k: tuple(sorted(v)) for k, v in offered.items()},
         columns=columns,
     )
+
+
+def _matrix_revision(text: str, offered: Mapping[tuple[str, str], object]) -> date | None:
+    """A region matrix's revision: its ms.date or its newest dated model version, whichever is later. The matrix
+    includes keep the front matter of their first revision (ms.date 01/07/2025 on a table listing 2026 models), so
+    the newest column is the better lower bound, and an older matrix is refused against a newer one cited."""
+    dates = [revision_date(_ms_date(text)), *(revision_date(version) for _, version in offered)]
+    return max((d for d in dates if d is not None), default=None)
 
 
 def _ms_date(text: str) -> str | None:
