@@ -18,8 +18,8 @@ from auditor.knowledge.schedule import parse_schedule
 
 ROOT = Path(__file__).resolve().parents[1]
 KB = ROOT / "rules" / "knowledge" / "models.yaml"
-TODAYS_PAGE = ROOT / "tests" / "fixtures" / "kb" / "retirement-schedule-2026-09-02.md"
-CHECKED = "2026-12-03"
+TODAYS_PAGE = ROOT / "tests" / "fixtures" / "kb" / "retirement-schedule-2026-10-05.md"
+CHECKED = "2026-12-07"
 
 HEADER = "| Model | Version | Lifecycle | Retirement date | Replacement |\n| --- | --- | --- | --- | --- |\n"
 
@@ -58,7 +58,7 @@ def test_the_knowledge_base_holds_the_schedules_dates() -> None:
         for e in ((v["facts"].get("retirement") or {}).get("value") or {}).values()
         if e["status"] == "Legacy"
     ]
-    assert {"gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "gpt-4o"} <= set(legacy)
+    assert {"gpt-4o"} <= set(legacy)  # 2024-11-20; the gpt-4.1 family moved on to Deprecated on 2026-10-05
 
 
 def test_a_moved_date_and_a_new_model_make_a_reviewed_diff(kb_copy: Path, tmp_path: Path, capsys) -> None:
@@ -89,7 +89,7 @@ def test_a_moved_date_and_a_new_model_make_a_reviewed_diff(kb_copy: Path, tmp_pa
     assert written["models"]["gpt-5.2"]["facts"]["retirement"]["value"]["2025-12-11"]["retires"] == date(2027, 9, 1)
     assert written["models"]["gpt-7-nova"]["versions"] == ["2026-11-30"]
     assert written["checked"] == date.today()
-    assert written["sources"]["MS-T4"]["published"] == date(2026, 12, 1)  # the revision read, for the next refresh
+    assert written["sources"]["MS-T5"]["published"] == date(2026, 12, 1)  # the revision read, for the next refresh
     stated = {key for entry in written["models"].values() for key in entry.get("facts", {})}
     assert stated <= {"retirement", "fine_tuned_retirement"}, "only the facts the refresh read are written"
     layered = load_knowledge(kb_copy, overlay=overlay)
@@ -139,7 +139,7 @@ def test_a_docs_checkout_is_searched_for_the_schedule(kb_copy: Path, tmp_path: P
 
 def test_duplicate_rows_are_reported_and_the_first_is_kept() -> None:
     schedule = parse_schedule(TODAYS_PAGE.read_text(), "page.md")
-    result = refresh_from_schedule(KB.read_text(), schedule, "MS-T4", date(2026, 12, 3))
+    result = refresh_from_schedule(KB.read_text(), schedule, "MS-T5", date(2026, 12, 7))
     assert any("gpt-realtime-mini 2025-10-06 is listed again" in w for w in result.warnings)
     assert not result.changed
 
@@ -147,14 +147,14 @@ def test_duplicate_rows_are_reported_and_the_first_is_kept() -> None:
 def test_audit_kb_shows_each_fact_with_sources_and_dates(capsys) -> None:
     assert main(["kb", "gpt-4.1"]) == 0
     out = capsys.readouterr().out
-    assert "checked: 2026-12-03" in out
+    assert "checked: 2026-12-07" in out
     assert "gpt-4.1  (gpt-4.1, OpenAI; versions: 2025-04-14)" in out
-    assert '"status": "Legacy"' in out and "[MS-T4; checked 2026-12-03]" in out
+    assert '"status": "Deprecated"' in out and "[MS-T5; checked 2026-12-07]" in out
     assert main(["kb", "gpt-4.1", "--format", "json"]) == 0
     document = json.loads(capsys.readouterr().out)
     fact = document["models"]["gpt-4.1"]["facts"]["retirement"]
-    assert fact["value"]["2025-04-14"] == {"retires": "2027-04-14", "replacement": "none", "status": "Legacy"}
-    assert fact["checked"] == CHECKED and fact["sources"][0]["key"] == "MS-T4" and fact["sources"][0]["ref"]
+    assert fact["value"]["2025-04-14"] == {"retires": "2027-04-14", "replacement": "none", "status": "Deprecated"}
+    assert fact["checked"] == CHECKED and fact["sources"][0]["key"] == "MS-T5" and fact["sources"][0]["ref"]
     assert main(["kb", "no-such-model"]) == 2
 
 
@@ -216,11 +216,12 @@ def test_the_live_catalog_disagreements_are_a_reviewed_diff() -> None:
     result = refresh_from_catalogs(KB.read_text(), _catalogs(), "sub-1", date(2026, 12, 3), "models.yaml")
     diff = result.diff()
     assert '+          "2025-12-11": {retires: 2027-09-01, replacement: none, status: GenerallyAvailable}' in diff
-    assert "+        sources: [MS-T4, ARM-CATALOG-2026-12-03]" in diff
+    assert "+        sources: [MS-T5, ARM-CATALOG-2026-12-03]" in diff
     assert '+  ARM-CATALOG-2026-12-03: {title: "Live model catalog (models.list) read 2026-12-03"' in diff
     assert result.dates_moved == ["gpt-5.2 2025-12-11: 2027-06-08 -> 2027-09-01"]
     assert result.models_added == ["gpt-7-nova (2026-11-30)"]
-    # gpt-4.1 is Legacy in the schedule; the API has no Legacy value, so GenerallyAvailable is no disagreement
+    # gpt-4o 2024-11-20 is Legacy in the schedule; the API has no Legacy value, so GenerallyAvailable is no
+    # disagreement; gpt-4.1's Deprecating is the schedule's Deprecated (MS-LC's mapping)
     assert not result.stages_changed
     warnings = "\n".join(result.warnings)
     assert "gpt-5.2 2025-12-11: regions disagree (eastus2 2027-09-01, swedencentral 2027-06-08)" in warnings

@@ -20,11 +20,13 @@ from auditor.util.resources import data_dir
 from tests.conftest import run_demo
 
 ROOT = Path(__file__).resolve().parents[1]
-SCHEDULE = ROOT / "tests" / "fixtures" / "kb" / "retirement-schedule-2026-09-02.md"
+SCHEDULE = ROOT / "tests" / "fixtures" / "kb" / "retirement-schedule-2026-10-05.md"
 SOON = date.today() + timedelta(days=20)
+# a check newer than the packaged knowledge base's, whatever day the tests run on
+CHECKED = max(date.today(), load_knowledge().checked + timedelta(days=1))
 
 OVERLAY = f"""\
-checked: {date.today()}
+checked: {CHECKED}
 sources:
   ACME-NOTE: {{title: "Our account team's retirement notice for gpt-4.1", ref: "https://learn.microsoft.com/azure/foundry/openai/concepts/model-retirement-schedule", published: {date.today()}}}
 models:
@@ -34,7 +36,7 @@ models:
         value:
           "2025-04-14": {{retires: {SOON}, replacement: gpt-5.2, status: Deprecated}}
         sources: [ACME-NOTE]
-        checked: {date.today()}
+        checked: {CHECKED}
 """
 
 
@@ -56,7 +58,7 @@ def test_the_overlay_changes_the_facts_it_states_and_nothing_else(overlay: Path)
     assert [key for key in before if before[key] != after[key]] == [("gpt-4.1", "retirement")]
     assert layered.models["gpt-4.1"].facts["retirement"].layer == str(overlay)
     assert layered.models["gpt-4.1"].facts["apis"].layer == "packaged"
-    assert layered.checked == date.today() > packaged.checked  # AOAI-LIFE-011 reads the newest layer's date
+    assert layered.checked == CHECKED > packaged.checked  # AOAI-LIFE-011 reads the newest layer's date
     assert [layer.name for layer in layered.layers] == ["packaged", str(overlay)]
 
 
@@ -77,7 +79,7 @@ def test_audit_with_an_overlay_changes_only_the_findings_of_what_it_states(tmp_p
     where = {f[1] for f in changed if f[0] != "AOAI-LIFE-011"}  # LIFE-011: the knowledge base's own age
     assert where and where <= gpt41, f"only gpt-4.1's deployments change, not {where - gpt41}"
     assert any(str(SOON) in f[3] for f in findings(layered) - findings(plain))
-    assert layered["knowledge_checked"] == str(date.today())
+    assert layered["knowledge_checked"] == str(CHECKED)
 
 
 def test_audit_kb_shows_the_layer_of_each_fact(overlay: Path, capsys) -> None:
@@ -96,7 +98,7 @@ def test_audit_kb_shows_the_layer_of_each_fact(overlay: Path, capsys) -> None:
     [
         (OVERLAY.replace("sources: [ACME-NOTE]", "sources: [NOPE]"), ":10: gpt-4.1.retirement: unknown source 'NOPE'"),
         (
-            OVERLAY.replace(f"        checked: {date.today()}\n", ""),
+            OVERLAY.replace(f"        checked: {CHECKED}\n", ""),
             ":7: gpt-4.1.retirement: an overlay fact needs `checked",
         ),
         (OVERLAY.replace("      retirement:", "      retirment:"), ":7: gpt-4.1: unknown fact 'retirment'"),
@@ -121,7 +123,7 @@ def _tree_digest(root: Path) -> str:
 
 def test_refresh_write_goes_to_the_per_user_overlay_and_leaves_the_package_untouched(tmp_path: Path, capsys) -> None:
     page = tmp_path / "schedule.md"
-    page.write_text(SCHEDULE.read_text().replace("ms.date: 09/02/2026", "ms.date: 12/01/2026"))
+    page.write_text(SCHEDULE.read_text().replace("ms.date: 10/05/2026", "ms.date: 12/01/2026"))
     package = data_dir("rules")
     before = _tree_digest(package)
     data = Path(os.environ["AOAI_AUDITOR_DATA_DIR"]) / "knowledge.yaml"
@@ -132,27 +134,28 @@ def test_refresh_write_goes_to_the_per_user_overlay_and_leaves_the_package_untou
         assert f"Wrote {data}" in out
         assert _tree_digest(package) == before, "the installed package is never written"
         written = yaml.safe_load(data.read_text())
-        assert written["sources"]["MS-T4"]["published"] == date(2026, 12, 1)
+        assert written["sources"]["MS-T5"]["published"] == date(2026, 12, 1)
         assert written["checked"] == date.today()
         # the next audit reads it: the newest check date across layers is the overlay's
         assert load_knowledge(overlay=data).checked == date.today()
         # and the same page again is no longer newer than what the knowledge base cites
         assert main(["kb", "refresh", "--from-docs", str(page), "--write"]) == 0
-        assert "already holds these facts" in capsys.readouterr().out
+        again = capsys.readouterr().out
+        assert "Wrote" not in again and ("already holds these facts" in again or "already agrees" in again)
     finally:
         data.unlink(missing_ok=True)
 
 
 def test_an_older_schedule_is_refused_naming_both_revisions_unless_allowed(tmp_path: Path, capsys) -> None:
     page = tmp_path / "old.md"
-    page.write_text(SCHEDULE.read_text().replace("ms.date: 09/02/2026", "ms.date: 07/07/2026"))
+    page.write_text(SCHEDULE.read_text().replace("ms.date: 10/05/2026", "ms.date: 07/07/2026"))
     overlay = tmp_path / "overlay.yaml"
     args = ["kb", "refresh", "--from-docs", str(page), "--knowledge", str(overlay), "--write"]
     assert main(args) == 2
     err = capsys.readouterr().err
-    assert "revision 2026-07-07" in err and "MS-T4 (revision 2026-09-02)" in err and err.count("\n") == 1
+    assert "revision 2026-07-07" in err and "MS-T5 (revision 2026-10-05)" in err and err.count("\n") == 1
     assert not overlay.exists()
-    assert main([*args, "--allow-older", "--checked", "2026-12-03"]) == 0
+    assert main([*args, "--allow-older", "--checked", "2026-12-07"]) == 0
     out = capsys.readouterr().out
-    assert "MS-T4 revision 2026-09-02" in out  # the diff's header names both sides
+    assert "MS-T5 revision 2026-10-05" in out  # the diff's header names both sides
     assert "revision 2026-07-07" in out

@@ -110,6 +110,23 @@ REQUIRED_MODELS = [
     "dall-e-3",
     "sora-2",
     "model-router",
+    # the 2026-09-21 models page and the 2026-10-05 schedule and Grok pages
+    "gpt-6-astra",
+    "gpt-6-sol",
+    "gpt-6-luna",
+    "gpt-6.1-sol",
+    "gpt-image-2.5-flare",
+    "gpt-image-2.5-sunburst",
+    "gpt-realtime-translate",
+    "gpt-realtime-whisper",
+    "gpt-live-transcribe",
+    "gpt-transcribe",
+    "grok-4.7",
+    "grok-4.6",
+    "grok-4.3",
+    "grok-4-20-reasoning",
+    "grok-4-20-non-reasoning",
+    "grok-4-1-fast-reasoning",
 ]
 
 KNOWN_APIS = {
@@ -334,5 +351,7 @@ def test_contract_critical_nuances(kb):
     assert models["o1-mini"]["facts"]["reasoning_effort"]["value"] is None
     ctx = models["gpt-4.1"]["facts"]["context_window"]["value"]
     assert ctx["default"] == 1047576
-    assert ctx["by_sku"]["Standard"] == 128000 and ctx["by_sku"]["ProvisionedManaged"] == 128000
+    # "1,047,576 / 300,000 (standard deployments) / 128,000 (provisioned managed and batch deployments)" (MS-MD)
+    assert ctx["by_sku"]["Standard"] == 300000 and ctx["by_sku"]["ProvisionedManaged"] == 128000
+    assert ctx["by_sku"]["GlobalBatch"] == 128000
     assert models["gpt-5-pro"]["facts"]["apis"]["value"] == ["responses"]

@@ -237,8 +237,9 @@ CASES: list[tuple[str, Status, Build]] = [
     ("AOAI-LIFE-004", Status.PASS, lambda: _retiring(60)),
     ("AOAI-LIFE-005", Status.FAIL, lambda: _with_status("Deprecated")),
     ("AOAI-LIFE-005", Status.PASS, lambda: _with_status("GenerallyAvailable")),
-    # the 2026-09-02 schedule: gpt-4.1 2025-04-14 is Legacy (retires 2027-04-14)
-    ("AOAI-LIFE-007", Status.FAIL, lambda: make_facts(make_deployment("l", "gpt-4.1", "2025-04-14"))),
+    # the 2026-10-05 schedule: gpt-4o 2024-11-20 is Legacy (retires 2027-04-14); gpt-4.1 moved on to Deprecated
+    ("AOAI-LIFE-007", Status.FAIL, lambda: make_facts(make_deployment("l", "gpt-4o", "2024-11-20"))),
+    ("AOAI-LIFE-007", Status.PASS, lambda: make_facts(make_deployment("d", "gpt-4.1", "2025-04-14"))),
     ("AOAI-LIFE-007", Status.PASS, lambda: make_facts(make_deployment("g", "gpt-5", "2025-08-07"))),
     # gpt-5.6: function tools on Chat Completions only with reasoning_effort none (its default is medium)
     (
@@ -520,3 +521,27 @@ def test_live_catalog_wins_over_the_knowledge_base(rules, kb) -> None:
     assert [f.status for f in api] == [Status.PASS], "the catalog's answer decides"
     info = [f for f in findings if f.rule_id == "AOAI-API-010"]
     assert info[0].status is Status.FAIL and "knowledge base lists only chat_completions" in info[0].message
+
+
+def test_a_preview_past_its_scheduled_date_is_a_tentative_warning_not_a_retirement(rules, kb) -> None:
+    """A preview's date in the retirement schedule is "not sooner than" (MS-LC): gpt-chat-latest 2026-05-05 is past
+    its 2026-08-05 in the knowledge base yet still offered by the 2026-10-05 region matrix, so it is no error-level
+    "retired" (a false block); Microsoft marks a preview it retires as Retired, which stays an error."""
+    by_rule = {r.id: r for r in rules}
+    lifecycle = [by_rule[i] for i in ("AOAI-LIFE-001", "AOAI-LIFE-006")]
+    preview = make_facts(make_deployment("p", "gpt-chat-latest", "2026-05-05"))
+    statuses = {f.rule_id: f for f in evaluate_all(lifecycle, preview, kb, TODAY)}
+    assert "AOAI-LIFE-001" not in statuses, "a tentative date is AOAI-LIFE-006's, never a retirement"
+    warning = statuses["AOAI-LIFE-006"]
+    assert warning.status is Status.FAIL and "'not sooner than' date" in warning.message
+    assert "deprecationStatus" not in warning.message
+    retired = make_facts(make_deployment("r", "gpt-5.3-chat", "2026-03-03"))  # Retired 2026-06-29 (MS-T5)
+    (failing,) = [f for f in evaluate_all(lifecycle, retired, kb, TODAY) if f.rule_id == "AOAI-LIFE-001"]
+    assert failing.status is Status.FAIL
+
+
+def test_computer_use_preview_is_not_retired(rules, kb) -> None:
+    """The newest models page and the 2026-10-05 region matrix still offer it; no schedule row dates it."""
+    rule = next(r for r in rules if r.id == "AOAI-LIFE-001")
+    facts = make_facts(make_deployment("c", "computer-use-preview", "2025-03-11"))
+    assert {f.status for f in evaluate_all([rule], facts, kb, TODAY)} == {Status.PASS}

@@ -152,27 +152,27 @@ def test_next_default_version_under_once_new_default(kb) -> None:
 
 
 def test_knowledge_base_replacement_when_the_catalog_names_none(kb) -> None:
-    """o3-mini's replacement is o4-mini in the knowledge base (MS-T3); the catalog's retirement date wins."""
+    """o3-mini's replacement is gpt-5.6-terra in the knowledge base (MS-T5); the catalog's retirement date wins."""
     deployment = make_deployment("r", model="o3-mini", version="2025-01-31")
     retires = TODAY + timedelta(days=120)
     facts = make_facts(
         deployment,
         catalog=(
             *catalog_for(deployment, deprecation=retires),
-            *catalog_for(make_deployment("o", model="o4-mini", version="2025-04-16")),
+            *catalog_for(make_deployment("t", model="gpt-5.6-terra", version="2026-07-09")),
         ),
     )
     upcoming = next_model(facts, facts.accounts[0], deployment, kb, TODAY)
     assert upcoming is not None
-    assert (upcoming.model_name, upcoming.model_version, upcoming.when) == ("o4-mini", "2025-04-16", retires)
+    assert (upcoming.model_name, upcoming.model_version, upcoming.when) == ("gpt-5.6-terra", "2026-07-09", retires)
     assert "knowledge base" in upcoming.source
 
 
 def test_a_schedule_that_names_no_replacement_moves_nothing(kb) -> None:
     """The retirement schedule writes "—" where no replacement is named (stored as `none`): that is no model to
     move to, never a model called "none" whose facts are unknown (which made the demo's upgrade unknown)."""
-    deployment = make_deployment("r", model="o4-mini", version="2025-04-16")
-    retirement = model_view(kb, "o4-mini", "2025-04-16", "GlobalStandard", TODAY)["retirement"]
+    deployment = make_deployment("r", model="gpt-4.1", version="2025-04-14")
+    retirement = model_view(kb, "gpt-4.1", "2025-04-14", "GlobalStandard", TODAY)["retirement"]
     assert retirement["replacement"] == "none"
     facts = make_facts(deployment, catalog=catalog_for(deployment, deprecation=TODAY + timedelta(days=60)))
     assert next_model(facts, facts.accounts[0], deployment, kb, TODAY) is None

@@ -131,9 +131,9 @@ def _refresh(argv: Sequence[str]) -> int:
     )
     parser.add_argument(
         "--source-key",
-        default="MS-T4",
+        default="MS-T5",
         metavar="KEY",
-        help="the `sources:` key to cite for the schedule (default MS-T4)",
+        help="the `sources:` key to cite for the schedule (default MS-T5)",
     )
     parser.add_argument("--checked", type=_date, metavar="DATE", help="the check date to record (default: today)")
     parser.add_argument(

@@ -198,6 +198,13 @@ def per_minute(deployment: Deployment, key: str) -> float | None:
     return None
 
 
+AZURE_TENTATIVE = "Azure marks it deprecationStatus Tentative, an estimate that may move"
+PREVIEW_NOT_SOONER = (
+    "it is a preview, whose scheduled date is a 'not sooner than' date that Microsoft sometimes extends until a "
+    "replacement is ready, then force-upgrades or retires it"
+)
+
+
 def lifecycle_view(catalog: Any, model: Mapping[str, Any]) -> Any:
     """When the deployed version retires: the live catalog wins; the knowledge base fills in."""
     retirement = model.get("retirement")
@@ -212,8 +219,12 @@ def lifecycle_view(catalog: Any, model: Mapping[str, Any]) -> Any:
             "status": catalog.get("lifecycle_status"),
             "schedule_stage": retirement.get("status") if isinstance(retirement, Mapping) else None,
             "tentative": bool(catalog.get("deprecation_tentative")),
+            "tentative_basis": AZURE_TENTATIVE if catalog.get("deprecation_tentative") else None,
         }
     elif isinstance(retirement, Mapping) and retirement.get("date"):
+        # A preview's date in the schedule is "not sooner than", sometimes extended; a retired preview is marked
+        # Retired (MS-LC), and the live catalog, when read, wins above.
+        preview = retirement.get("status") == "Preview"
         view = {
             "retirement_date": retirement["date"],
             "days_left": retirement["days_left"],
@@ -221,7 +232,8 @@ def lifecycle_view(catalog: Any, model: Mapping[str, Any]) -> Any:
             "replacement": retirement.get("replacement"),
             "status": retirement.get("status"),
             "schedule_stage": retirement.get("status"),
-            "tentative": False,
+            "tentative": preview,
+            "tentative_basis": PREVIEW_NOT_SOONER if preview else None,
         }
     elif retirement is UNKNOWN and not (isinstance(catalog, Mapping) and catalog.get("version_offered")):
         # neither the catalog lists the version (with or without a date) nor the knowledge base has its date:
@@ -236,6 +248,7 @@ def lifecycle_view(catalog: Any, model: Mapping[str, Any]) -> Any:
             "status": None,
             "schedule_stage": None,
             "tentative": False,
+            "tentative_basis": None,
         }
     return view
 

@@ -179,6 +179,8 @@ class LifecycleView(TypedDict):
     status: Fact
     schedule_stage: Fact
     tentative: Fact
+    tentative_basis: Fact
+    """Why the date may move: Azure's deprecationStatus Tentative, or a preview's "not sooner than" date."""
 
 
 class UsageView(TypedDict):
