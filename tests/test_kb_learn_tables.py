@@ -15,13 +15,20 @@ import yaml
 
 from auditor.cli import main
 from auditor.knowledge.base import load_knowledge
-from auditor.knowledge.learn_tables import parse_models_page, parse_region_matrix, propose_page_facts
+from auditor.knowledge.learn_tables import (
+    parse_deployments_matrix,
+    parse_models_page,
+    parse_region_matrix,
+    propose_page_facts,
+)
+from auditor.model.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "kb"
 MODELS = FIXTURES / "models-azure-direct-openai.md"
 MATRIX = FIXTURES / "model-matrix" / "standard-global.md"
 MATRIX_0BE1675 = FIXTURES / "model-matrix" / "standard-global-0be1675.md"
+DEPLOYMENTS = FIXTURES / "model-matrix" / "deployments-standard-0378dd8.md"
 KB = yaml.safe_load((ROOT / "rules" / "knowledge" / "models.yaml").read_text())
 TODAY = date(2026, 12, 7)
 
@@ -53,19 +60,43 @@ def test_the_region_matrix_reads_which_regions_offer_each_version() -> None:
     assert page.published == date(2025, 12, 11)
 
 
-def test_the_packaged_global_standard_regions_are_the_cited_matrix() -> None:
-    """Every regions_global_standard fact is what the cited revision (@0be1675) says: nothing to change."""
-    page = parse_region_matrix(MATRIX_0BE1675.read_text(), str(MATRIX_0BE1675), "regions_global_standard")
-    assert len(page.offered) == 63 and len({r for found in page.offered.values() for r in found}) == 28
-    assert page.published == date(2026, 4, 21) == KB["sources"]["MS-G"]["published"]  # gpt-image-2 2026-04-21
-    changes, _ = propose_page_facts(KB, [page], TODAY)
-    stale = [f"{c.model}: {c.old} -> {c.new['value']}" for c in changes if c.key == "regions_global_standard"]
+def test_the_packaged_global_standard_regions_are_the_cited_matrices() -> None:
+    """Every regions_global_standard fact is what the newest matrix says (deployments-standard.md @0378dd8, MS-DS);
+    the models it no longer lists (the retired -chat models) keep what the matrix before it said (@0be1675, MS-G)."""
+    (newest,) = parse_deployments_matrix(DEPLOYMENTS.read_text(), str(DEPLOYMENTS))
+    assert newest.kind == "regions_global_standard" and newest.published == date(2026, 10, 5)
+    assert newest.published == KB["sources"]["MS-DS"]["published"]
+    changes, _ = propose_page_facts(KB, [newest], TODAY)
+    assert [f"{c.model}: {c.old} -> {c.new['value']}" for c in changes if c.key == "regions_global_standard"] == []
+    listed = {model for model, _ in newest.offered}
+    older = parse_region_matrix(MATRIX_0BE1675.read_text(), str(MATRIX_0BE1675), "regions_global_standard")
+    assert len(older.offered) == 63 and len({r for found in older.offered.values() for r in found}) == 28
+    assert older.published == date(2026, 4, 21) == KB["sources"]["MS-G"]["published"]  # gpt-image-2 2026-04-21
+    changes, _ = propose_page_facts(KB, [older], TODAY)
+    stale = [c.model for c in changes if c.key == "regions_global_standard" and c.model not in listed]
     assert stale == []
-    # what moved since the revision cited before (@9489a6e): the gpt-4.1 family left canadacentral and
-    # switzerlandwest; gpt-5.4 and the gpt-5.1 / 5.2 families are offered in all 28 regions
+    for model in ("gpt-5-chat", "gpt-5.1-chat", "gpt-5.2-chat", "gpt-5.3-chat"):
+        assert model not in listed and KB["models"][model]["facts"]["regions_global_standard"]["sources"] == ["MS-G"]
+    # what moved since @9489a6e: the gpt-4.1 family left canadacentral and switzerlandwest; gpt-5.4 is everywhere
     for model in ("gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano"):
-        assert not {"canadacentral", "switzerlandwest"} & set(page.offered[(model, "2025-04-14")])
-    assert len(page.offered[("gpt-5.4", "2026-03-05")]) == len(page.offered[("gpt-5.2", "2025-12-11")]) == 28
+        assert not {"canadacentral", "switzerlandwest"} & set(newest.offered[(model, "2025-04-14")])
+    assert len(newest.offered[("gpt-5.4", "2026-03-05")]) == 29  # with northeurope, not in the @0be1675 matrix
+    assert set(newest.offered[("grok-4.7", "1")]) >= {"westus2", "ukwest", "japanwest"}
+
+
+def test_the_deployments_matrix_reads_sections_tabs_and_rows() -> None:
+    text = DEPLOYMENTS.read_text()
+    (page,) = parse_deployments_matrix(text, "deployments-standard.md")
+    # a version in several tabs gathers their regions; the computer-use-preview 2025-02-11 row is APAC's only
+    assert page.offered[("computer-use-preview", "2025-03-11")] == ("eastus2", "southindia", "swedencentral")
+    assert page.offered[("computer-use-preview", "2025-02-11")] == ("southindia",)
+    zoned = text.replace("## Global Standard", "## Data Zone Standard")
+    assert {p.kind for p in parse_deployments_matrix(zoned, "x.md")} == {"regions_datazone_standard"}
+    broken = text.replace("| o3-pro | 2025-06-10 | - | - | - | ✅ |", "| o3-pro | 2025-06-10 | - | - | - | yes |", 1)
+    with pytest.raises(InputError, match=r"^x\.md:\d+: o3-pro 2025-06-10 / centralus: a cell is ✅ or -, not 'yes'$"):
+        parse_deployments_matrix(broken, "x.md")
+    with pytest.raises(InputError, match="no region table"):
+        parse_deployments_matrix("---\nms.date: 10/05/2026\n---\n\n## Global Standard\n", "empty.md")
 
 
 def test_the_packaged_facts_agree_with_the_models_page_excerpt() -> None:
@@ -86,12 +117,21 @@ def test_a_changed_limit_is_refreshed_with_source_and_date_and_a_dispute_with_an
     (change,) = [c for c in changes if (c.model, c.key) == ("gpt-5.1", "context_window")]
     assert change.old == {"default": 400000}
     assert change.new == {"value": {"default": 1050000}, "sources": ["MS-M2"], "checked": TODAY}
-    # a region list from the matrix replaces the one typed by hand; the old list's source is the matrix itself
+    # a region list from the old matrix file, where the knowledge base cites the new one (MS-DS): a dispute
     matrix = parse_region_matrix(MATRIX.read_text(), str(MATRIX), "regions_global_standard")
     changes, _ = propose_page_facts(KB, [matrix], TODAY)
     (regions,) = [c for c in changes if (c.model, c.key) == ("gpt-5.2", "regions_global_standard")]
     assert regions.new["value"] == ["australiaeast", "brazilsouth", "canadacentral", "canadaeast", "centralus"]
-    assert regions.new["sources"] == ["MS-G"] and "disputed" not in regions.new
+    assert regions.new["sources"] == ["MS-G"] and regions.new["disputed"].startswith("MS-DS stated")
+    # a newer revision of the page the fact already cites replaces it without a dispute
+    moved = DEPLOYMENTS.read_text().replace(
+        "| o3-pro | 2025-06-10 | - | - | - | ✅ | - | ✅ | - | - | - | - |",
+        "| o3-pro | 2025-06-10 | - | - | - | - | - | ✅ | - | - | - | - |",
+    )
+    changes, _ = propose_page_facts(KB, parse_deployments_matrix(moved, "deployments-standard.md"), TODAY)
+    (o3pro,) = [c for c in changes if (c.model, c.key) == ("o3-pro", "regions_global_standard")]
+    assert o3pro.new["value"] == ["eastus2", "swedencentral"] and o3pro.new["sources"] == ["MS-DS"]
+    assert "disputed" not in o3pro.new
     # a value another page stated (the reasoning page, MS-R1) is a dispute, not silently overwritten
     apis_text = MODELS.read_text().replace(
         "| `gpt-5.1` (2025-11-13) |  - [Reasoning](../how-to/reasoning.md) <br> - Chat Completions API. <br>",
@@ -122,8 +162,11 @@ def test_from_docs_on_a_checkout_writes_the_page_facts_to_the_overlay(tmp_path: 
     assert fact.value == ["australiaeast", "brazilsouth", "canadacentral", "canadaeast", "centralus"]
     assert fact.sources == ("MS-G",) and fact.layer == str(overlay)
     assert layered.sources["MS-G"]["published"] == date(2026, 4, 21)  # an older page never moves the citation back
-    # the cited revision itself changes nothing
+    # a checkout with the matrices' new file too: the newer revision states the fact, and it changes nothing
     shutil.copy(MATRIX_0BE1675, target / "model-matrix" / "standard-global.md")
+    moved = checkout / "articles/foundry/foundry-models/includes/model-matrix"
+    moved.mkdir(parents=True)
+    shutil.copy(DEPLOYMENTS, moved / "deployments-standard.md")
     fresh = tmp_path / "fresh.yaml"
     assert main(["kb", "refresh", "--from-docs", str(checkout), "--knowledge", str(fresh)]) == 0
     assert "regions_global_standard" not in capsys.readouterr().out

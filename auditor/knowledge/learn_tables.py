@@ -7,7 +7,11 @@ The docs' source is Markdown in MicrosoftDocs/azure-ai-docs:
   `` `gpt-5.2` (2025-12-11) ``, the context window `400,000<br><br>Input: 272,000<br>Output: 128,000`, the APIs
   named in the description ("Chat Completions API", "Responses API ... only");
 - `articles/foundry/openai/includes/model-matrix/<deployment type>.md`: `| **Region** | **gpt-5.2**, **2025-12-11** |
-  ...` with a ✅ or - per region.
+  ...` with a ✅ or - per region;
+- `articles/foundry/foundry-models/includes/model-matrix/deployments-standard.md`, where the matrices moved in 2026: a
+  section per deployment type (`## Global Standard`, `## Data Zone Standard`), a tab per geography, and a row per
+  model version: `| **Model** | **Version** | **brazilsouth** | ... |`. Where a checkout holds both, the newer
+  revision states the fact.
 
 Each becomes facts with the page's source key and revision; a cell that does not read is one error naming the
 file and line. Applying them is `propose_page_facts`: only facts that change, disagreements recorded as disputes.
@@ -38,6 +42,14 @@ MATRIX_FACTS = {
 """Region matrix file -> the knowledge-base fact it states (the deployment types the auditor reads)."""
 SOURCE_KEYS = {"models": "MS-M2", **dict.fromkeys(MATRIX_FACTS.values(), "MS-G")}
 """The `sources:` key each page is cited under (its revision is compared before anything is applied)."""
+DEPLOYMENTS_MATRIX = "articles/foundry/foundry-models/includes/model-matrix/deployments-standard.md"
+DEPLOYMENTS_SECTIONS = {
+    "global standard": "regions_global_standard",
+    "data zone standard": "regions_datazone_standard",
+    "standard": "regions_standard",
+}
+"""The newer matrix file's sections (`## <deployment type>`) -> the fact each states."""
+DEPLOYMENTS_SOURCE_KEY = "MS-DS"
 
 _MODELS_HEADER = ("model id", "description", "context window", "max output tokens")
 _ID = re.compile(r"^`(?P<model>[^`]+)`\s*\((?P<version>[^)]+)\)")
@@ -78,6 +90,11 @@ class Page:
     offered: Mapping[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
     """Region matrix: (model, version) -> the regions that offer it."""
     columns: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    source_key: str | None = None
+    """The `sources:` key the page is cited under, where it is not its kind's (SOURCE_KEYS)."""
+
+    def key(self, source_keys: Mapping[str, str] = SOURCE_KEYS) -> str:
+        return self.source_key or source_keys[self.kind]
 
 
 def _raw_cells(line: str) -> list[str]:
@@ -214,6 +231,46 @@ def parse_region_matrix(text: str, origin: str, fact: str) -> Page:
     )
 
 
+def parse_deployments_matrix(text: str, origin: str) -> list[Page]:
+    """The newer matrix file: per section (deployment type), per model-version row, the regions whose cell is ✅ (a
+    geography's tab is one table; a version offered in several tabs gathers their regions)."""
+    headings = [
+        (n + 1, m.group(1).strip().casefold())
+        for n, line in enumerate(text.splitlines())
+        if (m := re.match(r"^##\s+([^#].*?)\s*$", line))
+    ]
+    offered: dict[str, dict[tuple[str, str], set[str]]] = {}
+    for table in tables(text, origin):
+        header = [c.strip("* ").casefold() for c in table.header]
+        if header[:2] != ["model", "version"]:
+            continue
+        section = next((name for line, name in reversed(headings) if line < table.line), None)
+        fact = DEPLOYMENTS_SECTIONS.get(section or "")
+        if fact is None:
+            continue
+        regions = [c.strip("* ") for c in table.header[2:]]
+        for line, cells in table.rows:
+            key = (cells[0].strip(), cells[1].strip())
+            found = offered.setdefault(fact, {}).setdefault(key, set())
+            for region, cell in zip(regions, cells[2:], strict=True):
+                if cell not in (_YES, _NO):
+                    raise InputError(f"{origin}:{line}: {key[0]} {key[1]} / {region}: a cell is ✅ or -, not {cell!r}")
+                if cell == _YES:
+                    found.add(region)
+    if not offered:
+        raise InputError(f"{origin}:1: no region table (| **Model** | **Version** | **region** | ...) found")
+    return [
+        Page(
+            origin,
+            _matrix_revision(text, by_version),
+            fact,
+            offered={k: tuple(sorted(v)) for k, v in by_version.items()},
+            source_key=DEPLOYMENTS_SOURCE_KEY,
+        )
+        for fact, by_version in offered.items()
+    ]
+
+
 def _matrix_revision(text: str, offered: Mapping[tuple[str, str], object]) -> date | None:
     """A region matrix's revision: its ms.date or its newest dated model version, whichever is later. The matrix
     includes keep the front matter of their first revision (ms.date 01/07/2025 on a table listing 2026 models), so
@@ -228,26 +285,39 @@ def _ms_date(text: str) -> str | None:
 
 
 def page_kind(path: Path, text: str) -> str | None:
-    """What a docs file holds: `models`, a region matrix's fact, `schedule`, or None."""
+    """What a docs file holds: `models`, a region matrix's fact, `deployments` (the newer matrix file), or None."""
     if path.name in MATRIX_FACTS and "**Region**" in text:
         return MATRIX_FACTS[path.name]
+    if path.name == Path(DEPLOYMENTS_MATRIX).name and "| **Model** | **Version** |" in text:
+        return "deployments"
     if re.search(r"(?im)^\|\s*Model ID\s*\|\s*Description\s*\|\s*Context Window", text):
         return "models"
     return None
 
 
-def read_page(path: Path, text: str, kind: str) -> Page:
-    return parse_models_page(text, str(path)) if kind == "models" else parse_region_matrix(text, str(path), kind)
+def read_pages(path: Path, text: str, kind: str) -> list[Page]:
+    if kind == "models":
+        return [parse_models_page(text, str(path))]
+    if kind == "deployments":
+        return parse_deployments_matrix(text, str(path))
+    return [parse_region_matrix(text, str(path), kind)]
 
 
 def checkout_pages(root: Path) -> list[Page]:
-    """The models page and the region matrices the auditor reads, from a checkout of MicrosoftDocs/azure-ai-docs."""
-    pages = []
-    candidates = [(root / MODELS_PAGE, "models")] + [(root / MATRIX_DIR / n, f) for n, f in MATRIX_FACTS.items()]
+    """The models page and the region matrices the auditor reads, from a checkout of MicrosoftDocs/azure-ai-docs;
+    where two files state the same fact (the old matrix include and the newer matrix file), the newer revision."""
+    pages: list[Page] = []
+    candidates = [(root / MODELS_PAGE, "models"), (root / DEPLOYMENTS_MATRIX, "deployments")]
+    candidates += [(root / MATRIX_DIR / n, f) for n, f in MATRIX_FACTS.items()]
     for path, kind in candidates:
         if path.is_file():
-            pages.append(read_page(path, inputfile.read_text(path, what="docs page"), kind))  # bounded
-    return pages
+            pages += read_pages(path, inputfile.read_text(path, what="docs page"), kind)  # bounded
+    newest: dict[str, Page] = {}
+    for page in pages:
+        kept = newest.get(page.kind)
+        if kept is None or (page.published or date.min) > (kept.published or date.min):
+            newest[page.kind] = page
+    return [p for p in pages if newest[p.kind] is p]
 
 
 @dataclass
@@ -349,7 +419,7 @@ def propose_page_facts(
     changes: list[FactChange] = []
     notes: list[str] = []
     for page in pages:
-        key = source_keys[page.kind]
+        key = page.key(source_keys)
         named = {r.model for r in page.models} | {name for name, _ in page.offered}
         for model in sorted(named):
             if model not in models:

@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from auditor.knowledge.learn_tables import SOURCE_KEYS, FactChange, Page, describe, propose_page_facts
+from auditor.knowledge.learn_tables import FactChange, Page, describe, propose_page_facts
 from auditor.knowledge.schedule import FineTunedRow, Schedule, ScheduleRow, parse_schedule, revision_date
 from auditor.model.errors import InputError
 from auditor.util import inputfile
@@ -102,14 +102,14 @@ def read_docs(where: str) -> tuple[str | None, str, list[Page]]:
     """What `--from-docs` names: a checkout of MicrosoftDocs/azure-ai-docs (the retirement schedule, the models page
     and the region matrices in it), one of those files, or an https URL of one. Returns the schedule's markdown
     (None when there is none), its name, and the other pages read."""
-    from auditor.knowledge.learn_tables import checkout_pages, page_kind, read_page
+    from auditor.knowledge.learn_tables import checkout_pages, page_kind, read_pages
 
     if where.startswith(("http://", "https://")):
         if not where.startswith("https://"):
             raise InputError(f"--from-docs {where}: only https URLs are read")
         text = inputfile.read_url(where, what="docs page")  # https only, redirects too; size and time bounded
         kind = page_kind(Path(where.rsplit("/", 1)[-1]), text)
-        return (None, where, [read_page(Path(where), text, kind)]) if kind else (text, where, [])
+        return (None, where, read_pages(Path(where), text, kind)) if kind else (text, where, [])
     path = Path(where)
     if path.is_dir():
         pages = checkout_pages(path)
@@ -119,7 +119,7 @@ def read_docs(where: str) -> tuple[str | None, str, list[Page]]:
         return (_read(schedule) if schedule else None), str(schedule or path), pages
     text = _read(path)
     kind = page_kind(path, text)
-    return (None, str(path), [read_page(path, text, kind)]) if kind else (text, str(path), [])
+    return (None, str(path), read_pages(path, text, kind)) if kind else (text, str(path), [])
 
 
 def _read(path: Path) -> str:
@@ -533,7 +533,7 @@ def refresh_from_docs(
         )
         _advance(result, source_key, origin, schedule.revision, cited, cited_sources)
     for page in pages:
-        key = SOURCE_KEYS[page.kind]
+        key = page.key()
         cited = _check_revision(page.origin, page.published, key, cited_sources, allow_older)
         _advance(result, key, page.origin, page.published, cited, cited_sources)
     if pages:
