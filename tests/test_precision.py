@@ -69,6 +69,8 @@ _VERSIONS = {
     "text-embedding-3-small": "1",
     "text-embedding-ada-002": "2",
     "code-cushman-001": "1",
+    "gpt-chat-latest": "2026-05-05",
+    "gpt-5.3-chat": "2026-03-03",
     "gpt-4o-mini-2024-07-18.ft-0123456789abcdef": "1",
 }
 _CAPABILITIES["code-cushman-001"] = {"completion": "true", "search": "true", "inference": "true"}  # recorded westeurope
@@ -78,6 +80,7 @@ REGIONAL = {
     "disable_local_auth": None,
 }
 FINE_TUNE = "gpt-4o-mini-2024-07-18.ft-0123456789abcdef"
+NO_CATALOG_DATE = {"inference_deprecation": None, "sku_date": None}  # the knowledge base's schedule decides
 SOURCE = "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/acct"
 
 
@@ -185,6 +188,10 @@ HEALTHY = [
        [("embed", "embeddings", {"input": "hello", "dimensions": 3072})]),
     _s("gpt-4o with top_logprobs 20 and temperature 2", True, [("chat", "gpt-4o")],
        [("chat", "chat_completions", {"messages": MESSAGES, "logprobs": True, "top_logprobs": 20, "temperature": 2})]),
+    # --- issue 25, knowledge: a preview's scheduled date is "not sooner than" (MS-LC); the 2026-10-05 matrix still
+    # offers gpt-chat-latest 2026-05-05, past its 2026-08-05
+    _s("gpt-chat-latest preview past its not-sooner-than date", True, [("chat", "gpt-chat-latest")],
+       [("chat", "chat_completions", {"messages": MESSAGES})], {"AOAI-LIFE-006"}, catalog_extra=NO_CATALOG_DATE),
 ]
 
 BROKEN = [
@@ -288,6 +295,9 @@ BROKEN = [
        [("chat", "chat_completions", {"messages": MESSAGES})], {"AOAI-LIFE-008"}, 0,
        catalog_extra={"replacement_name": "gpt-4.1-mini", "replacement_version": "2025-04-14",
                       "replacement_auto_upgrade_start": date(2027, 3, 1)}),
+    # a preview Microsoft retired is marked Retired in the schedule (MS-T5: gpt-5.3-chat, 2026-06-29)
+    _s("preview the schedule marks Retired", False, [("chat", "gpt-5.3-chat")],
+       [("chat", "chat_completions", {"messages": MESSAGES})], {"AOAI-LIFE-001"}, 1, catalog_extra=NO_CATALOG_DATE),
 ]
 # fmt: on
 
