@@ -545,3 +545,11 @@ def test_computer_use_preview_is_not_retired(rules, kb) -> None:
     rule = next(r for r in rules if r.id == "AOAI-LIFE-001")
     facts = make_facts(make_deployment("c", "computer-use-preview", "2025-03-11"))
     assert {f.status for f in evaluate_all([rule], facts, kb, TODAY)} == {Status.PASS}
+
+
+def test_a_per_version_input_limit_is_read_for_the_deployed_version(kb) -> None:
+    """gpt-chat-latest's input limit differs by version (MS-MD): the view gives the deployed version's number."""
+    from auditor.knowledge.base import model_view
+
+    assert model_view(kb, "gpt-chat-latest", "2026-08-06", "GlobalStandard", TODAY)["max_input_tokens"] == 272000
+    assert model_view(kb, "gpt-chat-latest", "2026-05-05", "GlobalStandard", TODAY)["max_input_tokens"] == 111616

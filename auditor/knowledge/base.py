@@ -498,7 +498,7 @@ def model_view(
         "reasoning_effort": effort,
         "reasoning_effort_values": _effort_values(effort),
         "context_window": _context_window(facts.get("context_window"), sku_name, version),
-        "max_input_tokens": value("max_input_tokens"),
+        "max_input_tokens": _by_version(value("max_input_tokens"), version),
         "max_output_tokens": _by_version(value("max_output_tokens"), version),
         "input_modalities": value("input_modalities"),
         "registration": _current_registration(facts.get("registration"), today),
